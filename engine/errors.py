@@ -1,0 +1,45 @@
+"""The engine's exception tree.
+
+    CrossgradError                  base of everything crossgrad raises on purpose
+     ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
+     ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
+     └── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
+
+Each error names the op (and, once graphs exist, the node) it is about. The engine's
+autograd errors that PyTorch users know by message (second backward, non-scalar backward)
+are plain ``RuntimeError`` with PyTorch's wording, so code written for torch catches them.
+"""
+
+from __future__ import annotations
+
+
+class CrossgradError(Exception):
+    """Base class of crossgrad's own errors."""
+
+
+class ShapeError(CrossgradError, RuntimeError):
+    """Input shapes violate an op's shape rule."""
+
+    def __init__(self, op: str, message: str) -> None:
+        super().__init__(f"{op}: {message}")
+        self.op = op
+
+
+class AttributeSpecError(CrossgradError, TypeError):
+    """An op attribute is unknown, of the wrong type, or out of range."""
+
+    def __init__(self, op: str, attr: str, message: str) -> None:
+        super().__init__(f"{op}: attribute {attr!r}: {message}")
+        self.op = op
+        self.attr = attr
+
+
+class UnknownOpError(CrossgradError, KeyError):
+    """An op name that is not in the catalogue."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__(f"unknown op {op!r}")
+        self.op = op
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,28 @@
+"""crossgrad: PyTorch's autograd API on a numpy engine, cross-checked three ways.
+
+``import crossgrad as torch`` runs the autograd tutorial's code: tensors, ``requires_grad``,
+``grad_fn``, ``backward``, ``no_grad``, ``nn`` and ``optim``.
+"""
+
+from crossgrad import autograd, nn, optim
+from crossgrad.engine.numeric import (
+    Generator, Size, Tensor, arange, bool_, default_generator, double, dtype, enable_grad,
+    float32, float64, from_numpy, full, int64, is_grad_enabled, long, manual_seed, no_grad, ones,
+    ones_like, rand, randn, set_grad_enabled, tensor, zeros, zeros_like,
+)
+from crossgrad.engine.numeric.dtypes import float  # noqa: A004  (torch.float is float32)
+from crossgrad.engine.numeric.functional import (
+    abs, exp, linear, log, log_softmax, matmul, maximum, minimum, relu, sigmoid, softmax,
+    softplus, sqrt, tanh,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "default_generator",
+    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
+    "int64", "is_grad_enabled", "linear", "log", "log_softmax", "long", "manual_seed", "matmul",
+    "maximum", "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu",
+    "set_grad_enabled", "sigmoid", "softmax", "softplus", "sqrt", "tanh", "tensor", "zeros",
+    "zeros_like",
+]

@@ -1,0 +1,260 @@
+"""Graph nodes (``grad_fn``), grad mode, and the one backward walker.
+
+A non-leaf tensor points at the :class:`Node` that made it; a node's ``next_functions``
+point at the nodes of its inputs, ending in :class:`AccumulateGrad` for leaves that require
+grad. ``backward`` walks that DAG iteratively in topological order (Kahn), so depth is
+unbounded by Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Set grad mode; works as a plain call, a context manager and a decorator, as in torch."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _mode.enabled
+        self.mode = bool(mode)
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.prev
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        _mode.enabled = self.prev  # used as a decorator: do not change the mode now
+        mode = self.mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class _GradModeContext:
+    """Base of no_grad / enable_grad: a context manager and a decorator."""
+
+    mode = True
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.prev
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        mode = self.mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = _mode.enabled
+            _mode.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _mode.enabled = prev
+
+        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Results computed inside do not require grad and have no grad_fn."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    mode = True
+
+
+Vjp = Callable[[np.ndarray, Any, "Node"], Sequence[np.ndarray | None]]
+
+
+class Node:
+    """A recorded op: what backward needs to turn the output's gradient into the inputs'."""
+
+    __slots__ = ("op", "vjp", "saved", "freed", "shapes", "attrs", "needs",
+                 "next_functions", "retained", "__weakref__")
+
+    def __init__(self, op: str, vjp: Vjp, saved: Any, shapes: tuple, attrs: dict,
+                 needs: tuple[bool, ...], next_functions: tuple) -> None:
+        self.op = op
+        self.vjp = vjp
+        self.saved = saved
+        self.freed = False
+        self.shapes = shapes
+        self.attrs = attrs
+        self.needs = needs
+        self.next_functions = next_functions
+        self.retained: weakref.ref | None = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def release(self) -> None:
+        """Free saved values, as PyTorch does after a backward without retain_graph."""
+        if self.saved is not None:
+            self.saved = None
+            self.freed = True
+
+    def apply(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        if self.freed:
+            raise RuntimeError(SECOND_BACKWARD)
+        return self.vjp(grad, self.saved, self)
+
+
+class AccumulateGrad:
+    """The sink of a leaf that requires grad: adds the incoming gradient into ``.grad``."""
+
+    __slots__ = ("_variable", "__weakref__")
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self) -> Any:
+        return self._variable()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+_NODE_CLASSES: dict[str, type[Node]] = {}
+
+
+def node_class(grad_fn_name: str) -> type[Node]:
+    """A Node subclass per PyTorch grad_fn name, so ``type(t.grad_fn).__name__`` matches."""
+    cls = _NODE_CLASSES.get(grad_fn_name)
+    if cls is None:
+        cls = type(grad_fn_name, (Node,), {"__slots__": ()})
+        _NODE_CLASSES[grad_fn_name] = cls
+    return cls
+
+
+def _dependencies(roots: Iterable[Any]) -> dict[Any, int]:
+    """How many edges reach each node from the roots (iterative DFS)."""
+    deps: dict[Any, int] = {}
+    stack = list(roots)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def run_backward(roots: Sequence[Any], grads: Sequence[np.ndarray], retain_graph: bool,
+                 capture: dict[Any, int] | None = None) -> list[np.ndarray | None]:
+    """Propagate ``grads`` from ``roots`` to every reachable node.
+
+    Without ``capture`` leaf gradients accumulate into ``.grad``. With ``capture`` (node ->
+    position), the gradients arriving at those nodes are returned and no ``.grad`` changes.
+    """
+    deps = _dependencies(roots)
+    pending: dict[Any, np.ndarray] = {}
+    for root, grad in zip(roots, grads):
+        pending[root] = pending[root] + grad if root in pending else grad
+    ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
+    captured: list[np.ndarray | None] = [None] * (len(capture) if capture else 0)
+    stored: set[int] = set()
+    while ready:
+        node = ready.pop()
+        grad = pending.pop(node)
+        if capture is not None and node in capture:
+            captured[capture[node]] = grad
+        if type(node) is AccumulateGrad:
+            if capture is None:
+                _store(node.variable, grad, stored)
+            continue
+        _deliver(node, grad, retain_graph, capture, stored, pending, deps, ready)
+    return captured
+
+
+def _deliver(node: Node, grad: np.ndarray, retain_graph: bool, capture: dict | None,
+             stored: set[int], pending: dict, deps: dict, ready: list) -> None:
+    """Run one node's VJP and hand the input gradients to the next nodes."""
+    if node.retained is not None and capture is None:
+        _store(node.retained(), grad, stored)
+    input_grads = node.apply(grad)
+    if not retain_graph:
+        node.release()
+    for (nxt, _), g in zip(node.next_functions, input_grads):
+        if nxt is None:
+            continue
+        if g is not None:
+            prev = pending.get(nxt)
+            pending[nxt] = g if prev is None else prev + g
+        deps[nxt] -= 1
+        if deps[nxt] == 0 and nxt in pending:
+            ready.append(nxt)
+        elif deps[nxt] == 0:
+            _skip_subgraph(nxt, deps, pending, ready)
+
+
+def _skip_subgraph(node: Any, deps: dict, pending: dict, ready: list) -> None:
+    """A node that received no gradient at all: release its children's dependency counts."""
+    stack = [node]
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] -= 1
+            if deps[nxt] == 0:
+                (ready if nxt in pending else stack).append(nxt)
+
+
+def _store(tensor: Any, grad: np.ndarray, stored: set[int]) -> None:
+    """Accumulate into ``tensor.grad``, copying a gradient array that is not ours alone."""
+    if tensor is None:
+        return
+    if grad.base is not None or not grad.flags.writeable or id(grad) in stored:
+        grad = grad.copy()
+    stored.add(id(grad))
+    tensor._accumulate_grad(grad)

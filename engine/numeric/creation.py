@@ -1,0 +1,114 @@
+"""Creating tensors: ``tensor``, ``ones``, ``randn``, ... and the seeded default generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .tensor import Tensor
+
+
+class Generator:
+    """A seeded source of random numbers (numpy's PCG64), like ``torch.Generator``."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self.seed = int(seed)
+        self.rng = np.random.Generator(np.random.PCG64(self.seed))
+        return self
+
+    def initial_seed(self) -> int:
+        return self.seed
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed the default generator: the same seed gives the same tensors."""
+    return default_generator.manual_seed(seed)
+
+
+def as_array(data: Any, dtype: dtypes.dtype | None = None) -> np.ndarray:
+    """A fresh numpy array for ``tensor(data)``: Python floats become float32, ints int64."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if dtype is not None:
+        return np.array(data, dtype=dtype.np)
+    arr = np.array(data)
+    if arr.dtype.kind == "f" and not isinstance(data, np.ndarray):
+        return arr.astype(dtypes.DEFAULT_FLOAT.np)  # Python floats: torch's default dtype
+    return arr.astype(dtypes.supported(arr.dtype).np, copy=False)
+
+
+def _size(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor._make(arr).requires_grad_(requires_grad) if requires_grad else Tensor._make(arr)
+
+
+def _float(dtype: dtypes.dtype | None) -> Any:
+    return (dtype or dtypes.DEFAULT_FLOAT).np
+
+
+def tensor(data: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """Shares memory with ``arr``, as torch.from_numpy does."""
+    dtypes.supported(arr.dtype)
+    return Tensor._make(arr)
+
+
+def zeros(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_size(size), _float(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_size(size), _float(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: dtypes.dtype | None = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None and isinstance(fill_value, (bool, int)):
+        dtype = dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64
+    return _new(np.full(_size((size,)), fill_value, _float(dtype)), requires_grad)
+
+
+def randn(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
+          generator: Generator | None = None) -> Tensor:
+    rng = (generator or default_generator).rng
+    return _new(rng.standard_normal(_size(size)).astype(_float(dtype)), requires_grad)
+
+
+def rand(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
+         generator: Generator | None = None) -> Tensor:
+    rng = (generator or default_generator).rng
+    return _new(rng.random(_size(size)).astype(_float(dtype)), requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, end, step))
+        dtype = dtypes.int64 if is_int else dtypes.DEFAULT_FLOAT
+    return _new(np.arange(start, end, step).astype(dtype.np), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
+    return Tensor._make(np.zeros(t._data.shape, (dtype.np if dtype else t._data.dtype)))
+
+
+def ones_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
+    return Tensor._make(np.ones(t._data.shape, (dtype.np if dtype else t._data.dtype)))

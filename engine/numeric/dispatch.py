@@ -1,0 +1,67 @@
+"""``apply``: run one catalogue op on tensors and, when grad mode asks for it, record a Node."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import ops
+from .autograd import AccumulateGrad, _mode, node_class
+from .rules import RULES
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+# Ops whose contract numpy would not enforce (or would enforce with a confusing message):
+# their shape rule runs before the forward. The others run it only when numpy objects.
+_VALIDATE_FIRST = frozenset({"linear", "binary_cross_entropy_with_logits", "cross_entropy",
+                             "mse_loss", "select", "slice"})
+_FIXED_NODE = {name: node_class(spec.grad_fn) for name, spec in ops.CATALOGUE.items()
+               if isinstance(spec.grad_fn, str)}
+
+_tensor_cls: Any = None
+
+
+def bind_tensor(cls: type) -> None:
+    """Called once by tensor.py, which imports this module (avoids an import cycle)."""
+    global _tensor_cls
+    _tensor_cls = cls
+
+
+def _check_shapes(op: str, xs: tuple, attrs: dict) -> None:
+    shapes = tuple(None if x is None else x.shape for x in xs)
+    ops.CATALOGUE[op].out_shape(shapes, attrs)
+
+
+def edge(t: Tensor) -> tuple[Any, int]:
+    """The (node, 0) pair backward follows to reach ``t``."""
+    if t.grad_fn is not None:
+        return (t.grad_fn, 0)
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return (acc, 0)
+
+
+def apply(op: str, inputs: tuple[Tensor | None, ...], attrs: dict) -> Tensor:
+    """Forward ``op``; record a grad_fn if grad mode is on and an input requires grad."""
+    rule = RULES[op]
+    xs = tuple(None if t is None else t._data for t in inputs)
+    if op in _VALIDATE_FIRST:
+        _check_shapes(op, xs, attrs)
+    try:
+        out, saved = rule.forward(xs, attrs)
+    except (ValueError, IndexError, TypeError):
+        _check_shapes(op, xs, attrs)  # raises a ShapeError naming the op, if shapes are at fault
+        raise
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    needs = tuple(t is not None and t._requires_grad for t in inputs)
+    if not _mode.enabled or op == "detach" or True not in needs:
+        return _tensor_cls._make(out)
+    shapes = tuple(None if x is None else x.shape for x in xs)
+    cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
+    nexts = tuple(edge(t) if need else (None, 0) for t, need in zip(inputs, needs))  # type: ignore[arg-type]
+    node = cls(op, rule.vjp, saved, shapes, attrs, needs, nexts)
+    return _tensor_cls._make(out, node)

@@ -1,0 +1,128 @@
+"""Numeric forward and fused VJP of the loss ops (PyTorch's fused backward nodes).
+
+These are deliberately fused (one node, one hand-written gradient), as PyTorch's
+``BinaryCrossEntropyWithLogitsBackward0`` and ``NllLossBackward0`` are; the symbolic side
+lowers them to primitives, so a wrong fused rule shows up as a mismatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
+
+
+def _reduce(loss: Arr, reduction: str, denom: Any = None) -> Arr:
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / (loss.size if denom is None else denom), dtype=loss.dtype)
+
+
+def _upstream(g: Arr, reduction: str, count: Any) -> Arr:
+    """The gradient each element's loss receives: g itself, or g / count for 'mean'."""
+    return g / count if reduction == "mean" else g
+
+
+# --- binary_cross_entropy_with_logits ---------------------------------------------------
+def _bce_terms(x: Arr, y: Arr, pos_weight: Arr | None) -> tuple[Arr, Any]:
+    """log_weight = 1 + (p - 1) y, and softplus(-x) = log(1 + exp(-x)), computed stably."""
+    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    return np.logaddexp(0, -x), log_weight
+
+
+def _bce(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """loss = w [(1 - y) x + log_weight softplus(-x)]."""
+    x, y, weight, pos_weight = xs
+    sp, log_weight = _bce_terms(x, y, pos_weight)
+    loss = (1 - y) * x + log_weight * sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, at["reduction"]), (x, y, weight, pos_weight)
+
+
+def _bce_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
+    """dL/dx = w [(1 - y) - log_weight sigmoid(-x)];  dL/dy = w [-x + (p - 1) softplus(-x)]."""
+    x, y, weight, pos_weight = saved
+    up = _upstream(g, node.attrs["reduction"], x.size)
+    if weight is not None:
+        up = up * weight
+    sp, log_weight = _bce_terms(x, y, pos_weight)
+    gx = up * ((1 - y) - log_weight * sigmoid(-x)) if node.needs[0] else None
+    gy = None
+    if node.needs[1]:
+        dy = -x if pos_weight is None else -x + (pos_weight - 1) * sp
+        gy = unbroadcast(up * dy, node.shapes[1])
+    return gx, gy, None, None
+
+
+BCE_WITH_LOGITS = Rule(_bce, _bce_vjp)
+
+
+# --- cross_entropy with class indices ----------------------------------------------------
+def _ce_parts(x: Arr, t: Arr, weight: Arr | None, ignore_index: int) -> tuple:
+    """Batch-shaped views: log-probs (N, C), safe targets, validity mask, per-sample weights."""
+    x2 = x.reshape(-1, x.shape[-1])
+    t1 = t.reshape(-1)
+    valid = t1 != ignore_index
+    safe = np.where(valid, t1, 0)
+    bad = valid & ((t1 < 0) | (t1 >= x2.shape[1]))
+    if bad.any():
+        raise IndexError(f"Target {int(t1[bad][0])} is out of bounds.")
+    w_class = np.ones(x2.shape[1], x.dtype) if weight is None else weight
+    w_sample = np.where(valid, w_class[safe], 0).astype(x.dtype)
+    return log_softmax(x2, 1), safe, valid, w_class, w_sample
+
+
+def _cross_entropy(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """(1 - e) nll + e/C smooth, nll_i = -w[t_i] logp[i, t_i], smooth_i = -sum_c w_c logp[i, c]."""
+    x, t, weight = xs
+    eps = at["label_smoothing"]
+    logp, safe, valid, w_class, w_sample = _ce_parts(x, t, weight, at["ignore_index"])
+    per_sample = -w_sample * logp[np.arange(len(safe)), safe]
+    if eps:
+        smooth = -(logp * w_class).sum(axis=1) * valid
+        per_sample = (1 - eps) * per_sample + (eps / x.shape[-1]) * smooth
+    loss = _reduce(per_sample.reshape(t.shape), at["reduction"], w_sample.sum())
+    return loss, (x, t, weight, logp)
+
+
+def _cross_entropy_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
+    """dL/dlogp_i = up_i [-(1 - e) w_i onehot(t_i) - e/C w valid_i];  dx = dlogp - p sum(dlogp)."""
+    x, t, weight, logp = saved
+    eps = node.attrs["label_smoothing"]
+    _, safe, valid, w_class, w_sample = _ce_parts(x, t, weight, node.attrs["ignore_index"])
+    up = _upstream(g, node.attrs["reduction"], w_sample.sum())
+    up = np.broadcast_to(up, t.shape).reshape(-1, 1)
+    dlogp = np.zeros_like(logp)
+    dlogp[np.arange(len(safe)), safe] = -(1 - eps) * w_sample
+    if eps:
+        dlogp -= (eps / x.shape[-1]) * w_class * valid[:, None]
+    dlogp *= up
+    dx = dlogp - np.exp(logp) * dlogp.sum(axis=1, keepdims=True)
+    return dx.reshape(x.shape), None, None
+
+
+CROSS_ENTROPY = Rule(_cross_entropy, _cross_entropy_vjp)
+
+
+# --- mse_loss ----------------------------------------------------------------------------
+def _mse(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """loss = (input - target)^2, reduced."""
+    diff = xs[0] - xs[1]
+    return _reduce(diff * diff, at["reduction"]), diff
+
+
+def _mse_vjp(g: Arr, diff: Arr, node: Any) -> tuple:
+    """dL/dinput = 2 (input - target) = -dL/dtarget."""
+    d = 2 * diff * _upstream(g, node.attrs["reduction"], diff.size)
+    sa, sb = node.shapes
+    return (unbroadcast(d, sa) if node.needs[0] else None,
+            unbroadcast(-d, sb) if node.needs[1] else None)
+
+
+MSE = Rule(_mse, _mse_vjp)

@@ -1,0 +1,39 @@
+"""Shared pieces of the numeric rule tables: the Rule record and a few stable kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Arr = np.ndarray
+
+
+@dataclass(frozen=True)
+class Rule:
+    forward: Callable[[tuple, dict], tuple[Arr, Any]]
+    vjp: Callable[[Arr, Any, Any], tuple]
+
+
+def unbroadcast(g: Arr, shape: tuple[int, ...]) -> Arr:
+    """Sum ``g`` over the dims that broadcasting added or stretched, back to ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def sigmoid(x: Arr) -> Arr:
+    """sigmoid(x) = exp(-softplus(-x)), without overflow warnings."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def log_softmax(x: Arr, dim: int) -> Arr:
+    """x - logsumexp(x) along dim, shifted by the max for stability."""
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))

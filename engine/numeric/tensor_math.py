@@ -1,0 +1,202 @@
+"""Tensor's operators and math methods: each one is a call to a catalogue op."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .dispatch import apply
+
+
+def wrap(value: Any, like: Any) -> Any:
+    """A Tensor for ``value``; Python numbers take ``like``'s dtype (as PyTorch scalars do)."""
+    if isinstance(value, TensorMath):
+        return value
+    if isinstance(value, (bool, int, float, np.number)):
+        arr = np.asarray(value, dtype=np.result_type(like._data.dtype, value))
+    else:
+        arr = np.asarray(value)
+    return like._make(arr)
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class TensorMath:
+    __slots__ = ()
+    _data: np.ndarray
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn: Any = None, requires_grad: bool = False) -> Any:
+        raise NotImplementedError
+
+    def _binary(self, op: str, other: Any) -> Any:
+        return apply(op, (self, wrap(other, self)), {})
+
+    def _rbinary(self, op: str, other: Any) -> Any:
+        return apply(op, (wrap(other, self), self), {})
+
+    def __add__(self, other: Any) -> Any:
+        return self._binary("add", other)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._rbinary("add", other)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._binary("sub", other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._rbinary("sub", other)
+
+    def __mul__(self, other: Any) -> Any:
+        return self._binary("mul", other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._rbinary("mul", other)
+
+    def __truediv__(self, other: Any) -> Any:
+        return self._binary("div", other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return self._rbinary("div", other)
+
+    def __matmul__(self, other: Any) -> Any:
+        return self._binary("matmul", other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return self._rbinary("matmul", other)
+
+    def __pow__(self, exponent: Any) -> Any:
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            return apply("pow", (self,), {"exponent": float(exponent)})
+        return self._binary("pow_tensor", exponent)
+
+    def __rpow__(self, base: Any) -> Any:
+        return self._rbinary("pow_tensor", base)
+
+    def __neg__(self) -> Any:
+        return apply("neg", (self,), {})
+
+    def pow(self, exponent: Any) -> Any:
+        return self ** exponent
+
+    def matmul(self, other: Any) -> Any:
+        return self._binary("matmul", other)
+
+    def maximum(self, other: Any) -> Any:
+        return self._binary("maximum", other)
+
+    def minimum(self, other: Any) -> Any:
+        return self._binary("minimum", other)
+
+    # --- comparisons: plain bool tensors, never recorded -------------------------------
+    def _compare(self, ufunc: Any, other: Any) -> Any:
+        return self._make(np.asarray(ufunc(self._data, getattr(other, "_data", other))))
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(np.less, other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(np.greater_equal, other)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        out = np.argmax(self._data, axis=dim, keepdims=keepdim if dim is not None else False)
+        return self._make(np.asarray(out, dtype=np.int64))
+
+    # --- elementwise ---------------------------------------------------------------------
+    def _unary(self, op: str, **attrs: Any) -> Any:
+        return apply(op, (self,), attrs)
+
+    def neg(self) -> Any:
+        return self._unary("neg")
+
+    def exp(self) -> Any:
+        return self._unary("exp")
+
+    def log(self) -> Any:
+        return self._unary("log")
+
+    def sqrt(self) -> Any:
+        return self._unary("sqrt")
+
+    def tanh(self) -> Any:
+        return self._unary("tanh")
+
+    def sigmoid(self) -> Any:
+        return self._unary("sigmoid")
+
+    def relu(self) -> Any:
+        return self._unary("relu")
+
+    def abs(self) -> Any:
+        return self._unary("abs")
+
+    def softmax(self, dim: int) -> Any:
+        return self._unary("softmax", dim=dim)
+
+    def log_softmax(self, dim: int) -> Any:
+        return self._unary("log_softmax", dim=dim)
+
+    # --- reductions and shapes -----------------------------------------------------------
+    def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
+        return self._unary("sum", dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
+        return self._unary("mean", dim=dim, keepdim=keepdim)
+
+    def reshape(self, *shape: Any) -> Any:
+        return self._unary("reshape", shape=_shape_arg(shape))
+
+    def view(self, *shape: Any) -> Any:
+        return self._unary("reshape", shape=_shape_arg(shape))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Any:
+        return self._unary("flatten", start_dim=start_dim, end_dim=end_dim)
+
+    def transpose(self, dim0: int, dim1: int) -> Any:
+        return self._unary("transpose", dim0=dim0, dim1=dim1)
+
+    def t(self) -> Any:
+        return self._unary("transpose", dim0=0, dim1=-1)
+
+    def permute(self, *dims: Any) -> Any:
+        return self._unary("permute", dims=_shape_arg(dims))
+
+    @property
+    def T(self) -> Any:
+        return self._unary("permute", dims=tuple(reversed(range(self._data.ndim))))
+
+    def __getitem__(self, index: Any) -> Any:
+        """Integers and slices, one per dim (select / slice ops, as PyTorch records them)."""
+        items = index if isinstance(index, tuple) else (index,)
+        if len(items) > self._data.ndim:
+            raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")
+        out, dim = self, 0
+        for item in items:
+            if isinstance(item, slice):
+                if item != slice(None):
+                    out = out._unary("slice", dim=dim, start=item.start, stop=item.stop,
+                                     step=1 if item.step is None else item.step)
+                dim += 1
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+                out = out._unary("select", dim=dim, index=int(item))
+            else:
+                raise IndexError(f"crossgrad indexes by integers and slices only, got "
+                                 f"{type(item).__name__}")
+        return out

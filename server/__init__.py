@@ -1,0 +1,1 @@
+"""crossgrad.server: the gRPC service (issue 4)."""
