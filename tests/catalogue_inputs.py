@@ -1,0 +1,53 @@
+"""Input values for an op spec's case, drawn from each input's domain (seeded, kink-free)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crossgrad.engine import ops
+
+# Real values are kept this far from 0 and from each other (relu/abs/maximum kinks).
+KINK_MARGIN = 0.1
+
+
+def draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes: int = 1) -> np.ndarray:
+    """float64 values (or int64 class indices) from one of the catalogue's domains."""
+    return np.asarray(_draw(domain, shape, rng, classes))
+
+
+def _draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes: int) -> np.ndarray:
+    if domain == ops.CLASS:
+        return rng.integers(0, classes, size=shape).astype(np.int64)
+    if domain == ops.POSITIVE or domain == ops.WEIGHT:
+        return rng.uniform(0.5, 2.0, size=shape)
+    if domain == ops.UNIT:
+        return rng.uniform(0.0, 1.0, size=shape)
+    u = rng.standard_normal(size=shape)
+    if domain == ops.NONZERO:
+        return np.sign(u) * (0.5 + np.abs(u))
+    return np.sign(u) * (KINK_MARGIN + np.abs(u))
+
+
+def case_inputs(spec: ops.OpSpec, case: ops.Case, seed: int) -> list[np.ndarray | None]:
+    """Inputs for one case; maximum/minimum operands are redrawn until no pair nearly ties."""
+    rng = np.random.default_rng(seed)
+    classes = case.shapes[0][-1] if case.shapes[0] else 1
+    for _ in range(100):
+        xs = [None if shape is None else draw(inp.domain, shape, rng, classes)
+              for inp, shape in zip(spec.inputs, case.shapes)]
+        if spec.name not in ("maximum", "minimum"):
+            return xs
+        if np.min(np.abs(np.subtract(xs[0], xs[1]))) > KINK_MARGIN:
+            return xs
+    raise AssertionError("could not draw tie-free operands")
+
+
+def resolved_attrs(spec: ops.OpSpec, case: ops.Case) -> dict[str, Any]:
+    return ops.resolve_attrs(spec, case.attrs)
+
+
+def all_cases() -> list[tuple[str, int]]:
+    """(op name, case index) for every case of every op, for pytest parametrization."""
+    return [(name, i) for name, spec in ops.CATALOGUE.items() for i in range(len(spec.cases))]
