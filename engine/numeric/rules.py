@@ -18,9 +18,7 @@ from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
 
 def _tie_mask(a: Arr, b: Arr, wins: Arr, dtype: Any) -> Arr:
     """1 where ``wins``, 1/2 on ties a == b, else 0 (PyTorch's maximum/minimum split)."""
-    mask = wins.astype(dtype)
-    mask[a == b] = 0.5
-    return mask
+    return np.where(a == b, np.asarray(0.5, dtype), np.asarray(wins, dtype))
 
 
 def _binary(fwd: Callable, vjp: Callable, saves: bool = True) -> Rule:
