@@ -1,0 +1,50 @@
+"""The architecture's import rules: engine imports no grpc, numeric imports no sympy."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_importing_crossgrad_loads_neither_sympy_nor_grpc():
+    loaded = _modules_after("import crossgrad, crossgrad.nn.functional, crossgrad.optim")
+    assert not {m for m in loaded if m.split(".")[0] in ("sympy", "grpc", "google")}
+
+
+def test_numeric_engine_source_never_imports_sympy():
+    import crossgrad.engine.numeric as numeric
+
+    root = Path(numeric.__file__).parent
+    offenders = [p.name for p in root.glob("*.py")
+                 if re.search(r"^\s*(import|from)\s+sympy", p.read_text(), re.MULTILINE)]
+    assert offenders == []
+
+
+def test_pyproject_maps_every_package_under_crossgrad():
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    packages = config["tool"]["setuptools"]["packages"]
+    assert packages and all(p == "crossgrad" or p.startswith("crossgrad.") for p in packages)
+
+
+def test_distribution_installs_only_the_crossgrad_namespace():
+    """site-packages gets crossgrad/ (or an editable finder), never bare engine/server/client."""
+    dists = [d for d in importlib.metadata.distributions(path=site.getsitepackages())
+             if d.metadata["Name"] == "crossgrad"]
+    assert len(dists) == 1
+    tops = {Path(f).parts[0] for f in dists[0].files or [] if f.suffix == ".py"}
+    assert tops and all(t == "crossgrad" or t.startswith("__editable__") for t in tops), tops
