@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 # Ops whose contract numpy would not enforce (or would enforce with a confusing message):
 # their shape rule runs before the forward. The others run it only when numpy objects.
-_VALIDATE_FIRST = frozenset({"linear", "binary_cross_entropy_with_logits", "cross_entropy",
-                             "mse_loss", "select", "slice"})
+_VALIDATE_FIRST = frozenset({"binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
+                             "select", "slice"})
 _FIXED_NODE = {name: node_class(spec.grad_fn) for name, spec in ops.CATALOGUE.items()
                if isinstance(spec.grad_fn, str)}
 
 _tensor_cls: Any = None
+_NO_EDGE = (None, 0)
 
 
 def bind_tensor(cls: type) -> None:
@@ -47,7 +48,7 @@ def edge(t: Tensor) -> tuple[Any, int]:
 def apply(op: str, inputs: tuple[Tensor | None, ...], attrs: dict) -> Tensor:
     """Forward ``op``; record a grad_fn if grad mode is on and an input requires grad."""
     rule = RULES[op]
-    xs = tuple(None if t is None else t._data for t in inputs)
+    xs = tuple([None if t is None else t._data for t in inputs])
     if op in _VALIDATE_FIRST:
         _check_shapes(op, xs, attrs)
     try:
@@ -57,11 +58,10 @@ def apply(op: str, inputs: tuple[Tensor | None, ...], attrs: dict) -> Tensor:
         raise
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    needs = tuple(t is not None and t._requires_grad for t in inputs)
-    if not _mode.enabled or op == "detach" or True not in needs:
+    needs = tuple([t is not None and t._requires_grad for t in inputs])
+    if not _mode.enabled or True not in needs or op == "detach":
         return _tensor_cls._make(out)
-    shapes = tuple(None if x is None else x.shape for x in xs)
+    shapes = tuple([None if x is None else x.shape for x in xs])
     cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
-    nexts = tuple(edge(t) if need else (None, 0) for t, need in zip(inputs, needs))  # type: ignore[arg-type]
-    node = cls(op, rule.vjp, saved, shapes, attrs, needs, nexts)
-    return _tensor_cls._make(out, node)
+    nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])  # type: ignore[arg-type]
+    return _tensor_cls._make(out, cls(op, rule.vjp, saved, shapes, attrs, needs, nexts))

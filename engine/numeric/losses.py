@@ -65,46 +65,54 @@ BCE_WITH_LOGITS = Rule(_bce, _bce_vjp)
 
 # --- cross_entropy with class indices ----------------------------------------------------
 def _ce_parts(x: Arr, t: Arr, weight: Arr | None, ignore_index: int) -> tuple:
-    """Batch-shaped views: log-probs (N, C), safe targets, validity mask, per-sample weights."""
-    x2 = x.reshape(-1, x.shape[-1])
+    """Batch-shaped views: safe targets, validity mask, class weights, per-sample weights."""
     t1 = t.reshape(-1)
+    classes = x.shape[-1]
     valid = t1 != ignore_index
-    safe = np.where(valid, t1, 0)
-    bad = valid & ((t1 < 0) | (t1 >= x2.shape[1]))
+    bad = valid & ((t1 < 0) | (t1 >= classes))
     if bad.any():
         raise IndexError(f"Target {int(t1[bad][0])} is out of bounds.")
-    w_class = np.ones(x2.shape[1], x.dtype) if weight is None else weight
-    w_sample = np.where(valid, w_class[safe], 0).astype(x.dtype)
-    return log_softmax(x2, 1), safe, valid, w_class, w_sample
+    safe = np.where(valid, t1, 0)
+    if weight is None:
+        return safe, valid, None, valid.astype(x.dtype)
+    return safe, valid, weight, np.where(valid, weight[safe], 0).astype(x.dtype)
 
 
 def _cross_entropy(xs: tuple, at: dict) -> tuple[Arr, Any]:
     """(1 - e) nll + e/C smooth, nll_i = -w[t_i] logp[i, t_i], smooth_i = -sum_c w_c logp[i, c]."""
     x, t, weight = xs
     eps = at["label_smoothing"]
-    logp, safe, valid, w_class, w_sample = _ce_parts(x, t, weight, at["ignore_index"])
+    safe, valid, w_class, w_sample = _ce_parts(x, t, weight, at["ignore_index"])
+    logp = log_softmax(x.reshape(-1, x.shape[-1]), 1)
     per_sample = -w_sample * logp[np.arange(len(safe)), safe]
     if eps:
-        smooth = -(logp * w_class).sum(axis=1) * valid
-        per_sample = (1 - eps) * per_sample + (eps / x.shape[-1]) * smooth
+        weighted = logp if w_class is None else logp * w_class
+        per_sample = (1 - eps) * per_sample - (eps / x.shape[-1]) * weighted.sum(axis=1) * valid
     loss = _reduce(per_sample.reshape(t.shape), at["reduction"], w_sample.sum())
-    return loss, (x, t, weight, logp)
+    return loss, (x.shape, t.shape, logp, safe, valid, w_class, w_sample)
 
 
 def _cross_entropy_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
-    """dL/dlogp_i = up_i [-(1 - e) w_i onehot(t_i) - e/C w valid_i];  dx = dlogp - p sum(dlogp)."""
-    x, t, weight, logp = saved
-    eps = node.attrs["label_smoothing"]
-    _, safe, valid, w_class, w_sample = _ce_parts(x, t, weight, node.attrs["ignore_index"])
+    """dx_i = up_i [s_i p_i - (1 - e) w_i onehot(t_i) - (e/C) valid_i w],
+
+    where s_i = (1 - e) w_i + (e/C) valid_i sum(w) is minus the row sum of dL/dlogp_i.
+    """
+    x_shape, t_shape, logp, safe, valid, w_class, w_sample = saved
+    eps, classes = node.attrs["label_smoothing"], x_shape[-1]
     up = _upstream(g, node.attrs["reduction"], w_sample.sum())
-    up = np.broadcast_to(up, t.shape).reshape(-1, 1)
-    dlogp = np.zeros_like(logp)
-    dlogp[np.arange(len(safe)), safe] = -(1 - eps) * w_sample
+    up = np.broadcast_to(up, t_shape).reshape(-1)
+    coef = (1 - eps) * w_sample * up
+    scale = coef
     if eps:
-        dlogp -= (eps / x.shape[-1]) * w_class * valid[:, None]
-    dlogp *= up
-    dx = dlogp - np.exp(logp) * dlogp.sum(axis=1, keepdims=True)
-    return dx.reshape(x.shape), None, None
+        total_w = classes if w_class is None else w_class.sum()
+        scale = coef + (eps / classes) * total_w * valid * up
+    dx = np.exp(logp)
+    dx *= scale[:, None]
+    dx[np.arange(len(safe)), safe] -= coef
+    if eps:
+        per_class = 1 if w_class is None else w_class
+        dx -= (eps / classes) * (valid * up)[:, None] * per_class
+    return dx.reshape(x_shape), None, None
 
 
 CROSS_ENTROPY = Rule(_cross_entropy, _cross_entropy_vjp)

@@ -31,7 +31,11 @@ def _binary(fwd: Callable, vjp: Callable, saves: bool = True) -> Rule:
     def backward(g: Arr, saved: Any, node: Any) -> tuple:
         ga, gb = vjp(g, saved, node.needs)
         sa, sb = node.shapes
-        return (None if ga is None else unbroadcast(ga, sa), None if gb is None else unbroadcast(gb, sb))
+        if ga is not None and ga.shape != sa:
+            ga = unbroadcast(ga, sa)
+        if gb is not None and gb.shape != sb:
+            gb = unbroadcast(gb, sb)
+        return ga, gb
 
     return Rule(forward, backward)
 

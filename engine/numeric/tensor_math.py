@@ -13,6 +13,9 @@ def wrap(value: Any, like: Any) -> Any:
     """A Tensor for ``value``; Python numbers take ``like``'s dtype (as PyTorch scalars do)."""
     if isinstance(value, TensorMath):
         return value
+    dtype = like._data.dtype
+    if type(value) is float and dtype.kind == "f" or type(value) is int and dtype.kind in "fi":
+        return like._make(np.asarray(value, dtype))  # the common case, without result_type
     if isinstance(value, (bool, int, float, np.number)):
         arr = np.asarray(value, dtype=np.result_type(like._data.dtype, value))
     else:
