@@ -18,10 +18,9 @@ import statistics
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 import crossgrad
 import crossgrad.nn.functional as F
+import numpy as np
 
 SIZES = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
 

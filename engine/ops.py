@@ -17,6 +17,7 @@ from . import shapes as S
 from .errors import AttributeSpecError, UnknownOpError
 
 Shape = tuple[int, ...]
+Shapes = Sequence[Any]  # one shape per input; None for an absent optional input
 
 # Value domains the test strategies draw from (see tests/strategies.py).
 REAL, POSITIVE, NONZERO, UNIT, CLASS, WEIGHT = "real", "positive", "nonzero", "unit", "class", "weight"
@@ -50,27 +51,27 @@ class Case:
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
-GradFnName = str | Callable[[Sequence[Shape], Mapping[str, Any]], str] | None
+GradFnName = str | Callable[[Shapes, Mapping[str, Any]], str] | None
 
 
 @dataclass(frozen=True)
 class OpSpec:
     name: str
     inputs: tuple[Input, ...]
-    shape_rule: Callable[[str, Sequence[Shape], dict[str, Any]], Shape]
+    shape_rule: Callable[[str, Shapes, dict[str, Any]], Shape]
     grad_fn: GradFnName
     cases: tuple[Case, ...]
     attrs: tuple[Attr, ...] = ()
     kink: str = ""
     doc: str = ""
 
-    def grad_fn_name(self, shapes: Sequence[Shape], attrs: Mapping[str, Any]) -> str | None:
+    def grad_fn_name(self, shapes: Shapes, attrs: Mapping[str, Any]) -> str | None:
         return self.grad_fn(shapes, attrs) if callable(self.grad_fn) else self.grad_fn
 
     def defaults(self) -> dict[str, Any]:
         return {a.name: a.default for a in self.attrs}
 
-    def out_shape(self, shapes: Sequence[Shape], attrs: dict[str, Any]) -> Shape:
+    def out_shape(self, shapes: Shapes, attrs: dict[str, Any]) -> Shape:
         return self.shape_rule(self.name, shapes, attrs)
 
 
@@ -96,7 +97,7 @@ def _binary(name: str, grad_fn: str, db: str = REAL, kink: str = "", doc: str = 
     return OpSpec(name, _xy(REAL, db), S.binary, grad_fn, BINARY_CASES, kink=kink, doc=doc)
 
 
-def _matmul_name(shapes: Sequence[Shape], attrs: Mapping[str, Any]) -> str:
+def _matmul_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
     ranks = (len(shapes[0]), len(shapes[1]))
     named = {(1, 1): "DotBackward0", (2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}
     if ranks in named:
@@ -104,18 +105,18 @@ def _matmul_name(shapes: Sequence[Shape], attrs: Mapping[str, Any]) -> str:
     return "UnsafeViewBackward0" if ranks[0] >= 3 else "CloneBackward0"
 
 
-def _reduce_name(stem: str) -> Callable[[Sequence[Shape], Mapping[str, Any]], str]:
+def _reduce_name(stem: str) -> Callable[[Shapes, Mapping[str, Any]], str]:
     return lambda shapes, attrs: f"{stem}Backward{0 if attrs.get('dim') is None else 1}"
 
 
-def _linear_name(shapes: Sequence[Shape], attrs: Mapping[str, Any]) -> str:
+def _linear_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
     has_bias = len(shapes) > 2 and shapes[2] is not None
     if len(shapes[0]) == 2:
         return "AddmmBackward0" if has_bias else "MmBackward0"
     return "ViewBackward0"
 
 
-def _ce_name(shapes: Sequence[Shape], attrs: Mapping[str, Any]) -> str:
+def _ce_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
     return "AddBackward0" if attrs.get("label_smoothing") else "NllLossBackward0"
 
 
@@ -199,8 +200,10 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
     OpSpec(
         "slice", _x(), S.slice_, "SliceBackward0",
-        (Case(((6, 2),), {"dim": 0, "start": 1, "stop": 5, "step": 2}), Case(((3, 4),), {"dim": 1, "stop": 2})),
-        attrs=(Attr("dim", "int", 0), Attr("start", "opt_int"), Attr("stop", "opt_int"), Attr("step", "int", 1)),
+        (Case(((6, 2),), {"dim": 0, "start": 1, "stop": 5, "step": 2}),
+         Case(((3, 4),), {"dim": 1, "stop": 2})),
+        attrs=(Attr("dim", "int", 0), Attr("start", "opt_int"), Attr("stop", "opt_int"),
+               Attr("step", "int", 1)),
         doc="x[..., start:stop:step, ...]",
     ),
     OpSpec(
@@ -241,7 +244,8 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
     OpSpec(
         "mse_loss", (Input("input"), Input("target")), S.mse, "MseLossBackward0",
-        (Case(((2, 3), (2, 3))), Case(((4,), (4,)), {"reduction": "sum"}), Case(((2, 3), (2, 3)), {"reduction": "none"})),
+        (Case(((2, 3), (2, 3))), Case(((4,), (4,)), {"reduction": "sum"}),
+         Case(((2, 3), (2, 3)), {"reduction": "none"})),
         attrs=(Attr("reduction", REDUCTION, "mean", REDUCTIONS),),
     ),
     OpSpec(

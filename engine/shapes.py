@@ -46,15 +46,15 @@ def norm_dims(op: str, dim: int | Sequence[int] | None, ndim: int) -> tuple[int,
     return tuple(d for d in out if d < ndim)
 
 
-def same(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def same(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     return shapes[0]
 
 
-def binary(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def binary(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     return broadcast(op, shapes[0], shapes[1])
 
 
-def reduction(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def reduction(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = shapes[0]
     dims = norm_dims(op, attrs.get("dim"), len(shape))
     if attrs.get("keepdim"):
@@ -62,12 +62,12 @@ def reduction(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
-def softmax_like(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def softmax_like(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     norm_dim(op, attrs["dim"], len(shapes[0]))
     return shapes[0]
 
 
-def matmul(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def matmul(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """torch.matmul: 1-D operands get a dim prepended/appended, batch dims broadcast."""
     a, b = shapes
     if not a or not b:
@@ -87,7 +87,7 @@ def matmul(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return out
 
 
-def reshape(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def reshape(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """Target shape with at most one -1, same number of elements."""
     shape, target = shapes[0], tuple(attrs["shape"])
     total = numel(shape)
@@ -103,7 +103,7 @@ def reshape(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return target
 
 
-def flatten(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def flatten(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = shapes[0]
     if not shape:
         return (1,)
@@ -114,7 +114,7 @@ def flatten(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return shape[:start] + (numel(shape[start : end + 1]),) + shape[end + 1 :]
 
 
-def transpose(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def transpose(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = list(shapes[0])
     d0 = norm_dim(op, attrs["dim0"], len(shape))
     d1 = norm_dim(op, attrs["dim1"], len(shape))
@@ -123,7 +123,7 @@ def transpose(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return tuple(shape)
 
 
-def select(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def select(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = shapes[0]
     if not shape:
         raise ShapeError(op, "invalid index of a 0-dim tensor")
@@ -135,7 +135,7 @@ def select(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return shape[:dim] + shape[dim + 1 :]
 
 
-def slice_(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def slice_(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = shapes[0]
     if not shape:
         raise ShapeError(op, "invalid index of a 0-dim tensor")
@@ -146,7 +146,7 @@ def slice_(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return shape[:dim] + (length,) + shape[dim + 1 :]
 
 
-def linear(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def linear(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (..., in), weight (out, in), optional bias (out,) -> (..., out)."""
     x, w = shapes[0], shapes[1]
     if len(w) != 2 or not x or x[-1] != w[1]:
@@ -164,7 +164,7 @@ def _loss_out(op: str, shape: Shape, attrs: Attrs) -> Shape:
     return shape if reduction_ == "none" else ()
 
 
-def pointwise_loss(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def pointwise_loss(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input and target of the same shape, optional extra inputs broadcast to it."""
     x, t = shapes[0], shapes[1]
     if x != t:
@@ -175,11 +175,11 @@ def pointwise_loss(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
     return _loss_out(op, x, attrs)
 
 
-def mse(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def mse(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     return _loss_out(op, broadcast(op, shapes[0], shapes[1]), attrs)
 
 
-def cross_entropy(op: str, shapes: Sequence[Shape], attrs: Attrs) -> Shape:
+def cross_entropy(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (N, C) or (C,), class-index target (N,) or (), optional weight (C,)."""
     x, t = shapes[0], shapes[1]
     if len(x) not in (1, 2) or t != x[:-1]:

@@ -9,9 +9,8 @@ FashionMNIST sample is replaced by a deterministic synthetic 28x28 image (no dow
 
 from __future__ import annotations
 
-import numpy as np
-
 import crossgrad as torch
+import numpy as np
 from crossgrad import nn
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from crossgrad.engine import ops
 
 # Real values are kept this far from 0 and from each other (relu/abs/maximum kinks).

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import crossgrad
 import numpy as np
 import pytest
-
-import crossgrad
 from crossgrad.engine import ops
 from crossgrad.engine.numeric.dispatch import apply
 from crossgrad.engine.numeric.rules import RULES

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import crossgrad as torch
 import crossgrad.nn.functional as F
+import numpy as np
+import pytest
 from crossgrad import nn
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import crossgrad as torch
+import crossgrad.nn.functional as F
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-
-import crossgrad as torch
-import crossgrad.nn.functional as F
 
 SHAPES = [(2, 3), (3,), (1, 3), ()]
 UNARY = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
-import pytest
-
 import crossgrad as torch
 import crossgrad.nn.functional as F
+import numpy as np
+import pytest
 from crossgrad.engine.numeric.autograd import SECOND_BACKWARD
 
 
@@ -283,7 +282,8 @@ def test_manual_seed_is_reproducible():
     (lambda: torch.tensor([[-0.1977, -0.0396], [1.1434, 1.1842]], dtype=torch.float64),
      "tensor([[-0.1977, -0.0396],\n        [ 1.1434,  1.1842]], dtype=crossgrad.float64)"),
     (lambda: torch.tensor([1e-5, 1.0]), "tensor([1.0000e-05, 1.0000e+00])"),
-    (lambda: torch.nn.Parameter(torch.ones(2)), "Parameter containing:\ntensor([1., 1.], requires_grad=True)"),
+    (lambda: torch.nn.Parameter(torch.ones(2)),
+     "Parameter containing:\ntensor([1., 1.], requires_grad=True)"),
     (lambda: torch.ones(5).shape, "crossgrad.Size([5])"),
 ])
 def test_printing_looks_like_pytorch(make, text):
@@ -300,7 +300,7 @@ def test_creation_functions():
     shared = torch.from_numpy(arr)
     arr[0] = 1.0
     assert shared.tolist()[0] == 1.0 and shared.dtype is torch.float64
-    assert 0.0 <= torch.rand(100).numpy().min() and torch.rand(100).numpy().max() < 1.0
+    assert torch.rand(100).numpy().min() >= 0.0 and torch.rand(100).numpy().max() < 1.0
     assert torch.tensor([3.5]).item() == 3.5
     with pytest.raises(RuntimeError, match="a Tensor with 2 elements cannot be converted to Scalar"):
         torch.ones(2).item()

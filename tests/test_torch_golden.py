@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import pathlib
 
-import numpy as np
-import pytest
-
 import crossgrad
 import crossgrad.nn.functional as F
+import numpy as np
+import pytest
 from crossgrad.engine import ops
 from crossgrad.engine.numeric.dispatch import apply
 

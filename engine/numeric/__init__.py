@@ -5,8 +5,19 @@ Never imports sympy (a test enforces it).
 
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
-    Generator, arange, default_generator, from_numpy, full, manual_seed, ones, ones_like, rand,
-    randn, tensor, zeros, zeros_like,
+    Generator,
+    arange,
+    default_generator,
+    from_numpy,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from .dtypes import bool_, double, dtype, float32, float64, int64, long
 from .tensor import Size, Tensor

@@ -45,7 +45,7 @@ def edge(t: Tensor) -> tuple[Any, int]:
     return (acc, 0)
 
 
-def apply(op: str, inputs: tuple[Tensor | None, ...], attrs: dict) -> Tensor:
+def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
     """Forward ``op``; record a grad_fn if grad mode is on and an input requires grad."""
     rule = RULES[op]
     xs = tuple([None if t is None else t._data for t in inputs])
@@ -63,5 +63,5 @@ def apply(op: str, inputs: tuple[Tensor | None, ...], attrs: dict) -> Tensor:
         return _tensor_cls._make(out)
     shapes = tuple([None if x is None else x.shape for x in xs])
     cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
-    nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])  # type: ignore[arg-type]
+    nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])
     return _tensor_cls._make(out, cls(op, rule.vjp, saved, shapes, attrs, needs, nexts))

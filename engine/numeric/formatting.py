@@ -15,7 +15,7 @@ def _body(arr: np.ndarray) -> str:
         return np.array2string(arr, separator=", ", prefix=_PREFIX, threshold=1000)
     finite = arr[np.isfinite(arr)]
     integral = finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 1e8)
-    mode = "maxprec" if integral else "fixed"
+    mode: Any = "maxprec" if integral else "fixed"
     with np.printoptions(precision=4, floatmode=mode, threshold=1000, edgeitems=3):
         if arr.ndim == 0:
             return np.array2string(arr.reshape(1), separator=", ")[1:-1].strip()

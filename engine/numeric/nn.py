@@ -7,7 +7,8 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from . import creation, functional as F
+from . import creation
+from . import functional as F
 from .autograd import no_grad
 from .tensor import Tensor, clear_grad
 
@@ -28,6 +29,9 @@ class Parameter(Tensor):
 
 class Module:
     """Base class: attribute assignment registers parameters and submodules, in order."""
+
+    _parameters: OrderedDict[str, Parameter]
+    _modules: OrderedDict[str, Module]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -88,9 +92,9 @@ class Module:
                   f" from checkpoint, the shape in current model is {list(p.shape)}."
                   for k, p in own.items() if k in state_dict and state_dict[k].shape != p.shape]
         if strict and missing:
-            errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+            errors.insert(0, f"Missing key(s) in state_dict: {_quoted(missing)}. ")
         if strict and unexpected:
-            errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
@@ -120,6 +124,10 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _quoted(keys: list[str]) -> str:
+    return ", ".join(f'"{k}"' for k in keys)
 
 
 class Linear(Module):

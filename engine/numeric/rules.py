@@ -16,6 +16,7 @@ import numpy as np
 from . import losses
 from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
 
+
 def _tie_mask(a: Arr, b: Arr, wins: Arr, dtype: Any) -> Arr:
     """1 where ``wins``, 1/2 on ties a == b, else 0 (PyTorch's maximum/minimum split)."""
     return np.where(a == b, np.asarray(0.5, dtype), np.asarray(wins, dtype))

@@ -100,10 +100,10 @@ class TensorMath:
     def _compare(self, ufunc: Any, other: Any) -> Any:
         return self._make(np.asarray(ufunc(self._data, getattr(other, "_data", other))))
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return self._compare(np.equal, other)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return self._compare(np.not_equal, other)
 
     def __lt__(self, other: Any) -> Any:

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
-
 from crossgrad.engine import ops  # noqa: E402
+
+from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
 
 TORCH_CALLS = {
     "add": lambda x, at: torch.add(x[0], x[1]),

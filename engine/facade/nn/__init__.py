@@ -1,7 +1,14 @@
 """``crossgrad.nn`` as in ``torch.nn``."""
 
 from crossgrad.engine.numeric.nn import (
-    BCEWithLogitsLoss, CrossEntropyLoss, Flatten, Linear, Module, MSELoss, Parameter, ReLU,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Flatten,
+    Linear,
+    Module,
+    MSELoss,
+    Parameter,
+    ReLU,
     Sequential,
 )
 from crossgrad.nn import functional
