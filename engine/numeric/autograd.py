@@ -109,10 +109,10 @@ class Node:
     """A recorded op: what backward needs to turn the output's gradient into the inputs'."""
 
     __slots__ = ("op", "vjp", "saved", "freed", "shapes", "attrs", "needs",
-                 "next_functions", "retained", "__weakref__")
+                 "next_functions", "consts", "retained", "__weakref__")
 
     def __init__(self, op: str, vjp: Vjp, saved: Any, shapes: tuple, attrs: dict,
-                 needs: tuple[bool, ...], next_functions: tuple) -> None:
+                 needs: tuple[bool, ...], next_functions: tuple, consts: tuple = ()) -> None:
         self.op = op
         self.vjp = vjp
         self.saved = saved
@@ -121,6 +121,7 @@ class Node:
         self.attrs = attrs
         self.needs = needs
         self.next_functions = next_functions
+        self.consts = consts  # per input: its array if it needs no grad (for graph export)
         self.retained: weakref.ref | None = None
 
     def name(self) -> str:

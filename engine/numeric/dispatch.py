@@ -64,4 +64,5 @@ def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
     shapes = tuple([None if x is None else x.shape for x in xs])
     cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
     nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])
-    return _tensor_cls._make(out, cls(op, rule.vjp, saved, shapes, attrs, needs, nexts))
+    consts = tuple([None if need else x for x, need in zip(xs, needs)])
+    return _tensor_cls._make(out, cls(op, rule.vjp, saved, shapes, attrs, needs, nexts, consts))

@@ -1,0 +1,205 @@
+"""``check``: one graph, three witnesses (plus an optional claimed answer), one report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from . import finite_diff
+from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
+from .graph import Graph, GraphError, Plan, validate
+from .numeric.run_graph import forward_values, numeric_gradients
+from .report import LeafReport, Report, finish_leaf
+from .symbolic import closed_form, exact
+from .tolerance import Tolerance, policy
+
+TIERS = ("auto", "exact", "tensor", "off")
+EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
+PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
+         ("claimed", "symbolic"), ("claimed", "numeric"))
+KINK_OPS = ("relu", "abs", "maximum", "minimum")
+
+
+@dataclass
+class CheckRequest:
+    graph: Graph
+    seed: np.ndarray | None = None  # d output, required when the output is not a scalar
+    tier: str = "auto"
+    witnesses: tuple[str, ...] = ("numeric", "symbolic", "finite_difference")
+    tolerance: Tolerance | None = None
+    claimed: dict[str, np.ndarray] = field(default_factory=dict)
+    formulas: bool = False
+    fd_seed: int = 0
+
+
+def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
+    shape = plan.shapes[plan.output]
+    if given is None:
+        if int(np.prod(shape, dtype=np.int64)) != 1:
+            raise GraphError("seed", "grad can be implicitly created only for scalar outputs")
+        return np.ones(shape)
+    seed = np.asarray(given, np.float64)
+    if seed.shape != shape:
+        raise GraphError("seed", f"shape {list(seed.shape)} does not match the output {list(shape)}")
+    return seed
+
+
+def _choose_tier(plan: Plan, tier: str) -> tuple[str, str]:
+    if tier not in TIERS:
+        raise GraphError("tier", f"must be one of {list(TIERS)}")
+    if tier == "off":
+        return "off", "symbolic witness not requested"
+    work = exact.estimate_work(plan)
+    if tier == "exact":
+        return "exact", f"requested ({work:,} element evaluations)"
+    if tier == "auto" and work <= EXACT_BUDGET:
+        return "exact", f"{work:,} element evaluations <= budget {EXACT_BUDGET:,}"
+    return "off", (f"{work:,} element evaluations > budget {EXACT_BUDGET:,} and the tensor tier "
+                   "is not implemented yet" if tier == "auto" else "the tensor tier is not implemented yet")
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.times[name] = time.perf_counter() - start
+
+
+def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray] | None,
+               tol: Tolerance) -> KinkTest | None:
+    if values is None:
+        return None
+
+    def at_kink(index: tuple[int, ...], a: float, b: float) -> bool:
+        left, right = finite_diff.one_sided(plan, seed, leaf, index)
+        slack = 10 * (finite_diff.STEP + tol.rtol) * max(1.0, abs(left), abs(right))
+        lo, hi = min(left, right) - slack, max(left, right) + slack
+        return abs(left - right) > slack and lo <= a <= hi and lo <= b <= hi
+
+    return at_kink
+
+
+def kinks_present(plan: Plan) -> list[np.ndarray] | None:
+    """Forward values when some active kink op sits exactly on its kink, else None."""
+    ops_at = [i for i, n in enumerate(plan.graph.nodes)
+              if getattr(n, "op", None) in KINK_OPS and plan.active[i]]
+    if not ops_at:
+        return None
+    values = forward_values(plan)
+    from .graph import input_indices
+
+    for i in ops_at:
+        srcs = [s for s in input_indices(plan, i) if s is not None]
+        ins = [values[s] for s in srcs]
+        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
+            return values
+    return None
+
+
+def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
+                   report: Report) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
+    grads: dict[str, dict[int, np.ndarray]] = {}
+    if "numeric" in request.witnesses:
+        grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
+    if tier == "exact" and "symbolic" in request.witnesses:
+        grads["symbolic"], _ = timer.run("symbolic", lambda: exact.gradients(plan, seed))
+    fd = None
+    if "finite_difference" in request.witnesses:
+        fd = timer.run("finite_difference",
+                       lambda: finite_diff.finite_differences(plan, seed, request.fd_seed))
+        if fd.mode == "per_element":
+            grads["finite_difference"] = fd.grads
+        report.finite_difference = fd.mode if fd.mode == "per_element" else f"directions (seed {fd.seed})"
+    names = {plan.graph.nodes[i].name: i for i in plan.grad_leaves()}
+    for name, value in request.claimed.items():
+        if name not in names:
+            raise GraphError(f"claimed.{name}", "not a leaf that requires grad")
+        if np.shape(value) != plan.shapes[names[name]]:
+            raise GraphError(f"claimed.{name}", f"shape {list(np.shape(value))} is not "
+                                                f"{list(plan.shapes[names[name]])}")
+        grads.setdefault("claimed", {})[names[name]] = np.asarray(value, np.float64)
+    return grads, fd
+
+
+def _directional(pair: tuple[str, str], grads: dict, fd: Any, leaf: int, dtype: str,
+                 tol: Tolerance) -> PairComparison:
+    """A witness's directional derivatives against the finite-difference slopes."""
+    slopes = np.tensordot(fd.directions[leaf], np.asarray(grads[pair[0]][leaf], np.float64),
+                          axes=grads[pair[0]][leaf].ndim)
+    return compare(pair, slopes, fd.slopes[leaf], "float64", tol, unit="directions")
+
+
+def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int, grads: dict,
+                 fd: Any, kink_values: list[np.ndarray] | None) -> LeafReport:
+    dtype = plan.dtypes[leaf]
+    entry = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], dtype,
+                       {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
+    for pair in PAIRS:
+        tol = policy(dtype, pair, request.tolerance)
+        a_ok = pair[0] in grads and leaf in grads[pair[0]]
+        fd_dirs = pair[1] == "finite_difference" and fd is not None and fd.mode == "directions"
+        b_ok = (pair[1] in grads and leaf in grads[pair[1]]) or fd_dirs
+        if pair[0] == "claimed" and not a_ok:
+            continue
+        if not (a_ok and b_ok):
+            missing = pair[0] if not a_ok else pair[1]
+            entry.pairs.append(PairComparison(pair, SKIPPED, reason=f"{missing} did not run"))
+        elif fd_dirs:
+            entry.pairs.append(_directional(pair, grads, fd, leaf, dtype, tol))
+        else:
+            kink = _kink_test(plan, seed, leaf, kink_values, tol)
+            entry.pairs.append(compare(pair, grads[pair[0]][leaf], grads[pair[1]][leaf], dtype, tol, kink))
+    return finish_leaf(entry)
+
+
+def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
+    forms = closed_form.closed_forms(plan, seed)
+    if forms is None:
+        report.notes.append(f"closed forms are offered for at most {closed_form.MAX_ELEMENTS} "
+                            "differentiable elements")
+        return
+    by_name = {plan.graph.nodes[i].name: exprs for i, exprs in forms.items()}
+    for leaf in report.leaves:
+        exprs = by_name.get(leaf.name, [])
+        leaf.closed_form = [sp.sstr(e) for e in exprs]
+        leaf.closed_form_latex = [sp.latex(e) for e in exprs]
+
+
+def check(request: CheckRequest) -> Report:
+    """Validate, run the witnesses, compare every pair on every differentiable leaf."""
+    timer = _Timer()
+    plan = timer.run("validate", lambda: validate(request.graph))
+    seed = _seed(plan, request.seed)
+    tier, reason = _choose_tier(plan, request.tier)
+    report = Report(SKIPPED, [], tier, reason, "off")
+    grads, fd = _witness_grads(request, plan, seed, tier, timer, report)
+    kink_values = timer.run("kinks", lambda: kinks_present(plan))
+    report.leaves = [_leaf_report(request, plan, seed, i, grads, fd, kink_values) for i in plan.grad_leaves()]
+    report.verdict = worst([leaf.verdict for leaf in report.leaves])
+    if request.formulas and tier == "exact":
+        timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
+    report.timings = timer.times
+    return report
+
+
+def check_tensor(root: Any, gradient: Any = None, names: dict[str, Any] | None = None,
+                 **options: Any) -> Report:
+    """``crossgrad.check(loss)``: export the tensor's graph and check it."""
+    from .numeric.export import to_graph
+
+    by_id = {id(t): n for n, t in (names or {}).items()}
+    graph, leaves = to_graph(root, by_id)
+    seed = None if gradient is None else np.asarray(getattr(gradient, "_data", gradient))
+    report = check(CheckRequest(graph, seed, **options))
+    report.tensor_names = {id(t): n for n, t in leaves.items()}
+    return report

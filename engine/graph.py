@@ -1,0 +1,219 @@
+"""The graph IR: a flat list of named nodes in topological order, validated before any work.
+
+A :class:`Leaf` holds values (float32, float64, or int64 class targets) and ``requires_grad``;
+an :class:`OpNode` names a catalogue op, its input nodes (None for an absent optional input)
+and its attributes. :func:`validate` checks names, order, ops, arity, attribute types and
+shapes from the spec alone, and returns a :class:`Plan` the witnesses share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .errors import CrossgradError, ShapeError, UnknownOpError
+
+DTYPES = ("float32", "float64", "int64")
+
+
+class GraphError(CrossgradError, ValueError):
+    """A request graph is malformed; ``path`` names the field (``graph.nodes[3].inputs[1]``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Leaf:
+    name: str
+    value: np.ndarray
+    requires_grad: bool = False
+
+
+@dataclass(frozen=True)
+class OpNode:
+    name: str
+    op: str
+    inputs: tuple[str | None, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+GraphNode = Leaf | OpNode
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[GraphNode, ...]
+    output: str
+
+
+@dataclass
+class Plan:
+    """A validated graph: per node its shape, dtype, resolved attrs and whether grad reaches it."""
+
+    graph: Graph
+    index: dict[str, int]
+    shapes: list[tuple[int, ...]]
+    dtypes: list[str]
+    attrs: list[dict[str, Any]]
+    active: list[bool]
+    structure_hash: str = ""
+
+    @property
+    def output(self) -> int:
+        return self.index[self.graph.output]
+
+    def grad_leaves(self) -> list[int]:
+        return [i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf) and n.requires_grad]
+
+
+def _dtype_name(value: np.ndarray, path: str) -> str:
+    name = str(value.dtype)
+    if name not in DTYPES:
+        raise GraphError(f"{path}.value", f"dtype {name} is not one of {list(DTYPES)}")
+    return name
+
+
+def _check_attr(attr: ops.Attr, value: Any, path: str) -> Any:
+    """Type-check one attribute value against its kind; returns the normalized value."""
+    ok = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
+        "bool": lambda v: isinstance(v, bool),
+        "choice": lambda v: v in attr.choices,
+        "opt_int": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+        "dims": lambda v: v is None or _int_tuple(v, allow_int=True),
+        "shape": lambda v: _int_tuple(v, allow_int=False),
+    }[attr.kind]
+    if not ok(value):
+        raise GraphError(f"{path}.attrs.{attr.name}", f"invalid value {value!r} for a {attr.kind}")
+    if attr.kind == "float":
+        return float(value)
+    if attr.kind in ("dims", "shape") and isinstance(value, (list, tuple)):
+        return tuple(value)
+    return value
+
+
+def _int_tuple(v: Any, allow_int: bool) -> bool:
+    if allow_int and isinstance(v, int) and not isinstance(v, bool):
+        return True
+    return isinstance(v, (list, tuple)) and all(isinstance(d, int) and not isinstance(d, bool) for d in v)
+
+
+def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dict[str, Any]:
+    known = {a.name: a for a in spec.attrs}
+    for name in given:
+        if name not in known:
+            raise GraphError(f"{path}.attrs.{name}", f"op {spec.name!r} has no attribute {name!r}")
+    return {a.name: _check_attr(a, given.get(a.name, a.default), path) for a in spec.attrs}
+
+
+def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) -> None:
+    want_int = spec.inputs[pos].domain == ops.CLASS
+    is_int = plan.dtypes[src] == "int64"
+    if want_int != is_int:
+        kind = "int64 class indices" if want_int else "a float tensor"
+        raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
+
+
+def _add_op(plan: Plan, node: OpNode, path: str) -> None:
+    try:
+        spec = ops.get(node.op)
+    except UnknownOpError:
+        raise GraphError(f"{path}.op", f"unknown op {node.op!r}") from None
+    required = sum(not i.optional for i in spec.inputs)
+    if not required <= len(node.inputs) <= len(spec.inputs):
+        raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}..{len(spec.inputs)} inputs, "
+                                           f"got {len(node.inputs)}")
+    srcs: list[int | None] = []
+    for pos, name in enumerate(node.inputs):
+        if name is None or name == "":
+            if not spec.inputs[pos].optional:
+                raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} is required")
+            srcs.append(None)
+            continue
+        if name not in plan.index:
+            raise GraphError(f"{path}.inputs[{pos}]", f"unknown node {name!r} (inputs must come earlier)")
+        srcs.append(plan.index[name])
+        _input_dtype(plan, spec, pos, plan.index[name], path)
+    srcs += [None] * (len(spec.inputs) - len(srcs))
+    attrs = _resolve_attrs(spec, node.attrs, path)
+    try:
+        shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
+    except ShapeError as err:
+        raise GraphError(path, str(err)) from None
+    floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] != "int64"]
+    plan.shapes.append(tuple(shape))
+    plan.dtypes.append("float64" if "float64" in floats else "float32")
+    plan.attrs.append(attrs)
+    plan.active.append(node.op != "detach" and any(
+        s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)))
+
+
+def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
+    """Check the whole graph from the spec (no array is allocated) and return its plan."""
+    if not graph.nodes:
+        raise GraphError("graph.nodes", "the graph is empty")
+    if len(graph.nodes) > max_nodes:
+        raise GraphError("graph.nodes", f"{len(graph.nodes)} nodes exceed the limit of {max_nodes}")
+    plan = Plan(graph, {}, [], [], [], [])
+    for i, node in enumerate(graph.nodes):
+        path = f"graph.nodes[{i}]"
+        if not node.name or node.name in plan.index:
+            raise GraphError(f"{path}.name", f"node name {node.name!r} is empty or repeated")
+        if isinstance(node, Leaf):
+            _add_leaf(plan, node, path)
+        else:
+            _add_op(plan, node, path)
+        plan.index[node.name] = i
+    if graph.output not in plan.index:
+        raise GraphError("output", f"unknown node {graph.output!r}")
+    plan.structure_hash = structure_hash(plan)
+    return plan
+
+
+def _add_leaf(plan: Plan, leaf: Leaf, path: str) -> None:
+    dtype = _dtype_name(np.asarray(leaf.value), path)
+    if leaf.requires_grad and dtype == "int64":
+        raise GraphError(f"{path}.requires_grad", "only floating point leaves can require grad")
+    plan.shapes.append(tuple(np.shape(leaf.value)))
+    plan.dtypes.append(dtype)
+    plan.attrs.append({})
+    plan.active.append(bool(leaf.requires_grad))
+
+
+def structure_hash(plan: Plan) -> str:
+    """Hash of everything a derivation depends on: ops, attrs, shapes, dtypes, grad flags,
+    and int64 leaf values (class targets decide which logit a loss picks). Float values are out."""
+    items: list[Any] = []
+    for i, node in enumerate(plan.graph.nodes):
+        common = [plan.shapes[i], plan.dtypes[i], plan.active[i]]
+        if isinstance(node, Leaf):
+            ints = np.asarray(node.value).ravel().tolist() if plan.dtypes[i] == "int64" else None
+            items.append(["leaf", *common, ints])
+        else:
+            inputs = [None if n in (None, "") else plan.index[n] for n in node.inputs]
+            items.append(["op", node.op, inputs, sorted(plan.attrs[i].items()), *common])
+    items.append(plan.index[plan.graph.output])
+    return hashlib.sha256(json.dumps(items, default=list).encode()).hexdigest()
+
+
+def input_indices(plan: Plan, i: int) -> list[int | None]:
+    """The node indices feeding node ``i`` (None for absent optional inputs), spec-length."""
+    node = plan.graph.nodes[i]
+    assert isinstance(node, OpNode)
+    spec = ops.CATALOGUE[node.op]
+    srcs = [None if n in (None, "") else plan.index[n] for n in node.inputs]
+    return srcs + [None] * (len(spec.inputs) - len(srcs))
+
+
+def leaf_names(nodes: Sequence[GraphNode]) -> list[str]:
+    return [n.name for n in nodes if isinstance(n, Leaf) and n.requires_grad]

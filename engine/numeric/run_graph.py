@@ -1,0 +1,64 @@
+"""Run a validated graph on the numeric engine: the numeric witness, and plain forwards for
+finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Leaf, Plan, input_indices
+from .autograd import no_grad
+from .dispatch import apply
+from .rules import RULES
+from .tensor import Tensor
+
+
+def _leaf_tensor(leaf: Leaf) -> Tensor:
+    t = Tensor._make(np.array(leaf.value))
+    return t.requires_grad_() if leaf.requires_grad else t
+
+
+def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """The engine's own backward: d <output, seed> / d leaf, in each leaf's dtype."""
+    tensors: list[Tensor] = []
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, Leaf):
+            tensors.append(_leaf_tensor(node))
+        else:
+            inputs = tuple(None if s is None else tensors[s] for s in input_indices(plan, i))
+            tensors.append(apply(node.op, inputs, plan.attrs[i]))
+    out = tensors[plan.output]
+    if out.requires_grad:
+        out.backward(Tensor._make(np.asarray(seed, dtype=out._data.dtype)))
+    grads = {}
+    for i in plan.grad_leaves():
+        g = tensors[i]._grad
+        grads[i] = np.zeros(plan.shapes[i], tensors[i]._data.dtype) if g is None else g._data
+    return grads, out._data
+
+
+def forward(plan: Plan, leaves: dict[int, np.ndarray]) -> np.ndarray:
+    """The output for the given leaf values (others from the graph), forward rules only."""
+    values: list[np.ndarray | None] = []
+    with no_grad():
+        for i, node in enumerate(plan.graph.nodes):
+            if isinstance(node, Leaf):
+                values.append(leaves.get(i, np.asarray(node.value)))
+                continue
+            xs = tuple(None if s is None else values[s] for s in input_indices(plan, i))
+            with np.errstate(all="ignore"):
+                values.append(np.asarray(RULES[node.op].forward(xs, plan.attrs[i])[0]))
+    return values[plan.output]  # type: ignore[return-value]
+
+
+def forward_values(plan: Plan) -> list[np.ndarray]:
+    """Every node's value in float64 (used to find kinks)."""
+    values: list[np.ndarray] = []
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, Leaf):
+            v = np.asarray(node.value)
+            values.append(v if v.dtype == np.int64 else v.astype(np.float64))
+            continue
+        xs = tuple(None if s is None else values[s] for s in input_indices(plan, i))
+        with np.errstate(all="ignore"):
+            values.append(np.asarray(RULES[node.op].forward(xs, plan.attrs[i])[0]))
+    return values

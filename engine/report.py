@@ -1,0 +1,99 @@
+"""The agreement report: data first; the human table is rendered from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .compare import MISMATCH, SKIPPED, PairComparison, worst
+
+WITNESSES = ("numeric", "symbolic", "finite_difference")
+
+
+@dataclass
+class LeafReport:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    grads: dict[str, np.ndarray]
+    pairs: list[PairComparison]
+    verdict: str = SKIPPED
+    suspect: str | None = None  # the witness that disagrees with the two others
+    closed_form: list[str] | None = None  # per element, when formulas were asked for
+    closed_form_latex: list[str] | None = None
+
+
+@dataclass
+class Report:
+    verdict: str
+    leaves: list[LeafReport]
+    tier: str  # "exact", "tensor" or "off": the symbolic tier that ran
+    tier_reason: str
+    finite_difference: str  # "per_element", "directions (seed N)" or "off"
+    output: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    tensor_names: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def leaf(self, leaf: Any) -> LeafReport:
+        """A leaf's report, by name or by the engine tensor that was checked."""
+        name = leaf if isinstance(leaf, str) else self.tensor_names.get(id(leaf))
+        for entry in self.leaves:
+            if entry.name == name:
+                return entry
+        raise KeyError(f"no differentiable leaf {name!r} in this report")
+
+    def grad(self, leaf: Any, witness: str = "symbolic") -> np.ndarray | None:
+        """That witness's gradient for the leaf (None if the witness did not run)."""
+        if witness not in WITNESSES + ("claimed",):
+            raise ValueError(f"witness must be one of {WITNESSES + ('claimed',)}, got {witness!r}")
+        return self.leaf(leaf).grads.get(witness)
+
+    def __str__(self) -> str:
+        return render(self)
+
+
+def finish_leaf(leaf: LeafReport) -> LeafReport:
+    leaf.verdict = worst([p.verdict for p in leaf.pairs])
+    bad = {w for p in leaf.pairs if p.verdict == MISMATCH for w in p.witnesses}
+    for w in bad:
+        against = [p for p in leaf.pairs if w in p.witnesses]
+        others = [p for p in leaf.pairs if w not in p.witnesses]
+        if len(against) >= 2 and all(p.verdict == MISMATCH for p in against) and \
+                others and all(p.verdict != MISMATCH for p in others):
+            leaf.suspect = w
+    return leaf
+
+
+def _pair_line(p: PairComparison) -> str:
+    names = " ~ ".join(p.witnesses)
+    if p.verdict == SKIPPED:
+        return f"    {names:38s} skipped: {p.reason}"
+    line = (f"    {names:38s} {p.verdict:10s} {p.mismatched}/{p.total} {p.unit} off, "
+            f"max abs {p.max_abs:.3g}, max rel {p.max_rel:.3g}, {p.max_ulp:.0f} ulp")
+    if p.kinks:
+        line += f", {p.kinks} at kinks"
+    if p.non_finite:
+        line += f", {p.non_finite} non-finite"
+    if p.mismatched and p.worst_values is not None:
+        a, b = p.worst_values
+        line += f"\n{'':42s} worst at {list(p.worst_index or ())}: {a!r} vs {b!r} ({p.tolerance})"
+    return line
+
+
+def render(report: Report) -> str:
+    lines = [f"crossgrad check: {report.verdict.upper()}",
+             f"  symbolic tier: {report.tier} ({report.tier_reason}); "
+             f"finite differences: {report.finite_difference}"]
+    for leaf in report.leaves:
+        suspect = f" — suspect: {leaf.suspect}" if leaf.suspect else ""
+        lines.append(f"  {leaf.name} {list(leaf.shape)} {leaf.dtype}: {leaf.verdict}{suspect}")
+        lines.extend(_pair_line(p) for p in leaf.pairs)
+        for index, text in zip(np.ndindex(leaf.shape), leaf.closed_form or []):
+            lines.append(f"    d/d{leaf.name}[{','.join(map(str, index))}] = {text}")
+    lines.extend(f"  note: {n}" for n in report.notes)
+    if report.timings:
+        lines.append("  timings: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in report.timings.items()))
+    return "\n".join(lines)

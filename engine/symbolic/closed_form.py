@@ -1,0 +1,55 @@
+"""Closed forms of small gradients: the forward templates composed into one expression per
+output element, then ``sympy.diff`` by each leaf element's symbol. No ``simplify``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..graph import Leaf, Plan
+from .exact import compile_plan
+from .templates import args
+
+MAX_ELEMENTS = 64  # differentiable elements for which closed forms are offered
+
+
+def _leaf_exprs(plan: Plan, i: int, node: Leaf) -> list[sp.Expr]:
+    flat = np.asarray(node.value).ravel()
+    if node.requires_grad:
+        indices = [",".join(map(str, idx)) for idx in np.ndindex(plan.shapes[i])] or [""]
+        return [sp.Symbol(f"{node.name}[{k}]", real=True) for k in indices]
+    return [sp.Integer(int(v)) if float(v).is_integer() else sp.Float(float(v), 17) for v in flat]
+
+
+def _compose(program: Any, inputs: list[list[sp.Expr] | None]) -> list[sp.Expr]:
+    buffers: list[Any] = list(inputs)
+    for stage in program.stages:
+        out: list[Any] = [None] * stage.size
+        for group in stage.groups:
+            s = args(group.gather.shape[1])
+            for pos, row in zip(group.out_index.tolist(), group.gather.tolist()):
+                values = {s[j]: buffers[src][k] for j, (src, k) in enumerate(zip(group.sources, row))}
+                out[pos] = group.template.xreplace(values)
+        buffers.append(out)
+    return buffers[-1]
+
+
+def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | None:
+    """d <output, seed> / d leaf element as SymPy expressions, or None when too large."""
+    leaves = plan.grad_leaves()
+    if sum(int(np.prod(plan.shapes[i], dtype=np.int64)) for i in leaves) > MAX_ELEMENTS:
+        return None
+    programs = compile_plan(plan)
+    values: list[list[sp.Expr] | None] = []
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, Leaf):
+            values.append(_leaf_exprs(plan, i, node))
+        else:
+            program = programs[i]
+            values.append(_compose(program, [None if s is None else values[s] for s in program.srcs]))
+    out = values[plan.output] or []
+    weights = np.asarray(seed, np.float64).ravel().tolist()
+    objective = sp.Add(*[e if w == 1.0 else e * sp.Float(w, 17) for e, w in zip(out, weights)])
+    return {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}

@@ -1,0 +1,222 @@
+"""The exact tier: every local derivative is ``sympy.diff`` of an op's forward template, every
+value is evaluated with mpmath at :data:`DPS` digits and rounded to float64 at the end.
+
+Chaining is reverse accumulation over the graph (one adjoint per element), so no expression
+for the whole graph is ever built. Compiled templates are cached by expression, compiled
+plans by the graph's structure hash: a second graph with new values derives nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .. import ops
+from ..graph import Leaf, OpNode, Plan, input_indices
+from .lowering import lower
+from .templates import Stage, args
+
+DPS = 40
+NAN = mpmath.mpf("nan")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A template's forward and gradient, as mpmath functions of its placeholders."""
+
+    forward: Callable[..., Any]
+    gradient: Callable[..., Any]
+
+
+_TEMPLATES: dict[tuple[sp.Expr, int], Compiled] = {}
+_PLANS: OrderedDict[str, list[NodeProgram | None]] = OrderedDict()
+PLAN_CACHE_SIZE = 64
+
+
+def compile_template(template: sp.Expr, n_args: int) -> Compiled:
+    """lambdify the template and its partial derivatives (by sympy.diff) once per template."""
+    key = (template, n_args)
+    if key not in _TEMPLATES:
+        s = args(n_args)
+        partials = [sp.diff(template, v) for v in s]
+        _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"),
+                                   sp.lambdify(s, partials, "mpmath"))
+    return _TEMPLATES[key]
+
+
+@dataclass
+class NodeProgram:
+    """One op node lowered: its stages and each group's compiled template."""
+
+    srcs: list[int | None]
+    stages: list[Stage]
+    compiled: list[list[Compiled]]
+    differentiable: list[bool]
+
+
+def _ints(plan: Plan, srcs: list[int | None]) -> list[np.ndarray | None]:
+    out: list[np.ndarray | None] = []
+    for s in srcs:
+        node = plan.graph.nodes[s] if s is not None else None
+        out.append(np.asarray(node.value) if isinstance(node, Leaf) and plan.dtypes[s] == "int64" else None)
+    return out
+
+
+def compile_plan(plan: Plan) -> list[NodeProgram | None]:
+    """Lower and compile every op node; cached by structure hash (values play no part)."""
+    cached = _PLANS.get(plan.structure_hash)
+    if cached is not None:
+        _PLANS.move_to_end(plan.structure_hash)
+        return cached
+    programs: list[NodeProgram | None] = []
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, Leaf):
+            programs.append(None)
+            continue
+        srcs = input_indices(plan, i)
+        shapes = [None if s is None else plan.shapes[s] for s in srcs]
+        stages = lower(node.op, shapes, plan.attrs[i], _ints(plan, srcs))
+        compiled = [[compile_template(g.template, g.gather.shape[1]) for g in st.groups] for st in stages]
+        spec = ops.CATALOGUE[node.op]
+        programs.append(NodeProgram(srcs, stages, compiled, [inp.differentiable for inp in spec.inputs]))
+    _PLANS[plan.structure_hash] = programs
+    if len(_PLANS) > PLAN_CACHE_SIZE:
+        _PLANS.popitem(last=False)
+    return programs
+
+
+def _call(fn: Callable[..., Any], values: list[Any]) -> Any:
+    try:
+        return fn(*values)
+    except (ZeroDivisionError, ValueError):  # mpmath raises where float64 gives inf/nan
+        return NAN
+
+
+class _Tape:
+    """Forward values of one node's buffers and the placeholder values of every element."""
+
+    def __init__(self, inputs: list[list[Any] | None]) -> None:
+        self.buffers: list[list[Any] | None] = list(inputs)
+        self.rows: list[list[list[list[Any]]]] = []
+
+    def run(self, program: NodeProgram) -> list[Any]:
+        for stage, compiled in zip(program.stages, program.compiled):
+            out: list[Any] = [None] * stage.size
+            stage_rows = []
+            for group, fn in zip(stage.groups, compiled):
+                bufs = [self.buffers[s] for s in group.sources]
+                rows = [[buf[k] for buf, k in zip(bufs, row)] for row in group.gather.tolist()]  # type: ignore[index]
+                for pos, vals in zip(group.out_index.tolist(), rows):
+                    out[pos] = _call(fn.forward, vals)
+                stage_rows.append(rows)
+            self.buffers.append(out)
+            self.rows.append(stage_rows)
+        return self.buffers[-1]  # type: ignore[return-value]
+
+
+def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any],
+                   wants: list[bool]) -> list[list[Any] | None]:
+    """Adjoints of the node's buffers, given the adjoint of its output (last stage)."""
+    n_in = len(program.srcs)
+    adj: list[list[Any] | None] = [None] * len(tape.buffers)
+    adj[-1] = adjoint
+    for s in range(len(program.stages) - 1, -1, -1):
+        out_adj = adj[n_in + s]
+        for group, fn, rows in zip(program.stages[s].groups, program.compiled[s], tape.rows[s]):
+            targets = [_adj_slot(adj, tape, src, wants, n_in) for src in group.sources]
+            if not any(t is not None for t in targets):
+                continue
+            for pos, row_idx, vals in zip(group.out_index.tolist(), group.gather.tolist(), rows):
+                a = out_adj[pos]  # type: ignore[index]
+                if not a:
+                    continue
+                partials = _call(fn.gradient, vals)
+                for j, target in enumerate(targets):
+                    if target is not None:
+                        target[row_idx[j]] += a * (partials if partials is NAN else partials[j])
+    return adj[:n_in]
+
+
+def _adj_slot(adj: list, tape: _Tape, src: int, wants: list[bool], n_in: int) -> list | None:
+    if src < n_in and not wants[src]:
+        return None
+    if adj[src] is None:
+        adj[src] = [mpmath.mpf(0)] * len(tape.buffers[src])  # type: ignore[arg-type]
+    return adj[src]
+
+
+def _leaf_values(leaf: Leaf) -> list[Any]:
+    return [mpmath.mpf(v) for v in np.asarray(leaf.value, dtype=np.float64).ravel().tolist()]
+
+
+def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """d <output, seed> / d leaf for every leaf that requires grad, and the output value."""
+    programs = compile_plan(plan)
+    nodes = plan.graph.nodes
+    with mpmath.workdps(DPS):
+        values: list[list[Any] | None] = [None] * len(nodes)
+        tapes: list[_Tape | None] = [None] * len(nodes)
+        for i, node in enumerate(nodes):
+            if isinstance(node, Leaf):
+                values[i] = _leaf_values(node)
+                continue
+            program = programs[i]
+            assert program is not None and isinstance(node, OpNode)
+            tapes[i] = _Tape([None if s is None else values[s] for s in program.srcs])
+            values[i] = tapes[i].run(program)  # type: ignore[union-attr]
+        adjoints = _reverse(plan, programs, tapes, seed)
+        out = np.array([float(v) for v in values[plan.output]], dtype=np.float64)  # type: ignore[union-attr]
+        grads = {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}
+    return grads, out.reshape(plan.shapes[plan.output])
+
+
+def _reverse(plan: Plan, programs: list, tapes: list, seed: np.ndarray) -> list[list[Any] | None]:
+    adjoints: list[list[Any] | None] = [None] * len(programs)
+    adjoints[plan.output] = [mpmath.mpf(v) for v in np.asarray(seed, np.float64).ravel().tolist()]
+    for i in range(plan.output, -1, -1):
+        program = programs[i]
+        if program is None or adjoints[i] is None or not plan.active[i]:
+            continue
+        wants = [s is not None and plan.active[s] and program.differentiable[p]
+                 for p, s in enumerate(program.srcs)]
+        for pos, adj in enumerate(_backward_node(program, tapes[i], adjoints[i], wants)):
+            src = program.srcs[pos]
+            if adj is None or src is None:
+                continue
+            prev = adjoints[src]
+            adjoints[src] = adj if prev is None else [p + a for p, a in zip(prev, adj)]
+    return adjoints
+
+
+def _to_float(values: list[Any] | None, shape: tuple[int, ...]) -> np.ndarray:
+    if values is None:
+        return np.zeros(shape, np.float64)
+    return np.array([float(v) for v in values], dtype=np.float64).reshape(shape)
+
+
+def estimate_work(plan: Plan) -> int:
+    """Placeholder evaluations the exact tier would do, from shapes alone (before lowering)."""
+    total = 0
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, OpNode):
+            srcs = [s for s in input_indices(plan, i) if s is not None]
+            fan_in = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
+            out = int(np.prod(plan.shapes[i], dtype=np.int64))
+            total += max(fan_in, out) * (2 if node.op in ("matmul", "linear", "softmax", "log_softmax",
+                                                          "cross_entropy") else 1) * _row(plan, node, i)
+    return total
+
+
+def _row(plan: Plan, node: OpNode, i: int) -> int:
+    """How many placeholders each output element of a contraction-like op reads."""
+    srcs = input_indices(plan, i)
+    first = plan.shapes[srcs[0]] if srcs[0] is not None else ()
+    if node.op in ("matmul", "linear", "softmax", "log_softmax", "cross_entropy"):
+        return int(first[-1]) if first else 1
+    return 1

@@ -1,0 +1,182 @@
+"""The SymPy lowering of every catalogue op's *forward* definition. No derivative is written here:
+derivatives come only from ``sympy.diff`` of these templates (see exact.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import shapes as S
+from .templates import Group, Stage, args, elementwise, exact_number as _num, gather_only, grid, reduce_rows, rotated_rows, rows_last
+
+Shapes = Sequence[Any]
+
+
+def _sigmoid(x: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-x))
+
+
+def _softplus(at: dict) -> Callable[[sp.Expr], sp.Expr]:
+    beta, threshold = _num(at["beta"]), _num(at["threshold"])
+    return lambda x: sp.Piecewise((x, beta * x > threshold), (sp.log(1 + sp.exp(beta * x)) / beta, True))
+
+
+UNARY: dict[str, Callable[[dict], Callable[[sp.Expr], sp.Expr]]] = {
+    "neg": lambda at: lambda a: -a,
+    "exp": lambda at: sp.exp,
+    "log": lambda at: sp.log,
+    "sqrt": lambda at: sp.sqrt,
+    "tanh": lambda at: sp.tanh,
+    "sigmoid": lambda at: _sigmoid,
+    "relu": lambda at: lambda a: sp.Max(a, 0),
+    "abs": lambda at: sp.Abs,
+    "pow": lambda at: lambda a: a ** _num(at["exponent"]),
+    "softplus": _softplus,
+}
+BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "maximum": sp.Max,
+    "minimum": sp.Min,
+    "pow_tensor": lambda a, b: a**b,
+}
+
+
+def _sum(xs: Sequence[sp.Expr]) -> sp.Expr:
+    return sp.Add(*xs)
+
+
+def _mean(xs: Sequence[sp.Expr]) -> sp.Expr:
+    return sp.Add(*xs) / len(xs) if xs else sp.nan
+
+
+def _reduce(shapes: Shapes, at: dict, combine: Callable) -> list[Stage]:
+    dims = S.norm_dims("sum", at["dim"], len(shapes[0]))
+    return [reduce_rows(rows_last(shapes[0], dims), 0, combine)]
+
+
+def _matmul(shapes: Shapes, at: dict) -> list[Stage]:
+    """out[..., i, k] = sum_j a[..., i, j] b[..., j, k], 1-D operands promoted as torch does."""
+    a, b = shapes
+    ga = grid(a).reshape((1,) + tuple(a) if len(a) == 1 else a)
+    gb = grid(b).reshape(tuple(b) + (1,) if len(b) == 1 else b)
+    batch = np.broadcast_shapes(ga.shape[:-2], gb.shape[:-2])
+    n_i, n_j, n_k = ga.shape[-2], ga.shape[-1], gb.shape[-1]
+    ga = np.broadcast_to(ga, batch + (n_i, n_j))[..., :, None, :]
+    gb = np.swapaxes(np.broadcast_to(gb, batch + (n_j, n_k)), -1, -2)[..., None, :, :]
+    full = batch + (n_i, n_k, n_j)
+    gather = np.concatenate([np.broadcast_to(ga, full), np.broadcast_to(gb, full)], axis=-1)
+    gather = gather.reshape(-1, 2 * n_j)
+    s = args(2 * n_j)
+    template = sp.Add(*[s[j] * s[n_j + j] for j in range(n_j)])
+    group = Group(template, (0,) * n_j + (1,) * n_j, np.arange(len(gather)), gather)
+    return [Stage(len(gather), (group,))]
+
+
+def _linear(shapes: Shapes, at: dict) -> list[Stage]:
+    """out[..., o] = sum_j x[..., j] w[o, j] + b[o]."""
+    x, w = shapes[0], shapes[1]
+    has_bias = len(shapes) > 2 and shapes[2] is not None
+    n_in, n_out = w[1], w[0]
+    xr = grid(x).reshape(-1, n_in)
+    m = xr.shape[0]
+    cols = [np.repeat(xr, n_out, axis=0), np.tile(grid(w), (m, 1))]
+    if has_bias:
+        bias = np.broadcast_to(grid(shapes[2]), (n_out,))
+        cols.append(np.tile(bias, m)[:, None])
+    gather = np.concatenate(cols, axis=1)
+    s = args(gather.shape[1])
+    template = sp.Add(*[s[j] * s[n_in + j] for j in range(n_in)]) + (s[2 * n_in] if has_bias else 0)
+    sources = (0,) * n_in + (1,) * n_in + ((2,) if has_bias else ())
+    return [Stage(len(gather), (Group(template, sources, np.arange(len(gather)), gather),))]
+
+
+def _softmax_like(log: bool) -> Callable[[Shapes, dict], list[Stage]]:
+    """softmax_i = exp(x_i) / sum_j exp(x_j); log_softmax_i = x_i - log(sum_j exp(x_j))."""
+
+    def lower(shapes: Shapes, at: dict) -> list[Stage]:
+        dim = S.norm_dim("softmax", at["dim"], len(shapes[0]))
+        if not shapes[0]:
+            return [Stage(1, (Group(sp.Integer(0) if log else sp.Integer(1), (), np.zeros(1, np.int64),
+                                    np.zeros((1, 0), np.int64)),))]
+        gather, out_index = rotated_rows(rows_last(shapes[0], (dim,)))
+        s = args(gather.shape[1])
+        total = sp.Add(*[sp.exp(v) for v in s])
+        template = s[0] - sp.log(total) if log else sp.exp(s[0]) / total
+        return [Stage(len(gather), (Group(template, (0,) * len(s), out_index, gather),))]
+
+    return lower
+
+
+def _reduction_stage(n: int, source: int, reduction: str) -> list[Stage]:
+    if reduction == "none":
+        return []
+    combine = _mean if reduction == "mean" else _sum
+    return [reduce_rows(np.arange(n).reshape(1, n), source, combine)]
+
+
+def _bce(shapes: Shapes, at: dict) -> list[Stage]:
+    """-w [p y log(sigmoid(x)) + (1 - y) log(1 - sigmoid(x))], with log(sigmoid(x)) written
+    as -log(1 + exp(-x)) and log(1 - sigmoid(x)) as -x - log(1 + exp(-x)) (the same function)."""
+    present = [i for i in range(4) if i < len(shapes) and shapes[i] is not None]
+
+    def loss(*vals: sp.Expr) -> sp.Expr:
+        v = dict(zip(present, vals))
+        x, y = v[0], v[1]
+        log_sig = -sp.log(1 + sp.exp(-x))
+        log_one_minus = -x - sp.log(1 + sp.exp(-x))
+        out = -(v.get(3, 1) * y * log_sig + (1 - y) * log_one_minus)
+        return out * v.get(2, 1)
+
+    stage = elementwise(loss, [shapes[i] for i in present], present, tuple(shapes[0]))
+    return [stage] + _reduction_stage(stage.size, 4, at["reduction"])
+
+
+def _mse(shapes: Shapes, at: dict) -> list[Stage]:
+    out = np.broadcast_shapes(tuple(shapes[0]), tuple(shapes[1]))
+    stage = elementwise(lambda a, b: (a - b) ** 2, shapes[:2], (0, 1), out)
+    return [stage] + _reduction_stage(stage.size, 2, at["reduction"])
+
+
+DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
+    "matmul": _matmul,
+    "linear": _linear,
+    "sum": lambda sh, at: _reduce(sh, at, _sum),
+    "mean": lambda sh, at: _reduce(sh, at, _mean),
+    "reshape": lambda sh, at: [gather_only(grid(sh[0]), 0)],
+    "flatten": lambda sh, at: [gather_only(grid(sh[0]), 0)],
+    "detach": lambda sh, at: [gather_only(grid(sh[0]), 0)],
+    "transpose": lambda sh, at: [gather_only(np.swapaxes(grid(sh[0]), at["dim0"], at["dim1"])
+                                             if sh[0] else grid(sh[0]), 0)],
+    "permute": lambda sh, at: [gather_only(np.transpose(grid(sh[0]), at["dims"]), 0)],
+    "select": lambda sh, at: [gather_only(np.take(grid(sh[0]), at["index"], axis=at["dim"]), 0)],
+    "slice": lambda sh, at: [gather_only(_sliced(grid(sh[0]), at), 0)],
+    "softmax": _softmax_like(log=False),
+    "log_softmax": _softmax_like(log=True),
+    "binary_cross_entropy_with_logits": _bce,
+    "mse_loss": _mse,
+}
+
+
+def _sliced(g: np.ndarray, at: dict) -> np.ndarray:
+    index = (slice(None),) * (at["dim"] % g.ndim) + (slice(at["start"], at["stop"], at["step"]),)
+    return g[index]
+
+
+def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:
+    """The stages computing ``op``'s output from its inputs (the last stage is the output)."""
+    if op in UNARY:
+        return [elementwise(UNARY[op](attrs), shapes[:1], (0,), tuple(shapes[0]))]
+    if op in BINARY:
+        out = np.broadcast_shapes(tuple(shapes[0]), tuple(shapes[1]))
+        return [elementwise(BINARY[op], shapes[:2], (0, 1), out)]
+    if op == "cross_entropy":
+        from .cross_entropy import lower_cross_entropy
+
+        return lower_cross_entropy(shapes, attrs, ints[1])
+    return DIRECT[op](shapes, attrs)

@@ -1,0 +1,91 @@
+"""Element templates: how one op's output elements are SymPy expressions of input elements.
+
+A lowering is a list of :class:`Stage` s; each stage fills a flat buffer by :class:`Group` s.
+A group is one SymPy ``template`` in the placeholder symbols ``ARGS[0..k-1]``, plus for every
+output element it fills, which element of which buffer each placeholder stands for
+(``gather``). Buffers ``0..n_inputs-1`` are the op's inputs, ``n_inputs + s`` is stage ``s``.
+Many elements share a template, so SymPy differentiates each template once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+
+@lru_cache(maxsize=None)
+def args(n: int) -> tuple[sp.Symbol, ...]:
+    """Placeholder symbols s0..s{n-1}, real (so Abs' is sign and Max' is Heaviside)."""
+    return tuple(sp.Symbol(f"s{i}", real=True) for i in range(n))
+
+
+def exact_number(value: float) -> sp.Expr:
+    """An attribute as an exact number (the double's exact binary value)."""
+    return sp.Integer(int(value)) if float(value).is_integer() else sp.Rational(value)
+
+
+@dataclass(frozen=True)
+class Group:
+    template: sp.Expr
+    sources: tuple[int, ...]  # per placeholder: which buffer it reads
+    out_index: np.ndarray  # (n,) flat positions in the stage's output this group fills
+    gather: np.ndarray  # (n, k) flat element index into each placeholder's buffer
+
+
+@dataclass(frozen=True)
+class Stage:
+    size: int
+    groups: tuple[Group, ...]
+
+
+def grid(shape: Sequence[int]) -> np.ndarray:
+    """Flat element indices laid out in ``shape``."""
+    return np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64).reshape(tuple(shape))
+
+
+def elementwise(fn: Callable[..., sp.Expr], shapes: Sequence[tuple[int, ...]],
+                sources: Sequence[int], out_shape: tuple[int, ...]) -> Stage:
+    """out[e] = fn(in_0[e'], in_1[e''], ...) with numpy broadcasting of the inputs."""
+    cols = [np.broadcast_to(grid(s), out_shape).reshape(-1) for s in shapes]
+    size = int(np.prod(out_shape, dtype=np.int64))
+    gather = np.stack(cols, axis=1) if cols else np.zeros((size, 0), np.int64)
+    template = fn(*args(len(shapes)))
+    return Stage(size, (Group(template, tuple(sources), np.arange(size), gather),))
+
+
+def rows_last(shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
+    """Index grid with ``dims`` moved last and flattened: (kept elements, reduced elements)."""
+    g = grid(shape)
+    kept = [d for d in range(len(shape)) if d not in dims]
+    g = np.transpose(g, kept + list(dims))
+    reduced = int(np.prod([shape[d] for d in dims], dtype=np.int64))
+    return g.reshape(-1, reduced)
+
+
+def reduce_rows(rows: np.ndarray, source: int, combine: Callable[[Sequence[sp.Expr]], sp.Expr]) -> Stage:
+    """out[m] = combine(row m of the source buffer)."""
+    template = combine(args(rows.shape[1]))
+    group = Group(template, (source,) * rows.shape[1], np.arange(rows.shape[0]), rows)
+    return Stage(rows.shape[0], (group,))
+
+
+def gather_only(index_grid: np.ndarray, source: int) -> Stage:
+    """out[e] = in[index_grid[e]]: reshape, transpose, select, slice, detach."""
+    flat = index_grid.reshape(-1, 1)
+    return Stage(len(flat), (Group(args(1)[0], (source,), np.arange(len(flat)), flat),))
+
+
+def rotated_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row and position i, the row rotated so that element i comes first.
+
+    Returns (gather (rows*K, K), flat output positions) for softmax-style templates whose
+    first placeholder is "this element" and the rest are its row.
+    """
+    k = rows.shape[1]
+    shifts = (np.arange(k)[:, None] + np.arange(k)[None, :]) % k  # (K positions, K)
+    gather = rows[:, shifts].reshape(-1, k)
+    return gather, rows.reshape(-1)

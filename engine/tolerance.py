@@ -1,0 +1,47 @@
+"""The tolerance policy — the one place that decides what "agree" means.
+
+Two witnesses agree on an element when
+
+    |a - b| <= atol * scale + rtol * max(|a|, |b|)
+
+where ``scale`` is the largest |value| either witness gives for that leaf, so ``atol`` is
+relative to the leaf's gradient magnitude (an element that cancels to ~0 is judged against
+the leaf's size, not its own). Defaults depend on the precision the comparison can expect:
+
+- a pair with the numeric engine (or a claimed answer) is limited by the leaf's dtype:
+  float32 rtol 1e-4, atol 1e-5; float64 rtol 1e-8, atol 1e-10;
+- a pair with finite differences (float64 central differences, error ~eps^(2/3)):
+  rtol 1e-5, atol 1e-7, or the float32 figures when the leaf is float32;
+- symbolic against finite differences: the finite-difference figures.
+
+Every call to ``check`` can override both numbers for all pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REL_FLOOR = 1e-300  # keeps the symmetric relative difference finite when both values are 0
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def __str__(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}*scale"
+
+
+EXACT = {"float32": Tolerance(1e-4, 1e-5), "float64": Tolerance(1e-8, 1e-10)}
+FINITE_DIFFERENCE = {"float32": Tolerance(1e-4, 1e-5), "float64": Tolerance(1e-5, 1e-7)}
+LIMITED_BY_DTYPE = ("numeric", "claimed")
+
+
+def policy(leaf_dtype: str, pair: tuple[str, str], override: Tolerance | None = None) -> Tolerance:
+    """The tolerance for comparing ``pair`` of witnesses on a leaf of ``leaf_dtype``."""
+    if override is not None:
+        return override
+    dtype = leaf_dtype if any(w in LIMITED_BY_DTYPE for w in pair) else "float64"
+    table = FINITE_DIFFERENCE if "finite_difference" in pair else EXACT
+    return table.get(dtype, table["float64"])
