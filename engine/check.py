@@ -136,7 +136,8 @@ def _directional(pair: tuple[str, str], grads: dict, fd: Any, leaf: int, dtype: 
     """A witness's directional derivatives against the finite-difference slopes."""
     slopes = np.tensordot(fd.directions[leaf], np.asarray(grads[pair[0]][leaf], np.float64),
                           axes=grads[pair[0]][leaf].ndim)
-    return compare(pair, slopes, fd.slopes[leaf], "float64", tol, unit="directions")
+    return compare(pair, slopes, fd.slopes[leaf], "float64", tol, unit="directions",
+                   seed_scale=fd.seed_scale)
 
 
 def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int, grads: dict,
@@ -158,7 +159,8 @@ def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int,
             entry.pairs.append(_directional(pair, grads, fd, leaf, dtype, tol))
         else:
             kink = _kink_test(plan, seed, leaf, kink_values, tol)
-            entry.pairs.append(compare(pair, grads[pair[0]][leaf], grads[pair[1]][leaf], dtype, tol, kink))
+            entry.pairs.append(compare(pair, grads[pair[0]][leaf], grads[pair[1]][leaf], dtype, tol, kink,
+                                       seed_scale=float(np.abs(seed).max(initial=0.0))))
     return finish_leaf(entry)
 
 

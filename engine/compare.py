@@ -52,7 +52,7 @@ def ulp_distance(a: np.ndarray, b: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol: Tolerance,
-            kink: KinkTest | None = None, unit: str = "elements") -> PairComparison:
+            kink: KinkTest | None = None, unit: str = "elements", seed_scale: float = 1.0) -> PairComparison:
     a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
     result = PairComparison(pair, AGREE, tol, total=a64.size, unit=unit)
     finite = np.isfinite(a64) & np.isfinite(b64)
@@ -64,9 +64,9 @@ def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol
     bigger = np.where(finite, np.maximum(np.abs(a64), np.abs(b64)), 0.0)
     scale = float(bigger.max())
     rel = diff / np.maximum(bigger, REL_FLOOR + tol.atol * scale)
-    bad = finite & (diff > tol.atol * scale + tol.rtol * bigger)
+    bad = finite & (diff > tol.atol * scale + tol.rtol * bigger + tol.floor * seed_scale)
     _fill_figures(result, a64, b64, diff, rel, finite, dtype)
-    for index in zip(*np.nonzero(bad)):
+    for index in np.argwhere(bad):
         key = tuple(int(k) for k in index)
         if kink is not None and kink(key, float(a64[key]), float(b64[key])):
             result.kinks += 1

@@ -27,6 +27,7 @@ class FiniteDifferences:
     grads: dict[int, np.ndarray]  # per element: the gradient estimate
     directions: dict[int, np.ndarray]  # directions mode: (k, *shape) unit directions per leaf
     slopes: dict[int, np.ndarray]  # directions mode: (k,) directional derivatives per leaf
+    seed_scale: float = 1.0  # max |seed|, the scale of the tolerance floor
 
 
 def _objective(plan: Plan, seed: np.ndarray) -> Callable[[dict[int, np.ndarray]], float]:
@@ -81,7 +82,8 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
         directions[leaf] = d
         slopes[leaf] = np.array([central(f, base, leaf, h * dk) / h for dk in d])
-    return FiniteDifferences("directions", rng_seed, {}, directions, slopes)
+    return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
+                             float(np.abs(seed).max(initial=0.0)))
 
 
 def _per_element(f: Callable[[dict[int, np.ndarray]], float],

@@ -200,7 +200,7 @@ def structure_hash(plan: Plan) -> str:
             ints = np.asarray(node.value).ravel().tolist() if plan.dtypes[i] == "int64" else None
             items.append(["leaf", *common, ints])
         else:
-            inputs = [None if n in (None, "") else plan.index[n] for n in node.inputs]
+            inputs = [plan.index[n] if n else None for n in node.inputs]
             items.append(["op", node.op, inputs, sorted(plan.attrs[i].items()), *common])
     items.append(plan.index[plan.graph.output])
     return hashlib.sha256(json.dumps(items, default=list).encode()).hexdigest()
@@ -211,7 +211,7 @@ def input_indices(plan: Plan, i: int) -> list[int | None]:
     node = plan.graph.nodes[i]
     assert isinstance(node, OpNode)
     spec = ops.CATALOGUE[node.op]
-    srcs = [None if n in (None, "") else plan.index[n] for n in node.inputs]
+    srcs: list[int | None] = [plan.index[n] if n else None for n in node.inputs]
     return srcs + [None] * (len(spec.inputs) - len(srcs))
 
 

@@ -2,19 +2,21 @@
 
 Two witnesses agree on an element when
 
-    |a - b| <= atol * scale + rtol * max(|a|, |b|)
+    |a - b| <= atol * scale + rtol * max(|a|, |b|) + floor * max|seed|
 
 where ``scale`` is the largest |value| either witness gives for that leaf, so ``atol`` is
 relative to the leaf's gradient magnitude (an element that cancels to ~0 is judged against
-the leaf's size, not its own). Defaults depend on the precision the comparison can expect:
+the leaf's size, not its own), and ``floor`` is the rounding noise a witness leaves on a
+gradient that is exactly zero (softmax(x).sum() has zero gradient; float32 gives ~1e-8).
+Defaults depend on the precision the comparison can expect:
 
 - a pair with the numeric engine (or a claimed answer) is limited by the leaf's dtype:
-  float32 rtol 1e-4, atol 1e-5; float64 rtol 1e-8, atol 1e-10;
+  float32 rtol 1e-4, atol 1e-5, floor 1e-6; float64 rtol 1e-8, atol 1e-10, floor 1e-13;
 - a pair with finite differences (float64 central differences, error ~eps^(2/3)):
-  rtol 1e-5, atol 1e-7, or the float32 figures when the leaf is float32;
+  rtol 1e-5, atol 1e-7, floor 1e-8, or the float32 figures when the leaf is float32;
 - symbolic against finite differences: the finite-difference figures.
 
-Every call to ``check`` can override both numbers for all pairs.
+Every call to ``check`` can override the numbers for all pairs.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ REL_FLOOR = 1e-300  # keeps the symmetric relative difference finite when both v
 class Tolerance:
     rtol: float
     atol: float
+    floor: float = 0.0
 
     def __str__(self) -> str:
-        return f"rtol={self.rtol:g}, atol={self.atol:g}*scale"
+        return f"rtol={self.rtol:g}, atol={self.atol:g}*scale, floor={self.floor:g}*|seed|"
 
 
-EXACT = {"float32": Tolerance(1e-4, 1e-5), "float64": Tolerance(1e-8, 1e-10)}
-FINITE_DIFFERENCE = {"float32": Tolerance(1e-4, 1e-5), "float64": Tolerance(1e-5, 1e-7)}
+EXACT = {"float32": Tolerance(1e-4, 1e-5, 1e-6), "float64": Tolerance(1e-8, 1e-10, 1e-13)}
+FINITE_DIFFERENCE = {"float32": Tolerance(1e-4, 1e-5, 1e-6), "float64": Tolerance(1e-5, 1e-7, 1e-8)}
 LIMITED_BY_DTYPE = ("numeric", "claimed")
 
 

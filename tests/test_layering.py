@@ -48,3 +48,31 @@ def test_distribution_installs_only_the_crossgrad_namespace():
     assert len(dists) == 1
     tops = {Path(f).parts[0] for f in dists[0].files or [] if f.suffix == ".py"}
     assert tops and all(t == "crossgrad" or t.startswith("__editable__") for t in tops), tops
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+def test_symbolic_package_never_imports_the_numeric_engine():
+    import crossgrad.engine.symbolic as symbolic
+
+    for path in Path(symbolic.__file__).parent.glob("*.py"):
+        assert not any("numeric" in name for name in _imports(path)), path.name
+
+
+def test_no_client_text_reaches_eval_like_calls():
+    """sympify/parse_expr/eval/exec appear nowhere in the library (lambdify only gets SymPy objects)."""
+    root = Path(__file__).parents[1]
+    for folder in ("engine", "server", "client"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text()
+            assert not re.search(r"(?<!def )(?<![.\w])(sympify|parse_expr|eval|exec)\(", text), path

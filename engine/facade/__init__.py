@@ -4,6 +4,8 @@
 ``grad_fn``, ``backward``, ``no_grad``, ``nn`` and ``optim``.
 """
 
+from typing import Any
+
 from crossgrad import autograd, nn, optim
 from crossgrad.engine.numeric import (
     Generator,
@@ -63,7 +65,7 @@ __all__ = [
 ]
 
 
-def check(loss: Tensor, gradient: Tensor | None = None, names: dict | None = None, **options):  # type: ignore[no-untyped-def]
+def check(loss: Tensor, gradient: Tensor | None = None, names: dict | None = None, **options: Any) -> Any:
     """Cross-check the gradients of ``loss`` three ways; returns a Report (see crossgrad.engine.report).
 
     ``names`` maps leaf names to tensors (otherwise leaves are called leaf0, leaf1, ...);

@@ -78,7 +78,8 @@ def to_graph(root: Tensor, names: dict[int, str] | None = None) -> tuple[Graph, 
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     builder = _Builder(names or {})
     if root.grad_fn is None:
-        return Graph(tuple(builder.nodes), builder.leaf(root)), builder.leaves
+        output = builder.leaf(root)
+        return Graph(tuple(builder.nodes), output), builder.leaves
     for node in _post_order(root.grad_fn):
         output = builder.op(node)
     return Graph(tuple(builder.nodes), output), builder.leaves

@@ -48,6 +48,7 @@ def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | Non
             values.append(_leaf_exprs(plan, i, node))
         else:
             program = programs[i]
+            assert program is not None
             values.append(_compose(program, [None if s is None else values[s] for s in program.srcs]))
     out = values[plan.output] or []
     weights = np.asarray(seed, np.float64).ravel().tolist()

@@ -64,7 +64,8 @@ def _ints(plan: Plan, srcs: list[int | None]) -> list[np.ndarray | None]:
     out: list[np.ndarray | None] = []
     for s in srcs:
         node = plan.graph.nodes[s] if s is not None else None
-        out.append(np.asarray(node.value) if isinstance(node, Leaf) and plan.dtypes[s] == "int64" else None)
+        is_int = s is not None and plan.dtypes[s] == "int64"
+        out.append(np.asarray(node.value) if isinstance(node, Leaf) and is_int else None)
     return out
 
 
@@ -180,12 +181,12 @@ def _reverse(plan: Plan, programs: list, tapes: list, seed: np.ndarray) -> list[
     adjoints: list[list[Any] | None] = [None] * len(programs)
     adjoints[plan.output] = [mpmath.mpf(v) for v in np.asarray(seed, np.float64).ravel().tolist()]
     for i in range(plan.output, -1, -1):
-        program = programs[i]
-        if program is None or adjoints[i] is None or not plan.active[i]:
+        program, adjoint = programs[i], adjoints[i]
+        if program is None or adjoint is None or not plan.active[i]:
             continue
         wants = [s is not None and plan.active[s] and program.differentiable[p]
                  for p, s in enumerate(program.srcs)]
-        for pos, adj in enumerate(_backward_node(program, tapes[i], adjoints[i], wants)):
+        for pos, adj in enumerate(_backward_node(program, tapes[i], adjoint, wants)):
             src = program.srcs[pos]
             if adj is None or src is None:
                 continue

@@ -10,7 +10,18 @@ import numpy as np
 import sympy as sp
 
 from .. import shapes as S
-from .templates import Group, Stage, args, elementwise, exact_number as _num, gather_only, grid, reduce_rows, rotated_rows, rows_last
+from .templates import (
+    Group,
+    Stage,
+    args,
+    elementwise,
+    gather_only,
+    grid,
+    reduce_rows,
+    rotated_rows,
+    rows_last,
+)
+from .templates import exact_number as _num
 
 Shapes = Sequence[Any]
 
@@ -63,8 +74,8 @@ def _reduce(shapes: Shapes, at: dict, combine: Callable) -> list[Stage]:
 def _matmul(shapes: Shapes, at: dict) -> list[Stage]:
     """out[..., i, k] = sum_j a[..., i, j] b[..., j, k], 1-D operands promoted as torch does."""
     a, b = shapes
-    ga = grid(a).reshape((1,) + tuple(a) if len(a) == 1 else a)
-    gb = grid(b).reshape(tuple(b) + (1,) if len(b) == 1 else b)
+    ga: np.ndarray = grid(a).reshape((1,) + tuple(a) if len(a) == 1 else tuple(a))
+    gb: np.ndarray = grid(b).reshape(tuple(b) + (1,) if len(b) == 1 else tuple(b))
     batch = np.broadcast_shapes(ga.shape[:-2], gb.shape[:-2])
     n_i, n_j, n_k = ga.shape[-2], ga.shape[-1], gb.shape[-1]
     ga = np.broadcast_to(ga, batch + (n_i, n_j))[..., :, None, :]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
 
 
-@lru_cache(maxsize=None)
+@cache
 def args(n: int) -> tuple[sp.Symbol, ...]:
     """Placeholder symbols s0..s{n-1}, real (so Abs' is sign and Max' is Heaviside)."""
     return tuple(sp.Symbol(f"s{i}", real=True) for i in range(n))
