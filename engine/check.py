@@ -15,7 +15,7 @@ from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
 from .graph import Graph, GraphError, Plan, validate
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import LeafReport, Report, finish_leaf
-from .symbolic import closed_form, exact
+from .symbolic import closed_form, exact, tensor
 from .tolerance import Tolerance, policy
 
 TIERS = ("auto", "exact", "tensor", "off")
@@ -59,8 +59,9 @@ def _choose_tier(plan: Plan, tier: str) -> tuple[str, str]:
         return "exact", f"requested ({work:,} element evaluations)"
     if tier == "auto" and work <= EXACT_BUDGET:
         return "exact", f"{work:,} element evaluations <= budget {EXACT_BUDGET:,}"
-    return "off", (f"{work:,} element evaluations > budget {EXACT_BUDGET:,} and the tensor tier "
-                   "is not implemented yet" if tier == "auto" else "the tensor tier is not implemented yet")
+    if tier == "auto":
+        return "tensor", f"{work:,} element evaluations > exact budget {EXACT_BUDGET:,}"
+    return "tensor", "requested"
 
 
 class _Timer:
@@ -111,8 +112,12 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
     grads: dict[str, dict[int, np.ndarray]] = {}
     if "numeric" in request.witnesses:
         grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
-    if tier == "exact" and "symbolic" in request.witnesses:
-        grads["symbolic"], _ = timer.run("symbolic", lambda: exact.gradients(plan, seed))
+    if tier != "off" and "symbolic" in request.witnesses:
+        run = exact.gradients if tier == "exact" else tensor.gradients
+        try:
+            grads["symbolic"], _ = timer.run("symbolic", lambda: run(plan, seed))
+        except (tensor.NotCovered, NotImplementedError) as err:
+            report.tier, report.tier_reason = "off", f"the {tier} tier does not cover {err}"
     fd = None
     if "finite_difference" in request.witnesses:
         fd = timer.run("finite_difference",

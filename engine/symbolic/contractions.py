@@ -1,0 +1,156 @@
+"""Contractions for the tensor tier: an op's forward written in index notation with SymPy
+``Indexed`` objects, its VJP obtained by ``sympy.diff`` with respect to an input element, and
+both compiled to ``numpy.einsum``.
+
+For an input X, the VJP is  gX[p, q] = sum over the output indices of G[out] * dE/dX[p, q];
+``sympy.diff`` gives dE/dX[p, q] as sums of products of KroneckerDeltas and Indexed factors,
+and :func:`compile_terms` eliminates the deltas and writes one einsum per term.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+GRAD = sp.IndexedBase("G")
+
+
+@dataclass(frozen=True)
+class Term:
+    """coef * einsum(spec, *operands), broadcast to ``out_shape`` along ``expand`` dims."""
+
+    coef: float
+    spec: str
+    operands: tuple[str, ...]  # IndexedBase names: input names or "G"
+    expand: tuple[int, ...]  # output dims no operand carries (filled by broadcasting)
+
+
+def _terms(expr: sp.Expr) -> list[tuple[sp.Expr, list, list, set]]:
+    """Flatten into (coef, Indexed factors, KroneckerDelta pairs, summed index symbols) terms."""
+    if isinstance(expr, sp.Add):
+        return [t for arg in expr.args for t in _terms(arg)]
+    if isinstance(expr, sp.Sum):
+        limits = {lim[0] for lim in expr.limits}
+        return [(c, f, d, s | limits) for c, f, d, s in _terms(expr.function)]
+    if isinstance(expr, sp.Mul):
+        out = [(sp.Integer(1), [], [], set())]
+        for arg in expr.args:
+            out = [(c1 * c2, f1 + f2, d1 + d2, s1 | s2) for c1, f1, d1, s1 in out
+                   for c2, f2, d2, s2 in _terms(arg)]
+        return out
+    if isinstance(expr, sp.KroneckerDelta):
+        return [(sp.Integer(1), [], [tuple(expr.args)], set())]
+    if isinstance(expr, sp.Indexed):
+        return [(sp.Integer(1), [expr], [], set())]
+    if expr.is_number:
+        return [(expr, [], [], set())]
+    raise NotImplementedError(f"cannot compile {expr!r} to an einsum")
+
+
+def _eliminate(factors: list, deltas: list, summed: set) -> list:
+    """Sum out each KroneckerDelta by renaming its summed index to the other one."""
+    for a, b in deltas:
+        if a in summed:
+            old, new = a, b
+        elif b in summed:
+            old, new = b, a
+        else:
+            raise NotImplementedError("a delta between two free indices (a diagonal) is not supported")
+        summed.discard(old)
+        factors = [f.xreplace({old: new}) for f in factors]
+        deltas = [(x.xreplace({old: new}), y.xreplace({old: new})) for x, y in deltas]
+    return factors
+
+
+def compile_terms(expr: sp.Expr, free: tuple[sp.Symbol, ...], extra_sums: tuple[sp.Symbol, ...] = ()
+                  ) -> tuple[Term, ...]:
+    """One einsum per term of ``expr`` (with ``extra_sums`` also summed), output in ``free`` order."""
+    out: list[Term] = []
+    for coef, factors, deltas, summed in _terms(sp.expand(expr)):
+        summed = set(summed) | set(extra_sums)
+        factors = _eliminate(factors, list(deltas), summed)
+        carried = {i for f in factors for i in f.indices}
+        if summed - carried - set(free):
+            raise NotImplementedError("a summed index that no factor carries (a range factor)")
+        symbols = sorted(carried | set(free), key=str)
+        letter = {s: string.ascii_letters[k] for k, s in enumerate(symbols)}
+        present = [s for s in free if s in carried]
+        spec = ",".join("".join(letter[i] for i in f.indices) for f in factors)
+        spec += "->" + "".join(letter[s] for s in present)
+        expand = tuple(k for k, s in enumerate(free) if s not in carried)
+        names = tuple(str(f.base) for f in factors)
+        out.append(Term(float(coef), spec, names, expand))
+    return tuple(out)
+
+
+def evaluate(terms: tuple[Term, ...], arrays: dict[str, np.ndarray], out_shape: tuple[int, ...]) -> np.ndarray:
+    """Sum of the terms' einsums, each broadcast to ``out_shape`` where an index is missing."""
+    total: np.ndarray | None = None
+    for term in terms:
+        if term.operands:
+            value = np.einsum(term.spec, *(arrays[n] for n in term.operands), optimize=True)
+        else:
+            value = np.asarray(1.0)
+        if term.expand:
+            value = np.expand_dims(value, term.expand)
+        if term.coef != 1.0:
+            value = value * term.coef
+        total = value if total is None else total + value
+    if total is None:
+        return np.zeros(out_shape)
+    return total if total.shape == out_shape else np.broadcast_to(total, out_shape)
+
+
+def indices(prefix: str, n: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"{prefix}{k}", integer=True) for k in range(n))
+
+
+@dataclass(frozen=True)
+class Contraction:
+    """Forward and per-input VJP einsums of one op signature (2-D/3-D canonical shapes)."""
+
+    forward: tuple[Term, ...]
+    vjps: dict[str, tuple[Term, ...]]
+
+
+def derive(expr: sp.Expr, out_idx: tuple[sp.Symbol, ...], inputs: dict[str, int]) -> Contraction:
+    """Differentiate the index expression ``expr`` (output element ``out_idx``) by each input."""
+    forward = compile_terms(expr, out_idx)
+    vjps = {}
+    for name, rank in inputs.items():
+        p = indices("p", rank)
+        derivative = sp.diff(expr, sp.IndexedBase(name)[p])
+        vjps[name] = compile_terms(GRAD[out_idx] * derivative, p, extra_sums=out_idx)
+    return Contraction(forward, vjps)
+
+
+@lru_cache(maxsize=256)
+def matmul(batched: bool, n_j: int) -> Contraction:
+    """C[(n,) i, k] = sum_j A[(n,) i, j] B[(n,) j, k]."""
+    n, i, j, k = sp.symbols("n i j k", integer=True)
+    A, B = sp.IndexedBase("A"), sp.IndexedBase("B")
+    lead = (n,) if batched else ()
+    expr = sp.Sum(A[lead + (i, j)] * B[lead + (j, k)], (j, 0, n_j - 1))
+    return derive(expr, lead + (i, k), {"A": len(lead) + 2, "B": len(lead) + 2})
+
+
+@lru_cache(maxsize=256)
+def linear(n_in: int, bias: bool) -> Contraction:
+    """Y[m, o] = sum_j X[m, j] W[o, j] + b[o]."""
+    m, o, j = sp.symbols("m o j", integer=True)
+    X, W, b = sp.IndexedBase("X"), sp.IndexedBase("W"), sp.IndexedBase("b")
+    expr = sp.Sum(X[m, j] * W[o, j], (j, 0, n_in - 1)) + (b[o] if bias else 0)
+    return derive(expr, (m, o), {"X": 2, "W": 2, **({"b": 1} if bias else {})})
+
+
+@lru_cache(maxsize=256)
+def reduce_rows(n_r: int, mean: bool) -> Contraction:
+    """S[m] = sum_r X[m, r] (divided by the count for a mean)."""
+    m, r = sp.symbols("m r", integer=True)
+    X = sp.IndexedBase("X")
+    expr = sp.Sum(X[m, r], (r, 0, n_r - 1))
+    return derive(expr / n_r if mean else expr, (m,), {"X": 2})

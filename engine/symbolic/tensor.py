@@ -1,0 +1,260 @@
+"""The tensor tier: SymPy-derived VJPs compiled once per op signature to vectorized numpy,
+composed through the graph in float64.
+
+Contractions (matmul, linear, sum, mean) use index-notation derivations (contractions.py);
+every other op uses its element templates (lowering.py) with ``sympy.diff`` partials
+lambdified to numpy and applied to all elements at once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import ops
+from .. import shapes as S
+from ..graph import Leaf, Plan, input_indices
+from . import contractions as C
+from .lowering import lower
+from .templates import Stage, args
+
+MAX_TEMPLATE_ARGS = 4096
+
+
+class NotCovered(Exception):
+    """An op signature the tensor tier does not derive (the report says which)."""
+
+
+@dataclass(frozen=True)
+class VectorTemplate:
+    forward: Callable[..., Any]
+    gradient: Callable[..., Any]
+
+
+_TEMPLATES: dict[tuple[sp.Expr, int], VectorTemplate] = {}
+
+
+def vector_template(template: sp.Expr, n_args: int) -> VectorTemplate:
+    key = (template, n_args)
+    if key not in _TEMPLATES:
+        if n_args > MAX_TEMPLATE_ARGS:
+            raise NotCovered(f"a template with {n_args} placeholders")
+        s = args(n_args)
+        partials = [sp.diff(template, v) for v in s]
+        _TEMPLATES[key] = VectorTemplate(sp.lambdify(s, template, "numpy"),
+                                         sp.lambdify(s, partials, "numpy"))
+    return _TEMPLATES[key]
+
+
+@dataclass
+class ContractionStep:
+    """A contraction op in canonical shapes: inputs reshaped/transposed, einsums, reshaped back."""
+
+    contraction: C.Contraction
+    names: tuple[str, ...]  # IndexedBase name per op input (None-free positions)
+    canon: Callable[[list[np.ndarray]], list[np.ndarray]]  # op inputs -> canonical arrays
+    uncanon: list[Callable[[np.ndarray], np.ndarray]]  # canonical grad -> input-shaped grad
+    out_canon: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+@dataclass
+class TemplateStep:
+    stages: list[Stage]
+    compiled: list[list[VectorTemplate]]
+
+    def __post_init__(self) -> None:
+        """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
+        self.identity = [[_is_arange(g.out_index) and [_is_arange(c) for c in g.gather.T]
+                          for g in st.groups] for st in self.stages]
+
+
+def _is_arange(index: np.ndarray) -> bool:
+    return bool(len(index) and index[0] == 0 and (np.diff(index) == 1).all())
+
+
+def _matmul_step(shapes: list, out_shape: tuple) -> ContractionStep:
+    a, b = tuple(shapes[0]), tuple(shapes[1])
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if len(b2) == 2 and len(a2) > 2:  # (..., i, j) @ (j, k): fold the batch into the rows
+        a2 = (int(np.prod(a2[:-1], dtype=np.int64)), a2[-1])
+    if a2[:-2] != b2[:-2]:
+        raise NotCovered("matmul with broadcast batch dimensions")
+    batch = int(np.prod(a2[:-2], dtype=np.int64))
+    batched = len(a2) > 2
+    ca = (batch,) + a2[-2:] if batched else a2
+    cb = (batch,) + b2[-2:] if batched else b2
+    out_canon = ca[:-1] + cb[-1:]
+    return ContractionStep(C.matmul(batched, a2[-1]), ("A", "B"),
+                           lambda xs: [xs[0].reshape(ca), xs[1].reshape(cb)],
+                           [lambda g: g.reshape(a), lambda g: g.reshape(b)], out_canon, out_shape)
+
+
+def _linear_step(shapes: list, out_shape: tuple) -> ContractionStep:
+    x, w = tuple(shapes[0]), tuple(shapes[1])
+    bias = len(shapes) > 2 and shapes[2] is not None
+    if bias and tuple(shapes[2]) != (w[0],):
+        raise NotCovered("linear with a bias that is not of shape (out_features,)")
+    m = int(np.prod(x[:-1], dtype=np.int64))
+    names = ("X", "W", "b") if bias else ("X", "W")
+    return ContractionStep(C.linear(w[1], bias), names,
+                           lambda xs: [xs[0].reshape(m, w[1]), *xs[1:len(names)]],
+                           [lambda g: g.reshape(x), lambda g: g, lambda g: g], (m, w[0]), out_shape)
+
+
+def _reduce_step(op: str, shapes: list, attrs: dict, out_shape: tuple) -> ContractionStep:
+    shape = tuple(shapes[0])
+    dims = S.norm_dims(op, attrs["dim"], len(shape))
+    kept = [d for d in range(len(shape)) if d not in dims]
+    order = kept + list(dims)
+    moved = tuple(shape[d] for d in order)
+    m = int(np.prod([shape[d] for d in kept], dtype=np.int64))
+    r = int(np.prod([shape[d] for d in dims], dtype=np.int64))
+    inverse = np.argsort(order)
+    return ContractionStep(C.reduce_rows(r, op == "mean"), ("X",),
+                           lambda xs: [np.transpose(xs[0], order).reshape(m, r)],
+                           [lambda g: np.transpose(g.reshape(moved), inverse)], (m,), out_shape)
+
+
+def _step(plan: Plan, i: int) -> ContractionStep | TemplateStep:
+    node = plan.graph.nodes[i]
+    srcs = input_indices(plan, i)
+    shapes = [None if s is None else plan.shapes[s] for s in srcs]
+    op = node.op  # type: ignore[union-attr]
+    if op == "matmul":
+        return _matmul_step(shapes, plan.shapes[i])
+    if op == "linear":
+        return _linear_step(shapes, plan.shapes[i])
+    if op in ("sum", "mean"):
+        return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
+    ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
+            else None for s in srcs]
+    stages = lower(op, shapes, plan.attrs[i], ints)
+    return TemplateStep(stages, [[vector_template(g.template, g.gather.shape[1]) for g in st.groups]
+                                 for st in stages])
+
+
+_PLANS: OrderedDict[str, list[Any]] = OrderedDict()
+
+
+def compile_plan(plan: Plan) -> list[Any]:
+    """One step per op node (None for leaves); cached by structure hash."""
+    cached = _PLANS.get(plan.structure_hash)
+    if cached is None:
+        cached = [None if isinstance(n, Leaf) else _step(plan, i) for i, n in enumerate(plan.graph.nodes)]
+        _PLANS[plan.structure_hash] = cached
+        if len(_PLANS) > 32:
+            _PLANS.popitem(last=False)
+    return cached
+
+
+def _broadcast(value: Any, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, np.float64), (n,))
+
+
+def _column(buffer: np.ndarray, index: np.ndarray, identity: bool) -> np.ndarray:
+    return buffer if identity and len(buffer) == len(index) else buffer[index]
+
+
+def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+    buffers: list[Any] = [None if x is None else x.reshape(-1) for x in inputs]
+    columns = []
+    for stage, compiled, identity in zip(step.stages, step.compiled, step.identity):
+        out = np.empty(stage.size)
+        stage_columns = []
+        for group, vt, same in zip(stage.groups, compiled, identity):
+            cols = [_column(buffers[src], group.gather[:, j], bool(same and same[j]))
+                    for j, src in enumerate(group.sources)]
+            out[group.out_index] = _broadcast(vt.forward(*cols), len(group.out_index))
+            stage_columns.append(cols)
+        buffers.append(out)
+        columns.append(stage_columns)
+    return buffers[-1], (buffers, columns)
+
+
+def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
+                       wants: list[bool]) -> list[np.ndarray | None]:
+    buffers, columns = tape
+    n_in = len(buffers) - len(step.stages)
+    adj: list[Any] = [None] * len(buffers)
+    adj[-1] = adjoint.reshape(-1)
+    for s in range(len(step.stages) - 1, -1, -1):
+        for group, vt, cols, same in zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s]):
+            upstream = _column(adj[n_in + s], group.out_index, bool(same))
+            partials = vt.gradient(*cols) if cols else []
+            for j, src in enumerate(group.sources):
+                if src < n_in and not wants[src]:
+                    continue
+                contribution = upstream * _broadcast(partials[j], len(upstream))
+                if not (same and same[j] and len(contribution) == len(buffers[src])):
+                    contribution = np.bincount(group.gather[:, j], contribution, minlength=len(buffers[src]))
+                adj[src] = contribution if adj[src] is None else adj[src] + contribution
+    return adj[:n_in]
+
+
+def _contraction_forward(step: ContractionStep, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+    canon = step.canon([x for x in inputs if x is not None])
+    arrays = dict(zip(step.names, canon))
+    out = C.evaluate(step.contraction.forward, arrays, step.out_canon)
+    return out.reshape(step.out_shape), arrays
+
+
+def _contraction_backward(step: ContractionStep, arrays: dict, adjoint: np.ndarray,
+                          wants: list[bool]) -> list[np.ndarray | None]:
+    known = dict(arrays, G=adjoint.reshape(step.out_canon))
+    grads: list[np.ndarray | None] = []
+    for k, name in enumerate(step.names):
+        if not wants[k]:
+            grads.append(None)
+            continue
+        g = C.evaluate(step.contraction.vjps[name], known, arrays[name].shape)
+        grads.append(step.uncanon[k](g))
+    return grads + [None] * (len(wants) - len(grads))
+
+
+def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """d <output, seed> / d leaf in float64 for every leaf that requires grad, and the output."""
+    steps = compile_plan(plan)
+    values: list[Any] = []
+    tapes: list[Any] = []
+    with np.errstate(all="ignore"):
+        for i, node in enumerate(plan.graph.nodes):
+            if isinstance(node, Leaf):
+                v = np.asarray(node.value)
+                values.append(v if v.dtype == np.int64 else v.astype(np.float64))
+                tapes.append(None)
+                continue
+            inputs = [None if s is None else values[s] for s in input_indices(plan, i)]
+            forward = _template_forward if isinstance(steps[i], TemplateStep) else _contraction_forward
+            out, tape = forward(steps[i], inputs)
+            values.append(out.reshape(plan.shapes[i]))
+            tapes.append(tape)
+        adjoints = _reverse(plan, steps, tapes, np.asarray(seed, np.float64))
+    grads = {i: (np.zeros(plan.shapes[i]) if adjoints[i] is None else np.asarray(adjoints[i]))
+             for i in plan.grad_leaves()}
+    return grads, values[plan.output]
+
+
+def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any]:
+    adjoints: list[Any] = [None] * len(steps)
+    adjoints[plan.output] = seed.reshape(plan.shapes[plan.output])
+    for i in range(plan.output, -1, -1):
+        step, adjoint = steps[i], adjoints[i]
+        if step is None or adjoint is None or not plan.active[i]:
+            continue
+        srcs = input_indices(plan, i)
+        spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
+        wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)]
+        backward = _template_backward if isinstance(step, TemplateStep) else _contraction_backward
+        for src, adj in zip(srcs, backward(step, tapes[i], adjoint, wants)):
+            if adj is None or src is None:
+                continue
+            adj = adj.reshape(plan.shapes[src])
+            adjoints[src] = adj if adjoints[src] is None else adjoints[src] + adj
+    return adjoints
