@@ -37,7 +37,7 @@ def _terms(expr: sp.Expr) -> list[tuple[sp.Expr, list, list, set]]:
         limits = {lim[0] for lim in expr.limits}
         return [(c, f, d, s | limits) for c, f, d, s in _terms(expr.function)]
     if isinstance(expr, sp.Mul):
-        out = [(sp.Integer(1), [], [], set())]
+        out: list[tuple[sp.Expr, list, list, set]] = [(sp.Integer(1), [], [], set())]
         for arg in expr.args:
             out = [(c1 * c2, f1 + f2, d1 + d2, s1 | s2) for c1, f1, d1, s1 in out
                    for c2, f2, d2, s2 in _terms(arg)]
@@ -87,7 +87,8 @@ def compile_terms(expr: sp.Expr, free: tuple[sp.Symbol, ...], extra_sums: tuple[
     return tuple(out)
 
 
-def evaluate(terms: tuple[Term, ...], arrays: dict[str, np.ndarray], out_shape: tuple[int, ...]) -> np.ndarray:
+def evaluate(terms: tuple[Term, ...], arrays: dict[str, np.ndarray],
+             out_shape: tuple[int, ...]) -> np.ndarray:
     """Sum of the terms' einsums, each broadcast to ``out_shape`` where an index is missing."""
     total: np.ndarray | None = None
     for term in terms:

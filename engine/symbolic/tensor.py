@@ -185,7 +185,8 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
     adj: list[Any] = [None] * len(buffers)
     adj[-1] = adjoint.reshape(-1)
     for s in range(len(step.stages) - 1, -1, -1):
-        for group, vt, cols, same in zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s]):
+        groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s])
+        for group, vt, cols, same in groups:
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
             partials = vt.gradient(*cols) if cols else []
             for j, src in enumerate(group.sources):
@@ -250,7 +251,8 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
             continue
         srcs = input_indices(plan, i)
         spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
-        wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)]
+        wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable
+                 for p, s in enumerate(srcs)]
         backward = _template_backward if isinstance(step, TemplateStep) else _contraction_backward
         for src, adj in zip(srcs, backward(step, tapes[i], adjoint, wants)):
             if adj is None or src is None:
