@@ -35,6 +35,7 @@ class CheckRequest:
     claimed: dict[str, np.ndarray] = field(default_factory=dict)
     formulas: bool = False
     fd_seed: int = 0
+    program: list[Any] | None = None  # engine.program.Step list: backward / zero_grad / sgd_step / forward
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -182,13 +183,34 @@ def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
         leaf.closed_form_latex = [sp.latex(e) for e in exprs]
 
 
+def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer) -> Report:
+    from .program import run_program
+
+    references: dict[str, Any] = {}
+    if tier != "off" and "symbolic" in request.witnesses:
+        references["symbolic"] = exact.gradients if tier == "exact" else tensor.gradients
+    total = sum(int(np.prod(plan.shapes[i], dtype=np.int64)) for i in plan.grad_leaves())
+    if "finite_difference" in request.witnesses and total <= finite_diff.PER_ELEMENT_BUDGET:
+        references["finite_difference"] = lambda p, s: (finite_diff.finite_differences(p, s).grads, None)
+        report.finite_difference = "per_element"
+    else:
+        report.notes.append("finite differences take part in programs only for small graphs")
+    report.steps = timer.run("program", lambda: run_program(plan, list(request.program or []),
+                                                            references, request.tolerance))
+    report.verdict = worst([s.verdict for s in report.steps])
+    report.timings = timer.times
+    return report
+
+
 def check(request: CheckRequest) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf."""
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
-    seed = _seed(plan, request.seed)
     tier, reason = _choose_tier(plan, request.tier)
     report = Report(SKIPPED, [], tier, reason, "off")
+    if request.program:
+        return _run_program(request, plan, tier, report, timer)
+    seed = _seed(plan, request.seed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = [_leaf_report(request, plan, seed, i, grads, fd, kink_values) for i in plan.grad_leaves()]

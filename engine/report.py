@@ -35,6 +35,7 @@ class Report:
     output: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    steps: list[Any] = field(default_factory=list)  # program.StepReport per step, when a program ran
     tensor_names: dict[int, str] = field(default_factory=dict, repr=False)
 
     def leaf(self, leaf: Any) -> LeafReport:
@@ -83,6 +84,15 @@ def _pair_line(p: PairComparison) -> str:
     return line
 
 
+def _step_errors(errors: dict[str, str | None]) -> str:
+    """' (numeric, symbolic: message)', one line per distinct message."""
+    by_message: dict[str, list[str]] = {}
+    for witness, message in errors.items():
+        if message:
+            by_message.setdefault(message, []).append(witness)
+    return "".join(f"\n      error in {', '.join(ws)}: {m}" for m, ws in by_message.items())
+
+
 def render(report: Report) -> str:
     lines = [f"crossgrad check: {report.verdict.upper()}",
              f"  symbolic tier: {report.tier} ({report.tier_reason}); "
@@ -93,6 +103,11 @@ def render(report: Report) -> str:
         lines.extend(_pair_line(p) for p in leaf.pairs)
         for index, text in zip(np.ndindex(leaf.shape), leaf.closed_form or []):
             lines.append(f"    d/d{leaf.name}[{','.join(map(str, index))}] = {text}")
+    for step in report.steps:
+        lines.append(f"  step {step.index} {step.kind}: {step.verdict}{_step_errors(step.errors)}")
+        for leaf in step.leaves:
+            lines.append(f"    {leaf.name}: {leaf.verdict}")
+            lines.extend("  " + _pair_line(p) for p in leaf.pairs if p.verdict != "agree")
     lines.extend(f"  note: {n}" for n in report.notes)
     if report.timings:
         lines.append("  timings: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in report.timings.items()))
