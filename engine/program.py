@@ -98,7 +98,7 @@ class ReferenceSession:
         seed = np.ones(plan.shapes[plan.output]) if gradient is None else np.asarray(gradient, np.float64)
         grads, _ = self.gradient_fn(plan, seed)
         for i, g in grads.items():
-            self.acc[i] = g.copy() if self.acc[i] is None else self.acc[i] + g  # type: ignore[operator]
+            self.acc[i] = g.copy() if self.acc[i] is None else self.acc[i] + g
         self.freed = self.freed or not retain_graph
 
     def zero_grad(self) -> None:
