@@ -317,3 +317,17 @@ def test_indexing_by_int_and_slice_records_select_and_slice():
     expected[1, 1:3] = 1
     np.testing.assert_array_equal(a.grad.numpy(), expected)
     assert math.isclose(a[-1, -1].item(), 11.0)
+
+
+def test_the_graph_keeps_its_leaves_alive():
+    """As in PyTorch: a leaf created in a helper survives as long as a graph uses it."""
+
+    def make():
+        w = torch.tensor([2.0, 3.0], requires_grad=True)
+        return (w * w).sum()
+
+    loss = make()
+    leaf = loss.grad_fn.next_functions[0][0].next_functions[0][0].variable
+    loss.backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), [4.0, 6.0])
+    assert torch.check(make()).verdict == "agree"

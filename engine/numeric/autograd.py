@@ -143,17 +143,17 @@ class Node:
 
 
 class AccumulateGrad:
-    """The sink of a leaf that requires grad: adds the incoming gradient into ``.grad``."""
+    """The sink of a leaf that requires grad: adds the incoming gradient into ``.grad``.
 
-    __slots__ = ("_variable", "__weakref__")
+    It holds its leaf strongly (the graph keeps the leaf alive, as in PyTorch); the leaf
+    points back only weakly, so no cycle forms.
+    """
+
+    __slots__ = ("variable", "__weakref__")
     next_functions: tuple = ()
 
     def __init__(self, variable: Any) -> None:
-        self._variable = weakref.ref(variable)
-
-    @property
-    def variable(self) -> Any:
-        return self._variable()
+        self.variable = variable
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"

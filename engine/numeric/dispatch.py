@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,9 +40,10 @@ def edge(t: Tensor) -> tuple[Any, int]:
     """The (node, 0) pair backward follows to reach ``t``."""
     if t.grad_fn is not None:
         return (t.grad_fn, 0)
-    acc = t._accumulator
+    acc = t._accumulator() if t._accumulator is not None else None
     if acc is None:
-        acc = t._accumulator = AccumulateGrad(t)
+        acc = AccumulateGrad(t)
+        t._accumulator = weakref.ref(acc)
     return (acc, 0)
 
 

@@ -37,7 +37,7 @@ class Size(tuple):
 class Tensor(TensorMath):
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_accumulator",
                  "_retains_grad", "__weakref__")
-    _accumulator: Any  # the leaf's AccumulateGrad, made on first use
+    _accumulator: Any  # weak reference to the leaf's AccumulateGrad while a graph holds it
 
     def __init__(self, data: Any, dtype: dtypes.dtype | None = None,
                  requires_grad: bool = False) -> None:
