@@ -21,10 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import crossgrad as torch
 import crossgrad.nn.functional as F
+import numpy as np
 from crossgrad.engine.graph import validate
 from crossgrad.engine.numeric.export import to_graph
 from crossgrad.engine.symbolic import exact, tensor

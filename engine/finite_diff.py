@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import Plan
-from .numeric.run_graph import forward
+from .numeric.run_graph import forward_program
 
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)
 PER_ELEMENT_BUDGET = 2_000  # total differentiable elements checked one by one
@@ -31,9 +31,11 @@ class FiniteDifferences:
 
 
 def _objective(plan: Plan, seed: np.ndarray) -> Callable[[dict[int, np.ndarray]], float]:
+    run = forward_program(plan)
+
     def f(leaves: dict[int, np.ndarray]) -> float:
         with np.errstate(all="ignore"):
-            return float(np.sum(forward(plan, leaves).astype(np.float64) * seed))
+            return float(np.sum(run(leaves) * seed))
 
     return f
 

@@ -3,10 +3,12 @@ finite differences."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..graph import Leaf, Plan, input_indices
-from .autograd import no_grad
 from .dispatch import apply
 from .rules import RULES
 from .tensor import Tensor
@@ -36,18 +38,33 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
     return grads, out._data
 
 
+def forward_program(plan: Plan) -> Callable[[dict[int, np.ndarray]], np.ndarray]:
+    """A function leaf values -> output (other leaves from the graph), forward rules only,
+    with the per-node lookups done once (finite differences call it many times)."""
+    steps: list[tuple[int, Any, list[int | None], dict]] = []
+    constants: dict[int, np.ndarray] = {}
+    for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
+        if isinstance(node, Leaf):
+            constants[i] = np.asarray(node.value)
+        else:
+            steps.append((i, RULES[node.op].forward, input_indices(plan, i), plan.attrs[i]))
+    n, output = plan.output + 1, plan.output
+
+    def run(leaves: dict[int, np.ndarray]) -> np.ndarray:
+        values: list[Any] = [None] * n
+        for i, value in constants.items():
+            values[i] = leaves.get(i, value)
+        with np.errstate(all="ignore"):
+            for i, fwd, srcs, attrs in steps:
+                values[i] = fwd(tuple([None if s is None else values[s] for s in srcs]), attrs)[0]
+        return np.asarray(values[output])
+
+    return run
+
+
 def forward(plan: Plan, leaves: dict[int, np.ndarray]) -> np.ndarray:
     """The output for the given leaf values (others from the graph), forward rules only."""
-    values: list[np.ndarray | None] = []
-    with no_grad():
-        for i, node in enumerate(plan.graph.nodes):
-            if isinstance(node, Leaf):
-                values.append(leaves.get(i, np.asarray(node.value)))
-                continue
-            xs = tuple(None if s is None else values[s] for s in input_indices(plan, i))
-            with np.errstate(all="ignore"):
-                values.append(np.asarray(RULES[node.op].forward(xs, plan.attrs[i])[0]))
-    return values[plan.output]  # type: ignore[return-value]
+    return forward_program(plan)(leaves)
 
 
 def forward_values(plan: Plan) -> list[np.ndarray]:

@@ -87,13 +87,45 @@ def compile_terms(expr: sp.Expr, free: tuple[sp.Symbol, ...], extra_sums: tuple[
     return tuple(out)
 
 
+_PATHS: dict[tuple, list] = {}
+
+
+def _as_matmul(spec: str, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """A two-operand 2-D contraction over one index, as a BLAS matmul with transposes."""
+    inputs, out = spec.split("->")
+    x, y = inputs.split(",")
+    if len(x) != 2 or len(y) != 2 or len(out) != 2:
+        return None
+    shared = set(x) & set(y)
+    if len(shared) != 1 or shared & set(out) or set(out) != set(x + y) - shared:
+        return None
+    (j,) = shared
+    left = a if x[1] == j else a.T  # (free, j)
+    right = b if y[0] == j else b.T  # (j, free)
+    product = left @ right  # (free of a, free of b)
+    return product if out[0] in x else product.T
+
+
+def einsum(spec: str, *operands: np.ndarray) -> np.ndarray:
+    """np.einsum with its contraction path computed once per spec and shapes."""
+    if len(operands) == 2:
+        product = _as_matmul(spec, *operands)
+        if product is not None:
+            return product
+    key = (spec,) + tuple(op.shape for op in operands)
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = np.einsum_path(spec, *operands, optimize="optimal")[0]
+    return np.einsum(spec, *operands, optimize=path)
+
+
 def evaluate(terms: tuple[Term, ...], arrays: dict[str, np.ndarray],
              out_shape: tuple[int, ...]) -> np.ndarray:
     """Sum of the terms' einsums, each broadcast to ``out_shape`` where an index is missing."""
     total: np.ndarray | None = None
     for term in terms:
         if term.operands:
-            value = np.einsum(term.spec, *(arrays[n] for n in term.operands), optimize=True)
+            value = einsum(term.spec, *(arrays[n] for n in term.operands))
         else:
             value = np.asarray(1.0)
         if term.expand:

@@ -46,7 +46,7 @@ def compile_template(template: sp.Expr, n_args: int) -> Compiled:
         s = args(n_args)
         partials = [sp.diff(template, v) for v in s]
         _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"),
-                                   sp.lambdify(s, partials, "mpmath"))
+                                   sp.lambdify(s, partials, "mpmath", cse=True))
     return _TEMPLATES[key]
 
 

@@ -24,6 +24,9 @@ from .lowering import lower
 from .templates import Stage, args
 
 MAX_TEMPLATE_ARGS = 4096
+# numpy's heaviside ufunc for SymPy's Heaviside(x, H0) (SymPy passes its own H0 = 1/2);
+# lambdify's default prints a much slower numpy.select
+NUMPY = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, float(h0))}, "numpy"]
 
 
 class NotCovered(Exception):
@@ -46,8 +49,8 @@ def vector_template(template: sp.Expr, n_args: int) -> VectorTemplate:
             raise NotCovered(f"a template with {n_args} placeholders")
         s = args(n_args)
         partials = [sp.diff(template, v) for v in s]
-        _TEMPLATES[key] = VectorTemplate(sp.lambdify(s, template, "numpy"),
-                                         sp.lambdify(s, partials, "numpy"))
+        _TEMPLATES[key] = VectorTemplate(sp.lambdify(s, template, NUMPY),
+                                         sp.lambdify(s, partials, NUMPY, cse=True))
     return _TEMPLATES[key]
 
 
