@@ -118,7 +118,8 @@ def bench_exact(sizes: list[tuple[int, int]]) -> None:
         naive_alive = naive is not None and naive < LIMIT
         naive_text = f"{naive:7.2f} s" if naive is not None else f"> {LIMIT:.0f} s (stopped)"
         ratio = f"  naive/ours {naive / ours:6.1f}x" if naive is not None else ""
-        print(f"   {weights:6d} weights  crossgrad {ours:7.2f} s ({report.verdict})  naive {naive_text}{ratio}")
+        print(f"   {weights:6d} weights  crossgrad {ours:7.2f} s ({report.verdict})"
+              f"  naive {naive_text}{ratio}")
         if ours <= LIMIT and report.verdict == "agree":
             best = weights
         if ours > LIMIT:
