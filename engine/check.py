@@ -142,7 +142,7 @@ def _directional(pair: tuple[str, str], grads: dict, fd: Any, leaf: int, dtype: 
     """A witness's directional derivatives against the finite-difference slopes."""
     slopes = np.tensordot(fd.directions[leaf], np.asarray(grads[pair[0]][leaf], np.float64),
                           axes=grads[pair[0]][leaf].ndim)
-    return compare(pair, slopes, fd.slopes[leaf], "float64", tol, unit="directions",
+    return compare(pair, slopes, fd.slopes[leaf], dtype, tol, unit="directions",
                    seed_scale=fd.seed_scale)
 
 
