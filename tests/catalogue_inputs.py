@@ -50,3 +50,21 @@ def resolved_attrs(spec: ops.OpSpec, case: ops.Case) -> dict[str, Any]:
 def all_cases() -> list[tuple[str, int]]:
     """(op name, case index) for every case of every op, for pytest parametrization."""
     return [(name, i) for name, spec in ops.CATALOGUE.items() for i in range(len(spec.cases))]
+
+
+def seed_mlp(lib: Any, functional: Any) -> tuple[list, Any]:
+    """The seed MLP (batch 64, float32) in torch or crossgrad, written once for both:
+    weights from numpy seed 0, inputs from seed 1. Returns (parameters, loss)."""
+    rng = np.random.default_rng(0)
+    sizes = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
+    params = [lib.tensor(rng.uniform(-0.05, 0.05, s).astype(np.float32), requires_grad=True)
+              for s in sizes]
+    data = np.random.default_rng(1)
+    x = lib.tensor(data.random((64, 28, 28)).astype(np.float32))
+    y = lib.tensor(data.integers(0, 10, 64))
+    h = x.flatten(1)
+    for i in range(0, 6, 2):
+        h = functional.linear(h, params[i], params[i + 1])
+        if i < 4:
+            h = lib.relu(h)
+    return params, functional.cross_entropy(h, y)

@@ -16,7 +16,7 @@ import pytest
 from crossgrad.engine import ops
 from crossgrad.engine.numeric.dispatch import apply
 
-from .catalogue_inputs import case_inputs, resolved_attrs
+from .catalogue_inputs import case_inputs, resolved_attrs, seed_mlp
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "torch_golden.json").read_text())
 F32 = {"rtol": 2e-5, "atol": 2e-6}
@@ -56,19 +56,7 @@ def test_op_matches_pytorch(golden):
 
 def test_seed_mlp_step_matches_pytorch_float32():
     """Flatten-Linear(784,512)-ReLU-Linear(512,512)-ReLU-Linear(512,10), CE, batch 64."""
-    rng = np.random.default_rng(0)
-    sizes = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
-    params = [crossgrad.tensor(rng.uniform(-0.05, 0.05, s).astype(np.float32), requires_grad=True)
-              for s in sizes]
-    data = np.random.default_rng(1)
-    x = crossgrad.tensor(data.random((64, 28, 28)).astype(np.float32))
-    y = crossgrad.tensor(data.integers(0, 10, 64))
-    h = x.flatten(1)
-    for i in range(0, 6, 2):
-        h = F.linear(h, params[i], params[i + 1])
-        if i < 4:
-            h = crossgrad.relu(h)
-    loss = F.cross_entropy(h, y)
+    params, loss = seed_mlp(crossgrad, F)
     loss.backward()
     want = GOLDEN["mlp"]
     assert loss.item() == pytest.approx(want["loss"], rel=1e-6)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from crossgrad.engine import ops  # noqa: E402
 
-from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
+from tests.catalogue_inputs import case_inputs, resolved_attrs, seed_mlp  # noqa: E402
 
 TORCH_CALLS = {
     "add": lambda x, at: torch.add(x[0], x[1]),
@@ -92,19 +92,7 @@ def op_cases() -> list[dict]:
 
 def mlp() -> dict:
     """Seed MLP, batch 64, float32: weights from numpy seed 0, inputs from seed 1."""
-    rng = np.random.default_rng(0)
-    sizes = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
-    params = [torch.tensor(rng.uniform(-0.05, 0.05, s).astype(np.float32), requires_grad=True)
-              for s in sizes]
-    data = np.random.default_rng(1)
-    x = torch.tensor(data.random((64, 28, 28)).astype(np.float32))
-    y = torch.tensor(data.integers(0, 10, 64))
-    h = x.flatten(1)
-    for i in range(0, 6, 2):
-        h = F.linear(h, params[i], params[i + 1])
-        if i < 4:
-            h = torch.relu(h)
-    loss = F.cross_entropy(h, y)
+    params, loss = seed_mlp(torch, F)
     loss.backward()
     return {"loss": loss.item(),
             "grads": [{"sum": float(p.grad.double().sum()), "abs_sum": float(p.grad.double().abs().sum()),
