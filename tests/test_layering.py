@@ -36,9 +36,20 @@ def test_numeric_engine_source_never_imports_sympy():
 
 
 def test_pyproject_maps_every_package_under_crossgrad():
-    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    packages = config["tool"]["setuptools"]["packages"]
+    """Every folder with an __init__.py is listed (a missing one only shows in a fresh install)."""
+    root = Path(__file__).parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    packages = set(config["tool"]["setuptools"]["packages"])
+    dirs = config["tool"]["setuptools"]["package-dir"]
     assert packages and all(p == "crossgrad" or p.startswith("crossgrad.") for p in packages)
+    found = set()
+    for folder in {root / f for f in dirs.values()}:
+        for init in folder.rglob("__init__.py"):
+            # the package is named by the mapping whose folder is the longest prefix of its path
+            prefix, base = max(((p, root / f) for p, f in dirs.items() if init.is_relative_to(root / f)),
+                               key=lambda item: len(item[1].parts))
+            found.add(".".join((prefix,) + init.parent.relative_to(base).parts))
+    assert found == packages, found ^ packages
 
 
 def test_distribution_installs_only_the_crossgrad_namespace():
