@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import finite_diff
+from . import finite_diff, ops
 from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
-from .graph import Graph, GraphError, Plan, validate
+from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor
@@ -98,8 +98,6 @@ def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     if not ops_at:
         return None
     values = forward_values(plan)
-    from .graph import input_indices
-
     for i in ops_at:
         srcs = [s for s in input_indices(plan, i) if s is not None]
         ins = [values[s] for s in srcs]
@@ -202,12 +200,24 @@ def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, t
     return report
 
 
+def grad_fn_names(plan: Plan) -> dict[str, str]:
+    """What PyTorch would call each recorded op node's grad_fn."""
+    names = {}
+    for i, node in enumerate(plan.graph.nodes):
+        if isinstance(node, OpNode) and plan.active[i]:
+            shapes = [None if s is None else plan.shapes[s] for s in input_indices(plan, i)]
+            name = ops.CATALOGUE[node.op].grad_fn_name(shapes, plan.attrs[i])
+            if name:
+                names[node.name] = name
+    return names
+
+
 def check(request: CheckRequest) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf."""
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
     tier, reason = _choose_tier(plan, request.tier)
-    report = Report(SKIPPED, [], tier, reason, "off")
+    report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan))
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)

@@ -44,6 +44,7 @@ class OpNode:
     op: str
     inputs: tuple[str | None, ...]
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    no_grad: bool = False  # computed as under torch.no_grad(): a constant downstream
 
 
 GraphNode = Leaf | OpNode
@@ -154,7 +155,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     plan.shapes.append(tuple(shape))
     plan.dtypes.append("float64" if "float64" in floats else "float32")
     plan.attrs.append(attrs)
-    plan.active.append(node.op != "detach" and any(
+    plan.active.append(node.op != "detach" and not node.no_grad and any(
         s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)))
 
 
@@ -201,7 +202,7 @@ def structure_hash(plan: Plan) -> str:
             items.append(["leaf", *common, ints])
         else:
             inputs = [plan.index[n] if n else None for n in node.inputs]
-            items.append(["op", node.op, inputs, sorted(plan.attrs[i].items()), *common])
+            items.append(["op", node.op, inputs, sorted(plan.attrs[i].items()), node.no_grad, *common])
     items.append(plan.index[plan.graph.output])
     return hashlib.sha256(json.dumps(items, default=list).encode()).hexdigest()
 

@@ -36,6 +36,7 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     steps: list[Any] = field(default_factory=list)  # program.StepReport per step, when a program ran
+    grad_fns: dict[str, str] = field(default_factory=dict)  # op node name -> PyTorch grad_fn name
     tensor_names: dict[int, str] = field(default_factory=dict, repr=False)
 
     def leaf(self, leaf: Any) -> LeafReport:

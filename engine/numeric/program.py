@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import Leaf, Plan, input_indices
-from .autograd import no_grad
+from .autograd import no_grad, set_grad_enabled
 from .dispatch import apply
 from .tensor import Tensor
 
@@ -32,8 +32,10 @@ class NumericSession:
             if i in self.leaves:
                 values.append(self.leaves[i])
             else:
+                node = self.plan.graph.nodes[i]
                 inputs = tuple(None if s is None else values[s] for s in input_indices(self.plan, i))
-                values.append(apply(self.plan.graph.nodes[i].op, inputs, self.plan.attrs[i]))  # type: ignore[union-attr]
+                with set_grad_enabled(not node.no_grad):  # type: ignore[union-attr]
+                    values.append(apply(node.op, inputs, self.plan.attrs[i]))  # type: ignore[union-attr]
         self.values = values
 
     def backward(self, root: int, gradient: np.ndarray | None, retain_graph: bool) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import Leaf, Plan, input_indices
+from .autograd import set_grad_enabled
 from .dispatch import apply
 from .rules import RULES
 from .tensor import Tensor
@@ -27,7 +28,8 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
             tensors.append(_leaf_tensor(node))
         else:
             inputs = tuple(None if s is None else tensors[s] for s in input_indices(plan, i))
-            tensors.append(apply(node.op, inputs, plan.attrs[i]))
+            with set_grad_enabled(not node.no_grad):
+                tensors.append(apply(node.op, inputs, plan.attrs[i]))
     out = tensors[plan.output]
     if out.requires_grad:
         out.backward(Tensor._make(np.asarray(seed, dtype=out._data.dtype)))
