@@ -1,1 +1,6 @@
-"""crossgrad.client: SDK, CLI and grading tool (issues 4 and 5)."""
+"""crossgrad.client: the SDK (Client, AsyncClient), the safe expression form, the CLI."""
+
+from .sdk import AsyncClient, Client, DeadlineExceeded, InvalidRequest, OverLimit, RemoteError, Unavailable
+
+__all__ = ["AsyncClient", "Client", "DeadlineExceeded", "InvalidRequest", "OverLimit", "RemoteError",
+           "Unavailable"]

@@ -1,0 +1,205 @@
+"""The Python SDK: ``Client`` (and ``AsyncClient``) for a crossgrad server.
+
+    with Client("127.0.0.1:50051") as client:        # or a list of addresses: round_robin
+        report = client.check(loss)                 # an engine tensor, a request, or a JSON file
+
+Results are the same :class:`~crossgrad.engine.report.Report` that ``crossgrad.check``
+returns. Server errors become typed exceptions carrying the field violations:
+
+    RemoteError
+     ├── InvalidRequest     INVALID_ARGUMENT (violations: [(field, description), ...])
+     ├── OverLimit          RESOURCE_EXHAUSTED
+     ├── Unavailable        UNAVAILABLE (after gRPC's own retries)
+     └── DeadlineExceeded   DEADLINE_EXCEEDED
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from crossgrad.engine.check import CheckRequest
+from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.report import Report
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from . import wire
+
+DEFAULT_DEADLINE = 120.0
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class RemoteError(CrossgradError):
+    def __init__(self, code: str, message: str, violations: list[tuple[str, str]]) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.violations = code, message, violations
+
+
+class InvalidRequest(RemoteError):
+    pass
+
+
+class OverLimit(RemoteError):
+    pass
+
+
+class Unavailable(RemoteError):
+    pass
+
+
+class DeadlineExceeded(RemoteError):
+    pass
+
+
+_TYPED = {grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest, grpc.StatusCode.RESOURCE_EXHAUSTED: OverLimit,
+          grpc.StatusCode.UNAVAILABLE: Unavailable, grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded}
+
+
+def remote_error(err: Any) -> RemoteError:
+    """A typed exception from a failed call, with BadRequest field violations if any."""
+    violations: list[tuple[str, str]] = []
+    status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+    for detail in status.details if status else []:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            violations += [(v.field, v.description) for v in bad.field_violations]
+    code = err.code() if callable(getattr(err, "code", None)) else grpc.StatusCode.UNKNOWN
+    cls = _TYPED.get(code, RemoteError)
+    return cls(code.name, err.details() or "", violations)
+
+
+def target_of(targets: str | Iterable[str]) -> str:
+    """One gRPC target; a list of IPv4 host:port addresses becomes a static round_robin list."""
+    if isinstance(targets, str):
+        return targets
+    addresses = list(targets)
+    for address in addresses:
+        host = address.rsplit(":", 1)[0]
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"{address!r}: a list of targets takes IPv4 host:port addresses; "
+                             "for host names use one 'dns:///name:port' target") from None
+    return "ipv4:" + ",".join(addresses)
+
+
+def channel_options() -> list[tuple[str, Any]]:
+    """round_robin over every address, and retries on UNAVAILABLE only (gRPC's own)."""
+    config = {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [{
+            "name": [{"service": wire.SERVICE_NAME}],
+            "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+        }],
+    }
+    return [("grpc.service_config", json.dumps(config)), ("grpc.enable_retries", 1),
+            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
+
+
+def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None,
+               **options: Any) -> tuple[Any, dict[int, str]]:
+    """A CheckRequest message from a tensor, an engine request, a JSON file, or a message."""
+    from crossgrad.engine.numeric.export import to_graph
+    from crossgrad.engine.numeric.tensor import Tensor
+
+    if isinstance(what, Tensor):
+        graph, leaves = to_graph(what, {id(t): n for n, t in (names or {}).items()})
+        seed = None if gradient is None else getattr(gradient, "_data", gradient)
+        request = CheckRequest(graph, seed, **options)
+        return wire.request_out(request), {id(t): n for n, t in leaves.items()}
+    if isinstance(what, CheckRequest):
+        return wire.request_out(what), {}
+    if isinstance(what, (str, Path)):
+        return wire.request_from_json(Path(what).read_text()), {}
+    return what, {}
+
+
+class Client:
+    """A blocking client; usable as a context manager."""
+
+    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE) -> None:
+        self.deadline = deadline
+        self._channel = grpc.insecure_channel(target_of(target), options=channel_options())
+        self._stub = wire.Stub(self._channel)
+
+    def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=self.deadline)
+        except grpc.RpcError as err:
+            raise remote_error(err) from None
+
+    def check(self, what: Any, **options: Any) -> Report:
+        request, names = to_request(what, **options)
+        report = wire.report_in(self._call(self._stub.Check, request))
+        report.tensor_names = names
+        return report
+
+    def check_raw(self, request: Any) -> Any:
+        """The CheckResponse message itself (for --json output)."""
+        return self._call(self._stub.Check, request)
+
+    def check_many(self, items: Iterable[Any], **options: Any) -> Iterator[Report]:
+        """Stream many checks; one report per item, in order."""
+        requests = (wire.stream_request_message(to_request(item, **options)[0]) for item in items)
+        try:
+            for response in self._stub.CheckStream(requests, timeout=self.deadline):
+                yield wire.report_in(response.response)
+        except grpc.RpcError as err:
+            raise remote_error(err) from None
+
+    def list_ops(self) -> list[dict[str, Any]]:
+        return wire.ops_in(self._call(self._stub.ListOps, wire.empty("ListOpsRequest")))
+
+    def server_info(self) -> dict[str, Any]:
+        return wire.info_in(self._call(self._stub.GetServerInfo, wire.empty("GetServerInfoRequest")))
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """The asyncio client: the same methods, awaited."""
+
+    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE) -> None:
+        self.deadline = deadline
+        self._channel = grpc.aio.insecure_channel(target_of(target), options=channel_options())
+        self._stub = wire.Stub(self._channel)
+
+    async def check(self, what: Any, **options: Any) -> Report:
+        request, names = to_request(what, **options)
+        try:
+            response = await self._stub.Check(request, timeout=self.deadline)
+        except grpc.RpcError as err:
+            raise remote_error(err) from None
+        report = wire.report_in(response)
+        report.tensor_names = names
+        return report
+
+    async def check_many(self, items: Iterable[Any], **options: Any) -> AsyncIterator[Report]:
+        requests = [wire.stream_request_message(to_request(item, **options)[0]) for item in items]
+        try:
+            async for response in self._stub.CheckStream(iter(requests), timeout=self.deadline):
+                yield wire.report_in(response.response)
+        except grpc.RpcError as err:
+            raise remote_error(err) from None
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

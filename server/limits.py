@@ -1,0 +1,47 @@
+"""The limits a server enforces on every request, before anything is allocated."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from crossgrad.engine.errors import CrossgradError
+
+
+class LimitError(CrossgradError):
+    """A request is over a limit; ``path`` names the field (mapped to RESOURCE_EXHAUSTED)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_nodes: int = 10_000
+    max_rank: int = 8
+    max_elements_per_tensor: int = 4_000_000
+    max_total_elements: int = 8_000_000
+    exact_budget: int = 4_000_000
+    max_program_steps: int = 1_000
+    max_concurrent_requests: int = 16
+
+    def check_count(self, count: int, limit: int, path: str, what: str) -> None:
+        if count > limit:
+            raise LimitError(path, f"{count} {what} exceed the limit of {limit}")
+
+    def check_shape(self, shape: tuple[int, ...], path: str) -> None:
+        """Rank, non-negative dims and element count, computed from the declared shape."""
+        from crossgrad.engine.graph import GraphError
+
+        self.check_count(len(shape), self.max_rank, f"{path}.shape", "dimensions")
+        if any(d < 0 for d in shape):
+            raise GraphError(f"{path}.shape", f"negative dimension in {list(shape)}")
+        size = 1
+        for d in shape:
+            size *= d
+            self.check_count(size, self.max_elements_per_tensor, f"{path}.shape", "elements")
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

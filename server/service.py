@@ -1,0 +1,41 @@
+"""The thin servicer: convert, call the engine, convert back. Errors go through errors.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from crossgrad.engine.check import check
+
+from . import errors, wire
+from .limits import Limits
+
+VERSION = "0.1.0"
+
+
+class CrossgradServicer(wire.ServicerBase):  # type: ignore[misc, valid-type]
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def _check(self, request: Any) -> Any:
+        return wire.response_out(check(wire.request_in(request, self.limits)))
+
+    def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
+        try:
+            return self._check(request)
+        except Exception as err:  # mapped to a status; never a traceback to the client
+            errors.abort(context, err)
+
+    def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+        for index, item in enumerate(requests):
+            try:
+                response = self._check(item.request)
+            except Exception as err:
+                errors.abort(context, err, prefix=f"requests[{index}].")
+            yield wire.pb.CheckStreamResponse(response=response)
+
+    def ListOps(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return wire.ops_out()
+
+    def GetServerInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+        return wire.info_out(VERSION, self.limits)

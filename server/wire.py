@@ -1,0 +1,208 @@
+"""The server's converter: protobuf messages <-> engine objects. The only server module that
+imports generated code; everything past it sees engine types only.
+
+Incoming tensors are checked against the limits from their declared shapes before any array
+is allocated; dtypes come from the enum, never from client text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from crossgrad.engine import ops
+from crossgrad.engine.check import CheckRequest
+from crossgrad.engine.compare import PairComparison
+from crossgrad.engine.graph import Graph, GraphError, Leaf, OpNode
+from crossgrad.engine.program import Step, StepReport
+from crossgrad.engine.report import LeafReport, Report
+from crossgrad.engine.tolerance import Tolerance
+from crossgrad.v1 import crossgrad_pb2 as pb
+from crossgrad.v1 import crossgrad_pb2_grpc as pb_grpc
+
+from .limits import Limits
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CrossgradService"].full_name
+add_servicer = pb_grpc.add_CrossgradServiceServicer_to_server
+ServicerBase = pb_grpc.CrossgradServiceServicer
+
+DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_INT64: np.int64}
+DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
+TIERS = {pb.TIER_UNSPECIFIED: "auto", pb.TIER_AUTO: "auto", pb.TIER_EXACT: "exact",
+         pb.TIER_TENSOR: "tensor", pb.TIER_OFF: "off"}
+WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
+             pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
+WITNESS_ENUM = {v: k for k, v in WITNESSES.items()}
+VERDICTS = {"agree": pb.VERDICT_AGREE, "mismatch": pb.VERDICT_MISMATCH, "convention": pb.VERDICT_CONVENTION,
+            "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED}
+STEP_KINDS = {pb.STEP_KIND_FORWARD: "forward", pb.STEP_KIND_BACKWARD: "backward",
+              pb.STEP_KIND_ZERO_GRAD: "zero_grad", pb.STEP_KIND_SGD_STEP: "sgd_step"}
+STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STEP_KIND_FINAL_PARAMETERS}
+
+
+# --- requests in ---------------------------------------------------------------------------
+def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
+    """A numpy array from a Tensor message, checked against the limits before allocation."""
+    if t.dtype not in DTYPES:
+        raise GraphError(f"{path}.dtype", "must be DTYPE_FLOAT32, DTYPE_FLOAT64 or DTYPE_INT64")
+    shape = tuple(int(d) for d in t.shape)
+    limits.check_shape(shape, path)
+    size = int(np.prod(shape, dtype=np.int64))
+    is_int = t.dtype == pb.DTYPE_INT64
+    data, other = (t.int_data, t.data) if is_int else (t.data, t.int_data)
+    if len(other):
+        raise GraphError(path, f"values of a {'int64' if is_int else 'float'} tensor belong in "
+                               f"{'int_data' if is_int else 'data'}")
+    if len(data) != size:
+        raise GraphError(f"{path}.{'int_data' if is_int else 'data'}",
+                         f"{len(data)} values for shape {list(shape)} ({size} elements)")
+    return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
+
+
+def attr_in(value: Any, path: str) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        raise GraphError(path, "attribute has no value")
+    if kind == "ints_value":
+        return tuple(int(v) for v in value.ints_value.values)
+    if kind == "none_value":
+        return None
+    return getattr(value, kind)
+
+
+def graph_in(g: Any, root: str, limits: Limits) -> Graph:
+    limits.check_count(len(g.nodes), limits.max_nodes, "graph.nodes", "nodes")
+    nodes: list[Any] = []
+    total = 0
+    for i, node in enumerate(g.nodes):
+        path = f"graph.nodes[{i}]"
+        kind = node.WhichOneof("kind")
+        if kind == "leaf":
+            value = tensor_in(node.leaf.value, f"{path}.leaf.value", limits)
+            total += value.size
+            limits.check_count(total, limits.max_total_elements, f"{path}.leaf.value", "elements in all")
+            nodes.append(Leaf(node.name, value, node.leaf.requires_grad))
+        elif kind == "op":
+            attrs = {k: attr_in(v, f"{path}.op.attrs.{k}") for k, v in node.op.attrs.items()}
+            inputs = tuple(name or None for name in node.op.inputs)
+            nodes.append(OpNode(node.name, node.op.op, inputs, attrs, node.op.no_grad))
+        else:
+            raise GraphError(path, "a node is either a leaf or an op")
+    if not nodes:
+        raise GraphError("graph.nodes", "the graph is empty")
+    return Graph(tuple(nodes), root or nodes[-1].name)
+
+
+def step_in(step: Any, index: int, limits: Limits) -> Step:
+    path = f"program[{index}]"
+    if step.kind not in STEP_KINDS:
+        raise GraphError(f"{path}.kind", "must be FORWARD, BACKWARD, ZERO_GRAD or SGD_STEP")
+    gradient = tensor_in(step.gradient, f"{path}.gradient", limits) if step.HasField("gradient") else None
+    return Step(STEP_KINDS[step.kind], step.root or None, step.retain_graph, gradient, step.lr)
+
+
+def request_in(req: Any, limits: Limits) -> CheckRequest:
+    """An engine CheckRequest from a protobuf one (GraphError / LimitError name the field)."""
+    graph = graph_in(req.graph, req.root, limits)
+    limits.check_count(len(req.program), limits.max_program_steps, "program", "steps")
+    witnesses = tuple(WITNESSES[w] for w in req.witnesses if w in WITNESSES) or \
+        ("numeric", "symbolic", "finite_difference")
+    return CheckRequest(
+        graph=graph,
+        seed=tensor_in(req.gradient, "gradient", limits) if req.HasField("gradient") else None,
+        tier=TIERS.get(req.tier, "auto"),
+        witnesses=witnesses,
+        tolerance=Tolerance(req.tolerance.rtol, req.tolerance.atol, req.tolerance.floor)
+        if req.HasField("tolerance") else None,
+        claimed={k: tensor_in(v, f"claimed.{k}", limits) for k, v in req.claimed.items()},
+        formulas=req.formulas,
+        fd_seed=int(req.fd_seed),
+        program=[step_in(s, i, limits) for i, s in enumerate(req.program)] or None,
+    )
+
+
+# --- reports out ---------------------------------------------------------------------------
+def tensor_out(arr: np.ndarray) -> Any:
+    arr = np.asarray(arr)
+    t = pb.Tensor(shape=list(arr.shape), dtype=DTYPE_ENUM.get(str(arr.dtype), pb.DTYPE_FLOAT64))
+    if arr.dtype == np.int64:
+        t.int_data.extend(arr.ravel().tolist())
+    else:
+        t.data.extend(arr.astype(np.float64).ravel().tolist())
+    return t
+
+
+def tolerance_out(tol: Tolerance | None) -> Any:
+    return None if tol is None else pb.Tolerance(rtol=tol.rtol, atol=tol.atol, floor=tol.floor)
+
+
+def comparison_out(p: PairComparison) -> Any:
+    worst = p.worst_values or (0.0, 0.0)
+    return pb.Comparison(
+        first=WITNESS_ENUM.get(p.witnesses[0], 0), second=WITNESS_ENUM.get(p.witnesses[1], 0),
+        verdict=VERDICTS[p.verdict], max_abs=p.max_abs, max_rel=p.max_rel, max_ulp=p.max_ulp,
+        mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite,
+        worst_index=list(p.worst_index or ()), worst_first=worst[0], worst_second=worst[1],
+        tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason)
+
+
+def leaf_out(leaf: LeafReport) -> Any:
+    msg = pb.LeafReport(name=leaf.name, shape=list(leaf.shape), dtype=DTYPE_ENUM[leaf.dtype],
+                        verdict=VERDICTS[leaf.verdict], suspect=WITNESS_ENUM.get(leaf.suspect or "", 0),
+                        closed_form=leaf.closed_form or [], closed_form_latex=leaf.closed_form_latex or [],
+                        comparisons=[comparison_out(p) for p in leaf.pairs])
+    for witness, grad in leaf.grads.items():
+        getattr(msg, witness).CopyFrom(tensor_out(grad))
+    return msg
+
+
+def step_out(step: StepReport) -> Any:
+    return pb.StepResult(index=step.index, kind=STEP_ENUM[step.kind], verdict=VERDICTS[step.verdict],
+                         errors={w: e for w, e in step.errors.items() if e},
+                         leaves=[leaf_out(leaf) for leaf in step.leaves])
+
+
+def response_out(report: Report) -> Any:
+    return pb.CheckResponse(
+        verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf) for leaf in report.leaves],
+        nodes=[pb.NodeInfo(name=n, grad_fn=g) for n, g in report.grad_fns.items()],
+        steps=[step_out(s) for s in report.steps], tier=report.tier, tier_reason=report.tier_reason,
+        finite_difference=report.finite_difference,
+        timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
+        output=tensor_out(report.output) if report.output is not None else None)
+
+
+# --- catalogue and server info ------------------------------------------------------------------
+def attr_value_out(value: Any) -> Any:
+    if value is None:
+        return pb.AttrValue(none_value=True)
+    if isinstance(value, bool):
+        return pb.AttrValue(bool_value=value)
+    if isinstance(value, int):
+        return pb.AttrValue(int_value=value)
+    if isinstance(value, float):
+        return pb.AttrValue(float_value=value)
+    if isinstance(value, str):
+        return pb.AttrValue(string_value=value)
+    return pb.AttrValue(ints_value=pb.IntList(values=list(value)))
+
+
+def ops_out() -> Any:
+    return pb.ListOpsResponse(ops=[
+        pb.OpInfo(name=spec.name, grad_fn=spec.grad_fn if isinstance(spec.grad_fn, str) else "",
+                  kink=spec.kink, doc=spec.doc,
+                  inputs=[pb.InputSpec(name=i.name, domain=i.domain, optional=i.optional,
+                                       differentiable=i.differentiable) for i in spec.inputs],
+                  attrs=[pb.AttrSpec(name=a.name, kind=a.kind, default_value=attr_value_out(a.default),
+                                     choices=list(a.choices)) for a in spec.attrs])
+        for spec in ops.CATALOGUE.values()])
+
+
+def info_out(version: str, limits: Limits) -> Any:
+    return pb.GetServerInfoResponse(
+        version=version, tiers=[pb.TIER_AUTO, pb.TIER_EXACT, pb.TIER_TENSOR, pb.TIER_OFF],
+        limits=pb.Limits(**limits.as_dict()))
+
+
+def stream_response(report: Report) -> Any:
+    return pb.CheckStreamResponse(response=response_out(report))
