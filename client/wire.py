@@ -113,7 +113,9 @@ def tensor_in(t: Any) -> np.ndarray:
 
 
 def comparison_in(c: Any) -> PairComparison:
-    tol = Tolerance(c.tolerance.rtol, c.tolerance.atol, c.tolerance.floor) if c.HasField("tolerance") else None
+    tol = None
+    if c.HasField("tolerance"):
+        tol = Tolerance(c.tolerance.rtol, c.tolerance.atol, c.tolerance.floor)
     return PairComparison(
         (WITNESS_NAME.get(c.first, "?"), WITNESS_NAME.get(c.second, "?")), VERDICT_NAME[c.verdict], tol,
         total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite,

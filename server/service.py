@@ -13,7 +13,7 @@ from .limits import Limits
 VERSION = "0.1.0"
 
 
-class CrossgradServicer(wire.ServicerBase):  # type: ignore[misc, valid-type]
+class CrossgradServicer(wire.ServicerBase):
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
 
