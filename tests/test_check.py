@@ -92,6 +92,14 @@ def test_non_finite_values_are_reported_not_compared():
     assert report.grad(x, "symbolic")[1] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+def test_a_negative_base_to_a_fractional_power_is_non_finite_not_a_crash(tier):
+    x = torch.tensor([-2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    report = torch.check((x ** torch.tensor([0.5, 0.5], dtype=torch.float64)).sum(), names={"x": x}, tier=tier)
+    assert report.verdict == "non_finite"
+    assert report.grad(x, "symbolic")[1] == pytest.approx(0.25)
+
+
 def test_structure_cache_serves_a_graph_with_new_values():
     *_, loss1 = seed_graph()
     torch.check(loss1)

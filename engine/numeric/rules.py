@@ -84,7 +84,12 @@ def _pow_tensor_vjp(g: Arr, s: tuple, n: tuple) -> tuple:
                        lambda: g * out * np.log(np.where(a == 0, np.ones_like(a), a)))
 
 
-POW_TENSOR = _binary(np.power, _pow_tensor_vjp)
+def _power(a: Arr, b: Arr) -> Arr:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.power(a, b)
+
+
+POW_TENSOR = _binary(_power, _pow_tensor_vjp)
 
 
 # --- elementwise ----------------------------------------------------------------------

@@ -92,11 +92,19 @@ def compile_plan(plan: Plan) -> list[NodeProgram | None]:
     return programs
 
 
+def _real(value: Any) -> Any:
+    """mpmath goes complex where float64 gives nan ((-2) ** 0.5, log(-1)): map it to nan."""
+    if isinstance(value, mpmath.mpc):
+        return value.real if value.imag == 0 else NAN
+    return value
+
+
 def _call(fn: Callable[..., Any], values: list[Any]) -> Any:
     try:
-        return fn(*values)
+        result = fn(*values)
     except (ZeroDivisionError, ValueError):  # mpmath raises where float64 gives inf/nan
         return NAN
+    return [_real(v) for v in result] if isinstance(result, list) else _real(result)
 
 
 class _Tape:

@@ -1,0 +1,150 @@
+"""The ``crossgrad`` command: check, ops, serve. Data to stdout, logs to stderr.
+
+Exit codes: 0 agree (or convention), 1 mismatch (or non-finite), 2 bad input,
+3 server unreachable. ``check`` is embedded by default: it starts an in-process server on a
+free loopback port and talks gRPC to it, so local and remote runs take the same path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from crossgrad.engine.check import CheckRequest
+from crossgrad.engine.errors import CrossgradError
+
+from . import wire
+from .expr import ExpressionError, parse_expression, parse_leaf
+from .sdk import Client, DeadlineExceeded, InvalidRequest, RemoteError, Unavailable
+
+OK, MISMATCH, BAD_INPUT, UNREACHABLE = 0, 1, 2, 3
+COLOURS = {"agree": "32", "convention": "36", "mismatch": "31", "non_finite": "33", "skipped": "33"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crossgrad", description="Is this gradient right? "
+                                     "Numeric engine vs SymPy vs finite differences.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check a request file or an expression")
+    check.add_argument("file", nargs="?", help="a CheckRequest in the proto3 JSON mapping")
+    check.add_argument("-e", "--expr", help='an expression, e.g. "binary_cross_entropy_with_logits(x @ w + b, y)"')
+    check.add_argument("--leaf", action="append", default=[], metavar="NAME=VALUES[:grad][:float64]",
+                       help="a leaf for --expr: randn(5,3), rand(..), ones(..), zeros(..), randint(..) or JSON")
+    check.add_argument("--seed", type=int, default=0, help="seed for random leaf values")
+    check.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of an embedded one")
+    check.add_argument("--json", action="store_true", help="print the CheckResponse as JSON, nothing else")
+    check.add_argument("--formulas", action="store_true", help="closed forms of small gradients")
+    check.add_argument("--tier", choices=["auto", "exact", "tensor", "off"], help="symbolic tier")
+    ops_cmd = sub.add_parser("ops", help="list the op catalogue")
+    ops_cmd.add_argument("--server", metavar="HOST:PORT")
+    ops_cmd.add_argument("--json", action="store_true")
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=50051, help="0 picks a free port (printed on stdout)")
+    return parser
+
+
+@contextmanager
+def _client(server: str | None) -> Iterator[Client]:
+    """A client for --server, or for an in-process server on a free loopback port."""
+    if server:
+        with Client(server) as client:
+            yield client
+        return
+    from crossgrad.server.app import create_server
+
+    running = create_server("127.0.0.1", 0)
+    try:
+        with Client(f"127.0.0.1:{running.port}") as client:
+            yield client
+    finally:
+        running.stop(0)
+
+
+def _request(args: argparse.Namespace) -> Any:
+    if args.expr:
+        rng = np.random.default_rng(args.seed)
+        leaves = {leaf.name: leaf for leaf in (parse_leaf(s, rng) for s in args.leaf)}
+        graph = parse_expression(args.expr, leaves)
+        return wire.request_out(CheckRequest(graph, tier=args.tier or "auto", formulas=args.formulas))
+    if not args.file:
+        raise ExpressionError("check", "give a request FILE or --expr")
+    message = wire.request_from_json(Path(args.file).read_text())
+    if args.tier:
+        message.tier = wire.TIER_ENUM[args.tier]
+    message.formulas = message.formulas or args.formulas
+    return message
+
+
+def _exit_code(verdict: str) -> int:
+    return OK if verdict in ("agree", "convention") else MISMATCH
+
+
+def _print_report(text: str, verdict: str) -> None:
+    if sys.stdout.isatty():
+        first, _, rest = text.partition("\n")
+        first = first.replace(verdict.upper(), f"\033[{COLOURS.get(verdict, '0')}m{verdict.upper()}\033[0m")
+        text = first + "\n" + rest
+    print(text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    request = _request(args)
+    with _client(args.server) as client:
+        response = client.check_raw(request)
+    report = wire.report_in(response)
+    if args.json:
+        print(wire.to_json(response))
+    else:
+        _print_report(str(report), report.verdict)
+    return _exit_code(report.verdict)
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    with _client(args.server) as client:
+        catalogue = client.list_ops()
+    if args.json:
+        import json
+
+        print(json.dumps(catalogue, indent=2))
+        return OK
+    for op in catalogue:
+        inputs = ", ".join(i["name"] + ("?" if i.get("optional") else "") for i in op.get("inputs", []))
+        attrs = ", ".join(a["name"] for a in op.get("attrs", []))
+        print(f"{op['name']:34s} ({inputs})" + (f"  attrs: {attrs}" if attrs else "")
+              + (f"  grad_fn: {op['grad_fn']}" if op.get("grad_fn") else ""))
+    return OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crossgrad.server.app import serve
+
+    return serve(args.host, args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"check": cmd_check, "ops": cmd_ops, "serve": cmd_serve}
+    try:
+        return commands[args.command](args)
+    except (Unavailable, DeadlineExceeded) as err:
+        print(f"crossgrad: server unreachable: {err}", file=sys.stderr)
+        return UNREACHABLE
+    except InvalidRequest as err:
+        for field, description in err.violations or [("request", err.message)]:
+            print(f"crossgrad: {field}: {description}", file=sys.stderr)
+        return BAD_INPUT
+    except BrokenPipeError:  # stdout closed early (| head): not an error of ours
+        return OK
+    except (RemoteError, CrossgradError, ValueError, OSError) as err:
+        print(f"crossgrad: {err}", file=sys.stderr)
+        return BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

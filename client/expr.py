@@ -1,0 +1,193 @@
+"""The safe expression form: ``"binary_cross_entropy_with_logits(x @ w + b, y)"`` plus leaves.
+
+Parsed with a whitelist over Python's ``ast``: leaf names, numbers, ``+ - * / ** @``, unary
+minus, and calls of catalogue ops with keyword attributes. Nothing is ever evaluated: no
+``eval``, no ``sympify``; anything else is an :class:`ExpressionError` naming the column.
+
+Leaf specs (CLI ``--leaf``): ``NAME=randn(5,3)``, ``rand(..)``, ``ones(..)``, ``zeros(..)``,
+``randint(HIGH,SHAPE..)`` or a JSON array, optionally followed by ``:grad`` and/or
+``:float64``; e.g. ``w=randn(5,3):grad``, ``y=[0,1,1]``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+import numpy as np
+from crossgrad.engine import ops
+from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
+SPEC = re.compile(r"^(?P<kind>randn|rand|ones|zeros|randint)\((?P<args>[0-9,\s]*)\)$")
+
+
+class ExpressionError(CrossgradError, ValueError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path, self.reason = path, message
+
+
+def _where(node: ast.AST) -> str:
+    return f"expression (column {getattr(node, 'col_offset', 0) + 1})"
+
+
+class _Builder:
+    def __init__(self, leaves: dict[str, Leaf]) -> None:
+        self.leaves = leaves
+        self.nodes: list[GraphNode] = []
+        self.used: set[str] = set()
+        self.float = "float64" if any(str(v.value.dtype) == "float64" for v in leaves.values()) else "float32"
+
+    def add(self, node: GraphNode) -> str:
+        self.nodes.append(node)
+        return node.name
+
+    def op(self, name: str, inputs: tuple[str | None, ...], attrs: dict | None = None) -> str:
+        return self.add(OpNode(f"{name}{len(self.nodes)}", name, inputs, attrs or {}))
+
+    def const(self, value: float) -> str:
+        return self.add(Leaf(f"const{len(self.nodes)}", np.asarray(value, dtype=self.float)))
+
+    def visit(self, node: ast.AST, depth: int = 0) -> str:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(_where(node), f"nested deeper than {MAX_DEPTH}")
+        if isinstance(node, ast.Name):
+            if node.id not in self.leaves:
+                raise ExpressionError(_where(node), f"unknown leaf {node.id!r} (give it with --leaf)")
+            self.used.add(node.id)
+            return node.id
+        number = _literal(node) if isinstance(node, ast.Constant) else None
+        if number is not None:
+            return self.const(float(number))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = self.visit(node.operand, depth + 1)
+            return self.op("neg", (inner,)) if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            return self.binary(node, depth)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise ExpressionError(_where(node), f"{type(node).__name__} is not allowed here")
+
+    def binary(self, node: ast.BinOp, depth: int) -> str:
+        if isinstance(node.op, ast.Pow):
+            left = self.visit(node.left, depth + 1)
+            exponent = _literal(node.right)
+            if _is_number(exponent):
+                return self.op("pow", (left,), {"exponent": float(exponent)})
+            return self.op("pow_tensor", (left, self.visit(node.right, depth + 1)))
+        if type(node.op) not in BINARY:
+            raise ExpressionError(_where(node), f"operator {type(node.op).__name__} is not allowed")
+        left, right = self.visit(node.left, depth + 1), self.visit(node.right, depth + 1)
+        return self.op(BINARY[type(node.op)], (left, right))
+
+    def call(self, node: ast.Call, depth: int) -> str:
+        if not isinstance(node.func, ast.Name) or node.func.id not in ops.CATALOGUE:
+            raise ExpressionError(_where(node), "only calls of catalogue ops are allowed (crossgrad ops)")
+        spec = ops.CATALOGUE[node.func.id]
+        if len(node.args) > len(spec.inputs):
+            raise ExpressionError(_where(node), f"{spec.name} takes at most {len(spec.inputs)} tensors")
+        inputs: list[str | None] = [self.visit(a, depth + 1) for a in node.args]
+        inputs += [None] * (len(spec.inputs) - len(inputs))
+        names = [i.name for i in spec.inputs]
+        attrs = {}
+        for kw in node.keywords:
+            if kw.arg in names:
+                inputs[names.index(kw.arg)] = self.visit(kw.value, depth + 1)
+            elif kw.arg in {a.name for a in spec.attrs}:
+                attrs[kw.arg] = _attr(kw.value)
+            else:
+                raise ExpressionError(_where(kw.value), f"{spec.name} has no argument {kw.arg!r}")
+        while inputs and inputs[-1] is None:
+            inputs.pop()
+        return self.op(spec.name, tuple(inputs), attrs)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _literal(node: ast.AST) -> Any:
+    """A number (possibly negated) or None when the node is not one."""
+    if isinstance(node, ast.Constant) and _is_number(node.value):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _literal(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _attr(node: ast.AST) -> Any:
+    """Attribute literals: numbers, strings, booleans, None, tuples/lists of ints."""
+    number = _literal(node)
+    if number is not None:
+        return number
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, bool))):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        values = [_literal(e) for e in node.elts]
+        if all(isinstance(v, int) for v in values):
+            return tuple(values)
+    raise ExpressionError(_where(node), "attributes are numbers, strings, True/False/None or int tuples")
+
+
+def parse_expression(text: str, leaves: dict[str, Leaf]) -> Graph:
+    """A graph for ``text`` over ``leaves``; only the leaves it uses are included."""
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError("expression", f"longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as err:
+        raise ExpressionError(f"expression (column {err.offset or 0})", f"syntax error: {err.msg}") from None
+    builder = _Builder(leaves)
+    output = builder.visit(tree.body)
+    used = [leaf for name, leaf in leaves.items() if name in builder.used]
+    return Graph(tuple(used) + tuple(builder.nodes), output)
+
+
+def parse_leaf(spec: str, rng: np.random.Generator) -> Leaf:
+    """``NAME=randn(5,3):grad`` or ``NAME=[1,2]`` (JSON) -> a Leaf."""
+    name, _, rest = spec.partition("=")
+    if not name.isidentifier() or not rest:
+        raise ExpressionError(f"--leaf {spec!r}", "expected NAME=VALUES[:grad][:float64]")
+    body, *flags = rest.split(":")
+    unknown = set(flags) - {"grad", "float64"}
+    if unknown:
+        raise ExpressionError(f"--leaf {name}", f"unknown flags {sorted(unknown)}")
+    value = _values(body.strip(), rng, name)
+    if value.dtype != np.int64:
+        value = value.astype(np.float64 if "float64" in flags else np.float32)
+    if "grad" in flags and value.dtype == np.int64:
+        raise ExpressionError(f"--leaf {name}", "integer leaves cannot require grad")
+    return Leaf(name, value, "grad" in flags)
+
+
+def _values(body: str, rng: np.random.Generator, name: str) -> np.ndarray:
+    match = SPEC.match(body)
+    if match:
+        numbers = [int(n) for n in match["args"].replace(" ", "").split(",") if n]
+        kind = match["kind"]
+        if kind == "randint":
+            if not numbers:
+                raise ExpressionError(f"--leaf {name}", "randint(HIGH, SHAPE...) needs HIGH")
+            return rng.integers(0, numbers[0], size=tuple(numbers[1:])).astype(np.int64)
+        shape = tuple(numbers)
+        if int(np.prod(shape, dtype=np.int64)) > 10_000_000:
+            raise ExpressionError(f"--leaf {name}", "too many elements")
+        makers = {"randn": lambda: rng.standard_normal(shape), "rand": lambda: rng.random(shape),
+                  "ones": lambda: np.ones(shape), "zeros": lambda: np.zeros(shape)}
+        return makers[kind]()
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        raise ExpressionError(f"--leaf {name}", "values are randn(..), rand(..), ones(..), zeros(..), "
+                                                "randint(..) or a JSON array") from None
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "if":
+        raise ExpressionError(f"--leaf {name}", "values must be numbers")
+    return arr.astype(np.int64) if arr.dtype.kind == "i" else arr.astype(np.float64)
