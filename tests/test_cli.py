@@ -79,3 +79,35 @@ def test_serve_port_0_then_sigterm_shuts_down_gracefully():
         assert "shutting down" in proc.stderr.read()
     finally:
         proc.kill()
+
+
+def test_sigterm_lets_an_in_flight_check_finish():
+    import threading
+
+    import crossgrad as torch
+    from crossgrad.client import Client
+
+    torch.manual_seed(0)
+    w = torch.randn(100, 100, dtype=torch.float64, requires_grad=True)
+    loss = torch.tanh(torch.randn(2, 100, dtype=torch.float64) @ w).sum()  # a ~1 s exact-tier check
+    proc = subprocess.Popen(CLI + ["serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        port = int(proc.stdout.readline())
+        result = {}
+
+        def slow_check():
+            with Client(f"127.0.0.1:{port}") as client:
+                result["verdict"] = client.check(loss, tier="exact").verdict
+
+        worker = threading.Thread(target=slow_check)
+        worker.start()
+        time.sleep(0.5)
+        start = time.time()
+        proc.send_signal(signal.SIGTERM)
+        worker.join(timeout=60)
+        assert result.get("verdict") == "agree"
+        assert proc.wait(timeout=30) == 0
+        assert time.time() - start > 0.2  # it waited for the call, not just exited
+    finally:
+        proc.kill()
