@@ -8,6 +8,7 @@ free loopback port and talks gRPC to it, so local and remote runs take the same 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     ops_cmd = sub.add_parser("ops", help="list the op catalogue")
     ops_cmd.add_argument("--server", metavar="HOST:PORT")
     ops_cmd.add_argument("--json", action="store_true")
+    grade = sub.add_parser("grade", help="grade gradient assignments (Gradescope results.json)")
+    grade.add_argument("assignment", help="the assignment TOML")
+    grade.add_argument("submissions", nargs="+", help="Python modules, JSON/npz answers, or folders of them")
+    grade.add_argument("--out", default="results.json", help="results.json for a single submission")
+    grade.add_argument("--out-dir", default="results", help="one results JSON per submission, for several")
+    grade.add_argument("--csv", help="summary CSV (default: OUT_DIR/summary.csv for several submissions)")
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
+    grade.add_argument("--server", metavar="HOST:PORT", help="compute references on a running server")
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051, help="0 picks a free port (printed on stdout)")
@@ -109,8 +118,6 @@ def cmd_ops(args: argparse.Namespace) -> int:
     with _client(args.server) as client:
         catalogue = client.list_ops()
     if args.json:
-        import json
-
         print(json.dumps(catalogue, indent=2))
         return OK
     for op in catalogue:
@@ -118,6 +125,32 @@ def cmd_ops(args: argparse.Namespace) -> int:
         attrs = ", ".join(a["name"] for a in op.get("attrs", []))
         print(f"{op['name']:34s} ({inputs})" + (f"  attrs: {attrs}" if attrs else "")
               + (f"  grad_fn: {op['grad_fn']}" if op.get("grad_fn") else ""))
+    return OK
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading.assignment import load
+    from .grading.grade import grade, grade_many, invalid_problems
+    from .grading.reference import references
+
+    assignment = load(args.assignment)
+    paths = []
+    for item in map(Path, args.submissions):
+        paths += sorted(p for p in item.iterdir() if p.suffix in (".py", ".json", ".npz")) if item.is_dir() else [item]
+    if args.server:
+        with Client(args.server) as client:
+            refs = references(assignment, client.check)
+    else:
+        refs = references(assignment)
+    for problem in invalid_problems(refs):
+        print(f"crossgrad grade: INVALID PROBLEM, nobody is charged for it: {problem}", file=sys.stderr)
+    if len(paths) == 1 and not Path(args.submissions[0]).is_dir():
+        Path(args.out).write_text(json.dumps(grade(paths[0], assignment, refs), indent=2))
+        print(f"wrote {args.out}", file=sys.stderr)
+        return OK
+    summary = Path(args.csv) if args.csv else Path(args.out_dir) / "summary.csv"
+    grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary)
+    print(f"wrote {len(paths)} results to {args.out_dir}/ and {summary}", file=sys.stderr)
     return OK
 
 
@@ -129,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"check": cmd_check, "ops": cmd_ops, "serve": cmd_serve}
+    commands = {"check": cmd_check, "ops": cmd_ops, "grade": cmd_grade, "serve": cmd_serve}
     try:
         return commands[args.command](args)
     except (Unavailable, DeadlineExceeded) as err:
