@@ -152,3 +152,31 @@ def test_cli_grades_a_folder_in_parallel_with_a_csv(tmp_path):
     assert rows[0].startswith("submission,score") and len(rows) == 6
     assert "correct.py,11.0,2.0,2.0,3.0,2.0,2.0" in rows
     validate_gradescope(json.loads((tmp_path / "correct.json").read_text()))
+
+
+def test_partial_credit_by_trials_and_by_elements(contained, tmp_path):
+    """Right on the first trial only: half the points. Elements mode: the share of right elements."""
+    assignment, refs = contained
+    flaky = tmp_path / "flaky.py"
+    flaky.write_text("calls = []\n\ndef grad_square(x):\n    calls.append(1)\n"
+                     "    return {'x': 2 * x if len(calls) == 1 else 2 * x * [1, 1, 3]}\n")
+    assert scores(grade(flaky, assignment, refs))["square: dL/dx"] == 1.0
+    import dataclasses
+
+    by_elements = [dataclasses.replace(r, problem=dataclasses.replace(r.problem, partial="elements"))
+                   if r.problem.name == "square" else r for r in refs]
+    # trial 1 right (1.0), trial 2 right on 2 of 3 elements (2/3): 2 points * (1 + 2/3) / 2
+    assert scores(grade(flaky, assignment, by_elements))["square: dL/dx"] == round(2 * (1 + 2 / 3) / 2, 2)
+
+
+def test_references_through_a_running_server(server, contained):
+    from crossgrad.client import Client
+
+    assignment, local = contained
+    with Client(f"127.0.0.1:{server.port}") as client:
+        remote = references(assignment, client.check)
+    for a, b in zip(local, remote):
+        assert (a.invalid is None) == (b.invalid is None)
+        for ta, tb in zip(a.trials, b.trials):
+            for leaf in ta.reference:
+                assert (ta.reference[leaf] == tb.reference[leaf]).all()
