@@ -180,3 +180,11 @@ def test_references_through_a_running_server(server, contained):
         for ta, tb in zip(a.trials, b.trials):
             for leaf in ta.reference:
                 assert (ta.reference[leaf] == tb.reference[leaf]).all()
+
+
+def test_npz_answers(contained, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "answers.npz"
+    np.savez(path, **{"fixed.x": np.array([1.5, 6.0])})
+    assert scores(grade(path, *contained))["fixed: dL/dx"] == 1.0
