@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from crossgrad.engine import ops
-from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.errors import FieldError
 from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
 
 MAX_LENGTH = 10_000
@@ -27,10 +27,8 @@ BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.M
 SPEC = re.compile(r"^(?P<kind>randn|rand|ones|zeros|randint)\((?P<args>[0-9,\s]*)\)$")
 
 
-class ExpressionError(CrossgradError, ValueError):
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path, self.reason = path, message
+class ExpressionError(FieldError):
+    """The expression or a leaf spec is not allowed; ``path`` names where."""
 
 
 def _where(node: ast.AST) -> str:

@@ -1,6 +1,10 @@
 """The engine's exception tree.
 
     CrossgradError                  base of everything crossgrad raises on purpose
+     ├── FieldError (+ ValueError)      a request field is wrong; .path names it, .reason says why
+     │    ├── GraphError                  the graph IR (engine.graph)
+     │    ├── LimitError                  over a server limit (server.limits)
+     │    └── ExpressionError             the safe expression form (client.expr)
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      └── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
@@ -15,6 +19,15 @@ from __future__ import annotations
 
 class CrossgradError(Exception):
     """Base class of crossgrad's own errors."""
+
+
+class FieldError(CrossgradError, ValueError):
+    """A field of a request is wrong: ``path`` names it (``graph.nodes[3].inputs[1]``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = message
 
 
 class ShapeError(CrossgradError, RuntimeError):

@@ -17,18 +17,13 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .errors import CrossgradError, ShapeError, UnknownOpError
+from .errors import FieldError, ShapeError, UnknownOpError
 
 DTYPES = ("float32", "float64", "int64")
 
 
-class GraphError(CrossgradError, ValueError):
+class GraphError(FieldError):
     """A request graph is malformed; ``path`` names the field (``graph.nodes[3].inputs[1]``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.reason = message
 
 
 @dataclass(frozen=True)

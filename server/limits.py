@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.errors import FieldError
 
 
-class LimitError(CrossgradError):
+class LimitError(FieldError):
     """A request is over a limit; ``path`` names the field (mapped to RESOURCE_EXHAUSTED)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.reason = message
 
 
 @dataclass(frozen=True)
