@@ -12,6 +12,7 @@ import sympy as sp
 
 from . import finite_diff, ops
 from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
+from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import LeafReport, Report, finish_leaf
@@ -23,6 +24,13 @@ EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the au
 PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
          ("claimed", "symbolic"), ("claimed", "numeric"))
 KINK_OPS = ("relu", "abs", "maximum", "minimum")
+
+
+class WitnessTimeout(CrossgradError):
+    """A witness did not finish in time (or its worker died); the others still answer."""
+
+
+SymbolicHook = Callable[[Plan, np.ndarray, str], dict[int, np.ndarray]]
 
 
 @dataclass
@@ -106,17 +114,33 @@ def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     return None
 
 
+def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> dict[int, np.ndarray]:
+    run = exact.gradients if tier == "exact" else tensor.gradients
+    return run(plan, seed)[0]
+
+
+def _symbolic(symbolic: SymbolicHook, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
+              report: Report) -> dict[int, np.ndarray] | None:
+    """The symbolic witness through ``symbolic``; None (and the reason in the report) if it could not run."""
+    try:
+        return timer.run("symbolic", lambda: symbolic(plan, seed, tier))
+    except (tensor.NotCovered, NotImplementedError) as err:
+        report.tier, report.tier_reason = "off", f"the {tier} tier does not cover {err}"
+    except WitnessTimeout as err:
+        report.tier_reason = f"{report.tier_reason}; timed out: {err}"
+        report.notes.append(f"symbolic witness timed out ({err}); the other witnesses still answered")
+    return None
+
+
 def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
-                   report: Report) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
+                   report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
     grads: dict[str, dict[int, np.ndarray]] = {}
     if "numeric" in request.witnesses:
         grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
     if tier != "off" and "symbolic" in request.witnesses:
-        run = exact.gradients if tier == "exact" else tensor.gradients
-        try:
-            grads["symbolic"], _ = timer.run("symbolic", lambda: run(plan, seed))
-        except (tensor.NotCovered, NotImplementedError) as err:
-            report.tier, report.tier_reason = "off", f"the {tier} tier does not cover {err}"
+        found = _symbolic(symbolic, plan, seed, tier, timer, report)
+        if found is not None:
+            grads["symbolic"] = found
     fd = None
     if "finite_difference" in request.witnesses:
         fd = timer.run("finite_difference",
@@ -212,8 +236,12 @@ def grad_fn_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def check(request: CheckRequest) -> Report:
-    """Validate, run the witnesses, compare every pair on every differentiable leaf."""
+def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Report:
+    """Validate, run the witnesses, compare every pair on every differentiable leaf.
+
+    ``symbolic`` computes the symbolic witness (in this process by default; the server passes a
+    worker pool with a deadline, and a WitnessTimeout leaves the other witnesses' answer).
+    """
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
     tier, reason = _choose_tier(plan, request.tier)
@@ -221,7 +249,7 @@ def check(request: CheckRequest) -> Report:
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)
-    grads, fd = _witness_grads(request, plan, seed, tier, timer, report)
+    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = [_leaf_report(request, plan, seed, i, grads, fd, kink_values) for i in plan.grad_leaves()]
     report.verdict = worst([leaf.verdict for leaf in report.leaves])

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from . import wire
 from .limits import Limits
 from .service import CrossgradServicer
+from .workers import SymbolicPool
 
 log = logging.getLogger("crossgrad.server")
 GRACE_SECONDS = 10.0
@@ -27,11 +28,13 @@ class Running:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    pool: SymbolicPool
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         """Report NOT_SERVING, let in-flight calls finish within ``grace``, then stop."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        self.pool.close()
 
 
 def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None,
@@ -43,7 +46,8 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
                ("grpc.so_reuseport", 0)]  # a second server on a used port must fail, not share it
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options,
                          maximum_concurrent_rpcs=limits.max_concurrent_requests)
-    wire.add_servicer(CrossgradServicer(limits), server)
+    pool = SymbolicPool(limits.symbolic_workers)
+    wire.add_servicer(CrossgradServicer(limits, pool), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((wire.SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -51,13 +55,15 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as err:
+        pool.close()
         raise OSError(f"cannot listen on {host}:{port}: {err}") from None
     if bound == 0:
+        pool.close()
         raise OSError(f"cannot listen on {host}:{port} (address in use?)")
     server.start()
     for name in ("", wire.SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server, bound, health_servicer)
+    return Running(server, bound, health_servicer, pool)
 
 
 def serve(host: str, port: int, limits: Limits | None = None, ready: Any = None) -> int:

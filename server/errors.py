@@ -13,7 +13,6 @@ from typing import Any
 
 import grpc
 from crossgrad.engine.errors import CrossgradError
-from crossgrad.engine.graph import GraphError
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -41,7 +40,7 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
     message = f"{full}: {reason}" if full else str(err)
     if isinstance(err, LimitError):
         return _status(code_pb2.RESOURCE_EXHAUSTED, message, full, reason)
-    if isinstance(err, (GraphError, CrossgradError, ValueError, IndexError)):
+    if isinstance(err, (CrossgradError, ValueError, IndexError)):
         return _status(code_pb2.INVALID_ARGUMENT, message, full or (prefix.rstrip(".") or "request"), reason)
     log.exception("internal error", exc_info=err)
     return _status(code_pb2.INTERNAL, "internal error (logged by the server)", None, "")

@@ -21,6 +21,8 @@ class Limits:
     exact_budget: int = 4_000_000
     max_program_steps: int = 1_000
     max_concurrent_requests: int = 16
+    max_deadline_seconds: int = 60
+    symbolic_workers: int = 2
 
     def check_count(self, count: int, limit: int, path: str, what: str) -> None:
         if count > limit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,27 +10,34 @@ from crossgrad.engine.check import check
 
 from . import errors, wire
 from .limits import Limits
+from .workers import SymbolicPool, runner
 
 VERSION = "0.1.0"
 
 
 class CrossgradServicer(wire.ServicerBase):
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, pool: SymbolicPool) -> None:
         self.limits = limits
+        self.pool = pool
 
-    def _check(self, request: Any) -> Any:
-        return wire.response_out(check(wire.request_in(request, self.limits)))
+    def _check(self, request: Any, context: Any) -> Any:
+        """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
+        remaining = context.time_remaining() if context is not None else None
+        budget = min(remaining or self.limits.max_deadline_seconds, self.limits.max_deadline_seconds)
+        deadline = time.monotonic() + max(0.0, budget - 0.25)  # leave time to answer
+        symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
+        return wire.response_out(check(wire.request_in(request, self.limits), symbolic))
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         try:
-            return self._check(request)
+            return self._check(request, context)
         except Exception as err:  # mapped to a status; never a traceback to the client
             errors.abort(context, err)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         for index, item in enumerate(requests):
             try:
-                response = self._check(item.request)
+                response = self._check(item.request, context)
             except Exception as err:
                 errors.abort(context, err, prefix=f"requests[{index}].")
             yield wire.pb.CheckStreamResponse(response=response)

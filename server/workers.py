@@ -1,0 +1,118 @@
+"""Spawned worker processes for the CPU-heavy symbolic witness.
+
+Each worker is started with the ``spawn`` method (never forked after gRPC starts), runs with an
+address-space limit, and keeps its own structure caches. A call that overruns its deadline, or
+whose client has gone, gets its worker killed and replaced; the caller gets
+:class:`WitnessTimeout` and answers with the numeric result and the symbolic part marked timed
+out.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import resource
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from crossgrad.engine.check import WitnessTimeout
+from crossgrad.engine.graph import Graph, Plan
+
+_CTX = mp.get_context("spawn")
+
+
+def _serve(conn: Any, memory_mb: int) -> None:
+    """The worker loop: (graph, seed, tier) in, (gradients by leaf index) or an error out."""
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from crossgrad.engine.graph import validate
+    from crossgrad.engine.symbolic import exact, tensor
+
+    while True:
+        try:
+            graph, seed, tier = conn.recv()
+        except EOFError:
+            return
+        try:
+            run = exact.gradients if tier == "exact" else tensor.gradients
+            grads, _ = run(validate(graph), seed)
+            conn.send(("ok", grads))
+        except BaseException as err:  # reported to the parent, which maps it
+            conn.send(("error", f"{type(err).__name__}: {err}"))
+
+
+class _Worker:
+    def __init__(self, memory_mb: int) -> None:
+        self.conn, child = _CTX.Pipe()
+        self.process = _CTX.Process(target=_serve, args=(child, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class SymbolicPool:
+    """A fixed number of workers; ``run`` blocks for a free one, bounded by the deadline."""
+
+    def __init__(self, size: int = 2, memory_mb: int = 4096) -> None:
+        self.memory_mb = memory_mb
+        self.idle: queue.Queue[_Worker] = queue.Queue()
+        self.replaced = 0
+        self._lock = threading.Lock()
+        for _ in range(size):
+            self.idle.put(_Worker(memory_mb))
+
+    def run(self, graph: Graph, seed: np.ndarray, tier: str, deadline: float,
+            alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
+        """Symbolic gradients computed in a worker, or WitnessTimeout at ``deadline`` (monotonic)."""
+        worker = self._acquire(deadline)
+        try:
+            worker.conn.send((graph, seed, tier))
+            while not worker.conn.poll(0.05):
+                if time.monotonic() > deadline or not alive() or not worker.process.is_alive():
+                    why = "the worker died" if not worker.process.is_alive() else "the deadline passed"
+                    raise WitnessTimeout(f"symbolic witness stopped: {why}")
+            status, payload = worker.conn.recv()
+        except (WitnessTimeout, EOFError, OSError) as err:
+            self._replace(worker)
+            raise err if isinstance(err, WitnessTimeout) else WitnessTimeout("the worker died") from None
+        self.idle.put(worker)
+        if status != "ok":
+            raise WitnessTimeout(f"symbolic witness failed: {payload}")
+        return payload
+
+    def _acquire(self, deadline: float) -> _Worker:
+        """An idle worker that is alive (dead ones found here are replaced)."""
+        while True:
+            try:
+                worker = self.idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise WitnessTimeout("no symbolic worker became free before the deadline") from None
+            if worker.process.is_alive():
+                return worker
+            self._replace(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self.replaced += 1
+        self.idle.put(_Worker(self.memory_mb))
+
+    def close(self) -> None:
+        while not self.idle.empty():
+            self.idle.get_nowait().kill()
+
+
+def runner(pool: SymbolicPool, deadline: float, alive: Callable[[], bool]) -> Callable[..., Any]:
+    """The engine's symbolic hook for one request: (plan, seed, tier) -> gradients."""
+
+    def run(plan: Plan, seed: np.ndarray, tier: str) -> dict[int, np.ndarray]:
+        return pool.run(plan.graph, seed, tier, deadline, alive)
+
+    return run

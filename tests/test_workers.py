@@ -1,0 +1,79 @@
+"""The symbolic witness runs in spawned workers: a check that overruns its deadline still answers
+with the other witnesses, its worker is replaced, and other clients keep being served."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import crossgrad as torch
+import crossgrad.nn.functional as F
+import numpy as np
+from crossgrad.client import Client
+
+
+def heavy_loss():
+    """90,000 weights on the exact tier: far more than a few seconds of mpmath work."""
+    torch.manual_seed(0)
+    w = torch.randn(300, 300, dtype=torch.float64, requires_grad=True)
+    return w, torch.tanh(torch.randn(4, 300, dtype=torch.float64) @ w).sum()
+
+
+def seed_loss():
+    torch.manual_seed(1)
+    w = torch.randn(5, 3, requires_grad=True)
+    return F.binary_cross_entropy_with_logits(torch.matmul(torch.ones(5), w), torch.zeros(3))
+
+
+def test_deadline_overrun_answers_with_the_other_witnesses(server):
+    replaced = server.pool.replaced
+    w, loss = heavy_loss()
+    start = time.monotonic()
+    with Client(f"127.0.0.1:{server.port}", deadline=3.0) as client:
+        report = client.check(loss, names={"w": w}, tier="exact")
+    assert time.monotonic() - start < 3.0
+    assert "timed out" in report.tier_reason
+    assert report.grad(w, "symbolic") is None and report.grad(w, "numeric") is not None
+    pairs = {p.witnesses: p.verdict for p in report.leaf(w).pairs}
+    assert pairs[("numeric", "finite_difference")] == "agree"
+    assert pairs[("numeric", "symbolic")] == "skipped"
+    assert report.verdict == "agree"
+    assert server.pool.replaced == replaced + 1
+    with Client(f"127.0.0.1:{server.port}") as client:  # the replacement worker serves the next call
+        assert client.check(seed_loss()).verdict == "agree"
+
+
+def test_other_clients_are_served_while_a_worker_grinds(server):
+    with Client(f"127.0.0.1:{server.port}") as client:
+        client.check(seed_loss())  # warm
+        normal = min(_timed(client) for _ in range(5))
+    w, loss = heavy_loss()
+    heavy = threading.Thread(target=lambda: Client(f"127.0.0.1:{server.port}", deadline=4.0).check(
+        loss, tier="exact"))
+    heavy.start()
+    time.sleep(0.5)
+    with Client(f"127.0.0.1:{server.port}") as client:
+        during = sorted(_timed(client) for _ in range(5))
+    heavy.join()
+    # one core grinds in the worker, the other answers; allow for this machine's noise
+    assert np.median(during) < max(4 * normal, 0.25), (normal, during)
+
+
+def _timed(client: Client) -> float:
+    start = time.perf_counter()
+    assert client.check(seed_loss()).verdict == "agree"
+    return time.perf_counter() - start
+
+
+def test_dead_workers_are_replaced_and_checks_still_answer(server):
+    replaced = server.pool.replaced
+    killed = list(server.pool.idle.queue)
+    for worker in killed:
+        worker.process.kill()
+        worker.process.join(5)
+    with Client(f"127.0.0.1:{server.port}") as client:
+        for _ in range(3):
+            report = client.check(seed_loss())
+            assert report.verdict == "agree"
+            assert report.leaves[0].grads.get("symbolic") is not None  # served by a replacement
+    assert server.pool.replaced >= replaced + 1
