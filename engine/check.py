@@ -44,6 +44,7 @@ class CheckRequest:
     formulas: bool = False
     fd_seed: int = 0
     program: list[Any] | None = None  # engine.program.Step list: backward / zero_grad / sgd_step / forward
+    exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -58,7 +59,7 @@ def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
     return seed
 
 
-def _choose_tier(plan: Plan, tier: str) -> tuple[str, str]:
+def _choose_tier(plan: Plan, tier: str, budget: int) -> tuple[str, str]:
     if tier not in TIERS:
         raise GraphError("tier", f"must be one of {list(TIERS)}")
     if tier == "off":
@@ -66,10 +67,10 @@ def _choose_tier(plan: Plan, tier: str) -> tuple[str, str]:
     work = exact.estimate_work(plan)
     if tier == "exact":
         return "exact", f"requested ({work:,} element evaluations)"
-    if tier == "auto" and work <= EXACT_BUDGET:
-        return "exact", f"{work:,} element evaluations <= budget {EXACT_BUDGET:,}"
+    if tier == "auto" and work <= budget:
+        return "exact", f"{work:,} element evaluations <= budget {budget:,}"
     if tier == "auto":
-        return "tensor", f"{work:,} element evaluations > exact budget {EXACT_BUDGET:,}"
+        return "tensor", f"{work:,} element evaluations > exact budget {budget:,}"
     return "tensor", "requested"
 
 
@@ -136,7 +137,8 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
                    report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
     grads: dict[str, dict[int, np.ndarray]] = {}
     if "numeric" in request.witnesses:
-        grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
+        with np.errstate(all="ignore"):  # inf and nan are reported as non_finite, not warned about
+            grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
     if tier != "off" and "symbolic" in request.witnesses:
         found = _symbolic(symbolic, plan, seed, tier, timer, report)
         if found is not None:
@@ -244,7 +246,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     """
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
-    tier, reason = _choose_tier(plan, request.tier)
+    tier, reason = _choose_tier(plan, request.tier, request.exact_budget)
     report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan))
     if request.program:
         return _run_program(request, plan, tier, report, timer)

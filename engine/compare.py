@@ -51,6 +51,7 @@ def ulp_distance(a: np.ndarray, b: np.ndarray, dtype: str) -> np.ndarray:
     return np.abs(ordered(a) - ordered(b))
 
 
+@np.errstate(all="ignore")
 def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol: Tolerance,
             kink: KinkTest | None = None, unit: str = "elements", seed_scale: float = 1.0) -> PairComparison:
     a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)

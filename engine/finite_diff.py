@@ -45,6 +45,7 @@ def _base(plan: Plan) -> dict[int, np.ndarray]:
             for i in plan.grad_leaves()}
 
 
+@np.errstate(all="ignore")
 def central(f: Callable[[dict[int, np.ndarray]], float], base: dict[int, np.ndarray], leaf: int,
             delta: np.ndarray) -> float:
     """(f(x + delta) - f(x - delta)) / 2, the caller divides by the step."""

@@ -37,15 +37,16 @@ class Running:
         self.pool.close()
 
 
-def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None,
-                  max_workers: int = 8) -> Running:
+def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None) -> Running:
     """A started server; ``port=0`` picks a free port (see ``Running.port``)."""
     limits = limits or Limits()
     options = [("grpc.max_receive_message_length", limits.max_message_bytes),
                ("grpc.max_send_message_length", limits.max_message_bytes),
                ("grpc.so_reuseport", 0)]  # a second server on a used port must fail, not share it
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options,
-                         maximum_concurrent_rpcs=limits.max_concurrent_requests)
+    # checks are limited by the servicer; the extra threads keep health and reflection answering
+    workers = limits.max_concurrent_requests + 4
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options,
+                         maximum_concurrent_rpcs=workers)
     pool = SymbolicPool(limits.symbolic_workers)
     wire.add_servicer(CrossgradServicer(limits, pool), server)
     health_servicer = health.HealthServicer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from crossgrad.engine.errors import FieldError
 
@@ -39,6 +40,17 @@ class Limits:
         for d in shape:
             size *= d
             self.check_count(size, self.max_elements_per_tensor, f"{path}.shape", "elements")
+
+    def check_exact_budget(self, request: Any) -> None:
+        """An explicit tier=exact request over the exact tier's budget is refused up front
+        (auto falls back to the tensor tier by itself)."""
+        if request.tier != "exact":
+            return
+        from crossgrad.engine.graph import validate
+        from crossgrad.engine.symbolic.exact import estimate_work
+
+        work = estimate_work(validate(request.graph, self.max_nodes))
+        self.check_count(work, self.exact_budget, "tier", "element evaluations for the exact tier")
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from crossgrad.engine.check import check
 
 from . import errors, wire
-from .limits import Limits
+from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
 
 VERSION = "0.1.0"
@@ -19,6 +21,18 @@ class CrossgradServicer(wire.ServicerBase):
     def __init__(self, limits: Limits, pool: SymbolicPool) -> None:
         self.limits = limits
         self.pool = pool
+        # Check and CheckStream only: health and reflection must answer even when this is full
+        self.slots = threading.BoundedSemaphore(limits.max_concurrent_requests)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        if not self.slots.acquire(blocking=False):
+            raise LimitError("request", f"{self.limits.max_concurrent_requests} checks are running "
+                                        "(max_concurrent_requests); try again shortly")
+        try:
+            yield
+        finally:
+            self.slots.release()
 
     def _check(self, request: Any, context: Any) -> Any:
         """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
@@ -26,18 +40,22 @@ class CrossgradServicer(wire.ServicerBase):
         budget = min(remaining or self.limits.max_deadline_seconds, self.limits.max_deadline_seconds)
         deadline = time.monotonic() + max(0.0, budget - 0.25)  # leave time to answer
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
-        return wire.response_out(check(wire.request_in(request, self.limits), symbolic))
+        engine_request = wire.request_in(request, self.limits)
+        self.limits.check_exact_budget(engine_request)
+        return wire.response_out(check(engine_request, symbolic))
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         try:
-            return self._check(request, context)
+            with self._slot():
+                return self._check(request, context)
         except Exception as err:  # mapped to a status; never a traceback to the client
             errors.abort(context, err)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         for index, item in enumerate(requests):
             try:
-                response = self._check(item.request, context)
+                with self._slot():
+                    response = self._check(item.request, context)
             except Exception as err:
                 errors.abort(context, err, prefix=f"requests[{index}].")
             yield wire.pb.CheckStreamResponse(response=response)

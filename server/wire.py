@@ -118,6 +118,7 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
         formulas=req.formulas,
         fd_seed=int(req.fd_seed),
         program=[step_in(s, i, limits) for i, s in enumerate(req.program)] or None,
+        exact_budget=limits.exact_budget,
     )
 
 
