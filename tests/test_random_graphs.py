@@ -66,4 +66,5 @@ def test_random_graph_gradients_match_finite_differences(shapes, program, seed):
             fd[idx] = (f(plus) - f(minus)) / (2 * h)
         grad = leaves[k].grad
         got = np.zeros_like(arr) if grad is None else grad.numpy()
-        np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-6)
+        # FD rounding error grows with the function's size: judge small entries against the leaf's scale
+        np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-6 + 1e-8 * np.abs(fd).max(initial=0.0))
