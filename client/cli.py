@@ -21,7 +21,7 @@ from crossgrad.engine.errors import CrossgradError
 
 from . import wire
 from .expr import ExpressionError, parse_expression, parse_leaf
-from .sdk import Client, DeadlineExceeded, InvalidRequest, RemoteError, Unavailable
+from .sdk import Client, DeadlineExceeded, InvalidRequest, RemoteError, Unauthenticated, Unavailable
 
 OK, MISMATCH, BAD_INPUT, UNREACHABLE = 0, 1, 2, 3
 COLOURS = {"agree": "32", "convention": "36", "mismatch": "31", "non_finite": "33", "skipped": "33"}
@@ -55,14 +55,25 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051, help="0 picks a free port (printed on stdout)")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (turns TLS on, with --tls-key)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key")
+    serve.add_argument("--token-file", type=Path, help="require this bearer token (read from the file)")
+    for command in (check, ops_cmd, grade):
+        command.add_argument("--tls-ca", type=Path, help="PEM root certificate of a TLS server")
+        command.add_argument("--token-file", type=Path, help="bearer token for the server (read from the file)")
     return parser
 
 
+def _secret(path: Path | None) -> str | None:
+    return path.read_text().strip() if path else None
+
+
 @contextmanager
-def _client(server: str | None) -> Iterator[Client]:
+def _client(server: str | None, args: argparse.Namespace | None = None) -> Iterator[Client]:
     """A client for --server, or for an in-process server on a free loopback port."""
     if server:
-        with Client(server) as client:
+        ca = args.tls_ca.read_bytes() if args is not None and args.tls_ca else None
+        with Client(server, root_certificates=ca, token=_secret(getattr(args, "token_file", None))) as client:
             yield client
         return
     from crossgrad.server.app import create_server
@@ -104,7 +115,7 @@ def _print_report(text: str, verdict: str) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     request = _request(args)
-    with _client(args.server) as client:
+    with _client(args.server, args) as client:
         response = client.check_raw(request)
     report = wire.report_in(response)
     if args.json:
@@ -115,7 +126,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
-    with _client(args.server) as client:
+    with _client(args.server, args) as client:
         catalogue = client.list_ops()
     if args.json:
         print(json.dumps(catalogue, indent=2))
@@ -138,7 +149,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     for item in map(Path, args.submissions):
         paths += sorted(p for p in item.iterdir() if p.suffix in (".py", ".json", ".npz")) if item.is_dir() else [item]
     if args.server:
-        with Client(args.server) as client:
+        with _client(args.server, args) as client:
             refs = references(assignment, client.check)
     else:
         refs = references(assignment)
@@ -157,7 +168,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from crossgrad.server.app import serve
 
-    return serve(args.host, args.port)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    tls = (args.tls_cert.read_bytes(), args.tls_key.read_bytes()) if args.tls_cert else None
+    return serve(args.host, args.port, tls=tls, token=_secret(args.token_file))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except (Unavailable, DeadlineExceeded) as err:
         print(f"crossgrad: server unreachable: {err}", file=sys.stderr)
+        return UNREACHABLE
+    except Unauthenticated as err:
+        print(f"crossgrad: {err}", file=sys.stderr)
         return UNREACHABLE
     except InvalidRequest as err:
         for field, description in err.violations or [("request", err.message)]:

@@ -10,7 +10,8 @@ returns. Server errors become typed exceptions carrying the field violations:
      ├── InvalidRequest     INVALID_ARGUMENT (violations: [(field, description), ...])
      ├── OverLimit          RESOURCE_EXHAUSTED
      ├── Unavailable        UNAVAILABLE (after gRPC's own retries)
-     └── DeadlineExceeded   DEADLINE_EXCEEDED
+     ├── DeadlineExceeded   DEADLINE_EXCEEDED
+     └── Unauthenticated    UNAUTHENTICATED (missing or wrong bearer token)
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ class DeadlineExceeded(RemoteError):
     pass
 
 
+class Unauthenticated(RemoteError):
+    pass
+
+
 _TYPED = {grpc.StatusCode.INVALID_ARGUMENT: InvalidRequest, grpc.StatusCode.RESOURCE_EXHAUSTED: OverLimit,
-          grpc.StatusCode.UNAVAILABLE: Unavailable, grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded}
+          grpc.StatusCode.UNAVAILABLE: Unavailable, grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+          grpc.StatusCode.UNAUTHENTICATED: Unauthenticated}
 
 
 def remote_error(err: Any) -> RemoteError:
@@ -120,17 +126,33 @@ def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = N
     return what, {}
 
 
-class Client:
-    """A blocking client; usable as a context manager."""
+def _channel(module: Any, target: str | Iterable[str], root_certificates: bytes | None,
+             token: str | None) -> Any:
+    """An insecure channel, or TLS (with the token as call credentials) when certificates are given."""
+    if root_certificates is None:
+        return module.insecure_channel(target_of(target), options=channel_options())
+    credentials = grpc.ssl_channel_credentials(root_certificates)
+    if token:
+        credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
+    return module.secure_channel(target_of(target), credentials, options=channel_options())
 
-    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE) -> None:
+
+class Client:
+    """A blocking client; usable as a context manager.
+
+    ``root_certificates`` (PEM) turns on TLS; ``token`` sends ``authorization: Bearer <token>``.
+    """
+
+    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE,
+                 root_certificates: bytes | None = None, token: str | None = None) -> None:
         self.deadline = deadline
-        self._channel = grpc.insecure_channel(target_of(target), options=channel_options())
+        self._channel = _channel(grpc, target, root_certificates, token)
+        self._metadata = [("authorization", f"Bearer {token}")] if token and root_certificates is None else None
         self._stub = wire.Stub(self._channel)
 
     def _call(self, method: Any, request: Any) -> Any:
         try:
-            return method(request, timeout=self.deadline)
+            return method(request, timeout=self.deadline, metadata=self._metadata)
         except grpc.RpcError as err:
             raise remote_error(err) from None
 
@@ -148,7 +170,7 @@ class Client:
         """Stream many checks; one report per item, in order."""
         requests = (wire.stream_request_message(to_request(item, **options)[0]) for item in items)
         try:
-            for response in self._stub.CheckStream(requests, timeout=self.deadline):
+            for response in self._stub.CheckStream(requests, timeout=self.deadline, metadata=self._metadata):
                 yield wire.report_in(response.response)
         except grpc.RpcError as err:
             raise remote_error(err) from None
@@ -172,15 +194,17 @@ class Client:
 class AsyncClient:
     """The asyncio client: the same methods, awaited."""
 
-    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE) -> None:
+    def __init__(self, target: str | Iterable[str], deadline: float = DEFAULT_DEADLINE,
+                 root_certificates: bytes | None = None, token: str | None = None) -> None:
         self.deadline = deadline
-        self._channel = grpc.aio.insecure_channel(target_of(target), options=channel_options())
+        self._channel = _channel(grpc.aio, target, root_certificates, token)
+        self._metadata = [("authorization", f"Bearer {token}")] if token and root_certificates is None else None
         self._stub = wire.Stub(self._channel)
 
     async def check(self, what: Any, **options: Any) -> Report:
         request, names = to_request(what, **options)
         try:
-            response = await self._stub.Check(request, timeout=self.deadline)
+            response = await self._stub.Check(request, timeout=self.deadline, metadata=self._metadata)
         except grpc.RpcError as err:
             raise remote_error(err) from None
         report = wire.report_in(response)
@@ -190,7 +214,8 @@ class AsyncClient:
     async def check_many(self, items: Iterable[Any], **options: Any) -> AsyncIterator[Report]:
         requests = [wire.stream_request_message(to_request(item, **options)[0]) for item in items]
         try:
-            async for response in self._stub.CheckStream(iter(requests), timeout=self.deadline):
+            async for response in self._stub.CheckStream(iter(requests), timeout=self.deadline,
+                                                         metadata=self._metadata):
                 yield wire.report_in(response.response)
         except grpc.RpcError as err:
             raise remote_error(err) from None

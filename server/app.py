@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import signal
 import sys
@@ -37,8 +38,33 @@ class Running:
         self.pool.close()
 
 
-def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None) -> Running:
-    """A started server; ``port=0`` picks a free port (see ``Running.port``)."""
+class _BearerToken(grpc.ServerInterceptor):
+    """UNAUTHENTICATED unless the call carries ``authorization: Bearer <token>``; health stays
+    open so load balancers and Kubernetes probes can ask."""
+
+    def __init__(self, token: str) -> None:
+        self.expected = f"Bearer {token}"
+
+        def deny(request: Any, context: grpc.ServicerContext) -> None:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
+
+        self.deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        if details.method.startswith("/grpc.health.v1.Health/"):
+            return continuation(details)
+        metadata = dict(details.invocation_metadata or ())
+        if hmac.compare_digest(metadata.get("authorization", ""), self.expected):
+            return continuation(details)
+        return self.deny
+
+
+def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None,
+                  tls: tuple[bytes, bytes] | None = None, token: str | None = None) -> Running:
+    """A started server; ``port=0`` picks a free port (see ``Running.port``).
+
+    ``tls`` is (certificate chain PEM, private key PEM); ``token`` requires a bearer token.
+    """
     limits = limits or Limits()
     options = [("grpc.max_receive_message_length", limits.max_message_bytes),
                ("grpc.max_send_message_length", limits.max_message_bytes),
@@ -46,7 +72,8 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     # checks are limited by the servicer; the extra threads keep health and reflection answering
     workers = limits.max_concurrent_requests + 4
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options,
-                         maximum_concurrent_rpcs=workers)
+                         maximum_concurrent_rpcs=workers,
+                         interceptors=[_BearerToken(token)] if token else None)
     pool = SymbolicPool(limits.symbolic_workers)
     wire.add_servicer(CrossgradServicer(limits, pool), server)
     health_servicer = health.HealthServicer()
@@ -54,7 +81,11 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     reflection.enable_server_reflection((wire.SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
                                         server)
     try:
-        bound = server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, grpc.ssl_server_credentials([(tls[1], tls[0])]))
     except RuntimeError as err:
         pool.close()
         raise OSError(f"cannot listen on {host}:{port}: {err}") from None
@@ -67,9 +98,10 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     return Running(server, bound, health_servicer, pool)
 
 
-def serve(host: str, port: int, limits: Limits | None = None, ready: Any = None) -> int:
+def serve(host: str, port: int, limits: Limits | None = None, tls: tuple[bytes, bytes] | None = None,
+          token: str | None = None) -> int:
     """Run until SIGTERM or SIGINT; prints the bound port on stdout, logs to stderr."""
-    running = create_server(host, port, limits)
+    running = create_server(host, port, limits, tls, token)
     print(running.port, flush=True)
     print(f"crossgrad serving on {host}:{running.port}", file=sys.stderr, flush=True)
     stop = threading.Event()
