@@ -57,14 +57,16 @@ def test_tls_with_the_right_token_works(secure):
 @pytest.mark.parametrize("token", [None, "wrong"])
 def test_a_missing_or_wrong_token_is_unauthenticated(secure, token):
     running, cert = secure
-    with Client(f"127.0.0.1:{running.port}", root_certificates=cert, token=token) as client:
-        with pytest.raises(Unauthenticated):
-            client.check(loss())
+    with Client(f"127.0.0.1:{running.port}", root_certificates=cert, token=token) as client, \
+            pytest.raises(Unauthenticated):
+        client.check(loss())
 
 
 def test_plaintext_to_a_tls_server_fails_and_health_is_open(secure):
     running, cert = secure
-    with Client(f"127.0.0.1:{running.port}", deadline=3) as client, pytest.raises(Exception):
+    from crossgrad.client import RemoteError
+
+    with Client(f"127.0.0.1:{running.port}", deadline=3) as client, pytest.raises(RemoteError):
         client.check(loss())
     with grpc.secure_channel(f"127.0.0.1:{running.port}", grpc.ssl_channel_credentials(cert)) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)

@@ -20,7 +20,7 @@ import sympy as sp
 from .. import ops
 from ..graph import Leaf, OpNode, Plan, input_indices
 from .lowering import lower
-from .templates import Stage, args
+from .templates import Stage, args, partials
 
 DPS = 40
 NAN = mpmath.mpf("nan")
@@ -44,9 +44,8 @@ def compile_template(template: sp.Expr, n_args: int) -> Compiled:
     key = (template, n_args)
     if key not in _TEMPLATES:
         s = args(n_args)
-        partials = [sp.diff(template, v) for v in s]
         _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"),
-                                   sp.lambdify(s, partials, "mpmath", cse=True))
+                                   sp.lambdify(s, partials(template, s), "mpmath", cse=True))
     return _TEMPLATES[key]
 
 
@@ -210,22 +209,26 @@ def _to_float(values: list[Any] | None, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def estimate_work(plan: Plan) -> int:
-    """Placeholder evaluations the exact tier would do, from shapes alone (before lowering)."""
+    """Placeholder evaluations the exact tier would do, from shapes alone (before lowering):
+    per op, output elements times the input elements each one reads; softmax-like templates
+    also pay K^2 once to be differentiated (their partials are not term-by-term)."""
     total = 0
     for i, node in enumerate(plan.graph.nodes):
         if isinstance(node, OpNode):
             srcs = [s for s in input_indices(plan, i) if s is not None]
-            fan_in = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
+            first = plan.shapes[srcs[0]] if srcs else ()
             out = int(np.prod(plan.shapes[i], dtype=np.int64))
-            total += max(fan_in, out) * (2 if node.op in ("matmul", "linear", "softmax", "log_softmax",
-                                                          "cross_entropy") else 1) * _row(plan, node, i)
+            inputs = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
+            total += _op_work(node.op, first, out, inputs, len(srcs))
     return total
 
 
-def _row(plan: Plan, node: OpNode, i: int) -> int:
-    """How many placeholders each output element of a contraction-like op reads."""
-    srcs = input_indices(plan, i)
-    first = plan.shapes[srcs[0]] if srcs[0] is not None else ()
-    if node.op in ("matmul", "linear", "softmax", "log_softmax", "cross_entropy"):
-        return int(first[-1]) if first else 1
-    return 1
+def _op_work(op: str, first: tuple[int, ...], out: int, inputs: int, arity: int) -> int:
+    k = int(first[-1]) if first else 1
+    if op in ("matmul", "linear"):
+        return out * (2 * k + 1)
+    if op in ("softmax", "log_softmax", "cross_entropy"):
+        return inputs * k + k * k
+    if op in ("sum", "mean", "binary_cross_entropy_with_logits", "mse_loss"):
+        return inputs + out
+    return out * max(arity, 1)

@@ -21,7 +21,7 @@ from .. import shapes as S
 from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
 from .lowering import lower
-from .templates import Stage, args
+from .templates import Stage, args, partials
 
 MAX_TEMPLATE_ARGS = 4096
 # numpy's heaviside ufunc for SymPy's Heaviside(x, H0) (SymPy passes its own H0 = 1/2);
@@ -48,9 +48,8 @@ def vector_template(template: sp.Expr, n_args: int) -> VectorTemplate:
         if n_args > MAX_TEMPLATE_ARGS:
             raise NotCovered(f"a template with {n_args} placeholders")
         s = args(n_args)
-        partials = [sp.diff(template, v) for v in s]
         _TEMPLATES[key] = VectorTemplate(sp.lambdify(s, template, NUMPY),
-                                         sp.lambdify(s, partials, NUMPY, cse=True))
+                                         sp.lambdify(s, partials(template, s), NUMPY, cse=True))
     return _TEMPLATES[key]
 
 
