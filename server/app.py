@@ -22,6 +22,7 @@ from .workers import SymbolicPool
 
 log = logging.getLogger("crossgrad.server")
 GRACE_SECONDS = 10.0
+DRAIN_LINGER = 0.5
 
 
 @dataclass
@@ -30,11 +31,19 @@ class Running:
     port: int
     health: health.HealthServicer
     pool: SymbolicPool
+    servicer: CrossgradServicer
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
-        """Report NOT_SERVING, let in-flight calls finish within ``grace``, then stop."""
+        """Report NOT_SERVING, answer new checks UNAVAILABLE, let running ones finish within
+        ``grace``, then stop the server.
+
+        Draining happens in the servicer because gRPC's own stop cancels calls it has accepted
+        but not yet handed to a handler, and its stop event can fire before handlers return.
+        """
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        self.servicer.drain(grace)
+        threading.Event().wait(DRAIN_LINGER)  # late arrivals and client retries still get UNAVAILABLE
+        self.server.stop(1.0).wait()
         self.pool.close()
 
 
@@ -75,7 +84,8 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
                          maximum_concurrent_rpcs=workers,
                          interceptors=[_BearerToken(token)] if token else None)
     pool = SymbolicPool(limits.symbolic_workers)
-    wire.add_servicer(CrossgradServicer(limits, pool), server)
+    servicer = CrossgradServicer(limits, pool)
+    wire.add_servicer(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((wire.SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
@@ -95,7 +105,7 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     server.start()
     for name in ("", wire.SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server, bound, health_servicer, pool)
+    return Running(server, bound, health_servicer, pool, servicer)
 
 
 def serve(host: str, port: int, limits: Limits | None = None, tls: tuple[bytes, bytes] | None = None,

@@ -3,6 +3,7 @@ BadRequest field violations naming the path; never a traceback.
 
     GraphError, ShapeError, AttributeSpecError, UnknownOpError, ValueError -> INVALID_ARGUMENT
     LimitError                                                               -> RESOURCE_EXHAUSTED
+    Draining (graceful shutdown)                                             -> UNAVAILABLE
     anything else                                                            -> INTERNAL (logged here)
 """
 
@@ -22,6 +23,10 @@ from .limits import LimitError
 log = logging.getLogger("crossgrad.server")
 
 
+class Draining(CrossgradError):
+    """The server is shutting down gracefully (mapped to UNAVAILABLE, which clients retry)."""
+
+
 def _status(code: int, message: str, path: str | None, reason: str) -> status_pb2.Status:
     status = status_pb2.Status(code=code, message=message)
     if path is not None:
@@ -38,6 +43,8 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
     full = None if path is None else prefix + path
     reason = getattr(err, "reason", str(err))
     message = f"{full}: {reason}" if full else str(err)
+    if isinstance(err, Draining):
+        return _status(code_pb2.UNAVAILABLE, str(err), None, "")
     if isinstance(err, LimitError):
         return _status(code_pb2.RESOURCE_EXHAUSTED, message, full, reason)
     if isinstance(err, (CrossgradError, ValueError, IndexError)):

@@ -11,6 +11,7 @@ from typing import Any
 from crossgrad.engine.check import check
 
 from . import errors, wire
+from .errors import Draining
 from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
 
@@ -22,17 +23,32 @@ class CrossgradServicer(wire.ServicerBase):
         self.limits = limits
         self.pool = pool
         # Check and CheckStream only: health and reflection must answer even when this is full
-        self.slots = threading.BoundedSemaphore(limits.max_concurrent_requests)
+        self.active = 0
+        self.draining = False
+        self.idle = threading.Condition()
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
-        if not self.slots.acquire(blocking=False):
-            raise LimitError("request", f"{self.limits.max_concurrent_requests} checks are running "
-                                        "(max_concurrent_requests); try again shortly")
+        with self.idle:
+            if self.draining:
+                raise Draining("the server is shutting down; another replica will answer")
+            if self.active >= self.limits.max_concurrent_requests:
+                raise LimitError("request", f"{self.limits.max_concurrent_requests} checks are running "
+                                            "(max_concurrent_requests); try again shortly")
+            self.active += 1
         try:
             yield
         finally:
-            self.slots.release()
+            with self.idle:
+                self.active -= 1
+                self.idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Refuse new checks (UNAVAILABLE, which clients retry elsewhere) and wait until the running
+        ones are done; False if ``timeout`` passed first."""
+        with self.idle:
+            self.draining = True
+            return self.idle.wait_for(lambda: self.active == 0, timeout)
 
     def _check(self, request: Any, context: Any) -> Any:
         """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
