@@ -165,7 +165,7 @@ def main() -> None:
     opts = parser.parse_args()
     repeats = 10 if opts.quick else 50
     bench_seed(repeats)
-    sizes = [(8, 16), (16, 32), (32, 64), (64, 128), (128, 128), (128, 256)]
+    sizes = [(8, 16), (16, 32), (32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512), (512, 512)]
     bench_exact(sizes[:3] if opts.quick else sizes)
     bench_mlp(repeats)
 
