@@ -156,10 +156,6 @@ def compile_plan(plan: Plan) -> list[Any]:
     return cached
 
 
-def _broadcast(value: Any, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, np.float64), (n,))
-
-
 def _column(buffer: np.ndarray, index: np.ndarray, identity: bool) -> np.ndarray:
     return buffer if identity and len(buffer) == len(index) else buffer[index]
 
@@ -173,7 +169,7 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tu
         for group, vt, same in zip(stage.groups, compiled, identity):
             cols = [_column(buffers[src], group.gather[:, j], bool(same and same[j]))
                     for j, src in enumerate(group.sources)]
-            out[group.out_index] = _broadcast(vt.forward(*cols), len(group.out_index))
+            out[group.out_index] = vt.forward(*cols)  # a constant template broadcasts on assignment
             stage_columns.append(cols)
         buffers.append(out)
         columns.append(stage_columns)
@@ -194,7 +190,7 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
             for j, src in enumerate(group.sources):
                 if src < n_in and not wants[src]:
                     continue
-                contribution = upstream * _broadcast(partials[j], len(upstream))
+                contribution = upstream * partials[j]  # a constant partial broadcasts
                 if not (same and same[j] and len(contribution) == len(buffers[src])):
                     contribution = np.bincount(group.gather[:, j], contribution, minlength=len(buffers[src]))
                 adj[src] = contribution if adj[src] is None else adj[src] + contribution
