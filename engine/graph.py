@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,6 +210,3 @@ def input_indices(plan: Plan, i: int) -> list[int | None]:
     srcs: list[int | None] = [plan.index[n] if n else None for n in node.inputs]
     return srcs + [None] * (len(spec.inputs) - len(srcs))
 
-
-def leaf_names(nodes: Sequence[GraphNode]) -> list[str]:
-    return [n.name for n in nodes if isinstance(n, Leaf) and n.requires_grad]

@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from .compare import SKIPPED, PairComparison, compare, worst
-from .graph import Graph, GraphError, Leaf, Plan, validate
+from .graph import Graph, GraphError, Plan, validate
 from .numeric.autograd import SECOND_BACKWARD
 from .numeric.program import NumericSession, run_step
 from .report import LeafReport, finish_leaf
@@ -183,6 +183,3 @@ def _step_verdict(report: StepReport) -> str:
         return "mismatch"  # one witness failed the step and another did not
     return worst([leaf.verdict for leaf in report.leaves]) if report.leaves else "agree"
 
-
-def leaf_names(plan: Plan) -> list[str]:
-    return [n.name for n in plan.graph.nodes if isinstance(n, Leaf) and n.requires_grad]

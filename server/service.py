@@ -58,12 +58,12 @@ class CrossgradServicer(wire.ServicerBase):
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
         engine_request = wire.request_in(request, self.limits)
         self.limits.check_exact_budget(engine_request)
-        return wire.response_out(check(engine_request, symbolic))
+        return check(engine_request, symbolic)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         try:
             with self._slot():
-                return self._check(request, context)
+                return wire.response_out(self._check(request, context))
         except Exception as err:  # mapped to a status; never a traceback to the client
             errors.abort(context, err)
 
@@ -71,10 +71,10 @@ class CrossgradServicer(wire.ServicerBase):
         for index, item in enumerate(requests):
             try:
                 with self._slot():
-                    response = self._check(item.request, context)
+                    report = self._check(item.request, context)
             except Exception as err:
                 errors.abort(context, err, prefix=f"requests[{index}].")
-            yield wire.pb.CheckStreamResponse(response=response)
+            yield wire.stream_response(report)
 
     def ListOps(self, request: Any, context: Any) -> Any:  # noqa: N802
         return wire.ops_out()
