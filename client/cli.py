@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (turns TLS on, with --tls-key)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
     serve.add_argument("--token-file", type=Path, help="require this bearer token (read from the file)")
+    serve.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a limit, e.g. max_nodes=5000 (see GetServerInfo for the names)")
     for command in (check, ops_cmd, grade):
         command.add_argument("--tls-ca", type=Path, help="PEM root certificate of a TLS server")
         command.add_argument("--token-file", type=Path, help="bearer token for the server (read from the file)")
@@ -171,7 +173,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
     tls = (args.tls_cert.read_bytes(), args.tls_key.read_bytes()) if args.tls_cert else None
-    return serve(args.host, args.port, tls=tls, token=_secret(args.token_file))
+    return serve(args.host, args.port, limits=_limits(args.limit), tls=tls, token=_secret(args.token_file))
+
+
+def _limits(pairs: list[str]) -> Any:
+    import dataclasses
+
+    from crossgrad.server.limits import Limits
+
+    known = {f.name for f in dataclasses.fields(Limits)}
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known or not value.isdigit():
+            raise ValueError(f"--limit {pair!r}: expected NAME=INTEGER with NAME one of {sorted(known)}")
+        overrides[name] = int(value)
+    return Limits(**overrides)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,7 +56,8 @@ def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
     if len(data) != size:
         raise GraphError(f"{path}.{'int_data' if is_int else 'data'}",
                          f"{len(data)} values for shape {list(shape)} ({size} elements)")
-    return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
+    with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, reported as non-finite
+        return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
 
 
 def attr_in(value: Any, path: str) -> Any:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import resource
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -44,11 +46,27 @@ def _serve(conn: Any, memory_mb: int) -> None:
             conn.send(("error", f"{type(err).__name__}: {err}"))
 
 
+@contextmanager
+def _without_main_file() -> Iterator[None]:
+    """Workers need nothing from the parent's __main__; spawn would re-run a main script (or fail
+    when it is not a file, as with ``python -``), so its path is hidden while a worker starts."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is not None:
+        del main.__file__  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path  # type: ignore[union-attr]
+
+
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
         self.conn, child = _CTX.Pipe()
         self.process = _CTX.Process(target=_serve, args=(child, memory_mb), daemon=True)
-        self.process.start()
+        with _without_main_file():
+            self.process.start()
         child.close()
 
     def kill(self) -> None:

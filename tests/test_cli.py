@@ -63,8 +63,8 @@ def test_ops_lists_the_catalogue():
 
 
 def test_serve_port_0_then_sigterm_shuts_down_gracefully():
-    proc = subprocess.Popen(CLI + ["serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(CLI + ["serve", "--port", "0", "--limit", "max_nodes=777"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -72,6 +72,10 @@ def test_serve_port_0_then_sigterm_shuts_down_gracefully():
             reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
             assert run("check", "--server", f"127.0.0.1:{port}", str(EXAMPLES[0])).returncode == 0
+            from crossgrad.client import Client
+
+            with Client(f"127.0.0.1:{port}") as client:
+                assert client.server_info()["limits"]["max_nodes"] == "777"
         start = time.time()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -156,6 +156,24 @@ def test_a_one_megabyte_name_and_an_oversized_message(channel):
     assert_still_serving(channel)
 
 
+def test_zero_size_tensors_are_fine(channel):
+    response = call(channel, request(leaf("x", [0, 3], []), op("out", "sum", ["x"])))
+    assert response.verdict == pb.VERDICT_AGREE
+    assert list(response.leaves[0].shape) == [0, 3]
+
+
+def test_non_utf8_names_and_oversized_metadata(channel):
+    raw = GOOD.SerializeToString().replace(b"\x0a\x01x", b"\x0a\x01\xff", 1)  # node name byte 0xff
+    call_raw = channel.unary_unary("/crossgrad.v1.CrossgradService/Check")
+    with pytest.raises(grpc.RpcError) as err:
+        call_raw(raw, timeout=10)
+    assert err.value.code() == grpc.StatusCode.INTERNAL and "deserializ" in err.value.details().lower()
+    with pytest.raises(grpc.RpcError) as err:
+        wire.Stub(channel).Check(GOOD, timeout=10, metadata=[("x-junk", "a" * 65536)])
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert_still_serving(channel)
+
+
 def test_deeply_shared_nodes_do_not_blow_up(channel):
     nodes = [leaf("x0", [1], [0.5])]
     for k in range(60):  # x_{k+1} = x_k * x_k + x_k: a 2^60-term expression if expanded
@@ -204,7 +222,7 @@ fuzz_request = st.builds(lambda nodes, tier: request(*nodes, tier=tier),
                          st.lists(st.one_of(fuzz_leaf, fuzz_op), max_size=5), st.sampled_from([0, 1, 2, 3, 4]))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck))
 @given(message=fuzz_request)
 def test_fuzzed_requests_get_only_documented_statuses(channel, message):
     try:
@@ -213,7 +231,7 @@ def test_fuzzed_requests_get_only_documented_statuses(channel, message):
         assert err.code() in DOCUMENTED, (err.code(), err.details())
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_mutated_bytes_get_only_documented_statuses(channel, data):
     raw = bytearray(GOOD.SerializeToString())
