@@ -16,6 +16,7 @@ class LimitError(FieldError):
 class Limits:
     max_message_bytes: int = 64 * 1024 * 1024
     max_nodes: int = 10_000
+    max_depth: int = 5_000
     max_rank: int = 8
     max_elements_per_tensor: int = 4_000_000
     max_total_elements: int = 8_000_000

@@ -75,6 +75,7 @@ def graph_in(g: Any, root: str, limits: Limits) -> Graph:
     limits.check_count(len(g.nodes), limits.max_nodes, "graph.nodes", "nodes")
     nodes: list[Any] = []
     total = 0
+    depth: dict[str, int] = {}
     for i, node in enumerate(g.nodes):
         path = f"graph.nodes[{i}]"
         kind = node.WhichOneof("kind")
@@ -86,6 +87,8 @@ def graph_in(g: Any, root: str, limits: Limits) -> Graph:
         elif kind == "op":
             attrs = {k: attr_in(v, f"{path}.op.attrs.{k}") for k, v in node.op.attrs.items()}
             inputs = tuple(name or None for name in node.op.inputs)
+            depth[node.name] = 1 + max((depth.get(n or "", 0) for n in inputs), default=0)
+            limits.check_count(depth[node.name], limits.max_depth, f"{path}.op.inputs", "ops deep")
             nodes.append(OpNode(node.name, node.op.op, inputs, attrs, node.op.no_grad))
         else:
             raise GraphError(path, "a node is either a leaf or an op")

@@ -68,7 +68,14 @@ BAD = {
     "unknown program step": (request(leaf("x", [1], [1.0]), program=[pb.Step(kind=pb.STEP_KIND_UNSPECIFIED)]),
                              "program[0].kind"),
 }
+def chain(n):
+    nodes = [leaf("x0", [1], [0.5])]
+    nodes += [op(f"x{k + 1}", "neg", [f"x{k}"]) for k in range(n)]
+    return request(*nodes)
+
+
 OVER_LIMIT = {
+    "too deep": (chain(5001), "graph.nodes[5001].op.inputs"),
     "huge dims": (request(leaf("x", [10**9, 10**9], [])), "graph.nodes[0].leaf.value.shape"),
     "too many dims": (request(leaf("x", [1] * 9, [1.0])), "graph.nodes[0].leaf.value.shape"),
     "exact tier over budget": (request(leaf("a", [1, 2000], [0.0] * 2000), leaf("b", [2000, 2000], [0.0] * 4_000_000),
