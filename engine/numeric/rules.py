@@ -30,12 +30,11 @@ def _binary(fwd: Callable, vjp: Callable, saves: bool = True) -> Rule:
         return out, ((xs[0], xs[1], out) if saves else None)
 
     def backward(g: Arr, saved: Any, node: Any) -> tuple:
-        ga, gb = vjp(g, saved, node.needs)
+        needs = node.needs
+        ga, gb = vjp(g, saved, needs)
         sa, sb = node.shapes
-        if ga is not None and ga.shape != sa:
-            ga = unbroadcast(ga, sa)
-        if gb is not None and gb.shape != sb:
-            gb = unbroadcast(gb, sb)
+        ga = None if not needs[0] else ga if ga.shape == sa else unbroadcast(ga, sa)
+        gb = None if not needs[1] else gb if gb.shape == sb else unbroadcast(gb, sb)
         return ga, gb
 
     return Rule(forward, backward)
