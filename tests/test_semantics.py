@@ -331,3 +331,10 @@ def test_the_graph_keeps_its_leaves_alive():
     loss.backward()
     np.testing.assert_allclose(leaf.grad.numpy(), [4.0, 6.0])
     assert torch.check(make()).verdict == "agree"
+
+
+def test_scalar_operands_keep_the_sign_of_zero_and_nan():
+    x = torch.tensor([2.0], requires_grad=True)
+    assert np.signbit((x * 0.0).detach().numpy()[0]) == False  # noqa: E712
+    assert np.signbit((x * -0.0).detach().numpy()[0]) == True  # noqa: E712
+    assert np.isnan((x * float("nan")).detach().numpy()[0])

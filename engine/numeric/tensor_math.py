@@ -8,6 +8,21 @@ import numpy as np
 
 from .dispatch import apply
 
+_SCALARS: dict[tuple[Any, Any], np.ndarray] = {}
+
+
+def _scalar(value: Any, dtype: Any) -> np.ndarray:
+    """A read-only 0-d array per (number, dtype), reused: scalar operands are never written.
+    Floats are keyed by their hex form, so -0.0 and 0.0 (equal as keys) stay apart."""
+    key = (value.hex() if type(value) is float else value, dtype)
+    arr = _SCALARS.get(key)
+    if arr is None:
+        if len(_SCALARS) > 1024:
+            _SCALARS.clear()
+        arr = _SCALARS[key] = np.asarray(value, dtype)
+        arr.flags.writeable = False
+    return arr
+
 
 def wrap(value: Any, like: Any) -> Any:
     """A Tensor for ``value``; Python numbers take ``like``'s dtype (as PyTorch scalars do)."""
@@ -15,7 +30,7 @@ def wrap(value: Any, like: Any) -> Any:
         return value
     dtype = like._data.dtype
     if type(value) is float and dtype.kind == "f" or type(value) is int and dtype.kind in "fi":
-        return like._make(np.asarray(value, dtype))  # the common case, without result_type
+        return like._make(_scalar(value, dtype))  # the common case, without result_type
     if isinstance(value, (bool, int, float, np.number)):
         arr = np.asarray(value, dtype=np.result_type(like._data.dtype, value))
     else:
