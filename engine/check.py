@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from . import finite_diff, ops
 from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
@@ -195,16 +194,13 @@ def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int,
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
-    forms = closed_form.closed_forms(plan, seed)
+    forms = closed_form.rendered(plan, seed)
     if forms is None:
         report.notes.append(f"closed forms are offered for at most {closed_form.MAX_ELEMENTS} "
                             "differentiable elements")
         return
-    by_name = {plan.graph.nodes[i].name: exprs for i, exprs in forms.items()}
     for leaf in report.leaves:
-        exprs = by_name.get(leaf.name, [])
-        leaf.closed_form = [sp.sstr(e) for e in exprs]
-        leaf.closed_form_latex = [sp.latex(e) for e in exprs]
+        leaf.closed_form, leaf.closed_form_latex = forms.get(leaf.name, ([], []))
 
 
 def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer) -> Report:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
 
 from .compare import SKIPPED, PairComparison, compare, worst
 from .graph import Graph, GraphError, Plan, validate
@@ -49,28 +48,6 @@ class StepReport:
 GradientFn = Callable[[Plan, np.ndarray], tuple[dict[int, np.ndarray], np.ndarray]]
 
 
-_SAVES: dict[str, bool] = {}
-
-
-def _depends_on_values(template: sp.Expr) -> bool:
-    return any(sp.diff(template, v).free_symbols for v in template.free_symbols)
-
-
-def saves_values(plan: Plan) -> bool:
-    """Whether backward needs forward values: some active op's derivative depends on them
-    (a template partial with free symbols, or a contraction VJP that reads an input)."""
-    if plan.structure_hash not in _SAVES:
-        steps = tensor.compile_plan(plan)
-        _SAVES[plan.structure_hash] = any(
-            plan.active[i] and _step_saves(step) for i, step in enumerate(steps) if step is not None)
-    return _SAVES[plan.structure_hash]
-
-
-def _step_saves(step: object) -> bool:
-    if isinstance(step, tensor.TemplateStep):
-        return any(_depends_on_values(g.template) for st in step.stages for g in st.groups)
-    vjps = step.contraction.vjps.values()  # type: ignore[attr-defined]
-    return any(set(term.operands) - {"G"} for terms in vjps for term in terms)
 
 
 class ReferenceSession:
@@ -93,7 +70,7 @@ class ReferenceSession:
 
     def backward(self, root: int, gradient: np.ndarray | None, retain_graph: bool) -> None:
         plan = self._plan_for(root)
-        if self.freed and saves_values(plan):
+        if self.freed and tensor.saves_values(plan):
             raise RuntimeError(SECOND_BACKWARD)
         seed = np.ones(plan.shapes[plan.output]) if gradient is None else np.asarray(gradient, np.float64)
         grads, _ = self.gradient_fn(plan, seed)

@@ -87,3 +87,12 @@ def test_no_client_text_reaches_eval_like_calls():
         for path in (root / folder).rglob("*.py"):
             text = path.read_text()
             assert not re.search(r"(?<!def )(?<![.\w])(sympify|parse_expr|eval|exec)\(", text), path
+
+
+def test_sympy_is_imported_only_inside_the_symbolic_package():
+    import crossgrad.engine as engine
+
+    root = Path(engine.__file__).parent
+    outside = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if "symbolic" not in p.parts and any(n.split(".")[0] == "sympy" for n in _imports(p))]
+    assert outside == []

@@ -54,3 +54,12 @@ def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | Non
     weights = np.asarray(seed, np.float64).ravel().tolist()
     objective = sp.Add(*[e if w == 1.0 else e * sp.Float(w, 17) for e, w in zip(out, weights)])
     return {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}
+
+
+def rendered(plan: Plan, seed: np.ndarray) -> dict[str, tuple[list[str], list[str]]] | None:
+    """Per leaf name: the closed forms as text and as LaTeX (None when too large)."""
+    forms = closed_forms(plan, seed)
+    if forms is None:
+        return None
+    return {plan.graph.nodes[i].name: ([sp.sstr(e) for e in exprs], [sp.latex(e) for e in exprs])
+            for i, exprs in forms.items()}

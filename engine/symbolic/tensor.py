@@ -258,3 +258,24 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
             adj = adj.reshape(plan.shapes[src])
             adjoints[src] = adj if adjoints[src] is None else adjoints[src] + adj
     return adjoints
+
+
+_SAVES: dict[str, bool] = {}
+
+
+def saves_values(plan: Plan) -> bool:
+    """Whether backward needs forward values (PyTorch frees them, so a second backward fails):
+    some active op's derivative depends on them — a template partial with free symbols, or a
+    contraction VJP that reads an input."""
+    if plan.structure_hash not in _SAVES:
+        steps = compile_plan(plan)
+        _SAVES[plan.structure_hash] = any(
+            plan.active[i] and _step_saves(step) for i, step in enumerate(steps) if step is not None)
+    return _SAVES[plan.structure_hash]
+
+
+def _step_saves(step: ContractionStep | TemplateStep) -> bool:
+    if isinstance(step, TemplateStep):
+        return any(any(sp.diff(g.template, v).free_symbols for v in g.template.free_symbols)
+                   for st in step.stages for g in st.groups)
+    return any(set(term.operands) - {"G"} for terms in step.contraction.vjps.values() for term in terms)
