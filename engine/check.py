@@ -101,7 +101,7 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
 def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     """Forward values when some active kink op sits exactly on its kink, else None."""
-    ops_at = [i for i, n in enumerate(plan.graph.nodes)
+    ops_at = [i for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
               if getattr(n, "op", None) in KINK_OPS and plan.active[i]]
     if not ops_at:
         return None

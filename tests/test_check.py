@@ -174,3 +174,9 @@ def test_no_false_alarms_on_random_graphs(shapes, program, seed, double):
     gradient = None if out.numel() == 1 else rng.standard_normal(tuple(out.shape))
     report = torch.check(out, gradient)
     assert report.verdict == "agree", str(report)
+
+
+def test_nodes_after_the_output_are_ignored():
+    graph = Graph((Leaf("x", np.array([0.0, 1.0]), True), OpNode("out", "sum", ("x",)),
+                   OpNode("later", "relu", ("x",))), "out")
+    assert check(CheckRequest(graph)).verdict == "agree"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from crossgrad.engine.compare import compare
-from crossgrad.engine.tolerance import Tolerance, policy
+from crossgrad.engine.tolerance import policy
 
 from .assignment import Assignment, Problem, Reference, Trial
 from .diagnose import diagnose
@@ -166,4 +166,4 @@ def _write_summary(path: Path, paths: list[Path], results: list[dict[str, Any]])
             writer.writerow([p.name, r["score"], *[t["score"] for t in r["tests"]]])
 
 
-__all__ = ["Tolerance", "grade", "grade_many", "invalid_problems"]
+__all__ = ["grade", "grade_many", "invalid_problems"]

@@ -40,9 +40,9 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
     return grads, out._data
 
 
-def forward_program(plan: Plan) -> Callable[[dict[int, np.ndarray]], np.ndarray]:
-    """A function leaf values -> output (other leaves from the graph), forward rules only,
-    with the per-node lookups done once (finite differences call it many times)."""
+def _evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
+    """leaf values -> every node's value up to the output (other leaves from the graph),
+    forward rules only, with the per-node lookups done once (finite differences call it often)."""
     steps: list[tuple[int, Any, list[int | None], dict]] = []
     constants: dict[int, np.ndarray] = {}
     for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
@@ -50,34 +50,27 @@ def forward_program(plan: Plan) -> Callable[[dict[int, np.ndarray]], np.ndarray]
             constants[i] = np.asarray(node.value)
         else:
             steps.append((i, RULES[node.op].forward, input_indices(plan, i), plan.attrs[i]))
-    n, output = plan.output + 1, plan.output
 
-    def run(leaves: dict[int, np.ndarray]) -> np.ndarray:
-        values: list[Any] = [None] * n
+    def run(leaves: dict[int, np.ndarray]) -> list[Any]:
+        values: list[Any] = [None] * (plan.output + 1)
         for i, value in constants.items():
             values[i] = leaves.get(i, value)
         with np.errstate(all="ignore"):
             for i, fwd, srcs, attrs in steps:
-                values[i] = fwd(tuple([None if s is None else values[s] for s in srcs]), attrs)[0]
-        return np.asarray(values[output])
+                values[i] = np.asarray(fwd(tuple([None if s is None else values[s] for s in srcs]), attrs)[0])
+        return values
 
     return run
 
 
-def forward(plan: Plan, leaves: dict[int, np.ndarray]) -> np.ndarray:
-    """The output for the given leaf values (others from the graph), forward rules only."""
-    return forward_program(plan)(leaves)
+def forward_program(plan: Plan) -> Callable[[dict[int, np.ndarray]], np.ndarray]:
+    """A function leaf values -> the output value."""
+    run, output = _evaluator(plan), plan.output
+    return lambda leaves: np.asarray(run(leaves)[output])
 
 
 def forward_values(plan: Plan) -> list[np.ndarray]:
-    """Every node's value in float64 (used to find kinks)."""
-    values: list[np.ndarray] = []
-    for i, node in enumerate(plan.graph.nodes):
-        if isinstance(node, Leaf):
-            v = np.asarray(node.value)
-            values.append(v if v.dtype == np.int64 else v.astype(np.float64))
-            continue
-        xs = tuple(None if s is None else values[s] for s in input_indices(plan, i))
-        with np.errstate(all="ignore"):
-            values.append(np.asarray(RULES[node.op].forward(xs, plan.attrs[i])[0]))
-    return values
+    """Every node's value up to the output, float leaves in float64 (used to find kinks)."""
+    leaves = {i: np.asarray(n.value, np.float64) for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
+              if isinstance(n, Leaf) and np.asarray(n.value).dtype != np.int64}
+    return _evaluator(plan)(leaves)
