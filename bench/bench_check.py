@@ -9,14 +9,17 @@
    size limited to 10 s (naive runs in a subprocess that is stopped at the limit).
    Goal: >= 8,192 weights within 10 s.
 3. The seed MLP (784-512-512-10, batch 64): the tensor tier's gradient time over one engine
-   forward+backward (float32). Goal: <= 3x.
+   forward+backward (float32). Goal: <= 3x. Printed twice: as crossgrad runs it (freed memory
+   kept for reuse, engine/allocator.py) and, in a child process, with glibc's allocator defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +27,7 @@ from pathlib import Path
 import crossgrad as torch
 import crossgrad.nn.functional as F
 import numpy as np
+from crossgrad.engine import allocator
 from crossgrad.engine.graph import validate
 from crossgrad.engine.numeric.export import to_graph
 from crossgrad.engine.symbolic import exact, tensor
@@ -154,20 +158,33 @@ def bench_mlp(repeats: int) -> None:
         tensor.gradients(plan, seed)
         checks.append(time.perf_counter() - start)
     s, c = statistics.median(steps), statistics.median(checks)
-    print("3. seed MLP 784-512-512-10, batch 64:")
+    tuned = "kept for reuse" if allocator.keep_freed_memory() else "glibc defaults"
     print(f"   engine step (float32) {s * 1e3:7.2f} ms   tensor tier (float64) {c * 1e3:7.2f} ms"
-          f"   ratio {c / s:.2f}x (goal <= 3x)")
+          f"   ratio {c / s:.2f}x (goal <= 3x; freed memory: {tuned})")
+
+
+def bench_mlp_both(repeats: int) -> None:
+    """Section 3 as crossgrad runs it, then in a child with glibc's allocator defaults."""
+    print("3. seed MLP 784-512-512-10, batch 64:")
+    bench_mlp(repeats)
+    env = {**os.environ, "CROSSGRAD_MALLOC_DEFAULTS": "1"}
+    subprocess.run([sys.executable, __file__, "--mlp-only", "--repeats", str(repeats)], env=env, check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    parser.add_argument("--mlp-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=None, help=argparse.SUPPRESS)
     opts = parser.parse_args()
-    repeats = 10 if opts.quick else 50
+    repeats = opts.repeats or (10 if opts.quick else 50)
+    if opts.mlp_only:
+        bench_mlp(repeats)
+        return
     bench_seed(repeats)
     sizes = [(8, 16), (16, 32), (32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512), (512, 512)]
     bench_exact(sizes[:3] if opts.quick else sizes)
-    bench_mlp(repeats)
+    bench_mlp_both(repeats)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import sympy as sp
 
 from .. import ops
 from .. import shapes as S
+from ..allocator import keep_freed_memory
 from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
 from .lowering import lower
@@ -219,6 +220,7 @@ def _contraction_backward(step: ContractionStep, arrays: dict, adjoint: np.ndarr
 
 def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """d <output, seed> / d leaf in float64 for every leaf that requires grad, and the output."""
+    keep_freed_memory()  # its multi-MB float64 arrays would page-fault on every allocation
     steps = compile_plan(plan)
     values: list[Any] = []
     tapes: list[Any] = []
