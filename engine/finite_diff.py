@@ -2,7 +2,8 @@
 
 Central differences of f(leaves) = <output, seed>, step h = eps64^(1/3) max(1, |x|) (the step
 that balances truncation and rounding error for central differences). Per element when the
-graph is small; otherwise along seeded random directions, one set per leaf.
+graph is small; otherwise along seeded random directions, one set per leaf. All the perturbed
+copies of a leaf go through the graph together, in batches (numeric/batched.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import Plan
+from .numeric.batched import Batched
 from .numeric.run_graph import forward_program
 
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)
 PER_ELEMENT_BUDGET = 2_000  # total differentiable elements checked one by one
 DIRECTIONS = 8
+BATCH_ELEMENTS = 1 << 21  # elements one batch of perturbed copies may hold in any node
 
 
 @dataclass
@@ -30,14 +33,25 @@ class FiniteDifferences:
     seed_scale: float = 1.0  # max |seed|, the scale of the tolerance floor
 
 
-def _objective(plan: Plan, seed: np.ndarray) -> Callable[[dict[int, np.ndarray]], float]:
-    run = forward_program(plan)
+class _Objective:
+    """f = <output, seed> at the base point moved by each of many perturbations of one leaf."""
 
-    def f(leaves: dict[int, np.ndarray]) -> float:
-        with np.errstate(all="ignore"):
-            return float(np.sum(run(leaves) * seed))
+    def __init__(self, plan: Plan, seed: np.ndarray, base: dict[int, np.ndarray]) -> None:
+        self.seed, self.base = seed, base
+        self.batched = Batched(plan, base)
 
-    return f
+    def central(self, leaf: int, count: int, deltas: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations ``deltas(start, stop)`` yields
+        (shape (stop - start, *leaf_shape)), a batch at a time."""
+        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaf)))
+        parts = [self._central(leaf, deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _central(self, leaf: int, deltas: np.ndarray) -> np.ndarray:
+        x = self.base[leaf]
+        out = self.batched.outputs(leaf, np.concatenate([x + deltas, x - deltas]))
+        f = (out * self.seed).reshape(len(out), -1).sum(axis=1)
+        return (f[: len(deltas)] - f[len(deltas):]) / 2
 
 
 def _base(plan: Plan) -> dict[int, np.ndarray]:
@@ -45,38 +59,32 @@ def _base(plan: Plan) -> dict[int, np.ndarray]:
             for i in plan.grad_leaves()}
 
 
-@np.errstate(all="ignore")
-def central(f: Callable[[dict[int, np.ndarray]], float], base: dict[int, np.ndarray], leaf: int,
-            delta: np.ndarray) -> float:
-    """(f(x + delta) - f(x - delta)) / 2, the caller divides by the step."""
-    plus = dict(base)
-    minus = dict(base)
-    plus[leaf] = base[leaf] + delta
-    minus[leaf] = base[leaf] - delta
-    return (f(plus) - f(minus)) / 2
-
-
 def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -> tuple[float, float]:
     """Left and right difference quotients at one element (for kinks)."""
-    f = _objective(plan, seed)
+    run = forward_program(plan)
+
+    def f(leaves: dict[int, np.ndarray]) -> float:
+        return float(np.sum(run(leaves) * seed))
+
     base = _base(plan)
     x = base[leaf]
     h = STEP * max(1.0, abs(float(x[index])))
-    here = f(base)
     delta = np.zeros_like(x)
     delta[index] = h
-    plus, minus = dict(base), dict(base)
-    plus[leaf], minus[leaf] = x + delta, x - delta
-    return (here - f(minus)) / h, (f(plus) - here) / h
+    with np.errstate(all="ignore"):
+        here, minus, plus = f(base), f({**base, leaf: x - delta}), f({**base, leaf: x + delta})
+    return (here - minus) / h, (plus - here) / h
 
 
+@np.errstate(all="ignore")
 def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
                        budget: int = PER_ELEMENT_BUDGET) -> FiniteDifferences:
-    f = _objective(plan, np.asarray(seed, np.float64))
+    seed = np.asarray(seed, np.float64)
     base = _base(plan)
+    objective = _Objective(plan, seed, base)
     total = sum(v.size for v in base.values())
     if total <= budget:
-        return FiniteDifferences("per_element", None, _per_element(f, base), {}, {})
+        return FiniteDifferences("per_element", None, _per_element(objective, base), {}, {})
     rng = np.random.default_rng(rng_seed)
     directions, slopes = {}, {}
     for leaf, x in base.items():
@@ -84,20 +92,21 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
         d /= np.sqrt((d**2).reshape(DIRECTIONS, -1).sum(axis=1)).reshape((DIRECTIONS,) + (1,) * x.ndim)
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
         directions[leaf] = d
-        slopes[leaf] = np.array([central(f, base, leaf, h * dk) / h for dk in d])
+        slopes[leaf] = objective.central(leaf, DIRECTIONS, lambda a, b, d=d, h=h: h * d[a:b]) / h
     return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
                              float(np.abs(seed).max(initial=0.0)))
 
 
-def _per_element(f: Callable[[dict[int, np.ndarray]], float],
-                 base: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """One central difference per element, step h_k = STEP max(1, |x_k|)."""
     grads = {}
     for leaf, x in base.items():
-        g = np.zeros_like(x)
-        for index in np.ndindex(x.shape):
-            h = STEP * max(1.0, abs(float(x[index])))
-            delta = np.zeros_like(x)
-            delta[index] = h
-            g[index] = central(f, base, leaf, delta) / h
-        grads[leaf] = g
+        h = STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
+
+        def deltas(start: int, stop: int, x: np.ndarray = x, h: np.ndarray = h) -> np.ndarray:
+            d = np.zeros((stop - start, x.size))
+            d[np.arange(stop - start), np.arange(start, stop)] = h[start:stop]
+            return d.reshape((stop - start,) + x.shape)
+
+        grads[leaf] = (objective.central(leaf, x.size, deltas) / h).reshape(x.shape)
     return grads

@@ -64,7 +64,7 @@ BCE_WITH_LOGITS = Rule(_bce, _bce_vjp)
 
 
 # --- cross_entropy with class indices ----------------------------------------------------
-def _ce_parts(x: Arr, t: Arr, weight: Arr | None, ignore_index: int) -> tuple:
+def ce_parts(x: Arr, t: Arr, weight: Arr | None, ignore_index: int) -> tuple:
     """Batch-shaped views: safe targets, validity mask, class weights, per-sample weights."""
     t1 = t.reshape(-1)
     classes = x.shape[-1]
@@ -82,7 +82,7 @@ def _cross_entropy(xs: tuple, at: dict) -> tuple[Arr, Any]:
     """(1 - e) nll + e/C smooth, nll_i = -w[t_i] logp[i, t_i], smooth_i = -sum_c w_c logp[i, c]."""
     x, t, weight = xs
     eps = at["label_smoothing"]
-    safe, valid, w_class, w_sample = _ce_parts(x, t, weight, at["ignore_index"])
+    safe, valid, w_class, w_sample = ce_parts(x, t, weight, at["ignore_index"])
     logp = log_softmax(x.reshape(-1, x.shape[-1]), 1)
     per_sample = -w_sample * logp[np.arange(len(safe)), safe]
     if eps:

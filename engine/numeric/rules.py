@@ -188,48 +188,48 @@ LINEAR = Rule(_linear, _linear_vjp)
 
 
 # --- reductions and shape ops ---------------------------------------------------------
-def _dims(dim: Any, ndim: int) -> tuple[int, ...]:
+def reduced_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
     return tuple(d % max(ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim) if ndim)
 
 
 def _sum(x: Arr, at: dict) -> Arr:
-    return np.asarray(x.sum(axis=_dims(at["dim"], x.ndim), keepdims=at["keepdim"]))
+    return np.asarray(x.sum(axis=reduced_dims(at["dim"], x.ndim), keepdims=at["keepdim"]))
 
 
 def _mean(x: Arr, at: dict) -> Arr:
-    return np.asarray(x.mean(axis=_dims(at["dim"], x.ndim), keepdims=at["keepdim"]))
+    return np.asarray(x.mean(axis=reduced_dims(at["dim"], x.ndim), keepdims=at["keepdim"]))
 
 
 def _expand_back(g: Arr, shape: tuple, at: dict) -> Arr:
     """The gradient of a sum: g copied along the reduced dims."""
     if not at["keepdim"]:
-        g = np.expand_dims(g, _dims(at["dim"], len(shape)))
+        g = np.expand_dims(g, reduced_dims(at["dim"], len(shape)))
     return np.broadcast_to(g, shape)
 
 
 def _mean_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
     """d mean = 1/N on every reduced element."""
     count = 1
-    for d in _dims(at["dim"], len(shape)):
+    for d in reduced_dims(at["dim"], len(shape)):
         count *= shape[d]
     return _expand_back(g, shape, at) / count if count else np.zeros(shape, g.dtype)
 
 
 def _select_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
     out = np.zeros(shape, dtype=g.dtype)
-    out[_index(shape, at["dim"], at["index"])] = g
+    out[index_along(shape, at["dim"], at["index"])] = g
     return out
 
 
 def _slice_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
     out = np.zeros(shape, dtype=g.dtype)
-    out[_index(shape, at["dim"], slice(at["start"], at["stop"], at["step"]))] = g
+    out[index_along(shape, at["dim"], slice(at["start"], at["stop"], at["step"]))] = g
     return out
 
 
-def _index(shape: tuple, dim: int, item: Any) -> tuple:
+def index_along(shape: tuple, dim: int, item: Any) -> tuple:
     return (slice(None),) * (dim % len(shape)) + (item,)
 
 
@@ -247,9 +247,9 @@ PERMUTE = _shape_only(
     lambda x, at: np.transpose(x, at["dims"]),
     lambda g, shape, at: np.transpose(g, np.argsort(at["dims"])),
 )
-SELECT = _shape_only(lambda x, at: x[_index(x.shape, at["dim"], at["index"])], _select_vjp)
+SELECT = _shape_only(lambda x, at: x[index_along(x.shape, at["dim"], at["index"])], _select_vjp)
 SLICE = _shape_only(
-    lambda x, at: x[_index(x.shape, at["dim"], slice(at["start"], at["stop"], at["step"]))],
+    lambda x, at: x[index_along(x.shape, at["dim"], slice(at["start"], at["stop"], at["step"]))],
     _slice_vjp,
 )
 

@@ -40,7 +40,7 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
     return grads, out._data
 
 
-def _evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
+def evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
     """leaf values -> every node's value up to the output (other leaves from the graph),
     forward rules only, with the per-node lookups done once (finite differences call it often)."""
     steps: list[tuple[int, Any, list[int | None], dict]] = []
@@ -65,7 +65,7 @@ def _evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
 
 def forward_program(plan: Plan) -> Callable[[dict[int, np.ndarray]], np.ndarray]:
     """A function leaf values -> the output value."""
-    run, output = _evaluator(plan), plan.output
+    run, output = evaluator(plan), plan.output
     return lambda leaves: np.asarray(run(leaves)[output])
 
 
@@ -73,4 +73,4 @@ def forward_values(plan: Plan) -> list[np.ndarray]:
     """Every node's value up to the output, float leaves in float64 (used to find kinks)."""
     leaves = {i: np.asarray(n.value, np.float64) for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
               if isinstance(n, Leaf) and np.asarray(n.value).dtype != np.int64}
-    return _evaluator(plan)(leaves)
+    return evaluator(plan)(leaves)

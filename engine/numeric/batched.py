@@ -1,0 +1,199 @@
+"""Forward passes over a stack of perturbed copies of one leaf, for finite differences.
+
+``Batched(plan).outputs(leaf, stack)`` evaluates the graph once for every copy in ``stack``
+(shape ``(B, *leaf_shape)``) and returns the outputs as ``(B, *output_shape)``. Nodes that do
+not depend on the leaf keep their single base value. Each op's ordinary forward rule does the
+math; the table below only says how a leading batch axis passes through it (broadcast for
+elementwise ops, shifted dims for reductions, ...). Ops without an entry run once per copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..graph import Leaf, Plan, input_indices
+from . import losses
+from .rules import RULES, index_along, reduced_dims
+from .ruletools import Arr
+from .run_graph import evaluator
+
+Forward = Callable[[tuple, dict], tuple[Arr, Any]]
+# (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
+BatchRule = Callable[[Forward, tuple, list[bool], dict, list, tuple], Arr]
+
+
+def _lift(x: Arr, shape: tuple, rank: int) -> Arr:
+    """A batched input reshaped so that it broadcasts against the others at rank ``rank``."""
+    return x.reshape((x.shape[0],) + (1,) * (rank - len(shape)) + tuple(shape))
+
+
+def _elementwise(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    rank = max([len(out)] + [len(s) for s in shapes if s is not None])
+    lifted = tuple(_lift(x, s, rank) if f else x for x, f, s in zip(xs, flags, shapes))
+    return fwd(lifted, at)[0]
+
+
+def _loop(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """The fallback: the op once per copy."""
+    count = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    return np.stack([np.asarray(fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0])
+                     for b in range(count)])
+
+
+def _matmul(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """numpy's matmul broadcasts the batch axis itself when the other operand is at most 2-D."""
+    (a, b), (sa, sb) = xs, shapes
+    if flags[0] and not flags[1] and len(sb) <= 2:
+        return np.matmul(a, b)
+    if flags[1] and not flags[0] and len(sa) <= 2 and len(sb) == 2:
+        return np.matmul(a, b)
+    if flags[1] and not flags[0] and len(sa) <= 2 and len(sb) == 1:
+        return np.matmul(a, b[..., None])[..., 0]
+    return _loop(fwd, xs, flags, at, shapes, out)
+
+
+def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """input @ weight^T (+ bias), with the weight's last two axes swapped so a batch axis stays first."""
+    x, w, b = xs
+    weight_t = np.swapaxes(w, -1, -2)
+    if any(flags[:2]):
+        product = _matmul(_matmul_rule, (x, weight_t), flags[:2], at, [shapes[0], shapes[1][::-1]], out)
+    else:
+        product = np.matmul(x, weight_t)
+    if b is None:
+        return product
+    return _elementwise(lambda ys, _: (ys[0] + ys[1], None), (product, b), [any(flags[:2]), flags[2]], at,
+                        [out, shapes[2]], out)
+
+
+def _matmul_rule(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    return np.matmul(xs[0], xs[1]), None
+
+
+def _reduction(reduce: Callable[..., Arr]) -> BatchRule:
+    def rule(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+        axes = tuple(d + 1 for d in reduced_dims(at["dim"], len(shapes[0])))
+        return reduce(xs[0], axis=axes, keepdims=at["keepdim"])
+
+    return rule
+
+
+def _reshape(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    return xs[0].reshape((xs[0].shape[0],) + tuple(out))
+
+
+def _transpose(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    n = len(shapes[0])
+    return np.swapaxes(xs[0], at["dim0"] % n + 1, at["dim1"] % n + 1) if n else xs[0]
+
+
+def _permute(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    n = len(shapes[0])
+    return np.transpose(xs[0], (0,) + tuple(d % n + 1 for d in at["dims"]))
+
+
+def _indexing(item: Callable[[dict], Any]) -> BatchRule:
+    def rule(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+        return xs[0][(slice(None),) + index_along(shapes[0], at["dim"], item(at))]
+
+    return rule
+
+
+def _along_dim(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """softmax / log_softmax: the same rule along the dim shifted past the batch axis."""
+    n = len(shapes[0])
+    if not n:
+        return _loop(fwd, xs, flags, at, shapes, out)
+    return fwd(xs, {**at, "dim": at["dim"] % n + 1})[0]
+
+
+def _reduce_batch(loss: Arr, reduction: str, denominator: float) -> Arr:
+    """A per-copy loss of shape (B, ...) reduced over everything but the batch axis."""
+    flat = loss.reshape(loss.shape[0], -1)
+    if reduction == "sum":
+        return flat.sum(axis=1)
+    return flat.sum(axis=1) / denominator
+
+
+def _elementwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """bce_with_logits / mse_loss: the elementwise loss ('none'), then the reduction per copy."""
+    if at["reduction"] == "none":
+        return _elementwise(fwd, xs, flags, at, shapes, out)
+    full = tuple(np.broadcast_shapes(*[s for s in shapes if s is not None]))
+    loss = _elementwise(fwd, xs, flags, {**at, "reduction": "none"}, shapes, full)
+    return _reduce_batch(np.broadcast_to(loss, (loss.shape[0],) + full), at["reduction"],
+                         float(np.prod(full, dtype=np.int64)))
+
+
+def _cross_entropy(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies become extra samples (the targets repeated); the mean divides by one copy's weight."""
+    x, t, weight = xs
+    if flags[1:] != [False] * (len(flags) - 1):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    copies, classes = x.shape[0], x.shape[-1]
+    targets = np.broadcast_to(t, (copies,) + t.shape).reshape(-1)
+    per = fwd((x.reshape(-1, classes), targets, weight), {**at, "reduction": "none"})[0]
+    per = per.reshape((copies,) + t.shape)
+    if at["reduction"] == "none":
+        return per
+    sample_weights = losses.ce_parts(x[0], t, weight, at["ignore_index"])[3]
+    return _reduce_batch(per, at["reduction"], sample_weights.sum())
+
+
+ELEMENTWISE = ("add", "sub", "mul", "div", "maximum", "minimum", "pow_tensor", "pow", "neg", "exp",
+               "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "detach")
+TABLE: dict[str, BatchRule] = {
+    **{op: _elementwise for op in ELEMENTWISE},
+    "matmul": _matmul, "linear": _linear, "sum": _reduction(np.sum), "mean": _reduction(np.mean),
+    "reshape": _reshape, "flatten": _reshape, "transpose": _transpose, "permute": _permute,
+    "select": _indexing(lambda at: at["index"]),
+    "slice": _indexing(lambda at: slice(at["start"], at["stop"], at["step"])),
+    "softmax": _along_dim, "log_softmax": _along_dim,
+    "binary_cross_entropy_with_logits": _elementwise_loss, "mse_loss": _elementwise_loss,
+    "cross_entropy": _cross_entropy,
+}
+
+
+class Batched:
+    """The graph's base forward values, and batched forwards for one perturbed leaf at a time."""
+
+    def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
+        self.plan = plan
+        self.base = evaluator(plan)(leaves)
+        self._downstream: dict[int, list[int]] = {}
+
+    def downstream(self, leaf: int) -> list[int]:
+        """The op nodes up to the output whose value depends on ``leaf``, in order."""
+        if leaf not in self._downstream:
+            reached = {leaf}
+            for i, node in enumerate(self.plan.graph.nodes[: self.plan.output + 1]):
+                if not isinstance(node, Leaf) and reached.intersection(input_indices(self.plan, i)):
+                    reached.add(i)
+            self._downstream[leaf] = sorted(reached - {leaf})
+        return self._downstream[leaf]
+
+    def widest(self, leaf: int) -> int:
+        """The most elements one copy holds in any batched value (sizes the batches)."""
+        sizes = [self.plan.shapes[i] for i in [leaf] + self.downstream(leaf)]
+        return max(int(np.prod(s, dtype=np.int64)) for s in sizes)
+
+    def outputs(self, leaf: int, stack: Arr) -> Arr:
+        plan, values = self.plan, list(self.base)
+        values[leaf] = stack
+        batched = {leaf}
+        for i in self.downstream(leaf):
+            srcs = input_indices(plan, i)
+            xs = tuple(None if s is None else values[s] for s in srcs)
+            flags = [s in batched for s in srcs]
+            shapes = [None if s is None else plan.shapes[s] for s in srcs]
+            op = plan.graph.nodes[i].op  # type: ignore[union-attr]
+            rule = TABLE.get(op, _loop)
+            values[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+            batched.add(i)
+        out = values[plan.output]
+        if plan.output not in batched:
+            return np.broadcast_to(out, (len(stack),) + np.shape(out))
+        return out
