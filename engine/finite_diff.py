@@ -92,9 +92,13 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
         d /= np.sqrt((d**2).reshape(DIRECTIONS, -1).sum(axis=1)).reshape((DIRECTIONS,) + (1,) * x.ndim)
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
         directions[leaf] = d
-        slopes[leaf] = objective.central(leaf, DIRECTIONS, lambda a, b, d=d, h=h: h * d[a:b]) / h
+        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(h * d)) / h
     return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
                              float(np.abs(seed).max(initial=0.0)))
+
+
+def _scaled_rows(deltas: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    return lambda start, stop: deltas[start:stop]
 
 
 def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
