@@ -1,0 +1,50 @@
+"""The per-pair figures against hand-computed values: ULP distance, relative and absolute
+differences, the worst element, non-finite pairs left out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from crossgrad.engine.compare import AGREE, MISMATCH, NON_FINITE, compare, ulp_distance
+from crossgrad.engine.tolerance import Tolerance
+
+TIGHT = Tolerance(1e-8, 0.0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ulp_distance_counts_representable_values(dtype):
+    np_type = np.float32 if dtype == "float32" else np.float64
+    one = np_type(1.0)
+    three_up = np.nextafter(np.nextafter(np.nextafter(one, 2), 2), 2)
+    tiny = np.nextafter(np_type(0), 1)
+    got = ulp_distance(np.array([one, one, 0.0, -0.0, -tiny], np_type),
+                       np.array([one, three_up, -0.0, 0.0, tiny], np_type), dtype)
+    assert got.tolist() == [0.0, 3.0, 0.0, 0.0, 2.0]
+    big = np.finfo(np_type).max
+    span = ulp_distance(np.array([-big], np_type), np.array([big], np_type), dtype)  # > 2^63 for float64
+    assert span[0] == 2.0 * float(np.array(big, np_type).view(np.int32 if dtype == "float32" else np.int64))
+
+
+def test_figures_and_worst_element_by_hand():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([[1.0, 2.5], [3.0, 4.1]])
+    result = compare(("numeric", "symbolic"), a, b, "float64", TIGHT)
+    assert result.verdict == MISMATCH and result.mismatched == 2 and result.total == 4
+    assert result.max_abs == pytest.approx(0.5)
+    assert result.max_rel == pytest.approx(0.5 / 2.5)
+    assert result.worst_index == (0, 1) and result.worst_values == (2.0, 2.5)
+
+
+def test_non_finite_pairs_are_counted_and_left_out_of_the_figures():
+    a = np.array([np.nan, 1.0, np.inf])
+    b = np.array([0.0, 1.0 + 1e-12, np.inf])
+    result = compare(("numeric", "symbolic"), a, b, "float64", Tolerance(1e-9, 0.0))
+    assert result.verdict == NON_FINITE and result.non_finite == 2 and result.mismatched == 0
+    assert result.max_abs == pytest.approx(1e-12, rel=1e-3) and result.worst_index == (1,)
+    all_bad = compare(("numeric", "symbolic"), np.array([np.nan]), np.array([1.0]), "float64", TIGHT)
+    assert all_bad.verdict == NON_FINITE and all_bad.worst_index is None
+
+
+def test_empty_leaves_agree():
+    result = compare(("numeric", "symbolic"), np.zeros((0, 3)), np.zeros((0, 3)), "float64", TIGHT)
+    assert result.verdict == AGREE and result.total == 0
