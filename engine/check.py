@@ -14,7 +14,7 @@ from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
-from .report import LeafReport, Report, finish_leaf
+from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor
 from .tolerance import Tolerance, policy
 
@@ -29,7 +29,10 @@ class WitnessTimeout(CrossgradError):
     """A witness did not finish in time (or its worker died); the others still answer."""
 
 
-SymbolicHook = Callable[[Plan, np.ndarray, str], dict[int, np.ndarray]]
+# Starts the symbolic witness and returns a function that waits for its gradients, so a witness
+# computed elsewhere (the server's worker processes) runs while this process does the others.
+# That function may have a ``cancel()``, called instead when the check fails before collecting.
+SymbolicHook = Callable[[Plan, np.ndarray, str], Callable[[], dict[int, np.ndarray]]]
 
 
 @dataclass
@@ -114,16 +117,17 @@ def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     return None
 
 
-def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> dict[int, np.ndarray]:
+def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
+    """In this process: computed when collected."""
     run = exact.gradients if tier == "exact" else tensor.gradients
-    return run(plan, seed)[0]
+    return lambda: run(plan, seed)[0]
 
 
-def _symbolic(symbolic: SymbolicHook, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
+def _symbolic(pending: Callable[[], dict[int, np.ndarray]], tier: str, timer: _Timer,
               report: Report) -> dict[int, np.ndarray] | None:
-    """The symbolic witness through ``symbolic``; None (and the reason in the report) if it could not run."""
+    """The symbolic witness's gradients; None (and the reason in the report) if it could not run."""
     try:
-        return timer.run("symbolic", lambda: symbolic(plan, seed, tier))
+        return timer.run("symbolic", pending)
     except (tensor.NotCovered, NotImplementedError) as err:
         report.tier, report.tier_reason = "off", f"the {tier} tier does not cover {err}"
     except WitnessTimeout as err:
@@ -132,16 +136,26 @@ def _symbolic(symbolic: SymbolicHook, plan: Plan, seed: np.ndarray, tier: str, t
     return None
 
 
-def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
-                   report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
-    grads: dict[str, dict[int, np.ndarray]] = {}
+def _start(symbolic: SymbolicHook, plan: Plan, seed: np.ndarray,
+           tier: str) -> Callable[[], dict[int, np.ndarray]]:
+    """Start the symbolic witness; a failure to start is raised when it is collected."""
+    try:
+        return symbolic(plan, seed, tier)
+    except (WitnessTimeout, tensor.NotCovered, NotImplementedError) as err:
+        failure = err
+
+        def fail() -> dict[int, np.ndarray]:
+            raise failure
+
+        return fail
+
+
+def _local_witnesses(request: CheckRequest, plan: Plan, seed: np.ndarray, timer: _Timer, report: Report,
+                     grads: dict[str, dict[int, np.ndarray]]) -> Any:
+    """The numeric and finite-difference witnesses (into ``grads``); the finite differences."""
     if "numeric" in request.witnesses:
         with np.errstate(all="ignore"):  # inf and nan are reported as non_finite, not warned about
             grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
-    if tier != "off" and "symbolic" in request.witnesses:
-        found = _symbolic(symbolic, plan, seed, tier, timer, report)
-        if found is not None:
-            grads["symbolic"] = found
     fd = None
     if "finite_difference" in request.witnesses:
         fd = timer.run("finite_difference",
@@ -149,6 +163,23 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
         if fd.mode == "per_element":
             grads["finite_difference"] = fd.grads
         report.finite_difference = fd.mode if fd.mode == "per_element" else f"directions (seed {fd.seed})"
+    return fd
+
+
+def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
+                   report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
+    grads: dict[str, dict[int, np.ndarray]] = {}
+    wants_symbolic = tier != "off" and "symbolic" in request.witnesses
+    pending = _start(symbolic, plan, seed, tier) if wants_symbolic else None
+    try:
+        fd = _local_witnesses(request, plan, seed, timer, report, grads)
+    except BaseException:
+        getattr(pending, "cancel", lambda: None)()
+        raise
+    found = None if pending is None else _symbolic(pending, tier, timer, report)
+    if found is not None:
+        grads["symbolic"] = found
+    grads = {w: grads[w] for w in WITNESSES if w in grads}  # the report's column order
     names = {plan.graph.nodes[i].name: i for i in plan.grad_leaves()}
     for name, value in request.claimed.items():
         if name not in names:
@@ -237,8 +268,9 @@ def grad_fn_names(plan: Plan) -> dict[str, str]:
 def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf.
 
-    ``symbolic`` computes the symbolic witness (in this process by default; the server passes a
-    worker pool with a deadline, and a WitnessTimeout leaves the other witnesses' answer).
+    ``symbolic`` starts the symbolic witness (in this process by default, computed when
+    collected; the server passes a worker pool with a deadline, which works while this process
+    runs the numeric and finite-difference witnesses; a WitnessTimeout leaves the others' answer).
     """
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))

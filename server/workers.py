@@ -16,31 +16,30 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
 from crossgrad.engine.check import WitnessTimeout
-from crossgrad.engine.graph import Graph, Plan
+from crossgrad.engine.graph import Plan
 
 _CTX = mp.get_context("spawn")
 
 
 def _serve(conn: Any, memory_mb: int) -> None:
-    """The worker loop: (graph, seed, tier) in, (gradients by leaf index) or an error out."""
+    """The worker loop: (validated plan, seed, tier) in, (gradients by leaf index) or an error out."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from crossgrad.engine.graph import validate
     from crossgrad.engine.symbolic import exact, tensor
 
     while True:
         try:
-            graph, seed, tier = conn.recv()
+            plan, seed, tier = conn.recv()
         except EOFError:
             return
         try:
             run = exact.gradients if tier == "exact" else tensor.gradients
-            grads, _ = run(validate(graph), seed)
+            grads, _ = run(plan, seed)
             conn.send(("ok", grads))
         except BaseException as err:  # reported to the parent, which maps it
             conn.send(("error", f"{type(err).__name__}: {err}"))
@@ -86,12 +85,24 @@ class SymbolicPool:
         for _ in range(size):
             self.idle.put(_Worker(memory_mb))
 
-    def run(self, graph: Graph, seed: np.ndarray, tier: str, deadline: float,
-            alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
-        """Symbolic gradients computed in a worker, or WitnessTimeout at ``deadline`` (monotonic)."""
+    def submit(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
+               alive: Callable[[], bool] = lambda: True) -> Callable[[], dict[int, np.ndarray]]:
+        """Start the symbolic witness in a worker; the returned function waits for its gradients
+        (or raises WitnessTimeout at ``deadline``, monotonic, or when ``alive()`` turns False)."""
         worker = self._acquire(deadline)
         try:
-            worker.conn.send((graph, seed, tier))
+            worker.conn.send((plan, seed, tier))
+        except OSError:
+            self._replace(worker)
+            raise WitnessTimeout("the worker died") from None
+        return _Pending(lambda: self._collect(worker, deadline, alive))
+
+    def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
+            alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
+        return self.submit(plan, seed, tier, deadline, alive)()
+
+    def _collect(self, worker: _Worker, deadline: float, alive: Callable[[], bool]) -> dict[int, np.ndarray]:
+        try:
             while not worker.conn.poll(0.05):
                 if time.monotonic() > deadline or not alive() or not worker.process.is_alive():
                     why = "the worker died" if not worker.process.is_alive() else "the deadline passed"
@@ -127,10 +138,25 @@ class SymbolicPool:
             self.idle.get_nowait().kill()
 
 
+class _Pending:
+    """A submitted symbolic job: call it for the gradients; ``cancel()`` (when the check failed
+    before collecting) still takes the worker's answer so the worker returns to the pool."""
+
+    def __init__(self, collect: Callable[[], dict[int, np.ndarray]]) -> None:
+        self._collect = collect
+
+    def __call__(self) -> dict[int, np.ndarray]:
+        return self._collect()
+
+    def cancel(self) -> None:
+        with suppress(WitnessTimeout):
+            self._collect()
+
+
 def runner(pool: SymbolicPool, deadline: float, alive: Callable[[], bool]) -> Callable[..., Any]:
-    """The engine's symbolic hook for one request: (plan, seed, tier) -> gradients."""
+    """The engine's symbolic hook for one request: (plan, seed, tier) -> a wait for the gradients."""
 
-    def run(plan: Plan, seed: np.ndarray, tier: str) -> dict[int, np.ndarray]:
-        return pool.run(plan.graph, seed, tier, deadline, alive)
+    def start(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
+        return pool.submit(plan, seed, tier, deadline, alive)
 
-    return run
+    return start

@@ -9,6 +9,7 @@ import time
 import crossgrad as torch
 import crossgrad.nn.functional as F
 import numpy as np
+import pytest
 from crossgrad.client import Client
 
 
@@ -82,3 +83,39 @@ def test_dead_workers_are_replaced_and_checks_still_answer(server):
             assert report.verdict == "agree"
             assert report.leaves[0].grads.get("symbolic") is not None  # served by a replacement
     assert server.pool.replaced >= replaced + 1
+
+
+def test_symbolic_runs_while_the_parent_works_and_a_failed_check_returns_its_worker(monkeypatch):
+    """The worker computes while this process runs the other witnesses; when those fail after the
+    job was sent, the worker's answer is still taken, so the pool keeps its worker."""
+    from crossgrad.engine import check as check_module
+    from crossgrad.engine.numeric.export import to_graph
+    from crossgrad.server.workers import SymbolicPool, runner
+
+    pool = SymbolicPool(size=1)
+    try:
+        request = check_module.CheckRequest(to_graph(seed_loss())[0])
+        hook = runner(pool, time.monotonic() + 60, lambda: True)
+        assert check_module.check(request, hook).verdict == "agree"  # warms the worker's caches
+        started = []
+        real = check_module.numeric_gradients
+
+        def numeric_noting_the_worker(plan, seed):
+            started.append(pool.idle.qsize())
+            return real(plan, seed)
+
+        monkeypatch.setattr(check_module, "numeric_gradients", numeric_noting_the_worker)
+        assert check_module.check(request, hook).verdict == "agree"
+        assert started == [0]  # the one worker was busy with this check's symbolic job
+
+        def broken(plan, seed):
+            raise RuntimeError("planted failure in the numeric witness")
+
+        monkeypatch.setattr(check_module, "numeric_gradients", broken)
+        with pytest.raises(RuntimeError, match="planted"):
+            check_module.check(request, hook)
+        assert pool.idle.qsize() == 1 and pool.replaced == 0
+        monkeypatch.setattr(check_module, "numeric_gradients", real)
+        assert check_module.check(request, hook).verdict == "agree"
+    finally:
+        pool.close()
