@@ -7,6 +7,7 @@ is allocated; dtypes come from the enum, never from client text.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_I
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 TIERS = {pb.TIER_UNSPECIFIED: "auto", pb.TIER_AUTO: "auto", pb.TIER_EXACT: "exact",
          pb.TIER_TENSOR: "tensor", pb.TIER_OFF: "off"}
+DTYPE_OUT = {np.dtype(name): enum for name, enum in DTYPE_ENUM.items()}
 WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
              pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
 WITNESS_ENUM = {v: k for k, v in WITNESSES.items()}
@@ -47,7 +49,7 @@ def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
         raise GraphError(f"{path}.dtype", "must be DTYPE_FLOAT32, DTYPE_FLOAT64 or DTYPE_INT64")
     shape = tuple(int(d) for d in t.shape)
     limits.check_shape(shape, path)
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)
     is_int = t.dtype == pb.DTYPE_INT64
     data, other = (t.int_data, t.data) if is_int else (t.data, t.int_data)
     if len(other):
@@ -56,8 +58,10 @@ def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
     if len(data) != size:
         raise GraphError(f"{path}.{'int_data' if is_int else 'data'}",
                          f"{len(data)} values for shape {list(shape)} ({size} elements)")
-    with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, reported as non-finite
+    if t.dtype != pb.DTYPE_FLOAT32:
         return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
+    with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, reported as non-finite
+        return np.asarray(data, dtype=np.float32).reshape(shape)
 
 
 def attr_in(value: Any, path: str) -> Any:
@@ -129,12 +133,10 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
 # --- reports out ---------------------------------------------------------------------------
 def tensor_out(arr: np.ndarray) -> Any:
     arr = np.asarray(arr)
-    t = pb.Tensor(shape=list(arr.shape), dtype=DTYPE_ENUM.get(str(arr.dtype), pb.DTYPE_FLOAT64))
-    if arr.dtype == np.int64:
-        t.int_data.extend(arr.ravel().tolist())
-    else:
-        t.data.extend(arr.astype(np.float64).ravel().tolist())
-    return t
+    dtype = DTYPE_OUT.get(arr.dtype, pb.DTYPE_FLOAT64)
+    if dtype == pb.DTYPE_INT64:
+        return pb.Tensor(shape=arr.shape, dtype=dtype, int_data=arr.ravel().tolist())
+    return pb.Tensor(shape=arr.shape, dtype=dtype, data=arr.ravel().tolist())  # tolist gives Python floats
 
 
 def tolerance_out(tol: Tolerance | None) -> Any:
