@@ -9,8 +9,7 @@ shapes from the spec alone, and returns a :class:`Plan` the witnesses share.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,18 +77,25 @@ def _dtype_name(value: np.ndarray, path: str) -> str:
     return name
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# attribute kind -> whether a value is of that kind
+_KIND_CHECKS: dict[str, Callable[[ops.Attr, Any], bool]] = {
+    "int": lambda a, v: _is_int(v),
+    "float": lambda a, v: isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v)),
+    "bool": lambda a, v: isinstance(v, bool),
+    "choice": lambda a, v: v in a.choices,
+    "opt_int": lambda a, v: v is None or _is_int(v),
+    "dims": lambda a, v: v is None or _int_tuple(v, allow_int=True),
+    "shape": lambda a, v: _int_tuple(v, allow_int=False),
+}
+
+
 def _check_attr(attr: ops.Attr, value: Any, path: str) -> Any:
     """Type-check one attribute value against its kind; returns the normalized value."""
-    ok = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v),
-        "bool": lambda v: isinstance(v, bool),
-        "choice": lambda v: v in attr.choices,
-        "opt_int": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
-        "dims": lambda v: v is None or _int_tuple(v, allow_int=True),
-        "shape": lambda v: _int_tuple(v, allow_int=False),
-    }[attr.kind]
-    if not ok(value):
+    if not _KIND_CHECKS[attr.kind](attr, value):
         raise GraphError(f"{path}.attrs.{attr.name}", f"invalid value {value!r} for a {attr.kind}")
     if attr.kind == "float":
         return float(value)
@@ -199,7 +205,7 @@ def structure_hash(plan: Plan) -> str:
             inputs = [plan.index[n] if n else None for n in node.inputs]
             items.append(["op", node.op, inputs, sorted(plan.attrs[i].items()), node.no_grad, *common])
     items.append(plan.index[plan.graph.output])
-    return hashlib.sha256(json.dumps(items, default=list).encode()).hexdigest()
+    return hashlib.sha256(repr(items).encode()).hexdigest()  # repr of plain values is deterministic
 
 
 def input_indices(plan: Plan, i: int) -> list[int | None]:

@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
+from mpmath.libmp import from_float
 
 from .. import ops
 from ..graph import Leaf, OpNode, Plan, input_indices
@@ -28,10 +29,13 @@ NAN = mpmath.mpf("nan")
 
 @dataclass(frozen=True)
 class Compiled:
-    """A template's forward and gradient, as mpmath functions of its placeholders."""
+    """A template's forward and gradient, as mpmath functions of its placeholders. When every
+    partial is a number or a bare placeholder (sums, products of two, reshapes), ``gradient``
+    is None and ``direct`` says which, so no function is called per element."""
 
     forward: Callable[..., Any]
-    gradient: Callable[..., Any]
+    gradient: Callable[..., Any] | None
+    direct: tuple[tuple[int, Any], ...] = ()  # per partial: (placeholder index, None) or (-1, number)
 
 
 _TEMPLATES: dict[tuple[sp.Expr, int], Compiled] = {}
@@ -44,9 +48,26 @@ def compile_template(template: sp.Expr, n_args: int) -> Compiled:
     key = (template, n_args)
     if key not in _TEMPLATES:
         s = args(n_args)
-        _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"),
-                                   sp.lambdify(s, partials(template, s), "mpmath", cse=True))
+        found = partials(template, s)
+        direct = _direct(found, s)
+        gradient = None if direct else sp.lambdify(s, found, "mpmath", cse=True)
+        _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"), gradient, direct or ())
     return _TEMPLATES[key]
+
+
+def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[int, Any], ...] | None:
+    """Each partial as (placeholder index, None) or (-1, its mpmath value); None if any is neither."""
+    position = {v: k for k, v in enumerate(symbols)}
+    out = []
+    with mpmath.workdps(DPS):
+        for p in found:
+            if p in position:
+                out.append((position[p], None))
+            elif p.is_number:
+                out.append((-1, _real(sp.lambdify((), p, "mpmath")())))
+            else:
+                return None
+    return tuple(out)
 
 
 @dataclass
@@ -144,7 +165,8 @@ def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any],
                 a = out_adj[pos]  # type: ignore[index]
                 if not a:
                     continue
-                partials = _call(fn.gradient, vals)
+                partials = _call(fn.gradient, vals) if fn.gradient else \
+                    [vals[k] if k >= 0 else c for k, c in fn.direct]
                 for j, target in enumerate(targets):
                     if target is not None:
                         target[row_idx[j]] += a * (partials if partials is NAN else partials[j])
@@ -159,8 +181,10 @@ def _adj_slot(adj: list, tape: _Tape, src: int, wants: list[bool], n_in: int) ->
     return adj[src]
 
 
-def _leaf_values(leaf: Leaf) -> list[Any]:
-    return [mpmath.mpf(v) for v in np.asarray(leaf.value, dtype=np.float64).ravel().tolist()]
+def _mpfs(values: np.ndarray) -> list[Any]:
+    """float64 values as mpmath numbers (exactly; the short path past mpf()'s type dispatch)."""
+    make, convert = mpmath.mp.make_mpf, from_float
+    return [make(convert(v)) for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
 
 
 def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
@@ -172,7 +196,7 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
         tapes: list[_Tape | None] = [None] * len(nodes)
         for i, node in enumerate(nodes):
             if isinstance(node, Leaf):
-                values[i] = _leaf_values(node)
+                values[i] = _mpfs(node.value)
                 continue
             program = programs[i]
             assert program is not None and isinstance(node, OpNode)
@@ -186,7 +210,7 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
 
 def _reverse(plan: Plan, programs: list, tapes: list, seed: np.ndarray) -> list[list[Any] | None]:
     adjoints: list[list[Any] | None] = [None] * len(programs)
-    adjoints[plan.output] = [mpmath.mpf(v) for v in np.asarray(seed, np.float64).ravel().tolist()]
+    adjoints[plan.output] = _mpfs(seed)
     for i in range(plan.output, -1, -1):
         program, adjoint = programs[i], adjoints[i]
         if program is None or adjoint is None or not plan.active[i]:
@@ -208,10 +232,21 @@ def _to_float(values: list[Any] | None, shape: tuple[int, ...]) -> np.ndarray:
     return np.array([float(v) for v in values], dtype=np.float64).reshape(shape)
 
 
+_WORK: OrderedDict[str, int] = OrderedDict()
+
+
 def estimate_work(plan: Plan) -> int:
     """Placeholder evaluations the exact tier would do, from shapes alone (before lowering):
     per op, output elements times the input elements each one reads; softmax-like templates
     also pay K^2 once to be differentiated (their partials are not term-by-term)."""
+    if plan.structure_hash not in _WORK:
+        _WORK[plan.structure_hash] = _estimate_work(plan)
+        if len(_WORK) > 4 * PLAN_CACHE_SIZE:
+            _WORK.popitem(last=False)
+    return _WORK[plan.structure_hash]
+
+
+def _estimate_work(plan: Plan) -> int:
     total = 0
     for i, node in enumerate(plan.graph.nodes):
         if isinstance(node, OpNode):
