@@ -61,6 +61,7 @@ class Plan:
     attrs: list[dict[str, Any]]
     active: list[bool]
     structure_hash: str = ""
+    sources: list[tuple[int | None, ...]] = field(default_factory=list)  # per op node: input_indices
 
     @property
     def output(self) -> int:
@@ -147,6 +148,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         srcs.append(plan.index[name])
         _input_dtype(plan, spec, pos, plan.index[name], path)
     srcs += [None] * (len(spec.inputs) - len(srcs))
+    plan.sources.append(tuple(srcs))
     attrs = _resolve_attrs(spec, node.attrs, path)
     try:
         shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
@@ -186,6 +188,7 @@ def _add_leaf(plan: Plan, leaf: Leaf, path: str) -> None:
     dtype = _dtype_name(np.asarray(leaf.value), path)
     if leaf.requires_grad and dtype == "int64":
         raise GraphError(f"{path}.requires_grad", "only floating point leaves can require grad")
+    plan.sources.append(())
     plan.shapes.append(tuple(np.shape(leaf.value)))
     plan.dtypes.append(dtype)
     plan.attrs.append({})
@@ -208,11 +211,7 @@ def structure_hash(plan: Plan) -> str:
     return hashlib.sha256(repr(items).encode()).hexdigest()  # repr of plain values is deterministic
 
 
-def input_indices(plan: Plan, i: int) -> list[int | None]:
-    """The node indices feeding node ``i`` (None for absent optional inputs), spec-length."""
-    node = plan.graph.nodes[i]
-    assert isinstance(node, OpNode)
-    spec = ops.CATALOGUE[node.op]
-    srcs: list[int | None] = [plan.index[n] if n else None for n in node.inputs]
-    return srcs + [None] * (len(spec.inputs) - len(srcs))
+def input_indices(plan: Plan, i: int) -> tuple[int | None, ...]:
+    """The node indices feeding op node ``i`` (None for absent optional inputs), spec-length."""
+    return plan.sources[i]
 

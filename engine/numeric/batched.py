@@ -9,6 +9,8 @@ elementwise ops, shifted dims for reductions, ...). Ops without an entry run onc
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -157,28 +159,39 @@ TABLE: dict[str, BatchRule] = {
 }
 
 
+_REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()
+
+
+def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
+    """The op nodes up to the output whose value depends on ``leaf`` (in order), and the most
+    elements one copy holds in any of them or the leaf (sizes the batches); cached by structure."""
+    key = (plan.structure_hash, leaf)
+    if key not in _REACH:
+        reached = {leaf}
+        for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
+            if not isinstance(node, Leaf) and reached.intersection(input_indices(plan, i)):
+                reached.add(i)
+        widest = max(math.prod(plan.shapes[i]) for i in reached)
+        _REACH[key] = (sorted(reached - {leaf}), widest)
+        if len(_REACH) > 1024:
+            _REACH.popitem(last=False)
+    return _REACH[key]
+
+
 class Batched:
     """The graph's base forward values, and batched forwards for one perturbed leaf at a time."""
 
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
         self.plan = plan
         self.base = evaluator(plan)(leaves)
-        self._downstream: dict[int, list[int]] = {}
 
     def downstream(self, leaf: int) -> list[int]:
         """The op nodes up to the output whose value depends on ``leaf``, in order."""
-        if leaf not in self._downstream:
-            reached = {leaf}
-            for i, node in enumerate(self.plan.graph.nodes[: self.plan.output + 1]):
-                if not isinstance(node, Leaf) and reached.intersection(input_indices(self.plan, i)):
-                    reached.add(i)
-            self._downstream[leaf] = sorted(reached - {leaf})
-        return self._downstream[leaf]
+        return _reach(self.plan, leaf)[0]
 
     def widest(self, leaf: int) -> int:
         """The most elements one copy holds in any batched value (sizes the batches)."""
-        sizes = [self.plan.shapes[i] for i in [leaf] + self.downstream(leaf)]
-        return max(int(np.prod(s, dtype=np.int64)) for s in sizes)
+        return _reach(self.plan, leaf)[1]
 
     def outputs(self, leaf: int, stack: Arr) -> Arr:
         plan, values = self.plan, list(self.base)

@@ -43,7 +43,7 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
 def evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
     """leaf values -> every node's value up to the output (other leaves from the graph),
     forward rules only, with the per-node lookups done once (finite differences call it often)."""
-    steps: list[tuple[int, Any, list[int | None], dict]] = []
+    steps: list[tuple[int, Any, tuple[int | None, ...], dict]] = []
     constants: dict[int, np.ndarray] = {}
     for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
         if isinstance(node, Leaf):

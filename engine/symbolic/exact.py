@@ -9,7 +9,7 @@ plans by the graph's structure hash: a second graph with new values derives noth
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +74,13 @@ def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple
 class NodeProgram:
     """One op node lowered: its stages and each group's compiled template."""
 
-    srcs: list[int | None]
+    srcs: Sequence[int | None]
     stages: list[Stage]
     compiled: list[list[Compiled]]
     differentiable: list[bool]
 
 
-def _ints(plan: Plan, srcs: list[int | None]) -> list[np.ndarray | None]:
+def _ints(plan: Plan, srcs: Sequence[int | None]) -> list[np.ndarray | None]:
     out: list[np.ndarray | None] = []
     for s in srcs:
         node = plan.graph.nodes[s] if s is not None else None
