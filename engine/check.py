@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import finite_diff, ops
-from .compare import SKIPPED, KinkTest, PairComparison, compare, worst
+from .compare import SKIPPED, KinkTest, PairComparison, Values, compare, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
@@ -205,6 +205,8 @@ def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int,
     dtype = plan.dtypes[leaf]
     entry = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], dtype,
                        {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
+    values = {w: Values(g) for w, g in entry.grads.items()}  # each witness prepared once for its pairs
+    seed_scale = float(np.abs(seed).max(initial=0.0))
     for pair in PAIRS:
         tol = policy(dtype, pair, request.tolerance)
         a_ok = pair[0] in grads and leaf in grads[pair[0]]
@@ -219,8 +221,8 @@ def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int,
             entry.pairs.append(_directional(pair, grads, fd, leaf, dtype, tol))
         else:
             kink = _kink_test(plan, seed, leaf, kink_values, tol)
-            entry.pairs.append(compare(pair, grads[pair[0]][leaf], grads[pair[1]][leaf], dtype, tol, kink,
-                                       seed_scale=float(np.abs(seed).max(initial=0.0))))
+            entry.pairs.append(compare(pair, values[pair[0]], values[pair[1]], dtype, tol, kink,
+                                       seed_scale=seed_scale))
     return finish_leaf(entry)
 
 
