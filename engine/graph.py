@@ -127,6 +127,21 @@ def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) ->
         raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
 
 
+def _check_class_indices(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attrs: dict[str, Any],
+                         path: str) -> None:
+    """Class-index targets lie in [0, classes) (classes: the input's last dim) or are ignore_index."""
+    for pos, src in enumerate(srcs):
+        node = None if src is None else plan.graph.nodes[src]
+        if spec.inputs[pos].domain != ops.CLASS or not isinstance(node, Leaf) or srcs[0] is None:
+            continue
+        classes = plan.shapes[srcs[0]][-1] if plan.shapes[srcs[0]] else 1
+        values = np.asarray(node.value)
+        bad = (values != attrs.get("ignore_index")) & ((values < 0) | (values >= classes))
+        if bad.any():
+            raise GraphError(f"{path}.inputs[{pos}]", f"class index {int(values[bad][0])} is out of range "
+                                                      f"for {classes} classes")
+
+
 def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     try:
         spec = ops.get(node.op)
@@ -150,6 +165,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     srcs += [None] * (len(spec.inputs) - len(srcs))
     plan.sources.append(tuple(srcs))
     attrs = _resolve_attrs(spec, node.attrs, path)
+    _check_class_indices(plan, spec, srcs, attrs, path)
     try:
         shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
     except ShapeError as err:

@@ -1,7 +1,7 @@
 """Typed exceptions -> gRPC status, in one place. Clients get google.rpc.Status with
 BadRequest field violations naming the path; never a traceback.
 
-    GraphError, ShapeError, AttributeSpecError, UnknownOpError, ValueError -> INVALID_ARGUMENT
+    GraphError, ShapeError, AttributeSpecError, UnknownOpError (CrossgradError) -> INVALID_ARGUMENT
     LimitError                                                               -> RESOURCE_EXHAUSTED
     Draining (graceful shutdown)                                             -> UNAVAILABLE
     anything else                                                            -> INTERNAL (logged here)
@@ -47,7 +47,7 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
         return _status(code_pb2.UNAVAILABLE, str(err), None, "")
     if isinstance(err, LimitError):
         return _status(code_pb2.RESOURCE_EXHAUSTED, message, full, reason)
-    if isinstance(err, (CrossgradError, ValueError, IndexError)):
+    if isinstance(err, CrossgradError):
         return _status(code_pb2.INVALID_ARGUMENT, message, full or (prefix.rstrip(".") or "request"), reason)
     log.exception("internal error", exc_info=err)
     return _status(code_pb2.INTERNAL, "internal error (logged by the server)", None, "")

@@ -62,7 +62,7 @@ BAD = {
     "int leaf requiring grad": (request(leaf("x", [1], [1], dtype=pb.DTYPE_INT64)),
                                 "graph.nodes[0].requires_grad"),
     "target out of range": (request(leaf("x", [2, 3], [0.0] * 6), leaf("t", [2], [0, 7], pb.DTYPE_INT64, False),
-                                    op("out", "cross_entropy", ["x", "t"])), "request"),
+                                    op("out", "cross_entropy", ["x", "t"])), "graph.nodes[2].inputs[1]"),
     "shape mismatch": (request(leaf("a", [2, 3], [0.0] * 6), leaf("b", [4, 3], [0.0] * 12),
                                op("out", "matmul", ["a", "b"])), "graph.nodes[2]"),
     "unknown program step": (request(leaf("x", [1], [1.0]), program=[pb.Step(kind=pb.STEP_KIND_UNSPECIFIED)]),
@@ -252,3 +252,21 @@ def test_mutated_bytes_get_only_documented_statuses(channel, data):
         assert err.code() in DOCUMENTED | {grpc.StatusCode.INTERNAL}, (err.code(), err.details())
         if err.code() == grpc.StatusCode.INTERNAL:
             assert "deserializ" in (err.details() or "").lower()
+
+
+def test_an_internal_bug_is_internal_not_the_clients_fault(channel, monkeypatch):
+    """A ValueError inside the engine (here a planted one in a forward rule) is INTERNAL with a
+    generic message and is logged; it is not passed off as the client's invalid argument."""
+    from crossgrad.engine.numeric import rules
+    from crossgrad.engine.numeric.ruletools import Rule
+
+    def broken(xs, at):
+        raise ValueError("planted: operands could not be broadcast together")
+
+    monkeypatch.setitem(rules.RULES, "sum", Rule(broken, rules.RULES["sum"].vjp))
+    with pytest.raises(grpc.RpcError) as err:
+        call(channel, GOOD)
+    assert err.value.code() == grpc.StatusCode.INTERNAL
+    assert "planted" not in err.value.details() and "Traceback" not in err.value.details()
+    monkeypatch.undo()
+    assert_still_serving(channel)
