@@ -194,8 +194,7 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
 def _directional(pair: tuple[str, str], grads: dict, fd: Any, leaf: int, dtype: str,
                  tol: Tolerance) -> PairComparison:
     """A witness's directional derivatives against the finite-difference slopes."""
-    slopes = np.tensordot(fd.directions[leaf], np.asarray(grads[pair[0]][leaf], np.float64),
-                          axes=grads[pair[0]][leaf].ndim)
+    slopes = fd.project(leaf, grads[pair[0]][leaf])
     return compare(pair, slopes, fd.slopes[leaf], dtype, tol, unit="directions",
                    seed_scale=fd.seed_scale)
 

@@ -2,12 +2,15 @@
 
 Central differences of f(leaves) = <output, seed>, step h = eps64^(1/3) max(1, |x|) (the step
 that balances truncation and rounding error for central differences). Per element when the
-graph is small; otherwise along seeded random directions, one set per leaf. All the perturbed
-copies of a leaf go through the graph together, in batches (numeric/batched.py).
+graph is small; otherwise along seeded random directions, one set per leaf: random signs
+scaled to unit length (Rademacher directions; drawing them costs a fraction of Gaussian ones
+on the MLP's 401,408-weight layer). All the perturbed copies of a leaf go through the graph
+together, in batches (numeric/batched.py).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,9 +31,15 @@ class FiniteDifferences:
     mode: str  # "per_element" or "directions"
     seed: int | None
     grads: dict[int, np.ndarray]  # per element: the gradient estimate
-    directions: dict[int, np.ndarray]  # directions mode: (k, *shape) unit directions per leaf
+    directions: dict[int, np.ndarray]  # directions mode: (k, *shape) int8 signs; unit d = signs / sqrt(n)
     slopes: dict[int, np.ndarray]  # directions mode: (k,) directional derivatives per leaf
     seed_scale: float = 1.0  # max |seed|, the scale of the tolerance floor
+
+    def project(self, leaf: int, grad: np.ndarray) -> np.ndarray:
+        """A gradient's derivatives along this leaf's directions (to compare with ``slopes``)."""
+        signs = self.directions[leaf]
+        flat = signs.reshape(len(signs), -1)
+        return flat @ np.asarray(grad, np.float64).reshape(-1) / np.sqrt(max(flat.shape[1], 1))
 
 
 class _Objective:
@@ -48,8 +57,11 @@ class _Objective:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def _central(self, leaf: int, deltas: np.ndarray) -> np.ndarray:
-        x = self.base[leaf]
-        out = self.batched.outputs(leaf, np.concatenate([x + deltas, x - deltas]))
+        x, k = self.base[leaf], len(deltas)
+        stack = np.empty((2 * k,) + x.shape)
+        np.add(x, deltas, out=stack[:k])
+        np.subtract(x, deltas, out=stack[k:])
+        out = self.batched.outputs(leaf, stack)
         f = (out * self.seed).reshape(len(out), -1).sum(axis=1)
         return (f[: len(deltas)] - f[len(deltas):]) / 2
 
@@ -88,17 +100,26 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
     rng = np.random.default_rng(rng_seed)
     directions, slopes = {}, {}
     for leaf, x in base.items():
-        d = rng.standard_normal((DIRECTIONS,) + x.shape)
-        d /= np.sqrt((d**2).reshape(DIRECTIONS, -1).sum(axis=1)).reshape((DIRECTIONS,) + (1,) * x.ndim)
+        signs = _random_signs(rng, (DIRECTIONS,) + x.shape)
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
-        directions[leaf] = d
-        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(h * d)) / h
+        directions[leaf] = signs
+        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(signs, h / np.sqrt(max(x.size, 1)))) / h
     return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
                              float(np.abs(seed).max(initial=0.0)))
 
 
-def _scaled_rows(deltas: np.ndarray) -> Callable[[int, int], np.ndarray]:
-    return lambda start, stop: deltas[start:stop]
+def _random_signs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Independent fair +1/-1 entries (int8), eight per random byte."""
+    count = math.prod(shape)
+    bits = np.unpackbits(rng.integers(0, 256, (count + 7) // 8, dtype=np.uint8))[:count].view(np.int8)
+    signs = bits * np.int8(2)
+    signs -= 1
+    return signs.reshape(shape)
+
+
+def _scaled_rows(signs: np.ndarray, step: float) -> Callable[[int, int], np.ndarray]:
+    """Perturbations start..stop: the sign rows times the step (made a batch at a time)."""
+    return lambda start, stop: signs[start:stop] * step
 
 
 def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int, np.ndarray]:

@@ -51,3 +51,18 @@ def test_small_batches_give_the_same_differences(monkeypatch):
     split = finite_diff.finite_differences(plan, seed).grads
     for leaf in whole:
         np.testing.assert_allclose(split[leaf], whole[leaf], rtol=1e-9, atol=1e-12)
+
+
+def test_random_directions_are_seeded_unit_sign_vectors_and_project_gradients():
+    """Directions mode: +-1/sqrt(n) entries, the same for the same seed, and project() is the
+    plain dot product of a gradient with each unit direction."""
+    rng = np.random.default_rng(9)
+    signs = finite_diff._random_signs(rng, (8, 40, 30))
+    assert signs.dtype == np.int8 and set(np.unique(signs)) == {-1, 1}
+    assert abs(float(signs.mean())) < 0.05
+    again = finite_diff._random_signs(np.random.default_rng(9), (8, 40, 30))
+    assert (signs == again).all()
+    fd = finite_diff.FiniteDifferences("directions", 9, {}, {0: signs}, {})
+    grad = np.random.default_rng(1).standard_normal((40, 30))
+    unit = signs.astype(np.float64) / np.sqrt(grad.size)
+    np.testing.assert_allclose(fd.project(0, grad), np.tensordot(unit, grad, axes=2), rtol=1e-12)

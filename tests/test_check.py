@@ -141,6 +141,27 @@ def test_large_graph_uses_seeded_random_directions(monkeypatch):
     assert verdicts[("symbolic", "finite_difference")] == "agree"
 
 
+def test_random_directions_catch_one_wrong_element(monkeypatch):
+    """One element off by about the gradient's size moves every sign direction's slope by
+    1/sqrt(n) of that: still far outside the tolerance."""
+    torch.manual_seed(0)
+    w = torch.randn(50, 50, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 50, dtype=torch.float64)
+    rule = RULES["matmul"]
+
+    def one_off(g, s, n):
+        ga, gb = rule.vjp(g, s, n)
+        gb = gb.copy()
+        gb[7, 11] += 1.0
+        return ga, gb
+
+    monkeypatch.setitem(RULES, "matmul", Rule(rule.forward, one_off))
+    bad = torch.check(torch.tanh(x @ w).sum(), names={"w": w})
+    assert bad.finite_difference.startswith("directions")
+    pair = next(p for p in bad.leaf(w).pairs if p.witnesses == ("numeric", "finite_difference"))
+    assert pair.verdict == "mismatch" and pair.mismatched == pair.total == 8
+
+
 def test_tolerance_override_and_tiers():
     *_, w, b, z, loss = seed_graph()
     strict = torch.check(loss, names={"w": w, "b": b}, tolerance=Tolerance(0.0, 0.0))
