@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
@@ -29,30 +29,52 @@ NAN = mpmath.mpf("nan")
 
 @dataclass(frozen=True)
 class Compiled:
-    """A template's forward and gradient, as mpmath functions of its placeholders. When every
-    partial is a number or a bare placeholder (sums, products of two, reshapes), ``gradient``
-    is None and ``direct`` says which, so no function is called per element."""
+    """A template's forward as an mpmath function of its placeholders, and its partial
+    derivatives (by sympy.diff), compiled per set of wanted placeholders by :func:`gradient_for`."""
 
+    template: sp.Expr
     forward: Callable[..., Any]
-    gradient: Callable[..., Any] | None
-    direct: tuple[tuple[int, Any], ...] = ()  # per partial: (placeholder index, None) or (-1, number)
+    partials: tuple[sp.Expr, ...]
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """The wanted partials of one template: an mpmath function of the placeholders, or (when each
+    is a number or a bare placeholder: sums, products, reshapes) ``direct`` — per partial
+    (placeholder index, None) or (-1, number) — so nothing is called per element. ``reads``:
+    the placeholders the partials read, i.e. which forward values the backward pass needs."""
+
+    fn: Callable[..., Any] | None
+    direct: tuple[tuple[int, Any], ...]
+    reads: frozenset[int]
 
 
 _TEMPLATES: dict[tuple[sp.Expr, int], Compiled] = {}
+_GRADIENTS: dict[tuple[sp.Expr, int, tuple[bool, ...]], Gradient] = {}
 _PLANS: OrderedDict[str, list[NodeProgram | None]] = OrderedDict()
 PLAN_CACHE_SIZE = 64
 
 
 def compile_template(template: sp.Expr, n_args: int) -> Compiled:
-    """lambdify the template and its partial derivatives (by sympy.diff) once per template."""
+    """lambdify the template and differentiate it by every placeholder, once per template."""
     key = (template, n_args)
     if key not in _TEMPLATES:
         s = args(n_args)
-        found = partials(template, s)
-        direct = _direct(found, s)
-        gradient = None if direct else sp.lambdify(s, found, "mpmath", cse=True)
-        _TEMPLATES[key] = Compiled(sp.lambdify(s, template, "mpmath"), gradient, direct or ())
+        _TEMPLATES[key] = Compiled(template, sp.lambdify(s, template, "mpmath"), tuple(partials(template, s)))
     return _TEMPLATES[key]
+
+
+def gradient_for(compiled: Compiled, wanted: tuple[bool, ...]) -> Gradient:
+    """The partials by the wanted placeholders (0 for the others), compiled once per mask."""
+    key = (compiled.template, len(wanted), wanted)
+    if key not in _GRADIENTS:
+        symbols = args(len(wanted))
+        found = [p if w else sp.Integer(0) for p, w in zip(compiled.partials, wanted)]
+        reads = frozenset(k for k, v in enumerate(symbols) if any(v in p.free_symbols for p in found))
+        direct = _direct(found, symbols)
+        fn = None if direct is not None else sp.lambdify(symbols, found, "mpmath", cse=True)
+        _GRADIENTS[key] = Gradient(fn, direct or (), reads)
+    return _GRADIENTS[key]
 
 
 def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[int, Any], ...] | None:
@@ -72,12 +94,15 @@ def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple
 
 @dataclass
 class NodeProgram:
-    """One op node lowered: its stages and each group's compiled template."""
+    """One op node lowered: its stages, each group's compiled template and wanted partials, and
+    which stages' forward values anything reads (the others are never computed)."""
 
     srcs: Sequence[int | None]
     stages: list[Stage]
     compiled: list[list[Compiled]]
-    differentiable: list[bool]
+    gradients: list[list[Gradient]]
+    wants: list[bool]  # per input: whether its gradient is wanted
+    needed: list[bool] = field(default_factory=list)  # per stage
 
 
 def _ints(plan: Plan, srcs: Sequence[int | None]) -> list[np.ndarray | None]:
@@ -97,19 +122,46 @@ def compile_plan(plan: Plan) -> list[NodeProgram | None]:
         return cached
     programs: list[NodeProgram | None] = []
     for i, node in enumerate(plan.graph.nodes):
-        if isinstance(node, Leaf):
-            programs.append(None)
-            continue
-        srcs = input_indices(plan, i)
-        shapes = [None if s is None else plan.shapes[s] for s in srcs]
-        stages = lower(node.op, shapes, plan.attrs[i], _ints(plan, srcs))
-        compiled = [[compile_template(g.template, g.gather.shape[1]) for g in st.groups] for st in stages]
-        spec = ops.CATALOGUE[node.op]
-        programs.append(NodeProgram(srcs, stages, compiled, [inp.differentiable for inp in spec.inputs]))
+        programs.append(None if isinstance(node, Leaf) else _node_program(plan, i, node))
+    _mark_needed(plan, programs)
     _PLANS[plan.structure_hash] = programs
     if len(_PLANS) > PLAN_CACHE_SIZE:
         _PLANS.popitem(last=False)
     return programs
+
+
+def _node_program(plan: Plan, i: int, node: OpNode) -> NodeProgram:
+    srcs = input_indices(plan, i)
+    shapes = [None if s is None else plan.shapes[s] for s in srcs]
+    stages = lower(node.op, shapes, plan.attrs[i], _ints(plan, srcs))
+    compiled = [[compile_template(g.template, g.gather.shape[1]) for g in st.groups] for st in stages]
+    spec = ops.CATALOGUE[node.op]
+    wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)]
+    n_in = len(srcs)
+    gradients = [[gradient_for(c, tuple(src >= n_in or wants[src] for src in g.sources))
+                  for g, c in zip(st.groups, cs)] for st, cs in zip(stages, compiled)]
+    return NodeProgram(srcs, stages, compiled, gradients, wants)
+
+
+def _mark_needed(plan: Plan, programs: list[NodeProgram | None]) -> None:
+    """Which stages' forward values are read: by a wanted partial, or by a needed stage's forward.
+    Consumers come after producers, so one pass from the output back settles it."""
+    read = [False] * len(programs)  # node outputs some consumer reads
+    for i in range(len(programs) - 1, -1, -1):
+        program = programs[i]
+        if program is None:
+            continue
+        n_in = len(program.srcs)
+        need = [False] * (n_in + len(program.stages))
+        need[-1] = read[i]
+        for s in range(len(program.stages) - 1, -1, -1):
+            for group, grad in zip(program.stages[s].groups, program.gradients[s]):
+                for j, buffer in enumerate(group.sources):
+                    need[buffer] = need[buffer] or need[n_in + s] or j in grad.reads
+        program.needed = need[n_in:]
+        for pos, node in enumerate(program.srcs):
+            if node is not None and need[pos]:
+                read[node] = True
 
 
 def _real(value: Any) -> Any:
@@ -135,38 +187,39 @@ class _Tape:
         self.rows: list[list[list[list[Any]]]] = []
 
     def run(self, program: NodeProgram) -> list[Any]:
-        for stage, compiled in zip(program.stages, program.compiled):
+        """Forward values of the needed stages (None elsewhere), rows of every group."""
+        for stage, compiled, needed in zip(program.stages, program.compiled, program.needed):
             out: list[Any] = [None] * stage.size
             stage_rows = []
             for group, fn in zip(stage.groups, compiled):
                 bufs = [self.buffers[s] for s in group.sources]
                 rows = [[buf[k] for buf, k in zip(bufs, row)] for row in group.gather.tolist()]  # type: ignore[index]
-                for pos, vals in zip(group.out_index.tolist(), rows):
-                    out[pos] = _call(fn.forward, vals)
+                if needed:
+                    for pos, vals in zip(group.out_index.tolist(), rows):
+                        out[pos] = _call(fn.forward, vals)
                 stage_rows.append(rows)
             self.buffers.append(out)
             self.rows.append(stage_rows)
         return self.buffers[-1]  # type: ignore[return-value]
 
 
-def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any],
-                   wants: list[bool]) -> list[list[Any] | None]:
+def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any]) -> list[list[Any] | None]:
     """Adjoints of the node's buffers, given the adjoint of its output (last stage)."""
     n_in = len(program.srcs)
     adj: list[list[Any] | None] = [None] * len(tape.buffers)
     adj[-1] = adjoint
     for s in range(len(program.stages) - 1, -1, -1):
         out_adj = adj[n_in + s]
-        for group, fn, rows in zip(program.stages[s].groups, program.compiled[s], tape.rows[s]):
-            targets = [_adj_slot(adj, tape, src, wants, n_in) for src in group.sources]
+        for group, grad, rows in zip(program.stages[s].groups, program.gradients[s], tape.rows[s]):
+            targets = [_adj_slot(adj, tape, src, program.wants, n_in) for src in group.sources]
             if not any(t is not None for t in targets):
                 continue
             for pos, row_idx, vals in zip(group.out_index.tolist(), group.gather.tolist(), rows):
                 a = out_adj[pos]  # type: ignore[index]
                 if not a:
                     continue
-                partials = _call(fn.gradient, vals) if fn.gradient else \
-                    [vals[k] if k >= 0 else c for k, c in fn.direct]
+                partials = _call(grad.fn, vals) if grad.fn else \
+                    [vals[k] if k >= 0 else c for k, c in grad.direct]
                 for j, target in enumerate(targets):
                     if target is not None:
                         target[row_idx[j]] += a * (partials if partials is NAN else partials[j])
@@ -187,8 +240,9 @@ def _mpfs(values: np.ndarray) -> list[Any]:
     return [make(convert(v)) for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
 
 
-def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """d <output, seed> / d leaf for every leaf that requires grad, and the output value."""
+def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], None]:
+    """d <output, seed> / d leaf for every leaf that requires grad. (The output's value is not
+    computed: no derivative reads it. The tensor tier's twin returns it.)"""
     programs = compile_plan(plan)
     nodes = plan.graph.nodes
     with mpmath.workdps(DPS):
@@ -203,9 +257,8 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
             tapes[i] = _Tape([None if s is None else values[s] for s in program.srcs])
             values[i] = tapes[i].run(program)  # type: ignore[union-attr]
         adjoints = _reverse(plan, programs, tapes, seed)
-        out = np.array([float(v) for v in values[plan.output]], dtype=np.float64)  # type: ignore[union-attr]
         grads = {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}
-    return grads, out.reshape(plan.shapes[plan.output])
+    return grads, None
 
 
 def _reverse(plan: Plan, programs: list, tapes: list, seed: np.ndarray) -> list[list[Any] | None]:
@@ -215,9 +268,7 @@ def _reverse(plan: Plan, programs: list, tapes: list, seed: np.ndarray) -> list[
         program, adjoint = programs[i], adjoints[i]
         if program is None or adjoint is None or not plan.active[i]:
             continue
-        wants = [s is not None and plan.active[s] and program.differentiable[p]
-                 for p, s in enumerate(program.srcs)]
-        for pos, adj in enumerate(_backward_node(program, tapes[i], adjoint, wants)):
+        for pos, adj in enumerate(_backward_node(program, tapes[i], adjoint)):
             src = program.srcs[pos]
             if adj is None or src is None:
                 continue
