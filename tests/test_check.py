@@ -162,6 +162,25 @@ def test_random_directions_catch_one_wrong_element(monkeypatch):
     assert pair.verdict == "mismatch" and pair.mismatched == pair.total == 8
 
 
+def test_exact_tier_computes_only_what_a_derivative_reads():
+    """Seed graph: z = x @ w + b feeds the loss's partials, so matmul and add run forward; the
+    loss's own value (both of its stages) is never needed, and no partial by the target (which
+    does not require grad) is compiled."""
+    from crossgrad.engine.numeric.export import to_graph
+
+    *_, loss = seed_graph()
+    plan = validate(to_graph(loss)[0])
+    programs = exact.compile_plan(plan)
+    needed = {plan.graph.nodes[i].op: p.needed for i, p in enumerate(programs) if p is not None}
+    assert needed == {"matmul": [True], "add": [True], "binary_cross_entropy_with_logits": [False, False]}
+    bce = programs[-1]
+    assert bce.wants == [True, False, False, False]
+    logits_only = bce.gradients[0][0]
+    assert logits_only.reads == frozenset({0, 1})  # sigmoid(z) - y reads z and y
+    grads, output = exact.gradients(plan, np.ones(()))
+    assert output is None and set(grads) == set(plan.grad_leaves())
+
+
 def test_tolerance_override_and_tiers():
     *_, w, b, z, loss = seed_graph()
     strict = torch.check(loss, names={"w": w, "b": b}, tolerance=Tolerance(0.0, 0.0))
