@@ -1,10 +1,11 @@
 """Forward passes over a stack of perturbed copies of one leaf, for finite differences.
 
-``Batched(plan).outputs(leaf, stack)`` evaluates the graph once for every copy in ``stack``
-(shape ``(B, *leaf_shape)``) and returns the outputs as ``(B, *output_shape)``. Nodes that do
-not depend on the leaf keep their single base value. Each op's ordinary forward rule does the
-math; the table below only says how a leading batch axis passes through it (broadcast for
-elementwise ops, shifted dims for reductions, ...). Ops without an entry run once per copy.
+``Batched(plan, leaves).outputs(leaf, stack)`` evaluates the graph once for every copy in
+``stack`` (shape ``(B, *leaf_shape)``) and returns the outputs as ``(B, *output_shape)``.
+Nodes that do not depend on the leaf keep their single base value. Each op's ordinary forward
+rule does the math (matmul and linear call numpy's matmul, as their rules do); the table below
+only says how a leading batch axis passes through an op (broadcast for elementwise ops, shifted
+dims for reductions, ...). Ops without an entry run once per copy.
 """
 
 from __future__ import annotations
