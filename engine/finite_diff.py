@@ -39,7 +39,7 @@ class FiniteDifferences:
         """A gradient's derivatives along this leaf's directions (to compare with ``slopes``)."""
         signs = self.directions[leaf]
         flat = signs.reshape(len(signs), -1)
-        return flat @ np.asarray(grad, np.float64).reshape(-1) / np.sqrt(max(flat.shape[1], 1))
+        return flat @ np.asarray(grad, np.float64).reshape(-1) * _unit_scale(flat.shape[1])
 
 
 class _Objective:
@@ -103,9 +103,14 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
         signs = _random_signs(rng, (DIRECTIONS,) + x.shape)
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
         directions[leaf] = signs
-        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(signs, h / np.sqrt(max(x.size, 1)))) / h
+        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(signs, h * _unit_scale(x.size))) / h
     return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
                              float(np.abs(seed).max(initial=0.0)))
+
+
+def _unit_scale(size: int) -> float:
+    """What turns a vector of ``size`` random signs into a unit direction."""
+    return 1.0 / float(np.sqrt(max(size, 1)))
 
 
 def _random_signs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
