@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import finite_diff, ops
-from .compare import SKIPPED, KinkTest, PairComparison, Values, compare, worst
+from .compare import SKIPPED, KinkTest, PairComparison, compare_rows, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
@@ -191,37 +191,34 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
     return grads, fd
 
 
-def _directional(pair: tuple[str, str], grads: dict, fd: Any, leaf: int, dtype: str,
-                 tol: Tolerance) -> PairComparison:
-    """A witness's directional derivatives against the finite-difference slopes."""
-    slopes = fd.project(leaf, grads[pair[0]][leaf])
-    return compare(pair, slopes, fd.slopes[leaf], dtype, tol, unit="directions",
-                   seed_scale=fd.seed_scale)
-
-
 def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int, grads: dict,
                  fd: Any, kink_values: list[np.ndarray] | None) -> LeafReport:
+    """Every pair of witnesses on one leaf; pairs of the same unit are compared in one pass."""
     dtype = plan.dtypes[leaf]
     entry = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], dtype,
                        {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
-    values = {w: Values(g) for w, g in entry.grads.items()}  # each witness prepared once for its pairs
-    seed_scale = float(np.abs(seed).max(initial=0.0))
+    directions = fd is not None and fd.mode == "directions"
+    rows: dict[str, list[tuple[tuple[str, str], Any, Any]]] = {"elements": [], "directions": []}
+    results: dict[tuple[str, str], PairComparison] = {}
     for pair in PAIRS:
-        tol = policy(dtype, pair, request.tolerance)
-        a_ok = pair[0] in grads and leaf in grads[pair[0]]
-        fd_dirs = pair[1] == "finite_difference" and fd is not None and fd.mode == "directions"
-        b_ok = (pair[1] in grads and leaf in grads[pair[1]]) or fd_dirs
-        if pair[0] == "claimed" and not a_ok:
+        a, b = entry.grads.get(pair[0]), entry.grads.get(pair[1])
+        if pair[0] == "claimed" and a is None:
             continue
-        if not (a_ok and b_ok):
-            missing = pair[0] if not a_ok else pair[1]
-            entry.pairs.append(PairComparison(pair, SKIPPED, reason=f"{missing} did not run"))
-        elif fd_dirs:
-            entry.pairs.append(_directional(pair, grads, fd, leaf, dtype, tol))
+        if a is not None and pair[1] == "finite_difference" and directions:
+            rows["directions"].append((pair, fd.project(leaf, a), fd.slopes[leaf]))
+        elif a is not None and b is not None:
+            rows["elements"].append((pair, a, b))
         else:
-            kink = _kink_test(plan, seed, leaf, kink_values, tol)
-            entry.pairs.append(compare(pair, values[pair[0]], values[pair[1]], dtype, tol, kink,
-                                       seed_scale=seed_scale))
+            results[pair] = PairComparison(pair, SKIPPED, reason=f"{pair[0] if a is None else pair[1]} did not run")
+    scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": fd.seed_scale if directions else 1.0}
+    for unit, group in rows.items():
+        if group:
+            tols = [policy(dtype, pair, request.tolerance) for pair, _, _ in group]
+            kinks = [_kink_test(plan, seed, leaf, kink_values, t) if unit == "elements" else None for t in tols]
+            compared = compare_rows([p for p, _, _ in group], np.stack([a for _, a, _ in group]),
+                                    np.stack([b for _, _, b in group]), dtype, tols, kinks, unit, scales[unit])
+            results.update((c.witnesses, c) for c in compared)
+    entry.pairs = [results[pair] for pair in PAIRS if pair in results]
     return finish_leaf(entry)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,51 +64,52 @@ def ulp_distance(a: np.ndarray, b: np.ndarray, dtype: str) -> np.ndarray:
     return _ulps_between(_ordered_bits(a, dtype), _ordered_bits(b, dtype))
 
 
-class Values:
-    """One witness's gradient for a leaf, with what each of its comparisons needs computed once."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.data = np.asarray(values, np.float64)
-        self.finite = np.isfinite(self.data)
-        self.all_finite = bool(self.finite.all())
-        self.magnitude = np.abs(self.data)
-        self._ordered: dict[str, np.ndarray] = {}
-
-    def ordered(self, dtype: str) -> np.ndarray:
-        if dtype not in self._ordered:
-            self._ordered[dtype] = _ordered_bits(self.data, dtype)
-        return self._ordered[dtype]
+def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol: Tolerance,
+            kink: KinkTest | None = None, unit: str = "elements", seed_scale: float = 1.0) -> PairComparison:
+    """One pair of witnesses on one leaf (see :func:`compare_rows`)."""
+    return compare_rows([pair], np.asarray(a)[None], np.asarray(b)[None], dtype, [tol], [kink], unit,
+                        seed_scale)[0]
 
 
 @np.errstate(all="ignore")
-def compare(pair: tuple[str, str], a: np.ndarray | Values, b: np.ndarray | Values, dtype: str,
-            tol: Tolerance, kink: KinkTest | None = None, unit: str = "elements",
-            seed_scale: float = 1.0) -> PairComparison:
-    va = a if isinstance(a, Values) else Values(a)
-    vb = b if isinstance(b, Values) else Values(b)
-    result = PairComparison(pair, AGREE, tol, total=va.data.size, unit=unit)
-    if va.all_finite and vb.all_finite:
-        a64, b64, bigger, finite = va.data, vb.data, np.maximum(va.magnitude, vb.magnitude), None
-        ulps = _ulps_between(va.ordered(dtype), vb.ordered(dtype)) if a64.size else None
-    else:
-        finite = va.finite & vb.finite
-        result.non_finite = int((~finite).sum())
-        if not finite.any():
-            result.verdict = NON_FINITE
-            return result
-        a64, b64 = np.where(finite, va.data, 0.0), np.where(finite, vb.data, 0.0)  # only finite pairs count
-        bigger = np.maximum(np.abs(a64), np.abs(b64))
-        ulps = ulp_distance(a64, b64, dtype)
-    diff = np.abs(a64 - b64)
-    scale = float(bigger.max(initial=0.0))
-    rel = diff / np.maximum(bigger, REL_FLOOR + tol.atol * scale)
-    bad = diff > tol.atol * scale + tol.rtol * bigger + tol.floor * seed_scale
-    if ulps is not None:
-        _fill_figures(result, a64, b64, diff, rel, ulps, finite)
-    if bad.any():
-        _count_bad(result, np.argwhere(bad), a64, b64, kink)
-    result.verdict = _verdict(result)
-    return result
+def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dtype: str,
+                 tols: list[Tolerance], kinks: list[KinkTest | None] | None = None, unit: str = "elements",
+                 seed_scale: float = 1.0) -> list[PairComparison]:
+    """Several pairs on one leaf at once: row r of ``a`` (shape [pairs, *leaf shape]) against row r
+    of ``b`` under ``tols[r]``. One numpy pass for all rows (a leaf's pairs are small arrays, where
+    the cost is in the calls, not the elements). Non-finite pairs are counted and left out."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    shape, rows = a.shape[1:], len(pairs)
+    a2, b2 = a.reshape(rows, -1), b.reshape(rows, -1)
+    finite = np.isfinite(a2) & np.isfinite(b2)
+    all_finite = bool(finite.all())
+    non_finite = [0] * rows if all_finite else (a2.shape[1] - np.count_nonzero(finite, axis=1)).tolist()
+    if not all_finite:
+        a2, b2 = np.where(finite, a2, 0.0), np.where(finite, b2, 0.0)  # only finite pairs count
+    rtol, atol, floor = _tolerance_columns(tuple(tols))
+    diff = np.abs(a2 - b2)
+    bigger = np.maximum(np.abs(a2), np.abs(b2))
+    allowed = atol * bigger.max(axis=1, keepdims=True, initial=0.0)  # atol * scale, per row
+    bad = diff > rtol * bigger + (allowed + floor * seed_scale)
+    results = [PairComparison(pair, AGREE, tol, total=a2.shape[1], unit=unit, non_finite=n)
+               for pair, tol, n in zip(pairs, tols, non_finite)]
+    if a2.shape[1]:
+        rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
+        ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
+        _fill_figures(results, shape, a2, b2, (diff, rel, ulp_distance(a2, b2, dtype)), ranked)
+    for r in np.flatnonzero(bad.any(axis=1)).tolist():
+        row_a, row_b, row_bad = (x[r].reshape(shape) for x in (a2, b2, bad))
+        _count_bad(results[r], np.argwhere(row_bad), row_a, row_b, kinks[r] if kinks else None)
+    for result in results:
+        result.verdict = _verdict(result)
+    return results
+
+
+@functools.lru_cache(maxsize=64)
+def _tolerance_columns(tols: tuple[Tolerance, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rtol, atol and floor of each row, as [rows, 1] columns."""
+    rtol, atol, floor = (np.array([[getattr(t, f)] for t in tols]) for f in ("rtol", "atol", "floor"))
+    return rtol, atol, floor
 
 
 def _count_bad(result: PairComparison, where: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -120,17 +122,25 @@ def _count_bad(result: PairComparison, where: np.ndarray, a: np.ndarray, b: np.n
             result.mismatched += 1
 
 
-def _fill_figures(result: PairComparison, a: np.ndarray, b: np.ndarray, diff: np.ndarray,
-                  rel: np.ndarray, ulps: np.ndarray, finite: np.ndarray | None) -> None:
-    """Largest differences over the finite pairs (``finite`` is None when all are); non-finite
-    pairs arrive zeroed, so they add nothing to the maxima and never become the worst."""
-    result.max_abs = float(diff.max())
-    result.max_rel = float(rel.max())
-    result.max_ulp = float(ulps.max())
-    ranked = rel if finite is None else np.where(finite, rel, -1.0)
-    index = np.unravel_index(int(np.argmax(ranked)), a.shape)
-    result.worst_index = tuple(int(i) for i in index)
-    result.worst_values = (float(a[index]), float(b[index]))
+def _fill_figures(results: list[PairComparison], shape: tuple[int, ...], a: np.ndarray, b: np.ndarray,
+                  figures: tuple[np.ndarray, np.ndarray, np.ndarray], ranked: np.ndarray) -> None:
+    """Largest abs, rel and ULP differences per row, and its worst element by ``ranked`` (non-finite
+    pairs arrive zeroed and ranked -1, so they add nothing); a row with no finite pair keeps none."""
+    worst = ranked.argmax(axis=1).tolist()
+    maxima = zip(*(f.max(axis=1).tolist() for f in figures))
+    for r, (result, at, (max_abs, max_rel, max_ulp)) in enumerate(zip(results, worst, maxima)):
+        if result.non_finite < result.total:
+            result.max_abs, result.max_rel, result.max_ulp = max_abs, max_rel, max_ulp
+            result.worst_index = _unravel(at, shape)
+            result.worst_values = (float(a[r, at]), float(b[r, at]))
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        flat, k = divmod(flat, size)
+        index.append(k)
+    return tuple(reversed(index))
 
 
 def _verdict(result: PairComparison) -> str:

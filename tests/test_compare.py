@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from crossgrad.engine.compare import AGREE, MISMATCH, NON_FINITE, compare, ulp_distance
+from crossgrad.engine.compare import AGREE, MISMATCH, NON_FINITE, compare, compare_rows, ulp_distance
 from crossgrad.engine.tolerance import Tolerance
 
 TIGHT = Tolerance(1e-8, 0.0)
@@ -48,3 +48,22 @@ def test_non_finite_pairs_are_counted_and_left_out_of_the_figures():
 def test_empty_leaves_agree():
     result = compare(("numeric", "symbolic"), np.zeros((0, 3)), np.zeros((0, 3)), "float64", TIGHT)
     assert result.verdict == AGREE and result.total == 0
+
+
+def test_rows_compared_together_keep_their_own_tolerance_scale_and_non_finite_count():
+    pairs = [("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
+             ("claimed", "symbolic")]
+    a = np.array([[1.0, 2.0], [np.nan, 1.0], [1000.0, 0.0], [1.0, 2.0]])
+    b = np.array([[1.0, 2.05], [0.0, 1.0], [1000.0, 1e-3], [1.0, 2.05]])
+    # each row's atol is scaled by its own largest value: row 0 by 2.05 (0.05 off is a mismatch;
+    # scaled by 1000 it would pass), row 2 by 1000 (scaled by 2.05 it would fail); row 3 is row 0
+    # under a 10% rtol, so the two only differ if each row gets its own tolerance
+    tols = [Tolerance(1e-8, 1e-4), TIGHT, Tolerance(0.0, 1e-5), Tolerance(0.1, 0.0)]
+    first, second, third, fourth = compare_rows(pairs, a, b, "float64", tols)
+    assert (first.verdict, first.mismatched, first.worst_index) == (MISMATCH, 1, (1,))
+    assert first.max_abs == pytest.approx(0.05)
+    assert (second.verdict, second.non_finite, second.max_abs, second.worst_index) == (NON_FINITE, 1, 0.0, (1,))
+    assert (third.verdict, third.max_abs, third.worst_index) == (AGREE, 1e-3, (1,))
+    assert (fourth.verdict, fourth.max_abs) == (AGREE, first.max_abs)
+    assert [r.witnesses for r in (first, second, third, fourth)] == pairs
+    assert third.tolerance == tols[2] and first.max_ulp > 0 and second.max_ulp == 0
