@@ -181,6 +181,21 @@ def test_exact_tier_computes_only_what_a_derivative_reads():
     assert output is None and set(grads) == set(plan.grad_leaves())
 
 
+def test_exact_tier_takes_floats_exactly():
+    """The vectorized float -> mpmath conversion gives mpmath's own from_float tuple for every kind
+    of float64: zeros of both signs, subnormals, the extremes, integers, non-finite values."""
+    from mpmath.libmp import from_float
+
+    rng = np.random.default_rng(3)
+    tiny, big = np.finfo(np.float64).smallest_subnormal, np.finfo(np.float64).max
+    values = np.concatenate([rng.standard_normal(200), rng.standard_normal(50) * 1e300,
+                             rng.standard_normal(50) * 1e-310, rng.integers(-2**40, 2**40, 50).astype(float),
+                             [0.0, -0.0, tiny, -tiny, big, -big, 2.0**-1022, 1.0, -3.0, 2.0**60]])
+    assert [v._mpf_ for v in exact._mpfs(values)] == [from_float(v) for v in values.tolist()]
+    with_nan = np.array([1.5, np.nan, -np.inf])
+    assert [v._mpf_ for v in exact._mpfs(with_nan)] == [from_float(v) for v in with_nan.tolist()]
+
+
 def test_tolerance_override_and_tiers():
     *_, w, b, z, loss = seed_graph()
     strict = torch.check(loss, names={"w": w, "b": b}, tolerance=Tolerance(0.0, 0.0))
