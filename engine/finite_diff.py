@@ -42,28 +42,36 @@ class FiniteDifferences:
         return flat @ np.asarray(grad, np.float64).reshape(-1) * _unit_scale(flat.shape[1])
 
 
+# deltas(start, stop) -> the perturbations start..stop of the leaves they move, each
+# (stop - start, *leaf_shape); a leaf left out stays at its base value in those copies
+Deltas = Callable[[int, int], dict[int, np.ndarray]]
+
+
 class _Objective:
-    """f = <output, seed> at the base point moved by each of many perturbations of one leaf."""
+    """f = <output, seed> at the base point moved by each of many perturbations."""
 
     def __init__(self, plan: Plan, seed: np.ndarray, base: dict[int, np.ndarray]) -> None:
         self.seed, self.base = seed, base
         self.batched = Batched(plan, base)
 
-    def central(self, leaf: int, count: int, deltas: Callable[[int, int], np.ndarray]) -> np.ndarray:
-        """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations ``deltas(start, stop)`` yields
-        (shape (stop - start, *leaf_shape)), a batch at a time."""
-        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaf)))
-        parts = [self._central(leaf, deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
+    def central(self, leaves: list[int], count: int, deltas: Deltas) -> np.ndarray:
+        """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations of ``leaves`` that ``deltas``
+        yields, a batch at a time."""
+        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaves)))
+        parts = [self._central(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
         return np.concatenate(parts) if parts else np.zeros(0)
 
-    def _central(self, leaf: int, deltas: np.ndarray) -> np.ndarray:
-        x, k = self.base[leaf], len(deltas)
-        stack = np.empty((2 * k,) + x.shape)
-        np.add(x, deltas, out=stack[:k])
-        np.subtract(x, deltas, out=stack[k:])
-        out = self.batched.outputs(leaf, stack)
+    def _central(self, deltas: dict[int, np.ndarray]) -> np.ndarray:
+        k = len(next(iter(deltas.values())))
+        stacks = {}
+        for leaf, d in deltas.items():
+            x = self.base[leaf]
+            stacks[leaf] = stack = np.empty((2 * k,) + x.shape)
+            np.add(x, d, out=stack[:k])
+            np.subtract(x, d, out=stack[k:])
+        out = self.batched.outputs(stacks)
         f = (out * self.seed).reshape(len(out), -1).sum(axis=1)
-        return (f[: len(deltas)] - f[len(deltas):]) / 2
+        return (f[:k] - f[k:]) / 2
 
 
 def _base(plan: Plan) -> dict[int, np.ndarray]:
@@ -103,7 +111,7 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
         signs = _random_signs(rng, (DIRECTIONS,) + x.shape)
         h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
         directions[leaf] = signs
-        slopes[leaf] = objective.central(leaf, DIRECTIONS, _scaled_rows(signs, h * _unit_scale(x.size))) / h
+        slopes[leaf] = objective.central([leaf], DIRECTIONS, _scaled_rows(leaf, signs, h * _unit_scale(x.size))) / h
     return FiniteDifferences("directions", rng_seed, {}, directions, slopes,
                              float(np.abs(seed).max(initial=0.0)))
 
@@ -122,21 +130,28 @@ def _random_signs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarra
     return signs.reshape(shape)
 
 
-def _scaled_rows(signs: np.ndarray, step: float) -> Callable[[int, int], np.ndarray]:
-    """Perturbations start..stop: the sign rows times the step (made a batch at a time)."""
-    return lambda start, stop: signs[start:stop] * step
+def _scaled_rows(leaf: int, signs: np.ndarray, step: float) -> Deltas:
+    """Perturbations start..stop of one leaf: the sign rows times the step (made a batch at a time)."""
+    return lambda start, stop: {leaf: signs[start:stop] * step}
 
 
 def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-    """One central difference per element, step h_k = STEP max(1, |x_k|)."""
-    grads = {}
-    for leaf, x in base.items():
-        h = STEP * np.maximum(1.0, np.abs(x.reshape(-1)))
+    """One central difference per element, step h_k = STEP max(1, |x_k|). Perturbation k moves
+    element k of all the leaves' elements in a row, so one batch can span several leaves."""
+    leaves = list(base)
+    steps = {leaf: STEP * np.maximum(1.0, np.abs(x.reshape(-1))) for leaf, x in base.items()}
+    offsets = np.cumsum([0] + [x.size for x in base.values()]).tolist()
 
-        def deltas(start: int, stop: int, x: np.ndarray = x, h: np.ndarray = h) -> np.ndarray:
-            d = np.zeros((stop - start, x.size))
-            d[np.arange(stop - start), np.arange(start, stop)] = h[start:stop]
-            return d.reshape((stop - start,) + x.shape)
+    def deltas(start: int, stop: int) -> dict[int, np.ndarray]:
+        moved = {}
+        for leaf, first, end in zip(leaves, offsets, offsets[1:]):
+            rows = np.arange(max(start, first), min(stop, end))  # the perturbations that move this leaf
+            if rows.size:
+                d = np.zeros((stop - start, end - first))
+                d[rows - start, rows - first] = steps[leaf][rows - first]
+                moved[leaf] = d.reshape((stop - start,) + base[leaf].shape)
+        return moved
 
-        grads[leaf] = (objective.central(leaf, x.size, deltas) / h).reshape(x.shape)
-    return grads
+    slopes = objective.central(leaves, offsets[-1], deltas)
+    return {leaf: (slopes[first:end] / steps[leaf]).reshape(base[leaf].shape)
+            for leaf, first, end in zip(leaves, offsets, offsets[1:])}

@@ -29,7 +29,7 @@ def test_batched_outputs_equal_one_forward_per_copy(name, index, leaf):
     x = np.asarray(plan.graph.nodes[at].value, np.float64)
     stack = x + 0.01 * np.random.default_rng(4).standard_normal((3,) + x.shape)
     base = {at: x}
-    got = batched.Batched(plan, base).outputs(at, stack)
+    got = batched.Batched(plan, base).outputs({at: stack})
     run = forward_program(plan)
     want = np.stack([run({at: copy}) for copy in stack])
     assert got.shape == want.shape
@@ -42,15 +42,53 @@ def test_every_batch_rule_is_a_table_entry_or_the_loop():
     assert set(batched.TABLE) == set(ops.CATALOGUE), "an op without a batch rule runs once per copy"
 
 
-def test_small_batches_give_the_same_differences(monkeypatch):
-    """Perturbations split over many batches (one copy each) give what one batch gives."""
+def _one_at_a_time(plan, seed):
+    """Central differences the plain way: two forwards per element, nothing batched."""
+    run = forward_program(plan)
+    base = {i: np.asarray(plan.graph.nodes[i].value, np.float64) for i in plan.grad_leaves()}
+    grads = {}
+    for leaf, x in base.items():
+        grad = np.zeros(x.shape)
+        for index in np.ndindex(x.shape):
+            h = finite_diff.STEP * max(1.0, abs(float(x[index])))
+            plus, minus = x.copy(), x.copy()
+            plus[index] += h
+            minus[index] -= h
+            f = [float(np.sum(run({**base, leaf: v}) * seed)) for v in (plus, minus)]
+            grad[index] = (f[0] - f[1]) / (2 * h)
+        grads[leaf] = grad
+    return grads
+
+
+@pytest.mark.parametrize("copies_per_batch", [None, 1, 3, 5])
+def test_batches_spanning_leaves_give_the_plain_differences(monkeypatch, copies_per_batch):
+    """Per element, one batch may move several leaves (each copy one element); however the
+    perturbations are split into batches, the result is two plain forwards per element."""
     plan = validate(case_request("linear", 0, seed=2).graph)
+    assert len(plan.grad_leaves()) == 3  # input, weight, bias
     seed = np.random.default_rng(1).standard_normal(plan.shapes[plan.output])
-    whole = finite_diff.finite_differences(plan, seed).grads
-    monkeypatch.setattr(finite_diff, "BATCH_ELEMENTS", 1)
-    split = finite_diff.finite_differences(plan, seed).grads
-    for leaf in whole:
-        np.testing.assert_allclose(split[leaf], whole[leaf], rtol=1e-9, atol=1e-12)
+    if copies_per_batch is not None:
+        widest = max(batched._reach(plan, leaf)[1] for leaf in plan.grad_leaves())
+        monkeypatch.setattr(finite_diff, "BATCH_ELEMENTS", 2 * widest * copies_per_batch)
+    got = finite_diff.finite_differences(plan, seed).grads
+    want = _one_at_a_time(plan, seed)
+    for leaf in want:
+        np.testing.assert_allclose(got[leaf], want[leaf], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "index"), sorted({(n, i) for n, i, _ in LEAF_CASES}))
+def test_batched_outputs_with_every_float_leaf_moved_at_once(name, index):
+    """Several batched inputs meet in one op (both sides of a matmul, of an add, ...)."""
+    plan = validate(case_request(name, index, seed=3).graph)
+    rng = np.random.default_rng(5)
+    leaves = {i: np.asarray(n.value, np.float64) for i, n in enumerate(plan.graph.nodes)
+              if isinstance(n, Leaf) and n.value.dtype != np.int64}
+    stacks = {i: x + 0.01 * rng.standard_normal((3,) + x.shape) for i, x in leaves.items()}
+    got = batched.Batched(plan, leaves).outputs(stacks)
+    run = forward_program(plan)
+    want = np.stack([run({i: stack[b] for i, stack in stacks.items()}) for b in range(3)])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_random_directions_are_seeded_unit_sign_vectors_and_project_gradients():

@@ -1,8 +1,9 @@
-"""Forward passes over a stack of perturbed copies of one leaf, for finite differences.
+"""Forward passes over a stack of perturbed copies of some leaves, for finite differences.
 
-``Batched(plan, leaves).outputs(leaf, stack)`` evaluates the graph once for every copy in
-``stack`` (shape ``(B, *leaf_shape)``) and returns the outputs as ``(B, *output_shape)``.
-Nodes that do not depend on the leaf keep their single base value. Each op's ordinary forward
+``Batched(plan, leaves).outputs({leaf: stack, ...})`` evaluates the graph once for every copy:
+copy b gives each listed leaf the value ``stack[b]`` (shape ``(B, *leaf_shape)``) and the
+others their base value, and the outputs come back as ``(B, *output_shape)``. Nodes that
+depend on no listed leaf keep their single base value. Each op's ordinary forward
 rule does the math (matmul and linear call numpy's matmul, as their rules do); the table below
 only says how a leading batch axis passes through an op (broadcast for elementwise ops, shifted
 dims for reductions, ...). Ops without an entry run once per copy.
@@ -186,19 +187,22 @@ class Batched:
         self.plan = plan
         self.base = evaluator(plan)(leaves)
 
-    def downstream(self, leaf: int) -> list[int]:
-        """The op nodes up to the output whose value depends on ``leaf``, in order."""
-        return _reach(self.plan, leaf)[0]
+    def downstream(self, leaves: list[int]) -> list[int]:
+        """The op nodes up to the output whose value depends on any of ``leaves``, in order."""
+        if len(leaves) == 1:
+            return _reach(self.plan, leaves[0])[0]
+        return sorted({i for leaf in leaves for i in _reach(self.plan, leaf)[0]})
 
-    def widest(self, leaf: int) -> int:
+    def widest(self, leaves: list[int]) -> int:
         """The most elements one copy holds in any batched value (sizes the batches)."""
-        return _reach(self.plan, leaf)[1]
+        return max(_reach(self.plan, leaf)[1] for leaf in leaves)
 
-    def outputs(self, leaf: int, stack: Arr) -> Arr:
+    def outputs(self, stacks: dict[int, Arr]) -> Arr:
         plan, values = self.plan, list(self.base)
-        values[leaf] = stack
-        batched = {leaf}
-        for i in self.downstream(leaf):
+        batched = set(stacks)
+        for leaf, stack in stacks.items():
+            values[leaf] = stack
+        for i in self.downstream(list(stacks)):
             srcs = input_indices(plan, i)
             xs = tuple(None if s is None else values[s] for s in srcs)
             flags = [s in batched for s in srcs]
@@ -209,5 +213,5 @@ class Batched:
             batched.add(i)
         out = values[plan.output]
         if plan.output not in batched:
-            return np.broadcast_to(out, (len(stack),) + np.shape(out))
+            return np.broadcast_to(out, (len(next(iter(stacks.values()))),) + np.shape(out))
         return out
