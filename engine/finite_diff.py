@@ -139,6 +139,8 @@ def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int
     """One central difference per element, step h_k = STEP max(1, |x_k|). Perturbation k moves
     element k of all the leaves' elements in a row, so one batch can span several leaves."""
     leaves = list(base)
+    if not leaves:
+        return {}
     steps = {leaf: STEP * np.maximum(1.0, np.abs(x.reshape(-1))) for leaf, x in base.items()}
     offsets = np.cumsum([0] + [x.size for x in base.values()]).tolist()
 

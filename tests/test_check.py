@@ -235,3 +235,13 @@ def test_nodes_after_the_output_are_ignored():
     graph = Graph((Leaf("x", np.array([0.0, 1.0]), True), OpNode("out", "sum", ("x",)),
                    OpNode("later", "relu", ("x",))), "out")
     assert check(CheckRequest(graph)).verdict == "agree"
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+def test_a_graph_without_differentiable_leaves_is_skipped_not_a_crash(tier):
+    """Nothing requires grad: no witness has anything to compare (found by the fuzzer)."""
+    graph = Graph((Leaf("x", np.array(0.0, np.float32), False),), "x")
+    report = check(CheckRequest(graph, tier=tier))
+    assert report.verdict == "skipped" and report.leaves == []
+    graph = Graph((Leaf("x", np.array([1.0, 2.0]), False), OpNode("out", "sum", ("x",))), "out")
+    assert check(CheckRequest(graph, tier=tier)).verdict == "skipped"
