@@ -62,19 +62,25 @@ class Plan:
     active: list[bool]
     structure_hash: str = ""
     sources: list[tuple[int | None, ...]] = field(default_factory=list)  # per op node: input_indices
+    _grad_leaves: list[int] | None = field(default=None, repr=False)
 
     @property
     def output(self) -> int:
         return self.index[self.graph.output]
 
     def grad_leaves(self) -> list[int]:
-        return [i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf) and n.requires_grad]
+        if self._grad_leaves is None:
+            self._grad_leaves = [i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf) and n.requires_grad]
+        return list(self._grad_leaves)
+
+
+_DTYPE_NAMES = {np.dtype(name): name for name in DTYPES}  # str(dtype) runs Python code in numpy
 
 
 def _dtype_name(value: np.ndarray, path: str) -> str:
-    name = str(value.dtype)
-    if name not in DTYPES:
-        raise GraphError(f"{path}.value", f"dtype {name} is not one of {list(DTYPES)}")
+    name = _DTYPE_NAMES.get(value.dtype)
+    if name is None:
+        raise GraphError(f"{path}.value", f"dtype {value.dtype} is not one of {list(DTYPES)}")
     return name
 
 
