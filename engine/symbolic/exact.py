@@ -1,5 +1,5 @@
 """The exact tier: every local derivative is ``sympy.diff`` of an op's forward template, every
-value is evaluated with mpmath at :data:`DPS` digits and rounded to float64 at the end.
+value is evaluated with mpmath at ``raw.DPS`` digits and rounded to float64 at the end.
 
 Chaining is reverse accumulation over the graph (one adjoint per element), so no expression
 for the whole graph is ever built. Compiled templates are cached by expression, compiled
@@ -13,24 +13,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import mpmath
 import numpy as np
 import sympy as sp
-from mpmath.libmp import from_float
+from mpmath.libmp import fzero
 
 from .. import ops
 from ..graph import Leaf, OpNode, Plan, input_indices
+from . import raw
 from .lowering import lower
+from .raw import NAN
 from .templates import Stage, args, partials
-
-DPS = 40
-NAN = mpmath.mpf("nan")
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A template's forward as an mpmath function of its placeholders, and its partial
-    derivatives (by sympy.diff), compiled per set of wanted placeholders by :func:`gradient_for`."""
+    """A template's forward as a function of its placeholders' raw mpmath values (raw.py), and
+    its partial derivatives (by sympy.diff), compiled per set of wanted placeholders by
+    :func:`gradient_for`."""
 
     template: sp.Expr
     forward: Callable[..., Any]
@@ -39,9 +38,9 @@ class Compiled:
 
 @dataclass(frozen=True)
 class Gradient:
-    """The wanted partials of one template: an mpmath function of the placeholders, or (when each
-    is a number or a bare placeholder: sums, products, reshapes) ``direct`` — per partial
-    (placeholder index, None) or (-1, number) — so nothing is called per element. ``reads``:
+    """The wanted partials of one template: a function of the placeholders' raw values, or (when
+    each is a number or a bare placeholder: sums, products, reshapes) ``direct`` — per partial
+    (placeholder index, None) or (-1, raw number) — so nothing is called per element. ``reads``:
     the placeholders the partials read, i.e. which forward values the backward pass needs."""
 
     fn: Callable[..., Any] | None
@@ -60,7 +59,7 @@ def compile_template(template: sp.Expr, n_args: int) -> Compiled:
     key = (template, n_args)
     if key not in _TEMPLATES:
         s = args(n_args)
-        _TEMPLATES[key] = Compiled(template, sp.lambdify(s, template, "mpmath"), tuple(partials(template, s)))
+        _TEMPLATES[key] = Compiled(template, raw.compile_raw(s, [template], many=False), tuple(partials(template, s)))
     return _TEMPLATES[key]
 
 
@@ -72,26 +71,25 @@ def gradient_for(compiled: Compiled, wanted: tuple[bool, ...]) -> Gradient:
         found = [p if w else sp.Integer(0) for p, w in zip(compiled.partials, wanted)]
         reads = frozenset(k for k, v in enumerate(symbols) if any(v in p.free_symbols for p in found))
         direct = _direct(found, symbols)
-        fn = None if direct is not None else sp.lambdify(symbols, found, "mpmath", cse=True)
+        fn = None if direct is not None else raw.compile_raw(symbols, found, many=True)
         _GRADIENTS[key] = Gradient(fn, direct or (), reads)
     return _GRADIENTS[key]
 
 
 def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[int, Any], ...] | None:
-    """Each partial as (placeholder index, None), (-1, its mpmath value) or (-1, None) for exactly 1;
+    """Each partial as (placeholder index, None), (-1, its raw value) or (-1, None) for exactly 1;
     None if any is neither."""
     position = {v: k for k, v in enumerate(symbols)}
-    out = []
-    with mpmath.workdps(DPS):
-        for p in found:
-            if p in position:
-                out.append((position[p], None))
-            elif p == 1:
-                out.append((-1, None))  # the adjoint passes through unmultiplied
-            elif p.is_number:
-                out.append((-1, _real(sp.lambdify((), p, "mpmath")())))
-            else:
-                return None
+    out: list[tuple[int, Any]] = []
+    for p in found:
+        if p in position:
+            out.append((position[p], None))
+        elif p == 1:
+            out.append((-1, None))  # the adjoint passes through unmultiplied
+        elif p.is_number:
+            out.append((-1, raw.constant(p)))
+        else:
+            return None
     return tuple(out)
 
 
@@ -167,21 +165,6 @@ def _mark_needed(plan: Plan, programs: list[NodeProgram | None]) -> None:
                 read[node] = True
 
 
-def _real(value: Any) -> Any:
-    """mpmath goes complex where float64 gives nan ((-2) ** 0.5, log(-1)): map it to nan."""
-    if isinstance(value, mpmath.mpc):
-        return value.real if value.imag == 0 else NAN
-    return value
-
-
-def _call(fn: Callable[..., Any], values: list[Any]) -> Any:
-    try:
-        result = fn(*values)
-    except (ZeroDivisionError, ValueError):  # mpmath raises where float64 gives inf/nan
-        return NAN
-    return [_real(v) for v in result] if isinstance(result, list) else _real(result)
-
-
 class _Tape:
     """Forward values of one node's buffers and the placeholder values of every element."""
 
@@ -198,8 +181,9 @@ class _Tape:
                 bufs = [self.buffers[s] for s in group.sources]
                 rows = [[buf[k] for buf, k in zip(bufs, row)] for row in group.gather.tolist()]  # type: ignore[index]
                 if needed:
+                    forward = fn.forward
                     for pos, vals in zip(group.out_index.tolist(), rows):
-                        out[pos] = _call(fn.forward, vals)
+                        out[pos] = forward(*vals)
                 stage_rows.append(rows)
             self.buffers.append(out)
             self.rows.append(stage_rows)
@@ -219,21 +203,20 @@ def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any]) -> lis
                 continue
             for pos, row_idx, vals in zip(group.out_index.tolist(), group.gather.tolist(), rows):
                 a = out_adj[pos]  # type: ignore[index]
-                if not a:
+                if a is None or a == fzero:
                     continue
-                partials = _call(grad.fn, vals) if grad.fn else \
-                    [vals[k] if k >= 0 else c for k, c in grad.direct]
+                partials = grad.fn(*vals) if grad.fn else [vals[k] if k >= 0 else c for k, c in grad.direct]
                 for j, target in enumerate(targets):
                     if target is not None:
                         partial = partials if partials is NAN else partials[j]
-                        _accumulate(target, row_idx[j], a if partial is None else a * partial)
+                        _accumulate(target, row_idx[j], a if partial is None else raw.mul(a, partial))
     return adj[:n_in]
 
 
 def _accumulate(adjoint: list[Any], k: int, contribution: Any) -> None:
     """Add to an adjoint element; None is an exact zero (nothing reached it yet)."""
     previous = adjoint[k]
-    adjoint[k] = contribution if previous is None else previous + contribution
+    adjoint[k] = contribution if previous is None else raw.add(previous, contribution)
 
 
 def _adj_slot(adj: list, tape: _Tape, src: int, wants: list[bool], n_in: int) -> list | None:
@@ -245,13 +228,12 @@ def _adj_slot(adj: list, tape: _Tape, src: int, wants: list[bool], n_in: int) ->
 
 
 def _mpfs(values: np.ndarray) -> list[Any]:
-    """float64 values as mpmath numbers, exactly. mpmath's own from_float costs ~2.5 us per
+    """float64 values as raw mpmath values, exactly. mpmath's own from_float costs ~2.5 us per
     element; here numpy splits every value into the (sign, odd mantissa, exponent, bit count)
-    tuple mpmath stores, so only the wrapping is per element."""
+    tuple mpmath stores."""
     v = np.asarray(values, dtype=np.float64).ravel()
-    make = mpmath.mp.make_mpf
     if not np.isfinite(v).all():
-        return [make(from_float(x)) for x in v.tolist()]
+        return [raw.from_number(x) for x in v.tolist()]
     fraction, exponent = np.frexp(np.abs(v))
     mantissa = (fraction * 2.0**53).astype(np.int64)  # the 53-bit significand, exactly
     zero = mantissa == 0
@@ -260,15 +242,15 @@ def _mpfs(values: np.ndarray) -> list[Any]:
     bits = np.frexp(mantissa.astype(np.float64))[1]
     exponent = np.where(zero, 0, exponent - 53 + trailing)
     sign = (np.signbit(v) & ~zero).astype(np.int64)
-    return [make(t) for t in zip(sign.tolist(), mantissa.tolist(), exponent.tolist(), bits.tolist())]
+    return list(zip(sign.tolist(), mantissa.tolist(), exponent.tolist(), bits.tolist()))
 
 
 def _leaf_mpfs(plan: Plan, programs: list[NodeProgram | None], seed: np.ndarray) -> tuple[list[Any], list[Any]]:
     """Every read leaf's values and the seed, converted in one pass (per-call overhead dominates
     small leaves). Returns the per-node value lists (None for unread leaves) and the seed's."""
     read = {s for program in programs if program is not None for s in program.srcs if s is not None}
-    leaves = [i for i, node in enumerate(plan.graph.nodes) if isinstance(node, Leaf) and i in read]
-    arrays = [np.asarray(plan.graph.nodes[i].value, np.float64).ravel() for i in leaves] + [seed.ravel()]
+    leaves = {i: node for i, node in enumerate(plan.graph.nodes) if isinstance(node, Leaf) and i in read}
+    arrays = [np.asarray(node.value, np.float64).ravel() for node in leaves.values()] + [seed.ravel()]
     converted = _mpfs(np.concatenate(arrays))
     values: list[Any] = [None] * len(plan.graph.nodes)
     start = 0
@@ -282,19 +264,17 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], None
     computed: no derivative reads it. The tensor tier's twin returns it.)"""
     programs = compile_plan(plan)
     nodes = plan.graph.nodes
-    with mpmath.workdps(DPS):
-        values, seed_values = _leaf_mpfs(plan, programs, seed)
-        tapes: list[_Tape | None] = [None] * len(nodes)
-        for i, node in enumerate(nodes):
-            if isinstance(node, Leaf):
-                continue
-            program = programs[i]
-            assert program is not None and isinstance(node, OpNode)
-            tapes[i] = _Tape([None if s is None else values[s] for s in program.srcs])
-            values[i] = tapes[i].run(program)  # type: ignore[union-attr]
-        adjoints = _reverse(plan, programs, tapes, seed_values)
-        grads = {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}
-    return grads, None
+    values, seed_values = _leaf_mpfs(plan, programs, seed)
+    tapes: list[_Tape | None] = [None] * len(nodes)
+    for i, node in enumerate(nodes):
+        if isinstance(node, Leaf):
+            continue
+        program = programs[i]
+        assert program is not None and isinstance(node, OpNode)
+        tapes[i] = _Tape([None if s is None else values[s] for s in program.srcs])
+        values[i] = tapes[i].run(program)  # type: ignore[union-attr]
+    adjoints = _reverse(plan, programs, tapes, seed_values)
+    return {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}, None
 
 
 def _reverse(plan: Plan, programs: list, tapes: list, seed: list[Any]) -> list[list[Any] | None]:
@@ -321,7 +301,7 @@ def _reverse(plan: Plan, programs: list, tapes: list, seed: list[Any]) -> list[l
 def _to_float(values: list[Any] | None, shape: tuple[int, ...]) -> np.ndarray:
     if values is None:
         return np.zeros(shape, np.float64)
-    return np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64).reshape(shape)
+    return np.array(raw.to_floats(values), dtype=np.float64).reshape(shape)
 
 
 _WORK: OrderedDict[str, int] = OrderedDict()
