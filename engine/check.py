@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import finite_diff, ops
-from .compare import SKIPPED, KinkTest, PairComparison, compare_rows, worst
+from .compare import SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
@@ -191,15 +191,14 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
     return grads, fd
 
 
-def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int, grads: dict,
-                 fd: Any, kink_values: list[np.ndarray] | None) -> LeafReport:
-    """Every pair of witnesses on one leaf; pairs of the same unit are compared in one pass."""
-    dtype = plan.dtypes[leaf]
-    entry = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], dtype,
-                       {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
+Row = tuple[tuple[str, str], np.ndarray, np.ndarray]  # a pair of witnesses and their two values
+
+
+def _leaf_rows(leaf: int, entry: LeafReport, fd: Any, skipped: dict) -> dict[str, list[Row]]:
+    """The leaf's pairs to compare, by unit (directional finite differences compare projections);
+    pairs with a missing witness go to ``skipped``."""
     directions = fd is not None and fd.mode == "directions"
-    rows: dict[str, list[tuple[tuple[str, str], Any, Any]]] = {"elements": [], "directions": []}
-    results: dict[tuple[str, str], PairComparison] = {}
+    rows: dict[str, list[Row]] = {"elements": [], "directions": []}
     for pair in PAIRS:
         a, b = entry.grads.get(pair[0]), entry.grads.get(pair[1])
         if pair[0] == "claimed" and a is None:
@@ -209,17 +208,52 @@ def _leaf_report(request: CheckRequest, plan: Plan, seed: np.ndarray, leaf: int,
         elif a is not None and b is not None:
             rows["elements"].append((pair, a, b))
         else:
-            results[pair] = PairComparison(pair, SKIPPED, reason=f"{pair[0] if a is None else pair[1]} did not run")
-    scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": fd.seed_scale if directions else 1.0}
-    for unit, group in rows.items():
-        if group:
-            tols = [policy(dtype, pair, request.tolerance) for pair, _, _ in group]
-            kinks = [_kink_test(plan, seed, leaf, kink_values, t) if unit == "elements" else None for t in tols]
-            compared = compare_rows([p for p, _, _ in group], np.stack([a for _, a, _ in group]),
-                                    np.stack([b for _, _, b in group]), dtype, tols, kinks, unit, scales[unit])
-            results.update((c.witnesses, c) for c in compared)
-    entry.pairs = [results[pair] for pair in PAIRS if pair in results]
-    return finish_leaf(entry)
+            reason = f"{pair[0] if a is None else pair[1]} did not run"
+            skipped[(leaf, pair)] = PairComparison(pair, SKIPPED, reason=reason)
+    return rows
+
+
+def _side_by_side(members: list[tuple[int, list[Row]]], side: int) -> np.ndarray:
+    """[pairs, elements]: each pair's values on every member leaf, leaves side by side."""
+    sizes = [np.size(rows[0][side]) for _, rows in members]
+    out = np.empty((len(members[0][1]), sum(sizes)))
+    start = 0
+    for (_, rows), size in zip(members, sizes):
+        for r, row in enumerate(rows):
+            out[r, start:start + size] = np.ravel(row[side])
+        start += size
+    return out
+
+
+def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: dict, fd: Any,
+                  kink_values: list[np.ndarray] | None) -> list[LeafReport]:
+    """Every pair of witnesses on every leaf. Leaves with the same dtype, unit and pairs are
+    compared in one pass (the seed graph: both leaves, three pairs, one call)."""
+    entries: dict[int, LeafReport] = {}
+    found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
+    groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[int, list[Row]]]] = {}
+    for leaf in plan.grad_leaves():
+        entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
+                                   {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
+        for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found).items():
+            if rows:
+                key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
+                groups.setdefault(key, []).append((leaf, rows))
+    scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
+    for (unit, dtype, pairs), members in groups.items():
+        tols = [policy(dtype, pair, request.tolerance) for pair in pairs]
+        kinks = None if unit != "elements" or kink_values is None else \
+            [[_kink_test(plan, seed, leaf, kink_values, t) for leaf, _ in members] for t in tols]
+        shapes = [np.shape(rows[0][1]) for _, rows in members]
+        compared = compare_leaves(list(pairs), _side_by_side(members, 1), _side_by_side(members, 2), shapes,
+                                  dtype, tols, kinks, unit, scales[unit])
+        for row in compared:
+            for (leaf, _), result in zip(members, row):
+                found[(leaf, result.witnesses)] = result
+    for leaf, entry in entries.items():
+        entry.pairs = [found[(leaf, pair)] for pair in PAIRS if (leaf, pair) in found]
+        finish_leaf(entry)
+    return list(entries.values())
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
@@ -279,7 +313,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     seed = _seed(plan, request.seed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
-    report.leaves = [_leaf_report(request, plan, seed, i, grads, fd, kink_values) for i in plan.grad_leaves()]
+    report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values)
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))

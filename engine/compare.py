@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,38 +73,72 @@ def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol
                         seed_scale)[0]
 
 
-@np.errstate(all="ignore")
 def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dtype: str,
                  tols: list[Tolerance], kinks: list[KinkTest | None] | None = None, unit: str = "elements",
                  seed_scale: float = 1.0) -> list[PairComparison]:
-    """Several pairs on one leaf at once: row r of ``a`` (shape [pairs, *leaf shape]) against row r
-    of ``b`` under ``tols[r]``. One numpy pass for all rows (a leaf's pairs are small arrays, where
-    the cost is in the calls, not the elements). Non-finite pairs are counted and left out."""
+    """Several pairs on one leaf: row r of ``a`` (shape [pairs, *leaf shape]) against row r of ``b``
+    under ``tols[r]`` (see :func:`compare_leaves`)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    shape, rows = a.shape[1:], len(pairs)
-    a2, b2 = a.reshape(rows, -1), b.reshape(rows, -1)
-    finite = np.isfinite(a2) & np.isfinite(b2)
+    rows = len(pairs)
+    found = compare_leaves(pairs, a.reshape(rows, -1), b.reshape(rows, -1), [a.shape[1:]], dtype, tols,
+                           [[k] for k in kinks] if kinks else None, unit, seed_scale)
+    return [row[0] for row in found]
+
+
+@np.errstate(all="ignore")
+def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, shapes: list[tuple[int, ...]],
+                   dtype: str, tols: list[Tolerance], kinks: list[list[KinkTest | None]] | None = None,
+                   unit: str = "elements", seed_scale: float = 1.0) -> list[list[PairComparison]]:
+    """Several pairs on several leaves of one dtype in one numpy pass (small arrays cost calls,
+    not elements). ``a`` and ``b`` are [pairs, elements] with the leaves' flattened elements side
+    by side; row r of ``a`` is compared with row r of ``b`` under ``tols[r]``, each leaf on its
+    own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out."""
+    sizes = [math.prod(shape) for shape in shapes]
+    starts = np.cumsum([0] + sizes[:-1])
+    finite = np.isfinite(a) & np.isfinite(b)
     all_finite = bool(finite.all())
-    non_finite = [0] * rows if all_finite else (a2.shape[1] - np.count_nonzero(finite, axis=1)).tolist()
     if not all_finite:
-        a2, b2 = np.where(finite, a2, 0.0), np.where(finite, b2, 0.0)  # only finite pairs count
+        a, b = np.where(finite, a, 0.0), np.where(finite, b, 0.0)  # only finite pairs count
+    non_finite = np.zeros((len(pairs), len(sizes)), np.int64) if all_finite else \
+        _per_leaf(np.add, ~finite, starts, sizes, 0)
     rtol, atol, floor = _tolerance_columns(tuple(tols))
-    diff = np.abs(a2 - b2)
-    bigger = np.maximum(np.abs(a2), np.abs(b2))
-    allowed = atol * bigger.max(axis=1, keepdims=True, initial=0.0)  # atol * scale, per row
+    diff = np.abs(a - b)
+    bigger = np.maximum(np.abs(a), np.abs(b))
+    scale = _per_leaf(np.maximum, bigger, starts, sizes, 0.0)
+    allowed = atol * (scale if len(sizes) == 1 else np.repeat(scale, sizes, axis=1))  # atol * the leaf's scale
     bad = diff > rtol * bigger + (allowed + floor * seed_scale)
-    results = [PairComparison(pair, AGREE, tol, total=a2.shape[1], unit=unit, non_finite=n)
-               for pair, tol, n in zip(pairs, tols, non_finite)]
-    if a2.shape[1]:
-        rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
-        ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
-        _fill_figures(results, shape, a2, b2, (diff, rel, ulp_distance(a2, b2, dtype)), ranked)
-    for r in np.flatnonzero(bad.any(axis=1)).tolist():
-        row_a, row_b, row_bad = (x[r].reshape(shape) for x in (a2, b2, bad))
-        _count_bad(results[r], np.argwhere(row_bad), row_a, row_b, kinks[r] if kinks else None)
-    for result in results:
-        result.verdict = _verdict(result)
+    results = [[PairComparison(pair, AGREE, tol, total=size, unit=unit, non_finite=n) for size, n in zip(sizes, row)]
+               for pair, tol, row in zip(pairs, tols, non_finite.tolist())]
+    rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
+    ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
+    maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
+    bad_leaves = _per_leaf(np.logical_or, bad, starts, sizes, False).tolist()
+    for leaf, (start, size, shape) in enumerate(zip(starts.tolist(), sizes, shapes)):
+        if not size:
+            continue
+        worst = ranked[:, start:start + size].argmax(axis=1).tolist()
+        for r, row in enumerate(results):
+            _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst[r],
+                          a[r, start + worst[r]], b[r, start + worst[r]])
+            if bad_leaves[r][leaf]:
+                at = slice(start, start + size)
+                _count_bad(row[leaf], np.argwhere(bad[r, at].reshape(shape)), a[r, at].reshape(shape),
+                           b[r, at].reshape(shape), kinks[r][leaf] if kinks else None)
+    for row in results:
+        for result in row:
+            result.verdict = _verdict(result)
     return results
+
+
+def _per_leaf(ufunc: np.ufunc, x: np.ndarray, starts: np.ndarray, sizes: list[int], empty: Any) -> np.ndarray:
+    """``ufunc`` reduced over each leaf's columns: [rows, leaves] (``empty`` for a leaf without elements)."""
+    if all(sizes):
+        return ufunc.reduceat(x, starts, axis=1)
+    out = np.full((x.shape[0], len(sizes)), empty, dtype=x.dtype)
+    present = [k for k, size in enumerate(sizes) if size]
+    if present:
+        out[:, present] = ufunc.reduceat(x, starts[present], axis=1)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -122,17 +158,14 @@ def _count_bad(result: PairComparison, where: np.ndarray, a: np.ndarray, b: np.n
             result.mismatched += 1
 
 
-def _fill_figures(results: list[PairComparison], shape: tuple[int, ...], a: np.ndarray, b: np.ndarray,
-                  figures: tuple[np.ndarray, np.ndarray, np.ndarray], ranked: np.ndarray) -> None:
-    """Largest abs, rel and ULP differences per row, and its worst element by ``ranked`` (non-finite
-    pairs arrive zeroed and ranked -1, so they add nothing); a row with no finite pair keeps none."""
-    worst = ranked.argmax(axis=1).tolist()
-    maxima = zip(*(f.max(axis=1).tolist() for f in figures))
-    for r, (result, at, (max_abs, max_rel, max_ulp)) in enumerate(zip(results, worst, maxima)):
-        if result.non_finite < result.total:
-            result.max_abs, result.max_rel, result.max_ulp = max_abs, max_rel, max_ulp
-            result.worst_index = _unravel(at, shape)
-            result.worst_values = (float(a[r, at]), float(b[r, at]))
+def _fill_figures(result: PairComparison, maxima: list[float], shape: tuple[int, ...], worst: int,
+                  a_at: float, b_at: float) -> None:
+    """Largest abs, rel and ULP differences, and the worst element (non-finite pairs arrive zeroed
+    and ranked lowest, so they add nothing); a result with no finite pair keeps none."""
+    if result.non_finite < result.total:
+        result.max_abs, result.max_rel, result.max_ulp = maxima
+        result.worst_index = _unravel(worst, shape)
+        result.worst_values = (float(a_at), float(b_at))
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from crossgrad.engine.compare import AGREE, MISMATCH, NON_FINITE, compare, compare_rows, ulp_distance
+from crossgrad.engine.compare import AGREE, MISMATCH, NON_FINITE, compare, compare_leaves, compare_rows, ulp_distance
 from crossgrad.engine.tolerance import Tolerance
 
 TIGHT = Tolerance(1e-8, 0.0)
@@ -67,3 +67,23 @@ def test_rows_compared_together_keep_their_own_tolerance_scale_and_non_finite_co
     assert (fourth.verdict, fourth.max_abs) == (AGREE, first.max_abs)
     assert [r.witnesses for r in (first, second, third, fourth)] == pairs
     assert third.tolerance == tols[2] and first.max_ulp > 0 and second.max_ulp == 0
+
+
+def test_leaves_side_by_side_keep_their_own_scale_shape_and_counts():
+    """[pairs, elements] with three leaves' elements side by side (one of them empty): each leaf
+    is judged on its own scale, reports its worst element in its own shape, counts its own
+    non-finite values."""
+    shapes = [(2,), (0,), (2, 2)]
+    row0_a, row0_b = [1000.0, 0.0, 1.0, 2.0, 3.0, 4.0], [1000.0, 1e-3, 1.0, 2.0, 3.0, 4.05]
+    row1_a, row1_b = [1.0, 1.0, np.nan, 2.0, 3.0, 4.0], [1.0, 1.0, 5.0, 2.0, 3.0, 4.0]
+    tol = Tolerance(0.0, 1e-4)  # leaf 0 passes only on its own scale (1000), leaf 2 fails on its own (4.05)
+    pairs = [("numeric", "symbolic"), ("numeric", "finite_difference")]
+    (big, empty, small), (big1, _, small1) = compare_leaves(
+        pairs, np.array([row0_a, row1_a]), np.array([row0_b, row1_b]), shapes, "float64", [tol, tol])
+    assert (big.verdict, big.total, big.max_abs, big.worst_index) == (AGREE, 2, 1e-3, (1,))
+    assert (empty.verdict, empty.total, empty.worst_index) == (AGREE, 0, None)
+    assert (small.verdict, small.mismatched, small.worst_index, small.total) == (MISMATCH, 1, (1, 1), 4)
+    assert small.worst_values == (4.0, 4.05) and small.max_abs == pytest.approx(0.05)
+    assert (big1.verdict, big1.non_finite) == (AGREE, 0)
+    assert (small1.verdict, small1.non_finite, small1.max_abs) == (NON_FINITE, 1, 0.0)
+    assert [r.witnesses for r in (big, small, big1, small1)] == [pairs[0], pairs[0], pairs[1], pairs[1]]
