@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class CheckRequest:
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
     shape = plan.shapes[plan.output]
     if given is None:
-        if int(np.prod(shape, dtype=np.int64)) != 1:
+        if math.prod(shape) != 1:
             raise GraphError("seed", "grad can be implicitly created only for scalar outputs")
         return np.ones(shape)
     seed = np.asarray(given, np.float64)
