@@ -13,6 +13,7 @@ Min, sign, Heaviside, Piecewise) is lambdified by SymPy for mpmath and called on
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -99,8 +100,7 @@ _UNARY = {"exp": libmp.mpf_exp, "log": _complex_is_nan(libmp.mpf_log), "sqrt": _
 def _node(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
     """A function computing ``e`` from the environment (no source text is generated)."""
     if e.is_Symbol:
-        k = slots[e]
-        return lambda env: env[k]
+        return operator.itemgetter(slots[e])  # env[k], without a Python frame
     if e.is_Number or e.is_NumberSymbol:
         value = constant(e)
         return lambda env: value
