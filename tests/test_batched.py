@@ -104,3 +104,23 @@ def test_random_directions_are_seeded_unit_sign_vectors_and_project_gradients():
     grad = np.random.default_rng(1).standard_normal((40, 30))
     unit = signs.astype(np.float64) / np.sqrt(grad.size)
     np.testing.assert_allclose(fd.project(0, grad), np.tensordot(unit, grad, axes=2), rtol=1e-12)
+
+
+def test_unbatched_op_values_are_computed_once_and_only_when_read():
+    """b is batched, exp(a) is not: its one base value is needed. With a and b batched, the
+    unperturbed forward is never run."""
+    from crossgrad.engine.graph import Graph, OpNode
+
+    a, b = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    graph = Graph((Leaf("a", a, True), Leaf("b", b, True), OpNode("e", "exp", ("a",)),
+                   OpNode("m", "mul", ("e", "b")), OpNode("out", "sum", ("m",))), "out")
+    plan = validate(graph)
+    stacks = {1: b + np.array([[0.0, 0.0], [0.1, -0.2]])}
+    runner = batched.Batched(plan, {0: a, 1: b})
+    got = runner.outputs(stacks)
+    np.testing.assert_allclose(got, [np.sum(np.exp(a) * s) for s in stacks[1]], rtol=1e-15)
+    assert runner._base is not None
+    both = batched.Batched(plan, {0: a, 1: b})
+    moved = {0: a + np.array([[0.3, 0.0]]), 1: b + np.array([[0.0, 0.1]])}
+    np.testing.assert_allclose(both.outputs(moved), [np.sum(np.exp(moved[0][0]) * moved[1][0])], rtol=1e-15)
+    assert both._base is None

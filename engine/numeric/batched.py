@@ -184,8 +184,22 @@ class Batched:
     """The graph's base forward values, and batched forwards for one perturbed leaf at a time."""
 
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
-        self.plan = plan
-        self.base = evaluator(plan)(leaves)
+        self.plan, self.leaves = plan, leaves
+        self._base: list[Any] | None = None
+
+    def _start(self, downstream: list[int]) -> list[Any]:
+        """The values a batched forward starts from: every leaf's, and the unperturbed value of
+        any op node that a batched node reads but that is not batched itself (that forward is
+        run once, and only if some batch needs it: with every leaf batched, none does)."""
+        if self._base is None and _reads_unbatched_ops(self.plan, downstream):
+            self._base = evaluator(self.plan)(self.leaves)
+        if self._base is not None:
+            return list(self._base)
+        values: list[Any] = [None] * (self.plan.output + 1)
+        for i, node in enumerate(self.plan.graph.nodes[: self.plan.output + 1]):
+            if isinstance(node, Leaf):
+                values[i] = self.leaves.get(i, np.asarray(node.value))
+        return values
 
     def downstream(self, leaves: list[int]) -> list[int]:
         """The op nodes up to the output whose value depends on any of ``leaves``, in order."""
@@ -198,11 +212,12 @@ class Batched:
         return max(_reach(self.plan, leaf)[1] for leaf in leaves)
 
     def outputs(self, stacks: dict[int, Arr]) -> Arr:
-        plan, values = self.plan, list(self.base)
+        plan, downstream = self.plan, self.downstream(list(stacks))
+        values = self._start(downstream)
         batched = set(stacks)
         for leaf, stack in stacks.items():
             values[leaf] = stack
-        for i in self.downstream(list(stacks)):
+        for i in downstream:
             srcs = input_indices(plan, i)
             xs = tuple(None if s is None else values[s] for s in srcs)
             flags = [s in batched for s in srcs]
@@ -215,3 +230,12 @@ class Batched:
         if plan.output not in batched:
             return np.broadcast_to(out, (len(next(iter(stacks.values()))),) + np.shape(out))
         return out
+
+
+def _reads_unbatched_ops(plan: Plan, downstream: list[int]) -> bool:
+    """Whether a batched node reads an op node's value that is not batched, or the output is one."""
+    batched = set(downstream)
+    if plan.output not in batched and not isinstance(plan.graph.nodes[plan.output], Leaf):
+        return True
+    return any(s is not None and s not in batched and not isinstance(plan.graph.nodes[s], Leaf)
+               for i in downstream for s in input_indices(plan, i))
