@@ -226,13 +226,16 @@ def _side_by_side(members: list[tuple[int, list[Row]]], side: int) -> np.ndarray
     return out
 
 
+Group = tuple[str, str, tuple[tuple[str, str], ...]]  # unit, dtype, pairs: leaves compared together
+
+
 def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: dict, fd: Any,
                   kink_values: list[np.ndarray] | None) -> list[LeafReport]:
     """Every pair of witnesses on every leaf. Leaves with the same dtype, unit and pairs are
     compared in one pass (the seed graph: both leaves, three pairs, one call)."""
     entries: dict[int, LeafReport] = {}
     found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
-    groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[int, list[Row]]]] = {}
+    groups: dict[Group, list[tuple[int, list[Row]]]] = {}
     for leaf in plan.grad_leaves():
         entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
                                    {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
@@ -241,20 +244,28 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
                 key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
                 groups.setdefault(key, []).append((leaf, rows))
     scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
-    for (unit, dtype, pairs), members in groups.items():
-        tols = [policy(dtype, pair, request.tolerance) for pair in pairs]
-        kinks = None if unit != "elements" or kink_values is None else \
-            [[_kink_test(plan, seed, leaf, kink_values, t) for leaf, _ in members] for t in tols]
-        shapes = [np.shape(rows[0][1]) for _, rows in members]
-        compared = compare_leaves(list(pairs), _side_by_side(members, 1), _side_by_side(members, 2), shapes,
-                                  dtype, tols, kinks, unit, scales[unit])
-        for row in compared:
+    for key, members in groups.items():
+        kinks = kink_values if key[0] == "elements" else None
+        for row in _compare_group(request, plan, seed, key, members, kinks, scales[key[0]]):
             for (leaf, _), result in zip(members, row):
                 found[(leaf, result.witnesses)] = result
     for leaf, entry in entries.items():
         entry.pairs = [found[(leaf, pair)] for pair in PAIRS if (leaf, pair) in found]
         finish_leaf(entry)
     return list(entries.values())
+
+
+def _compare_group(request: CheckRequest, plan: Plan, seed: np.ndarray, key: Group,
+                   members: list[tuple[int, list[Row]]], kink_values: list[np.ndarray] | None,
+                   seed_scale: float) -> list[list[PairComparison]]:
+    """[pair][member leaf] comparisons of one group."""
+    unit, dtype, pairs = key
+    tols = [policy(dtype, pair, request.tolerance) for pair in pairs]
+    kinks = None if kink_values is None else \
+        [[_kink_test(plan, seed, leaf, kink_values, t) for leaf, _ in members] for t in tols]
+    shapes = [np.shape(rows[0][1]) for _, rows in members]
+    return compare_leaves(list(pairs), _side_by_side(members, 1), _side_by_side(members, 2), shapes, dtype,
+                          tols, kinks, unit, seed_scale)
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
