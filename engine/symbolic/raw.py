@@ -104,6 +104,8 @@ def _node(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
     if e.is_Number or e.is_NumberSymbol:
         value = constant(e)
         return lambda env: value
+    if isinstance(e, sp.Add) and all(_product_of_two(t) for t in e.args):
+        return _dot([(slots[t.args[0]], slots[t.args[1]]) for t in e.args])
     if isinstance(e, sp.Add):
         return _fold("add", [_node(a, slots) for a in e.args])
     if isinstance(e, sp.Mul) and e.args[0] == -1:
@@ -130,6 +132,25 @@ def _fold(op: str, terms: list[Node]) -> Node:
         return out
 
     return fold
+
+
+def _product_of_two(term: sp.Expr) -> bool:
+    return isinstance(term, sp.Mul) and len(term.args) == 2 and all(a.is_Symbol for a in term.args)
+
+
+def _dot(pairs: list[tuple[int, int]]) -> Node:
+    """s_i * s_j + s_k * s_l + ...: a dot product (matmul, linear), the exact tier's commonest
+    template, read straight from the environment."""
+    (i0, j0), rest = pairs[0], pairs[1:]
+    add, mul = libmp.mpf_add, libmp.mpf_mul
+
+    def dot(env: Env) -> Raw:
+        out = mul(env[i0], env[j0], PREC, RND)
+        for i, j in rest:
+            out = add(out, mul(env[i], env[j], PREC, RND), PREC, RND)
+        return out
+
+    return dot
 
 
 def _unary(op: str, arg: Node) -> Node:
