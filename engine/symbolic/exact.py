@@ -197,20 +197,29 @@ def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any]) -> lis
     adj[-1] = adjoint
     for s in range(len(program.stages) - 1, -1, -1):
         out_adj = adj[n_in + s]
+        if out_adj is None:  # no later stage reads this one
+            continue
         for group, grad, rows in zip(program.stages[s].groups, program.gradients[s], tape.rows[s]):
             targets = [_adj_slot(adj, tape, src, program.wants, n_in) for src in group.sources]
-            if not any(t is not None for t in targets):
-                continue
-            for pos, row_idx, vals in zip(group.out_index.tolist(), group.gather.tolist(), rows):
-                a = out_adj[pos]  # type: ignore[index]
-                if a is None or a == fzero:
-                    continue
-                partials = grad.fn(*vals) if grad.fn else [vals[k] if k >= 0 else c for k, c in grad.direct]
-                for j, target in enumerate(targets):
-                    if target is not None:
-                        partial = partials if partials is NAN else partials[j]
-                        _accumulate(target, row_idx[j], a if partial is None else raw.mul(a, partial))
+            live = [(j, target) + grad.direct[j] if grad.direct else (j, target, j, None)
+                    for j, target in enumerate(targets) if target is not None]
+            if live:
+                _backward_group(grad, live, group.out_index.tolist(), group.gather.tolist(), rows, out_adj)
     return adj[:n_in]
+
+
+def _backward_group(grad: Gradient, live: list[tuple[int, list, int, Any]], out_index: list[int],
+                    gather: list[list[int]], rows: list[list[Any]], out_adj: list[Any]) -> None:
+    """Each element's adjoint times its partials, added into the wanted inputs' adjoints. ``live``:
+    per wanted placeholder (position, adjoint list, partial's placeholder index or -1, constant)."""
+    for pos, row_idx, vals in zip(out_index, gather, rows):
+        a = out_adj[pos]
+        if a is None or a == fzero:
+            continue
+        partials = grad.fn(*vals) if grad.fn else vals
+        for j, target, k, c in live:
+            partial = partials if partials is NAN else partials[k] if k >= 0 else c
+            _accumulate(target, row_idx[j], a if partial is None else raw.mul(a, partial))
 
 
 def _accumulate(adjoint: list[Any], k: int, contribution: Any) -> None:
