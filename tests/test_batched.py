@@ -13,11 +13,11 @@ from crossgrad.engine.numeric.run_graph import forward_program
 from .catalogue_inputs import all_cases
 from .graphs import case_request
 
-LEAF_CASES = []
+LEAF_CASES = []  # every leaf finite differences move: the float leaves that require grad
 for _name, _index in all_cases():
     _graph = case_request(_name, _index).graph
     for _node in _graph.nodes:
-        if isinstance(_node, Leaf) and _node.value.dtype != np.int64:
+        if isinstance(_node, Leaf) and _node.requires_grad:
             LEAF_CASES.append((_name, _index, _node.name))
 
 
@@ -82,7 +82,7 @@ def test_batched_outputs_with_every_float_leaf_moved_at_once(name, index):
     plan = validate(case_request(name, index, seed=3).graph)
     rng = np.random.default_rng(5)
     leaves = {i: np.asarray(n.value, np.float64) for i, n in enumerate(plan.graph.nodes)
-              if isinstance(n, Leaf) and n.value.dtype != np.int64}
+              if isinstance(n, Leaf) and n.requires_grad}
     stacks = {i: x + 0.01 * rng.standard_normal((3,) + x.shape) for i, x in leaves.items()}
     got = batched.Batched(plan, leaves).outputs(stacks)
     run = forward_program(plan)
@@ -124,3 +124,27 @@ def test_unbatched_op_values_are_computed_once_and_only_when_read():
     moved = {0: a + np.array([[0.3, 0.0]]), 1: b + np.array([[0.0, 0.1]])}
     np.testing.assert_allclose(both.outputs(moved), [np.sum(np.exp(moved[0][0]) * moved[1][0])], rtol=1e-15)
     assert both._base is None
+
+
+@pytest.mark.parametrize("cut", ["detach", "no_grad", "weight"])
+def test_values_autograd_treats_as_constants_stay_unperturbed(cut):
+    """out = sum(x * c) with c = exp(x) detached (a detach op, a no_grad node) or x feeding a
+    loss's non-differentiable weight: moving x moves only the first factor, as autograd sees it."""
+    from crossgrad.engine.graph import Graph, OpNode
+
+    x = np.array([0.5, -1.0, 2.0])
+    if cut == "weight":
+        nodes = (Leaf("x", x, True), Leaf("t", np.zeros(3), False), OpNode("e", "exp", ("x",)),
+                 OpNode("out", "binary_cross_entropy_with_logits", ("x", "t", "e")))
+    else:
+        c = OpNode("c", "detach", ("e",)) if cut == "detach" else OpNode("c", "exp", ("x",), no_grad=True)
+        nodes = (Leaf("x", x, True), OpNode("e", "exp", ("x",)), c, OpNode("m", "mul", ("x", "c")),
+                 OpNode("out", "sum", ("m",)))
+    plan = validate(Graph(nodes, "out"))
+    moved = x + np.array([[0.1, 0.0, 0.0], [0.0, -0.2, 0.3]])
+    got = batched.Batched(plan, {0: x}).outputs({0: moved})
+    if cut == "weight":  # mean(w * bce(z, 0)) with the weight w = exp(x) held at its base value
+        want = [np.mean(np.exp(x) * np.logaddexp(0.0, z)) for z in moved]
+    else:
+        want = [np.sum(z * np.exp(x)) for z in moved]
+    np.testing.assert_allclose(got, want, rtol=1e-14)

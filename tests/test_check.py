@@ -245,3 +245,23 @@ def test_a_graph_without_differentiable_leaves_is_skipped_not_a_crash(tier):
     assert report.verdict == "skipped" and report.leaves == []
     graph = Graph((Leaf("x", np.array([1.0, 2.0]), False), OpNode("out", "sum", ("x",))), "out")
     assert check(CheckRequest(graph, tier=tier)).verdict == "skipped"
+
+
+@pytest.mark.parametrize("cut", ["detach", "no_grad"])
+def test_detached_values_are_constants_to_every_witness(cut):
+    """out = sum(x * c) where c = exp(x) is detached (a detach op, or computed under no_grad):
+    d out/dx = c, not c + x c, for finite differences too (they hold c at its value). Checked
+    inside and outside torch.no_grad(): the witnesses set their own grad mode."""
+    x = np.array([0.5, -1.0, 2.0])
+    c = OpNode("c", "detach", ("e",)) if cut == "detach" else OpNode("c", "exp", ("x",), no_grad=True)
+    graph = Graph((Leaf("x", x, True), OpNode("e", "exp", ("x",)), c, OpNode("m", "mul", ("x", "c")),
+                   OpNode("out", "sum", ("m",))), "out")
+    for inside in (False, True):
+        if inside:
+            with torch.no_grad():
+                report = check(CheckRequest(graph))
+        else:
+            report = check(CheckRequest(graph))
+        assert report.verdict == "agree", str(report)
+        for witness in ("numeric", "symbolic", "finite_difference"):
+            np.testing.assert_allclose(report.grad("x", witness), np.exp(x), rtol=1e-6)

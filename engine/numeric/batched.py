@@ -3,7 +3,9 @@
 ``Batched(plan, leaves).outputs({leaf: stack, ...})`` evaluates the graph once for every copy:
 copy b gives each listed leaf the value ``stack[b]`` (shape ``(B, *leaf_shape)``) and the
 others their base value, and the outputs come back as ``(B, *output_shape)``. Nodes that
-depend on no listed leaf keep their single base value. Each op's ordinary forward
+depend on no listed leaf keep their single base value, and so do detached ones (detach,
+no_grad, non-differentiable inputs): finite differences see the function autograd
+differentiates. Each op's ordinary forward
 rule does the math (matmul and linear call numpy's matmul, as their rules do); the table below
 only says how a leading batch axis passes through an op (broadcast for elementwise ops, shifted
 dims for reductions, ...). Ops without an entry run once per copy.
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..graph import Leaf, Plan, input_indices
 from . import losses
 from .rules import RULES, index_along, reduced_dims
@@ -165,13 +168,18 @@ _REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()
 
 
 def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
-    """The op nodes up to the output whose value depends on ``leaf`` (in order), and the most
-    elements one copy holds in any of them or the leaf (sizes the batches); cached by structure."""
+    """The op nodes up to the output whose value depends on ``leaf`` as autograd sees it (in
+    order), and the most elements one copy holds in any of them or the leaf (sizes the batches);
+    cached by structure. A detach or no_grad node, or a non-differentiable input, does not pass
+    the dependence on: its value stays the unperturbed one, a constant, as it is to autograd."""
     key = (plan.structure_hash, leaf)
     if key not in _REACH:
         reached = {leaf}
         for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
-            if not isinstance(node, Leaf) and reached.intersection(input_indices(plan, i)):
+            if isinstance(node, Leaf) or not plan.active[i]:
+                continue
+            inputs = ops.CATALOGUE[node.op].inputs
+            if any(s in reached and inputs[p].differentiable for p, s in enumerate(input_indices(plan, i))):
                 reached.add(i)
         widest = max(math.prod(plan.shapes[i]) for i in reached)
         _REACH[key] = (sorted(reached - {leaf}), widest)
@@ -181,20 +189,19 @@ def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
 
 
 class Batched:
-    """The graph's base forward values, and batched forwards for one perturbed leaf at a time."""
+    """Batched forwards of the graph with some leaves moved, copy by copy (see the module doc)."""
 
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
         self.plan, self.leaves = plan, leaves
         self._base: list[Any] | None = None
 
-    def _start(self, downstream: list[int]) -> list[Any]:
-        """The values a batched forward starts from: every leaf's, and the unperturbed value of
-        any op node that a batched node reads but that is not batched itself (that forward is
-        run once, and only if some batch needs it: with every leaf batched, none does)."""
-        if self._base is None and _reads_unbatched_ops(self.plan, downstream):
+    def _unmoved(self, downstream: list[int]) -> list[Any]:
+        """Unperturbed values: every leaf's, and every op node's if a batched forward reads one
+        unmoved (that forward runs once, and only then: with every leaf moved, it never does)."""
+        if self._base is None and _reads_unmoved_ops(self.plan, downstream):
             self._base = evaluator(self.plan)(self.leaves)
         if self._base is not None:
-            return list(self._base)
+            return self._base
         values: list[Any] = [None] * (self.plan.output + 1)
         for i, node in enumerate(self.plan.graph.nodes[: self.plan.output + 1]):
             if isinstance(node, Leaf):
@@ -213,29 +220,33 @@ class Batched:
 
     def outputs(self, stacks: dict[int, Arr]) -> Arr:
         plan, downstream = self.plan, self.downstream(list(stacks))
-        values = self._start(downstream)
-        batched = set(stacks)
-        for leaf, stack in stacks.items():
-            values[leaf] = stack
+        unmoved = self._unmoved(downstream)
+        moved: dict[int, Arr] = dict(stacks)
         for i in downstream:
             srcs = input_indices(plan, i)
-            xs = tuple(None if s is None else values[s] for s in srcs)
-            flags = [s in batched for s in srcs]
-            shapes = [None if s is None else plan.shapes[s] for s in srcs]
             op = plan.graph.nodes[i].op  # type: ignore[union-attr]
+            inputs = ops.CATALOGUE[op].inputs
+            flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
+            xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
+            shapes = [None if s is None else plan.shapes[s] for s in srcs]
             rule = TABLE.get(op, _loop)
-            values[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
-            batched.add(i)
-        out = values[plan.output]
-        if plan.output not in batched:
-            return np.broadcast_to(out, (len(next(iter(stacks.values()))),) + np.shape(out))
-        return out
+            moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+        if plan.output in moved:
+            return moved[plan.output]
+        out = unmoved[plan.output]
+        return np.broadcast_to(out, (len(next(iter(stacks.values()))),) + np.shape(out))
 
 
-def _reads_unbatched_ops(plan: Plan, downstream: list[int]) -> bool:
-    """Whether a batched node reads an op node's value that is not batched, or the output is one."""
+def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
+    """Whether a batched node reads an op node's unperturbed value (the op is not batched, or
+    feeds a non-differentiable input), or the output is such an op."""
     batched = set(downstream)
-    if plan.output not in batched and not isinstance(plan.graph.nodes[plan.output], Leaf):
+    nodes = plan.graph.nodes
+    if plan.output not in batched and not isinstance(nodes[plan.output], Leaf):
         return True
-    return any(s is not None and s not in batched and not isinstance(plan.graph.nodes[s], Leaf)
-               for i in downstream for s in input_indices(plan, i))
+    for i in downstream:
+        inputs = ops.CATALOGUE[nodes[i].op].inputs  # type: ignore[union-attr]
+        for p, s in enumerate(input_indices(plan, i)):
+            if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
+                return True
+    return False
