@@ -23,12 +23,16 @@ def _leaf_tensor(leaf: Leaf) -> Tensor:
 def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """The engine's own backward: d <output, seed> / d leaf, in each leaf's dtype."""
     tensors: list[Tensor] = []
-    for i, node in enumerate(plan.graph.nodes):
-        if isinstance(node, Leaf):
-            tensors.append(_leaf_tensor(node))
-        else:
-            inputs = tuple(None if s is None else tensors[s] for s in input_indices(plan, i))
-            with set_grad_enabled(not node.no_grad):
+    with set_grad_enabled(True):  # whatever the caller's mode; no_grad nodes switch it off
+        for i, node in enumerate(plan.graph.nodes):
+            if isinstance(node, Leaf):
+                tensors.append(_leaf_tensor(node))
+                continue
+            inputs = tuple([None if s is None else tensors[s] for s in input_indices(plan, i)])
+            if node.no_grad:
+                with set_grad_enabled(False):
+                    tensors.append(apply(node.op, inputs, plan.attrs[i]))
+            else:
                 tensors.append(apply(node.op, inputs, plan.attrs[i]))
     out = tensors[plan.output]
     if out.requires_grad:
