@@ -9,6 +9,7 @@ shapes from the spec alone, and returns a :class:`Plan` the witnesses share.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,11 +186,65 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
 
 
 def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
-    """Check the whole graph from the spec (no array is allocated) and return its plan."""
+    """Check the whole graph from the spec (no array is allocated) and return its plan. A graph
+    whose validation-relevant content (:func:`_validation_key`) matched one already validated
+    gets that plan's facts without checking again."""
     if not graph.nodes:
         raise GraphError("graph.nodes", "the graph is empty")
     if len(graph.nodes) > max_nodes:
         raise GraphError("graph.nodes", f"{len(graph.nodes)} nodes exceed the limit of {max_nodes}")
+    key = _validation_key(graph)
+    with _VALIDATED_LOCK:
+        known = _VALIDATED.get(key) if key is not None else None
+    if known is not None:
+        return Plan(graph, known.index, known.shapes, known.dtypes, known.attrs, known.active,
+                    known.structure_hash, known.sources, known._grad_leaves)
+    plan = _validate(graph)
+    if key is not None:
+        facts = Plan(Graph((), graph.output), plan.index, plan.shapes, plan.dtypes, plan.attrs, plan.active,
+                     plan.structure_hash, plan.sources, plan.grad_leaves())  # holds no leaf values
+        with _VALIDATED_LOCK:
+            _VALIDATED[key] = facts
+            if len(_VALIDATED) > VALIDATED_CACHE_SIZE:
+                del _VALIDATED[next(iter(_VALIDATED))]
+    return plan
+
+
+# validation key -> the facts of a plan that passed (plans are never changed after validation,
+# so plans of the same structure share them)
+_VALIDATED: dict[tuple, Plan] = {}
+_VALIDATED_LOCK = threading.Lock()
+VALIDATED_CACHE_SIZE = 256
+
+
+def _validation_key(graph: Graph) -> tuple | None:
+    """Everything validation reads — names, ops, inputs, attributes (with their types: True is
+    not 1 here), flags, leaf shapes and dtypes, integer leaf values — but no float value. None
+    when some attribute cannot be hashed (then the graph is simply validated)."""
+    parts: list[Any] = [graph.output]
+    for node in graph.nodes:
+        if isinstance(node, Leaf):
+            value = np.asarray(node.value)
+            ints = value.tobytes() if value.dtype == np.int64 else None
+            parts.append((node.name, value.shape, value.dtype, node.requires_grad, ints))
+        else:
+            attrs = tuple((name, _typed(v)) for name, v in dict(node.attrs).items())
+            parts.append((node.name, node.op, tuple(node.inputs), attrs, node.no_grad))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_typed(v) for v in value))
+    return (type(value), value)
+
+
+def _validate(graph: Graph) -> Plan:
     plan = Plan(graph, {}, [], [], [], [])
     for i, node in enumerate(graph.nodes):
         path = f"graph.nodes[{i}]"
