@@ -28,8 +28,9 @@ from pathlib import Path
 import crossgrad as torch
 import crossgrad.nn.functional as F
 import numpy as np
-from crossgrad.engine import allocator
+from crossgrad.engine import allocator, graph
 from crossgrad.engine.graph import validate
+from crossgrad.engine.numeric import batched
 from crossgrad.engine.numeric.export import to_graph
 from crossgrad.engine.symbolic import exact, tensor
 
@@ -38,11 +39,10 @@ SEED_CHECKS = 300  # cached seed checks timed (each ~1 ms), in --quick runs too
 
 
 def clear_caches() -> None:
-    exact._TEMPLATES.clear()
-    exact._PLANS.clear()
-    exact._WORK.clear()
-    tensor._TEMPLATES.clear()
-    tensor._PLANS.clear()
+    """Everything a check caches by structure: derivations, compiled plans, validation, reach."""
+    for cache in (exact._TEMPLATES, exact._GRADIENTS, exact._PLANS, exact._WORK, tensor._TEMPLATES,
+                  tensor._PLANS, tensor._SAVES, graph._VALIDATED, batched._REACH):
+        cache.clear()
 
 
 def seed_loss(values_seed: int = 1):
