@@ -5,10 +5,10 @@ copy b gives each listed leaf the value ``stack[b]`` (shape ``(B, *leaf_shape)``
 others their base value, and the outputs come back as ``(B, *output_shape)``. Nodes that
 depend on no listed leaf keep their single base value, and so do detached ones (detach,
 no_grad, non-differentiable inputs): finite differences see the function autograd
-differentiates. Each op's ordinary forward
-rule does the math (matmul and linear call numpy's matmul, as their rules do); the table below
-only says how a leading batch axis passes through an op (broadcast for elementwise ops, shifted
-dims for reductions, ...). Ops without an entry run once per copy.
+differentiates. Each op's ordinary forward rule does the math (matmul and linear call numpy's
+matmul, as their rules do); the table below only says how a leading batch axis passes through
+an op (broadcast for elementwise ops, shifted dims for reductions, ...). Ops without an entry
+run once per copy.
 """
 
 from __future__ import annotations
