@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,26 +95,26 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     by side; row r of ``a`` is compared with row r of ``b`` under ``tols[r]``, each leaf on its
     own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out."""
     sizes = [math.prod(shape) for shape in shapes]
-    starts = np.cumsum([0] + sizes[:-1])
+    starts = list(itertools.accumulate([0] + sizes[:-1]))
     finite = np.isfinite(a) & np.isfinite(b)
     all_finite = bool(finite.all())
     if not all_finite:
         a, b = np.where(finite, a, 0.0), np.where(finite, b, 0.0)  # only finite pairs count
-    non_finite = np.zeros((len(pairs), len(sizes)), np.int64) if all_finite else \
-        _per_leaf(np.add, ~finite, starts, sizes, 0)
+    non_finite = [[0] * len(sizes)] * len(pairs) if all_finite else \
+        _per_leaf(np.add, ~finite, starts, sizes, 0).tolist()
     rtol, atol, floor = _tolerance_columns(tuple(tols))
     diff = np.abs(a - b)
     bigger = np.maximum(np.abs(a), np.abs(b))
     scale = _per_leaf(np.maximum, bigger, starts, sizes, 0.0)
-    allowed = atol * (scale if len(sizes) == 1 else np.repeat(scale, sizes, axis=1))  # atol * the leaf's scale
+    allowed = atol * (scale if len(sizes) == 1 else scale.repeat(sizes, axis=1))  # atol * the leaf's scale
     bad = diff > rtol * bigger + (allowed + floor * seed_scale)
     results = [[PairComparison(pair, AGREE, tol, total=size, unit=unit, non_finite=n) for size, n in zip(sizes, row)]
-               for pair, tol, row in zip(pairs, tols, non_finite.tolist())]
+               for pair, tol, row in zip(pairs, tols, non_finite)]
     rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
     ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
     maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
     bad_leaves = _per_leaf(np.logical_or, bad, starts, sizes, False).tolist()
-    for leaf, (start, size, shape) in enumerate(zip(starts.tolist(), sizes, shapes)):
+    for leaf, (start, size, shape) in enumerate(zip(starts, sizes, shapes)):
         if not size:
             continue
         worst = ranked[:, start:start + size].argmax(axis=1).tolist()
@@ -130,14 +131,14 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     return results
 
 
-def _per_leaf(ufunc: np.ufunc, x: np.ndarray, starts: np.ndarray, sizes: list[int], empty: Any) -> np.ndarray:
+def _per_leaf(ufunc: np.ufunc, x: np.ndarray, starts: list[int], sizes: list[int], empty: Any) -> np.ndarray:
     """``ufunc`` reduced over each leaf's columns: [rows, leaves] (``empty`` for a leaf without elements)."""
     if all(sizes):
         return ufunc.reduceat(x, starts, axis=1)
     out = np.full((x.shape[0], len(sizes)), empty, dtype=x.dtype)
     present = [k for k, size in enumerate(sizes) if size]
     if present:
-        out[:, present] = ufunc.reduceat(x, starts[present], axis=1)
+        out[:, present] = ufunc.reduceat(x, [starts[k] for k in present], axis=1)
     return out
 
 
