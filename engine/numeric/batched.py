@@ -131,8 +131,9 @@ def _elementwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shap
         return _elementwise(fwd, xs, flags, at, shapes, out)
     full = tuple(np.broadcast_shapes(*[s for s in shapes if s is not None]))
     loss = _elementwise(fwd, xs, flags, {**at, "reduction": "none"}, shapes, full)
-    return _reduce_batch(np.broadcast_to(loss, (loss.shape[0],) + full), at["reduction"],
-                         float(np.prod(full, dtype=np.int64)))
+    if loss.shape[1:] != full:  # a copy's loss broadcast to the full shape before it is reduced
+        loss = np.broadcast_to(loss, (loss.shape[0],) + full)
+    return _reduce_batch(loss, at["reduction"], float(math.prod(full)))
 
 
 def _cross_entropy(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
