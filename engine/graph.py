@@ -8,6 +8,7 @@ shapes from the spec alone, and returns a :class:`Plan` the witnesses share.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Callable, Mapping
@@ -197,12 +198,11 @@ def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
     with _VALIDATED_LOCK:
         known = _VALIDATED.get(key) if key is not None else None
     if known is not None:
-        return Plan(graph, known.index, known.shapes, known.dtypes, known.attrs, known.active,
-                    known.structure_hash, known.sources, known._grad_leaves)
+        return _on(known, graph)
     plan = _validate(graph)
     if key is not None:
-        facts = Plan(Graph((), graph.output), plan.index, plan.shapes, plan.dtypes, plan.attrs, plan.active,
-                     plan.structure_hash, plan.sources, plan.grad_leaves())  # holds no leaf values
+        plan.grad_leaves()  # computed once, shared with every plan made from these facts
+        facts = _on(plan, Graph((), graph.output))  # holds no leaf values
         with _VALIDATED_LOCK:
             _VALIDATED[key] = facts
             if len(_VALIDATED) > VALIDATED_CACHE_SIZE:
@@ -215,6 +215,11 @@ def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
 _VALIDATED: dict[tuple, Plan] = {}
 _VALIDATED_LOCK = threading.Lock()
 VALIDATED_CACHE_SIZE = 256
+
+
+def _on(plan: Plan, graph: Graph) -> Plan:
+    """The same validated facts for another graph of the same structure."""
+    return dataclasses.replace(plan, graph=graph)
 
 
 def _validation_key(graph: Graph) -> tuple | None:
