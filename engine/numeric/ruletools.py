@@ -37,3 +37,23 @@ def log_softmax(x: Arr, dim: int) -> Arr:
     """x - logsumexp(x) along dim, shifted by the max for stability."""
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def call(op: str, *inputs: Any, **attrs: Any) -> Any:
+    """Run catalogue op ``op`` inside a VJP rule (a VJP written in terms of other ops).
+
+    On arrays (first-order backward) this is the op's numeric forward, plain numpy; when an
+    input is an engine Tensor (backward under ``create_graph``) the op is recorded like any
+    forward call, so the VJP itself can be differentiated again. Rules that need an op that
+    numpy operators do not spell (a convolution's transpose, a scatter) use this, never a
+    hand-written second table.
+    """
+    from .. import ops
+    from .rules import RULES
+
+    full = ops.CATALOGUE[op].defaults() | attrs
+    if any(hasattr(x, "_data") for x in inputs):
+        from .dispatch import apply
+
+        return apply(op, tuple(inputs), full)
+    return RULES[op].forward(tuple(inputs), full)[0]
