@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import crossgrad
 from crossgrad.engine.check import check
 
 from . import errors, wire
@@ -15,7 +16,7 @@ from .errors import Draining
 from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
 
-VERSION = "0.1.0"
+VERSION = crossgrad.__version__
 
 
 class CrossgradServicer(wire.ServicerBase):

@@ -4,6 +4,7 @@
 ``grad_fn``, ``backward``, ``no_grad``, ``nn`` and ``optim``.
 """
 
+from importlib import metadata as _metadata
 from typing import Any
 
 from crossgrad import autograd, nn, optim
@@ -53,7 +54,10 @@ from crossgrad.engine.numeric.functional import (
     tanh,
 )
 
-__version__ = "0.1.0"
+try:  # the one source of the version is pyproject.toml (the installed distribution's metadata)
+    __version__ = _metadata.version("crossgrad")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
