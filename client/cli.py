@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crossgrad {crossgrad.__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines on stderr (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
-    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="stderr log level")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                        help="stderr log level (default warning; info for serve, which logs one line per request)")
+    parser.add_argument("--log-json", action="store_true", help="log lines as JSON objects")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                         help="colour the verdict (auto: on a terminal, unless NO_COLOR is set)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -305,18 +307,29 @@ def _limits(pairs: list[str]) -> Any:
     return Limits(**overrides)
 
 
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and a record's structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                "message": record.getMessage()} | getattr(record, "fields", {})
+        return json.dumps(line)
+
+
 def _configure_logging(args: argparse.Namespace) -> None:
     """Logs go to stderr: warnings by default, -v info, -vv debug, -q errors; --log-level wins."""
-    level = logging.ERROR if args.quiet else (logging.WARNING, logging.INFO)[min(args.verbose, 1)]
+    quiet_default = logging.INFO if args.command == "serve" else logging.WARNING
+    level = logging.ERROR if args.quiet else (quiet_default, logging.INFO)[min(args.verbose, 1)]
     if args.verbose >= 2:
         level = logging.DEBUG
     if args.log_level:
         level = getattr(logging, args.log_level.upper())
     log.setLevel(level)
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
-        log.addHandler(handler)
+        log.addHandler(logging.StreamHandler(sys.stderr))
+    plain = logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s")
+    for handler in log.handlers:
+        handler.setFormatter(_JsonFormatter() if args.log_json else plain)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import crossgrad
 from crossgrad.engine.check import check
 
-from . import errors, wire
+from . import access_log, errors, wire
 from .errors import Draining
 from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
@@ -62,20 +62,33 @@ class CrossgradServicer(wire.ServicerBase):
         return check(engine_request, symbolic)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
+        started = time.perf_counter()
         try:
             with self._slot():
-                return wire.response_out(self._check(request, context))
+                report = self._check(request, context)
         except Exception as err:  # mapped to a status; never a traceback to the client
-            errors.abort(context, err)
+            self._fail("Check", request, context, err, started)
+        access_log.record("Check", context, request.ByteSize(), report.verdict, started)
+        return wire.response_out(report)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         for index, item in enumerate(requests):
+            started = time.perf_counter()
             try:
                 with self._slot():
                     report = self._check(item.request, context)
             except Exception as err:
-                errors.abort(context, err, prefix=f"requests[{index}].")
+                self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
+            access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
             yield wire.stream_response(report)
+
+    @staticmethod
+    def _fail(method: str, request: Any, context: Any, err: Exception, started: float, prefix: str = "") -> NoReturn:
+        """Log the failed call with its status code, then end it with that status (raises)."""
+        status = errors.to_status(err, prefix)
+        access_log.record(method, context, request.ByteSize(), errors.code_name(status), started)
+        errors.abort_with(context, status)
+        raise AssertionError("abort_with_status returns only by raising")
 
     def ListOps(self, request: Any, context: Any) -> Any:  # noqa: N802
         return wire.ops_out()

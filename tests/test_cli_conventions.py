@@ -137,3 +137,37 @@ def test_log_level_flags(capsys):
     assert logging.getLogger("crossgrad").level == logging.DEBUG
     cli.main(["-v", "--log-level", "warning", "ops", "--json"])
     assert logging.getLogger("crossgrad").level == logging.WARNING
+
+
+def test_server_logs_one_line_per_request(caplog):
+    import logging
+
+    from crossgrad.client.sdk import Client, InvalidRequest
+    from crossgrad.server.app import create_server
+
+    running = create_server("127.0.0.1", 0)
+    try:
+        with caplog.at_level(logging.INFO, logger="crossgrad.server.access"), \
+                Client(f"127.0.0.1:{running.port}") as client:
+            graph = parse_expression("tanh(x @ w).sum()", LEAVES)
+            client.check(CheckRequest(graph))
+            with pytest.raises(InvalidRequest):
+                client.check(CheckRequest(parse_expression("(x @ x).sum()", LEAVES)))
+    finally:
+        running.stop(0)
+    lines = [r for r in caplog.records if r.name == "crossgrad.server.access"]
+    assert [r.fields["outcome"] for r in lines] == ["agree", "INVALID_ARGUMENT"]
+    assert all(r.fields["method"] == "Check" and r.fields["bytes"] > 0 and r.fields["ms"] > 0 for r in lines)
+    assert "127.0.0.1" in lines[0].fields["peer"]
+
+
+def test_json_log_format():
+    import json
+    import logging
+
+    from crossgrad.client.cli import _JsonFormatter
+
+    record = logging.LogRecord("crossgrad.server.access", logging.INFO, __file__, 1, "Check %s", ("x",), None)
+    record.fields = {"method": "Check", "outcome": "agree", "ms": 1.5}
+    line = json.loads(_JsonFormatter().format(record))
+    assert line["message"] == "Check x" and line["outcome"] == "agree" and line["level"] == "INFO"
