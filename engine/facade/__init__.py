@@ -5,9 +5,9 @@
 """
 
 from importlib import metadata as _metadata
-from typing import Any
 
 from crossgrad import autograd, nn, optim
+from crossgrad.checking import GradcheckError, check, gradcheck
 from crossgrad.engine.numeric import (
     Generator,
     Size,
@@ -60,22 +60,10 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
-    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
+    "GradcheckError", "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
+    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full", "gradcheck",
     "int64", "is_grad_enabled", "linear", "log", "log_softmax", "long", "manual_seed", "matmul",
     "maximum", "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu",
     "set_grad_enabled", "sigmoid", "softmax", "softplus", "sqrt", "tanh", "tensor", "zeros",
     "zeros_like",
 ]
-
-
-def check(loss: Tensor, gradient: Tensor | None = None, names: dict | None = None, **options: Any) -> Any:
-    """Cross-check the gradients of ``loss`` three ways; returns a Report (see crossgrad.engine.report).
-
-    ``names`` maps leaf names to tensors (otherwise leaves are called leaf0, leaf1, ...);
-    options: tier ('auto', 'exact', 'tensor', 'off'), tolerance (Tolerance), claimed
-    ({name: array}), formulas (bool), witnesses, fd_seed.
-    """
-    from crossgrad.engine.check import check_tensor
-
-    return check_tensor(loss, gradient, names, **options)
