@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import crossgrad
 from crossgrad.engine.check import check
+from crossgrad.engine.graph import validate
 
 from . import access_log, errors, wire
 from .errors import Draining
@@ -59,6 +60,7 @@ class CrossgradServicer(wire.ServicerBase):
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
         engine_request = wire.request_in(request, self.limits)
         self.limits.check_exact_budget(engine_request)
+        self.limits.check_plan(validate(engine_request.graph, self.limits.max_nodes), engine_request)
         return check(engine_request, symbolic)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)

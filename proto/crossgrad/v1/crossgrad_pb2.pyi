@@ -398,7 +398,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth")
+    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     MAX_RANK_FIELD_NUMBER: _ClassVar[int]
@@ -410,6 +410,7 @@ class Limits(_message.Message):
     MAX_DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SYMBOLIC_WORKERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_INTERMEDIATE_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_nodes: int
     max_rank: int
@@ -421,7 +422,8 @@ class Limits(_message.Message):
     max_deadline_seconds: int
     symbolic_workers: int
     max_depth: int
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+    max_intermediate_elements: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ...) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
     __slots__ = ("version", "limits", "tiers")

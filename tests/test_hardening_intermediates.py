@@ -1,0 +1,90 @@
+"""Limits hold for every intermediate and for the response, checked from declared shapes before
+anything is allocated: hostile-but-small requests are refused fast, naming the node, and the
+server keeps serving (issue 19)."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import numpy as np
+import pytest
+from crossgrad.server.app import create_server
+from crossgrad.v1 import crossgrad_pb2 as pb
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from .test_hardening import GOOD, leaf, op, request
+
+
+@pytest.fixture(scope="module")
+def stub():
+    running = create_server("127.0.0.1", 0)
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.port}",
+                                    options=[("grpc.max_send_message_length", 256 * 1024 * 1024),
+                                             ("grpc.max_receive_message_length", 256 * 1024 * 1024)])
+    from crossgrad.v1 import crossgrad_pb2_grpc
+
+    yield crossgrad_pb2_grpc.CrossgradServiceStub(channel), health_pb2_grpc.HealthStub(channel)
+    channel.close()
+    running.stop(0)
+
+
+def _column(name, n, dtype=pb.DTYPE_FLOAT32):
+    return leaf(name, [n, 1], np.linspace(-1, 1, n).tolist(), dtype)
+
+
+def _row(name, n, dtype=pb.DTYPE_FLOAT32):
+    return leaf(name, [n], np.linspace(-1, 1, n).tolist(), dtype)
+
+
+HOSTILE = {
+    "broadcast 10,000 x 10,000": (request(_column("a", 10_000), _row("b", 10_000), op("s", "add", ["a", "b"]),
+                                          op("out", "sum", ["s"])),
+                                  "graph.nodes[2]", "add output 10000x10000 = 100,000,000 elements exceeds"),
+    "matmul outer product blow-up": (request(_column("a", 4_000), leaf("b", [1, 4_000], [0.5] * 4_000),
+                                             op("m", "matmul", ["a", "b"]), op("out", "sum", ["m"])),
+                                     "graph.nodes[2]", "matmul output 4000x4000"),
+    "intermediates together": (request(_column("a", 1_000), _row("b", 3_000),
+                                       *[op(f"s{i}", "add", ["a", "b"]) for i in range(12)],
+                                       op("out", "sum", ["s11"])),
+                               "graph.nodes", "elements in all op outputs exceed"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_blow_ups_are_refused_before_allocation(stub, case):
+    check, health = stub
+    message, path, reason = HOSTILE[case]
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as err:
+        check.Check(message, timeout=30)
+    assert time.monotonic() - started < 5  # refused up front, not computed
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert path in err.value.details() and reason in err.value.details()
+    assert check.Check(GOOD, timeout=30).verdict == pb.VERDICT_AGREE
+    assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_response_too_big_to_send_is_refused_up_front(stub):
+    check, _ = stub
+    n = 2_000_000  # two float64 leaves at half the element limit: 3 witnesses x 4M elements x 8 bytes
+    big = request(leaf("a", [n], np.ones(n).tolist()), leaf("b", [n], np.ones(n).tolist()),
+                  op("m", "mul", ["a", "b"]), op("out", "sum", ["m"]))
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as err:
+        check.Check(big, timeout=60)
+    assert time.monotonic() - started < 15
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "witnesses" in err.value.details() and "ask for fewer witnesses" in err.value.details()
+    few = pb.CheckRequest()
+    few.CopyFrom(big)
+    few.witnesses[:] = [pb.WITNESS_NUMERIC]
+    few.tier = pb.TIER_OFF
+    assert check.Check(few, timeout=60).verdict == pb.VERDICT_SKIPPED  # one witness: nothing to compare, but sent
+
+
+def test_limits_are_published(stub):
+    check, _ = stub
+
+    info = check.GetServerInfo(pb.GetServerInfoRequest())
+    assert info.limits.max_intermediate_elements == 32_000_000
