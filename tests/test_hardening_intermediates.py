@@ -88,3 +88,33 @@ def test_limits_are_published(stub):
 
     info = check.GetServerInfo(pb.GetServerInfoRequest())
     assert info.limits.max_intermediate_elements == 32_000_000
+
+
+def _chain(op, n, x, **attrs):
+    nodes = [leaf("x", [1], [x])]
+    for i in range(n):
+        nodes.append(op_node(f"n{i}", op, ["x" if i == 0 else f"n{i - 1}"], attrs))
+    nodes.append(op_node("out", "sum", [f"n{n - 1}"], {}))
+    return request(*nodes, tier=pb.TIER_EXACT)
+
+
+def op_node(name, kind, inputs, attrs):
+    return op(name, kind, inputs, **{k: pb.AttrValue(float_value=v) for k, v in attrs.items()})
+
+
+@pytest.mark.parametrize(("message", "label"), [
+    (_chain("exp", 6, 1.0), "6 nested exp"),
+    (_chain("exp", 2_000, 0.5), "2,000 chained exp"),
+    (_chain("exp", 2, 1e300), "exp of 1e300"),
+    (_chain("pow", 30, 1.5, exponent=3.7), "pow tower"),
+])
+def test_overflowing_magnitudes_are_non_finite_fast_not_a_failed_witness(stub, message, label):
+    check, health = stub
+    started = time.monotonic()
+    response = check.Check(message, timeout=30)
+    assert time.monotonic() - started < 10, label
+    assert response.verdict == pb.VERDICT_NON_FINITE, label
+    assert "failed" not in response.tier_reason and "timed out" not in response.tier_reason
+    symbolic = response.leaves[0].symbolic
+    assert symbolic.data and not np.isfinite(symbolic.data[0])  # the symbolic witness answered
+    assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
