@@ -18,6 +18,9 @@ from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
 
 VERSION = crossgrad.__version__
+# The exact tier's speed in its cost units (matmul-equivalent evaluations, exact.estimate_work):
+# 0.5-0.95 us each on a 2-core machine by bench/measure_exact_costs.py; the slow end is used.
+EXACT_EVALUATIONS_PER_SECOND = 1_000_000
 
 
 class CrossgradServicer(wire.ServicerBase):
@@ -59,6 +62,8 @@ class CrossgradServicer(wire.ServicerBase):
         deadline = time.monotonic() + max(0.0, budget - 0.25)  # leave time to answer
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
         engine_request = wire.request_in(request, self.limits)
+        # auto takes the exact tier only when it can finish in half the time this call has left
+        engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
         self.limits.check_exact_budget(engine_request)
         self.limits.check_plan(validate(engine_request.graph, self.limits.max_nodes), engine_request)
         return check(engine_request, symbolic)

@@ -118,3 +118,36 @@ def test_overflowing_magnitudes_are_non_finite_fast_not_a_failed_witness(stub, m
     symbolic = response.leaves[0].symbolic
     assert symbolic.data and not np.isfinite(symbolic.data[0])  # the symbolic witness answered
     assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_auto_weighs_evaluations_by_their_measured_cost():
+    """A softmax graph under the raw 4M-evaluation budget costs ~7x a matmul evaluation each: auto
+    now takes the tensor tier instead of a 60 s exact run (bench/measure_exact_costs.py)."""
+    from crossgrad.engine.check import CheckRequest, check
+    from crossgrad.engine.graph import Graph, Leaf, OpNode, validate
+    from crossgrad.engine.symbolic import exact
+
+    x = Leaf("x", np.random.default_rng(0).standard_normal((300, 110)), True)
+    graph = Graph((x, OpNode("s", "softmax", ("x",), {"dim": -1}), OpNode("out", "sum", ("s",))), "out")
+    plan = validate(graph)
+    assert exact.raw_work(plan) < 4_000_000 < exact.estimate_work(plan)
+    report = check(CheckRequest(graph, tier="auto"))
+    assert report.tier == "tensor" and "> exact budget 4,000,000" in report.tier_reason
+
+
+def test_auto_budget_follows_the_calls_deadline():
+    """With 1.5 s left, auto's exact budget is 750k evaluations, so a ~1M one goes to tensor."""
+    import crossgrad as torch
+    from crossgrad.client import Client
+
+    running = create_server("127.0.0.1", 0)
+    try:
+        w = torch.randn(200, 200, dtype=torch.float64, requires_grad=True)
+        loss = torch.tanh(torch.randn(12, 200, dtype=torch.float64) @ w).sum()  # ~1M matmul-equivalent units
+        with Client(f"127.0.0.1:{running.port}", deadline=30.0) as client:
+            assert client.check(loss).tier == "exact"
+        with Client(f"127.0.0.1:{running.port}", deadline=1.5) as client:
+            report = client.check(loss)
+        assert report.tier == "tensor" and "exact budget" in report.tier_reason
+    finally:
+        running.stop(0)
