@@ -65,7 +65,8 @@ class CrossgradServicer(wire.ServicerBase):
         # auto takes the exact tier only when it can finish in half the time this call has left
         engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
         self.limits.check_exact_budget(engine_request)
-        self.limits.check_plan(validate(engine_request.graph, self.limits.max_nodes), engine_request)
+        plan = validate(engine_request.graph, self.limits.max_nodes)
+        self.limits.check_plan(plan, engine_request, request.figures_only)
         return check(engine_request, symbolic)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
@@ -76,7 +77,7 @@ class CrossgradServicer(wire.ServicerBase):
         except Exception as err:  # mapped to a status; never a traceback to the client
             self._fail("Check", request, context, err, started)
         access_log.record("Check", context, request.ByteSize(), report.verdict, started)
-        return wire.response_out(report)
+        return wire.response_out(report, request.figures_only)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         for index, item in enumerate(requests):
@@ -87,7 +88,7 @@ class CrossgradServicer(wire.ServicerBase):
             except Exception as err:
                 self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
             access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
-            yield wire.stream_response(report)
+            yield wire.stream_response(report, item.request.figures_only)
 
     @staticmethod
     def _fail(method: str, request: Any, context: Any, err: Exception, started: float, prefix: str = "") -> NoReturn:

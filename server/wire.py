@@ -153,30 +153,30 @@ def comparison_out(p: PairComparison) -> Any:
         tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason)
 
 
-def leaf_out(leaf: LeafReport) -> Any:
+def leaf_out(leaf: LeafReport, figures_only: bool = False) -> Any:
     msg = pb.LeafReport(name=leaf.name, shape=list(leaf.shape), dtype=DTYPE_ENUM[leaf.dtype],
                         verdict=VERDICTS[leaf.verdict], suspect=WITNESS_ENUM.get(leaf.suspect or "", 0),
                         closed_form=leaf.closed_form or [], closed_form_latex=leaf.closed_form_latex or [],
                         comparisons=[comparison_out(p) for p in leaf.pairs])
-    for witness, grad in leaf.grads.items():
+    for witness, grad in () if figures_only else leaf.grads.items():
         getattr(msg, witness).CopyFrom(tensor_out(grad))
     return msg
 
 
-def step_out(step: StepReport) -> Any:
+def step_out(step: StepReport, figures_only: bool = False) -> Any:
     return pb.StepResult(index=step.index, kind=STEP_ENUM[step.kind], verdict=VERDICTS[step.verdict],
                          errors={w: e for w, e in step.errors.items() if e},
-                         leaves=[leaf_out(leaf) for leaf in step.leaves])
+                         leaves=[leaf_out(leaf, figures_only) for leaf in step.leaves])
 
 
-def response_out(report: Report) -> Any:
+def response_out(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckResponse(
-        verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf) for leaf in report.leaves],
+        verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf, figures_only) for leaf in report.leaves],
         nodes=[pb.NodeInfo(name=n, grad_fn=g) for n, g in report.grad_fns.items()],
-        steps=[step_out(s) for s in report.steps], tier=report.tier, tier_reason=report.tier_reason,
+        steps=[step_out(s, figures_only) for s in report.steps], tier=report.tier, tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
-        output=tensor_out(report.output) if report.output is not None else None)
+        output=tensor_out(report.output) if report.output is not None and not figures_only else None)
 
 
 # --- catalogue and server info ------------------------------------------------------------------
@@ -211,5 +211,5 @@ def info_out(version: str, limits: Limits) -> Any:
         limits=pb.Limits(**limits.as_dict()))
 
 
-def stream_response(report: Report) -> Any:
-    return pb.CheckStreamResponse(response=response_out(report))
+def stream_response(report: Report, figures_only: bool = False) -> Any:
+    return pb.CheckStreamResponse(response=response_out(report, figures_only))

@@ -75,12 +75,30 @@ def test_a_response_too_big_to_send_is_refused_up_front(stub):
         check.Check(big, timeout=60)
     assert time.monotonic() - started < 15
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "witnesses" in err.value.details() and "ask for fewer witnesses" in err.value.details()
+    assert "witnesses" in err.value.details() and "ask for figures only" in err.value.details()
     few = pb.CheckRequest()
     few.CopyFrom(big)
     few.witnesses[:] = [pb.WITNESS_NUMERIC]
     few.tier = pb.TIER_OFF
     assert check.Check(few, timeout=60).verdict == pb.VERDICT_SKIPPED  # one witness: nothing to compare, but sent
+
+
+def test_figures_only_leaves_the_gradients_out():
+    import crossgrad as torch
+    from crossgrad.client import Client
+
+    running = create_server("127.0.0.1", 0)
+    try:
+        w = torch.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+        loss = torch.tanh(w).sum()
+        with Client(f"127.0.0.1:{running.port}") as client:
+            full, slim = client.check(loss), client.check(loss, figures_only=True)
+    finally:
+        running.stop(0)
+    assert full.verdict == slim.verdict == "agree"
+    assert set(full.leaves[0].grads) == {"numeric", "symbolic", "finite_difference"} and slim.leaves[0].grads == {}
+    assert [(p.witnesses, p.mismatched, p.total, p.max_abs) for p in full.leaves[0].pairs] == \
+        [(p.witnesses, p.mismatched, p.total, p.max_abs) for p in slim.leaves[0].pairs]
 
 
 def test_limits_are_published(stub):

@@ -177,7 +177,7 @@ class Step(_message.Message):
     def __init__(self, kind: _Optional[_Union[StepKind, str]] = ..., root: _Optional[str] = ..., retain_graph: _Optional[bool] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., lr: _Optional[float] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed")
+    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only")
     class ClaimedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +195,7 @@ class CheckRequest(_message.Message):
     CLAIMED_FIELD_NUMBER: _ClassVar[int]
     FORMULAS_FIELD_NUMBER: _ClassVar[int]
     FD_SEED_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_ONLY_FIELD_NUMBER: _ClassVar[int]
     graph: Graph
     root: str
     gradient: Tensor
@@ -205,7 +206,8 @@ class CheckRequest(_message.Message):
     claimed: _containers.MessageMap[str, Tensor]
     formulas: bool
     fd_seed: int
-    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ...) -> None: ...
+    figures_only: bool
+    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
 
 class Comparison(_message.Message):
     __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason")
