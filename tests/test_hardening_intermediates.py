@@ -169,3 +169,20 @@ def test_auto_budget_follows_the_calls_deadline():
         assert report.tier == "tensor" and "exact budget" in report.tier_reason
     finally:
         running.stop(0)
+
+
+def test_bytes_that_are_not_a_request_are_invalid_argument():
+    garbage = b"\xff\xff\xff\xff\x0f"  # a field key with an invalid wire type: no protobuf parses it
+    running = create_server("127.0.0.1", 0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            with pytest.raises(grpc.RpcError) as err:
+                channel.unary_unary("/crossgrad.v1.CrossgradService/Check")(garbage, timeout=10)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "not a CheckRequest message" in err.value.details()
+            stream = channel.stream_stream("/crossgrad.v1.CrossgradService/CheckStream")
+            with pytest.raises(grpc.RpcError) as err:
+                list(stream(iter([garbage]), timeout=10))
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        running.stop(0)
