@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     ops_cmd.add_argument("--server", metavar="HOST:PORT")
     ops_cmd.add_argument("--json", action="store_true")
     grade = sub.add_parser("grade", help="grade gradient assignments (Gradescope results.json)")
-    grade.add_argument("assignment", help="the assignment TOML")
-    grade.add_argument("submissions", nargs="+", help="Python modules, JSON/npz answers, or folders of them")
+    grade.add_argument("assignment", nargs="?", help="the assignment TOML")
+    grade.add_argument("submissions", nargs="*", help="Python modules, JSON/npz answers, or folders of them")
     grade.add_argument("--out", default="results.json", help="results.json for a single submission")
     grade.add_argument("--out-dir", default="results", help="one results JSON per submission, for several")
     grade.add_argument("--csv", help="summary CSV (default: OUT_DIR/summary.csv for several submissions)")
@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--server", metavar="HOST:PORT", help="compute references on a running server")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT the bubblewrap sandbox (trusted code only; see docs/grading.md)")
+    grade.add_argument("--check-assignment", type=Path, metavar="TOML",
+                       help="validate an assignment (line numbers) and grade its `solution`, then exit")
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051, help="0 picks a free port (printed on stdout)")
@@ -149,6 +151,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .grading.reference import references
     from .grading.sandbox import UNSAFE_WARNING
 
+    if args.check_assignment:
+        return _check_assignment(args)
+    if not args.assignment or not args.submissions:
+        raise ValueError("grade needs ASSIGNMENT and SUBMISSIONS (or --check-assignment TOML)")
     assignment = load(args.assignment)
     paths = []
     for item in map(Path, args.submissions):
@@ -170,6 +176,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary, args.unsafe_no_sandbox)
     print(f"wrote {len(paths)} results to {args.out_dir}/ and {summary}", file=sys.stderr)
     return OK
+
+
+def _check_assignment(args: argparse.Namespace) -> int:
+    from .grading.check_assignment import check_assignment
+
+    problems, verdict = check_assignment(args.check_assignment, args.unsafe_no_sandbox)
+    for line in problems:
+        print(line, file=sys.stderr)
+    print(verdict)
+    return BAD_INPUT if problems else OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -156,7 +156,8 @@ def grade(path: Path, assignment: Assignment, refs: list[Reference], unsafe: boo
     return {"score": total, "execution_time": round(time.perf_counter() - start, 3),
             "output": f"{assignment.name}: {total:g} / {maximum:g} points, every reference checked by "
                       "crossgrad (numeric engine, SymPy and finite differences agree).",
-            "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+            "output_format": "md", "visibility": assignment.visibility, "stdout_visibility": "hidden",
+            "tests": tests}
 
 
 def _not_graded(err: Exception, seconds: float) -> dict[str, Any]:
