@@ -98,16 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     ops_cmd.add_argument("--server", metavar="HOST:PORT")
     ops_cmd.add_argument("--json", action="store_true")
     grade = sub.add_parser("grade", help="grade gradient assignments (Gradescope results.json)",
-                           epilog="example:\n  crossgrad grade examples/assignments/backprop_basics.toml subs/ "
-                                  "--out-dir res",
+                           epilog="examples:\n  crossgrad grade examples/assignments/backprop_basics.toml subs/ "
+                                  "--out-dir res\n  crossgrad grade --check-assignment assignment.toml",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    grade.add_argument("assignment", help="the assignment TOML")
-    grade.add_argument("submissions", nargs="+", help="Python modules, JSON/npz answers, or folders of them")
+    grade.add_argument("assignment", nargs="?", help="the assignment TOML")
+    grade.add_argument("submissions", nargs="*", help="Python modules, JSON/npz answers, or folders of them")
     grade.add_argument("--out", default="results.json", help="results.json for a single submission")
     grade.add_argument("--out-dir", default="results", help="one results JSON per submission, for several")
     grade.add_argument("--csv", help="summary CSV (default: OUT_DIR/summary.csv for several submissions)")
     grade.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
     grade.add_argument("--server", metavar="HOST:PORT", help="compute references on a running server")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run student code WITHOUT the bubblewrap sandbox (trusted code only; see docs/grading.md)")
+    grade.add_argument("--check-assignment", type=Path, metavar="TOML",
+                       help="validate an assignment (line numbers) and grade its `solution`, then exit")
     serve = sub.add_parser("serve", help="run the gRPC server",
                            epilog="example:\n  crossgrad serve --port 50051 --limit max_nodes=5000",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -261,7 +265,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from .grading.assignment import load
     from .grading.grade import grade, grade_many, invalid_problems
     from .grading.reference import references
+    from .grading.sandbox import UNSAFE_WARNING
 
+    if args.check_assignment:
+        return _check_assignment(args)
+    if not args.assignment or not args.submissions:
+        raise ValueError("grade needs ASSIGNMENT and SUBMISSIONS (or --check-assignment TOML)")
     assignment = load(args.assignment)
     paths = []
     for item in map(Path, args.submissions):
@@ -274,13 +283,25 @@ def cmd_grade(args: argparse.Namespace) -> int:
     for problem in invalid_problems(refs):
         print(f"crossgrad grade: INVALID PROBLEM, nobody is charged for it: {problem}", file=sys.stderr)
     if len(paths) == 1 and not Path(args.submissions[0]).is_dir():
-        Path(args.out).write_text(json.dumps(grade(paths[0], assignment, refs), indent=2))
+        if args.unsafe_no_sandbox:
+            print(UNSAFE_WARNING, file=sys.stderr)
+        Path(args.out).write_text(json.dumps(grade(paths[0], assignment, refs, args.unsafe_no_sandbox), indent=2))
         print(f"wrote {args.out}", file=sys.stderr)
         return OK
     summary = Path(args.csv) if args.csv else Path(args.out_dir) / "summary.csv"
-    grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary)
+    grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary, args.unsafe_no_sandbox)
     print(f"wrote {len(paths)} results to {args.out_dir}/ and {summary}", file=sys.stderr)
     return OK
+
+
+def _check_assignment(args: argparse.Namespace) -> int:
+    from .grading.check_assignment import check_assignment
+
+    problems, verdict = check_assignment(args.check_assignment, args.unsafe_no_sandbox)
+    for line in problems:
+        print(line, file=sys.stderr)
+    print(verdict)
+    return BAD_INPUT if problems else OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
