@@ -14,16 +14,15 @@ Leaf specs (CLI ``--leaf``): ``NAME=randn(5,3)``, ``rand(..)``, ``ones(..)``, ``
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from crossgrad.engine import ops
 from crossgrad.engine.errors import FieldError
 from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
+from crossgrad.engine.suggest import did_you_mean
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -45,10 +44,6 @@ def _where(node: ast.AST) -> str:
     return f"expression (column {getattr(node, 'col_offset', 0) + 1})"
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'tanh'?)`` for the closest known names, or nothing."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 class _Builder:

@@ -171,3 +171,19 @@ def test_json_log_format():
     record.fields = {"method": "Check", "outcome": "agree", "ms": 1.5}
     line = json.loads(_JsonFormatter().format(record))
     assert line["message"] == "Check x" and line["outcome"] == "agree" and line["level"] == "INFO"
+
+
+@pytest.mark.parametrize(("nodes", "path", "hint"), [
+    ((Leaf("x", X, True), "tnah"), "graph.nodes[1].op", "unknown op 'tnah' (did you mean 'tanh'"),
+    ((Leaf("x", X, True), ("sum", ("xx",))), "graph.nodes[1].inputs[0]", "unknown node 'xx' (did you mean 'x'"),
+    ((Leaf("x", X, True), ("sum", ("x",), {"keepdims": True})), "graph.nodes[1].attrs.keepdims",
+     "no attribute 'keepdims' (did you mean 'keepdim'"),
+])
+def test_the_graph_validator_suggests_close_names(nodes, path, hint):
+    from crossgrad.engine.graph import Graph, GraphError, OpNode, validate
+
+    leaf, spec = nodes
+    op, inputs, attrs = (spec, ("x",), {}) if isinstance(spec, str) else (*spec, *([{}] if len(spec) == 2 else []))
+    with pytest.raises(GraphError) as err:
+        validate(Graph((leaf, OpNode("out", op, inputs, attrs)), "out"))
+    assert err.value.path == path and hint in str(err.value)
