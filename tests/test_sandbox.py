@@ -137,6 +137,7 @@ def test_the_grader_exits_0_with_a_complete_results_folder(hostile_run):
     assert hostile_run["done"].returncode == 0, hostile_run["done"].stderr
     out = hostile_run["out"]
     assert sorted(p.stem for p in out.glob("*.json")) == sorted(EXPECTED)
+    assert "14 submissions" in (out / "summary.html").read_text()
     rows = (out / "summary.csv").read_text().splitlines()
     assert rows[0] == "submission,score,square: dL/dx,fixed: dL/dx" and len(rows) == len(EXPECTED) + 1
 

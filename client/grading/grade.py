@@ -8,7 +8,6 @@ allows) and a recognised common mistake.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -24,8 +23,10 @@ from crossgrad.engine.tolerance import policy
 from . import sandbox
 from .answers import Answer, Malformed, Result, parse_problem
 from .assignment import Assignment, Problem, Reference, Trial
+from .cache import ResultCache
 from .diagnose import diagnose
 from .execute import Job, run_submission
+from .summary import write_csv, write_html
 
 DEFAULT_TOLERANCE = policy("float32", ("claimed", "symbolic"))
 MAX_FORM = 400  # characters of a closed form worth showing
@@ -172,24 +173,21 @@ def invalid_problems(refs: list[Reference]) -> list[str]:
 
 
 def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference], out_dir: Path,
-               jobs: int, summary: Path | None, unsafe: bool = False) -> list[dict[str, Any]]:
+               jobs: int, summary: Path | None, unsafe: bool = False, cache: bool = True) -> list[dict[str, Any]]:
     """Grade in parallel, each submission in its own sandbox; every submission gets a results JSON
-    and the summary is always written. Refuses (SandboxUnavailable) before grading anything when
-    modules must run and no sandbox can start, unless ``unsafe``."""
+    and the summaries (CSV, and summary.html next to the results) are always written. Refuses
+    (SandboxUnavailable) before grading anything when modules must run and no sandbox can start,
+    unless ``unsafe``. With ``cache``, unchanged submissions reuse OUT_DIR/.crossgrad-cache."""
     if unsafe:
         print(sandbox.UNSAFE_WARNING, file=sys.stderr)
     elif any(p.suffix not in (".json", ".npz") for p in paths):
         sandbox.probe()
     out_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultCache(out_dir / ".crossgrad-cache", assignment, unsafe) if cache else None
     results: list[dict[str, Any]] = [{}] * len(paths)
 
     def one(i: int) -> None:
-        start = time.perf_counter()
-        try:
-            results[i] = grade(paths[i], assignment, refs, unsafe)
-        except Exception as err:  # the grader's own failure: reported, the others still graded
-            print(f"\ncrossgrad grade: {paths[i].name}: internal error: {err!r}", file=sys.stderr)
-            results[i] = _not_graded(err, time.perf_counter() - start)
+        results[i] = _graded(paths[i], assignment, refs, unsafe, store)
         (out_dir / f"{paths[i].stem}.json").write_text(json.dumps(results[i], indent=2))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -197,18 +195,26 @@ def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference],
             print(f"\rgraded {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     if summary is not None:
-        _write_summary(summary, paths, results)
+        write_csv(summary, paths, results)
+    write_html(out_dir / "summary.html", assignment.name, paths, results)
     return results
 
 
-def _write_summary(path: Path, paths: list[Path], results: list[dict[str, Any]]) -> None:
-    names = list(dict.fromkeys(t["name"] for r in results for t in r.get("tests", [])))
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "score", *names])
-        for p, r in zip(paths, results):
-            got = {t["name"]: t["score"] for t in r.get("tests", [])}
-            writer.writerow([p.name, r.get("score", 0.0), *[got.get(n, "") for n in names]])
+def _graded(path: Path, assignment: Assignment, refs: list[Reference], unsafe: bool,
+            store: ResultCache | None) -> dict[str, Any]:
+    """One submission's results: from the cache, or graded (an internal error is reported, not raised)."""
+    cached = store.get(path) if store else None
+    if cached is not None:
+        return cached
+    start = time.perf_counter()
+    try:
+        result = grade(path, assignment, refs, unsafe)
+    except Exception as err:  # the grader's own failure: reported, the others still graded
+        print(f"\ncrossgrad grade: {path.name}: internal error: {err!r}", file=sys.stderr)
+        return _not_graded(err, time.perf_counter() - start)
+    if store:
+        store.put(path, result)
+    return result
 
 
 __all__ = ["grade", "grade_many", "invalid_problems"]
