@@ -11,6 +11,7 @@ CROSSGRAD_NO_BWRAP_OK=1 is set.
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import os
@@ -66,10 +67,13 @@ def require_bwrap() -> None:
 
 
 def tree_hash(root: Path, content: bool = True) -> str:
-    """Names, modes and contents (or sizes and mtimes) of every file under ``root``."""
+    """Names, modes and contents (or sizes and mtimes) of every file under ``root``; without
+    ``content``, bytecode caches are left out (the grader's own imports may add to them)."""
     digest = hashlib.sha256()
     for folder, dirs, files in sorted(os.walk(root)):
         dirs.sort()
+        if not content and Path(folder).name == "__pycache__":
+            continue
         for name in sorted(files) + ["."]:
             path = Path(folder) / name
             st = path.lstat()
@@ -80,6 +84,7 @@ def tree_hash(root: Path, content: bool = True) -> str:
 
 
 def host_trees(subs: Path, assignment: Path) -> dict[str, str]:
+    compileall.compile_dir(PACKAGE, quiet=1)  # the grader's bytecode exists before the first hash
     stdlib = Path(os.__file__).parent
     return {"subs": tree_hash(subs), "assignment": tree_hash(assignment.parent),
             "grader": tree_hash(PACKAGE), "numpy": tree_hash(Path(np.__file__).parent, content=False),
