@@ -117,7 +117,7 @@ def hostile_run(tmp_path_factory):
     listener.listen()
     listener.setblocking(False)
     values = {"__SUBS__": str(subs), "__ASSIGNMENT__": str(assignment), "__OUT__": str(out),
-              "__PORT__": str(listener.getsockname()[1]), "__HOST_SITE__": HOST_SITE}
+              "__PORT__": str(listener.getsockname()[1]), "__HOST_SITE__": HOST_SITE, "__GRADER__": str(PACKAGE)}
     for name in EXPECTED:
         text = (HOSTILE / f"{name}.py").read_text()
         for key, value in values.items():

@@ -9,6 +9,7 @@ allows) and a recognised common mistake.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,7 +178,8 @@ def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference],
     """Grade in parallel, each submission in its own sandbox; every submission gets a results JSON
     and the summaries (CSV, and summary.html next to the results) are always written. Refuses
     (SandboxUnavailable) before grading anything when modules must run and no sandbox can start,
-    unless ``unsafe``. With ``cache``, unchanged submissions reuse OUT_DIR/.crossgrad-cache."""
+    unless ``unsafe``. With ``cache``, unchanged submissions reuse OUT_DIR/.crossgrad-cache.
+    ``jobs`` <= 0 uses every core."""
     if unsafe:
         print(sandbox.UNSAFE_WARNING, file=sys.stderr)
     elif any(p.suffix not in (".json", ".npz") for p in paths):
@@ -190,7 +192,7 @@ def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference],
         results[i] = _graded(paths[i], assignment, refs, unsafe, store)
         (out_dir / f"{paths[i].stem}.json").write_text(json.dumps(results[i], indent=2))
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=jobs if jobs > 0 else os.cpu_count() or 1) as pool:
         for done, _ in enumerate(pool.map(one, range(len(paths))), start=1):
             print(f"\rgraded {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
