@@ -55,7 +55,15 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
 
 def abort(context: Any, err: BaseException, prefix: str = "") -> None:
     """End the call with the status for ``err`` (raises, as grpc's abort does)."""
-    context.abort_with_status(rpc_status.to_status(to_status(err, prefix)))
+    abort_with(context, to_status(err, prefix))
 
 
-__all__ = ["abort", "grpc", "to_status"]
+def abort_with(context: Any, status: status_pb2.Status) -> None:
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+def code_name(status: status_pb2.Status) -> str:
+    return code_pb2.Code.Name(status.code)
+
+
+__all__ = ["abort", "abort_with", "code_name", "grpc", "to_status"]

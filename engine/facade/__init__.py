@@ -4,9 +4,10 @@
 ``grad_fn``, ``backward``, ``no_grad``, ``nn`` and ``optim``.
 """
 
-from typing import Any
+from importlib import metadata as _metadata
 
 from crossgrad import autograd, nn, optim
+from crossgrad.checking import GradcheckError, check, gradcheck
 from crossgrad.engine.numeric import (
     Generator,
     Size,
@@ -53,25 +54,16 @@ from crossgrad.engine.numeric.functional import (
     tanh,
 )
 
-__version__ = "0.1.0"
+try:  # the one source of the version is pyproject.toml (the installed distribution's metadata)
+    __version__ = _metadata.version("crossgrad")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
-    "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
-    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
+    "GradcheckError", "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
+    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full", "gradcheck",
     "int64", "is_grad_enabled", "linear", "log", "log_softmax", "long", "manual_seed", "matmul",
     "maximum", "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu",
     "set_grad_enabled", "sigmoid", "softmax", "softplus", "sqrt", "tanh", "tensor", "zeros",
     "zeros_like",
 ]
-
-
-def check(loss: Tensor, gradient: Tensor | None = None, names: dict | None = None, **options: Any) -> Any:
-    """Cross-check the gradients of ``loss`` three ways; returns a Report (see crossgrad.engine.report).
-
-    ``names`` maps leaf names to tensors (otherwise leaves are called leaf0, leaf1, ...);
-    options: tier ('auto', 'exact', 'tensor', 'off'), tolerance (Tolerance), claimed
-    ({name: array}), formulas (bool), witnesses, fd_seed.
-    """
-    from crossgrad.engine.check import check_tensor
-
-    return check_tensor(loss, gradient, names, **options)
