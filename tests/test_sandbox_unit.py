@@ -4,6 +4,9 @@ without bwrap, and --unsafe-no-sandbox's warning."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +123,21 @@ def test_unsafe_no_sandbox_warns_loudly_and_still_grades(tmp_path, monkeypatch, 
     assert result["score"] == 3.0
     assert "WITHOUT the bubblewrap sandbox" in capsys.readouterr().err
     assert grade(HOSTILE / "good.py", assignment, refs, unsafe=True)["score"] == 3.0
+
+
+def test_uid_pool_skips_uids_another_process_still_has():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start a process under another uid")
+    base = sandbox.UID_BASE + 999_000
+    other = subprocess.Popen(["setpriv", "--reuid", str(base), "--regid", str(base), "--clear-groups", "sleep", "30"])
+    try:
+        while not list(sandbox.pids_of(base)):
+            time.sleep(0.01)
+        pool = sandbox.UidPool(base)
+        with pool.take() as first, pool.take() as second:
+            assert (first, second) == (base + 1, base + 2)
+        with pool.take() as again:
+            assert again == base + 1  # released uids are reused
+    finally:
+        other.kill()
+        other.wait()
