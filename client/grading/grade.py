@@ -22,7 +22,7 @@ from crossgrad.engine.compare import compare
 from crossgrad.engine.tolerance import policy
 
 from . import sandbox
-from .answers import Answer, Malformed, Result, parse_problem
+from .answers import Answer, Result, read_answer_file
 from .assignment import Assignment, Problem, Reference, Trial
 from .cache import ResultCache
 from .diagnose import diagnose
@@ -32,7 +32,6 @@ from .summary import write_csv, write_html
 DEFAULT_TOLERANCE = policy("float32", ("claimed", "symbolic"))
 MAX_FORM = 400  # characters of a closed form worth showing
 Answers = Result  # per trial: the arrays, or an error message
-MAX_ANSWER_FILE = 16 << 20  # bytes of a JSON/npz answers file
 
 
 @dataclass
@@ -91,37 +90,12 @@ def judge(problem: Problem, reference: Reference, answers: Answers, leaf: str) -
 
 
 def _answers_from_file(path: Path, reference: Reference) -> Answers:
-    """Numeric answers (JSON or npz) for problems whose values are fixed (one trial), checked
-    with the same strict schema as a child's answers."""
+    """Numeric answers (JSON or npz) for problems whose values are fixed (one trial)."""
     problem = reference.problem
     if problem.trials != 1 or any(leaf.dist != "fixed" for leaf in problem.leaves):
         return ["this problem's values are drawn at grading time: submit a Python module"]
     shapes = {leaf: reference.trials[0].values[leaf].shape for leaf in problem.gradients}
-    try:
-        found = _read_answers(path, problem.name, shapes)
-    except (Malformed, OSError, ValueError, KeyError) as err:
-        return [f"the answers file cannot be read: {err}"]
-    return parse_problem(json.dumps([{"ok": found}]).encode(), [shapes]) if found else \
-        [f"no answers for {problem.name}"]
-
-
-def _read_answers(path: Path, name: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
-    if path.stat().st_size > MAX_ANSWER_FILE:
-        raise Malformed(f"larger than {MAX_ANSWER_FILE} bytes")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            keys = [f"{name}.{leaf}" for leaf in shapes if f"{name}.{leaf}" in data.files]
-            return {k[len(name) + 1:]: _listed(data[k]) for k in keys}
-    raw = json.loads(path.read_text())
-    entry = raw.get(name, {}) if isinstance(raw, dict) else None
-    if not isinstance(entry, dict):
-        raise Malformed(f"`{name}` must map leaf names to nested lists of numbers")
-    return {k: _listed(np.asarray(v, np.float64)) for k, v in entry.items() if k in shapes}
-
-
-def _listed(arr: np.ndarray) -> dict[str, Any]:
-    arr = np.asarray(arr, np.float64)
-    return {"shape": list(arr.shape), "data": [float(v) if np.isfinite(v) else None for v in arr.ravel()]}
+    return read_answer_file(path, problem.name, shapes)
 
 
 def all_answers(path: Path, refs: list[Reference], assignment: Assignment, unsafe: bool = False) -> list[Answers]:
