@@ -162,7 +162,7 @@ def _mounts(h: Host, limits: Limits, tools: list[str]) -> list[str]:
     for src in h.binds:
         args += _dirs(src, made) + ["--ro-bind", src, src]
     for mask in h.masks:
-        args += ["--size", "4096", "--tmpfs", mask]
+        args += ["--size", "4096", "--perms", "0555", "--tmpfs", mask]
     for src, dest in h.numpy:
         args += _dirs(dest, made) + ["--ro-bind", src, dest]
     args += _dirs(INSIDE_RUNNER, made) + ["--ro-bind", str(RUNNER), INSIDE_RUNNER]
