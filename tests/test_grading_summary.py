@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from crossgrad.client.grading import grade as grade_module
 from crossgrad.client.grading.assignment import load
+from crossgrad.client.grading.cache import assignment_key
 from crossgrad.client.grading.reference import references
 from crossgrad.client.grading.summary import write_csv, write_html
 
@@ -61,3 +63,15 @@ def test_regrading_reruns_only_changed_submissions(tmp_path, monkeypatch):
     graded.clear()
     grade_module.grade_many(paths, assignment, refs, tmp_path / "other", 2, None, cache=False)
     assert sorted(graded) == ["a.py", "b.py", "c.py"]
+
+
+def test_cache_key_changes_with_the_references_the_seed_and_the_mode():
+    assignment = load(HOSTILE / "assignment.toml")
+    refs = references(assignment)
+    key = assignment_key(assignment, refs, False)
+    assert key == assignment_key(assignment, references(assignment), False)
+    refs[0].trials[0].reference["x"] = refs[0].trials[0].reference["x"] + 1e-12
+    assert assignment_key(assignment, refs, False) != key
+    reseeded = dataclasses.replace(assignment, seed=assignment.seed + 1)
+    assert len({key, assignment_key(reseeded, references(reseeded), False),
+                assignment_key(assignment, references(assignment), True)}) == 3

@@ -159,7 +159,7 @@ def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference],
     elif any(p.suffix not in (".json", ".npz") for p in paths):
         sandbox.probe()
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = ResultCache(out_dir / ".crossgrad-cache", assignment, unsafe) if cache else None
+    store = ResultCache(out_dir / ".crossgrad-cache", assignment, refs, unsafe) if cache else None
     results: list[dict[str, Any]] = [{}] * len(paths)
 
     def one(i: int) -> None:
