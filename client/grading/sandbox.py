@@ -239,6 +239,8 @@ def probe() -> None:
             argv[-3:] = ["-c", f"import sys; sys.path.insert(0, {SITE!r}); import numpy"]
             done = subprocess.run(argv, pass_fds=(read,), capture_output=True, env=ENV, timeout=60,
                                   stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise SandboxUnavailable("bwrap did not start a sandbox within 60 s") from None
     finally:
         os.close(read)
     if done.returncode != 0:
