@@ -34,7 +34,8 @@ def _reasons(output: str) -> list[str]:
     found = set(MISTAKE.findall(output))
     for line in TRIAL.findall(output):
         if line != "correct" and "elements wrong" not in line:
-            found.add(NUMBERS.sub("N", line.split("\n")[0])[:120])
+            line = line.split(" — ", 1)[-1]  # a diagnosed shape mistake: the diagnosis
+            found.add(NUMBERS.sub("N", line)[:120])
     return sorted(found)
 
 
