@@ -120,6 +120,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (turns TLS on, with --tls-key)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
     serve.add_argument("--token-file", type=Path, help="require this bearer token (read from the file)")
+    serve.add_argument("--processes", type=int, help="server processes sharing the port (SO_REUSEPORT); "
+                       "default: the usable cores")
+    serve.add_argument("--workers", type=int, help="symbolic worker processes per server process; "
+                       "default: usable cores / processes, at least 1")
     serve.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                        help="override a limit, e.g. max_nodes=5000 (see GetServerInfo for the names)")
     for command in (check, ops_cmd, grade):
@@ -309,8 +313,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
+    from crossgrad.server.processes import usable_cores
+
     tls = (args.tls_cert.read_bytes(), args.tls_key.read_bytes()) if args.tls_cert else None
-    return serve(args.host, args.port, limits=_limits(args.limit), tls=tls, token=_secret(args.token_file))
+    if any(n is not None and n < 1 for n in (args.processes, args.workers)):
+        raise ValueError("--processes and --workers must be at least 1")
+    processes = args.processes or usable_cores()
+    workers = args.workers or max(1, usable_cores() // processes)
+    limits = _limits(args.limit + [f"symbolic_workers={workers}"] if not any(
+        p.startswith("symbolic_workers=") for p in args.limit) else args.limit)
+    return serve(args.host, args.port, limits=limits, tls=tls, token=_secret(args.token_file), processes=processes)
 
 
 def _limits(pairs: list[str]) -> Any:

@@ -186,3 +186,16 @@ def test_bytes_that_are_not_a_request_are_invalid_argument():
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     finally:
         running.stop(0)
+
+
+@pytest.mark.parametrize(("dims", "reason"), [((0, 0), "repeated dim in permute"), ((0,), "number of dims"),
+                                               ((0, 1, 2), "number of dims"), ((0, 5), "out of range")])
+def test_bad_permutations_are_invalid_argument_not_internal(stub, dims, reason):
+    """Found by bench/fuzz_service.py: a repeated dim passed validation and numpy raised (INTERNAL)."""
+    check, _ = stub
+    message = request(leaf("x", [2, 3], [0.5] * 6), op("p", "permute", ["x"], dims=pb.AttrValue(
+        ints_value=pb.IntList(values=list(dims)))), op("out", "sum", ["p"]))
+    with pytest.raises(grpc.RpcError) as err:
+        check.Check(message, timeout=30)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in err.value.details()
+    assert "graph.nodes[1]" in err.value.details()
