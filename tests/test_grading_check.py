@@ -63,3 +63,10 @@ def test_visibility_overall_and_per_problem_reach_results_json():
     assert results["visibility"] == "after_published"
     assert [t["visibility"] for t in results["tests"]] == ["after_due_date"]
     assert results["tests"][0]["status"] == "passed" and results["execution_time"] > 0
+
+
+def test_the_example_assignment_is_solvable():
+    require_bwrap()
+    basics = Path(__file__).parents[1] / "examples" / "assignments" / "backprop_basics.toml"
+    problems, verdict = check_assignment(basics)
+    assert problems == [] and verdict.endswith("OK, solution scores 11 / 11")
