@@ -21,10 +21,10 @@ def test_typos_unknown_ops_unused_leaves_and_shapes_are_found_with_their_lines()
     path = CHECK / "typos.toml"
     assert assignment is None
     assert lines == [
-        f"{path}:6: unknown key `time_limt` (known: ['memory_mb', 'name', 'seed', 'solution', 'time_limit', "
-        "'visibility'])",
-        f"{path}:12: unknown key `trails` (known: ['expression', 'gradients', 'hint', 'kinks', 'leaves', 'name', "
-        "'partial', 'points', 'title', 'tolerance', 'trials', 'visibility'])",
+        f"{path}:6: unknown key `time_limt` (did you mean 'time_limit'?) (known: ['memory_mb', 'name', 'seed', "
+        "'solution', 'time_limit', 'visibility'])",
+        f"{path}:12: unknown key `trails` (did you mean 'trials'?) (known: ['expression', 'gradients', 'hint', "
+        "'kinks', 'leaves', 'name', 'partial', 'points', 'title', 'tolerance', 'trials', 'visibility'])",
         f"{path}:11: `y` is not used by the expression: its gradient is always zero",
         f"{path}:20: expression (column 5): unknown op 'frobnicate': only calls of catalogue ops are allowed "
         "(crossgrad ops)",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.errors import CrossgradError
 from crossgrad.engine.graph import Graph, OpNode, validate
+from crossgrad.engine.suggest import did_you_mean
 
 from .assignment import Assignment, AssignmentError, Problem, _problem, graph_for, load
 from .reference import references
@@ -66,10 +67,12 @@ def _line_in_section(text: str, header: str, key: str) -> int | None:
 
 
 def _unknown_keys(data: dict[str, Any]) -> list[tuple[str, str]]:
-    out = [(f"assignment.{k}", f"unknown key `{k}` (known: {sorted(ASSIGNMENT_KEYS)})")
+    out = [(f"assignment.{k}", f"unknown key `{k}`{did_you_mean(k, ASSIGNMENT_KEYS)} "
+                                f"(known: {sorted(ASSIGNMENT_KEYS)})")
            for k in data.get("assignment", {}) if k not in ASSIGNMENT_KEYS]
     for i, raw in enumerate(data.get("problems", [])):
-        out += [(f"problems[{i}].{k}", f"unknown key `{k}` (known: {sorted(PROBLEM_KEYS)})")
+        out += [(f"problems[{i}].{k}", f"unknown key `{k}`{did_you_mean(k, PROBLEM_KEYS)} "
+                                       f"(known: {sorted(PROBLEM_KEYS)})")
                 for k in raw if k not in PROBLEM_KEYS]
     return out
 

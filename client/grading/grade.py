@@ -27,6 +27,7 @@ from .assignment import Assignment, Problem, Reference, Trial
 from .cache import ResultCache
 from .diagnose import diagnose
 from .execute import Job, run_submission
+from .progress import progress
 from .summary import write_csv, write_html
 
 DEFAULT_TOLERANCE = policy("float32", ("claimed", "symbolic"))
@@ -167,9 +168,8 @@ def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference],
         (out_dir / f"{paths[i].stem}.json").write_text(json.dumps(results[i], indent=2))
 
     with ThreadPoolExecutor(max_workers=jobs if jobs > 0 else os.cpu_count() or 1) as pool:
-        for done, _ in enumerate(pool.map(one, range(len(paths))), start=1):
-            print(f"\rgraded {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+        for _ in progress(pool.map(one, range(len(paths))), len(paths)):
+            pass
     if summary is not None:
         write_csv(summary, paths, results)
     write_html(out_dir / "summary.html", assignment.name, paths, results)
