@@ -28,7 +28,7 @@ def test_typos_unknown_ops_unused_leaves_and_shapes_are_found_with_their_lines()
         f"{path}:11: `y` is not used by the expression: its gradient is always zero",
         f"{path}:20: expression (column 5): unknown op 'frobnicate': only calls of catalogue ops are allowed "
         "(crossgrad ops)",
-        f"{path}:28: graph.nodes[2]: matmul: shapes [3] and [4, 2] cannot be multiplied (3 != 4)",
+        f"{path}:28: expression (column 5), `x @ w`: matmul: shapes [3] and [4, 2] cannot be multiplied (3 != 4)",
     ]
 
 
