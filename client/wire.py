@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
-from crossgrad.engine.graph import Graph, Leaf
+from crossgrad.engine.graph import Graph, Leaf, OpNode
 from crossgrad.engine.program import StepReport
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
@@ -69,6 +69,25 @@ def graph_out(graph: Graph) -> Any:
                        attrs={k: attr_out(v) for k, v in node.attrs.items()})
             nodes.append(pb.Node(name=node.name, op=op))
     return pb.Graph(nodes=nodes)
+
+
+def _attr_in(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "ints_value":
+        return tuple(value.ints_value.values)
+    return None if kind in (None, "none_value") else getattr(value, kind)
+
+
+def graph_in(msg: Any) -> Graph:
+    """An engine Graph from a request's graph message (the user's own file: for drawing it)."""
+    nodes: list[Leaf | OpNode] = []
+    for node in msg.graph.nodes:
+        if node.HasField("leaf"):
+            nodes.append(Leaf(node.name, tensor_in(node.leaf.value), node.leaf.requires_grad))
+        else:
+            nodes.append(OpNode(node.name, node.op.op, tuple(i or None for i in node.op.inputs),
+                                {k: _attr_in(v) for k, v in node.op.attrs.items()}, node.op.no_grad))
+    return Graph(tuple(nodes), msg.root or (nodes[-1].name if nodes else ""))
 
 
 def request_out(req: CheckRequest) -> Any:
