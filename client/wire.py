@@ -21,6 +21,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CrossgradService"].full_name
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 DTYPE_NAME = {v: k for k, v in DTYPE_ENUM.items()}
 TIER_ENUM = {"auto": pb.TIER_AUTO, "exact": pb.TIER_EXACT, "tensor": pb.TIER_TENSOR, "off": pb.TIER_OFF}
+TIER_NAME = {v: k for k, v in TIER_ENUM.items()}
 WITNESS_ENUM = {"numeric": pb.WITNESS_NUMERIC, "symbolic": pb.WITNESS_SYMBOLIC,
                 "finite_difference": pb.WITNESS_FINITE_DIFFERENCE, "claimed": pb.WITNESS_CLAIMED}
 WITNESS_NAME = {v: k for k, v in WITNESS_ENUM.items()}
@@ -155,7 +156,7 @@ def report_in(msg: Any) -> Report:
     """The same Report type ``crossgrad.check`` returns locally."""
     steps = [StepReport(s.index, STEP_NAME.get(s.kind, "?"), dict(s.errors),
                         [leaf_in(leaf) for leaf in s.leaves], VERDICT_NAME[s.verdict]) for s in msg.steps]
-    return Report(VERDICT_NAME[msg.verdict], [leaf_in(leaf) for leaf in msg.leaves], msg.tier,
+    return Report(VERDICT_NAME[msg.verdict], [leaf_in(leaf) for leaf in msg.leaves], TIER_NAME.get(msg.tier, "off"),
                   msg.tier_reason, msg.finite_difference,
                   output=tensor_in(msg.output) if msg.HasField("output") else None,
                   timings={k: v / 1e3 for k, v in msg.timings_ms.items()}, notes=list(msg.notes),
