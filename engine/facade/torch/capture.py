@@ -1,0 +1,91 @@
+"""Capture a PyTorch computation as an ATen-level FX graph (``make_fx``, pre-dispatch).
+
+Pre-dispatch ``make_fx`` records the ops PyTorch's dispatcher sees above autograd: composite
+ops such as ``aten.linear`` and ``aten.cross_entropy_loss`` stay whole (the catalogue has
+them), and a custom ``autograd.Function`` is traced through its ``forward`` (its ``backward``
+never runs). Ops the mapping table lacks are decomposed by PyTorch's own decomposition
+table, and the capture is repeated, until every op maps or one cannot be decomposed.
+Parameters and buffers are explicit inputs (``torch.func.functional_call``), so each leaf
+keeps its module name (``net.0.weight``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.fx.experimental.proxy_tensor import make_fx
+from torch.overrides import TorchFunctionMode
+
+_SKIP = (os.path.dirname(torch.__file__), os.path.dirname(__file__), os.path.dirname(inspect.__file__))
+
+
+@dataclass
+class Captured:
+    """The traced graph and, per placeholder, its leaf name, example value and requires_grad."""
+
+    graph: torch.fx.GraphModule
+    names: list[str]
+    values: list[torch.Tensor]
+    requires_grad: list[bool]
+
+
+def user_line(stack: Sequence[traceback.FrameSummary]) -> str:
+    """The innermost frame of user code (outside torch, this package and the standard library)."""
+    for frame in reversed(stack):
+        if not frame.filename.startswith(_SKIP) and not frame.filename.startswith("<"):
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line or ""}'.rstrip()
+    return ""
+
+
+class _SourceLines(TorchFunctionMode):
+    """Tags every node recorded during a torch call with the user's line that made the call."""
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        from torch.fx import traceback as fx_traceback
+
+        fx_traceback.set_stack_trace([user_line(traceback.extract_stack()[:-1])])
+        return func(*args, **(kwargs or {}))
+
+
+def _inputs(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> list[str]:
+    """Input names from the signature of ``fn`` (``input0``... where it has none); for a custom
+    ``Function.apply``, from its ``forward`` after ``ctx``."""
+    owner = getattr(fn, "__self__", None)
+    function = isinstance(owner, type) and issubclass(owner, torch.autograd.Function)
+    try:
+        params = [p.name for p in inspect.signature(owner.forward if function else fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1 if function else 0:]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"input{i}" for i in range(len(example_inputs))]
+
+
+def capture(fn_or_module: Any, example_inputs: Sequence[torch.Tensor],
+            decompositions: dict[Any, Callable[..., Any]]) -> Captured:
+    """Trace ``fn_or_module(*example_inputs)`` into an FX graph of ATen ops."""
+    from torch.fx import traceback as fx_traceback
+
+    inputs = list(example_inputs)
+    if isinstance(fn_or_module, torch.nn.Module):
+        module = fn_or_module
+        params = dict(module.named_parameters())
+        buffers = dict(module.named_buffers())
+
+        def run(p: dict, b: dict, *xs: Any) -> Any:
+            return torch.func.functional_call(module, {**p, **b}, tuple(xs))
+
+        names = list(params) + list(buffers) + _inputs(module.forward, inputs)
+        values = list(params.values()) + list(buffers.values()) + inputs
+        args: tuple[Any, ...] = (params, buffers, *inputs)
+        target: Callable[..., Any] = run
+    else:
+        names, values, args, target = _inputs(fn_or_module, inputs), inputs, tuple(inputs), fn_or_module
+    with fx_traceback.preserve_node_meta(), _SourceLines():
+        graph = make_fx(target, decomposition_table=decompositions, pre_dispatch=True)(*args)
+    return Captured(graph, names, [v.detach() for v in values], [bool(v.requires_grad) for v in values])
