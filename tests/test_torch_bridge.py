@@ -228,3 +228,11 @@ def test_relu_at_exact_zeros_torch_fails_crossgrad_passes():
     with pytest.raises(TorchGradcheckError):
         torch.autograd.gradcheck(torch.relu, (x,))
     assert gradcheck(torch.relu, (x,)) is True
+
+
+def test_parameters_a_function_closes_over_are_checked_by_name():
+    net = nn.Linear(3, 2).double()
+    net.bias.register_hook(lambda g: g + 0.5)  # PyTorch's gradient of the bias, shifted
+    x = torch.randn(4, 3, dtype=D, requires_grad=True)
+    with pytest.raises(GradcheckError, match="input 'net.bias'"):
+        gradcheck(lambda x: torch.tanh(net(x)).sum(), (x,))

@@ -62,10 +62,16 @@ def from_torch(fn_or_module: Any, example_inputs: Sequence[torch.Tensor] | torch
     is checked along ``seed`` (default: all ones, as ``out.sum().backward()``); several outputs
     are summed. ``options`` go to CheckRequest (tier, tolerance, claimed, ...).
     """
+    return request_and_builder(fn_or_module, example_inputs, seed, **options)[0]
+
+
+def request_and_builder(fn_or_module: Any, example_inputs: Sequence[torch.Tensor] | torch.Tensor,
+                        seed: Any = None, **options: Any) -> tuple[CheckRequest, Builder]:
+    """:func:`from_torch`, and the builder that knows which closed-over tensors became leaves."""
     inputs = [example_inputs] if isinstance(example_inputs, torch.Tensor) else list(example_inputs)
     _, builder, outputs = convert(fn_or_module, inputs)
     graph = builder.graph(outputs)
     if seed is None and len(outputs) == 1 and builder.shape(outputs[0]) != ():
         seed = np.ones(builder.shape(outputs[0]))
     seed = None if seed is None else np.asarray(seed.detach() if isinstance(seed, torch.Tensor) else seed, np.float64)
-    return CheckRequest(graph, seed, **options)
+    return CheckRequest(graph, seed, **options), builder

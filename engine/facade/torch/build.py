@@ -49,6 +49,7 @@ class Builder:
         self.env: dict[torch.fx.Node, Any] = {}
         self.constants: dict[torch.fx.Node, Any] = {}  # concrete values of nodes no leaf reaches
         self.unsupported: dict[str, tuple[Any, str]] = {}  # ATen op name -> (the op, the user's line)
+        self.params: dict[str, torch.Tensor] = {}  # closed-over tensors that require grad, as leaves
         self.current: torch.fx.Node | None = None
         self._count = 0
 
@@ -106,12 +107,22 @@ class Builder:
                 grad = grad and value.dtype in (torch.float32, torch.float64)
                 self.env[node] = self._leaf(name, leaf_value(name, value), grad)
             elif node.op == "get_attr":
-                self._constant(node, getattr(self.captured.graph, str(node.target)))
+                self._attribute(node, getattr(self.captured.graph, str(node.target)))
             elif node.op == "call_function":
                 self._call(node)
             elif node.op == "output":
                 return [self.env[n] for n in torch.utils._pytree.tree_leaves(node.args[0])]
         raise AssertionError("an FX graph ends with an output node")
+
+    def _attribute(self, node: torch.fx.Node, value: Any) -> None:
+        """A closed-over tensor: a parameter (a leaf that requires grad, named as in the user's code)
+        or a constant."""
+        if not (isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point()):
+            self._constant(node, value)
+            return
+        name = self.captured.constant_names.get(id(value), node.name)
+        self.env[node] = self._leaf(name, leaf_value(name, value), True)
+        self.params[self.env[node]] = value
 
     def _constant(self, node: torch.fx.Node, value: Any) -> None:
         self.constants[node] = value

@@ -33,6 +33,22 @@ class Captured:
     names: list[str]
     values: list[torch.Tensor]
     requires_grad: list[bool]
+    constant_names: dict[int, str]  # id of a closed-over tensor or parameter -> its name in the user's code
+
+
+def closure_names(fn: Any) -> dict[int, str]:
+    """Names of the tensors ``fn`` closes over: ``net.0.weight`` for a module's parameters."""
+    try:
+        found = inspect.getclosurevars(fn)
+    except (TypeError, ValueError):
+        return {}
+    names: dict[int, str] = {}
+    for var, value in {**found.globals, **found.nonlocals}.items():
+        if isinstance(value, torch.nn.Module):
+            names.update({id(t): f"{var}.{n}" for n, t in [*value.named_parameters(), *value.named_buffers()]})
+        elif isinstance(value, torch.Tensor):
+            names[id(value)] = var
+    return names
 
 
 def user_line(stack: Sequence[traceback.FrameSummary]) -> str:
@@ -53,13 +69,14 @@ class _SourceLines(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _inputs(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> list[str]:
+def input_names(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> list[str]:
     """Input names from the signature of ``fn`` (``input0``... where it has none); for a custom
     ``Function.apply``, from its ``forward`` after ``ctx``."""
     owner = getattr(fn, "__self__", None)
     function = isinstance(owner, type) and issubclass(owner, torch.autograd.Function)
+    target: Any = getattr(owner, "forward", fn) if function else fn
     try:
-        params = [p.name for p in inspect.signature(owner.forward if function else fn).parameters.values()
+        params = [p.name for p in inspect.signature(target).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1 if function else 0:]
     except (TypeError, ValueError):
         params = []
@@ -80,12 +97,13 @@ def capture(fn_or_module: Any, example_inputs: Sequence[torch.Tensor],
         def run(p: dict, b: dict, *xs: Any) -> Any:
             return torch.func.functional_call(module, {**p, **b}, tuple(xs))
 
-        names = list(params) + list(buffers) + _inputs(module.forward, inputs)
+        names = list(params) + list(buffers) + input_names(module.forward, inputs)
         values = list(params.values()) + list(buffers.values()) + inputs
         args: tuple[Any, ...] = (params, buffers, *inputs)
         target: Callable[..., Any] = run
     else:
-        names, values, args, target = _inputs(fn_or_module, inputs), inputs, tuple(inputs), fn_or_module
+        names, values, args, target = input_names(fn_or_module, inputs), inputs, tuple(inputs), fn_or_module
     with fx_traceback.preserve_node_meta(), _SourceLines():
         graph = make_fx(target, decomposition_table=decompositions, pre_dispatch=True)(*args)
-    return Captured(graph, names, [v.detach() for v in values], [bool(v.requires_grad) for v in values])
+    return Captured(graph, names, [v.detach() for v in values], [bool(v.requires_grad) for v in values],
+                    closure_names(fn_or_module))

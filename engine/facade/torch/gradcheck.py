@@ -43,6 +43,7 @@ class _Template:
     graph: Graph
     leaves: list[str]  # placeholder leaf names, in capture order
     directions: list[str]  # direction leaves (several outputs), empty for one output
+    closed_over: dict[str, torch.Tensor]  # parameters the function closes over, by leaf name
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
@@ -61,7 +62,7 @@ def _template(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]
             [builder._leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
              for k, o in enumerate(outputs)]
         graph = builder.graph(names, directions or None)
-        _CACHE[key] = _Template(graph, [n for n in captured.names], directions)
+        _CACHE[key] = _Template(graph, list(captured.names), directions, dict(builder.params))
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)
@@ -128,7 +129,8 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
               raise_exception: bool = True, **ignored: Any) -> bool:
     """True when PyTorch's gradients of ``func(*inputs)`` agree with crossgrad's witnesses.
 
-    Checked leaves: the inputs that require grad and, when ``func`` is a Module, its parameters.
+    Checked leaves: the inputs that require grad and the parameters of ``func`` (a Module) or of
+    the modules it closes over.
     atol/rtol override crossgrad's dtype-aware tolerance for every pair (atol is relative to the
     leaf's largest gradient). Other torch keywords (eps, fast_mode, nondet_tol, ...) are ignored.
     """
@@ -139,7 +141,8 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
         result = func(*inputs)
     outputs = [result] if isinstance(result, torch.Tensor) else list(result)
     template = _template(func, inputs, outputs)
-    named = {**_parameters(func), **dict(zip(template.leaves[len(_parameters(func)):], inputs))}
+    named = {**template.closed_over, **_parameters(func),
+             **dict(zip(template.leaves[len(_parameters(func)):], inputs))}
     values = {name: leaf_value(name, t) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     failures: list[str] = []
