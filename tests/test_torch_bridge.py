@@ -205,6 +205,23 @@ def test_a_wrong_parameter_gradient_in_the_mlp_is_caught():
         gradcheck(model, (x, t))
 
 
+def test_one_wrong_element_in_the_full_mlp_is_found_by_the_symbolic_witness_and_fd():
+    """670k parameters: the numeric engine sits out; symbolic (confirmed by FD) names the element."""
+    model = Loss(torch.float32)
+
+    def plant(g):
+        g = g.clone()
+        g[7, 300] += 1e-2
+        return g
+
+    model.net[3].weight.register_hook(plant)
+    x, t = torch.randn(2, 1, 28, 28), torch.randint(0, 10, (2,))
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(model, (x, t))
+    assert "input 'net.3.weight' [512, 512] float32: 1 of 262144 elements off" in str(err.value)
+    assert "worst at [7, 300]" in str(err.value) and "suspect: claimed" in str(err.value)
+
+
 def test_the_mlp_request_agrees_through_a_real_server(client):
     torch.manual_seed(3)
     model = Loss(torch.float32)

@@ -26,11 +26,12 @@ class UnsupportedOpError(NotImplementedError):
         self.op, self.source = op, source
 
 
-def leaf_value(name: str, value: torch.Tensor) -> np.ndarray:
-    """A tensor's values as float32 / float64 / int64 numpy (other dtypes are refused)."""
+def leaf_value(name: str, value: torch.Tensor, copy: bool = True) -> np.ndarray:
+    """A tensor's values as float32 / float64 / int64 numpy (other dtypes are refused); without
+    ``copy`` it may share the tensor's memory (for a check that ends before the tensor changes)."""
     if value.dtype not in DTYPES:
         raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64 and int64")
-    return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=True)
+    return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=copy)
 
 
 def _meta(node: torch.fx.Node) -> tuple[tuple[int, ...], Any]:
