@@ -174,8 +174,8 @@ def test_a_planted_backward_bug_is_named_by_input_and_element(bug):
     message = str(err.value)
     assert isinstance(err.value, RuntimeError) and f"input {input_name!r}" in message
     assert "worst at [" in message and "suspect: claimed" in message
-    if element is not None:  # exactly one element, at the planted index
-        assert "1 of 12 elements off" in message and f"worst at {element[1]}" in message
+    if element is not None:  # one element of every VJP (12 Jacobian rows of 12), at the planted index
+        assert "12 of 144 Jacobian entries off" in message and f"worst at {element[1]}" in message
 
 
 def test_the_worst_element_carries_expected_and_claimed_values():
@@ -183,10 +183,11 @@ def test_the_worst_element_carries_expected_and_claimed_values():
     func = _fn(_sig_forward, lambda ctx, g: g * ctx.saved_tensors[0])  # dropped (1 - y)
     with pytest.raises(GradcheckError) as err:
         gradcheck(func, (x,))
-    y = torch.sigmoid(x.detach())
-    row = err.value.args[0].split("\n")[1]  # along output element [0, 0]: only x[0, 0] is off
-    assert "output element [0, 0]" in err.value.args[0] and "worst at [0, 0]" in row
-    assert f"expected {float(y[0, 0] * (1 - y[0, 0]))!r}"[:20] in row and f"claimed {float(y[0, 0])!r}" in row
+    y = torch.sigmoid(x.detach())  # dy[i, j]/dx[i, j] = y (1 - y), claimed y: the largest gap is at x = 2
+    line = err.value.args[0].split("\n")[1].strip()
+    assert line.startswith("input 'x' [2, 2] float64: 4 of 16 Jacobian entries off")
+    assert "worst at [1, 0] along output element [1, 0]" in line
+    assert f"expected {float(y[1, 0] * (1 - y[1, 0]))!r}"[:20] in line and f"claimed {float(y[1, 0])!r}" in line
 
 
 # --- the seed's MLP, float32 and float64 ---------------------------------------------------------
@@ -215,10 +216,10 @@ def test_one_wrong_element_in_the_full_mlp_is_found_by_the_symbolic_witness_and_
         return g
 
     model.net[3].weight.register_hook(plant)
-    x, t = torch.randn(2, 1, 28, 28), torch.randint(0, 10, (2,))
+    x, t = torch.randn(4, 1, 28, 28), torch.randint(0, 10, (4,))
     with pytest.raises(GradcheckError) as err:
         gradcheck(model, (x, t))
-    assert "input 'net.3.weight' [512, 512] float32: 1 of 262144 elements off" in str(err.value)
+    assert "input 'net.3.weight' [512, 512] float32: 1 of 262144 Jacobian entries off" in str(err.value)
     assert "worst at [7, 300]" in str(err.value) and "suspect: claimed" in str(err.value)
 
 
