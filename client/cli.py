@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of an embedded one")
     check.add_argument("--json", action="store_true", help="print the CheckResponse as JSON, nothing else")
     check.add_argument("--formulas", action="store_true", help="closed forms of small gradients")
+    check.add_argument("--html", type=Path, metavar="FILE", help="also write the report as one self-contained "
+                       "HTML page (graph, heat maps, worst elements)")
     check.add_argument("--tier", choices=["auto", "exact", "tensor", "off"], help="symbolic tier")
     ops_cmd = sub.add_parser("ops", help="list the op catalogue", epilog="example:\n  crossgrad ops --json",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -230,6 +232,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         except InvalidRequest as err:
             raise _located(err, located) from None
     report = wire.report_in(response)
+    if args.html:
+        from crossgrad.engine.html_report import render
+
+        args.html.write_text(render(report, wire.graph_in(request)))
+        print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         print(wire.to_json(response))
     else:

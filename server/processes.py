@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .lifetime import die_with_parent
+
 log = logging.getLogger("crossgrad.server")
 _CTX = mp.get_context("spawn")
 STOP_GRACE_SECONDS = 15.0
@@ -48,7 +50,9 @@ def reserved_port(host: str, port: int) -> Iterator[int]:
 
 
 def _child(host: str, port: int, options: dict[str, Any], ready: Any, log_level: int) -> None:
-    """One server process: serve on the shared port until SIGTERM, then drain and exit."""
+    """One server process: serve on the shared port until SIGTERM (also sent if the supervisor
+    dies, even by SIGKILL), then drain and exit."""
+    die_with_parent(signal.SIGTERM)
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format="%(name)s [pid %(process)d] %(levelname)s: %(message)s")
     from .app import create_server

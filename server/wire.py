@@ -75,6 +75,9 @@ DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_I
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 TIERS = {pb.TIER_UNSPECIFIED: "auto", pb.TIER_AUTO: "auto", pb.TIER_EXACT: "exact",
          pb.TIER_TENSOR: "tensor", pb.TIER_OFF: "off"}
+TIER_OUT = {"exact": pb.TIER_EXACT, "tensor": pb.TIER_TENSOR, "off": pb.TIER_OFF}
+# Engine field names that are not the proto's: an error at "seed" is about CheckRequest.gradient.
+ENGINE_PATHS = {"seed": "gradient"}
 DTYPE_OUT = {np.dtype(name): enum for name, enum in DTYPE_ENUM.items()}
 WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
              pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
@@ -219,7 +222,8 @@ def response_out(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckResponse(
         verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf, figures_only) for leaf in report.leaves],
         nodes=[pb.NodeInfo(name=n, grad_fn=g) for n, g in report.grad_fns.items()],
-        steps=[step_out(s, figures_only) for s in report.steps], tier=report.tier, tier_reason=report.tier_reason,
+        steps=[step_out(s, figures_only) for s in report.steps], tier=TIER_OUT.get(report.tier, pb.TIER_UNSPECIFIED),
+        tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
         output=tensor_out(report.output) if report.output is not None and not figures_only else None)

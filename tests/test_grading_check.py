@@ -21,14 +21,14 @@ def test_typos_unknown_ops_unused_leaves_and_shapes_are_found_with_their_lines()
     path = CHECK / "typos.toml"
     assert assignment is None
     assert lines == [
-        f"{path}:6: unknown key `time_limt` (known: ['memory_mb', 'name', 'seed', 'solution', 'time_limit', "
-        "'visibility'])",
-        f"{path}:12: unknown key `trails` (known: ['expression', 'gradients', 'hint', 'kinks', 'leaves', 'name', "
-        "'partial', 'points', 'title', 'tolerance', 'trials', 'visibility'])",
+        f"{path}:6: unknown key `time_limt` (did you mean 'time_limit'?) (known: ['memory_mb', 'name', 'seed', "
+        "'solution', 'time_limit', 'visibility'])",
+        f"{path}:12: unknown key `trails` (did you mean 'trials'?) (known: ['expression', 'gradients', 'hint', "
+        "'kinks', 'leaves', 'name', 'partial', 'points', 'title', 'tolerance', 'trials', 'visibility'])",
         f"{path}:11: `y` is not used by the expression: its gradient is always zero",
         f"{path}:20: expression (column 5): unknown op 'frobnicate': only calls of catalogue ops are allowed "
         "(crossgrad ops)",
-        f"{path}:28: graph.nodes[2]: matmul: shapes [3] and [4, 2] cannot be multiplied (3 != 4)",
+        f"{path}:28: expression (column 5), `x @ w`: matmul: shapes [3] and [4, 2] cannot be multiplied (3 != 4)",
     ]
 
 
@@ -63,3 +63,10 @@ def test_visibility_overall_and_per_problem_reach_results_json():
     assert results["visibility"] == "after_published"
     assert [t["visibility"] for t in results["tests"]] == ["after_due_date"]
     assert results["tests"][0]["status"] == "passed" and results["execution_time"] > 0
+
+
+def test_the_example_assignment_is_solvable():
+    require_bwrap()
+    basics = Path(__file__).parents[1] / "examples" / "assignments" / "backprop_basics.toml"
+    problems, verdict = check_assignment(basics)
+    assert problems == [] and verdict.endswith("OK, solution scores 11 / 11")

@@ -199,3 +199,20 @@ def test_bad_permutations_are_invalid_argument_not_internal(stub, dims, reason):
         check.Check(message, timeout=30)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in err.value.details()
     assert "graph.nodes[1]" in err.value.details()
+
+
+def test_response_tier_is_the_request_enum_and_error_paths_are_real_fields(stub):
+    check, _ = stub
+    response = check.Check(GOOD, timeout=30)
+    assert response.tier == pb.TIER_EXACT
+    off = pb.CheckRequest()
+    off.CopyFrom(GOOD)
+    off.tier = pb.TIER_OFF
+    assert check.Check(off, timeout=30).tier == pb.TIER_OFF
+    vector = request(leaf("x", [3], [1.0, 2.0, 3.0]), op("out", "exp", ["x"]))  # no gradient for a vector root
+    with pytest.raises(grpc.RpcError) as err:
+        check.Check(vector, timeout=30)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details().startswith("gradient: grad can be implicitly created only for scalar outputs")
+    field = pb.CheckRequest.DESCRIPTOR.fields_by_name
+    assert "gradient" in field and "seed" not in field

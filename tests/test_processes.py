@@ -84,3 +84,25 @@ def test_bad_process_counts_are_refused():
     out = subprocess.run(CLI + ["serve", "--port", "0", "--processes", "0"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 2 and "--processes and --workers must be at least 1" in out.stderr
+
+
+def test_killing_the_supervisor_leaves_no_server_or_worker_behind():
+    proc, port = _start()
+    children = _server_pids(proc.pid)
+    workers = [int(p) for c in children for task in Path(f"/proc/{c}/task").iterdir()
+               for p in (task / "children").read_text().split()]
+    assert len(children) == 2 and workers
+    proc.kill()  # SIGKILL: no chance to drain its children itself
+    proc.wait(10)
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(p) for p in children + workers):
+        time.sleep(0.2)
+    assert not [p for p in children + workers if _alive(p)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

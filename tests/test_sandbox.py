@@ -11,6 +11,7 @@ CROSSGRAD_NO_BWRAP_OK=1 is set.
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import json
 import os
@@ -66,10 +67,13 @@ def require_bwrap() -> None:
 
 
 def tree_hash(root: Path, content: bool = True) -> str:
-    """Names, modes and contents (or sizes and mtimes) of every file under ``root``."""
+    """Names, modes and contents (or sizes and mtimes) of every file under ``root``; without
+    ``content``, bytecode caches are left out (the grader's own imports may add to them)."""
     digest = hashlib.sha256()
     for folder, dirs, files in sorted(os.walk(root)):
         dirs.sort()
+        if not content and Path(folder).name == "__pycache__":
+            continue
         for name in sorted(files) + ["."]:
             path = Path(folder) / name
             st = path.lstat()
@@ -80,6 +84,7 @@ def tree_hash(root: Path, content: bool = True) -> str:
 
 
 def host_trees(subs: Path, assignment: Path) -> dict[str, str]:
+    compileall.compile_dir(PACKAGE, quiet=1)  # the grader's bytecode exists before the first hash
     stdlib = Path(os.__file__).parent
     return {"subs": tree_hash(subs), "assignment": tree_hash(assignment.parent),
             "grader": tree_hash(PACKAGE), "numpy": tree_hash(Path(np.__file__).parent, content=False),
@@ -112,7 +117,7 @@ def hostile_run(tmp_path_factory):
     listener.listen()
     listener.setblocking(False)
     values = {"__SUBS__": str(subs), "__ASSIGNMENT__": str(assignment), "__OUT__": str(out),
-              "__PORT__": str(listener.getsockname()[1]), "__HOST_SITE__": HOST_SITE}
+              "__PORT__": str(listener.getsockname()[1]), "__HOST_SITE__": HOST_SITE, "__GRADER__": str(PACKAGE)}
     for name in EXPECTED:
         text = (HOSTILE / f"{name}.py").read_text()
         for key, value in values.items():
@@ -137,6 +142,7 @@ def test_the_grader_exits_0_with_a_complete_results_folder(hostile_run):
     assert hostile_run["done"].returncode == 0, hostile_run["done"].stderr
     out = hostile_run["out"]
     assert sorted(p.stem for p in out.glob("*.json")) == sorted(EXPECTED)
+    assert "14 submissions" in (out / "summary.html").read_text()
     rows = (out / "summary.csv").read_text().splitlines()
     assert rows[0] == "submission,score,square: dL/dx,fixed: dL/dx" and len(rows) == len(EXPECTED) + 1
 

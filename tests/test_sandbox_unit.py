@@ -4,12 +4,15 @@ without bwrap, and --unsafe-no-sandbox's warning."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from crossgrad.client.grading import sandbox
-from crossgrad.client.grading.answers import output_cap, parse_problem
+from crossgrad.client.grading.answers import output_cap, parse_problem, read_answer_file
 from crossgrad.client.grading.assignment import load
 from crossgrad.client.grading.execute import Job, run_submission
 from crossgrad.client.grading.grade import grade, grade_many
@@ -120,3 +123,49 @@ def test_unsafe_no_sandbox_warns_loudly_and_still_grades(tmp_path, monkeypatch, 
     assert result["score"] == 3.0
     assert "WITHOUT the bubblewrap sandbox" in capsys.readouterr().err
     assert grade(HOSTILE / "good.py", assignment, refs, unsafe=True)["score"] == 3.0
+
+
+def test_uid_pool_skips_uids_another_process_still_has():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start a process under another uid")
+    base = sandbox.UID_BASE + 999_000
+    other = subprocess.Popen(["setpriv", "--reuid", str(base), "--regid", str(base), "--clear-groups", "sleep", "30"])
+    try:
+        while not list(sandbox.pids_of(base)):
+            time.sleep(0.01)
+        pool = sandbox.UidPool(base)
+        with pool.take() as first, pool.take() as second:
+            assert (first, second) == (base + 1, base + 2)
+        with pool.take() as again:
+            assert again == base + 1  # released uids are reused
+    finally:
+        other.kill()
+        other.wait()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"fixed": {"x": [1.5, 6.0]}}', None),
+    ("not json", "cannot be read"),
+    ("[" * 100_000, "cannot be read"),
+    ('{"fixed": [1, 2]}', "must map leaf names"),
+    ('{"fixed": {"x": [[1, 2], [3]]}}', "cannot be read"),
+    ('{"fixed": {"x": ["a", "b"]}}', "cannot be read"),
+    ('{"fixed": {"x": [1, 2, 3]}}', "shape [3], expected [2]"),
+    ('{"other": {}}', "no answers for fixed"),
+])
+def test_answer_files_go_through_the_same_schema(tmp_path, text, message):
+    path = tmp_path / "answers.json"
+    path.write_text(text)
+    [answer] = read_answer_file(path, "fixed", {"x": (2,)})
+    if message is None:
+        assert isinstance(answer, dict) and answer["x"].tolist() == [1.5, 6.0]
+    else:
+        got = answer if isinstance(answer, str) else answer["x"]
+        assert isinstance(got, str) and message in got, got
+
+
+def test_an_npz_bomb_is_refused_before_it_is_unpacked(tmp_path):
+    path = tmp_path / "answers.npz"
+    np.savez_compressed(path, **{"fixed.x": np.zeros(40_000_000)})  # 320 MB unpacked, ~300 KB packed
+    [answer] = read_answer_file(path, "fixed", {"x": (2,)})
+    assert isinstance(answer, str) and "unpacks to more than" in answer

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+MAX_ANSWER_FILE = 16 << 20  # bytes of a JSON/npz answers file (also each npz member, unpacked)
 MAX_MESSAGE = 1000  # characters of a child's error message kept
 MAX_NDIM = 32
 BYTES_PER_NUMBER = 40  # generous bound on one JSON number with its separator
@@ -105,3 +107,38 @@ def output_cap(trials: list[list[dict[str, tuple[int, ...]]]]) -> int:
     elements = sum(math.prod(s) for problem in trials for trial in problem for s in trial.values())
     messages = sum(len(problem) for problem in trials) * (MAX_MESSAGE * 4 + 256)
     return (1 << 16) + BYTES_PER_NUMBER * elements + messages
+
+
+def read_answer_file(path: Path, name: str, shapes: dict[str, tuple[int, ...]]) -> Result:
+    """A JSON ({problem: {leaf: nested lists}}) or npz ("problem.leaf" arrays) answers file for a
+    one-trial problem, through the same schema; never raises for a bad file."""
+    try:
+        found = _read_answers(path, name, shapes)
+    except (Malformed, OSError, ValueError, KeyError, RecursionError) as err:
+        return [f"the answers file cannot be read: {err}"]
+    if not found:
+        return [f"no answers for {name}"]
+    return parse_problem(json.dumps([{"ok": found}]).encode(), [shapes])
+
+
+def _read_answers(path: Path, name: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    if path.stat().st_size > MAX_ANSWER_FILE:
+        raise Malformed(f"larger than {MAX_ANSWER_FILE} bytes")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            keys = [f"{name}.{leaf}" for leaf in shapes if f"{name}.{leaf}" in data.files]
+            if any(data.zip.getinfo(f"{k}.npy").file_size > MAX_ANSWER_FILE for k in keys):
+                raise Malformed(f"an array unpacks to more than {MAX_ANSWER_FILE} bytes")
+            return {k[len(name) + 1:]: _listed(data[k], shapes[k[len(name) + 1:]]) for k in keys}
+    raw = json.loads(path.read_text())
+    entry = raw.get(name, {}) if isinstance(raw, dict) else None
+    if not isinstance(entry, dict):
+        raise Malformed(f"`{name}` must map leaf names to nested lists of numbers")
+    return {k: _listed(np.asarray(v, np.float64), shapes[k]) for k, v in entry.items() if k in shapes}
+
+
+def _listed(arr: np.ndarray, expected: tuple[int, ...]) -> dict[str, Any]:
+    arr = np.asarray(arr, np.float64)
+    if arr.size != math.prod(expected):
+        return {"shape": list(arr.shape)}
+    return {"shape": list(arr.shape), "data": [float(v) if math.isfinite(v) else None for v in arr.ravel().tolist()]}

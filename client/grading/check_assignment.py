@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from crossgrad.client.expr import parse_expression_located
 from crossgrad.engine.errors import CrossgradError
-from crossgrad.engine.graph import Graph, OpNode, validate
+from crossgrad.engine.graph import Graph, Leaf, OpNode, validate
+from crossgrad.engine.suggest import did_you_mean
 
-from .assignment import Assignment, AssignmentError, Problem, _problem, graph_for, load
+from .assignment import Assignment, AssignmentError, Problem, _problem, load
 from .reference import references
 
 if sys.version_info >= (3, 11):
@@ -66,10 +68,12 @@ def _line_in_section(text: str, header: str, key: str) -> int | None:
 
 
 def _unknown_keys(data: dict[str, Any]) -> list[tuple[str, str]]:
-    out = [(f"assignment.{k}", f"unknown key `{k}` (known: {sorted(ASSIGNMENT_KEYS)})")
+    out = [(f"assignment.{k}", f"unknown key `{k}`{did_you_mean(k, ASSIGNMENT_KEYS)} "
+                                f"(known: {sorted(ASSIGNMENT_KEYS)})")
            for k in data.get("assignment", {}) if k not in ASSIGNMENT_KEYS]
     for i, raw in enumerate(data.get("problems", [])):
-        out += [(f"problems[{i}].{k}", f"unknown key `{k}` (known: {sorted(PROBLEM_KEYS)})")
+        out += [(f"problems[{i}].{k}", f"unknown key `{k}`{did_you_mean(k, PROBLEM_KEYS)} "
+                                       f"(known: {sorted(PROBLEM_KEYS)})")
                 for k in raw if k not in PROBLEM_KEYS]
     return out
 
@@ -89,17 +93,27 @@ def _used(graph: Graph) -> set[str]:
     return seen
 
 
+def _in_expression(err: Exception, located: dict[str, str]) -> str:
+    """A node error (``graph.nodes[2]: ...``) told at the sub-expression it came from."""
+    path = getattr(err, "path", "")
+    node = path.split(".inputs")[0].split(".attrs")[0]
+    return f"{located[node]}: {err.reason}" if node in located and hasattr(err, "reason") else str(err)
+
+
 def _problem_findings(problem: Problem, index: int, seed: int) -> list[tuple[str, str]]:
     where = f"problems[{index}]"
     integer = [leaf.name for leaf in problem.leaves if leaf.dist == "randint" or leaf.params.get("integer")]
     out = [(f"{where}.gradients", f"`{n}` is an integer leaf: it has no gradient")
            for n in problem.gradients if n in integer]
+    located: dict[str, str] = {}
     try:
         rng = np.random.default_rng([seed, index])
-        graph = graph_for(problem, {leaf.name: leaf.draw(rng) for leaf in problem.leaves})
+        values = {leaf.name: leaf.draw(rng) for leaf in problem.leaves}
+        graph, located = parse_expression_located(
+            problem.expression, {n: Leaf(n, v, n in problem.gradients) for n, v in values.items()})
         validate(graph)
     except (CrossgradError, ValueError, KeyError, TypeError) as err:
-        return out + [(f"{where}.expression", str(err))]
+        return out + [(f"{where}.expression", _in_expression(err, located))]
     used = _used(graph)
     return out + [(f"{where}.gradients", f"`{n}` is not used by the expression: its gradient is always zero")
                   for n in problem.gradients if n not in used]

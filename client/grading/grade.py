@@ -8,8 +8,8 @@ allows) and a recognised common mistake.
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,15 +22,17 @@ from crossgrad.engine.compare import compare
 from crossgrad.engine.tolerance import policy
 
 from . import sandbox
-from .answers import Answer, Malformed, Result, parse_problem
+from .answers import Answer, Result, read_answer_file
 from .assignment import Assignment, Problem, Reference, Trial
+from .cache import ResultCache
 from .diagnose import diagnose
 from .execute import Job, run_submission
+from .progress import progress
+from .summary import write_csv, write_html
 
 DEFAULT_TOLERANCE = policy("float32", ("claimed", "symbolic"))
 MAX_FORM = 400  # characters of a closed form worth showing
 Answers = Result  # per trial: the arrays, or an error message
-MAX_ANSWER_FILE = 16 << 20  # bytes of a JSON/npz answers file
 
 
 @dataclass
@@ -89,37 +91,12 @@ def judge(problem: Problem, reference: Reference, answers: Answers, leaf: str) -
 
 
 def _answers_from_file(path: Path, reference: Reference) -> Answers:
-    """Numeric answers (JSON or npz) for problems whose values are fixed (one trial), checked
-    with the same strict schema as a child's answers."""
+    """Numeric answers (JSON or npz) for problems whose values are fixed (one trial)."""
     problem = reference.problem
     if problem.trials != 1 or any(leaf.dist != "fixed" for leaf in problem.leaves):
         return ["this problem's values are drawn at grading time: submit a Python module"]
     shapes = {leaf: reference.trials[0].values[leaf].shape for leaf in problem.gradients}
-    try:
-        found = _read_answers(path, problem.name, shapes)
-    except (Malformed, OSError, ValueError, KeyError) as err:
-        return [f"the answers file cannot be read: {err}"]
-    return parse_problem(json.dumps([{"ok": found}]).encode(), [shapes]) if found else \
-        [f"no answers for {problem.name}"]
-
-
-def _read_answers(path: Path, name: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
-    if path.stat().st_size > MAX_ANSWER_FILE:
-        raise Malformed(f"larger than {MAX_ANSWER_FILE} bytes")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            keys = [f"{name}.{leaf}" for leaf in shapes if f"{name}.{leaf}" in data.files]
-            return {k[len(name) + 1:]: _listed(data[k]) for k in keys}
-    raw = json.loads(path.read_text())
-    entry = raw.get(name, {}) if isinstance(raw, dict) else None
-    if not isinstance(entry, dict):
-        raise Malformed(f"`{name}` must map leaf names to nested lists of numbers")
-    return {k: _listed(np.asarray(v, np.float64)) for k, v in entry.items() if k in shapes}
-
-
-def _listed(arr: np.ndarray) -> dict[str, Any]:
-    arr = np.asarray(arr, np.float64)
-    return {"shape": list(arr.shape), "data": [float(v) if np.isfinite(v) else None for v in arr.ravel()]}
+    return read_answer_file(path, problem.name, shapes)
 
 
 def all_answers(path: Path, refs: list[Reference], assignment: Assignment, unsafe: bool = False) -> list[Answers]:
@@ -172,43 +149,48 @@ def invalid_problems(refs: list[Reference]) -> list[str]:
 
 
 def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference], out_dir: Path,
-               jobs: int, summary: Path | None, unsafe: bool = False) -> list[dict[str, Any]]:
+               jobs: int, summary: Path | None, unsafe: bool = False, cache: bool = True) -> list[dict[str, Any]]:
     """Grade in parallel, each submission in its own sandbox; every submission gets a results JSON
-    and the summary is always written. Refuses (SandboxUnavailable) before grading anything when
-    modules must run and no sandbox can start, unless ``unsafe``."""
+    and the summaries (CSV, and summary.html next to the results) are always written. Refuses
+    (SandboxUnavailable) before grading anything when modules must run and no sandbox can start,
+    unless ``unsafe``. With ``cache``, unchanged submissions reuse OUT_DIR/.crossgrad-cache.
+    ``jobs`` <= 0 uses every core."""
     if unsafe:
         print(sandbox.UNSAFE_WARNING, file=sys.stderr)
     elif any(p.suffix not in (".json", ".npz") for p in paths):
         sandbox.probe()
     out_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultCache(out_dir / ".crossgrad-cache", assignment, refs, unsafe) if cache else None
     results: list[dict[str, Any]] = [{}] * len(paths)
 
     def one(i: int) -> None:
-        start = time.perf_counter()
-        try:
-            results[i] = grade(paths[i], assignment, refs, unsafe)
-        except Exception as err:  # the grader's own failure: reported, the others still graded
-            print(f"\ncrossgrad grade: {paths[i].name}: internal error: {err!r}", file=sys.stderr)
-            results[i] = _not_graded(err, time.perf_counter() - start)
+        results[i] = _graded(paths[i], assignment, refs, unsafe, store)
         (out_dir / f"{paths[i].stem}.json").write_text(json.dumps(results[i], indent=2))
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for done, _ in enumerate(pool.map(one, range(len(paths))), start=1):
-            print(f"\rgraded {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=jobs if jobs > 0 else os.cpu_count() or 1) as pool:
+        for _ in progress(pool.map(one, range(len(paths))), len(paths)):
+            pass
     if summary is not None:
-        _write_summary(summary, paths, results)
+        write_csv(summary, paths, results)
+    write_html(out_dir / "summary.html", assignment.name, paths, results)
     return results
 
 
-def _write_summary(path: Path, paths: list[Path], results: list[dict[str, Any]]) -> None:
-    names = list(dict.fromkeys(t["name"] for r in results for t in r.get("tests", [])))
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "score", *names])
-        for p, r in zip(paths, results):
-            got = {t["name"]: t["score"] for t in r.get("tests", [])}
-            writer.writerow([p.name, r.get("score", 0.0), *[got.get(n, "") for n in names]])
+def _graded(path: Path, assignment: Assignment, refs: list[Reference], unsafe: bool,
+            store: ResultCache | None) -> dict[str, Any]:
+    """One submission's results: from the cache, or graded (an internal error is reported, not raised)."""
+    cached = store.get(path) if store else None
+    if cached is not None:
+        return cached
+    start = time.perf_counter()
+    try:
+        result = grade(path, assignment, refs, unsafe)
+    except Exception as err:  # the grader's own failure: reported, the others still graded
+        print(f"\ncrossgrad grade: {path.name}: internal error: {err!r}", file=sys.stderr)
+        return _not_graded(err, time.perf_counter() - start)
+    if store:
+        store.put(path, result)
+    return result
 
 
 __all__ = ["grade", "grade_many", "invalid_problems"]

@@ -1,7 +1,7 @@
 """The OS sandbox a submission runs in: bubblewrap (``bwrap``) with a private filesystem view.
 
 Inside, the child sees only: the Python runtime (read-only, its site-packages masked by empty
-tmpfs), numpy (read-only, at /sandbox/site), the runner script, the system's shared libraries,
+tmpfs), numpy (read-only, at /sandbox/site), the runner script, the loader's library directories,
 a fresh /proc of its own PID namespace, a minimal /dev, and two small writable tmpfs (its
 working directory, holding a copy of its file, and /tmp). No network, IPC, UTS or PID
 namespace of the host; no capabilities; ``no_new_privs``.
@@ -39,7 +39,7 @@ SITE = "/sandbox/site"
 INSIDE_RUNNER = "/sandbox/runner.py"
 NOBODY = 65534
 UID_BASE = 1_999_000_000  # + (pid % 1000) * 1000 + slot: far from real users and subuid ranges
-LIB_DIRS = ("/lib", "/lib64", "/lib32", "/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32")
+LIB_LINKS = ("/lib", "/lib64", "/lib32", "/libx32")  # merged-/usr symlinks, recreated inside
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK, "OPENBLAS_NUM_THREADS": "1",
        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 UNSAFE_WARNING = ("crossgrad grade: WARNING: --unsafe-no-sandbox: student code runs WITHOUT the "
@@ -77,8 +77,9 @@ class UidPool:
 
     @contextmanager
     def take(self) -> Iterator[int]:
-        with self._lock:
-            uid = next(self._base + i for i in range(self._size) if self._base + i not in self._used)
+        with self._lock:  # a uid some process still has (another grader's sandbox) is skipped
+            uid = next(u for u in range(self._base, self._base + self._size)
+                       if u not in self._used and next(pids_of(u), None) is None)
             self._used.add(uid)
         try:
             yield uid
@@ -100,6 +101,17 @@ class Host:
     numpy: tuple[tuple[str, str], ...]  # (host dir, inside dir)
 
 
+def _lib_dirs() -> list[str]:
+    """Where the dynamic loader finds shared libraries: the multiarch directories (Debian,
+    Ubuntu) and lib64 (ld.so; Fedora's libraries), not the rest of /usr/lib."""
+    arch = sysconfig.get_config_var("MULTIARCH") or ""
+    wanted = ["/usr/lib64", "/lib64"] if not arch else [f"/usr/lib/{arch}", f"/lib/{arch}", "/usr/lib64", "/lib64"]
+    if not arch or not os.path.isdir(f"/usr/lib/{arch}"):
+        wanted += ["/usr/lib", "/lib"]  # no multiarch layout: the whole library directories
+    real = {os.path.realpath(p) for p in wanted if os.path.isdir(p)}
+    return sorted(p for p in real if not any(p.startswith(q + "/") for q in real))
+
+
 def _site_dirs() -> set[str]:
     base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
     found = {sysconfig.get_path(k, vars=base) for k in ("purelib", "platlib")}
@@ -115,7 +127,7 @@ def _site_dirs() -> set[str]:
 def host() -> Host:
     python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix)}
-    binds = [p for p in LIB_DIRS if os.path.isdir(p) and not os.path.islink(p)] + sorted(prefixes)
+    binds = [d for d in _lib_dirs() if not any(d.startswith(p + "/") for p in prefixes)] + sorted(prefixes)
     if not any(python.startswith(p + "/") for p in binds):
         binds.append(python)
     masks = [m for m in _site_dirs() if any(m.startswith(b + "/") for b in binds)]
@@ -144,13 +156,13 @@ def _mounts(h: Host, limits: Limits, tools: list[str]) -> list[str]:
     args: list[str] = []
     for tool in tools:
         args += _dirs(tool, made) + ["--ro-bind", tool, tool]
-    for link in LIB_DIRS:
+    for link in LIB_LINKS:
         if os.path.islink(link):
             args += ["--symlink", os.readlink(link), link]
     for src in h.binds:
         args += _dirs(src, made) + ["--ro-bind", src, src]
     for mask in h.masks:
-        args += ["--size", "4096", "--tmpfs", mask]
+        args += ["--size", "4096", "--perms", "0555", "--tmpfs", mask]
     for src, dest in h.numpy:
         args += _dirs(dest, made) + ["--ro-bind", src, dest]
     args += _dirs(INSIDE_RUNNER, made) + ["--ro-bind", str(RUNNER), INSIDE_RUNNER]
@@ -227,6 +239,8 @@ def probe() -> None:
             argv[-3:] = ["-c", f"import sys; sys.path.insert(0, {SITE!r}); import numpy"]
             done = subprocess.run(argv, pass_fds=(read,), capture_output=True, env=ENV, timeout=60,
                                   stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise SandboxUnavailable("bwrap did not start a sandbox within 60 s") from None
     finally:
         os.close(read)
     if done.returncode != 0:

@@ -325,13 +325,13 @@ class CheckResponse(_message.Message):
     leaves: _containers.RepeatedCompositeFieldContainer[LeafReport]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
     steps: _containers.RepeatedCompositeFieldContainer[StepResult]
-    tier: str
+    tier: Tier
     tier_reason: str
     finite_difference: str
     timings_ms: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
     output: Tensor
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[str] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
     __slots__ = ("request",)

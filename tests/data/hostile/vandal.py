@@ -11,7 +11,7 @@ TARGETS = glob.glob("__SUBS__/*") + ["__ASSIGNMENT__", "__OUT__/good.json", "__S
 STDLIB = os.path.dirname(os.__file__)
 INSTALL = [os.path.join(STDLIB, "os.py"), os.path.join(os.path.dirname(np.__file__), "__init__.py"),
            os.path.join(STDLIB, "site-packages", "evil.pth"), "__HOST_SITE__/evil.pth",
-           sys.executable, "/usr/lib/python3/dist-packages/evil.pth"]
+           sys.executable, "/usr/lib/python3/dist-packages/evil.pth", "__GRADER__/grade.py", "__GRADER__/runner.py"]
 for path in TARGETS + INSTALL:
     try:
         with open(path, "a") as f:
