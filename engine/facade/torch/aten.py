@@ -140,6 +140,14 @@ def _var_mean(e: Emit, a: tuple, k: dict) -> tuple[str, str]:
     return _var_correction(e, a, k), e.op("mean", [a[0]], dim=mean_dims, keepdim=keepdim)
 
 
+def _clamp(e: Emit, a: tuple, k: dict) -> str:
+    """clamp(x, min, max) = minimum(maximum(x, min), max); ties with a bound are kinks."""
+    out, low, high = a[0], arg(a, k, 1, "min"), arg(a, k, 2, "max")
+    if low is not None:
+        out = _binary("maximum")(e, (out, low), {})
+    return out if high is None else _binary("minimum")(e, (out, high), {})
+
+
 def _identity(e: Emit, a: tuple, k: dict) -> str:
     return a[0]
 
@@ -165,6 +173,8 @@ _RULES: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.div.Scalar": (("div",), _binary("div")),
     "aten.maximum.default": (("maximum",), _binary("maximum")),
     "aten.minimum.default": (("minimum",), _binary("minimum")),
+    "aten.clamp.default": (("maximum", "minimum"), _clamp),
+    "aten.clamp.Tensor": (("maximum", "minimum"), _clamp),
     "aten.clamp_min.default": (("maximum",), _binary("maximum")),
     "aten.clamp_max.default": (("minimum",), _binary("minimum")),
     "aten.pow.Tensor_Scalar": (("pow",), lambda e, a, k: e.op("pow", [a[0]], exponent=float(a[1]))),
