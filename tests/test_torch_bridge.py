@@ -254,3 +254,15 @@ def test_parameters_a_function_closes_over_are_checked_by_name():
     x = torch.randn(4, 3, dtype=D, requires_grad=True)
     with pytest.raises(GradcheckError, match="input 'net.bias'"):
         gradcheck(lambda x: torch.tanh(net(x)).sum(), (x,))
+
+
+def test_non_tensor_inputs_are_constants_of_the_trace():
+    def scaled(x, k, w):
+        return (torch.tanh(x * k) @ w).sum()
+
+    x, w = torch.randn(3, 2, dtype=D, requires_grad=True), torch.randn(2, dtype=D, requires_grad=True)
+    assert gradcheck(scaled, (x, 3, w)) is True
+    names = [n.name for n in from_torch(scaled, (x, 3, w)).graph.nodes if isinstance(n, Leaf)]
+    assert names[:2] == ["x", "w"]
+    bad = _fn(_sig_forward, lambda ctx, g: g * ctx.saved_tensors[0])
+    assert gradcheck(lambda x, k: bad(x * k).sum(), (x, 2.0), raise_exception=False) is False

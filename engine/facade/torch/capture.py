@@ -83,26 +83,46 @@ def input_names(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> list[s
     return [params[i] if i < len(params) else f"input{i}" for i in range(len(example_inputs))]
 
 
-def capture(fn_or_module: Any, example_inputs: Sequence[torch.Tensor],
+def _tensors_only(fn: Callable[..., Any], inputs: list[Any]) -> Callable[..., Any]:
+    """``fn`` as a function of its tensor inputs; the others (ints, flags) are fixed at capture."""
+    where = [i for i, v in enumerate(inputs) if isinstance(v, torch.Tensor)]
+
+    def call(*tensors: Any) -> Any:
+        args = list(inputs)
+        for i, t in zip(where, tensors):
+            args[i] = t
+        return fn(*args)
+
+    return call
+
+
+def capture(fn_or_module: Any, example_inputs: Sequence[Any],
             decompositions: dict[Any, Callable[..., Any]]) -> Captured:
-    """Trace ``fn_or_module(*example_inputs)`` into an FX graph of ATen ops."""
+    """Trace ``fn_or_module(*example_inputs)`` into an FX graph of ATen ops (non-tensor inputs are
+    constants of the trace)."""
     from torch.fx import traceback as fx_traceback
 
     inputs = list(example_inputs)
+    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
+    all_names = input_names(fn_or_module.forward if isinstance(fn_or_module, torch.nn.Module) else fn_or_module,
+                            inputs)
+    names = [n for n, v in zip(all_names, inputs) if isinstance(v, torch.Tensor)]
     if isinstance(fn_or_module, torch.nn.Module):
         module = fn_or_module
         params = dict(module.named_parameters())
         buffers = dict(module.named_buffers())
-
         def run(p: dict, b: dict, *xs: Any) -> Any:
-            return torch.func.functional_call(module, {**p, **b}, tuple(xs))
+            def forward(*ys: Any) -> Any:
+                return torch.func.functional_call(module, {**p, **b}, tuple(ys))
 
-        names = list(params) + list(buffers) + input_names(module.forward, inputs)
-        values = list(params.values()) + list(buffers.values()) + inputs
-        args: tuple[Any, ...] = (params, buffers, *inputs)
+            return _tensors_only(forward, inputs)(*xs)
+
+        names = list(params) + list(buffers) + names
+        values = list(params.values()) + list(buffers.values()) + tensors
+        args: tuple[Any, ...] = (params, buffers, *tensors)
         target: Callable[..., Any] = run
     else:
-        names, values, args, target = input_names(fn_or_module, inputs), inputs, tuple(inputs), fn_or_module
+        values, args, target = tensors, tuple(tensors), _tensors_only(fn_or_module, inputs)
     with fx_traceback.preserve_node_meta(), _SourceLines():
         graph = make_fx(target, decomposition_table=decompositions, pre_dispatch=True)(*args)
     return Captured(graph, names, [v.detach() for v in values], [bool(v.requires_grad) for v in values],

@@ -54,9 +54,11 @@ class _Template:
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
 
 
-def _signature(func: Any, values: Sequence[torch.Tensor]) -> Any:
+def _signature(func: Any, values: Sequence[Any]) -> Any:
+    """What a capture depends on: the function, tensor shapes, dtypes and requires_grad, other values."""
     key = func if getattr(func, "__hash__", None) else id(func)
-    return key, tuple((tuple(v.shape), v.dtype, v.requires_grad) for v in values)
+    return key, tuple((tuple(v.shape), v.dtype, v.requires_grad) if isinstance(v, torch.Tensor) else
+                      (v if getattr(v, "__hash__", None) else id(v)) for v in values)
 
 
 def _template(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> _Template:
@@ -89,6 +91,8 @@ def _filled(template: _Template, values: dict[str, np.ndarray]) -> Graph:
 def _directions(outputs: list[torch.Tensor]) -> list[list[torch.Tensor]]:
     """One list of output cotangents per VJP: basis vectors (small outputs) or seeded normals."""
     total = sum(o.numel() for o in outputs)
+    if total == 1:
+        return [[torch.ones_like(outputs[0])]]
     if total <= JACOBIAN_MAX:
         basis = torch.eye(total, dtype=torch.float64)
         return [[row[s:s + o.numel()].reshape(o.shape).to(o.dtype)
@@ -181,8 +185,9 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
         result = func(*inputs)
     outputs = [result] if isinstance(result, torch.Tensor) else list(result)
     template = _template(func, inputs, outputs)
+    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
     named = {**template.closed_over, **_parameters(func),
-             **dict(zip(template.leaves[len(_parameters(func)):], inputs))}
+             **dict(zip(template.leaves[len(_parameters(func)):], tensors))}
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     findings: dict[str, _Finding] = {}
