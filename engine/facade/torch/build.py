@@ -71,7 +71,7 @@ class Builder:
 
     def const(self, value: Any, like: str, shape: tuple[int, ...] = ()) -> str:
         dtype = self.dtypes.get(like, np.float64)
-        return self._leaf("const", np.full(shape, value, dtype=dtype), False)
+        return self.leaf("const", np.full(shape, value, dtype=dtype), False)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.shapes[name]
@@ -87,7 +87,7 @@ class Builder:
         self.shapes[stem] = ()
         return stem
 
-    def _leaf(self, stem: str, value: np.ndarray, requires_grad: bool) -> str:
+    def leaf(self, stem: str, value: np.ndarray, requires_grad: bool) -> str:
         name = self._fresh(stem)
         self.nodes.append(Leaf(name, value, requires_grad))
         self.shapes[name], self.dtypes[name] = tuple(value.shape), value.dtype.type
@@ -106,7 +106,7 @@ class Builder:
             if node.op == "placeholder":
                 name, value, grad = next(placeholders)
                 grad = grad and value.dtype in (torch.float32, torch.float64)
-                self.env[node] = self._leaf(name, leaf_value(name, value), grad)
+                self.env[node] = self.leaf(name, leaf_value(name, value), grad)
             elif node.op == "get_attr":
                 self._attribute(node, getattr(self.captured.graph, str(node.target)))
             elif node.op == "call_function":
@@ -122,12 +122,12 @@ class Builder:
             self._constant(node, value)
             return
         name = self.captured.constant_names.get(id(value), node.name)
-        self.env[node] = self._leaf(name, leaf_value(name, value), True)
+        self.env[node] = self.leaf(name, leaf_value(name, value), True)
         self.params[self.env[node]] = value
 
     def _constant(self, node: torch.fx.Node, value: Any) -> None:
         self.constants[node] = value
-        self.env[node] = self._leaf(node.name, leaf_value(node.name, value), False) \
+        self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
             if isinstance(value, torch.Tensor) else value
 
     def _call(self, node: torch.fx.Node) -> None:
@@ -144,7 +144,7 @@ class Builder:
         found = aten.rule(name)
         if found is None:
             self.unsupported.setdefault(name, (node.target, node.meta.get("stack_trace") or ""))
-            self.env[node] = self._leaf(node.name, np.zeros(_meta(node)[0]), False)  # keeps going to list all
+            self.env[node] = self.leaf(node.name, np.zeros(_meta(node)[0]), False)  # keeps going to list all
             return
         self.env[node] = found(self, self._args(node.args), self._args(node.kwargs))
 

@@ -66,7 +66,7 @@ def _template(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]
     if key not in _CACHE:
         captured, builder, names = convert(func, inputs)
         directions = [] if len(names) == 1 else \
-            [builder._leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
+            [builder.leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
              for k, o in enumerate(outputs)]
         graph = builder.graph(names, directions or None)
         _CACHE[key] = _Template(graph, list(captured.names), directions, dict(builder.params))
