@@ -141,7 +141,10 @@ def comparison_in(c: Any) -> PairComparison:
         total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite,
         max_abs=c.max_abs, max_rel=c.max_rel, max_ulp=c.max_ulp,
         worst_index=tuple(c.worst_index), worst_values=(c.worst_first, c.worst_second),
-        unit=c.unit or "elements", reason=c.reason)
+        unit=c.unit or "elements", reason=c.reason,
+        max_abs_index=tuple(c.max_abs_index) if c.max_abs_index else None,
+        mismatched_indices=[tuple(m.index) for m in c.mismatches],
+        mismatched_values=[(m.first, m.second, m.excess) for m in c.mismatches])
 
 
 def leaf_in(msg: Any) -> LeafReport:

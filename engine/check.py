@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import finite_diff, ops
-from .compare import SKIPPED, KinkTest, PairComparison, compare_leaves, worst
+from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .numeric.run_graph import forward_values, numeric_gradients
@@ -155,8 +155,14 @@ def _local_witnesses(request: CheckRequest, plan: Plan, seed: np.ndarray, timer:
                      grads: dict[str, dict[int, np.ndarray]]) -> Any:
     """The numeric and finite-difference witnesses (into ``grads``); the finite differences."""
     if "numeric" in request.witnesses:
-        with np.errstate(all="ignore"):  # inf and nan are reported as non_finite, not warned about
-            grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
+        try:
+            with np.errstate(all="ignore"):  # inf and nan are reported as non_finite, not warned about
+                grads["numeric"], report.output = timer.run("numeric", lambda: numeric_gradients(plan, seed))
+        except (ValueError, TypeError, IndexError, ArithmeticError) as err:
+            if isinstance(err, CrossgradError):
+                raise
+            report.failures["numeric"] = f"the numeric witness failed: {type(err).__name__}: {err}"
+            grads["numeric"] = {}
     fd = None
     if "finite_difference" in request.witnesses:
         fd = timer.run("finite_difference",
@@ -185,9 +191,6 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
     for name, value in request.claimed.items():
         if name not in names:
             raise GraphError(f"claimed.{name}", "not a leaf that requires grad")
-        if np.shape(value) != plan.shapes[names[name]]:
-            raise GraphError(f"claimed.{name}", f"shape {list(np.shape(value))} is not "
-                                                f"{list(plan.shapes[names[name]])}")
         grads.setdefault("claimed", {})[names[name]] = np.asarray(value, np.float64)
     return grads, fd
 
@@ -195,14 +198,35 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
 Row = tuple[tuple[str, str], np.ndarray, np.ndarray]  # a pair of witnesses and their two values
 
 
-def _leaf_rows(leaf: int, entry: LeafReport, fd: Any, skipped: dict) -> dict[str, list[Row]]:
+def _unusable(entry: LeafReport, failures: dict[str, str]) -> dict[str, str]:
+    """Witnesses whose gradient of this leaf cannot be compared: it failed, or its shape (or, for
+    the numeric engine, its dtype) is not the leaf's. A finding about that witness, not an error."""
+    found = {w: why for w, why in failures.items() if w not in entry.grads}
+    for witness, grad in entry.grads.items():
+        if np.shape(grad) != tuple(entry.shape):
+            found[witness] = (f"{witness}'s gradient has shape {list(np.shape(grad))}, the leaf's is "
+                              f"{list(entry.shape)}")
+        elif witness == "numeric" and np.asarray(grad).dtype.name != entry.dtype:
+            found[witness] = f"numeric's gradient is {np.asarray(grad).dtype.name}, the leaf is {entry.dtype}"
+    return found
+
+
+def _leaf_rows(leaf: int, entry: LeafReport, fd: Any, skipped: dict,
+               failures: dict[str, str]) -> dict[str, list[Row]]:
     """The leaf's pairs to compare, by unit (directional finite differences compare projections);
     pairs with a missing witness go to ``skipped``."""
     directions = fd is not None and fd.mode == "directions"
     rows: dict[str, list[Row]] = {"elements": [], "directions": []}
+    broken = _unusable(entry, failures)
     for pair in PAIRS:
         a, b = entry.grads.get(pair[0]), entry.grads.get(pair[1])
         if pair[0] == "claimed" and a is None:
+            continue
+        faulty = [w for w in pair if w in broken]
+        if faulty:
+            size = math.prod(entry.shape)
+            skipped[(leaf, pair)] = PairComparison(pair, MISMATCH, total=size, mismatched=size,
+                                                   reason="; ".join(broken[w] for w in faulty))
             continue
         if a is not None and pair[1] == "finite_difference" and directions:
             rows["directions"].append((pair, fd.project(leaf, a), fd.slopes[leaf]))
@@ -230,7 +254,7 @@ Group = tuple[str, str, tuple[tuple[str, str], ...]]  # unit, dtype, pairs: leav
 
 
 def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: dict, fd: Any,
-                  kink_values: list[np.ndarray] | None) -> list[LeafReport]:
+                  kink_values: list[np.ndarray] | None, failures: dict[str, str]) -> list[LeafReport]:
     """Every pair of witnesses on every leaf. Leaves with the same dtype, unit and pairs are
     compared in one pass (the seed graph: both leaves, three pairs, one call)."""
     entries: dict[int, LeafReport] = {}
@@ -239,7 +263,7 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
     for leaf in plan.grad_leaves():
         entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
                                    {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
-        for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found).items():
+        for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found, failures).items():
             if rows:
                 key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
                 groups.setdefault(key, []).append((leaf, rows))
@@ -319,13 +343,13 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
     tier, reason = _choose_tier(plan, request.tier, request.exact_budget)
-    report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan))
+    report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan), graph=request.graph)
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
-    report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values)
+    report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))

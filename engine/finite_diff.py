@@ -84,8 +84,8 @@ def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -
     x = base[leaf]
     h = STEP * max(1.0, abs(float(x[index])))
     copies = np.stack([x, x, x])
-    copies[1][index] -= h
-    copies[2][index] += h
+    copies[(1, *index)] -= h  # indexed as one tuple: a 0-d leaf's copy is a scalar, not a view
+    copies[(2, *index)] += h
     with np.errstate(all="ignore"):
         out = Batched(plan, base).outputs({leaf: copies})
     here, minus, plus = (float(np.sum(o * seed)) for o in out)

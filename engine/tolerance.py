@@ -45,6 +45,6 @@ def policy(leaf_dtype: str, pair: tuple[str, str], override: Tolerance | None = 
     """The tolerance for comparing ``pair`` of witnesses on a leaf of ``leaf_dtype``."""
     if override is not None:
         return override
-    dtype = leaf_dtype if any(w in LIMITED_BY_DTYPE for w in pair) else "float64"
+    dtype = leaf_dtype  # one policy for every pair (a float32 leaf's values carry float32 rounding)
     table = FINITE_DIFFERENCE if "finite_difference" in pair else EXACT
     return table.get(dtype, table["float64"])

@@ -199,7 +199,10 @@ def comparison_out(p: PairComparison) -> Any:
         verdict=VERDICTS[p.verdict], max_abs=p.max_abs, max_rel=p.max_rel, max_ulp=p.max_ulp,
         mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite,
         worst_index=list(p.worst_index or ()), worst_first=worst[0], worst_second=worst[1],
-        tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason)
+        tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason,
+        mismatches=[pb.Mismatch(index=list(i), first=a, second=b, excess=e)
+                    for i, (a, b, e) in zip(p.mismatched_indices, p.mismatched_values)],
+        max_abs_index=list(p.max_abs_index or ()))
 
 
 def leaf_out(leaf: LeafReport, figures_only: bool = False) -> Any:

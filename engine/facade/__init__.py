@@ -7,7 +7,8 @@
 from importlib import metadata as _metadata
 
 from crossgrad import autograd, nn, optim
-from crossgrad.checking import GradcheckError, check, gradcheck
+from crossgrad.checking import GradcheckError, assert_gradients, check, gradcheck
+from crossgrad.engine.errors import CrossgradError, GradientMismatch
 from crossgrad.engine.numeric import (
     Generator,
     Size,
@@ -53,6 +54,8 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
+from crossgrad.engine.report import Report
+from crossgrad.engine.tolerance import Tolerance
 
 try:  # the one source of the version is pyproject.toml (the installed distribution's metadata)
     __version__ = _metadata.version("crossgrad")
@@ -60,10 +63,10 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "GradcheckError", "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
-    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full", "gradcheck",
-    "int64", "is_grad_enabled", "linear", "log", "log_softmax", "long", "manual_seed", "matmul",
-    "maximum", "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu",
-    "set_grad_enabled", "sigmoid", "softmax", "softplus", "sqrt", "tanh", "tensor", "zeros",
-    "zeros_like",
+    "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
+    "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
+    "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
+    "log", "log_softmax", "long", "manual_seed", "matmul", "maximum", "minimum", "nn", "no_grad", "ones",
+    "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
+    "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]

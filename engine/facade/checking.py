@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from crossgrad.engine.errors import GradientMismatch
 from crossgrad.engine.graph import GraphError
 from crossgrad.engine.numeric.tensor import Tensor
 
@@ -21,12 +22,16 @@ DIRECTIONS = 3
 PASSING = ("agree", "convention")
 
 
-class GradcheckError(AssertionError, RuntimeError):
+class GradcheckError(GradientMismatch, RuntimeError):
     """gradcheck found a disagreement; the message is the agreement report.
 
-    A RuntimeError like torch's GradcheckError, and an AssertionError so pytest shows it as a
-    failed assertion.
+    A RuntimeError like torch's GradcheckError, and a GradientMismatch (an AssertionError) so
+    pytest shows it as a failed assertion.
     """
+
+    def __init__(self, message: str, report: Any) -> None:
+        Exception.__init__(self, message)
+        self.report = report
 
 
 def _refuse_foreign(value: Any, what: str) -> None:
@@ -91,6 +96,12 @@ def check(loss: Any, *inputs: Any, gradient: Any = None, names: Mapping[str, Any
     return report
 
 
+def assert_gradients(loss: Any, *inputs: Any, **options: Any) -> Any:
+    """``check(...)`` that raises :class:`GradientMismatch` (an AssertionError, the report as its
+    message) unless the verdict is agree or convention; for tests. Returns the report."""
+    return check(loss, *inputs, **options).raise_for_mismatch()
+
+
 def _seeds(shape: tuple[int, ...], rng: np.random.Generator) -> list[np.ndarray]:
     """One-hot seeds (a full Jacobian) for small outputs, else seeded random +-1 directions."""
     size = int(np.prod(shape, dtype=np.int64))
@@ -128,9 +139,9 @@ def gradcheck(func: Callable[..., Any], inputs: Any, *, eps: float | None = None
             if report.verdict not in PASSING:
                 if raise_exception:
                     raise GradcheckError(f"gradcheck: output {index}, direction (d output) "
-                                         f"{np.round(direction, 3).tolist()}:\n{report}")
+                                         f"{np.round(direction, 3).tolist()}:\n{report}", report)
                 return False
     return True
 
 
-__all__ = ["GradcheckError", "check", "gradcheck"]
+__all__ = ["GradcheckError", "assert_gradients", "check", "gradcheck"]

@@ -210,7 +210,7 @@ class CheckRequest(_message.Message):
     def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason")
+    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index")
     FIRST_FIELD_NUMBER: _ClassVar[int]
     SECOND_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +227,8 @@ class Comparison(_message.Message):
     TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ABS_INDEX_FIELD_NUMBER: _ClassVar[int]
     first: Witness
     second: Witness
     verdict: Verdict
@@ -243,7 +245,21 @@ class Comparison(_message.Message):
     tolerance: Tolerance
     unit: str
     reason: str
-    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    mismatches: _containers.RepeatedCompositeFieldContainer[Mismatch]
+    max_abs_index: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Mismatch(_message.Message):
+    __slots__ = ("index", "first", "second", "excess")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    SECOND_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_FIELD_NUMBER: _ClassVar[int]
+    index: _containers.RepeatedScalarFieldContainer[int]
+    first: float
+    second: float
+    excess: float
+    def __init__(self, index: _Optional[_Iterable[int]] = ..., first: _Optional[float] = ..., second: _Optional[float] = ..., excess: _Optional[float] = ...) -> None: ...
 
 class LeafReport(_message.Message):
     __slots__ = ("name", "shape", "dtype", "numeric", "symbolic", "finite_difference", "claimed", "comparisons", "verdict", "suspect", "closed_form", "closed_form_latex")
