@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the torch bridge needs the crossgrad[torch] extra")
 
 from crossgrad.engine.check import check  # noqa: E402
+from crossgrad.engine.errors import CrossgradError  # noqa: E402
 from crossgrad.engine.graph import Leaf, OpNode  # noqa: E402
 from crossgrad.torch import GradcheckError, UnsupportedOpError, from_torch, gradcheck  # noqa: E402
 from torch import nn  # noqa: E402
@@ -266,3 +267,56 @@ def test_non_tensor_inputs_are_constants_of_the_trace():
     assert names[:2] == ["x", "w"]
     bad = _fn(_sig_forward, lambda ctx, g: g * ctx.saved_tensors[0])
     assert gradcheck(lambda x, k: bad(x * k).sum(), (x, 2.0), raise_exception=False) is False
+
+
+class _TanhScale(torch.autograd.Function):
+    """A new-style Function: forward without ctx, setup_context saves."""
+
+    @staticmethod
+    def forward(x, w):
+        return (x * w).tanh()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output, *inputs)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x, w = ctx.saved_tensors
+        d = g * (1 - y * y)
+        return d * w, (d * x).sum(0)
+
+
+class _TanhScaleBatchMean(_TanhScale):
+    @staticmethod
+    def backward(ctx, g):
+        dx, dw = _TanhScale.backward(ctx, g)
+        return dx, dw / g.shape[0]  # averaged over the batch instead of summed
+
+
+def test_a_setup_context_function_is_named_from_its_forward():
+    x, w = _randn(3, 4), _randn(4)
+    assert gradcheck(_TanhScale.apply, (x, w)) is True
+    with pytest.raises(GradcheckError, match=r"input 'w' \[4\] float64: 12 of 48 Jacobian entries off"):
+        gradcheck(_TanhScaleBatchMean.apply, (x, w))
+
+
+def test_nothing_requiring_grad_is_a_value_error_as_in_torch():
+    with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
+        gradcheck(lambda x: x.sum(), (torch.randn(3),))
+
+
+class _Spectral(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.fft.rfft(self.proj(x)).abs().sum()  # the module's line
+
+
+def test_a_refused_op_inside_a_module_names_the_modules_line():
+    with pytest.raises(UnsupportedOpError) as err:
+        from_torch(_Spectral(), (torch.randn(2, 8),))
+    assert isinstance(err.value, CrossgradError) and "aten._fft_r2c" in str(err.value)
+    assert "in forward" in err.value.source and "torch.fft.rfft(self.proj(x))" in err.value.source

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 from crossgrad.engine import ops
+from crossgrad.engine.errors import CrossgradError
 from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
 
 from . import aten
@@ -16,7 +17,7 @@ from .capture import Captured
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
 
 
-class UnsupportedOpError(NotImplementedError):
+class UnsupportedOpError(CrossgradError, NotImplementedError):
     """An ATen op with no catalogue mapping and no decomposition; names the op and the user's line."""
 
     def __init__(self, op: str, source: str, detail: str = "") -> None:

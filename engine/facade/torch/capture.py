@@ -71,13 +71,14 @@ class _SourceLines(TorchFunctionMode):
 
 def input_names(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> list[str]:
     """Input names from the signature of ``fn`` (``input0``... where it has none); for a custom
-    ``Function.apply``, from its ``forward`` after ``ctx``."""
+    ``Function.apply``, from its ``forward`` (after ``ctx`` unless it has a ``setup_context``)."""
     owner = getattr(fn, "__self__", None)
     function = isinstance(owner, type) and issubclass(owner, torch.autograd.Function)
+    skip = int(function and getattr(owner, "setup_context", None) is torch.autograd.Function.setup_context)
     target: Any = getattr(owner, "forward", fn) if function else fn
     try:
         params = [p.name for p in inspect.signature(target).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1 if function else 0:]
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][skip:]
     except (TypeError, ValueError):
         params = []
     return [params[i] if i < len(params) else f"input{i}" for i in range(len(example_inputs))]

@@ -190,6 +190,9 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
              **dict(zip(template.leaves[len(_parameters(func)):], tensors))}
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
+    if not wanted:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of them has requires_grad=True.")
     findings: dict[str, _Finding] = {}
     directions = _directions(outputs)
     full = len(directions) == sum(o.numel() for o in outputs)
