@@ -247,6 +247,8 @@ def test_relu_at_exact_zeros_torch_fails_crossgrad_passes():
     with pytest.raises(TorchGradcheckError):
         torch.autograd.gradcheck(torch.relu, (x,))
     assert gradcheck(torch.relu, (x,)) is True
+    with pytest.warns(UserWarning, match=r"ignores \['eps', 'fast_mode'\]"):
+        assert gradcheck(torch.relu, (x,), eps=1e-6, fast_mode=True) is True
 
 
 def test_parameters_a_function_closes_over_are_checked_by_name():
