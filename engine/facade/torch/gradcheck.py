@@ -169,6 +169,17 @@ def _row_name(outputs: list[torch.Tensor], k: int) -> str:
     raise AssertionError("row beyond the outputs")
 
 
+def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[str, torch.Tensor],
+               outputs: list[torch.Tensor], direction: list[torch.Tensor], **options: Any) -> Report:
+    """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed."""
+    claimed = torch.autograd.grad(outputs, list(wanted.values()), direction, retain_graph=True, allow_unused=True)
+    leaves = {**values, **{d: leaf_value(d, v) for d, v in zip(template.directions, direction)}}
+    seed = None if template.directions else direction[0].detach().double().numpy()
+    claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
+              for (n, t), g in zip(wanted.items(), claimed)}
+    return check(CheckRequest(_filled(template, leaves), seed, claimed=claims, **options))
+
+
 def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float | None = None,
               raise_exception: bool = True, **ignored: Any) -> bool:
     """True when PyTorch's gradients of ``func(*inputs)`` agree with crossgrad's witnesses.
@@ -194,17 +205,11 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
         raise ValueError("gradcheck expects at least one input tensor to require gradient, "
                          "but none of them has requires_grad=True.")
     findings: dict[str, _Finding] = {}
-    directions = _directions(outputs)
-    full = len(directions) == sum(o.numel() for o in outputs)
+    full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES
-    for k, direction in enumerate(directions):
-        claimed = torch.autograd.grad(outputs, list(wanted.values()), direction, retain_graph=True, allow_unused=True)
-        leaves = {**values, **{d: leaf_value(d, v) for d, v in zip(template.directions, direction)}}
-        seed = None if template.directions else direction[0].detach().double().numpy()
-        claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
-                  for (n, t), g in zip(wanted.items(), claimed)}
-        report = check(CheckRequest(_filled(template, leaves), seed, tolerance=_tolerance(atol, rtol), claimed=claims,
-                                    witnesses=witnesses))
+    for k, direction in enumerate(_directions(outputs)):
+        report = _vjp_check(template, values, wanted, outputs, direction,
+                            tolerance=_tolerance(atol, rtol), witnesses=witnesses)
         _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:
