@@ -54,6 +54,18 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
+from crossgrad.engine.numeric.functional_elementwise import (
+    clamp,
+    clip,
+    cos,
+    erf,
+    expm1,
+    log1p,
+    reciprocal,
+    rsqrt,
+    sin,
+    square,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -63,6 +75,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
     "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",

@@ -152,7 +152,9 @@ def _cross_entropy(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes:
 
 
 ELEMENTWISE = ("add", "sub", "mul", "div", "maximum", "minimum", "pow_tensor", "pow", "neg", "exp",
-               "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "detach")
+               "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "detach",
+               "sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
+               "leaky_relu", "elu", "clamp", "hardtanh")
 TABLE: dict[str, BatchRule] = {
     **{op: _elementwise for op in ELEMENTWISE},
     "matmul": _matmul, "linear": _linear, "sum": _reduction(np.sum), "mean": _reduction(np.mean),

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import losses
+from .rules_elementwise import ELEMENTWISE_RULES
 from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
 
 
@@ -284,3 +285,4 @@ RULES: dict[str, Rule] = {
     "binary_cross_entropy_with_logits": losses.BCE_WITH_LOGITS,
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
+RULES.update(ELEMENTWISE_RULES)
