@@ -36,7 +36,8 @@ CALLS = {
 }
 KINKS = {  # exact kinks: values and the attributes that put them there
     "leaky_relu": ([0.0, 1.0, -1.0], {"negative_slope": 0.1}), "elu": ([0.0, 1.0, -1.0], {"alpha": 0.5}),
-    "clamp": ([-0.5, 0.5, 0.0], {"min": -0.5, "max": 0.5}), "hardtanh": ([-1.0, 1.0, 0.0], {"min_val": -1.0, "max_val": 1.0}),
+    "clamp": ([-0.5, 0.5, 0.0], {"min": -0.5, "max": 0.5}),
+    "hardtanh": ([-1.0, 1.0, 0.0], {"min_val": -1.0, "max_val": 1.0}),
 }
 
 
