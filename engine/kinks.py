@@ -72,7 +72,43 @@ def _on_bounds(x: np.ndarray, lo: float | None, hi: float | None) -> Any:
     return ((x == lo) if lo is not None else False) | ((x == hi) if hi is not None else False)
 
 
+def _reduced_dims(x: np.ndarray, at: dict) -> tuple[int, ...]:
+    dim = at.get("dim")
+    if dim is None:
+        return tuple(range(x.ndim))
+    return tuple(d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)) if x.ndim else ()
+
+
+def _tied(extreme: Callable[..., np.ndarray]) -> Callable[[list[np.ndarray], dict], np.ndarray]:
+    """Elements that share the extreme of their reduced group with another element (a tie)."""
+    def tied(ins: list[np.ndarray], at: dict) -> np.ndarray:
+        x = ins[0]
+        dims = _reduced_dims(x, at)
+        hit = x == extreme(x, axis=dims, keepdims=True)
+        return hit & (np.sum(hit, axis=dims, keepdims=True) > 1)
+    return tied
+
+
+def _reduction_ties(extreme: Callable[..., np.ndarray]) -> Callable[[int], Vjp]:
+    """max/min/amax/amin at a tie: every tied element gets ``side`` times the gradient (0 or 1: the
+    per-element bounds of every way to share it); an untied extreme gets all of it."""
+    tied_at = _tied(extreme)
+
+    def rule(side: int) -> Vjp:
+        def vjp(g: np.ndarray, saved: Any, node: Any) -> tuple:
+            x = saved[0]
+            dims = _reduced_dims(x, node.attrs)
+            if not node.attrs.get("keepdim") and dims:
+                g = np.expand_dims(g, dims)
+            hit = x == extreme(x, axis=dims, keepdims=True)
+            return (g * np.where(tied_at([x], node.attrs), float(side), hit),)
+        return vjp
+    return rule
+
+
 BRANCHES: dict[str, Callable[[int], Vjp]] = {
+    **{op: _reduction_ties(np.max) for op in ("amax", "max_all", "max_dim")},
+    **{op: _reduction_ties(np.min) for op in ("amin", "min_all", "min_dim")},
     "relu": _relu, "abs": _abs,
     "maximum": _extreme(lambda a, b: a > b), "minimum": _extreme(lambda a, b: a < b),
     "leaky_relu": _at_zero(lambda x, at: np.where(x > 0, 1.0, at["negative_slope"]), lambda at: at["negative_slope"]),
@@ -82,6 +118,8 @@ BRANCHES: dict[str, Callable[[int], Vjp]] = {
 
 # op -> (its input values, attributes) -> which elements sit exactly on a kink
 KINK_AT: dict[str, Callable[[list[np.ndarray], dict], Any]] = {
+    **{op: _tied(np.max) for op in ("amax", "max_all", "max_dim")},
+    **{op: _tied(np.min) for op in ("amin", "min_all", "min_dim")},
     "relu": lambda ins, at: ins[0] == 0, "abs": lambda ins, at: ins[0] == 0,
     "leaky_relu": lambda ins, at: ins[0] == 0, "elu": lambda ins, at: ins[0] == 0,
     "maximum": lambda ins, at: ins[0] == ins[1], "minimum": lambda ins, at: ins[0] == ins[1],

@@ -289,6 +289,8 @@ def resolve_attrs(spec: OpSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402  (it imports this module's helpers)
+from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402  (they import this module's helpers)
+from .ops_reductions import REDUCTION_SPECS  # noqa: E402
 
 register(ELEMENTWISE_SPECS)
+register(REDUCTION_SPECS)

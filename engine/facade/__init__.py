@@ -66,6 +66,19 @@ from crossgrad.engine.numeric.functional_elementwise import (
     sin,
     square,
 )
+from crossgrad.engine.numeric.functional_reductions import (
+    amax,
+    amin,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    norm,
+    prod,
+    std,
+    var,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -75,6 +88,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "amax", "amin", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std", "var",
     "clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",

@@ -164,6 +164,8 @@ TABLE: dict[str, BatchRule] = {
     "softmax": _along_dim, "log_softmax": _along_dim,
     "binary_cross_entropy_with_logits": _elementwise_loss, "mse_loss": _elementwise_loss,
     "cross_entropy": _cross_entropy,
+    **{op: _loop for op in ("logsumexp", "amax", "amin", "max_all", "min_all", "max_dim", "min_dim", "var", "std",
+                            "norm", "prod", "cumsum")},
 }
 
 

@@ -286,3 +286,7 @@ RULES: dict[str, Rule] = {
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
 RULES.update(ELEMENTWISE_RULES)
+
+from .rules_reductions import REDUCTION_RULES  # noqa: E402  (it uses reduced_dims from here)
+
+RULES.update(REDUCTION_RULES)
