@@ -35,7 +35,8 @@ class Input:
 
 @dataclass(frozen=True)
 class Attr:
-    """One attribute: name, kind ('int', 'float', 'bool', 'choice', 'dims', 'shape', 'opt_int')."""
+    """One attribute: name, kind ('int', 'float', 'bool', 'choice', 'dims', 'shape', 'opt_int',
+    'opt_float')."""
 
     name: str
     kind: str
@@ -253,6 +254,10 @@ _SPECS: tuple[OpSpec, ...] = (
         doc="same values, no gradient flows back (a constant for everything downstream)",
     ),
 )
+
+from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402,I001  (issue 11, part A)
+
+_SPECS += ELEMENTWISE_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

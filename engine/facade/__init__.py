@@ -54,6 +54,18 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
+from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part A
+    clamp,
+    cos,
+    erf,
+    expm1,
+    log1p,
+    reciprocal,
+    rsqrt,
+    sin,
+    square,
+    where,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -70,3 +82,5 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
+clip = clamp

@@ -57,6 +57,10 @@ BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "pow_tensor": lambda a, b: a**b,
 }
 
+from .lowering_elementwise import UNARY_A, lower_where  # noqa: E402  (issue 11, part A)
+
+UNARY.update(UNARY_A)
+
 
 def _sum(xs: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Add(*xs)
@@ -171,6 +175,7 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "log_softmax": _softmax_like(log=True),
     "binary_cross_entropy_with_logits": _bce,
     "mse_loss": _mse,
+    "where": lower_where,
 }
 
 
