@@ -260,6 +260,10 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402,I001  (issue 11, part A)
+
+_SPECS += ELEMENTWISE_SPECS
+
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 
 
@@ -289,8 +293,6 @@ def resolve_attrs(spec: OpSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402  (they import this module's helpers)
-from .ops_reductions import REDUCTION_SPECS  # noqa: E402
+from .ops_reductions import REDUCTION_SPECS  # noqa: E402  (it imports this module's helpers)
 
-register(ELEMENTWISE_SPECS)
 register(REDUCTION_SPECS)

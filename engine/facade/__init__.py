@@ -54,9 +54,8 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
-from crossgrad.engine.numeric.functional_elementwise import (
+from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part A
     clamp,
-    clip,
     cos,
     erf,
     expm1,
@@ -65,6 +64,7 @@ from crossgrad.engine.numeric.functional_elementwise import (
     rsqrt,
     sin,
     square,
+    where,
 )
 from crossgrad.engine.numeric.functional_reductions import (
     amax,
@@ -89,7 +89,6 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
 
 __all__ = [
     "amax", "amin", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std", "var",
-    "clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
     "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
@@ -97,3 +96,5 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
+clip = clamp

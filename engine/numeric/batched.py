@@ -27,6 +27,10 @@ from .rules import RULES, index_along, reduced_dims
 from .ruletools import Arr
 from .run_graph import evaluator
 
+# issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
+ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
 BatchRule = Callable[[Forward, tuple, list[bool], dict, list, tuple], Arr]
@@ -152,9 +156,7 @@ def _cross_entropy(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes:
 
 
 ELEMENTWISE = ("add", "sub", "mul", "div", "maximum", "minimum", "pow_tensor", "pow", "neg", "exp",
-               "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "detach",
-               "sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
-               "leaky_relu", "elu", "clamp", "hardtanh")
+               "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "softplus", "detach")
 TABLE: dict[str, BatchRule] = {
     **{op: _elementwise for op in ELEMENTWISE},
     "matmul": _matmul, "linear": _linear, "sum": _reduction(np.sum), "mean": _reduction(np.mean),
@@ -167,6 +169,7 @@ TABLE: dict[str, BatchRule] = {
     **{op: _loop for op in ("logsumexp", "amax", "amin", "max_all", "min_all", "max_dim", "min_dim", "var", "std",
                             "norm", "prod", "cumsum")},
 }
+TABLE.update({op: _elementwise for op in ELEMENTWISE_A})
 
 
 _REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from . import losses
-from .rules_elementwise import ELEMENTWISE_RULES
 from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
 
 
@@ -285,8 +284,9 @@ RULES: dict[str, Rule] = {
     "binary_cross_entropy_with_logits": losses.BCE_WITH_LOGITS,
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
+
+from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402  (issue 11, part A)
+from .rules_reductions import REDUCTION_RULES  # noqa: E402  (both use reduced_dims and helpers from here)
+
 RULES.update(ELEMENTWISE_RULES)
-
-from .rules_reductions import REDUCTION_RULES  # noqa: E402  (it uses reduced_dims from here)
-
 RULES.update(REDUCTION_RULES)

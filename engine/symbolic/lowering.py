@@ -35,22 +35,6 @@ def _softplus(at: dict) -> Callable[[sp.Expr], sp.Expr]:
     return lambda x: sp.Piecewise((x, beta * x > threshold), (sp.log(1 + sp.exp(beta * x)) / beta, True))
 
 
-def _gelu(approximate: str) -> Callable[[sp.Expr], sp.Expr]:
-    """x Phi(x), Phi the normal CDF through erf; or PyTorch's tanh approximation."""
-    if approximate == "tanh":
-        c = sp.sqrt(2 / sp.pi)
-        return lambda x: x * (1 + sp.tanh(c * (x + sp.Rational(44715, 1000000) * x**3))) / 2
-    return lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2
-
-
-def _clamp(low: float | None, high: float | None) -> Callable[[sp.Expr], sp.Expr]:
-    """min(max(x, low), high), either bound optional."""
-    def clamp(x: sp.Expr) -> sp.Expr:
-        out = x if low is None else sp.Max(x, _num(low))
-        return out if high is None else sp.Min(out, _num(high))
-    return clamp
-
-
 UNARY: dict[str, Callable[[dict], Callable[[sp.Expr], sp.Expr]]] = {
     "neg": lambda at: lambda a: -a,
     "exp": lambda at: sp.exp,
@@ -62,20 +46,6 @@ UNARY: dict[str, Callable[[dict], Callable[[sp.Expr], sp.Expr]]] = {
     "abs": lambda at: sp.Abs,
     "pow": lambda at: lambda a: a ** _num(at["exponent"]),
     "softplus": _softplus,
-    "sin": lambda at: sp.sin,
-    "cos": lambda at: sp.cos,
-    "erf": lambda at: sp.erf,
-    "log1p": lambda at: lambda a: sp.log(1 + a),
-    "expm1": lambda at: lambda a: sp.exp(a) - 1,
-    "reciprocal": lambda at: lambda a: 1 / a,
-    "rsqrt": lambda at: lambda a: 1 / sp.sqrt(a),
-    "square": lambda at: lambda a: a * a,
-    "silu": lambda at: lambda a: a * _sigmoid(a),
-    "gelu": lambda at: _gelu(at["approximate"]),
-    "leaky_relu": lambda at: lambda a: sp.Piecewise((a, a > 0), (_num(at["negative_slope"]) * a, True)),
-    "elu": lambda at: lambda a: sp.Piecewise((a, a > 0), (_num(at["alpha"]) * (sp.exp(a) - 1), True)),
-    "clamp": lambda at: _clamp(at["min"], at["max"]),
-    "hardtanh": lambda at: _clamp(at["min_val"], at["max_val"]),
 }
 BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "add": lambda a, b: a + b,
@@ -86,6 +56,10 @@ BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "minimum": sp.Min,
     "pow_tensor": lambda a, b: a**b,
 }
+
+from .lowering_elementwise import UNARY_A, lower_where  # noqa: E402  (issue 11, part A)
+
+UNARY.update(UNARY_A)
 
 
 def _sum(xs: Sequence[sp.Expr]) -> sp.Expr:
@@ -201,6 +175,7 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "log_softmax": _softmax_like(log=True),
     "binary_cross_entropy_with_logits": _bce,
     "mse_loss": _mse,
+    "where": lower_where,
 }
 
 

@@ -19,7 +19,7 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
-from crossgrad.engine.numeric.functional_elementwise import (
+from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part A
     elu,
     gelu,
     hardtanh,
@@ -33,3 +33,4 @@ __all__ = [
     "log_softmax", "matmul", "maximum", "minimum", "mse_loss", "relu", "sigmoid", "softmax",
     "softplus", "sqrt", "tanh",
 ]
+__all__ += ["elu", "gelu", "hardtanh", "leaky_relu", "silu"]
