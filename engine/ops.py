@@ -254,6 +254,10 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+from .conv_specs import CONV_SPECS  # noqa: E402 (the block needs the classes above)
+
+_SPECS += CONV_SPECS
+
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 
 

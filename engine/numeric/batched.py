@@ -251,3 +251,15 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False
+
+
+def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of the input alone fold into the batch dim; a moved weight or bias runs per copy."""
+    if not flags[0] or any(flags[1:]):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    x = xs[0]
+    folded = fwd((x.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0]
+    return folded.reshape((x.shape[0],) + tuple(out))
+
+
+TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d")})

@@ -191,3 +191,8 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
 
         return lower_cross_entropy(shapes, attrs, ints[1])
     return DIRECT[op](shapes, attrs)
+
+
+from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
+
+DIRECT.update(CONV_LOWERING)
