@@ -262,4 +262,5 @@ def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, ou
     return folded.reshape((x.shape[0],) + tuple(out))
 
 
-TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d")})
+TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+                                   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")})

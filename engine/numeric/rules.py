@@ -286,5 +286,7 @@ RULES: dict[str, Rule] = {
 }
 
 from .rules_conv import CONV_RULES  # noqa: E402 (registration block)
+from .rules_pool import POOL_RULES  # noqa: E402
 
 RULES.update(CONV_RULES)
+RULES.update(POOL_RULES)

@@ -194,5 +194,7 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
 
 
 from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
+from .lowering_pool import POOL_LOWERING  # noqa: E402
 
 DIRECT.update(CONV_LOWERING)
+DIRECT.update(POOL_LOWERING)
