@@ -10,6 +10,9 @@
 3. scale-out: 1, 2 and 3 server processes behind one SDK client (gRPC round_robin over the
    addresses): checks/s per replica count; then one of three is killed mid-run: failed checks
    (the client retries on UNAVAILABLE) and checks/s.
+4. every core: CLIENTS clients for SECONDS against `serve --processes 1` and `--processes N`
+   (N = the usable cores, one port shared with SO_REUSEPORT), same run: checks/s ratio, p99 of
+   each, errors (goal on 2 cores: >= 1.6x, p99 no worse, 0 errors).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ SMALL.formulas = False
 LARGE = wire.request_from_json((EXAMPLES / "mlp.json").read_text())
 
 
-def start_server() -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "crossgrad.client.cli", "serve", "--port", "0"],
+def start_server(processes: int = 1) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "crossgrad.client.cli", "serve", "--port", "0",
+                             "--processes", str(processes)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = int(proc.stdout.readline())  # type: ignore[union-attr]
     with Client(f"127.0.0.1:{port}") as client:  # wait until its workers answer
@@ -163,15 +167,40 @@ def run_scaleout(seconds: float, clients: int) -> dict:
                 proc.wait(30)
 
 
+def run_processes(seconds: float, clients: int) -> dict:
+    from crossgrad.server.processes import usable_cores
+
+    results = {}
+    for count in sorted({1, usable_cores()}):
+        proc, port = start_server(count)
+        try:
+            with Load([f"127.0.0.1:{port}"], clients) as load:
+                time.sleep(seconds)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        results[count] = (len(load.latencies) / seconds, load)
+        print(f"4. serve --processes {count}: {summary(load, seconds)}")
+    if len(results) > 1:
+        many = max(results)
+        print(f"   {many} processes / 1 process: {results[many][0] / results[1][0]:.2f}x the checks/s")
+    return {n: rate for n, (rate, _) in results.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--only", choices=["load", "shutdown", "scaleout", "processes"], help="run one part")
     opts = parser.parse_args()
+    if opts.only == "processes":
+        run_processes(opts.seconds, opts.clients)
+        return
     print(f"machine: {os.cpu_count()} cores; every server is a local process on 127.0.0.1")
     run_load(opts.seconds, opts.clients)
     run_shutdown(opts.clients)
     run_scaleout(max(5.0, opts.seconds / 6), opts.clients)
+    run_processes(opts.seconds, opts.clients)
 
 
 if __name__ == "__main__":

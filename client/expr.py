@@ -1,8 +1,10 @@
 """The safe expression form: ``"binary_cross_entropy_with_logits(x @ w + b, y)"`` plus leaves.
 
 Parsed with a whitelist over Python's ``ast``: leaf names, numbers, ``+ - * / ** @``, unary
-minus, and calls of catalogue ops with keyword attributes. Nothing is ever evaluated: no
-``eval``, no ``sympify``; anything else is an :class:`ExpressionError` naming the column.
+minus, calls of catalogue ops with keyword attributes, and PyTorch's method form on values
+(``x.sum()``, ``(x @ w).mean(dim=0)``, ``h.relu()``, ``x.T``) mapped onto the same ops. No other
+attribute is ever looked up, and nothing is evaluated: no ``eval``, no ``sympify``; anything else
+is an :class:`ExpressionError` naming the column, with close-match suggestions for unknown names.
 
 Leaf specs (CLI ``--leaf``): ``NAME=randn(5,3)``, ``rand(..)``, ``ones(..)``, ``zeros(..)``,
 ``randint(HIGH,SHAPE..)`` or a JSON array, optionally followed by ``:grad`` and/or
@@ -20,6 +22,7 @@ import numpy as np
 from crossgrad.engine import ops
 from crossgrad.engine.errors import FieldError
 from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
+from crossgrad.engine.suggest import did_you_mean
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -31,8 +34,16 @@ class ExpressionError(FieldError):
     """The expression or a leaf spec is not allowed; ``path`` names where."""
 
 
+# Method names PyTorch users write that are not catalogue names, and what they mean.
+METHOD_ALIASES = {"view": "reshape", "t": "transpose", "__matmul__": "matmul"}
+# Methods whose positional numbers are varargs of one attribute: x.reshape(2, 3), x.permute(1, 0).
+VARARG_ATTRS = {"reshape": "shape", "permute": "dims"}
+
+
 def _where(node: ast.AST) -> str:
     return f"expression (column {getattr(node, 'col_offset', 0) + 1})"
+
+
 
 
 class _Builder:
@@ -40,13 +51,17 @@ class _Builder:
         self.leaves = leaves
         self.nodes: list[GraphNode] = []
         self.used: set[str] = set()
+        self.origins: dict[int, ast.AST] = {}  # op node position -> the sub-expression it came from
         self.float = "float64" if any(str(v.value.dtype) == "float64" for v in leaves.values()) else "float32"
 
     def add(self, node: GraphNode) -> str:
         self.nodes.append(node)
         return node.name
 
-    def op(self, name: str, inputs: tuple[str | None, ...], attrs: dict | None = None) -> str:
+    def op(self, name: str, inputs: tuple[str | None, ...], attrs: dict | None = None,
+           where: ast.AST | None = None) -> str:
+        if where is not None:
+            self.origins[len(self.nodes)] = where
         return self.add(OpNode(f"{name}{len(self.nodes)}", name, inputs, attrs or {}))
 
     def const(self, value: float) -> str:
@@ -57,7 +72,8 @@ class _Builder:
             raise ExpressionError(_where(node), f"nested deeper than {MAX_DEPTH}")
         if isinstance(node, ast.Name):
             if node.id not in self.leaves:
-                raise ExpressionError(_where(node), f"unknown leaf {node.id!r} (give it with --leaf)")
+                hint = did_you_mean(node.id, list(self.leaves) + list(ops.CATALOGUE))
+                raise ExpressionError(_where(node), f"unknown leaf {node.id!r}{hint} (give it with --leaf)")
             self.used.add(node.id)
             return node.id
         number = _literal(node) if isinstance(node, ast.Constant) else None
@@ -70,6 +86,8 @@ class _Builder:
             return self.binary(node, depth)
         if isinstance(node, ast.Call):
             return self.call(node, depth)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, depth)
         raise ExpressionError(_where(node), f"{type(node).__name__} is not allowed here")
 
     def binary(self, node: ast.BinOp, depth: int) -> str:
@@ -77,33 +95,85 @@ class _Builder:
             left = self.visit(node.left, depth + 1)
             exponent = _literal(node.right)
             if _is_number(exponent):
-                return self.op("pow", (left,), {"exponent": float(exponent)})
-            return self.op("pow_tensor", (left, self.visit(node.right, depth + 1)))
+                return self.op("pow", (left,), {"exponent": float(exponent)}, where=node)
+            return self.op("pow_tensor", (left, self.visit(node.right, depth + 1)), where=node)
         if type(node.op) not in BINARY:
             raise ExpressionError(_where(node), f"operator {type(node.op).__name__} is not allowed")
         left, right = self.visit(node.left, depth + 1), self.visit(node.right, depth + 1)
-        return self.op(BINARY[type(node.op)], (left, right))
+        return self.op(BINARY[type(node.op)], (left, right), where=node)
+
+    def attribute(self, node: ast.Attribute, depth: int) -> str:
+        """``x.T``: the one attribute (not a method call) allowed; 2-D transpose as in torch."""
+        if node.attr != "T":
+            raise ExpressionError(_where(node), f"attribute {node.attr!r} is not allowed (only .T and "
+                                                "method calls of catalogue ops)")
+        inner = self.visit(node.value, depth + 1)
+        return self.op("transpose", (inner,), {"dim0": 0, "dim1": 1}, where=node)
 
     def call(self, node: ast.Call, depth: int) -> str:
-        if not isinstance(node.func, ast.Name) or node.func.id not in ops.CATALOGUE:
+        if isinstance(node.func, ast.Attribute):
+            return self.method(node, node.func, depth)
+        if not isinstance(node.func, ast.Name):
             raise ExpressionError(_where(node), "only calls of catalogue ops are allowed (crossgrad ops)")
+        if node.func.id not in ops.CATALOGUE:
+            hint = did_you_mean(node.func.id, ops.CATALOGUE)
+            raise ExpressionError(_where(node), f"unknown op {node.func.id!r}{hint}: only calls of catalogue "
+                                                "ops are allowed (crossgrad ops)")
         spec = ops.CATALOGUE[node.func.id]
-        if len(node.args) > len(spec.inputs):
+        inputs = [self.visit(a, depth + 1) for a in node.args]
+        return self.finish_call(spec, node, inputs, {}, depth)
+
+    def method(self, node: ast.Call, func: ast.Attribute, depth: int) -> str:
+        """``recv.name(args)``: catalogue op ``name`` with ``recv`` as its first input."""
+        name = METHOD_ALIASES.get(func.attr, func.attr)
+        if name.startswith("_") or name not in ops.CATALOGUE:
+            hint = did_you_mean(func.attr, list(ops.CATALOGUE) + list(METHOD_ALIASES))
+            raise ExpressionError(_where(func), f"method {func.attr!r} is not allowed{hint}; methods are "
+                                                "catalogue ops (crossgrad ops)")
+        spec = ops.CATALOGUE[name]
+        inputs = [self.visit(func.value, depth + 1)]
+        attrs: dict[str, Any] = {}
+        tensors, numbers = _split_method_args(node.args)
+        inputs += [self.visit(a, depth + 1) for a in tensors]
+        if numbers:
+            attrs = _positional_attrs(spec, [_attr(a) for a in numbers], node)
+        return self.finish_call(spec, node, inputs, attrs, depth)
+
+    def finish_call(self, spec: ops.OpSpec, node: ast.Call, given: list[str], attrs: dict, depth: int) -> str:
+        if len(given) > len(spec.inputs):
             raise ExpressionError(_where(node), f"{spec.name} takes at most {len(spec.inputs)} tensors")
-        inputs: list[str | None] = [self.visit(a, depth + 1) for a in node.args]
-        inputs += [None] * (len(spec.inputs) - len(inputs))
+        inputs: list[str | None] = [*given, *[None] * (len(spec.inputs) - len(given))]
         names = [i.name for i in spec.inputs]
-        attrs = {}
         for kw in node.keywords:
             if kw.arg in names:
                 inputs[names.index(kw.arg)] = self.visit(kw.value, depth + 1)
             elif kw.arg in {a.name for a in spec.attrs}:
                 attrs[kw.arg] = _attr(kw.value)
             else:
-                raise ExpressionError(_where(kw.value), f"{spec.name} has no argument {kw.arg!r}")
+                hint = did_you_mean(kw.arg or "", names + [a.name for a in spec.attrs])
+                raise ExpressionError(_where(kw.value), f"{spec.name} has no argument {kw.arg!r}{hint}")
         while inputs and inputs[-1] is None:
             inputs.pop()
-        return self.op(spec.name, tuple(inputs), attrs)
+        return self.op(spec.name, tuple(inputs), attrs, where=node)
+
+
+def _split_method_args(args: list[ast.expr]) -> tuple[list[ast.expr], list[ast.expr]]:
+    """A method's positional arguments: leading tensors, then attribute literals."""
+    literal = [_literal(a) is not None or isinstance(a, (ast.Tuple, ast.List, ast.Constant)) for a in args]
+    first = literal.index(True) if True in literal else len(args)
+    if not all(literal[first:]):
+        raise ExpressionError(_where(args[first]), "tensor arguments come before numbers")
+    return args[:first], args[first:]
+
+
+def _positional_attrs(spec: ops.OpSpec, values: list[Any], node: ast.AST) -> dict[str, Any]:
+    """``x.sum(0)`` -> dim=0; ``x.reshape(2, 3)`` -> shape=(2, 3); ``x.pow(2)`` -> exponent=2."""
+    if spec.name in VARARG_ATTRS:
+        single = len(values) == 1 and isinstance(values[0], tuple)
+        return {VARARG_ATTRS[spec.name]: values[0] if single else tuple(values)}
+    if len(values) > len(spec.attrs):
+        raise ExpressionError(_where(node), f"{spec.name} takes at most {len(spec.attrs)} positional attributes")
+    return {a.name: v for a, v in zip(spec.attrs, values)}
 
 
 def _is_number(value: Any) -> bool:
@@ -136,6 +206,15 @@ def _attr(node: ast.AST) -> Any:
 
 def parse_expression(text: str, leaves: dict[str, Leaf]) -> Graph:
     """A graph for ``text`` over ``leaves``; only the leaves it uses are included."""
+    return parse_expression_located(text, leaves)[0]
+
+
+def parse_expression_located(text: str, leaves: dict[str, Leaf]) -> tuple[Graph, dict[str, str]]:
+    """The graph, and for each op node's field path (``graph.nodes[3]``) where it is in ``text``.
+
+    Errors about a node (a shape mismatch found by the server, say) are then reported at the
+    sub-expression the user wrote, not at a node index they never saw.
+    """
     if len(text) > MAX_LENGTH:
         raise ExpressionError("expression", f"longer than {MAX_LENGTH} characters")
     try:
@@ -145,7 +224,9 @@ def parse_expression(text: str, leaves: dict[str, Leaf]) -> Graph:
     builder = _Builder(leaves)
     output = builder.visit(tree.body)
     used = [leaf for name, leaf in leaves.items() if name in builder.used]
-    return Graph(tuple(used) + tuple(builder.nodes), output)
+    located = {f"graph.nodes[{len(used) + position}]": f"{_where(origin)}, `{ast.get_source_segment(text, origin)}`"
+               for position, origin in builder.origins.items()}
+    return Graph(tuple(used) + tuple(builder.nodes), output), located
 
 
 def parse_leaf(spec: str, rng: np.random.Generator) -> Leaf:

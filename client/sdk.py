@@ -108,9 +108,19 @@ def channel_options() -> list[tuple[str, Any]]:
             ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
 
 
-def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None,
+def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None, figures_only: bool = False,
                **options: Any) -> tuple[Any, dict[int, str]]:
-    """A CheckRequest message from a tensor, an engine request, a JSON file, or a message."""
+    """A CheckRequest message from a tensor, an engine request, a JSON file, or a message.
+
+    ``figures_only``: the server sends the comparison figures without the gradient tensors.
+    """
+    message, names_by_id = _message(what, gradient, names, **options)
+    if figures_only:
+        message.figures_only = True
+    return message, names_by_id
+
+
+def _message(what: Any, gradient: Any, names: dict[str, Any] | None, **options: Any) -> tuple[Any, dict[int, str]]:
     from crossgrad.engine.numeric.export import to_graph
     from crossgrad.engine.numeric.tensor import Tensor
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
-from crossgrad.engine.graph import Graph, Leaf
+from crossgrad.engine.graph import Graph, Leaf, OpNode
 from crossgrad.engine.program import StepReport
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
@@ -21,6 +21,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CrossgradService"].full_name
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 DTYPE_NAME = {v: k for k, v in DTYPE_ENUM.items()}
 TIER_ENUM = {"auto": pb.TIER_AUTO, "exact": pb.TIER_EXACT, "tensor": pb.TIER_TENSOR, "off": pb.TIER_OFF}
+TIER_NAME = {v: k for k, v in TIER_ENUM.items()}
 WITNESS_ENUM = {"numeric": pb.WITNESS_NUMERIC, "symbolic": pb.WITNESS_SYMBOLIC,
                 "finite_difference": pb.WITNESS_FINITE_DIFFERENCE, "claimed": pb.WITNESS_CLAIMED}
 WITNESS_NAME = {v: k for k, v in WITNESS_ENUM.items()}
@@ -69,6 +70,25 @@ def graph_out(graph: Graph) -> Any:
                        attrs={k: attr_out(v) for k, v in node.attrs.items()})
             nodes.append(pb.Node(name=node.name, op=op))
     return pb.Graph(nodes=nodes)
+
+
+def _attr_in(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "ints_value":
+        return tuple(value.ints_value.values)
+    return None if kind in (None, "none_value") else getattr(value, kind)
+
+
+def graph_in(msg: Any) -> Graph:
+    """An engine Graph from a request's graph message (the user's own file: for drawing it)."""
+    nodes: list[Leaf | OpNode] = []
+    for node in msg.graph.nodes:
+        if node.HasField("leaf"):
+            nodes.append(Leaf(node.name, tensor_in(node.leaf.value), node.leaf.requires_grad))
+        else:
+            nodes.append(OpNode(node.name, node.op.op, tuple(i or None for i in node.op.inputs),
+                                {k: _attr_in(v) for k, v in node.op.attrs.items()}, node.op.no_grad))
+    return Graph(tuple(nodes), msg.root or (nodes[-1].name if nodes else ""))
 
 
 def request_out(req: CheckRequest) -> Any:
@@ -121,7 +141,10 @@ def comparison_in(c: Any) -> PairComparison:
         total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite,
         max_abs=c.max_abs, max_rel=c.max_rel, max_ulp=c.max_ulp,
         worst_index=tuple(c.worst_index), worst_values=(c.worst_first, c.worst_second),
-        unit=c.unit or "elements", reason=c.reason)
+        unit=c.unit or "elements", reason=c.reason,
+        max_abs_index=tuple(c.max_abs_index) if c.max_abs_index else None,
+        mismatched_indices=[tuple(m.index) for m in c.mismatches],
+        mismatched_values=[(m.first, m.second, m.excess) for m in c.mismatches])
 
 
 def leaf_in(msg: Any) -> LeafReport:
@@ -136,7 +159,7 @@ def report_in(msg: Any) -> Report:
     """The same Report type ``crossgrad.check`` returns locally."""
     steps = [StepReport(s.index, STEP_NAME.get(s.kind, "?"), dict(s.errors),
                         [leaf_in(leaf) for leaf in s.leaves], VERDICT_NAME[s.verdict]) for s in msg.steps]
-    return Report(VERDICT_NAME[msg.verdict], [leaf_in(leaf) for leaf in msg.leaves], msg.tier,
+    return Report(VERDICT_NAME[msg.verdict], [leaf_in(leaf) for leaf in msg.leaves], TIER_NAME.get(msg.tier, "off"),
                   msg.tier_reason, msg.finite_difference,
                   output=tensor_in(msg.output) if msg.HasField("output") else None,
                   timings={k: v / 1e3 for k, v in msg.timings_ms.items()}, notes=list(msg.notes),

@@ -6,7 +6,7 @@ import functools
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,8 @@ from .tolerance import REL_FLOOR, Tolerance
 
 AGREE, MISMATCH, CONVENTION, NON_FINITE, SKIPPED = "agree", "mismatch", "convention", "non_finite", "skipped"
 SEVERITY = {MISMATCH: 4, NON_FINITE: 3, CONVENTION: 2, AGREE: 1, SKIPPED: 0}
+
+MAX_LISTED = 1_000  # mismatched elements kept as data per pair (the count is always exact)
 
 # kink(index, a, b) -> True when the disagreement at ``index`` is a convention at a kink
 KinkTest = Callable[[tuple[int, ...], float, float], bool]
@@ -32,10 +34,14 @@ class PairComparison:
     max_abs: float = 0.0
     max_rel: float = 0.0
     max_ulp: float = 0.0
-    worst_index: tuple[int, ...] | None = None
+    worst_index: tuple[int, ...] | None = None  # the worst mismatched element (else the largest rel diff)
     worst_values: tuple[float, float] | None = None
     unit: str = "elements"  # or "directions" for directional finite differences
     reason: str = ""
+    max_abs_index: tuple[int, ...] | None = None  # where max_abs is
+    # Every mismatched element (up to MAX_LISTED), worst first: index and (a, b, |a-b| / allowed).
+    mismatched_indices: list[tuple[int, ...]] = field(default_factory=list)
+    mismatched_values: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def worst(verdicts: list[str]) -> str:
@@ -89,11 +95,16 @@ def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dty
 @np.errstate(all="ignore")
 def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, shapes: list[tuple[int, ...]],
                    dtype: str, tols: list[Tolerance], kinks: list[list[KinkTest | None]] | None = None,
-                   unit: str = "elements", seed_scale: float = 1.0) -> list[list[PairComparison]]:
+                   unit: str = "elements", seed_scale: float = 1.0,
+                   floor_scales: Callable[[], list[float]] | None = None) -> list[list[PairComparison]]:
     """Several pairs on several leaves of one dtype in one numpy pass (small arrays cost calls,
     not elements). ``a`` and ``b`` are [pairs, elements] with the leaves' flattened elements side
     by side; row r of ``a`` is compared with row r of ``b`` under ``tols[r]``, each leaf on its
-    own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out."""
+    own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out.
+
+    The floor is scaled by ``floor_scales()`` (per leaf: the size of the terms its gradient is
+    computed from, engine/magnitudes.py), asked for only when some difference is beyond the rest
+    of the tolerance; without it, by ``seed_scale``."""
     sizes = [math.prod(shape) for shape in shapes]
     starts = list(itertools.accumulate([0] + sizes[:-1]))
     finite = np.isfinite(a) & np.isfinite(b)
@@ -107,7 +118,12 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     bigger = np.maximum(np.abs(a), np.abs(b))
     scale = _per_leaf(np.maximum, bigger, starts, sizes, 0.0)
     allowed = atol * (scale if len(sizes) == 1 else scale.repeat(sizes, axis=1))  # atol * the leaf's scale
-    bad = diff > rtol * bigger + (allowed + floor * seed_scale)
+    limit = rtol * bigger + allowed
+    if floor_scales is not None and (diff > limit).any():
+        limit = limit + floor * np.repeat(np.asarray(floor_scales(), np.float64), sizes)
+    elif floor_scales is None:
+        limit = limit + floor * seed_scale
+    bad = diff > limit
     results = [[PairComparison(pair, AGREE, tol, total=size, unit=unit, non_finite=n) for size, n in zip(sizes, row)]
                for pair, tol, row in zip(pairs, tols, non_finite)]
     rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
@@ -118,13 +134,17 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
         if not size:
             continue
         worst = ranked[:, start:start + size].argmax(axis=1).tolist()
+        largest = diff[:, start:start + size].argmax(axis=1).tolist()
         for r, row in enumerate(results):
             _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst[r],
                           a[r, start + worst[r]], b[r, start + worst[r]])
+            if row[leaf].non_finite < size:
+                row[leaf].max_abs_index = _unravel(largest[r], shape)
             if bad_leaves[r][leaf]:
                 at = slice(start, start + size)
-                _count_bad(row[leaf], np.argwhere(bad[r, at].reshape(shape)), a[r, at].reshape(shape),
-                           b[r, at].reshape(shape), kinks[r][leaf] if kinks else None)
+                excess = diff[r, at] / np.maximum(limit[r, at], REL_FLOOR)
+                _count_bad(row[leaf], np.flatnonzero(bad[r, at]), shape, a[r, at], b[r, at], excess,
+                           kinks[r][leaf] if kinks else None)
     for row in results:
         for result in row:
             result.verdict = _verdict(result)
@@ -149,14 +169,24 @@ def _tolerance_columns(tols: tuple[Tolerance, ...]) -> tuple[np.ndarray, np.ndar
     return rtol, atol, floor
 
 
-def _count_bad(result: PairComparison, where: np.ndarray, a: np.ndarray, b: np.ndarray,
-               kink: KinkTest | None) -> None:
-    for index in where:
-        key = tuple(int(k) for k in index)
-        if kink is not None and kink(key, float(a[key]), float(b[key])):
+def _count_bad(result: PairComparison, where: np.ndarray, shape: tuple[int, ...], a: np.ndarray, b: np.ndarray,
+               excess: np.ndarray, kink: KinkTest | None) -> None:
+    """Over-tolerance elements (flat positions ``where``): kinks, or mismatches listed worst first;
+    the worst mismatch becomes the pair's worst element."""
+    wrong = []
+    for flat in where.tolist():
+        key = _unravel(flat, shape)
+        if kink is not None and kink(key, float(a[flat]), float(b[flat])):
             result.kinks += 1
         else:
-            result.mismatched += 1
+            wrong.append(flat)
+    result.mismatched += len(wrong)
+    if not wrong:
+        return
+    order = sorted(wrong, key=lambda k: -excess[k])[:MAX_LISTED]
+    result.mismatched_indices = [_unravel(k, shape) for k in order]
+    result.mismatched_values = [(float(a[k]), float(b[k]), float(excess[k])) for k in order]
+    result.worst_index, result.worst_values = result.mismatched_indices[0], result.mismatched_values[0][:2]
 
 
 def _fill_figures(result: PairComparison, maxima: list[float], shape: tuple[int, ...], worst: int,

@@ -7,7 +7,9 @@
      │    └── ExpressionError             the safe expression form (client.expr)
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
-     └── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
+     ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
+     └── GradientMismatch (+ AssertionError) a check did not agree (raise_for_mismatch,
+                                         assert_gradients): pytest shows the report
 
 Each error names the op (and, once graphs exist, the node) it is about. The engine's
 autograd errors that PyTorch users know by message (second backward, non-scalar backward)
@@ -56,3 +58,12 @@ class UnknownOpError(CrossgradError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class GradientMismatch(CrossgradError, AssertionError):
+    """A check whose verdict is not agree/convention; the message is the whole report and
+    ``report`` holds its data."""
+
+    def __init__(self, report: object) -> None:
+        super().__init__(str(report))
+        self.report = report

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import ops
 from .errors import FieldError, ShapeError, UnknownOpError
+from .suggest import did_you_mean
 
 DTYPES = ("float32", "float64", "int64")
 
@@ -123,7 +124,8 @@ def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dic
     known = {a.name: a for a in spec.attrs}
     for name in given:
         if name not in known:
-            raise GraphError(f"{path}.attrs.{name}", f"op {spec.name!r} has no attribute {name!r}")
+            raise GraphError(f"{path}.attrs.{name}", f"op {spec.name!r} has no attribute {name!r}"
+                                                     f"{did_you_mean(name, known)}")
     return {a.name: _check_attr(a, given.get(a.name, a.default), path) for a in spec.attrs}
 
 
@@ -154,7 +156,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     try:
         spec = ops.get(node.op)
     except UnknownOpError:
-        raise GraphError(f"{path}.op", f"unknown op {node.op!r}") from None
+        raise GraphError(f"{path}.op", f"unknown op {node.op!r}{did_you_mean(node.op, ops.CATALOGUE)}") from None
     required = sum(not i.optional for i in spec.inputs)
     if not required <= len(node.inputs) <= len(spec.inputs):
         raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}..{len(spec.inputs)} inputs, "
@@ -167,7 +169,8 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
             srcs.append(None)
             continue
         if name not in plan.index:
-            raise GraphError(f"{path}.inputs[{pos}]", f"unknown node {name!r} (inputs must come earlier)")
+            hint = did_you_mean(name, plan.index)
+            raise GraphError(f"{path}.inputs[{pos}]", f"unknown node {name!r}{hint} (inputs must come earlier)")
         srcs.append(plan.index[name])
         _input_dtype(plan, spec, pos, plan.index[name], path)
     srcs += [None] * (len(spec.inputs) - len(srcs))

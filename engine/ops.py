@@ -189,7 +189,7 @@ _SPECS: tuple[OpSpec, ...] = (
         attrs=(Attr("dim0", "int", 0), Attr("dim1", "int", 1)),
     ),
     OpSpec(
-        "permute", _x(), lambda op, sh, at: tuple(sh[0][d] for d in at["dims"]), "PermuteBackward0",
+        "permute", _x(), S.permute, "PermuteBackward0",
         (Case(((2, 3),), {"dims": (1, 0)}), Case(((2, 3, 4),), {"dims": (2, 0, 1)})),
         attrs=(Attr("dims", "shape", ()),), doc="reorder dims; Tensor.T is permute(reversed)",
     ),

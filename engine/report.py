@@ -8,8 +8,11 @@ from typing import Any
 import numpy as np
 
 from .compare import MISMATCH, SKIPPED, PairComparison, worst
+from .errors import GradientMismatch
 
 WITNESSES = ("numeric", "symbolic", "finite_difference")
+PASSING = ("agree", "convention")
+LISTED = 10  # mismatched elements the text report lists per pair
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Report:
     steps: list[Any] = field(default_factory=list)  # program.StepReport per step, when a program ran
     grad_fns: dict[str, str] = field(default_factory=dict)  # op node name -> PyTorch grad_fn name
     tensor_names: dict[int, str] = field(default_factory=dict, repr=False)
+    graph: Any = field(default=None, repr=False)  # the checked graph, for drawing (set by check)
+    failures: dict[str, str] = field(default_factory=dict)  # witness -> why it produced nothing usable
 
     def leaf(self, leaf: Any) -> LeafReport:
         """A leaf's report, by name or by the engine tensor that was checked."""
@@ -56,9 +61,55 @@ class Report:
     def __str__(self) -> str:
         return render(self)
 
+    def __bool__(self) -> bool:
+        """True only when the gradients were checked and hold: verdict agree or convention
+        (mismatch, non_finite and skipped are False), so ``assert crossgrad.check(...)`` works."""
+        return self.verdict in PASSING
+
+    def raise_for_mismatch(self) -> Report:
+        """Raise :class:`GradientMismatch` (an AssertionError) with this report unless it passes."""
+        if not self:
+            raise GradientMismatch(self)
+        return self
+
+    def to_html(self, graph: Any = None) -> str:
+        """The report as one self-contained HTML page (the graph is drawn when given)."""
+        from .html_report import render as render_html
+
+        return render_html(self, graph if graph is not None else self.graph)
+
+    def _repr_html_(self) -> str:  # Jupyter shows this
+        return self.to_html()
+
+
+def _blame_non_finite(leaf: LeafReport) -> None:
+    """A witness that is NaN or inf where every other witness is finite and they agree is wrong
+    there: its pairs become mismatches (not merely non_finite), so it is named the suspect.
+    Finite differences are exempt: a NaN quotient means the function is not finite nearby."""
+    for witness, grad in leaf.grads.items():
+        if witness == "finite_difference":
+            continue
+        others = {w: g for w, g in leaf.grads.items() if w != witness and np.shape(g) == np.shape(grad)}
+        if len(others) < 2 or np.shape(grad) != tuple(leaf.shape):
+            continue
+        own_bad = ~np.isfinite(np.asarray(grad, np.float64))
+        others_fine = np.all([np.isfinite(np.asarray(g, np.float64)) for g in others.values()], axis=0)
+        alone = own_bad & others_fine
+        agree = all(p.verdict in ("agree", "convention") for p in leaf.pairs if witness not in p.witnesses)
+        if not alone.any() or not agree:
+            continue
+        for p in leaf.pairs:
+            if witness in p.witnesses and p.verdict != SKIPPED:
+                p.mismatched += int(alone.sum())
+                p.non_finite -= int(alone.sum())
+                p.verdict = MISMATCH
+                p.reason = p.reason or f"{witness} is not finite at {int(alone.sum())} element(s) where the " \
+                                       "others agree"
+
 
 def finish_leaf(leaf: LeafReport) -> LeafReport:
-    leaf.verdict = worst([p.verdict for p in leaf.pairs])
+    _blame_non_finite(leaf)
+    leaf.verdict, leaf.suspect = worst([p.verdict for p in leaf.pairs]), None
     bad = {w for p in leaf.pairs if p.verdict == MISMATCH for w in p.witnesses}
     for w in bad:
         against = [p for p in leaf.pairs if w in p.witnesses]
@@ -79,7 +130,17 @@ def _pair_line(p: PairComparison) -> str:
         line += f", {p.kinks} at kinks"
     if p.non_finite:
         line += f", {p.non_finite} non-finite"
-    if p.mismatched and p.worst_values is not None:
+    if p.max_abs_index is not None and p.verdict != "agree":
+        line += f" (max abs at {list(p.max_abs_index)})"
+    if p.reason:
+        line += f"\n{'':42s} {p.reason}"
+    if p.mismatched and p.mismatched_indices:
+        line += f"\n{'':42s} tolerance {p.tolerance}; worst first (|a-b| / allowed):"
+        for index, (a, b, excess) in zip(p.mismatched_indices[:LISTED], p.mismatched_values):
+            line += f"\n{'':44s}{list(index)}: {a!r} vs {b!r} ({excess:.3g}x)"
+        if p.mismatched > LISTED:
+            line += f"\n{'':44s}... and {p.mismatched - LISTED} more"
+    elif p.mismatched and p.worst_values is not None:
         a, b = p.worst_values
         line += f"\n{'':42s} worst at {list(p.worst_index or ())}: {a!r} vs {b!r} ({p.tolerance})"
     return line

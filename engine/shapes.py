@@ -123,6 +123,18 @@ def transpose(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     return tuple(shape)
 
 
+def permute(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
+    """A reordering of every dim exactly once (negative dims count from the end), as torch checks."""
+    shape, dims = shapes[0], tuple(attrs["dims"])
+    if len(dims) != len(shape):
+        raise ShapeError(op, f"number of dims don't match in permute: the input has {len(shape)}, "
+                             f"dims {list(dims)} has {len(dims)}")
+    order = [norm_dim(op, d, len(shape)) for d in dims]
+    if len(set(order)) != len(order):
+        raise ShapeError(op, f"repeated dim in permute: dims {list(dims)}")
+    return tuple(shape[d] for d in order)
+
+
 def select(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     shape = shapes[0]
     if not shape:

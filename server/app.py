@@ -69,15 +69,18 @@ class _BearerToken(grpc.ServerInterceptor):
 
 
 def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None,
-                  tls: tuple[bytes, bytes] | None = None, token: str | None = None) -> Running:
+                  tls: tuple[bytes, bytes] | None = None, token: str | None = None,
+                  reuse_port: bool = False) -> Running:
     """A started server; ``port=0`` picks a free port (see ``Running.port``).
 
-    ``tls`` is (certificate chain PEM, private key PEM); ``token`` requires a bearer token.
+    ``tls`` is (certificate chain PEM, private key PEM); ``token`` requires a bearer token;
+    ``reuse_port`` shares the port with the other processes of ``serve --processes``.
     """
     limits = limits or Limits()
     options = [("grpc.max_receive_message_length", limits.max_message_bytes),
                ("grpc.max_send_message_length", limits.max_message_bytes),
-               ("grpc.so_reuseport", 0)]  # a second server on a used port must fail, not share it
+               # a second server on a used port must fail, not share it (unless it is one of ours)
+               ("grpc.so_reuseport", 1 if reuse_port else 0)]
     # checks are limited by the servicer; the extra threads keep health and reflection answering
     workers = limits.max_concurrent_requests + 4
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options,
@@ -109,8 +112,12 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
 
 
 def serve(host: str, port: int, limits: Limits | None = None, tls: tuple[bytes, bytes] | None = None,
-          token: str | None = None) -> int:
+          token: str | None = None, processes: int = 1) -> int:
     """Run until SIGTERM or SIGINT; prints the bound port on stdout, logs to stderr."""
+    if processes > 1:
+        from .processes import serve_processes
+
+        return serve_processes(host, port, processes, limits=limits, tls=tls, token=token)
     running = create_server(host, port, limits, tls, token)
     print(running.port, flush=True)
     print(f"crossgrad serving on {host}:{running.port}", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from .limits import LimitError
+from .wire import ENGINE_PATHS
 
 log = logging.getLogger("crossgrad.server")
 
@@ -40,6 +41,9 @@ def _status(code: int, message: str, path: str | None, reason: str) -> status_pb
 def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
     """The status for an exception; ``prefix`` places the path inside a stream ("requests[3].")."""
     path = getattr(err, "path", None)
+    if path is not None:
+        head, dot, rest = path.partition(".")
+        path = ENGINE_PATHS.get(head, head) + dot + rest
     full = None if path is None else prefix + path
     reason = getattr(err, "reason", str(err))
     message = f"{full}: {reason}" if full else str(err)
@@ -55,7 +59,15 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
 
 def abort(context: Any, err: BaseException, prefix: str = "") -> None:
     """End the call with the status for ``err`` (raises, as grpc's abort does)."""
-    context.abort_with_status(rpc_status.to_status(to_status(err, prefix)))
+    abort_with(context, to_status(err, prefix))
 
 
-__all__ = ["abort", "grpc", "to_status"]
+def abort_with(context: Any, status: status_pb2.Status) -> None:
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+def code_name(status: status_pb2.Status) -> str:
+    return code_pb2.Code.Name(status.code)
+
+
+__all__ = ["abort", "abort_with", "code_name", "grpc", "to_status"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ class Limits:
     max_rank: int = 8
     max_elements_per_tensor: int = 4_000_000
     max_total_elements: int = 8_000_000
+    max_intermediate_elements: int = 32_000_000  # all op outputs of a graph together
     exact_budget: int = 4_000_000
     max_program_steps: int = 1_000
     max_concurrent_requests: int = 16
@@ -52,6 +54,36 @@ class Limits:
 
         work = estimate_work(validate(request.graph, self.max_nodes))
         self.check_count(work, self.exact_budget, "tier", "element evaluations for the exact tier")
+
+    def check_plan(self, plan: Any, request: Any, figures_only: bool = False) -> None:
+        """Every op's output shape (from declared shapes: broadcasting, matmul, reshapes) against
+        the per-tensor limit, all of them against ``max_intermediate_elements``, and the response's
+        size against the message limit, before any array is allocated."""
+        total = 0
+        for i, (node, shape) in enumerate(zip(plan.graph.nodes, plan.shapes)):
+            size = math.prod(shape)
+            total += size
+            if size > self.max_elements_per_tensor:
+                dims = "x".join(map(str, shape))
+                raise LimitError(f"graph.nodes[{i}]", f"{node.op} output {dims} = {size:,} elements exceeds "
+                                                      f"{self.max_elements_per_tensor:,} (max_elements_per_tensor)")
+        self.check_count(total, self.max_intermediate_elements, "graph.nodes", "elements in all op outputs")
+        if not figures_only:
+            self._check_response_size(plan, request)
+
+    def _check_response_size(self, plan: Any, request: Any) -> None:
+        """Gradients per witness per leaf (8 bytes an element) and the output, per program step
+        (figures alone are small: a few numbers per leaf and pair)."""
+        leaf_elements = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+        witnesses = len(request.witnesses) + (1 if request.claimed else 0)
+        steps = 1 + len(request.program or ())
+        size = 8 * steps * (leaf_elements * witnesses + math.prod(plan.shapes[plan.output]))
+        if size > self.max_message_bytes:
+            raise LimitError("witnesses", f"the response would carry about {size:,} bytes of gradients, over the "
+                                          f"{self.max_message_bytes:,}-byte message limit; ask for figures only "
+                                          "(figures_only: verdicts and figures without gradient tensors), fewer "
+                                          "witnesses (each sends its gradient of every leaf back), fewer leaves "
+                                          "requiring grad, or fewer program steps")
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -6,16 +6,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
+import crossgrad
 from crossgrad.engine.check import check
+from crossgrad.engine.graph import validate
 
-from . import errors, wire
+from . import access_log, errors, wire
 from .errors import Draining
 from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
 
-VERSION = "0.1.0"
+VERSION = crossgrad.__version__
+# The exact tier's speed in its cost units (matmul-equivalent evaluations, exact.estimate_work):
+# 0.5-0.95 us each on a 2-core machine by bench/measure_exact_costs.py; the slow end is used.
+EXACT_EVALUATIONS_PER_SECOND = 1_000_000
 
 
 class CrossgradServicer(wire.ServicerBase):
@@ -57,24 +62,41 @@ class CrossgradServicer(wire.ServicerBase):
         deadline = time.monotonic() + max(0.0, budget - 0.25)  # leave time to answer
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
         engine_request = wire.request_in(request, self.limits)
+        # auto takes the exact tier only when it can finish in half the time this call has left
+        engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
         self.limits.check_exact_budget(engine_request)
+        plan = validate(engine_request.graph, self.limits.max_nodes)
+        self.limits.check_plan(plan, engine_request, request.figures_only)
         return check(engine_request, symbolic)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
+        started = time.perf_counter()
         try:
             with self._slot():
-                return wire.response_out(self._check(request, context))
+                report = self._check(request, context)
         except Exception as err:  # mapped to a status; never a traceback to the client
-            errors.abort(context, err)
+            self._fail("Check", request, context, err, started)
+        access_log.record("Check", context, request.ByteSize(), report.verdict, started)
+        return wire.response_out(report, request.figures_only)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         for index, item in enumerate(requests):
+            started = time.perf_counter()
             try:
                 with self._slot():
                     report = self._check(item.request, context)
             except Exception as err:
-                errors.abort(context, err, prefix=f"requests[{index}].")
-            yield wire.stream_response(report)
+                self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
+            access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
+            yield wire.stream_response(report, item.request.figures_only)
+
+    @staticmethod
+    def _fail(method: str, request: Any, context: Any, err: Exception, started: float, prefix: str = "") -> NoReturn:
+        """Log the failed call with its status code, then end it with that status (raises)."""
+        status = errors.to_status(err, prefix)
+        access_log.record(method, context, request.ByteSize(), errors.code_name(status), started)
+        errors.abort_with(context, status)
+        raise AssertionError("abort_with_status returns only by raising")
 
     def ListOps(self, request: Any, context: Any) -> Any:  # noqa: N802
         return wire.ops_out()

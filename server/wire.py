@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import grpc
 import numpy as np
 from crossgrad.engine import ops
 from crossgrad.engine.check import CheckRequest
@@ -20,17 +21,63 @@ from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
 from crossgrad.v1 import crossgrad_pb2 as pb
 from crossgrad.v1 import crossgrad_pb2_grpc as pb_grpc
+from google.protobuf.message import DecodeError
 
 from .limits import Limits
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CrossgradService"].full_name
-add_servicer = pb_grpc.add_CrossgradServiceServicer_to_server
 ServicerBase = pb_grpc.CrossgradServiceServicer
+
+
+class Undecodable:
+    """Bytes that are not a request message. gRPC's own deserializer would answer INTERNAL;
+    this placeholder reaches the servicer instead, which answers INVALID_ARGUMENT."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def ByteSize(self) -> int:  # noqa: N802  (the protobuf message method the access log calls)
+        return self.size
+
+    @property
+    def request(self) -> Undecodable:  # a CheckStreamRequest's field
+        return self
+
+
+def _tolerant(parse: Any) -> Any:
+    def read(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError:
+            return Undecodable(len(data))
+    return read
+
+
+def add_servicer(servicer: Any, server: Any) -> None:
+    """The generated registration, with Check's and CheckStream's requests parsed tolerantly."""
+    handlers = {
+        "Check": grpc.unary_unary_rpc_method_handler(
+            servicer.Check, request_deserializer=_tolerant(pb.CheckRequest.FromString),
+            response_serializer=pb.CheckResponse.SerializeToString),
+        "CheckStream": grpc.stream_stream_rpc_method_handler(
+            servicer.CheckStream, request_deserializer=_tolerant(pb.CheckStreamRequest.FromString),
+            response_serializer=pb.CheckStreamResponse.SerializeToString),
+        "ListOps": grpc.unary_unary_rpc_method_handler(
+            servicer.ListOps, request_deserializer=pb.ListOpsRequest.FromString,
+            response_serializer=pb.ListOpsResponse.SerializeToString),
+        "GetServerInfo": grpc.unary_unary_rpc_method_handler(
+            servicer.GetServerInfo, request_deserializer=pb.GetServerInfoRequest.FromString,
+            response_serializer=pb.GetServerInfoResponse.SerializeToString),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
 
 DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_INT64: np.int64}
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 TIERS = {pb.TIER_UNSPECIFIED: "auto", pb.TIER_AUTO: "auto", pb.TIER_EXACT: "exact",
          pb.TIER_TENSOR: "tensor", pb.TIER_OFF: "off"}
+TIER_OUT = {"exact": pb.TIER_EXACT, "tensor": pb.TIER_TENSOR, "off": pb.TIER_OFF}
+# Engine field names that are not the proto's: an error at "seed" is about CheckRequest.gradient.
+ENGINE_PATHS = {"seed": "gradient"}
 DTYPE_OUT = {np.dtype(name): enum for name, enum in DTYPE_ENUM.items()}
 WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
              pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
@@ -111,6 +158,8 @@ def step_in(step: Any, index: int, limits: Limits) -> Step:
 
 def request_in(req: Any, limits: Limits) -> CheckRequest:
     """An engine CheckRequest from a protobuf one (GraphError / LimitError name the field)."""
+    if isinstance(req, Undecodable):
+        raise GraphError("request", f"{req.size} bytes that are not a CheckRequest message (protobuf parse error)")
     graph = graph_in(req.graph, req.root, limits)
     limits.check_count(len(req.program), limits.max_program_steps, "program", "steps")
     witnesses = tuple(WITNESSES[w] for w in req.witnesses if w in WITNESSES) or \
@@ -150,33 +199,37 @@ def comparison_out(p: PairComparison) -> Any:
         verdict=VERDICTS[p.verdict], max_abs=p.max_abs, max_rel=p.max_rel, max_ulp=p.max_ulp,
         mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite,
         worst_index=list(p.worst_index or ()), worst_first=worst[0], worst_second=worst[1],
-        tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason)
+        tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason,
+        mismatches=[pb.Mismatch(index=list(i), first=a, second=b, excess=e)
+                    for i, (a, b, e) in zip(p.mismatched_indices, p.mismatched_values)],
+        max_abs_index=list(p.max_abs_index or ()))
 
 
-def leaf_out(leaf: LeafReport) -> Any:
+def leaf_out(leaf: LeafReport, figures_only: bool = False) -> Any:
     msg = pb.LeafReport(name=leaf.name, shape=list(leaf.shape), dtype=DTYPE_ENUM[leaf.dtype],
                         verdict=VERDICTS[leaf.verdict], suspect=WITNESS_ENUM.get(leaf.suspect or "", 0),
                         closed_form=leaf.closed_form or [], closed_form_latex=leaf.closed_form_latex or [],
                         comparisons=[comparison_out(p) for p in leaf.pairs])
-    for witness, grad in leaf.grads.items():
+    for witness, grad in () if figures_only else leaf.grads.items():
         getattr(msg, witness).CopyFrom(tensor_out(grad))
     return msg
 
 
-def step_out(step: StepReport) -> Any:
+def step_out(step: StepReport, figures_only: bool = False) -> Any:
     return pb.StepResult(index=step.index, kind=STEP_ENUM[step.kind], verdict=VERDICTS[step.verdict],
                          errors={w: e for w, e in step.errors.items() if e},
-                         leaves=[leaf_out(leaf) for leaf in step.leaves])
+                         leaves=[leaf_out(leaf, figures_only) for leaf in step.leaves])
 
 
-def response_out(report: Report) -> Any:
+def response_out(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckResponse(
-        verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf) for leaf in report.leaves],
+        verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf, figures_only) for leaf in report.leaves],
         nodes=[pb.NodeInfo(name=n, grad_fn=g) for n, g in report.grad_fns.items()],
-        steps=[step_out(s) for s in report.steps], tier=report.tier, tier_reason=report.tier_reason,
+        steps=[step_out(s, figures_only) for s in report.steps], tier=TIER_OUT.get(report.tier, pb.TIER_UNSPECIFIED),
+        tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
-        output=tensor_out(report.output) if report.output is not None else None)
+        output=tensor_out(report.output) if report.output is not None and not figures_only else None)
 
 
 # --- catalogue and server info ------------------------------------------------------------------
@@ -211,5 +264,5 @@ def info_out(version: str, limits: Limits) -> Any:
         limits=pb.Limits(**limits.as_dict()))
 
 
-def stream_response(report: Report) -> Any:
-    return pb.CheckStreamResponse(response=response_out(report))
+def stream_response(report: Report, figures_only: bool = False) -> Any:
+    return pb.CheckStreamResponse(response=response_out(report, figures_only))

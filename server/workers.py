@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import resource
+import signal
 import sys
 import threading
 import time
@@ -28,6 +29,9 @@ _CTX = mp.get_context("spawn")
 
 def _serve(conn: Any, memory_mb: int) -> None:
     """The worker loop: (validated plan, seed, tier) in, (gradients by leaf index) or an error out."""
+    from .lifetime import die_with_parent
+
+    die_with_parent(signal.SIGKILL)  # a server killed mid-check leaves no worker behind
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from crossgrad.engine.symbolic import exact, tensor

@@ -46,7 +46,7 @@ def test_allowed_forms(text, op):
 INJECTIONS = [
     "__import__('os').system('touch /tmp/crossgrad_pwned')",
     "x.__class__.__mro__", "[c for c in ().__class__.__bases__]", "lambda: 1", "exec('1')",
-    "eval('x')", "x if x else x", "x[0]", "x.T", "open('/etc/passwd')", "sympify('x')",
+    "eval('x')", "x if x else x", "x[0]", "x.data", "x.sum.__self__", "open('/etc/passwd')", "sympify('x')",
     "relu(x, reduction=__import__('os'))", "'a' * 3", "f'{x}'", "(x := 1)",
 ]
 

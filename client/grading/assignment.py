@@ -90,6 +90,7 @@ class Assignment:
     problems: list[Problem]
     time_limit: float = 10.0
     memory_mb: int = 2048
+    visibility: str = "visible"  # of the whole results.json (Gradescope's top-level visibility)
 
 
 def _leaf_spec(name: str, raw: dict, path: str) -> LeafSpec:
@@ -133,8 +134,11 @@ def load(path: str | Path) -> Assignment:
     problems = [_problem(raw, i) for i, raw in enumerate(data.get("problems", []))]
     if not problems:
         raise AssignmentError("problems: the assignment has none")
+    visibility = meta.get("visibility", "visible")
+    if visibility not in VISIBILITY:
+        raise AssignmentError(f"assignment.visibility must be one of {list(VISIBILITY)}")
     return Assignment(meta.get("name", Path(path).stem), int(meta.get("seed", 0)), problems,
-                      float(meta.get("time_limit", 10.0)), int(meta.get("memory_mb", 2048)))
+                      float(meta.get("time_limit", 10.0)), int(meta.get("memory_mb", 2048)), visibility)
 
 
 def graph_for(problem: Problem, values: dict[str, np.ndarray]) -> Graph:

@@ -8,8 +8,8 @@ allows) and a recognised common mistake.
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +21,18 @@ import numpy as np
 from crossgrad.engine.compare import compare
 from crossgrad.engine.tolerance import policy
 
+from . import sandbox
+from .answers import Answer, Result, read_answer_file
 from .assignment import Assignment, Problem, Reference, Trial
+from .cache import ResultCache
 from .diagnose import diagnose
-from .sandbox import run_submission
+from .execute import Job, run_submission
+from .progress import progress
+from .summary import write_csv, write_html
 
 DEFAULT_TOLERANCE = policy("float32", ("claimed", "symbolic"))
 MAX_FORM = 400  # characters of a closed form worth showing
-Answers = list[dict[str, np.ndarray] | str]  # per trial: the arrays, or an error message
+Answers = Result  # per trial: the arrays, or an error message
 
 
 @dataclass
@@ -44,8 +49,7 @@ def split_points(points: float, parts: int) -> list[float]:
     return [share] * (parts - 1) + [round(points - share * (parts - 1), 2)]
 
 
-def _judge_trial(problem: Problem, trial: Trial, leaf: str, answer: dict[str, np.ndarray] | str,
-                 index: int) -> tuple[float, str]:
+def _judge_trial(problem: Problem, trial: Trial, leaf: str, answer: Answer, index: int) -> tuple[float, str]:
     """(fraction of credit, feedback line) for one trial of one gradient."""
     ref = trial.reference[leaf]
     if isinstance(answer, str):
@@ -53,6 +57,8 @@ def _judge_trial(problem: Problem, trial: Trial, leaf: str, answer: dict[str, np
     if leaf not in answer:
         return 0.0, f"trial {index + 1}: no gradient for `{leaf}` in the returned dict"
     got = answer[leaf]
+    if isinstance(got, str):
+        return 0.0, f"trial {index + 1}: `{leaf}`: {got}"
     if got.shape != ref.shape:
         hint = diagnose(got, ref, {})
         return 0.0, f"trial {index + 1}: shape {list(got.shape)}, expected {list(ref.shape)}" + \
@@ -89,22 +95,18 @@ def _answers_from_file(path: Path, reference: Reference) -> Answers:
     problem = reference.problem
     if problem.trials != 1 or any(leaf.dist != "fixed" for leaf in problem.leaves):
         return ["this problem's values are drawn at grading time: submit a Python module"]
-    if path.suffix == ".npz":
-        data = np.load(path)
-        prefix = problem.name + "."
-        found = {k[len(prefix):]: np.asarray(data[k], np.float64) for k in data.files if k.startswith(prefix)}
-    else:
-        raw = json.loads(path.read_text()).get(problem.name, {})
-        found = {k: np.asarray(v, np.float64) for k, v in raw.items()}
-    return [found] if found else [f"no answers for {problem.name}"]
+    shapes = {leaf: reference.trials[0].values[leaf].shape for leaf in problem.gradients}
+    return read_answer_file(path, problem.name, shapes)
 
 
-def all_answers(path: Path, refs: list[Reference], assignment: Assignment) -> list[Answers]:
-    """Per valid reference, the submission's answers (files read, modules run in a child)."""
+def all_answers(path: Path, refs: list[Reference], assignment: Assignment, unsafe: bool = False) -> list[Answers]:
+    """Per valid reference, the submission's answers (files read, modules run in a sandbox)."""
     if path.suffix in (".json", ".npz"):
         return [_answers_from_file(path, r) for r in refs]
-    jobs = [(f"grad_{r.problem.name}", [t.values for t in r.trials]) for r in refs]
-    return run_submission(path, jobs, assignment.time_limit, assignment.memory_mb)
+    if not unsafe:
+        sandbox.probe()
+    jobs = [Job(f"grad_{r.problem.name}", r.problem.gradients, [t.values for t in r.trials]) for r in refs]
+    return run_submission(path, jobs, assignment.time_limit, assignment.memory_mb, unsafe)
 
 
 def _test(problem: Problem, leaf: str, max_score: float, outcome: Outcome) -> dict[str, Any]:
@@ -117,12 +119,12 @@ def _test(problem: Problem, leaf: str, max_score: float, outcome: Outcome) -> di
             "status": status, "output": output, "output_format": "md", "visibility": problem.visibility}
 
 
-def grade(path: Path, assignment: Assignment, refs: list[Reference]) -> dict[str, Any]:
-    """Gradescope's results.json for one submission."""
+def grade(path: Path, assignment: Assignment, refs: list[Reference], unsafe: bool = False) -> dict[str, Any]:
+    """Gradescope's results.json for one submission (modules run in the sandbox unless ``unsafe``)."""
     start = time.perf_counter()
     tests = []
     valid = [r for r in refs if not r.invalid]  # invalid ones are reported to the instructor only
-    for reference, answers in zip(valid, all_answers(path, valid, assignment)):
+    for reference, answers in zip(valid, all_answers(path, valid, assignment, unsafe)):
         problem = reference.problem
         for leaf, share in zip(problem.gradients, split_points(problem.points, len(problem.gradients))):
             tests.append(_test(problem, leaf, share, judge(problem, reference, answers, leaf)))
@@ -131,7 +133,15 @@ def grade(path: Path, assignment: Assignment, refs: list[Reference]) -> dict[str
     return {"score": total, "execution_time": round(time.perf_counter() - start, 3),
             "output": f"{assignment.name}: {total:g} / {maximum:g} points, every reference checked by "
                       "crossgrad (numeric engine, SymPy and finite differences agree).",
-            "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+            "output_format": "md", "visibility": assignment.visibility, "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def _not_graded(err: Exception, seconds: float) -> dict[str, Any]:
+    return {"score": 0.0, "execution_time": round(seconds, 3),
+            "output": f"This submission could not be graded (an error in the grader, not in your code: "
+                      f"{type(err).__name__}). Please tell your course staff.",
+            "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
 def invalid_problems(refs: list[Reference]) -> list[str]:
@@ -139,31 +149,48 @@ def invalid_problems(refs: list[Reference]) -> list[str]:
 
 
 def grade_many(paths: list[Path], assignment: Assignment, refs: list[Reference], out_dir: Path,
-               jobs: int, summary: Path | None) -> list[dict[str, Any]]:
-    """Grade in parallel (each problem runs in its own child process); a progress line on stderr."""
+               jobs: int, summary: Path | None, unsafe: bool = False, cache: bool = True) -> list[dict[str, Any]]:
+    """Grade in parallel, each submission in its own sandbox; every submission gets a results JSON
+    and the summaries (CSV, and summary.html next to the results) are always written. Refuses
+    (SandboxUnavailable) before grading anything when modules must run and no sandbox can start,
+    unless ``unsafe``. With ``cache``, unchanged submissions reuse OUT_DIR/.crossgrad-cache.
+    ``jobs`` <= 0 uses every core."""
+    if unsafe:
+        print(sandbox.UNSAFE_WARNING, file=sys.stderr)
+    elif any(p.suffix not in (".json", ".npz") for p in paths):
+        sandbox.probe()
     out_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultCache(out_dir / ".crossgrad-cache", assignment, refs, unsafe) if cache else None
     results: list[dict[str, Any]] = [{}] * len(paths)
 
     def one(i: int) -> None:
-        results[i] = grade(paths[i], assignment, refs)
+        results[i] = _graded(paths[i], assignment, refs, unsafe, store)
         (out_dir / f"{paths[i].stem}.json").write_text(json.dumps(results[i], indent=2))
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for done, _ in enumerate(pool.map(one, range(len(paths))), start=1):
-            print(f"\rgraded {done}/{len(paths)}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=jobs if jobs > 0 else os.cpu_count() or 1) as pool:
+        for _ in progress(pool.map(one, range(len(paths))), len(paths)):
+            pass
     if summary is not None:
-        _write_summary(summary, paths, results)
+        write_csv(summary, paths, results)
+    write_html(out_dir / "summary.html", assignment.name, paths, results)
     return results
 
 
-def _write_summary(path: Path, paths: list[Path], results: list[dict[str, Any]]) -> None:
-    names = [t["name"] for t in results[0].get("tests", [])] if results else []
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", "score", *names])
-        for p, r in zip(paths, results):
-            writer.writerow([p.name, r["score"], *[t["score"] for t in r["tests"]]])
+def _graded(path: Path, assignment: Assignment, refs: list[Reference], unsafe: bool,
+            store: ResultCache | None) -> dict[str, Any]:
+    """One submission's results: from the cache, or graded (an internal error is reported, not raised)."""
+    cached = store.get(path) if store else None
+    if cached is not None:
+        return cached
+    start = time.perf_counter()
+    try:
+        result = grade(path, assignment, refs, unsafe)
+    except Exception as err:  # the grader's own failure: reported, the others still graded
+        print(f"\ncrossgrad grade: {path.name}: internal error: {err!r}", file=sys.stderr)
+        return _not_graded(err, time.perf_counter() - start)
+    if store:
+        store.put(path, result)
+    return result
 
 
 __all__ = ["grade", "grade_many", "invalid_problems"]

@@ -1,25 +1,32 @@
-"""The child process that runs a student's submission. Run as a script (it imports only numpy
-and the standard library, never the reference or crossgrad).
+"""The child that runs a student's submission, inside the sandbox. Run as a script with the
+standard library only until it puts numpy's directory (argv[1]) on sys.path; it never imports
+crossgrad. Everything it writes is re-checked by the grader: it helps an honest submission be
+understood, it is not trusted.
 
-stdin: JSON {"module": path, "memory_mb": N, "time_limit": s,
-             "problems": [{"function": name, "trials": [{leaf: {"shape", "data", "int"}}]}]}
-stdout: JSON, per problem, per trial: {"ok": {leaf: {"shape", "data"}}} or {"error": text}.
+argv:   SITE_DIR SUBMISSION_PATH
+stdin:  JSON {"time_limit": s, "problems": [{"function": name, "gradients": [leaf, ...],
+                                             "trials": [{leaf: {"shape", "data", "int"}}]}]}
+output (on the fd that was 1 at start; fd 1 itself then points at stderr): one JSON line once
+the module is imported, {"imported": true} or {"error": text}; then one line per problem, a
+list per trial of {"ok": {leaf: {"shape", "data"}}} (non-finite numbers as null; "data" left out
+when the size is not the leaf's) or {"error": text}.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
-import resource
+import math
+import os
 import signal
 import sys
+import time
 import traceback
 from typing import Any
 
-import numpy as np
 
-
-class _TimeLimit(Exception):
+class _TimeLimit(BaseException):
     pass
 
 
@@ -27,23 +34,27 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise _TimeLimit()
 
 
-def _encode(value: Any) -> dict[str, Any]:
+def _encode(value: Any, size: int) -> dict[str, Any]:
+    import numpy as np
+
     arr = np.asarray(value, dtype=np.float64)
-    return {"shape": list(arr.shape), "data": arr.ravel().tolist()}
+    if arr.size != size:
+        return {"shape": list(arr.shape)}
+    return {"shape": list(arr.shape), "data": [v if math.isfinite(v) else None for v in arr.ravel().tolist()]}
 
 
-def _call(fn: Any, trial: dict[str, Any]) -> dict[str, Any]:
+def _call(fn: Any, trial: dict[str, Any], gradients: list[str]) -> dict[str, Any]:
+    import numpy as np
+
     args = {k: np.asarray(v["data"], dtype=np.int64 if v.get("int") else np.float64).reshape(v["shape"])
             for k, v in trial.items()}
     try:
         result = fn(**args)
         if not isinstance(result, dict):
             return {"error": f"returned {type(result).__name__}, expected a dict of arrays"}
-        return {"ok": {str(k): _encode(v) for k, v in result.items()}}
+        return {"ok": {k: _encode(result[k], args[k].size) for k in gradients if k in result}}
     except MemoryError:
         return {"error": "MemoryError: the memory limit was exceeded"}
-    except _TimeLimit:
-        raise
     except Exception:
         lines = traceback.format_exc().strip().splitlines()
         return {"error": "\n".join(lines[-3:])}
@@ -55,30 +66,52 @@ def _problem(module: Any, job: dict[str, Any], time_limit: float) -> list[dict[s
         return [{"error": f"no function {job['function']}()"}] * len(job["trials"])
     signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
-        return [_call(fn, trial) for trial in job["trials"]]
+        return [_call(fn, trial, job["gradients"]) for trial in job["trials"]]
     except _TimeLimit:
         return [{"error": f"time limit of {time_limit:g} s exceeded"}] * len(job["trials"])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _send(out: int, payload: Any) -> None:
+    data = (json.dumps(payload) + "\n").encode()
+    while data:
+        data = data[os.write(out, data):]
+
+
 def main() -> None:
+    sys.path.insert(0, sys.argv[1])
+    out = os.dup(1)
+    os.dup2(2, 1)  # a student's print() and os.write(1, ...) go to stderr, not into the results
     job = json.loads(sys.stdin.read())
-    limit = int(job["memory_mb"]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _on_alarm)
-    results_out, sys.stdout = sys.stdout, sys.stderr  # a student's print() must not corrupt results
-    problems = job["problems"]
     try:
-        spec = importlib.util.spec_from_file_location("submission", job["module"])
+        spec = importlib.util.spec_from_file_location("submission", sys.argv[2])
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except Exception:
-        why = "the module failed to import: " + traceback.format_exc().strip().splitlines()[-1]
-        results_out.write(json.dumps([[{"error": why}] * len(p["trials"]) for p in problems]))
+    except (Exception, _TimeLimit):
+        _send(out, {"error": "the module failed to import: " + traceback.format_exc().strip().splitlines()[-1]})
         return
-    results = [_problem(module, p, float(job["time_limit"])) for p in problems]
-    results_out.write(json.dumps(results))
+    _send(out, {"imported": True})
+    for problem in job["problems"]:
+        _send(out, _problem(module, problem, float(job["time_limit"])))
+        _kill_leftovers()
+
+
+def _kill_leftovers() -> None:
+    """As PID 1 of the sandbox: end and reap every process a problem left behind (their zombies
+    would count against the process limit of the next problem). Never outside a sandbox."""
+    if os.getpid() != 1:
+        return
+    while True:
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            return
+        time.sleep(0.001)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@
 ``grad_fn``, ``backward``, ``no_grad``, ``nn`` and ``optim``.
 """
 
-from typing import Any
+from importlib import metadata as _metadata
 
 from crossgrad import autograd, nn, optim
+from crossgrad.checking import GradcheckError, assert_gradients, check, gradcheck
+from crossgrad.engine.errors import CrossgradError, GradientMismatch
 from crossgrad.engine.numeric import (
     Generator,
     Size,
@@ -52,26 +54,19 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
+from crossgrad.engine.report import Report
+from crossgrad.engine.tolerance import Tolerance
 
-__version__ = "0.1.0"
+try:  # the one source of the version is pyproject.toml (the installed distribution's metadata)
+    __version__ = _metadata.version("crossgrad")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
-    "Generator", "Size", "Tensor", "abs", "arange", "autograd", "bool_", "check", "default_generator",
+    "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
-    "int64", "is_grad_enabled", "linear", "log", "log_softmax", "long", "manual_seed", "matmul",
-    "maximum", "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu",
-    "set_grad_enabled", "sigmoid", "softmax", "softplus", "sqrt", "tanh", "tensor", "zeros",
-    "zeros_like",
+    "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
+    "log", "log_softmax", "long", "manual_seed", "matmul", "maximum", "minimum", "nn", "no_grad", "ones",
+    "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
+    "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
-
-
-def check(loss: Tensor, gradient: Tensor | None = None, names: dict | None = None, **options: Any) -> Any:
-    """Cross-check the gradients of ``loss`` three ways; returns a Report (see crossgrad.engine.report).
-
-    ``names`` maps leaf names to tensors (otherwise leaves are called leaf0, leaf1, ...);
-    options: tier ('auto', 'exact', 'tensor', 'off'), tolerance (Tolerance), claimed
-    ({name: array}), formulas (bool), witnesses, fd_seed.
-    """
-    from crossgrad.engine.check import check_tensor
-
-    return check_tensor(loss, gradient, names, **options)

@@ -316,6 +316,16 @@ def _to_float(values: list[Any] | None, shape: tuple[int, ...]) -> np.ndarray:
 _WORK: OrderedDict[str, int] = OrderedDict()
 
 
+# Time per evaluation by op relative to matmul's, measured by bench/measure_exact_costs.py (rerun it
+# after changing this tier): estimate_work counts matmul-equivalent evaluations, so the auto tier's
+# budget is a time budget whatever the ops. Ops not listed cost 1.
+OP_COST: dict[str, float] = {
+    "binary_cross_entropy_with_logits": 18, "softplus": 12, "sigmoid": 10, "tanh": 10, "pow_tensor": 9,
+    "softmax": 7, "log_softmax": 7, "mse_loss": 6.5, "pow": 6, "exp": 6, "sqrt": 6, "abs": 4, "select": 3.5,
+    "div": 3.5, "relu": 3.2, "maximum": 3.2, "minimum": 3.2, "log": 3, "cross_entropy": 0.25,
+}
+
+
 def estimate_work(plan: Plan) -> int:
     """Placeholder evaluations the exact tier would do, from shapes alone (before lowering):
     per op, output elements times the input elements each one reads; softmax-like templates
@@ -327,16 +337,22 @@ def estimate_work(plan: Plan) -> int:
     return _WORK[plan.structure_hash]
 
 
-def _estimate_work(plan: Plan) -> int:
-    total = 0
+def raw_work(plan: Plan) -> int:
+    """Placeholder evaluations, unweighted (what bench/measure_exact_costs.py divides time by)."""
+    return _estimate_work(plan, weighted=False)
+
+
+def _estimate_work(plan: Plan, weighted: bool = True) -> int:
+    total = 0.0
     for i, node in enumerate(plan.graph.nodes):
         if isinstance(node, OpNode):
             srcs = [s for s in input_indices(plan, i) if s is not None]
             first = plan.shapes[srcs[0]] if srcs else ()
             out = int(np.prod(plan.shapes[i], dtype=np.int64))
             inputs = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
-            total += _op_work(node.op, first, out, inputs, len(srcs))
-    return total
+            work = _op_work(node.op, first, out, inputs, len(srcs))
+            total += work * OP_COST.get(node.op, 1.0) if weighted else work
+    return int(total)
 
 
 def _op_work(op: str, first: tuple[int, ...], out: int, inputs: int, arity: int) -> int:

@@ -94,7 +94,19 @@ Env = list  # the placeholders' raw values, then each common subexpression's, in
 Node = Callable[[Env], Raw]
 
 _BINARY = {"add": libmp.mpf_add, "mul": libmp.mpf_mul}
-_UNARY = {"exp": libmp.mpf_exp, "log": _complex_is_nan(libmp.mpf_log), "sqrt": _complex_is_nan(libmp.mpf_sqrt)}
+EXP_LIMIT_BITS = 14  # exp(x) for |x| >= 2^14 is taken as inf (or 0): e^16384 ~ 1e7115, past any float
+
+
+def _bounded_exp(x: Raw, prec: int, rnd: str) -> Raw:
+    """exp without the blow-up: mpmath would build an integer of ~x bits (minutes, or OverflowError
+    "too many digits") for a value that is inf or 0 in every float format anyway."""
+    sign, man, exp, bc = x
+    if man and exp + bc > EXP_LIMIT_BITS:
+        return libmp.fzero if sign else libmp.finf
+    return libmp.mpf_exp(x, prec, rnd)
+
+
+_UNARY = {"exp": _bounded_exp, "log": _complex_is_nan(libmp.mpf_log), "sqrt": _complex_is_nan(libmp.mpf_sqrt)}
 
 
 def _node(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
@@ -196,7 +208,7 @@ def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bo
             for step in steps:
                 env.append(step(env))
             return [out(env) for out in outputs] if many else only(env)
-        except (ZeroDivisionError, ValueError):
+        except (ZeroDivisionError, ValueError, OverflowError):  # OverflowError: a magnitude past any float
             return NAN
 
     return run

@@ -177,7 +177,7 @@ class Step(_message.Message):
     def __init__(self, kind: _Optional[_Union[StepKind, str]] = ..., root: _Optional[str] = ..., retain_graph: _Optional[bool] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., lr: _Optional[float] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed")
+    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only")
     class ClaimedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +195,7 @@ class CheckRequest(_message.Message):
     CLAIMED_FIELD_NUMBER: _ClassVar[int]
     FORMULAS_FIELD_NUMBER: _ClassVar[int]
     FD_SEED_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_ONLY_FIELD_NUMBER: _ClassVar[int]
     graph: Graph
     root: str
     gradient: Tensor
@@ -205,10 +206,11 @@ class CheckRequest(_message.Message):
     claimed: _containers.MessageMap[str, Tensor]
     formulas: bool
     fd_seed: int
-    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ...) -> None: ...
+    figures_only: bool
+    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason")
+    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index")
     FIRST_FIELD_NUMBER: _ClassVar[int]
     SECOND_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +227,8 @@ class Comparison(_message.Message):
     TOLERANCE_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    MISMATCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ABS_INDEX_FIELD_NUMBER: _ClassVar[int]
     first: Witness
     second: Witness
     verdict: Verdict
@@ -241,7 +245,21 @@ class Comparison(_message.Message):
     tolerance: Tolerance
     unit: str
     reason: str
-    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    mismatches: _containers.RepeatedCompositeFieldContainer[Mismatch]
+    max_abs_index: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Mismatch(_message.Message):
+    __slots__ = ("index", "first", "second", "excess")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    SECOND_FIELD_NUMBER: _ClassVar[int]
+    EXCESS_FIELD_NUMBER: _ClassVar[int]
+    index: _containers.RepeatedScalarFieldContainer[int]
+    first: float
+    second: float
+    excess: float
+    def __init__(self, index: _Optional[_Iterable[int]] = ..., first: _Optional[float] = ..., second: _Optional[float] = ..., excess: _Optional[float] = ...) -> None: ...
 
 class LeafReport(_message.Message):
     __slots__ = ("name", "shape", "dtype", "numeric", "symbolic", "finite_difference", "claimed", "comparisons", "verdict", "suspect", "closed_form", "closed_form_latex")
@@ -323,13 +341,13 @@ class CheckResponse(_message.Message):
     leaves: _containers.RepeatedCompositeFieldContainer[LeafReport]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
     steps: _containers.RepeatedCompositeFieldContainer[StepResult]
-    tier: str
+    tier: Tier
     tier_reason: str
     finite_difference: str
     timings_ms: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
     output: Tensor
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[str] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
     __slots__ = ("request",)
@@ -398,7 +416,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth")
+    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     MAX_RANK_FIELD_NUMBER: _ClassVar[int]
@@ -410,6 +428,7 @@ class Limits(_message.Message):
     MAX_DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SYMBOLIC_WORKERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_INTERMEDIATE_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_nodes: int
     max_rank: int
@@ -421,7 +440,8 @@ class Limits(_message.Message):
     max_deadline_seconds: int
     symbolic_workers: int
     max_depth: int
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ...) -> None: ...
+    max_intermediate_elements: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ...) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
     __slots__ = ("version", "limits", "tiers")
