@@ -56,8 +56,8 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     sx, sw, so = _specs(nd)
     y = np.einsum(f"{sx},{sw}->{so}", win, wg, optimize=True).reshape((n, w.shape[0]) + out)
     if b is not None:
-        y += b.reshape((-1,) + (1,) * nd)
-    return y.astype(x.dtype, copy=False)
+        y = y + b.reshape((-1,) + (1,) * nd)
+    return y.astype(np.result_type(x, w), copy=False)
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
@@ -74,7 +74,8 @@ def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     spatial, taps = sx[3:3 + nd], sx[3 + nd:]
     cols = np.einsum(f"ngc{spatial},gco{taps}->ngo{taps}{spatial}", xg, wg, optimize=True)
     cols = cols.reshape((n, w.shape[1] * groups) + tuple(kernel) + x.shape[2:])
-    y = np.zeros((n, cols.shape[1]) + full, dtype=x.dtype)
+    dtype = np.result_type(x, w)
+    y = np.zeros((n, cols.shape[1]) + full, dtype=dtype)
     for tap in np.ndindex(*kernel):  # one strided add per kernel tap, not per element
         index = tuple(slice(dil[d] * tap[d], dil[d] * tap[d] + stride[d] * (x.shape[2 + d] - 1) + 1, stride[d])
                       for d in range(nd))
@@ -83,7 +84,7 @@ def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     y = y[(slice(None), slice(None)) + crop]
     if b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
-    return np.ascontiguousarray(y, dtype=x.dtype)
+    return np.ascontiguousarray(y, dtype=dtype)
 
 
 def _names(nd: int) -> tuple[str, str]:
@@ -113,7 +114,8 @@ def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Arr:
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
     gg = g.reshape((n, groups, g.shape[1] // groups) + g.shape[2:])
     sx, sw, so = _specs(nd)
-    return np.einsum(f"{sx},{so}->{sw}", win, gg, optimize=True).reshape(w_shape).astype(g.dtype, copy=False)
+    gw = np.einsum(f"{sx},{so}->{sw}", win, gg, optimize=True)
+    return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
 
 
 def _conv_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -154,7 +156,8 @@ def _weight_grad_of_transpose(g: Arr, x: Arr, w_shape: tuple, at: dict, pads: li
     win = win.reshape((n, groups, g.shape[1] // groups) + win.shape[2:])
     xg = x.reshape((n, groups, x.shape[1] // groups) + x.shape[2:])
     sx, sw, so = _specs(nd)  # windows of g play the input, x plays the output
-    return np.einsum(f"{sx},{so}->{sw}", win, xg, optimize=True).reshape(w_shape).astype(g.dtype, copy=False)
+    gw = np.einsum(f"{sx},{so}->{sw}", win, xg, optimize=True)
+    return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
 
 
 CONV = Rule(_conv_forward, _conv_vjp)

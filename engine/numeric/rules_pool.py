@@ -103,7 +103,7 @@ def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
     y = xhat if w is None else xhat * w.reshape(view)
     if b is not None:
         y = y + b.reshape(view)
-    return y.astype(x.dtype, copy=False), (xhat, invstd, w)
+    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (xhat, invstd, w)
 
 
 def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:

@@ -17,3 +17,20 @@ __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Linear", "MSELoss", "Module", "Parameter",
     "ReLU", "Sequential", "functional",
 ]
+
+from crossgrad.nn.cnn import (  # noqa: E402 (convolutional-network modules)
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Dropout2d,
+    MaxPool2d,
+)
+
+__all__ += [
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+    "Dropout2d", "MaxPool2d",
+]

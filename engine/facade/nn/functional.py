@@ -25,3 +25,20 @@ __all__ = [
     "log_softmax", "matmul", "maximum", "minimum", "mse_loss", "relu", "sigmoid", "softmax",
     "softplus", "sqrt", "tanh",
 ]
+
+from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolutional networks)
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    dropout2d,
+    max_pool2d,
+)
+
+__all__ += [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "dropout2d", "max_pool2d",
+]
