@@ -14,18 +14,18 @@ from typing import Any
 import numpy as np
 
 
-def build(torch: Any) -> Any:
+def build(torch: Any, dtype: Any = None) -> Any:
     nn = torch.nn
 
     class LeNet5(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2, dtype=dtype)
             self.pool = nn.MaxPool2d(2)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
+            self.conv2 = nn.Conv2d(6, 16, 5, dtype=dtype)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120, dtype=dtype)
+            self.fc2 = nn.Linear(120, 84, dtype=dtype)
+            self.fc3 = nn.Linear(84, 10, dtype=dtype)
 
         def forward(self, x: Any) -> Any:
             x = self.pool(torch.relu(self.conv1(x)))
@@ -57,7 +57,7 @@ def data(torch: Any, batch: int, dtype: Any, seed: int = 1) -> tuple[Any, Any]:
 def train(torch: Any, steps: int = 10, batch: int = 16, dtype: Any = None, lr: float = 0.05) -> tuple[Any, list]:
     """`steps` SGD-momentum steps on one batch; returns the model and the losses."""
     dtype = dtype or torch.float32
-    model = build(torch)
+    model = build(torch, dtype)
     init(torch, model, dtype)
     x, y = data(torch, batch, dtype)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
