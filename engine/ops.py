@@ -256,8 +256,9 @@ _SPECS: tuple[OpSpec, ...] = (
 
 from .conv_specs import CONV_SPECS  # noqa: E402 (the block needs the classes above)
 from .pool_specs import POOL_SPECS  # noqa: E402
+from .resample_specs import RESAMPLE_SPECS  # noqa: E402
 
-_SPECS += CONV_SPECS + POOL_SPECS
+_SPECS += CONV_SPECS + POOL_SPECS + RESAMPLE_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

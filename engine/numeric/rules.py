@@ -289,4 +289,7 @@ from .rules_conv import CONV_RULES  # noqa: E402 (registration block)
 from .rules_pool import POOL_RULES  # noqa: E402
 
 RULES.update(CONV_RULES)
+from .rules_resample import RESAMPLE_RULES  # noqa: E402
+
 RULES.update(POOL_RULES)
+RULES.update(RESAMPLE_RULES)

@@ -197,4 +197,7 @@ from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
 from .lowering_pool import POOL_LOWERING  # noqa: E402
 
 DIRECT.update(CONV_LOWERING)
+from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
+
 DIRECT.update(POOL_LOWERING)
+DIRECT.update(RESAMPLE_LOWERING)

@@ -27,7 +27,7 @@ from crossgrad.engine.conv_specs import pairs  # noqa: E402
 from tests.catalogue_inputs import case_inputs  # noqa: E402
 
 OPS = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-       "adaptive_avg_pool2d", "batch_norm")
+       "adaptive_avg_pool2d", "batch_norm", "pad", "interpolate", "pixel_shuffle")
 
 
 def _conv(name: str, t: list, at: dict) -> torch.Tensor:
@@ -49,6 +49,17 @@ def torch_call(name: str, t: list, at: dict) -> torch.Tensor:
     if name == "avg_pool2d":
         return F.avg_pool2d(t[0], at["kernel_size"], stride, at["padding"], at["ceil_mode"],
                             at["count_include_pad"], at["divisor_override"])
+    if name == "pad":
+        extra = {"value": at["value"]} if at["mode"] == "constant" else {}
+        return F.pad(t[0], at["pad"], at["mode"], **extra)
+    if name == "interpolate":
+        corners = at["align_corners"] if at["mode"] == "bilinear" else None
+        if at["scale_h"]:
+            return F.interpolate(t[0], scale_factor=(at["scale_h"], at["scale_w"]), mode=at["mode"],
+                                 align_corners=corners)
+        return F.interpolate(t[0], size=at["size"], mode=at["mode"], align_corners=corners)
+    if name == "pixel_shuffle":
+        return F.pixel_shuffle(t[0], at["upscale_factor"])
     if name == "adaptive_avg_pool2d":
         return F.adaptive_avg_pool2d(t[0], at["output_size"])
     return F.batch_norm(t[0], t[1], t[2], t[3], t[4], at["training"], at["momentum"], at["eps"])
