@@ -208,3 +208,44 @@ def test_example_models_check_agrees_for_every_parameter(dtype):
         report = crossgrad.check(loss, names=dict(model.named_parameters()), tier="tensor")
         assert report.verdict == "agree", str(report)
         assert {leaf.name for leaf in report.leaves} == set(dict(model.named_parameters()))
+
+
+def test_group_and_instance_norm_are_checked_three_ways():
+    rng = np.random.default_rng(3)
+    x = crossgrad.tensor(rng.standard_normal((2, 4, 3, 3)), requires_grad=True)
+    w = crossgrad.tensor(rng.uniform(0.5, 1.5, 4), requires_grad=True)
+    b = crossgrad.tensor(rng.standard_normal(4), requires_grad=True)
+    c = crossgrad.tensor(rng.standard_normal((2, 4, 3, 3)))
+    for out in (F.group_norm(x, 2, w, b), F.instance_norm(x, weight=w, bias=b)):
+        report = crossgrad.check((out * c).sum(), names={"x": x, "w": w, "b": b})
+        assert report.verdict == "agree", str(report)
+    # group_norm's normalized values: each (sample, group) has mean 0 and biased variance 1
+    z = F.group_norm(x, 2).detach().numpy().reshape(2, 2, -1)
+    np.testing.assert_allclose(z.mean(axis=-1), 0, atol=1e-12)
+    np.testing.assert_allclose(z.var(axis=-1), 1 - 1e-5 / (x.detach().numpy().reshape(2, 2, -1).var(axis=-1) + 1e-5),
+                               rtol=1e-9)
+
+
+def test_resampling_functions_follow_torch_index_rules():
+    x = crossgrad.tensor(np.arange(6.0).reshape(1, 1, 2, 3))
+    np.testing.assert_array_equal(F.interpolate(x, scale_factor=2).numpy()[0, 0],
+                                  np.repeat(np.repeat(np.arange(6.0).reshape(2, 3), 2, 0), 2, 1))
+    corners = F.interpolate(x, size=(3, 5), mode="bilinear", align_corners=True).numpy()[0, 0]
+    np.testing.assert_allclose(corners[[0, 0, -1, -1], [0, -1, 0, -1]], [0, 2, 3, 5])
+    np.testing.assert_allclose(corners[1, 1], 2.0)  # the centre of (0, 1, 3, 4)
+    assert tuple(crossgrad.nn.Upsample(scale_factor=2, mode="bilinear")(x).shape) == (1, 1, 4, 6)
+    shuffled = crossgrad.nn.PixelShuffle(2)(crossgrad.tensor(np.arange(8.0).reshape(1, 4, 1, 2))).numpy()
+    np.testing.assert_array_equal(shuffled[0, 0], [[0, 2, 1, 3], [4, 6, 5, 7]])
+    np.testing.assert_array_equal(F.pad(x, (1, 0), mode="replicate").numpy()[0, 0], [[0, 0, 1, 2], [3, 3, 4, 5]])
+    with pytest.raises(ShapeError, match="should be less than"):
+        F.pad(x, (3, 0), mode="reflect")
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    crossgrad.manual_seed(0)
+    x = crossgrad.ones(4, 8, 3, 3)
+    y = crossgrad.nn.Dropout2d(0.5)(x).numpy()
+    per_channel = y.reshape(4, 8, -1)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(axis=-1) == per_channel.max(axis=-1)).all()
+    assert 0 < (per_channel[..., 0] == 0).sum() < 32

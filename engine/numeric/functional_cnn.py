@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import ops
+from ..errors import ShapeError
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
@@ -144,3 +145,83 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = Tensor(keep._data.astype(input._data.dtype) * scale)
     return input * mask
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    if mode not in ("constant", "reflect", "replicate"):
+        raise NotImplementedError(f"pad mode {mode!r} is not supported (constant, reflect, replicate)")
+    return _run("pad", (input,), {"pad": tuple(int(p) for p in pad), "mode": mode,
+                                  "value": 0.0 if value is None else float(value)})
+
+
+def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
+                mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None) -> Tensor:
+    """2-D nearest / bilinear resampling to ``size`` or by ``scale_factor`` (torch's index rules)."""
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, bilinear)")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    scales = (0.0, 0.0)
+    if size is None:
+        factors = (float(scale_factor),) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
+        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(2))
+        if not recompute_scale_factor:
+            scales = (float(factors[0]), float(factors[1]))
+    attrs = {"size": _tup(size, 2), "mode": mode, "align_corners": bool(align_corners),
+             "scale_h": scales[0], "scale_w": scales[1]}
+    return _run("interpolate", (input,), attrs)
+
+
+def upsample(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | None = None,
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    return _run("pixel_shuffle", (input,), {"upscale_factor": int(upscale_factor)})
+
+
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    view = (1, -1) + (1,) * (out.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(view)
+    if bias is not None:
+        out = out + bias.reshape(view)
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over each (sample, group of C/G channels, spatial) with biased variance, then the
+    per-channel affine: composed of batch_norm on the (1, N G, -1) view, so every interpretation
+    follows from batch_norm's (grad_fn is torch's composite-side AddBackward0/MulBackward0)."""
+    n, c = input.shape[0], input.shape[1]
+    if num_groups < 1 or c % num_groups:
+        raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
+                                       f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
+    flat = input.reshape(1, n * num_groups, -1)
+    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Each (sample, channel) normalized over its spatial elements: batch_norm on the (1, N C, ...) view."""
+    if not use_input_stats:
+        return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
+    n, c = input.shape[0], input.shape[1]
+    flat = input.reshape(1, n * c, -1)
+    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    if running_mean is not None or running_var is not None:
+        stats = [None if r is None else Tensor(np.tile(r._data, n)) for r in (running_mean, running_var)]
+        update_running_stats(flat.reshape(1, n * c, *input.shape[2:]), stats[0], stats[1], momentum)
+        with no_grad():
+            for r, s in zip((running_mean, running_var), stats):
+                if r is not None and s is not None:
+                    r._data[...] = s._data.reshape(n, c).mean(axis=0)
+    return _affine(out.reshape(tuple(input.shape)), weight, bias)

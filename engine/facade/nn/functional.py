@@ -35,10 +35,17 @@ from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolution
     conv_transpose1d,
     conv_transpose2d,
     dropout2d,
+    group_norm,
+    instance_norm,
+    interpolate,
     max_pool2d,
+    pad,
+    pixel_shuffle,
+    upsample,
 )
 
 __all__ += [
+    "group_norm", "instance_norm", "interpolate", "pad", "pixel_shuffle", "upsample",
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
     "conv_transpose2d", "dropout2d", "max_pool2d",
 ]
