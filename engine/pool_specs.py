@@ -75,6 +75,24 @@ def adaptive_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     return x[:2] + size
 
 
+def adaptive_ranges(size_in: int, size_out: int) -> np.ndarray:
+    """(out, longest) input positions of each adaptive range floor(i in / out) .. ceil((i + 1) in / out) - 1,
+    -1 past its end (torch's split)."""
+    i = np.arange(size_out)
+    start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+    longest = int((end - start).max())
+    pos = start[:, None] + np.arange(longest)[None, :]
+    return np.where(pos < end[:, None], pos, -1)
+
+
+def adaptive_rows(x: Sequence[int], size: Sequence[int]) -> np.ndarray:
+    """(N C out_h out_w, longest window) flat input indices of each adaptive window, -1 padded."""
+    rh, rw = (adaptive_ranges(x[2 + d], size[d]) for d in range(2))
+    grid = np.arange(int(np.prod(x, dtype=np.int64))).reshape(tuple(x))
+    g = np.pad(grid, [(0, 0), (0, 0), (0, 1), (0, 1)], constant_values=-1)  # index -1 reads the pad
+    return g[:, :, rh[:, None, :, None], rw[None, :, None, :]].reshape(-1, rh.shape[1] * rw.shape[1])
+
+
 def batch_norm_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
     if len(x) < 2:
@@ -126,6 +144,13 @@ POOL_SPECS: tuple[OpSpec, ...] = (
         (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((2, 1, 4, 4),), {"output_size": (1, 1)})),
         (Attr("output_size", "shape", (1, 1)),),
         doc="mean over rows floor(i H / h) .. ceil((i + 1) H / h) - 1, likewise columns",
+    ),
+    OpSpec(
+        "adaptive_max_pool2d", (Input("input"),), adaptive_shape, "AdaptiveMaxPool2DBackward0",
+        (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((1, 1, 4, 4),), {"output_size": (2, 2)})),
+        (Attr("output_size", "shape", (1, 1)),),
+        kink="a tie inside a window: the gradient goes to the first maximum (row-major), as torch's index",
+        doc="max over rows floor(i H / h) .. ceil((i + 1) H / h) - 1, likewise columns",
     ),
     OpSpec(
         "batch_norm", (Input("input"),) + _STATE + (Input("weight", optional=True), Input("bias", optional=True)),

@@ -263,4 +263,4 @@ def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, ou
 
 
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-                                   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")})
+                                   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})

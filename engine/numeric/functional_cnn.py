@@ -225,3 +225,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                 if r is not None and s is not None:
                     r._data[...] = s._data.reshape(n, c).mean(axis=0)
     return _affine(out.reshape(tuple(input.shape)), weight, bias)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+    size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
+    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    return _run("adaptive_max_pool2d", (input,), {"output_size": full})

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pool_specs import avg_divisor, pool_geometry
+from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
 from .rules_conv import windows
 from .ruletools import Arr, Rule
 
@@ -86,6 +86,16 @@ def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     return (np.einsum("ih,ncij,jw->nchw", a, g, b, optimize=True),)
 
 
+def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """Each window's first maximum (row-major), its flat input index saved as torch's indices."""
+    x = xs[0]
+    rows = adaptive_rows(x.shape, at["output_size"])
+    values = np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf)
+    arg = values.argmax(axis=1)
+    flat = rows[np.arange(len(rows)), arg]
+    return x.reshape(-1)[flat].reshape(x.shape[:2] + tuple(at["output_size"])), (flat, x.shape)
+
+
 def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
 
@@ -128,5 +138,6 @@ POOL_RULES: dict[str, Rule] = {
     "max_pool2d": Rule(_max_pool, _max_pool_vjp),
     "avg_pool2d": Rule(_avg_pool, _avg_pool_vjp),
     "adaptive_avg_pool2d": Rule(_adaptive, _adaptive_vjp),
+    "adaptive_max_pool2d": Rule(_adaptive_max, _max_pool_vjp),
     "batch_norm": Rule(_batch_norm, _batch_norm_vjp),
 }

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..pool_specs import avg_divisor, pool_geometry
+from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
 from .lowering_conv import _window_gather
 from .templates import Group, Stage, args, grid, reduce_rows, rows_last
 from .templates import exact_number as _num
@@ -57,22 +57,14 @@ def lower_avg_pool(shapes: Shapes, at: dict) -> list[Stage]:
     return [_ragged(rows, div, lambda n, d: sp.Add(*args(n)) / _num(d))]
 
 
-def _ranges(size_in: int, size_out: int) -> np.ndarray:
-    """(out, longest) input positions of each adaptive range, -1 past its end."""
-    i = np.arange(size_out)
-    start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
-    longest = int((end - start).max())
-    pos = start[:, None] + np.arange(longest)[None, :]
-    return np.where(pos < end[:, None], pos, -1)
-
-
 def lower_adaptive_avg(shapes: Shapes, at: dict) -> list[Stage]:
-    x = tuple(shapes[0])
-    rh, rw = (_ranges(x[2 + d], at["output_size"][d]) for d in range(2))
-    g = np.pad(grid(x), [(0, 0), (0, 0), (0, 1), (0, 1)], constant_values=-1)  # index -1 reads the pad
-    win = g[:, :, rh[:, None, :, None], rw[None, :, None, :]]
-    rows = win.reshape(-1, rh.shape[1] * rw.shape[1])
+    rows = adaptive_rows(tuple(shapes[0]), at["output_size"])
     return [_ragged(rows, None, lambda n, _: sp.Add(*args(n)) / n)]
+
+
+def lower_adaptive_max(shapes: Shapes, at: dict) -> list[Stage]:
+    rows = adaptive_rows(tuple(shapes[0]), at["output_size"])
+    return [_ragged(rows, None, lambda n, _: sp.Max(*args(n)))]
 
 
 def lower_batch_norm(shapes: Shapes, at: dict) -> list[Stage]:
@@ -111,5 +103,6 @@ def lower_batch_norm(shapes: Shapes, at: dict) -> list[Stage]:
 
 POOL_LOWERING = {
     "max_pool2d": lower_max_pool, "avg_pool2d": lower_avg_pool,
-    "adaptive_avg_pool2d": lower_adaptive_avg, "batch_norm": lower_batch_norm,
+    "adaptive_avg_pool2d": lower_adaptive_avg, "adaptive_max_pool2d": lower_adaptive_max,
+    "batch_norm": lower_batch_norm,
 }

@@ -27,7 +27,7 @@ from crossgrad.engine.conv_specs import pairs  # noqa: E402
 from tests.catalogue_inputs import case_inputs  # noqa: E402
 
 OPS = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-       "adaptive_avg_pool2d", "batch_norm", "pad", "interpolate", "pixel_shuffle")
+       "adaptive_avg_pool2d", "adaptive_max_pool2d", "batch_norm", "pad", "interpolate", "pixel_shuffle")
 
 
 def _conv(name: str, t: list, at: dict) -> torch.Tensor:
@@ -60,6 +60,8 @@ def torch_call(name: str, t: list, at: dict) -> torch.Tensor:
         return F.interpolate(t[0], size=at["size"], mode=at["mode"], align_corners=corners)
     if name == "pixel_shuffle":
         return F.pixel_shuffle(t[0], at["upscale_factor"])
+    if name == "adaptive_max_pool2d":
+        return F.adaptive_max_pool2d(t[0], at["output_size"])
     if name == "adaptive_avg_pool2d":
         return F.adaptive_avg_pool2d(t[0], at["output_size"])
     return F.batch_norm(t[0], t[1], t[2], t[3], t[4], at["training"], at["momentum"], at["eps"])

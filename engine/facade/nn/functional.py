@@ -28,6 +28,7 @@ __all__ = [
 
 from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolutional networks)
     adaptive_avg_pool2d,
+    adaptive_max_pool2d,
     avg_pool2d,
     batch_norm,
     conv1d,
@@ -45,7 +46,7 @@ from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolution
 )
 
 __all__ += [
-    "group_norm", "instance_norm", "interpolate", "pad", "pixel_shuffle", "upsample",
+    "adaptive_max_pool2d", "group_norm", "instance_norm", "interpolate", "pad", "pixel_shuffle", "upsample",
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
     "conv_transpose2d", "dropout2d", "max_pool2d",
 ]
