@@ -24,7 +24,7 @@ TIERS = ("auto", "exact", "tensor", "off")
 EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
 PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
          ("claimed", "symbolic"), ("claimed", "numeric"))
-KINK_OPS = ("relu", "abs", "maximum", "minimum")
+KINK_OPS = ("relu", "abs", "maximum", "minimum", "max_pool2d", "adaptive_max_pool2d")
 FD_ERROR_FACTOR = 3.0  # a finite-difference disagreement within this many error estimates is no evidence
 
 
@@ -132,7 +132,7 @@ def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     for i in ops_at:
         srcs = [s for s in input_indices(plan, i) if s is not None]
         ins = [values[s] for s in srcs]
-        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
+        if kinks.on_kink(plan.graph.nodes[i].op, ins, plan.attrs[i]):  # type: ignore[union-attr]
             return values
     return None
 

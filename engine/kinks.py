@@ -53,6 +53,18 @@ BRANCHES: dict[str, Callable[[int], Vjp]] = {
 }
 
 
+from .numeric import pool_kinks  # noqa: E402 (max pooling's tie, registered here)
+
+BRANCHES.update({op: pool_kinks.branch(op) for op in pool_kinks.TIE_OPS})
+
+
+def on_kink(op: str, ins: list[np.ndarray], attrs: dict) -> bool:
+    """Whether some element of this op's inputs sits exactly on its kink."""
+    if op in pool_kinks.TIE_OPS:
+        return pool_kinks.has_tie(op, ins[0], attrs)
+    return bool((len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()))
+
+
 def at_kink(plan: Plan, values: list[np.ndarray]) -> list[tuple[int, str]]:
     """Active kink nodes (position, op) with some element exactly on its kink."""
     found = []
@@ -61,7 +73,7 @@ def at_kink(plan: Plan, values: list[np.ndarray]) -> list[tuple[int, str]]:
         if op not in BRANCHES or not plan.active[i]:
             continue
         ins = [values[s] for s in input_indices(plan, i) if s is not None]
-        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
+        if on_kink(op, ins, plan.attrs[i]):
             found.append((i, op))
     return found
 

@@ -249,3 +249,19 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     assert set(np.unique(per_channel)) <= {0.0, 2.0}
     assert (per_channel.min(axis=-1) == per_channel.max(axis=-1)).all()
     assert 0 < (per_channel[..., 0] == 0).sum() < 32
+
+
+def test_max_pool_tie_is_a_convention_and_the_gradient_goes_to_the_first_maximum(monkeypatch):
+    x = crossgrad.tensor(np.array([[[[1.0, 1.0, 0.0, 3.0], [0.0, 0.5, 2.0, 1.0]]]]), requires_grad=True)
+    out = F.max_pool2d(x, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0, 0, 1], [0, 0, 0, 0]])  # torch's index
+    assert crossgrad.check(F.max_pool2d(x, 2).sum(), names={"x": x}).verdict == "convention"
+
+    def to_window_corner(rule, g, saved, node):  # a real bug: always the window's top-left element
+        flat, shape = saved[0], saved[1]
+        corner = (flat // shape[3] // 2 * 2) * shape[3] + flat % shape[3] // 2 * 2
+        return (np.bincount(corner.reshape(-1), g.reshape(-1), minlength=x.numel()).reshape(shape),)
+
+    _plant(monkeypatch, "max_pool2d", to_window_corner)
+    assert crossgrad.check(F.max_pool2d(x, 2).sum(), names={"x": x}).verdict == "mismatch"

@@ -34,12 +34,12 @@ def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
     cols = np.arange(out[1])[None, :] * stride[1] + q * dil[1] - pad[1]
     plane = np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1, 1))
     flat = (plane * x.shape[2] + rows) * x.shape[3] + cols
-    return np.ascontiguousarray(y), (flat, x.shape)
+    return np.ascontiguousarray(y), (flat, x.shape, x)
 
 
 def _max_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """The gradient goes to the saved index of each window (summed where windows overlap)."""
-    flat, shape = saved
+    flat, shape = saved[0], saved[1]
     size = int(np.prod(shape))
     return (np.bincount(flat.reshape(-1), g.reshape(-1), minlength=size).reshape(shape).astype(g.dtype),)
 
@@ -93,7 +93,7 @@ def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
     values = np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf)
     arg = values.argmax(axis=1)
     flat = rows[np.arange(len(rows)), arg]
-    return x.reshape(-1)[flat].reshape(x.shape[:2] + tuple(at["output_size"])), (flat, x.shape)
+    return x.reshape(-1)[flat].reshape(x.shape[:2] + tuple(at["output_size"])), (flat, x.shape, x)
 
 
 def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
