@@ -72,7 +72,10 @@ def _timed(client: Client) -> float:
     return time.perf_counter() - start
 
 
-def test_dead_workers_are_replaced_and_checks_still_answer(server):
+def test_dead_workers_are_replaced_and_checks_still_answer(server, monkeypatch):
+    from crossgrad.server import workers
+
+    monkeypatch.setattr(workers, "INLINE_WORK", 0)  # every symbolic job goes to a worker
     replaced = server.pool.replaced
     killed = list(server.pool.idle.queue)
     for worker in killed:
@@ -91,8 +94,10 @@ def test_symbolic_runs_while_the_parent_works_and_a_failed_check_returns_its_wor
     job was sent, the worker's answer is still taken, so the pool keeps its worker."""
     from crossgrad.engine import check as check_module
     from crossgrad.engine.numeric.export import to_graph
+    from crossgrad.server import workers
     from crossgrad.server.workers import SymbolicPool, runner
 
+    monkeypatch.setattr(workers, "INLINE_WORK", 0)  # every symbolic job goes to a worker
     pool = SymbolicPool(size=1)
     try:
         request = check_module.CheckRequest(to_graph(seed_loss())[0])
