@@ -257,7 +257,9 @@ _SPECS: tuple[OpSpec, ...] = (
 
 from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402,I001  (issue 11, part A)
 
-_SPECS += ELEMENTWISE_SPECS
+from .ops_reductions import REDUCTION_SPECS  # noqa: E402,I001  (issue 11, part A)
+
+_SPECS += ELEMENTWISE_SPECS + REDUCTION_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

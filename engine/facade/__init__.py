@@ -66,6 +66,20 @@ from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part 
     square,
     where,
 )
+from crossgrad.engine.numeric.functional_reductions import (  # issue 11, part A
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,  # noqa: A004
+    min,  # noqa: A004
+    norm,
+    prod,
+    std,
+    var,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -82,5 +96,7 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["amax", "amin", "argmax", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std",
+            "var"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp

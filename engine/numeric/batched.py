@@ -23,6 +23,7 @@ import numpy as np
 from .. import ops
 from ..graph import Leaf, Plan, input_indices
 from . import losses
+from .batched_reductions import BATCH_RULES
 from .rules import RULES, index_along, reduced_dims
 from .ruletools import Arr
 from .run_graph import evaluator
@@ -168,6 +169,7 @@ TABLE: dict[str, BatchRule] = {
     "cross_entropy": _cross_entropy,
 }
 TABLE.update({op: _elementwise for op in ELEMENTWISE_A})
+TABLE.update(BATCH_RULES)
 
 
 _REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()

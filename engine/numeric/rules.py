@@ -286,5 +286,7 @@ RULES: dict[str, Rule] = {
 }
 
 from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402  (issue 11, part A)
+from .rules_reductions import REDUCTION_RULES  # noqa: E402
 
 RULES.update(ELEMENTWISE_RULES)
+RULES.update(REDUCTION_RULES)

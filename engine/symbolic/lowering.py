@@ -177,6 +177,9 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "mse_loss": _mse,
     "where": lower_where,
 }
+from .lowering_reductions import REDUCTIONS  # noqa: E402  (issue 11, part A)
+
+DIRECT.update(REDUCTIONS)
 
 
 def _sliced(g: np.ndarray, at: dict) -> np.ndarray:

@@ -17,7 +17,7 @@ from ..catalogue_inputs import case_inputs, resolved_attrs
 from .opsa_torch import torch_call
 
 OUT = pathlib.Path(__file__).parent / "opsa.json"
-OPS = [s.name for s in ops.ELEMENTWISE_SPECS] + [s.name for s in getattr(ops, "REDUCTION_SPECS", ())]
+OPS = [s.name for s in ops.ELEMENTWISE_SPECS + ops.REDUCTION_SPECS]
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
@@ -46,13 +46,23 @@ KINKS = [("clamp", {"min": -0.5, "max": 0.5}, [-0.5, 0.5, 0.0, -1.0, 1.0]),
          ("clamp", {"min": 0.0, "max": None}, [0.0, 1.0, -1.0]),
          ("hardtanh", {"min_val": -0.5, "max_val": 0.5}, [-0.5, 0.5, 0.0, -1.0, 1.0]),
          ("leaky_relu", {"negative_slope": 0.2}, [0.0, 1.0, -1.0]),
-         ("elu", {"alpha": 0.5}, [0.0, 1.0, -1.0])]
+         ("elu", {"alpha": 0.5}, [0.0, 1.0, -1.0]),
+         ("amax", {"dim": 1}, [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]),
+         ("amin", {}, [[1.0, 3.0, 1.0], [2.0, 1.0, 2.0]]),
+         ("max", {"dim": 1}, [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]),
+         ("min", {"dim": 0, "keepdim": True}, [[1.0, 3.0, 3.0], [1.0, 2.0, 2.0]]),
+         ("max", {}, [[1.0, 3.0, 3.0], [2.0, 3.0, 2.0]]),
+         ("prod", {"dim": 1}, [[0.0, 2.0, 3.0], [0.0, 0.0, 4.0]]),
+         ("prod", {}, [[0.0, 2.0, 3.0], [1.0, 5.0, 4.0]]),
+         ("norm", {"dim": 1}, [[0.0, 0.0, 0.0], [3.0, 4.0, 0.0]]),
+         ("norm", {"p": 1.0}, [[0.0, 1.0, -2.0]])]
 
 
 def _kink(name: str, attrs: dict, values: list) -> dict:
     x = torch.tensor(values, dtype=torch.float64, requires_grad=True)
     out = torch_call(torch, name, [x], ops.resolve_attrs(ops.CATALOGUE[name], attrs))
-    out.sum().backward()
+    cot = torch.arange(1.0, 1.0 + out.numel(), dtype=torch.float64).reshape(out.shape)
+    out.backward(cot)
     return {"op": name, "attrs": attrs, "input": values, "grad": x.grad.tolist()}
 
 

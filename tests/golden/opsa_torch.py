@@ -21,5 +21,20 @@ def torch_call(torch: Any, op: str, xs: list, at: dict) -> Any:
         "clamp": lambda: torch.clamp(x, min=at["min"], max=at["max"]),
         "hardtanh": lambda: F.hardtanh(x, at["min_val"], at["max_val"]),
         "where": lambda: torch.where(xs[0], xs[1], xs[2]),
+        "logsumexp": lambda: torch.logsumexp(x, _all(x, at["dim"]), keepdim=at["keepdim"]),
+        "amax": lambda: torch.amax(x, _all(x, at["dim"]), keepdim=at["keepdim"]),
+        "amin": lambda: torch.amin(x, _all(x, at["dim"]), keepdim=at["keepdim"]),
+        "max": lambda: torch.max(x) if at["dim"] is None else torch.max(x, at["dim"], at["keepdim"]).values,
+        "min": lambda: torch.min(x) if at["dim"] is None else torch.min(x, at["dim"], at["keepdim"]).values,
+        "var": lambda: torch.var(x, at["dim"], correction=at["correction"], keepdim=at["keepdim"]),
+        "std": lambda: torch.std(x, at["dim"], correction=at["correction"], keepdim=at["keepdim"]),
+        "norm": lambda: torch.norm(x, p=at["p"], dim=at["dim"], keepdim=at["keepdim"]),
+        "cumsum": lambda: torch.cumsum(x, at["dim"]),
+        "prod": lambda: torch.prod(x) if at["dim"] is None else torch.prod(x, at["dim"], at["keepdim"]),
     }
     return calls[op]()
+
+
+def _all(x: Any, dim: Any) -> Any:
+    """torch.logsumexp/amax need the dims spelled out; the catalogue's None means every dim."""
+    return tuple(range(x.dim())) if dim is None else dim
