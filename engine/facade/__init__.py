@@ -66,6 +66,22 @@ from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part 
     square,
     where,
 )
+from crossgrad.engine.numeric.functional_masks import (  # issue 11, part A
+    eq,
+    full_like,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    le,
+    less,
+    less_equal,
+    lt,
+    ne,
+    not_equal,
+    tril,
+    triu,
+)
 from crossgrad.engine.numeric.functional_reductions import (  # issue 11, part A
     amax,
     amin,
@@ -98,5 +114,7 @@ __all__ = [
 ]
 __all__ += ["amax", "amin", "argmax", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std",
             "var"]
+__all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
+            "not_equal", "tril", "triu"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp

@@ -14,7 +14,7 @@ import torch
 from crossgrad.engine import ops
 
 from ..catalogue_inputs import case_inputs, resolved_attrs
-from .opsa_torch import torch_call
+from .opsa_torch import EXPRESSIONS, torch_call
 
 OUT = pathlib.Path(__file__).parent / "opsa.json"
 OPS = [s.name for s in ops.ELEMENTWISE_SPECS + ops.REDUCTION_SPECS]
@@ -66,13 +66,20 @@ def _kink(name: str, attrs: dict, values: list) -> dict:
     return {"op": name, "attrs": attrs, "input": values, "grad": x.grad.tolist()}
 
 
+def _expression(text: str) -> dict:
+    value = EXPRESSIONS[text](torch)
+    return {"expr": text, "dtype": str(value.dtype).removeprefix("torch."), "value": value.tolist()}
+
+
 def main() -> None:
     records = [_record(name, i, dtype) for name in OPS for i in range(len(ops.CATALOGUE[name].cases))
                for dtype in DTYPES]
     head = json.dumps({"torch": torch.__version__, "cotangent_seed": 7, "input_seed": 0})[:-1]
     rows = ",\n".join(json.dumps(r) for r in records)  # one case per line
     kinks = ",\n".join(json.dumps(_kink(*k)) for k in KINKS)
-    OUT.write_text(f'{head}, "kinks": [\n{kinks}\n],\n"ops": [\n{rows}\n]}}\n')
+    exprs = ",\n".join(json.dumps(_expression(e)) for e in EXPRESSIONS)
+    OUT.write_text(f'{head}, "kinks": [\n{kinks}\n],\n"expressions": [\n{exprs}\n],\n'
+                   f'"ops": [\n{rows}\n]}}\n')
 
 
 if __name__ == "__main__":
