@@ -1,6 +1,6 @@
-"""SymPy forward definitions of the transformer's reductions (issue 11, part A): each output
-element is one template over its row of input elements. Forward only: derivatives come from
-``sympy.diff``."""
+"""SymPy forward definitions of the transformer's reductions (issue 11, part A), as stages whose
+templates have linear partials: elementwise maps, plain row sums, trees of two-argument
+Max/Min/products. Forward only: derivatives come from ``sympy.diff``."""
 
 from __future__ import annotations
 
@@ -14,19 +14,10 @@ from .. import shapes as S
 from .templates import Group, Stage, args, reduce_rows, rows_last
 from .templates import exact_number as _num
 
-Combine = Callable[[Sequence[sp.Expr]], sp.Expr]
-
 
 def _rows(op: str, shape: Sequence[int], dim: Any) -> np.ndarray:
     dims = S.norm_dims(op, dim, len(shape)) if not isinstance(dim, int) else (S.norm_dim(op, dim, len(shape)),)
     return rows_last(shape, dims if shape else ())
-
-
-def _reduce(combine: Callable[[dict], Combine]) -> Callable[[Sequence[Any], dict], list[Stage]]:
-    def lower(shapes: Sequence[Any], at: dict) -> list[Stage]:
-        return [reduce_rows(_rows("reduce", tuple(shapes[0]), at["dim"]), 0, combine(at))]
-
-    return lower
 
 
 def _tree(pair: Callable[[sp.Expr, sp.Expr], sp.Expr]) -> Callable[[Sequence[Any], dict], list[Stage]]:
@@ -54,18 +45,51 @@ def _tree(pair: Callable[[sp.Expr, sp.Expr], sp.Expr]) -> Callable[[Sequence[Any
     return lower
 
 
-def _var(at: dict) -> Combine:
-    def combine(xs: Sequence[sp.Expr]) -> sp.Expr:
-        mean = sp.Add(*xs) / len(xs)
-        return sp.Add(*[(x - mean) ** 2 for x in xs]) / (len(xs) - _num(at["correction"]))
-
-    return combine
+def _map(index: np.ndarray, source: int, fn: Callable[[sp.Expr], sp.Expr]) -> Stage:
+    """out[j] = fn(buffer[index[j]])."""
+    flat = index.reshape(-1, 1)
+    return Stage(len(flat), (Group(fn(args(1)[0]), (source,), np.arange(len(flat)), flat),))
 
 
-def _norm(at: dict) -> Combine:
+def _sum_rows(m: int, r: int, source: int, scale: Any = 1) -> Stage:
+    """out[i] = scale * (sum of row i), rows laid out contiguously in ``source``."""
+    return reduce_rows(np.arange(m * r).reshape(m, r), source, lambda xs: sp.Add(*xs) * scale)
+
+
+def _pipeline(build: Callable[[np.ndarray, dict], list[Stage]]) -> Callable[[Sequence[Any], dict], list[Stage]]:
+    """A reduction written as small stages (elementwise maps and plain sums), so that every
+    template's partials stay linear in the row length (one r-argument log-sum-exp or variance
+    template is quadratic to differentiate)."""
+
+    def lower(shapes: Sequence[Any], at: dict) -> list[Stage]:
+        return build(_rows("reduce", tuple(shapes[0]), at["dim"]), at)
+
+    return lower
+
+
+def _logsumexp(rows: np.ndarray, at: dict) -> list[Stage]:
+    """log(sum(exp(x))): exp, sum, log (buffer 0 is the input, 1 + k stage k)."""
+    m, r = rows.shape
+    return [_map(rows, 0, sp.exp), _sum_rows(m, r, 1), _map(np.arange(m), 2, sp.log)]
+
+
+def _variance(rows: np.ndarray, at: dict, root: bool) -> list[Stage]:
+    """mean, then (x - mean)^2 per element, then their sum / (N - correction) (then sqrt)."""
+    m, r = rows.shape
+    s = args(2)
+    deviations = Group((s[0] - s[1]) ** 2, (0, 1), np.arange(m * r),
+                       np.stack([rows.reshape(-1), np.repeat(np.arange(m), r)], axis=1))
+    stages = [reduce_rows(rows, 0, lambda xs: sp.Add(*xs) / r), Stage(m * r, (deviations,)),
+              _sum_rows(m, r, 2, 1 / (r - _num(at["correction"])))]
+    return stages + ([_map(np.arange(m), 3, sp.sqrt)] if root else [])
+
+
+def _norm(rows: np.ndarray, at: dict) -> list[Stage]:
+    """p=2: sqrt(sum x^2); p=1: sum |x|."""
+    m, r = rows.shape
     if at["p"] == 1.0:
-        return lambda xs: sp.Add(*[sp.Abs(x) for x in xs])
-    return lambda xs: sp.sqrt(sp.Add(*[x**2 for x in xs]))
+        return [_map(rows, 0, sp.Abs), _sum_rows(m, r, 1)]
+    return [_map(rows, 0, lambda x: x**2), _sum_rows(m, r, 1), _map(np.arange(m), 2, sp.sqrt)]
 
 
 def _cumsum(shapes: Sequence[Any], at: dict) -> list[Stage]:
@@ -82,14 +106,14 @@ def _cumsum(shapes: Sequence[Any], at: dict) -> list[Stage]:
 
 
 REDUCTIONS: dict[str, Callable[[Sequence[Any], dict], list[Stage]]] = {
-    "logsumexp": _reduce(lambda at: lambda xs: sp.log(sp.Add(*[sp.exp(x) for x in xs]))),
+    "logsumexp": _pipeline(_logsumexp),
     "amax": _tree(sp.Max),
     "amin": _tree(sp.Min),
     "max": _tree(sp.Max),
     "min": _tree(sp.Min),
-    "var": _reduce(_var),
-    "std": _reduce(lambda at: lambda xs: sp.sqrt(_var(at)(xs))),
-    "norm": _reduce(_norm),
-    "prod": _reduce(lambda at: lambda xs: sp.Mul(*xs)),
+    "var": _pipeline(lambda rows, at: _variance(rows, at, root=False)),
+    "std": _pipeline(lambda rows, at: _variance(rows, at, root=True)),
+    "norm": _pipeline(_norm),
+    "prod": _tree(lambda a, b: a * b),
     "cumsum": _cumsum,
 }
