@@ -82,15 +82,14 @@ from crossgrad.engine.numeric.functional_masks import (  # issue 11, part A
     tril,
     triu,
 )
-from crossgrad.engine.numeric.functional_reductions import (  # issue 11, part A
+from crossgrad.engine.numeric.functional_reductions import (
     amax,
     amin,
-    argmax,
     argmin,
     cumsum,
     logsumexp,
-    max,  # noqa: A004
-    min,  # noqa: A004
+    max,
+    min,
     norm,
     prod,
     std,
@@ -105,6 +104,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "amax", "amin", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std", "var",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
     "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
@@ -112,8 +112,6 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
-__all__ += ["amax", "amin", "argmax", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std",
-            "var"]
 __all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
             "not_equal", "tril", "triu"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]

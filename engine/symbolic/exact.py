@@ -23,7 +23,6 @@ from . import raw
 from .lowering import lower
 from .raw import NAN
 from .templates import Stage, args, partials
-from .work_opsa import WORK as WORK_OPSA
 
 
 @dataclass(frozen=True)
@@ -357,8 +356,6 @@ def _estimate_work(plan: Plan, weighted: bool = True) -> int:
 
 
 def _op_work(op: str, first: tuple[int, ...], out: int, inputs: int, arity: int) -> int:
-    if op in WORK_OPSA:  # issue 11 part-A reductions
-        return WORK_OPSA[op](first, out, inputs)
     k = int(first[-1]) if first else 1
     if op in ("matmul", "linear"):
         return out * (2 * k + 1)
