@@ -29,7 +29,7 @@ from .run_graph import evaluator
 
 # issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
 ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
-                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where", "tril", "triu")
 
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
