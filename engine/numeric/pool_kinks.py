@@ -37,10 +37,6 @@ def has_tie(op: str, x: Arr, at: dict) -> bool:
     return bool(((values == top) & np.isfinite(top)).sum(axis=1).max(initial=0) > 1)
 
 
-def tie_detector(op: str) -> Callable[[list[Arr], dict], bool]:
-    return lambda ins, at: has_tie(op, ins[0], at)
-
-
 def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
     def rule(side: int) -> Callable[[Arr, Any, Any], tuple]:
         def vjp(g: Arr, saved: Any, node: Any) -> tuple:
