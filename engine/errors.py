@@ -67,3 +67,11 @@ class GradientMismatch(CrossgradError, AssertionError):
     def __init__(self, report: object) -> None:
         super().__init__(str(report))
         self.report = report
+
+
+class IndexRangeError(CrossgradError, IndexError):
+    """An index tensor (gather, index_select, embedding, x[idx]) names an element out of range."""
+
+    def __init__(self, op: str, value: int, size: int) -> None:
+        self.op, self.value, self.size = op, value, size
+        super().__init__(f"{op}(): index {value} is out of bounds for dimension with size {size}")

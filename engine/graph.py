@@ -21,6 +21,8 @@ from . import ops
 from .errors import FieldError, ShapeError, UnknownOpError
 from .suggest import did_you_mean
 
+INDEX = "index"  # the shape ops' int64 index domain (engine/shape_specs.py)
+
 DTYPES = ("float32", "float64", "int64")
 
 
@@ -130,10 +132,11 @@ def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dic
 
 
 def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) -> None:
-    want_int = spec.inputs[pos].domain == ops.CLASS
+    want_int = spec.inputs[pos].domain in (ops.CLASS, INDEX)
     is_int = plan.dtypes[src] == "int64"
     if want_int != is_int:
-        kind = "int64 class indices" if want_int else "a float tensor"
+        kind = ("int64 indices" if spec.inputs[pos].domain == INDEX else "int64 class indices") if want_int \
+            else "a float tensor"
         raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
 
 
@@ -181,6 +184,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
     except ShapeError as err:
         raise GraphError(path, str(err)) from None
+    check_index_range(plan, spec, srcs, attrs, path)
     floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] != "int64"]
     plan.shapes.append(tuple(shape))
     plan.dtypes.append("float64" if "float64" in floats else "float32")
@@ -300,3 +304,21 @@ def input_indices(plan: Plan, i: int) -> tuple[int | None, ...]:
     """The node indices feeding op node ``i`` (None for absent optional inputs), spec-length."""
     return plan.sources[i]
 
+
+
+def check_index_range(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attrs: dict[str, Any],
+                      path: str) -> None:
+    """Index leaves of gather / index_select / index lie in [-n, n) for the size n they index."""
+    from .shape_specs import INDEX_BOUND
+
+    bound = INDEX_BOUND.get(spec.name)
+    for pos, src in enumerate(srcs):
+        node = None if src is None else plan.graph.nodes[src]
+        if bound is None or spec.inputs[pos].domain != INDEX or not isinstance(node, Leaf):
+            continue
+        n = bound([None if s is None else plan.shapes[s] for s in srcs], attrs)
+        values = np.asarray(node.value)
+        bad = (values < -n) | (values >= n) if spec.name == "index" else (values < 0) | (values >= n)
+        if bad.any():
+            raise GraphError(f"{path}.inputs[{pos}]", f"{spec.name}(): index {int(values[bad][0])} is out of "
+                                                      f"bounds for dimension with size {n}")

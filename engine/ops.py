@@ -254,6 +254,10 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+from .shape_specs import SHAPE_SPECS  # noqa: E402 (the block needs the classes above)
+
+_SPECS += SHAPE_SPECS
+
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 
 

@@ -251,3 +251,8 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False
+
+
+from .batched_shape import SHAPE_BATCH  # noqa: E402 (registration block)
+
+TABLE.update(SHAPE_BATCH)

@@ -284,3 +284,7 @@ RULES: dict[str, Rule] = {
     "binary_cross_entropy_with_logits": losses.BCE_WITH_LOGITS,
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
+
+from .rules_shape import SHAPE_RULES  # noqa: E402 (registration block)
+
+RULES.update(SHAPE_RULES)

@@ -190,4 +190,9 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         from .cross_entropy import lower_cross_entropy
 
         return lower_cross_entropy(shapes, attrs, ints[1])
+    if op in SHAPE_OPS:
+        return lower_shape(op, shapes, attrs, ints)
     return DIRECT[op](shapes, attrs)
+
+
+from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

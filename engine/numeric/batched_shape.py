@@ -1,0 +1,65 @@
+"""Batch rules of the shape and indexing ops: a leading copy axis passes through as an extra
+first dim (only the float input is ever moved; index inputs are not differentiable)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .ruletools import Arr
+
+
+def _lift(x: Arr, rank: int) -> Arr:
+    return x.reshape((x.shape[0],) + (1,) * (rank - x.ndim + 1) + x.shape[1:])
+
+
+def _unsqueeze(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    return np.expand_dims(xs[0], at["dim"] % (len(shape) + 1) + 1)
+
+
+def _expand(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    return np.broadcast_to(_lift(xs[0], len(out)), (xs[0].shape[0],) + tuple(out))
+
+
+def _repeat(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    return np.tile(_lift(xs[0], len(out)), (1,) + tuple(at["repeats"]))
+
+
+def _flip(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    return np.flip(xs[0], tuple(d % len(shape) + 1 for d in at["dims"])) if shape else xs[0]
+
+
+def _gather(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    x, index = xs
+    if not shape:
+        return x
+    grids = list(np.indices((x.shape[0],) + index.shape, sparse=True))
+    grids[at["dim"] % len(shape) + 1] = index[None]
+    return x[tuple(grids)]
+
+
+def _index_select(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
+    return np.take(xs[0], xs[1].reshape(-1), axis=at["dim"] % len(shape) + 1) if shape else xs[0]
+
+
+_RULES: dict[str, Callable[[tuple, dict, tuple, tuple], Arr]] = {
+    "unsqueeze": _unsqueeze,
+    "squeeze": lambda xs, at, shape, out: xs[0].reshape((xs[0].shape[0],) + tuple(out)),
+    "expand": _expand,
+    "repeat": _repeat,
+    "flip": _flip,
+    "gather": _gather,
+    "index_select": _index_select,
+    "index": lambda xs, at, shape, out: xs[0][:, xs[1]],
+}
+
+
+def _adapt(rule: Callable[[tuple, dict, tuple, tuple], Arr]) -> Callable:
+    def batch_rule(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+        return rule(xs, at, tuple(shapes[0]), out)
+
+    return batch_rule
+
+
+SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()}
