@@ -132,12 +132,12 @@ def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dic
 
 
 def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) -> None:
-    want_int = spec.inputs[pos].domain in (ops.CLASS, INDEX)
+    inp = spec.input_specs(pos + 1)[pos]
+    want_int = inp.domain in (ops.CLASS, INDEX)
     is_int = plan.dtypes[src] == "int64"
     if want_int != is_int:
-        kind = ("int64 indices" if spec.inputs[pos].domain == INDEX else "int64 class indices") if want_int \
-            else "a float tensor"
-        raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
+        kind = ("int64 indices" if inp.domain == INDEX else "int64 class indices") if want_int else "a float tensor"
+        raise GraphError(f"{path}.inputs[{pos}]", f"{inp.name} of {spec.name} must be {kind}")
 
 
 def _check_class_indices(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attrs: dict[str, Any],
@@ -145,7 +145,7 @@ def _check_class_indices(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], a
     """Class-index targets lie in [0, classes) (classes: the input's last dim) or are ignore_index."""
     for pos, src in enumerate(srcs):
         node = None if src is None else plan.graph.nodes[src]
-        if spec.inputs[pos].domain != ops.CLASS or not isinstance(node, Leaf) or srcs[0] is None:
+        if spec.input_specs(len(srcs))[pos].domain != ops.CLASS or not isinstance(node, Leaf) or srcs[0] is None:
             continue
         classes = plan.shapes[srcs[0]][-1] if plan.shapes[srcs[0]] else 1
         values = np.asarray(node.value)
@@ -160,15 +160,17 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         spec = ops.get(node.op)
     except UnknownOpError:
         raise GraphError(f"{path}.op", f"unknown op {node.op!r}{did_you_mean(node.op, ops.CATALOGUE)}") from None
+    specs = spec.input_specs(len(node.inputs))
     required = sum(not i.optional for i in spec.inputs)
-    if not required <= len(node.inputs) <= len(spec.inputs):
-        raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}..{len(spec.inputs)} inputs, "
+    if not required <= len(node.inputs) <= len(specs):
+        most = " or more" if spec.inputs and spec.inputs[-1].variadic else f"..{len(specs)}"
+        raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}{most} inputs, "
                                            f"got {len(node.inputs)}")
     srcs: list[int | None] = []
     for pos, name in enumerate(node.inputs):
         if name is None or name == "":
-            if not spec.inputs[pos].optional:
-                raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} is required")
+            if not specs[pos].optional:
+                raise GraphError(f"{path}.inputs[{pos}]", f"{specs[pos].name} is required")
             srcs.append(None)
             continue
         if name not in plan.index:
@@ -176,7 +178,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
             raise GraphError(f"{path}.inputs[{pos}]", f"unknown node {name!r}{hint} (inputs must come earlier)")
         srcs.append(plan.index[name])
         _input_dtype(plan, spec, pos, plan.index[name], path)
-    srcs += [None] * (len(spec.inputs) - len(srcs))
+    srcs += [None] * (len(specs) - len(srcs))
     plan.sources.append(tuple(srcs))
     attrs = _resolve_attrs(spec, node.attrs, path)
     _check_class_indices(plan, spec, srcs, attrs, path)
@@ -190,7 +192,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     plan.dtypes.append("float64" if "float64" in floats else "float32")
     plan.attrs.append(attrs)
     plan.active.append(node.op != "detach" and not node.no_grad and any(
-        s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)))
+        s is not None and plan.active[s] and specs[p].differentiable for p, s in enumerate(srcs)))
 
 
 def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
@@ -314,7 +316,7 @@ def check_index_range(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attr
     bound = INDEX_BOUND.get(spec.name)
     for pos, src in enumerate(srcs):
         node = None if src is None else plan.graph.nodes[src]
-        if bound is None or spec.inputs[pos].domain != INDEX or not isinstance(node, Leaf):
+        if bound is None or spec.input_specs(len(srcs))[pos].domain != INDEX or not isinstance(node, Leaf):
             continue
         n = bound([None if s is None else plan.shapes[s] for s in srcs], attrs)
         values = np.asarray(node.value)

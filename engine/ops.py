@@ -31,6 +31,7 @@ class Input:
     domain: str = REAL
     optional: bool = False
     differentiable: bool = True
+    variadic: bool = False  # the last input only: it takes one or more tensors (cat, stack)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,12 @@ class OpSpec:
 
     def grad_fn_name(self, shapes: Shapes, attrs: Mapping[str, Any]) -> str | None:
         return self.grad_fn(shapes, attrs) if callable(self.grad_fn) else self.grad_fn
+
+    def input_specs(self, count: int) -> tuple[Input, ...]:
+        """One Input per given tensor: a variadic last input repeated to ``count`` inputs."""
+        if self.inputs and self.inputs[-1].variadic and count > len(self.inputs):
+            return self.inputs + (self.inputs[-1],) * (count - len(self.inputs))
+        return self.inputs
 
     def defaults(self) -> dict[str, Any]:
         return {a.name: a.default for a in self.attrs}

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import ShapeError
-from .ops import REAL, Attr, Case, Input, OpSpec
+from .ops import Attr, Case, Input, OpSpec
+
+REAL = "real"  # ops.REAL (spelled here: this module is imported while ops is being built)
 
 INDEX = "index"
 Shapes = Sequence[Any]
@@ -101,6 +103,33 @@ def index(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
     return idx + s[1:]
 
 
+def cat(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
+    """torch.cat: same rank, equal sizes except along dim (which adds up)."""
+    first = tuple(shapes[0])
+    if not first:
+        raise ShapeError(op, "zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _dim(op, at["dim"], len(first))
+    total = 0
+    for k, s in enumerate(shapes):
+        s = tuple(s)
+        if len(s) != len(first) or s[:d] + s[d + 1:] != first[:d] + first[d + 1:]:
+            raise ShapeError(op, f"Sizes of tensors must match except in dimension {d}: tensor 0 has shape "
+                                 f"{list(first)}, tensor {k} has shape {list(s)}")
+        total += s[d]
+    return first[:d] + (total,) + first[d + 1:]
+
+
+def stack(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
+    """torch.stack: equal shapes, a new dim at dim."""
+    first = tuple(shapes[0])
+    d = _dim(op, at["dim"], len(first) + 1)
+    for k, s in enumerate(shapes):
+        if tuple(s) != first:
+            raise ShapeError(op, f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
+                                 f"and {list(s)} at entry {k}")
+    return first[:d] + (len(shapes),) + first[d:]
+
+
 def _index_dim_bound(shapes: Shapes, at: dict) -> int:
     s = tuple(shapes[0])
     return s[at["dim"] % max(len(s), 1)] if s else 1
@@ -125,7 +154,16 @@ def _squeeze_name(shapes: Shapes, at: Mapping[str, Any]) -> str:
     return "SqueezeBackward0" if at.get("dim") is None else "SqueezeBackward1"
 
 
+_TENSORS = (Input("tensors", REAL, variadic=True),)
+
 SHAPE_SPECS: tuple[OpSpec, ...] = (
+    OpSpec("cat", _TENSORS, cat, "CatBackward0",
+           (Case(((2, 3), (4, 3)), {"dim": 0}), Case(((2, 1), (2, 3), (2, 2)), {"dim": -1}),
+            Case(((5,),), {"dim": 0})),
+           attrs=(Attr("dim", "int", 0),), doc="join one or more tensors along dim (a variadic input)"),
+    OpSpec("stack", _TENSORS, stack, "StackBackward0",
+           (Case(((2, 3), (2, 3), (2, 3)), {"dim": 1}), Case(((3,), (3,)), {"dim": -1}), Case(((), ()), {"dim": 0})),
+           attrs=(Attr("dim", "int", 0),), doc="join equal-shape tensors along a new dim"),
     OpSpec("unsqueeze", _x(), unsqueeze, "UnsqueezeBackward0",
            (Case(((2, 3),), {"dim": 1}), Case(((3,),), {"dim": -1}), Case(((),), {"dim": 0})),
            attrs=(Attr("dim", "int", 0),), doc="insert a dim of size 1 at dim"),

@@ -40,7 +40,7 @@ def case_inputs(spec: ops.OpSpec, case: ops.Case, seed: int) -> list[np.ndarray 
         classes = INDEX_BOUND[spec.name](case.shapes, resolved_attrs(spec, case))
     for _ in range(100):
         xs = [None if shape is None else draw(inp.domain, shape, rng, classes)
-              for inp, shape in zip(spec.inputs, case.shapes)]
+              for inp, shape in zip(spec.input_specs(len(case.shapes)), case.shapes)]
         if spec.name not in ("maximum", "minimum"):
             return xs
         if np.min(np.abs(np.subtract(xs[0], xs[1]))) > KINK_MARGIN:

@@ -134,3 +134,31 @@ def test_wrong_axis_vjp_is_caught_at_the_leaf_suspect_numeric(monkeypatch, op):
     assert check(request).verdict == "agree"
     _plant(monkeypatch, op, wrong)
     _assert_caught(check(request), "x")
+
+
+def test_cat_and_stack_are_one_node_with_every_tensor_as_input():
+    a, b = _x(2, 3), _x(1, 3)
+    y = torch.cat([a, b, a], dim=0)
+    assert type(y.grad_fn).__name__ == "CatBackward0" and len(y.grad_fn.next_functions) == 3
+    (y * torch.arange(5.0).unsqueeze(1)).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy()[:, 0], [0 + 3, 1 + 4])
+    np.testing.assert_array_equal(b.grad.numpy()[:, 0], [2])
+    s = torch.stack([a, a * 2], dim=-1)
+    assert tuple(s.shape) == (2, 3, 2) and type(s.grad_fn).__name__ == "StackBackward0"
+    assert s[0, 1].tolist() == [2.0, 4.0]
+
+
+def test_variadic_input_is_validated_and_listed():
+    from crossgrad.engine.ops import CATALOGUE
+    from crossgrad.server.wire import ops_out
+
+    cat = next(op for op in ops_out().ops if op.name == "cat")
+    assert cat.inputs[0].variadic and not next(op for op in ops_out().ops if op.name == "add").inputs[0].variadic
+    assert len(CATALOGUE["cat"].input_specs(4)) == 4
+    nodes = (Leaf("a", np.ones((2, 3)), True), Leaf("b", np.ones((2, 4)), True), OpNode("out", "cat", ("a", "b")))
+    with pytest.raises(GraphError, match="Sizes of tensors must match except in dimension 0"):
+        validate(Graph(nodes, "out"))
+    with pytest.raises(GraphError, match="cat takes 1 or more inputs, got 0"):
+        validate(Graph((Leaf("a", np.ones(2), True), OpNode("out", "cat", ())), "out"))
+    with pytest.raises(ShapeError, match="stack expects each tensor to be equal size"):
+        torch.stack([_x(2), _x(3)])

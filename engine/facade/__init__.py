@@ -54,7 +54,17 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
-from crossgrad.engine.numeric.shape_api import chunk, flip, gather, index_select, split, squeeze, unsqueeze
+from crossgrad.engine.numeric.shape_api import (
+    cat,
+    chunk,
+    flip,
+    gather,
+    index_select,
+    split,
+    squeeze,
+    stack,
+    unsqueeze,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -71,4 +81,4 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
-__all__ += ["chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]
+__all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]

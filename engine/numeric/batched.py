@@ -179,8 +179,9 @@ def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
         for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
             if isinstance(node, Leaf) or not plan.active[i]:
                 continue
-            inputs = ops.CATALOGUE[node.op].inputs
-            if any(s in reached and inputs[p].differentiable for p, s in enumerate(input_indices(plan, i))):
+            srcs = input_indices(plan, i)
+            inputs = ops.CATALOGUE[node.op].input_specs(len(srcs))
+            if any(s in reached and inputs[p].differentiable for p, s in enumerate(srcs)):
                 reached.add(i)
         widest = max(math.prod(plan.shapes[i]) for i in reached)
         _REACH[key] = (sorted(reached - {leaf}), widest)
@@ -226,7 +227,7 @@ class Batched:
         for i in downstream:
             srcs = input_indices(plan, i)
             op = plan.graph.nodes[i].op  # type: ignore[union-attr]
-            inputs = ops.CATALOGUE[op].inputs
+            inputs = ops.CATALOGUE[op].input_specs(len(srcs))
             flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
             xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
@@ -246,8 +247,9 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
     if plan.output not in batched and not isinstance(nodes[plan.output], Leaf):
         return True
     for i in downstream:
-        inputs = ops.CATALOGUE[nodes[i].op].inputs  # type: ignore[union-attr]
-        for p, s in enumerate(input_indices(plan, i)):
+        srcs = input_indices(plan, i)
+        inputs = ops.CATALOGUE[nodes[i].op].input_specs(len(srcs))  # type: ignore[union-attr]
+        for p, s in enumerate(srcs):
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False

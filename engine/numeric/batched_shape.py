@@ -43,6 +43,15 @@ def _index_select(xs: tuple, at: dict, shape: tuple, out: tuple) -> Arr:
     return np.take(xs[0], xs[1].reshape(-1), axis=at["dim"] % len(shape) + 1) if shape else xs[0]
 
 
+def _join(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """cat / stack: unmoved inputs repeated for every copy, then the op along dim + 1."""
+    copies = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    full = [x if f else np.broadcast_to(x, (copies,) + x.shape) for x, f in zip(xs, flags)]
+    rank = len(shapes[0]) + (1 if len(out) > len(shapes[0]) else 0)
+    axis = at["dim"] % max(rank, 1) + 1
+    return np.stack(full, axis=axis) if len(out) > len(shapes[0]) else np.concatenate(full, axis=axis)
+
+
 _RULES: dict[str, Callable[[tuple, dict, tuple, tuple], Arr]] = {
     "unsqueeze": _unsqueeze,
     "squeeze": lambda xs, at, shape, out: xs[0].reshape((xs[0].shape[0],) + tuple(out)),
@@ -62,4 +71,4 @@ def _adapt(rule: Callable[[tuple, dict, tuple, tuple], Arr]) -> Callable:
     return batch_rule
 
 
-SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()}
+SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()} | {"cat": _join, "stack": _join}

@@ -104,7 +104,22 @@ def _index_vjp(g: Arr, index: Arr, node: Any) -> tuple:
     return _scatter_zero(node.shapes[0], g.dtype, (index,), g), None
 
 
+def _cat_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """d cat: each input gets its own slab of g along dim."""
+    dim = node.attrs["dim"] % g.ndim
+    cuts = np.cumsum([s[dim] for s in node.shapes])[:-1]
+    return tuple(piece if need else None for piece, need in zip(np.split(g, cuts, axis=dim), node.needs))
+
+
+def _stack_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """d stack: input k gets g at position k of the new dim."""
+    dim = node.attrs["dim"] % g.ndim
+    return tuple(np.take(g, k, axis=dim) if need else None for k, need in enumerate(node.needs))
+
+
 SHAPE_RULES: dict[str, Rule] = {
+    "cat": Rule(lambda xs, at: (np.concatenate(xs, axis=at["dim"]), None), _cat_vjp),
+    "stack": Rule(lambda xs, at: (np.stack(xs, axis=at["dim"] % (xs[0].ndim + 1)), None), _stack_vjp),
     "unsqueeze": _shape_only(_unsqueeze, lambda g, shape, at: g.reshape(shape)),
     "squeeze": _shape_only(_squeeze, lambda g, shape, at: g.reshape(shape)),
     "expand": _shape_only(_expand, lambda g, shape, at: unbroadcast(g, tuple(shape))),

@@ -36,6 +36,21 @@ def _indexed(op: str, x: Any, index: Any, attrs: dict) -> Any:
     return apply(op, (x, index), attrs)
 
 
+def _tensors(op: str, tensors: Sequence[Any]) -> tuple:
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{op}(): expected a non-empty list or tuple of Tensors, got {type(tensors).__name__}")
+    return tuple(tensors)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """torch.cat: one CatBackward0 node whose inputs are all the tensors (a variadic input)."""
+    return apply("cat", _tensors("cat", tensors), {"dim": int(dim)})
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
+    return apply("stack", _tensors("stack", tensors), {"dim": int(dim)})
+
+
 def unsqueeze(input: Any, dim: int) -> Any:
     return apply("unsqueeze", (input,), {"dim": int(dim)})
 

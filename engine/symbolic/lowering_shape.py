@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .templates import Stage, gather_only, grid
+from .templates import Group, Stage, args, gather_only, grid
 
 Shapes = Sequence[Any]
 Ints = Sequence[np.ndarray | None]
@@ -54,8 +54,24 @@ _INDEXED: dict[str, Callable[[np.ndarray, np.ndarray, dict], np.ndarray]] = {
 }
 
 
+def _join(shapes: Shapes, at: dict, new_dim: bool) -> list[Stage]:
+    """cat / stack: output element e reads element e' of input k (one group per input)."""
+    pieces = [grid(s) for s in shapes]
+    if new_dim:
+        d = at["dim"] % (len(shapes[0]) + 1)
+        pieces = [np.expand_dims(p, d) for p in pieces]
+    else:
+        d = at["dim"] % len(shapes[0])
+    where = np.concatenate([np.full(p.shape, k) for k, p in enumerate(pieces)], axis=d).reshape(-1)
+    groups = tuple(Group(args(1)[0], (k,), np.flatnonzero(where == k), np.ascontiguousarray(p).reshape(-1, 1))
+                   for k, p in enumerate(pieces))
+    return [Stage(len(where), groups)]
+
+
 def lower_shape(op: str, shapes: Shapes, attrs: dict, ints: Ints) -> list[Stage]:
     """The one gather stage of a shape or indexing op."""
+    if op in ("cat", "stack"):
+        return _join(shapes, attrs, op == "stack")
     g = grid(shapes[0])
     if op in _PLAIN:
         return [gather_only(np.ascontiguousarray(_PLAIN[op](g, attrs)), 0)]
@@ -65,4 +81,4 @@ def lower_shape(op: str, shapes: Shapes, attrs: dict, ints: Ints) -> list[Stage]
     return [gather_only(np.ascontiguousarray(_INDEXED[op](g, np.asarray(index), attrs)), 0)]
 
 
-SHAPE_OPS = tuple(_PLAIN) + tuple(_INDEXED)
+SHAPE_OPS = tuple(_PLAIN) + tuple(_INDEXED) + ("cat", "stack")
