@@ -1,0 +1,68 @@
+"""Regenerate opsb.json with real PyTorch (needs torch==2.13.0; never run by the tests).
+
+    .venv/bin/python tests/golden/make_golden_opsb.py
+
+For every catalogue case of the ops of issue 11 part B it stores, in float32 and float64:
+PyTorch's grad_fn name, the output, and each input's gradient (by input position) for the
+inputs tests/catalogue_inputs.py draws with seed 0 and a cotangent drawn with seed 7.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+from crossgrad.engine import ops  # noqa: E402
+
+from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
+
+
+def _squeeze(x: list, at: dict) -> torch.Tensor:
+    return x[0].squeeze() if at["dim"] is None else x[0].squeeze(at["dim"])
+
+
+TORCH_CALLS = {
+    "unsqueeze": lambda x, at: x[0].unsqueeze(at["dim"]),
+    "squeeze": _squeeze,
+    "expand": lambda x, at: x[0].expand(*at["size"]),
+    "repeat": lambda x, at: x[0].repeat(*at["repeats"]),
+    "flip": lambda x, at: x[0].flip(at["dims"]),
+    "gather": lambda x, at: torch.gather(x[0], at["dim"], x[1]),
+    "index_select": lambda x, at: torch.index_select(x[0], at["dim"], x[1]),
+    "index": lambda x, at: x[0][x[1]],
+    "cat": lambda x, at: torch.cat(x, at["dim"]),
+    "stack": lambda x, at: torch.stack(x, at["dim"]),
+}
+
+
+def _case(name: str, index: int, dtype: torch.dtype) -> dict:
+    spec = ops.CATALOGUE[name]
+    case = spec.cases[index]
+    at = resolved_attrs(spec, case)
+    arrays = case_inputs(spec, case, seed=0)
+    inputs = spec.input_specs(len(arrays))
+    ts = [None if a is None else torch.tensor(a) if a.dtype == np.int64
+          else torch.tensor(a, dtype=dtype, requires_grad=inp.differentiable) for a, inp in zip(arrays, inputs)]
+    out = TORCH_CALLS[name](ts, at)
+    cot = np.random.default_rng(7).standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(cot, dtype=dtype))
+    return {"op": name, "case": index, "dtype": str(dtype).removeprefix("torch."),
+            "grad_fn": type(out.grad_fn).__name__, "out": out.detach().numpy().tolist(),
+            "grads": {str(p): t.grad.numpy().tolist() for p, t in enumerate(ts) if t is not None and t.grad is not None}}
+
+
+def main() -> None:
+    cases = [_case(name, i, dtype) for name in TORCH_CALLS for i in range(len(ops.CATALOGUE[name].cases))
+             for dtype in (torch.float32, torch.float64)]
+    path = pathlib.Path(__file__).with_name("opsb.json")
+    path.write_text(json.dumps({"torch": torch.__version__, "cases": cases}) + "\n")
+    print(f"wrote {len(cases)} cases to {path}")
+
+
+if __name__ == "__main__":
+    main()
