@@ -139,6 +139,7 @@ INDEX_BOUND: dict[str, Callable[[Shapes, dict], int]] = {
     "gather": _index_dim_bound,
     "index_select": _index_dim_bound,
     "index": lambda shapes, at: shapes[0][0],
+    "embedding": lambda shapes, at: shapes[1][0],
 }
 
 

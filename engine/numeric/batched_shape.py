@@ -71,4 +71,17 @@ def _adapt(rule: Callable[[tuple, dict, tuple, tuple], Arr]) -> Callable:
     return batch_rule
 
 
-SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()} | {"cat": _join, "stack": _join}
+def _embedding(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    return xs[1][:, xs[0]]
+
+
+def _layer_norm(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """A moved input normalizes over its last dims as it is; moved weight/bias: copy by copy."""
+    if not any(flags[1:]):
+        return fwd(xs, at)[0]
+    count = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    return np.stack([fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0] for b in range(count)])
+
+
+SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()} | {
+    "cat": _join, "stack": _join, "embedding": _embedding, "layer_norm": _layer_norm}

@@ -288,3 +288,7 @@ RULES: dict[str, Rule] = {
 from .rules_shape import SHAPE_RULES  # noqa: E402 (registration block)
 
 RULES.update(SHAPE_RULES)
+
+from .rules_nn import NN_RULES  # noqa: E402
+
+RULES.update(NN_RULES)

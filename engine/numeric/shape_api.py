@@ -21,10 +21,13 @@ def _ints(xs: Sequence[Any]) -> tuple[int, ...]:
 
 
 def _check_index(op: str, x: Any, index: Any, attrs: dict) -> None:
-    """Eager range check, as torch's: a typed IndexError naming the op and the value."""
+    """Eager range check, as torch's: a typed IndexError naming the op and the value (for
+    embedding, ``x`` is the indices and ``index`` the weight: its input order)."""
+    if op == "embedding":
+        x, index = index, x
     if index._data.dtype != np.int64:
         raise TypeError(f"{op}(): Expected dtype int64 for index, got {index._data.dtype}")
-    n = INDEX_BOUND[op]((x.shape, index.shape), attrs)
+    n = INDEX_BOUND[op]((index.shape, x.shape) if op == "embedding" else (x.shape, index.shape), attrs)
     lo = -n if op == "index" else 0
     bad = (index._data < lo) | (index._data >= n)
     if bad.any():

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from crossgrad.engine import ops  # noqa: E402
@@ -37,13 +38,16 @@ TORCH_CALLS = {
     "index": lambda x, at: x[0][x[1]],
     "cat": lambda x, at: torch.cat(x, at["dim"]),
     "stack": lambda x, at: torch.stack(x, at["dim"]),
+    "embedding": lambda x, at: F.embedding(x[0], x[1], padding_idx=at["padding_idx"]),
+    "layer_norm": lambda x, at: F.layer_norm(x[0], at["normalized_shape"], x[1], x[2], at["eps"]),
 }
+EXTRA = [("embedding", 0, {"padding_idx": 1}), ("embedding", 1, {"padding_idx": -1})]  # not catalogue cases
 
 
-def _case(name: str, index: int, dtype: torch.dtype) -> dict:
+def _case(name: str, index: int, dtype: torch.dtype, extra: dict | None = None) -> dict:
     spec = ops.CATALOGUE[name]
     case = spec.cases[index]
-    at = resolved_attrs(spec, case)
+    at = {**resolved_attrs(spec, case), **(extra or {})}
     arrays = case_inputs(spec, case, seed=0)
     inputs = spec.input_specs(len(arrays))
     ts = [None if a is None else torch.tensor(a) if a.dtype == np.int64
@@ -51,14 +55,16 @@ def _case(name: str, index: int, dtype: torch.dtype) -> dict:
     out = TORCH_CALLS[name](ts, at)
     cot = np.random.default_rng(7).standard_normal(tuple(out.shape))
     out.backward(torch.tensor(cot, dtype=dtype))
-    return {"op": name, "case": index, "dtype": str(dtype).removeprefix("torch."),
+    return {"op": name, "case": index, "attrs": extra or {}, "dtype": str(dtype).removeprefix("torch."),
             "grad_fn": type(out.grad_fn).__name__, "out": out.detach().numpy().tolist(),
-            "grads": {str(p): t.grad.numpy().tolist() for p, t in enumerate(ts) if t is not None and t.grad is not None}}
+            "grads": {str(p): t.grad.numpy().tolist() for p, t in enumerate(ts)
+                      if t is not None and t.grad is not None}}
 
 
 def main() -> None:
     cases = [_case(name, i, dtype) for name in TORCH_CALLS for i in range(len(ops.CATALOGUE[name].cases))
              for dtype in (torch.float32, torch.float64)]
+    cases += [_case(name, i, dtype, extra) for name, i, extra in EXTRA for dtype in (torch.float32, torch.float64)]
     path = pathlib.Path(__file__).with_name("opsb.json")
     path.write_text(json.dumps({"torch": torch.__version__, "cases": cases}) + "\n")
     print(f"wrote {len(cases)} cases to {path}")

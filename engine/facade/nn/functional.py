@@ -25,3 +25,7 @@ __all__ = [
     "log_softmax", "matmul", "maximum", "minimum", "mse_loss", "relu", "sigmoid", "softmax",
     "softplus", "sqrt", "tanh",
 ]
+
+from crossgrad.engine.numeric.nn_api import embedding, layer_norm  # noqa: E402 (issue 11 part B)
+
+__all__ += ["embedding", "layer_norm"]
