@@ -261,10 +261,11 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+from .loss_specs import LOSS_SPECS  # noqa: E402
 from .nn_specs import NN_SPECS  # noqa: E402
 from .shape_specs import SHAPE_SPECS  # noqa: E402 (the block needs the classes above)
 
-_SPECS += SHAPE_SPECS + NN_SPECS
+_SPECS += SHAPE_SPECS + NN_SPECS + LOSS_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -258,3 +258,14 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
 from .batched_shape import SHAPE_BATCH  # noqa: E402 (registration block)
 
 TABLE.update(SHAPE_BATCH)
+
+
+def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """The part-B losses: as bce/mse; kl_div's batchmean is the per-copy sum over the batch size."""
+    if at["reduction"] != "batchmean":
+        return _elementwise_loss(fwd, xs, flags, at, shapes, out)
+    return _elementwise_loss(fwd, xs, flags, {**at, "reduction": "sum"}, shapes, out) / max(shapes[0][0], 1)
+
+
+TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+                                             "binary_cross_entropy")})

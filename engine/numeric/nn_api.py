@@ -24,3 +24,28 @@ def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = 
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     return apply("layer_norm", (input, weight, bias), {"normalized_shape": tuple(int(n) for n in shape),
                                                         "eps": float(eps)})
+
+
+def _loss(op: str, input: Any, target: Any, reduction: str, **attrs: Any) -> Any:
+    return apply(op, (input, target), {"reduction": reduction, **attrs})
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+    return _loss("l1_loss", input, target, reduction)
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
+    return _loss("smooth_l1_loss", input, target, reduction, beta=float(beta))
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
+    return _loss("huber_loss", input, target, reduction, delta=float(delta))
+
+
+def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
+    return _loss("kl_div", input, target, reduction, log_target=bool(log_target))
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
+    """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
+    return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})

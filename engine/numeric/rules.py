@@ -292,3 +292,7 @@ RULES.update(SHAPE_RULES)
 from .rules_nn import NN_RULES  # noqa: E402
 
 RULES.update(NN_RULES)
+
+from .rules_losses import LOSS_RULES  # noqa: E402
+
+RULES.update(LOSS_RULES)

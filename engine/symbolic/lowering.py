@@ -192,10 +192,13 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         return lower_cross_entropy(shapes, attrs, ints[1])
     if op in SHAPE_OPS:
         return lower_shape(op, shapes, attrs, ints)
+    if op in LOSS_OPS:
+        return lower_loss(op, shapes, attrs)
     if op in NN_LOWERING:
         return NN_LOWERING[op](shapes, attrs, ints)
     return DIRECT[op](shapes, attrs)
 
 
+from .lowering_losses import LOSS_OPS, lower_loss  # noqa: E402
 from .lowering_nn import NN_LOWERING  # noqa: E402
 from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

@@ -26,6 +26,15 @@ __all__ = [
     "softplus", "sqrt", "tanh",
 ]
 
-from crossgrad.engine.numeric.nn_api import embedding, layer_norm  # noqa: E402 (issue 11 part B)
+from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
+    binary_cross_entropy,
+    embedding,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    layer_norm,
+    smooth_l1_loss,
+)
 
-__all__ += ["embedding", "layer_norm"]
+__all__ += ["binary_cross_entropy", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+            "smooth_l1_loss"]
