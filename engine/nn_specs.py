@@ -9,6 +9,7 @@ from .errors import ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 REAL, INDEX = "real", "index"  # ops.REAL, shape_specs.INDEX (this module loads while ops is built)
+DROPOUT_MASK = "dropout_mask"  # 0 or 1 / (1 - p) per element, drawn once and recorded as a leaf
 Shapes = Sequence[Any]
 
 
@@ -33,7 +34,17 @@ def layer_norm(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
     return x
 
 
+def _same_as_input(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
+    if tuple(shapes[1]) != tuple(shapes[0]):
+        raise ShapeError(op, f"mask of shape {list(shapes[1])} must have the input's shape {list(shapes[0])}")
+    return tuple(shapes[0])
+
+
 NN_SPECS: tuple[OpSpec, ...] = (
+    OpSpec("dropout", (Input("input"), Input("mask", DROPOUT_MASK, differentiable=False)), _same_as_input,
+           "MulBackward0", (Case(((3, 4), (3, 4))), Case(((5,), (5,)))),
+           doc="input * mask, the mask (0 or 1 / (1 - p)) a recorded non-differentiable input: every witness "
+               "sees the same mask"),
     OpSpec("embedding", (Input("input", INDEX, differentiable=False), Input("weight", REAL)), embedding,
            "EmbeddingBackward0",
            (Case(((2, 3), (5, 4))), Case(((7,), (3, 2))), Case(((), (4, 2)))),

@@ -81,3 +81,20 @@ def test_wrong_axis_vjp_is_caught_at_the_leaf(monkeypatch, op, nodes, wrong, lea
     assert check(request).verdict == "agree"
     monkeypatch.setitem(RULES, op, Rule(RULES[op].forward, wrong))
     _assert_caught(check(request), leaf)
+
+
+def test_dropout_scales_kept_elements_is_reproducible_and_checkable():
+    torch.manual_seed(3)
+    x = torch.ones(4, 50, dtype=torch.float64, requires_grad=True)
+    y = F.dropout(x, 0.2)
+    values = set(np.unique(y.detach().numpy()).tolist())
+    assert values == {0.0, 1.25} and type(y.grad_fn).__name__ == "MulBackward0"
+    torch.manual_seed(3)
+    assert F.dropout(torch.ones(4, 50, dtype=torch.float64), 0.2).tolist() == y.tolist()
+    report = torch.check((y * y).sum())
+    assert report.verdict == "agree", str(report)
+    grad = report.leaves[0].grads["finite_difference"]
+    np.testing.assert_array_equal(grad == 0, y.detach().numpy() == 0)  # dropped: exactly 0 on every witness
+    assert F.dropout(x, 0.5, training=False) is x and F.dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+        F.dropout(x, 1.5)

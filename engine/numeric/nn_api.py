@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from .creation import default_generator
 from .dispatch import apply
 from .shape_api import _check_index
 
@@ -49,3 +52,16 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
     """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
     return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """input * mask, mask = (u >= p) / (1 - p) from crossgrad's generator (manual_seed makes it
+    reproducible); recorded as a non-differentiable leaf so every witness sees the same mask."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    keep = default_generator.rng.random(tuple(input.shape)) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = input._make((keep * scale).astype(input._data.dtype))
+    return apply("dropout", (input, mask), {})

@@ -63,6 +63,7 @@ def _layer_norm_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
 
 
 NN_RULES: dict[str, Rule] = {
+    "dropout": Rule(lambda xs, at: (xs[0] * xs[1], xs[1]), lambda g, mask, node: (g * mask, None)),
     "embedding": Rule(_embedding, _embedding_vjp),
     "layer_norm": Rule(_layer_norm, _layer_norm_vjp),
 }

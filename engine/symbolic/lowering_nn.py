@@ -48,4 +48,9 @@ def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
     return stages
 
 
-NN_LOWERING = {"embedding": lower_embedding, "layer_norm": lower_layer_norm}
+def lower_dropout(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:
+    """input * mask (the mask a constant leaf)."""
+    return [elementwise(lambda a, m: a * m, [tuple(shapes[0]), tuple(shapes[1])], (0, 1), tuple(shapes[0]))]
+
+
+NN_LOWERING = {"dropout": lower_dropout,"embedding": lower_embedding, "layer_norm": lower_layer_norm}

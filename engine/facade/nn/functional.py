@@ -28,6 +28,7 @@ __all__ = [
 
 from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     binary_cross_entropy,
+    dropout,
     embedding,
     huber_loss,
     kl_div,
@@ -36,5 +37,5 @@ from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     smooth_l1_loss,
 )
 
-__all__ += ["binary_cross_entropy", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+__all__ += ["binary_cross_entropy", "dropout", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm",
             "smooth_l1_loss"]
