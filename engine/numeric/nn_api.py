@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .creation import default_generator
 from .dispatch import apply
 from .shape_api import _check_index
