@@ -56,6 +56,13 @@ _CASES = (Case(((2, 3), (2, 3))), Case(((4,), (4,)), {"reduction": "sum"}),
           Case(((2, 3), (2, 3)), {"reduction": "none"}))
 
 LOSS_SPECS: tuple[OpSpec, ...] = (
+    OpSpec("nll_loss", (Input("input"), Input("target", "class", False, False), Input("weight", WEIGHT, True, False)),
+           S.cross_entropy, "NllLossBackward0",
+           (Case(((4, 5), (4,), None)), Case(((5,), (), None)), Case(((4, 5), (4,), (5,))),
+            Case(((4, 3), (4,), (3,)), {"reduction": "sum"}),
+            Case(((5, 3), (5,), None), {"reduction": "none", "ignore_index": 1})),
+           attrs=(Attr("ignore_index", "int", -100), _RED),
+           doc="-w[t] input[t] per sample (input: log-probabilities); mean divides by the sum of w[t]"),
     OpSpec("l1_loss", _xy(), S.pointwise_loss, _l1_name, _CASES, attrs=(_RED,),
            kink="input == target: gradient 0 (torch's sign(0))", doc="|input - target|, reduced"),
     OpSpec("smooth_l1_loss", _xy(), _nonnegative("smooth_l1_loss", "beta"), _smooth_l1_name,

@@ -67,3 +67,12 @@ def test_wrong_sign_on_the_target_gradient_is_caught_at_the_target(monkeypatch, 
 
     monkeypatch.setitem(RULES, op, Rule(rule.forward, wrong))
     _assert_caught(check(request), "y")
+
+
+def test_nll_loss_weighted_mean_and_ignore_index_by_hand():
+    logp = _t([[-1.0, -2.0, -3.0], [-0.5, -1.5, -2.5], [-0.1, -0.2, -0.3]])
+    w = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
+    loss = F.nll_loss(logp, torch.tensor([2, 1, 0]), weight=w, ignore_index=0)
+    assert loss.item() == (4 * 3.0 + 2 * 1.5) / 6  # the sample with target 0 is ignored
+    loss.backward()
+    np.testing.assert_array_equal(logp.grad.numpy(), [[0, 0, -4 / 6], [0, -2 / 6, 0], [0, 0, 0]])

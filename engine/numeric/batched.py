@@ -268,5 +268,6 @@ def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes
 
 
 TABLE["dropout"] = _elementwise
+TABLE["nll_loss"] = _loop
 TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
                                              "binary_cross_entropy")})

@@ -47,6 +47,11 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     return _loss("kl_div", input, target, reduction, log_target=bool(log_target))
 
 
+def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Any:
+    return apply("nll_loss", (input, target, weight), {"ignore_index": int(ignore_index), "reduction": reduction})
+
+
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
     """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
     return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})

@@ -112,4 +112,37 @@ def _loss_rule(op: str) -> Rule:
     return Rule(forward, vjp)
 
 
+def _nll_parts(xs: tuple, at: dict) -> tuple[Arr, Arr, Arr]:
+    """(rows (N, C), safe targets (N,), per-sample weights (N,), 0 where ignored)."""
+    x, t, w = xs
+    rows = x.reshape(-1, x.shape[-1])
+    flat = t.reshape(-1)
+    ignored = flat == at["ignore_index"]
+    safe = np.where(ignored, 0, flat)
+    weights = (np.ones(len(flat), x.dtype) if w is None else w[safe].astype(x.dtype)) * ~ignored
+    return rows, safe, weights
+
+
+def _nll(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    rows, safe, weights = _nll_parts(xs, at)
+    per = -rows[np.arange(len(safe)), safe] * weights
+    if at["reduction"] == "none":
+        return per.reshape(xs[1].shape), xs
+    total = per.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total if at["reduction"] == "sum" else total / weights.sum()
+    return np.asarray(out, xs[0].dtype), xs
+
+
+def _nll_vjp(g: Arr, xs: tuple, node: Any) -> tuple:
+    """d loss / d input[i, t_i] = -w[t_i] (times g_i, or g / sum w for 'mean'); 0 elsewhere."""
+    rows, safe, weights = _nll_parts(xs, node.attrs)
+    red = node.attrs["reduction"]
+    scale = g.reshape(-1) if red == "none" else g / weights.sum() if red == "mean" else g
+    grad = np.zeros_like(rows)
+    grad[np.arange(len(safe)), safe] = -weights * scale
+    return grad.reshape(xs[0].shape), None, None
+
+
 LOSS_RULES: dict[str, Rule] = {op: _loss_rule(op) for op in _PARTS}
+LOSS_RULES["nll_loss"] = Rule(_nll, _nll_vjp)

@@ -192,6 +192,8 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         return lower_cross_entropy(shapes, attrs, ints[1])
     if op in SHAPE_OPS:
         return lower_shape(op, shapes, attrs, ints)
+    if op == "nll_loss":
+        return lower_nll(shapes, attrs, ints[1])
     if op in LOSS_OPS:
         return lower_loss(op, shapes, attrs)
     if op in NN_LOWERING:
@@ -199,6 +201,6 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
     return DIRECT[op](shapes, attrs)
 
 
-from .lowering_losses import LOSS_OPS, lower_loss  # noqa: E402
+from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
 from .lowering_nn import NN_LOWERING  # noqa: E402
 from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

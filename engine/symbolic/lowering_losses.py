@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .templates import Stage, elementwise, reduce_rows
+from .cross_entropy import _weighted_mean
+from .templates import Group, Stage, args, elementwise, grid, reduce_rows
 from .templates import exact_number as _num
 
 Shapes = Sequence[Any]
@@ -61,6 +62,30 @@ def lower_loss(op: str, shapes: Shapes, at: dict) -> list[Stage]:
     count = x[0] if reduction == "batchmean" and x else max(stage.size, 1)
     divide = 1 if reduction == "sum" else count
     return [stage, reduce_rows(np.arange(stage.size).reshape(1, -1), len(shapes), lambda v: sp.Add(*v) / divide)]
+
+
+def lower_nll(shapes: Shapes, at: dict, targets: np.ndarray | None) -> list[Stage]:
+    """Per sample: -input[i, t_i] (times w[t_i]); ignored samples 0; then the reduction."""
+    if targets is None:
+        raise NotImplementedError("nll_loss: the targets must be an int64 leaf for the symbolic witness")
+    x = tuple(shapes[0])
+    weighted = shapes[2] is not None
+    rows = grid(x).reshape(-1, x[-1])
+    t = np.asarray(targets).reshape(-1)
+    valid, ignored = np.flatnonzero(t != at["ignore_index"]), np.flatnonzero(t == at["ignore_index"])
+    gather = rows[valid, t[valid]][:, None]
+    s = args(2)
+    if weighted:
+        gather = np.concatenate([gather, t[valid][:, None]], axis=1)
+    groups = [Group(-s[0] * s[1] if weighted else -s[0], (0, 2) if weighted else (0,), valid, gather)]
+    if len(ignored):
+        groups.append(Group(sp.Integer(0), (), ignored, np.zeros((len(ignored), 0), np.int64)))
+    per = Stage(len(t), tuple(groups))
+    if at["reduction"] == "none":
+        return [per]
+    if at["reduction"] == "sum":
+        return [per, reduce_rows(np.arange(len(t)).reshape(1, -1), 3, lambda v: sp.Add(*v))]
+    return [per, _weighted_mean(len(t), t, at, weighted)]
 
 
 LOSS_OPS = tuple(_ELEMENT)

@@ -40,6 +40,7 @@ TORCH_CALLS = {
     "stack": lambda x, at: torch.stack(x, at["dim"]),
     "embedding": lambda x, at: F.embedding(x[0], x[1], padding_idx=at["padding_idx"]),
     "layer_norm": lambda x, at: F.layer_norm(x[0], at["normalized_shape"], x[1], x[2], at["eps"]),
+    "nll_loss": lambda x, at: F.nll_loss(x[0], x[1], x[2], ignore_index=at["ignore_index"], reduction=at["reduction"]),
     "l1_loss": lambda x, at: F.l1_loss(x[0], x[1], reduction=at["reduction"]),
     "smooth_l1_loss": lambda x, at: F.smooth_l1_loss(x[0], x[1], reduction=at["reduction"], beta=at["beta"]),
     "huber_loss": lambda x, at: F.huber_loss(x[0], x[1], reduction=at["reduction"], delta=at["delta"]),

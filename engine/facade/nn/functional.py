@@ -34,8 +34,9 @@ from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     kl_div,
     l1_loss,
     layer_norm,
+    nll_loss,
     smooth_l1_loss,
 )
 
-__all__ += ["binary_cross_entropy", "dropout", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+__all__ += ["binary_cross_entropy", "dropout", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm", "nll_loss",
             "smooth_l1_loss"]
