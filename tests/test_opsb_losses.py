@@ -51,7 +51,7 @@ def test_an_integer_where_a_float_is_needed_names_the_field():
     assert err.value.path == "graph.nodes[2].inputs[1]" and "target of l1_loss must be a float tensor" in str(err.value)
 
 
-@pytest.mark.parametrize("op", sorted(LOSS_RULES))
+@pytest.mark.parametrize("op", sorted(set(LOSS_RULES) - {"nll_loss"}))  # nll: targets are classes
 def test_wrong_sign_on_the_target_gradient_is_caught_at_the_target(monkeypatch, op):
     rng = np.random.default_rng(4)
     x = rng.uniform(0.2, 0.8, (3, 2))
