@@ -20,6 +20,8 @@ def draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes:
 def _draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes: int) -> np.ndarray:
     if domain == ops.CLASS:
         return rng.integers(0, classes, size=shape).astype(np.int64)
+    if domain == "bool":
+        return rng.random(size=shape) < 0.5
     if domain == "dropout_mask":  # p = 0.5: kept elements scaled by 2
         return (rng.random(size=shape) >= 0.5) * 2.0
     if domain == INDEX:  # repeats on purpose: their gradients must add up

@@ -43,9 +43,9 @@ def _plant(monkeypatch, op, transform):
 
 
 def _first(grads, fn):
-    """The bug goes into the first gradient there is (embedding's first input is its indices)."""
-    at = next(i for i, g in enumerate(grads) if g is not None)
-    grads[at] = fn(grads[at])
+    """fn applied to the first input's gradient (where's condition has none: the next one)."""
+    k = next(i for i, g in enumerate(grads) if g is not None)
+    grads[k] = fn(grads[k])
     return grads
 
 
