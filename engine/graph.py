@@ -102,6 +102,7 @@ _KIND_CHECKS: dict[str, Callable[[ops.Attr, Any], bool]] = {
     "opt_int": lambda a, v: v is None or _is_int(v),
     "opt_float": lambda a, v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                                             and bool(np.isfinite(v))),
+    "fill": lambda a, v: isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isnan(v),  # +-inf ok
     "dims": lambda a, v: v is None or _int_tuple(v, allow_int=True),
     "shape": lambda a, v: _int_tuple(v, allow_int=False),
 }
@@ -111,7 +112,7 @@ def _check_attr(attr: ops.Attr, value: Any, path: str) -> Any:
     """Type-check one attribute value against its kind; returns the normalized value."""
     if not _KIND_CHECKS[attr.kind](attr, value):
         raise GraphError(f"{path}.attrs.{attr.name}", f"invalid value {value!r} for a {attr.kind}")
-    if attr.kind == "float" or (attr.kind == "opt_float" and value is not None):
+    if attr.kind in ("float", "fill") or (attr.kind == "opt_float" and value is not None):
         return float(value)
     if attr.kind in ("dims", "shape") and isinstance(value, (list, tuple)):
         return tuple(value)

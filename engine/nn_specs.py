@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import shapes as S
 from .errors import ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
@@ -40,7 +41,20 @@ def _same_as_input(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
     return tuple(shapes[0])
 
 
+def _masked_fill(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
+    x, mask = tuple(shapes[0]), tuple(shapes[1])
+    if S.broadcast(op, x, mask) != x:
+        raise ShapeError(op, f"mask of shape {list(mask)} does not broadcast to the input's shape {list(x)}")
+    return x
+
+
 NN_SPECS: tuple[OpSpec, ...] = (
+    OpSpec("masked_fill", (Input("input"), Input("mask", "bool", differentiable=False)), _masked_fill,
+           "MaskedFillBackward0",
+           (Case(((3, 4), (3, 4)), {"value": -1.5}), Case(((2, 3), (3,)), {"value": 0.0}),
+            Case(((4, 4), (4, 4)), {"value": 3.0})),  # -inf: tests/test_opsb_nn.py, under a softmax
+           attrs=(Attr("value", "fill", 0.0),),
+           doc="value where mask, else input (value may be +-inf: masked elements get exact zero gradients)"),
     OpSpec("dropout", (Input("input"), Input("mask", DROPOUT_MASK, differentiable=False)), _same_as_input,
            "MulBackward0", (Case(((3, 4), (3, 4))), Case(((5,), (5,)))),
            doc="input * mask, the mask (0 or 1 / (1 - p)) a recorded non-differentiable input: every witness "

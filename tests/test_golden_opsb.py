@@ -25,7 +25,7 @@ def test_op_matches_pytorch(golden):
     case = spec.cases[golden["case"]]
     dtype = np.dtype(golden["dtype"])
     arrays = case_inputs(spec, case, seed=0)
-    tensors = [None if a is None else crossgrad.from_numpy(a) if a.dtype == np.int64
+    tensors = [None if a is None else crossgrad.from_numpy(a) if a.dtype in (np.int64, np.bool_)
                else crossgrad.tensor(a.astype(dtype), requires_grad=inp.differentiable)
                for a, inp in zip(arrays, spec.input_specs(len(arrays)))]
     attrs = {**resolved_attrs(spec, case), **golden["attrs"]}

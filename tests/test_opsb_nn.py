@@ -98,3 +98,36 @@ def test_dropout_scales_kept_elements_is_reproducible_and_checkable():
     assert F.dropout(x, 0.5, training=False) is x and F.dropout(x, 0.0) is x
     with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
         F.dropout(x, 1.5)
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_masked_softmax_with_minus_inf_agrees_with_exact_zeros_on_every_witness(tier, dtype):
+    rng = np.random.default_rng(5)
+    scores = rng.standard_normal((4, 4)).astype(dtype)
+    causal = np.triu(np.ones((4, 4), bool), k=1)  # a causal attention mask: True above the diagonal
+    nodes = (Leaf("s", scores, True), Leaf("m", causal, False),
+             OpNode("f", "masked_fill", ("s", "m"), {"value": float("-inf")}),
+             OpNode("p", "softmax", ("f",), {"dim": -1}))
+    seed = rng.standard_normal((4, 4))
+    report = check(CheckRequest(Graph(nodes, "p"), seed, tier=tier))
+    assert report.verdict == "agree", str(report)
+    leaf = report.leaf("s")
+    for witness in ("numeric", "symbolic", "finite_difference"):
+        grad = leaf.grads[witness]
+        assert np.all(grad[causal] == 0) and np.all(np.isfinite(grad)), witness
+        assert np.abs(grad[~causal][4:]).max() > 1e-3  # rows with two or more kept entries do get gradients
+
+
+def test_masked_fill_surface_and_bad_mask():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x.masked_fill(torch.tensor([True, False]), float("-inf"))
+    assert y.tolist() == [[float("-inf"), 2.0], [float("-inf"), 4.0]]
+    assert type(y.grad_fn).__name__ == "MaskedFillBackward0"
+    with pytest.raises(TypeError, match="masked_fill only supports boolean masks"):
+        x.masked_fill(torch.tensor([1.0, 0.0]), 0.0)
+    nodes = (Leaf("x", np.ones((2, 2)), True), Leaf("m", np.ones((2, 2)), False),
+             OpNode("out", "masked_fill", ("x", "m"), {"value": 1.0}))
+    with pytest.raises(GraphError) as err:
+        validate(Graph(nodes, "out"))
+    assert err.value.path == "graph.nodes[2].inputs[1]" and "must be a bool tensor" in str(err.value)

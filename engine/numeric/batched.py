@@ -274,7 +274,7 @@ def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes
     return _elementwise_loss(fwd, xs, flags, {**at, "reduction": "sum"}, shapes, out) / max(shapes[0][0], 1)
 
 
-TABLE["dropout"] = _elementwise
+TABLE["dropout"] = TABLE["masked_fill"] = _elementwise
 TABLE["nll_loss"] = _loop
 TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
                                              "binary_cross_entropy")})

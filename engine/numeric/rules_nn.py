@@ -62,7 +62,13 @@ def _layer_norm_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     return gx, gw, gb
 
 
+def _masked_fill(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    x, mask = xs
+    return np.where(mask, x.dtype.type(at["value"]), x), mask
+
+
 NN_RULES: dict[str, Rule] = {
+    "masked_fill": Rule(_masked_fill, lambda g, mask, node: (np.where(mask, np.zeros((), g.dtype), g), None)),
     "dropout": Rule(lambda xs, at: (xs[0] * xs[1], xs[1]), lambda g, mask, node: (g * mask, None)),
     "embedding": Rule(_embedding, _embedding_vjp),
     "layer_norm": Rule(_layer_norm, _layer_norm_vjp),

@@ -135,6 +135,13 @@ class ShapeMethods:
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         return chunk(self, chunks, dim)
 
+    def masked_fill(self, mask: Any, value: float) -> Any:
+        """value where mask (a bool tensor broadcasting to self), else self (MaskedFillBackward0)."""
+        if getattr(mask, "_data", None) is None or mask._data.dtype != np.bool_:
+            raise TypeError("masked_fill only supports boolean masks, but got mask with dtype "
+                            f"{getattr(getattr(mask, '_data', None), 'dtype', type(mask).__name__)}")
+        return apply("masked_fill", (self, mask), {"value": float(value)})
+
     def contiguous(self, memory_format: Any = None) -> Any:
         """A no-op: crossgrad's tensors are always contiguous (torch returns self too)."""
         return self

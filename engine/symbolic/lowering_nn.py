@@ -53,4 +53,16 @@ def lower_dropout(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -
     return [elementwise(lambda a, m: a * m, [tuple(shapes[0]), tuple(shapes[1])], (0, 1), tuple(shapes[0]))]
 
 
-NN_LOWERING = {"dropout": lower_dropout,"embedding": lower_embedding, "layer_norm": lower_layer_norm}
+def _fill_value(value: float) -> sp.Expr:
+    return (sp.oo if value > 0 else -sp.oo) if np.isinf(value) else _num(value)
+
+
+def lower_masked_fill(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:
+    """value where mask (a 0/1 value) is nonzero, else input: a constant there, so no gradient."""
+    value = _fill_value(at["value"])
+    pick = lambda x, m: sp.Piecewise((value, sp.Ne(m, 0)), (x, True))  # noqa: E731
+    return [elementwise(pick, [tuple(shapes[0]), tuple(shapes[1])], (0, 1), tuple(shapes[0]))]
+
+
+NN_LOWERING = {"masked_fill": lower_masked_fill, "dropout": lower_dropout, "embedding": lower_embedding,
+               "layer_norm": lower_layer_norm}

@@ -41,6 +41,7 @@ TORCH_CALLS = {
     "embedding": lambda x, at: F.embedding(x[0], x[1], padding_idx=at["padding_idx"]),
     "layer_norm": lambda x, at: F.layer_norm(x[0], at["normalized_shape"], x[1], x[2], at["eps"]),
     "nll_loss": lambda x, at: F.nll_loss(x[0], x[1], x[2], ignore_index=at["ignore_index"], reduction=at["reduction"]),
+    "masked_fill": lambda x, at: x[0].masked_fill(x[1], at["value"]),
     "l1_loss": lambda x, at: F.l1_loss(x[0], x[1], reduction=at["reduction"]),
     "smooth_l1_loss": lambda x, at: F.smooth_l1_loss(x[0], x[1], reduction=at["reduction"], beta=at["beta"]),
     "huber_loss": lambda x, at: F.huber_loss(x[0], x[1], reduction=at["reduction"], delta=at["delta"]),
@@ -56,7 +57,7 @@ def _case(name: str, index: int, dtype: torch.dtype, extra: dict | None = None) 
     at = {**resolved_attrs(spec, case), **(extra or {})}
     arrays = case_inputs(spec, case, seed=0)
     inputs = spec.input_specs(len(arrays))
-    ts = [None if a is None else torch.tensor(a) if a.dtype == np.int64
+    ts = [None if a is None else torch.tensor(a) if a.dtype in (np.int64, np.bool_)
           else torch.tensor(a, dtype=dtype, requires_grad=inp.differentiable) for a, inp in zip(arrays, inputs)]
     out = TORCH_CALLS[name](ts, at)
     cot = np.random.default_rng(7).standard_normal(tuple(out.shape))
