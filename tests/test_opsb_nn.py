@@ -131,3 +131,13 @@ def test_masked_fill_surface_and_bad_mask():
     with pytest.raises(GraphError) as err:
         validate(Graph(nodes, "out"))
     assert err.value.path == "graph.nodes[2].inputs[1]" and "must be a bool tensor" in str(err.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_causal_attention_and_cosine_similarity_are_checked_by_every_witness(dtype):
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(2, 4, 3, dtype=dtype, requires_grad=True) for _ in range(3))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    report = torch.check((y * y).sum() + F.cosine_similarity(q, k, dim=-1).sum())
+    assert report.verdict == "agree", str(report)
+    assert all(np.isfinite(leaf.grads["symbolic"]).all() for leaf in report.leaves)

@@ -1,9 +1,11 @@
-"""``crossgrad.nn.functional`` entries of issue 11 part B: embedding and layer_norm."""
+"""``crossgrad.nn.functional`` entries of issue 11 part B (nn ops, losses, attention)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from .creation import default_generator
 from .dispatch import apply
@@ -68,3 +70,39 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = input._make((keep * scale).astype(input._data.dtype))
     return apply("dropout", (input, mask), {})
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False) -> Any:
+    """softmax(q k^T * scale + mask) v, recorded as torch's math path records it (matmuls, a
+    masked_fill with -inf for bool / causal masks, softmax): every witness derives it from those
+    ops, and the output's grad_fn is UnsafeViewBackward0 as torch's on CPU."""
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    size = query.shape[-1]
+    factor = 1.0 / float(np.sqrt(size)) if scale is None else float(scale)
+    scores = apply("matmul", (query, key.transpose(-2, -1)), {}) * factor
+    length, source = query.shape[-2], key.shape[-2]
+    if is_causal:
+        blocked = ~np.tril(np.ones((length, source), bool))
+        scores = apply("masked_fill", (scores, query._make(blocked)), {"value": float("-inf")})
+    if attn_mask is not None:
+        if attn_mask._data.dtype == np.bool_:
+            scores = apply("masked_fill", (scores, attn_mask._make(~attn_mask._data)), {"value": float("-inf")})
+        else:
+            scores = scores + attn_mask
+    weights = apply("softmax", (scores,), {"dim": -1})
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return apply("matmul", (weights, value), {})
+
+
+def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
+    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim, as torch computes it."""
+    from .functional_elementwise import clamp
+
+    def unit(x: Any) -> Any:
+        norm = apply("sqrt", (apply("sum", (x * x,), {"dim": dim, "keepdim": True}),), {})
+        return x / clamp(norm, min=eps)
+
+    return apply("sum", (unit(x1) * unit(x2),), {"dim": dim, "keepdim": False})

@@ -21,6 +21,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from crossgrad.engine import ops  # noqa: E402
 
 from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
+from tests.golden.opsb_composites import COMPOSITES, composite_inputs  # noqa: E402
 
 
 def _squeeze(x: list, at: dict) -> torch.Tensor:
@@ -68,12 +69,25 @@ def _case(name: str, index: int, dtype: torch.dtype, extra: dict | None = None) 
                       if t is not None and t.grad is not None}}
 
 
+def _composite(k: int, dtype: torch.dtype) -> dict:
+    name, shapes, kwargs = COMPOSITES[k]
+    arrays = composite_inputs(shapes)
+    ts = [torch.tensor(a) if a.dtype == np.bool_ else torch.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    out = getattr(F, name)(*ts, **kwargs)
+    cot = np.random.default_rng(7).standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(cot, dtype=dtype))
+    return {"composite": k, "dtype": str(dtype).removeprefix("torch."), "grad_fn": type(out.grad_fn).__name__,
+            "out": out.detach().numpy().tolist(),
+            "grads": {str(p): t.grad.numpy().tolist() for p, t in enumerate(ts) if t.grad is not None}}
+
+
 def main() -> None:
     cases = [_case(name, i, dtype) for name in TORCH_CALLS for i in range(len(ops.CATALOGUE[name].cases))
              for dtype in (torch.float32, torch.float64)]
     cases += [_case(name, i, dtype, extra) for name, i, extra in EXTRA for dtype in (torch.float32, torch.float64)]
+    composites = [_composite(k, dtype) for k in range(len(COMPOSITES)) for dtype in (torch.float32, torch.float64)]
     path = pathlib.Path(__file__).with_name("opsb.json")
-    path.write_text(json.dumps({"torch": torch.__version__, "cases": cases}) + "\n")
+    path.write_text(json.dumps({"torch": torch.__version__, "cases": cases, "composites": composites}) + "\n")
     print(f"wrote {len(cases)} cases to {path}")
 
 

@@ -37,6 +37,7 @@ __all__ += ["elu", "gelu", "hardtanh", "leaky_relu", "silu"]
 
 from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     binary_cross_entropy,
+    cosine_similarity,
     dropout,
     embedding,
     huber_loss,
@@ -44,8 +45,9 @@ from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     l1_loss,
     layer_norm,
     nll_loss,
+    scaled_dot_product_attention,
     smooth_l1_loss,
 )
 
-__all__ += ["binary_cross_entropy", "dropout", "embedding", "huber_loss", "kl_div", "l1_loss", "layer_norm", "nll_loss",
-            "smooth_l1_loss"]
+__all__ += ["binary_cross_entropy", "cosine_similarity", "dropout", "embedding", "huber_loss", "kl_div",
+            "l1_loss", "layer_norm", "nll_loss", "scaled_dot_product_attention", "smooth_l1_loss"]
