@@ -251,6 +251,15 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
     return DIRECT[op](shapes, attrs)
 
 
+from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
+from .lowering_pool import POOL_LOWERING  # noqa: E402
+
+DIRECT.update(CONV_LOWERING)
+from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
+
+DIRECT.update(POOL_LOWERING)
+DIRECT.update(RESAMPLE_LOWERING)
+
 from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
 from .lowering_nn import NN_LOWERING  # noqa: E402
 from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

@@ -35,6 +35,31 @@ __all__ = [
 ]
 __all__ += ["elu", "gelu", "hardtanh", "leaky_relu", "silu"]
 
+from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolutional networks)
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    dropout2d,
+    group_norm,
+    instance_norm,
+    interpolate,
+    max_pool2d,
+    pad,
+    pixel_shuffle,
+    upsample,
+)
+
+__all__ += [
+    "adaptive_max_pool2d", "group_norm", "instance_norm", "interpolate", "pad", "pixel_shuffle", "upsample",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "dropout2d", "max_pool2d",
+]
+
 from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
     binary_cross_entropy,
     cosine_similarity,
