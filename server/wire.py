@@ -262,7 +262,8 @@ def ops_out() -> Any:
         pb.OpInfo(name=spec.name, grad_fn=spec.grad_fn if isinstance(spec.grad_fn, str) else "",
                   kink=spec.kink, doc=spec.doc,
                   inputs=[pb.InputSpec(name=i.name, domain=i.domain, optional=i.optional,
-                                       differentiable=i.differentiable) for i in spec.inputs],
+                                       differentiable=i.differentiable, variadic=i.variadic)
+                          for i in spec.inputs],
                   attrs=[pb.AttrSpec(name=a.name, kind=a.kind, default_value=attr_value_out(a.default),
                                      choices=list(a.choices)) for a in spec.attrs])
         for spec in ops.CATALOGUE.values()])

@@ -95,6 +95,17 @@ from crossgrad.engine.numeric.functional_reductions import (
     std,
     var,
 )
+from crossgrad.engine.numeric.shape_api import (
+    cat,
+    chunk,
+    flip,
+    gather,
+    index_select,
+    split,
+    squeeze,
+    stack,
+    unsqueeze,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -114,5 +125,6 @@ __all__ = [
 ]
 __all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
             "not_equal", "tril", "triu"]
+__all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp

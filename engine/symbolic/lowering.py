@@ -243,6 +243,14 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         from .cross_entropy import lower_cross_entropy
 
         return lower_cross_entropy(shapes, attrs, ints[1])
+    if op in SHAPE_OPS:
+        return lower_shape(op, shapes, attrs, ints)
+    if op == "nll_loss":
+        return lower_nll(shapes, attrs, ints[1])
+    if op in LOSS_OPS:
+        return lower_loss(op, shapes, attrs)
+    if op in NN_LOWERING:
+        return NN_LOWERING[op](shapes, attrs, ints)
     return DIRECT[op](shapes, attrs)
 
 
@@ -254,3 +262,7 @@ from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
 
 DIRECT.update(POOL_LOWERING)
 DIRECT.update(RESAMPLE_LOWERING)
+
+from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
+from .lowering_nn import NN_LOWERING  # noqa: E402
+from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

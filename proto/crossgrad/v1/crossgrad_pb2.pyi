@@ -368,16 +368,18 @@ class ListOpsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InputSpec(_message.Message):
-    __slots__ = ("name", "domain", "optional", "differentiable")
+    __slots__ = ("name", "domain", "optional", "differentiable", "variadic")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
     OPTIONAL_FIELD_NUMBER: _ClassVar[int]
     DIFFERENTIABLE_FIELD_NUMBER: _ClassVar[int]
+    VARIADIC_FIELD_NUMBER: _ClassVar[int]
     name: str
     domain: str
     optional: bool
     differentiable: bool
-    def __init__(self, name: _Optional[str] = ..., domain: _Optional[str] = ..., optional: _Optional[bool] = ..., differentiable: _Optional[bool] = ...) -> None: ...
+    variadic: bool
+    def __init__(self, name: _Optional[str] = ..., domain: _Optional[str] = ..., optional: _Optional[bool] = ..., differentiable: _Optional[bool] = ..., variadic: _Optional[bool] = ...) -> None: ...
 
 class AttrSpec(_message.Message):
     __slots__ = ("name", "kind", "default_value", "choices")
