@@ -98,3 +98,26 @@ __all__ = [
 ]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp
+
+# The everyday tensor surface (issue 11): creation, one honest device, conversions, save/load.
+from crossgrad.engine.numeric.creation import (  # noqa: E402
+    linspace,
+    rand_like,
+    randint,
+    randint_like,
+    randn_like,
+    randperm,
+)
+from crossgrad.engine.numeric.tensor_surface import (  # noqa: E402
+    accelerator,
+    all,
+    allclose,
+    any,
+    clone,
+    cuda,
+    device,
+    isclose,
+)
+
+__all__ += ["accelerator", "all", "allclose", "any", "clone", "cuda", "device", "isclose", "linspace",
+            "rand_like", "randint", "randint_like", "randn_like", "randperm"]
