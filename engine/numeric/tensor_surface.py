@@ -21,9 +21,11 @@ class device:
     """``crossgrad.device("cpu")``: the one device there is."""
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, type: Any = "cpu", index: int | None = None) -> None:
-        name = type.type if isinstance(type, device) else str(type)
+        name = str(type)  # a device prints as "cpu"
         if name.split(":")[0] != "cpu":
             raise RuntimeError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
                                "(use 'cpu', or torch itself for accelerators)")
