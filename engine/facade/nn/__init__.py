@@ -19,3 +19,8 @@ __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Linear", "MSELoss", "Module", "Parameter",
     "ReLU", "Sequential", "functional",
 ]
+
+# Containers and transformer layers (issue 11); their forwards call crossgrad.nn.functional.
+from crossgrad.engine.numeric.nn_layers import Dropout, Embedding, LayerNorm, ModuleDict, ModuleList  # noqa: E402
+
+__all__ += ["Dropout", "Embedding", "LayerNorm", "ModuleDict", "ModuleList"]
