@@ -108,6 +108,7 @@ from crossgrad.engine.numeric.creation import (  # noqa: E402
     randn_like,
     randperm,
 )
+from crossgrad.engine.numeric.serialization import CheckpointError, load, save  # noqa: E402
 from crossgrad.engine.numeric.tensor_surface import (  # noqa: E402
     accelerator,
     all,
@@ -119,5 +120,6 @@ from crossgrad.engine.numeric.tensor_surface import (  # noqa: E402
     isclose,
 )
 
+__all__ += ["CheckpointError", "load", "save"]
 __all__ += ["accelerator", "all", "allclose", "any", "clone", "cuda", "device", "isclose", "linspace",
             "rand_like", "randint", "randint_like", "randn_like", "randperm"]
