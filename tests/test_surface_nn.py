@@ -121,3 +121,15 @@ def test_module_to_double_and_apply():
     seen = []
     m.apply(lambda mod: seen.append(type(mod).__name__))
     assert seen == ["Linear", "Tanh", "Sequential"]
+
+
+def test_nested_batch_norm_buffers_in_state_dict_as_torch():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert list(m.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                    "1.running_var", "1.num_batches_tracked"]
+    other = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    sd = m.state_dict()
+    sd["1.running_mean"].add_(5)
+    other.load_state_dict(sd)
+    assert other[1].running_mean.tolist() == [5.0, 5.0, 5.0]
+    assert nn.BatchNorm1d(3, track_running_stats=False).state_dict().keys() == {"weight", "bias"}

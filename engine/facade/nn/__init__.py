@@ -24,3 +24,24 @@ __all__ = [
 from crossgrad.engine.numeric.nn_layers import Dropout, Embedding, LayerNorm, ModuleDict, ModuleList  # noqa: E402
 
 __all__ += ["Dropout", "Embedding", "LayerNorm", "ModuleDict", "ModuleList"]
+
+from crossgrad.nn.cnn import (  # noqa: E402 (convolutional-network modules)
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Dropout2d,
+    GroupNorm,
+    MaxPool2d,
+    PixelShuffle,
+    Upsample,
+)
+
+__all__ += [
+    "GroupNorm", "PixelShuffle", "Upsample",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+    "Dropout2d", "MaxPool2d",
+]
