@@ -99,3 +99,27 @@ def test_step_lr_closed_form_and_cosine_endpoints():
 def test_adam_rejects_bad_hyperparameters_with_torch_messages(kwargs, message):
     with pytest.raises(ValueError, match=message):
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], **kwargs)
+
+
+def test_optimizer_state_dict_resumes_exactly_through_save_and_load(tmp_path):
+    """3 steps straight == 1 step, save model+optimizer, load into fresh objects, 2 more steps."""
+    straight = _run("AdamW", {"lr": 0.05, "amsgrad": True}, "float64", steps=3)
+    ps = [torch.tensor(a, requires_grad=True) for a in _start("float64")]
+    opt = torch.optim.AdamW(ps, lr=0.05, amsgrad=True)
+
+    def step(ps, opt):
+        opt.zero_grad()
+        w, b = ps
+        ((w ** 3).sum() * 0.5 - torch.sin(b).sum() + (w * w).sum() * (b * b).sum()).backward()
+        opt.step()
+    step(ps, opt)
+    torch.save({"params": [p.detach() for p in ps], "optim": opt.state_dict()}, tmp_path / "ckpt")
+    ckpt = torch.load(tmp_path / "ckpt")
+    ps2 = [t.clone().requires_grad_() for t in ckpt["params"]]
+    opt2 = torch.optim.AdamW(ps2, lr=0.05, amsgrad=True)
+    opt2.load_state_dict(ckpt["optim"])
+    assert opt2.state_dict()["param_groups"][0]["params"] == [0, 1] and opt2.state[ps2[0]]["step"] == 1
+    step(ps2, opt2)
+    step(ps2, opt2)
+    for p, q in zip(ps2, straight):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
