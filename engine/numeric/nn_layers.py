@@ -133,7 +133,7 @@ class LayerNorm(Module):
 
 
 class Dropout(Module):
-    """Zeroes elements with probability p in training, scales the rest by 1/(1-p); identity in eval()."""
+    """Zeroes elements with probability p in training, scales the rest by 1/(1-p); identity in eval mode."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
