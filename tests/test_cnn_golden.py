@@ -42,11 +42,7 @@ def test_op_matches_torch(record):
 
 
 def _buffers(model) -> dict:
-    out = {}
-    for name, module in model.named_modules():
-        for bname, b in getattr(module, "named_buffers", lambda: [])():
-            out[f"{name}.{bname}"] = np.asarray(b.tolist(), np.float64).reshape(-1)
-    return out
+    return {name: np.asarray(b.tolist(), np.float64).reshape(-1) for name, b in model.named_buffers()}
 
 
 MODELS = [("lenet", lenet, {"batch": 8}), ("resnet_block", resnet_block, {"batch": 4, "channels": 8, "size": 6})]

@@ -128,3 +128,28 @@ __all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "le
 __all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp
+
+# The everyday tensor surface (issue 11): creation, one honest device, conversions, save/load.
+from crossgrad.engine.numeric.creation import (  # noqa: E402
+    linspace,
+    rand_like,
+    randint,
+    randint_like,
+    randn_like,
+    randperm,
+)
+from crossgrad.engine.numeric.serialization import CheckpointError, load, save  # noqa: E402
+from crossgrad.engine.numeric.tensor_surface import (  # noqa: E402
+    accelerator,
+    all,
+    allclose,
+    any,
+    clone,
+    cuda,
+    device,
+    isclose,
+)
+
+__all__ += ["CheckpointError", "load", "save"]
+__all__ += ["accelerator", "all", "allclose", "any", "clone", "cuda", "device", "isclose", "linspace",
+            "rand_like", "randint", "randint_like", "randn_like", "randperm"]

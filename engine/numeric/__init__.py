@@ -21,6 +21,7 @@ from .creation import (
 )
 from .dtypes import bool_, double, dtype, float32, float64, int64, long
 from .tensor import Size, Tensor
+from .tensor_surface import accelerator, allclose, cuda, device, isclose  # installs Tensor.to, clone, ...
 
 __all__ = [
     "Generator", "Size", "Tensor", "arange", "bool_", "default_generator", "double", "dtype",
@@ -28,3 +29,4 @@ __all__ = [
     "manual_seed", "no_grad", "ones", "ones_like", "rand", "randn", "set_grad_enabled", "tensor",
     "zeros", "zeros_like",
 ]
+__all__ += ["accelerator", "allclose", "cuda", "device", "isclose"]

@@ -112,3 +112,56 @@ def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
 
 def ones_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
     return Tensor._make(np.ones(t._data.shape, (dtype.np if dtype else t._data.dtype)))
+
+
+# --- the everyday surface (issue 11): random integers, ranges, *_like -----------------------
+def _rng(generator: Generator | None) -> np.random.Generator:
+    return (generator or default_generator).rng
+
+
+def randint(low: int, high: Any = None, size: Any = None, dtype: dtypes.dtype | None = None,
+            requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
+    """torch.randint(high, size) or randint(low, high, size): uniform integers in [low, high)."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    arr = _rng(generator).integers(low, high, _size((size,)), dtype=np.int64)
+    return _new(arr.astype((dtype or dtypes.int64).np), requires_grad)
+
+
+def randperm(n: int, dtype: dtypes.dtype | None = None, generator: Generator | None = None) -> Tensor:
+    return Tensor._make(_rng(generator).permutation(int(n)).astype((dtype or dtypes.int64).np))
+
+
+def linspace(start: float, end: float, steps: int, dtype: dtypes.dtype | None = None,
+             requires_grad: bool = False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    return _new(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad)
+
+
+def _like_float(t: Tensor, dtype: dtypes.dtype | None, name: str) -> Any:
+    found = dtype or t.dtype
+    if not found.is_floating_point:
+        raise RuntimeError(f"{name} is not implemented for dtype {found.name}; pass a floating dtype")
+    return found.np
+
+
+def rand_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    arr = _rng(generator).random(t._data.shape).astype(_like_float(t, dtype, "rand_like"))
+    return _new(arr, requires_grad)
+
+
+def randn_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
+               generator: Generator | None = None) -> Tensor:
+    arr = _rng(generator).standard_normal(t._data.shape).astype(_like_float(t, dtype, "randn_like"))
+    return _new(arr, requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: Any = None, dtype: dtypes.dtype | None = None,
+                 generator: Generator | None = None) -> Tensor:
+    return randint(low, high, t._data.shape, dtype=dtype or t.dtype, generator=generator)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import creation
+import numpy as np
+
+from . import creation, dtypes
 from . import functional as F
 from .autograd import no_grad
 from .tensor import Tensor, clear_grad
@@ -27,20 +29,35 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict(strict=False) returns, as torch's ``_IncompatibleKeys``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 class Module:
-    """Base class: attribute assignment registers parameters and submodules, in order."""
+    """Base class: attribute assignment registers parameters and submodules, in order;
+    ``register_buffer`` adds state that is saved but not trained (torch's buffers)."""
 
     _parameters: OrderedDict[str, Parameter]
     _modules: OrderedDict[str, Module]
+    training: bool
+    _buffers: OrderedDict[str, Tensor | None]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign before Module.__init__() call")
+        if name in self._buffers and (value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -49,6 +66,24 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        if not persistent:
+            raise NotImplementedError("crossgrad buffers are always persistent")
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        setattr(self, name, module)
+        if module is None:
+            self._modules[name] = None  # type: ignore[assignment]
+
+    register_module = add_module
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   "\"forward\" function")
@@ -56,41 +91,68 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def _named(self, table: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+        """Members of one table (_parameters/_buffers) in torch's order, each object once."""
         seen: set[int] = set()
-        for name, module in self.named_modules(prefix):
-            for pname, p in module._parameters.items():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{name}.{pname}" if name else pname), p
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for name, module in modules:
+            for key, t in getattr(module, table).items():
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    yield (f"{name}.{key}" if name else key), t
 
-    def parameters(self) -> Iterator[Parameter]:
-        return (p for _, p in self.named_parameters())
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        return ((n, m) for n, m in self._modules.items() if m is not None)
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         stack: list[tuple[str, Module]] = [(prefix, self)]
+        seen: set[int] = set()
         while stack:
             name, module = stack.pop()
+            if id(module) in seen:  # a module registered twice is listed once, as in torch
+                continue
+            seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
     def children(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return (m for _, m in self.named_children())
 
     def modules(self) -> Iterator[Module]:
         return (m for _, m in self.named_modules())
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        return OrderedDict((n, p.detach()) for n, p in self.named_parameters())
+        """Per module (pre-order): its parameters, then its buffers — torch's keys and order."""
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:  # no dedup: a module registered twice appears under both names, as in torch
+            name, module = stack.pop()
+            for table in (module._parameters, module._buffers):
+                out.update((name + k, t.detach()) for k, t in table.items() if t is not None)
+            stack.extend(reversed([(f"{name}{k}.", m) for k, m in module._modules.items() if m is not None]))
+        return out
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> Any:
-        own = dict(self.named_parameters())
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy tensors or numpy arrays into the parameters and buffers, in place, with torch's errors."""
+        own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        errors = [f"size mismatch for {k}: copying a param with shape {list(state_dict[k].shape)}"
+        errors = [f"size mismatch for {k}: copying a param with shape {list(np.shape(state_dict[k]))}"
                   f" from checkpoint, the shape in current model is {list(p.shape)}."
-                  for k, p in own.items() if k in state_dict and state_dict[k].shape != p.shape]
+                  for k, p in own.items() if k in state_dict and tuple(np.shape(state_dict[k])) != p.shape]
         if strict and missing:
             errors.insert(0, f"Missing key(s) in state_dict: {_quoted(missing)}. ")
         if strict and unexpected:
@@ -102,7 +164,35 @@ class Module:
             for k, p in own.items():
                 if k in state_dict:
                     p.copy_(state_dict[k])
-        return (missing, unexpected)
+        return IncompatibleKeys(missing, unexpected)
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """``model.to("cpu")`` is a no-op; ``model.to(dtype)`` converts parameters and floating buffers."""
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.dtype.is_floating_point:
+                t._data = _cast(t, args, kwargs)
+        return self
+
+    def double(self) -> Module:
+        return self.to(dtypes.float64)
+
+    def float(self) -> Module:
+        return self.to(dtypes.float32)
+
+    def cpu(self) -> Module:
+        return self
+
+    def apply(self, fn: Any) -> Module:
+        """fn on every submodule (children first), then on self, as torch's apply."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
@@ -124,6 +214,12 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _cast(t: Tensor, args: tuple, kwargs: dict) -> np.ndarray:
+    """A parameter's data in the dtype ``to`` asks for (the leaf stays the same object, as in torch)."""
+    with no_grad():
+        return t.detach().to(*args, **kwargs)._data
 
 
 def _quoted(keys: list[str]) -> str:

@@ -20,6 +20,33 @@ class Optimizer:
         self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[Tensor, dict[str, Any]] = {}
 
+    def _params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's layout: {"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]};
+        buffers become tensors (copies), so ``crossgrad.save`` can write it."""
+        index = {id(p): i for i, p in enumerate(self._params())}
+        state = {index[id(p)]: {k: Tensor._make(np.array(v)) if isinstance(v, np.ndarray) else v
+                                for k, v in s.items()} for p, s in self.state.items()}
+        groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
+                  for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        params = self._params()
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)):
+            raise ValueError("loaded state dict has a different number of parameter groups or parameters")
+        for own, g in zip(self.param_groups, groups):
+            own.update({k: tuple(v) if k == "betas" else v for k, v in g.items() if k != "params"})
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            self.state[p] = {k: np.array(getattr(v, "_data", v), dtype=p._data.dtype)
+                             if isinstance(v, (Tensor, np.ndarray)) else v for k, v in s.items()}
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:

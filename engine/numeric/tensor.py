@@ -38,6 +38,7 @@ class Tensor(TensorMath):
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_accumulator",
                  "_retains_grad", "__weakref__")
     _accumulator: Any  # weak reference to the leaf's AccumulateGrad while a graph holds it
+    to: Any  # to, clone, device, all/any, __float__...: installed by tensor_surface.py
 
     def __init__(self, data: Any, dtype: dtypes.dtype | None = None,
                  requires_grad: bool = False) -> None:
@@ -191,16 +192,7 @@ class Tensor(TensorMath):
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def to(self, dtype: dtypes.dtype) -> Tensor:
-        """A copy in another dtype; not recorded, so refused on tensors that require grad."""
-        if dtype.np == self._data.dtype:
-            return self
-        if self._requires_grad and _mode.enabled:
-            raise RuntimeError("crossgrad does not record dtype conversions; convert the data "
-                               "before it requires grad")
-        return Tensor._make(self._data.astype(dtype.np))
-
-    def float(self) -> Tensor:
+    def float(self) -> Tensor:  # to() comes from tensor_surface.py
         return self.to(dtypes.float32)
 
     def double(self) -> Tensor:

@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import node_class
 from .dispatch import apply
+from .dtypes import DEFAULT_FLOAT
 from .shape_api import ShapeMethods
 
 _SCALARS: dict[tuple[Any, Any], np.ndarray] = {}
@@ -32,7 +34,9 @@ def wrap(value: Any, like: Any) -> Any:
     dtype = like._data.dtype
     if type(value) is float and dtype.kind == "f" or type(value) is int and dtype.kind in "fi":
         return like._make(_scalar(value, dtype))  # the common case, without result_type
-    if isinstance(value, (bool, int, float, np.number)):
+    if type(value) is float and dtype.kind in "bi":
+        arr = np.asarray(value, DEFAULT_FLOAT.np)  # torch: integral tensor op float -> default float
+    elif isinstance(value, (bool, int, float, np.number)):
         arr = np.asarray(value, dtype=np.result_type(like._data.dtype, value))
     else:
         arr = np.asarray(value)
@@ -45,6 +49,26 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+def _promote(a: Any, b: Any, op: str) -> tuple[Any, Any]:
+    """torch's category rule where numpy differs: an integral/bool operand meeting a floating one
+    takes that float dtype (int64 * float32 is float32), and true division of integers is default-float."""
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
+    if ka in "bi" and kb == "f":
+        a = a._make(a._data.astype(b._data.dtype))
+    elif kb in "bi" and ka == "f":
+        b = b._make(b._data.astype(a._data.dtype))
+    elif op == "div" and ka in "bi" and kb in "bi":
+        a, b = (t._make(t._data.astype(DEFAULT_FLOAT.np)) for t in (a, b))
+    return a, b
+
+
+def _renamed(out: Any, grad_fn_name: str) -> Any:
+    """Show torch's grad_fn name for a recorded op torch names by its call form (2 - x: RsubBackward1)."""
+    if out.grad_fn is not None:
+        out.grad_fn.__class__ = node_class(grad_fn_name)
+    return out
+
+
 class TensorMath(ShapeMethods):
     __slots__ = ()
     _data: np.ndarray
@@ -54,10 +78,10 @@ class TensorMath(ShapeMethods):
         raise NotImplementedError
 
     def _binary(self, op: str, other: Any) -> Any:
-        return apply(op, (self, wrap(other, self)), {})
+        return apply(op, _promote(self, wrap(other, self), op), {})
 
     def _rbinary(self, op: str, other: Any) -> Any:
-        return apply(op, (wrap(other, self), self), {})
+        return apply(op, _promote(wrap(other, self), self, op), {})
 
     def __add__(self, other: Any) -> Any:
         return self._binary("add", other)
@@ -69,7 +93,7 @@ class TensorMath(ShapeMethods):
         return self._binary("sub", other)
 
     def __rsub__(self, other: Any) -> Any:
-        return self._rbinary("sub", other)
+        return _renamed(self._rbinary("sub", other), "RsubBackward1")
 
     def __mul__(self, other: Any) -> Any:
         return self._binary("mul", other)
@@ -91,11 +115,15 @@ class TensorMath(ShapeMethods):
 
     def __pow__(self, exponent: Any) -> Any:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            if self._data.dtype.kind in "bi":  # integral tensors never require grad
+                if type(exponent) is int:
+                    return self._make(np.power(self._data.astype(np.int64), exponent))
+                return self._make(self._data.astype(DEFAULT_FLOAT.np)) ** exponent
             return apply("pow", (self,), {"exponent": float(exponent)})
         return self._binary("pow_tensor", exponent)
 
     def __rpow__(self, base: Any) -> Any:
-        return self._rbinary("pow_tensor", base)
+        return _renamed(self._rbinary("pow_tensor", base), "PowBackward2")
 
     def __neg__(self) -> Any:
         return apply("neg", (self,), {})

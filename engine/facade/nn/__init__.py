@@ -20,6 +20,11 @@ __all__ = [
     "ReLU", "Sequential", "functional",
 ]
 
+# Containers and transformer layers (issue 11); their forwards call crossgrad.nn.functional.
+from crossgrad.engine.numeric.nn_layers import Dropout, Embedding, LayerNorm, ModuleDict, ModuleList  # noqa: E402
+
+__all__ += ["Dropout", "Embedding", "LayerNorm", "ModuleDict", "ModuleList"]
+
 from crossgrad.nn.cnn import (  # noqa: E402 (convolutional-network modules)
     AdaptiveAvgPool2d,
     AvgPool2d,

@@ -4,7 +4,6 @@ initialization (weights kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in)), b
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import Any
 
 from crossgrad.engine.numeric import creation
@@ -117,21 +116,10 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(creation.ones(num_features, dtype=dtype)) if affine else None
         self.bias = Parameter(creation.zeros(num_features, dtype=dtype)) if affine else None
-        if track_running_stats:
-            self.running_mean = creation.zeros(num_features, dtype=dtype)
-            self.running_var = creation.ones(num_features, dtype=dtype)
-            self.num_batches_tracked = creation.tensor(0)
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
-
-    def named_buffers(self) -> list[tuple[str, Tensor]]:
-        names = ("running_mean", "running_var", "num_batches_tracked")
-        return [(n, getattr(self, n)) for n in names if getattr(self, n) is not None]
-
-    def state_dict(self) -> OrderedDict[str, Tensor]:
-        out = super().state_dict()
-        out.update((n, b.detach()) for n, b in self.named_buffers())
-        return out
+        track = track_running_stats  # buffers (Module.register_buffer): in state_dict after the parameters
+        self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype) if track else None)
+        self.register_buffer("running_var", creation.ones(num_features, dtype=dtype) if track else None)
+        self.register_buffer("num_batches_tracked", creation.tensor(0) if track else None)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in self._ranks:

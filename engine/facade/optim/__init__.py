@@ -1,0 +1,7 @@
+"""``crossgrad.optim`` as in ``torch.optim``."""
+
+from crossgrad.engine.numeric.optim import SGD, Optimizer
+from crossgrad.engine.numeric.optim_adam import Adam, AdamW
+from crossgrad.optim import lr_scheduler
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]

@@ -1,0 +1,5 @@
+"""``crossgrad.utils`` as in ``torch.utils`` (only ``data``)."""
+
+from crossgrad.utils import data
+
+__all__ = ["data"]

@@ -1,0 +1,99 @@
+"""``crossgrad.utils.data``: Dataset, TensorDataset and DataLoader as in ``torch.utils.data``.
+
+Shuffling draws a permutation from the default generator (or the loader's ``generator``) at the
+start of each epoch, so ``manual_seed`` makes the batch order reproducible. The permutations are
+crossgrad's own (numpy PCG64), not bit-for-bit torch's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import creation
+from .tensor import Tensor
+
+
+class Dataset:
+    """Map-style dataset: subclasses define ``__getitem__`` and ``__len__``."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"Dataset {type(self).__name__} is missing __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"Dataset {type(self).__name__} is missing __len__")
+
+
+class TensorDataset(Dataset):
+    """Sample i is ``tuple(t[i] for t in tensors)``; all tensors share their first dimension."""
+
+    def __init__(self, *tensors: Tensor) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        if any(t.shape[:1] != tensors[0].shape[:1] for t in tensors):
+            raise ValueError("Size mismatch between tensors: "
+                             + ", ".join(str(list(t.shape)) for t in tensors))
+        self.tensors = tensors
+
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+def default_collate(batch: Sequence[Any]) -> Any:
+    """Stack samples: tensors -> one tensor with a new batch dim; numbers -> a tensor; tuples,
+    lists and dicts element-wise (torch's default_collate for these types)."""
+    first = batch[0]
+    if isinstance(first, Tensor):
+        return Tensor._make(np.stack([s._data for s in batch]))
+    if isinstance(first, np.ndarray):
+        return creation.from_numpy(np.stack(batch))
+    if isinstance(first, (bool, int, float, np.number)):
+        return creation.tensor(list(batch), dtype=creation.dtypes.float64 if isinstance(first, float) else None)
+    if isinstance(first, str):
+        return list(batch)
+    if isinstance(first, Mapping):
+        return {k: default_collate([s[k] for s in batch]) for k in first}
+    if isinstance(first, (tuple, list)):
+        if any(len(s) != len(first) for s in batch):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        return type(first)(default_collate(list(col)) for col in zip(*batch)) if isinstance(first, tuple) \
+            else [default_collate(list(col)) for col in zip(*batch)]
+    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+                    f"found {type(first).__name__}")
+
+
+class DataLoader:
+    """Batches of a map-style dataset: batch_size, shuffle, drop_last, collate_fn, generator."""
+
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
+                 drop_last: bool = False, collate_fn: Callable[[list[Any]], Any] | None = None,
+                 generator: creation.Generator | None = None, num_workers: int = 0) -> None:
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.drop_last, self.generator = drop_last, generator
+        self.collate_fn = collate_fn or default_collate
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        return (self.generator or creation.default_generator).rng.permutation(n)
+
+    def __iter__(self) -> Iterator[Any]:
+        order = self._order()
+        if self.batch_size is None:
+            return (self.dataset[int(i)] for i in order)
+        return (self.collate_fn([self.dataset[int(i)] for i in order[s:s + self.batch_size]])
+                for s in range(0, len(self) * self.batch_size, self.batch_size))
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        if self.batch_size is None:
+            return n
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
