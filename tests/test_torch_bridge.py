@@ -322,3 +322,19 @@ def test_a_refused_op_inside_a_module_names_the_modules_line():
         from_torch(_Spectral(), (torch.randn(2, 8),))
     assert isinstance(err.value, CrossgradError) and "aten._fft_r2c" in str(err.value)
     assert "in forward" in err.value.source and "torch.fft.rfft(self.proj(x))" in err.value.source
+
+
+def test_several_outputs_each_get_their_jacobian_rows():
+    square = _fn(lambda ctx, x: (ctx.save_for_backward(x), x * x)[1], lambda ctx, g: 2 * g * ctx.saved_tensors[0])
+    off = _fn(lambda ctx, x: (ctx.save_for_backward(x), x * x)[1], lambda ctx, g: g * ctx.saved_tensors[0])
+
+    def pair(sq):
+        return lambda x, w: (torch.tanh(x @ w), sq(x).sum(1))
+
+    x, w = _randn(3, 2), _randn(2, 2)
+    assert gradcheck(pair(square), (x, w)) is True
+    with pytest.raises(GradcheckError) as err:
+        gradcheck(pair(off), (x, w))
+    line = str(err.value).split("\n")[1].strip()
+    assert line.startswith("input 'x' [3, 2] float64: 6 of 54 Jacobian entries off")  # 6 + 3 rows of 6
+    assert "along output 1 element [" in line and "'w'" not in str(err.value).split("\n\n")[0]
