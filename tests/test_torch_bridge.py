@@ -338,3 +338,33 @@ def test_several_outputs_each_get_their_jacobian_rows():
     line = str(err.value).split("\n")[1].strip()
     assert line.startswith("input 'x' [3, 2] float64: 6 of 54 Jacobian entries off")  # 6 + 3 rows of 6
     assert "along output 1 element [" in line and "'w'" not in str(err.value).split("\n\n")[0]
+
+
+class GPTBlock(nn.Module):
+    """A pre-norm transformer block (causal mask left out: masked_fill is not in the catalogue)."""
+
+    def __init__(self, d=8, heads=2):
+        super().__init__()
+        self.ln1, self.ln2, self.heads = nn.LayerNorm(d), nn.LayerNorm(d), heads
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+                   for z in self.qkv(self.ln1(x)).split(c, dim=2))
+        att = torch.softmax(q @ k.transpose(-2, -1) / (c // self.heads) ** 0.5, dim=-1)
+        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, t, c))
+        return x + self.out(nn.functional.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_gpt_block_module_passes_gradcheck_and_a_wrong_parameter_gradient_fails(dtype):
+    torch.manual_seed(4)
+    block = GPTBlock().to(dtype)
+    x = torch.randn(2, 3, 8, dtype=dtype, requires_grad=True)
+    loss = lambda x: block(x).pow(2).mean()  # noqa: E731
+    assert gradcheck(loss, (x,)) is True
+    block.qkv.weight.register_hook(lambda g: g * 1.001)  # 0.1% off: above float32's 1e-4
+    with pytest.raises(GradcheckError, match="input 'block.qkv.weight' \\[24, 8\\]"):
+        gradcheck(loss, (x,))

@@ -43,6 +43,9 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
                               {"transpose", "permute"}),
     "select, slice, expand": (lambda x: x[1] * x[:, 1:3].sum(1, keepdim=True) + x[::2, -1:].expand(2, 4).sum(0)[0],
                               [(4, 4)], {"select", "slice"}),
+    "split, chunk, unbind": (lambda x: x.split(2, dim=1)[1].sum() * x.chunk(3, dim=-1)[2].sum(0)
+                             + (x.unbind(0)[1] * x.unbind(1)[4].sum()).sum() + x.split([1, 3, 1], dim=1)[1].mean(),
+                             [(3, 5)], {"slice", "select"}),
     "softmax, log_softmax": (lambda x: F.softmax(x, dim=1) * F.log_softmax(x, dim=0), [(4, 3)],
                              {"softmax", "log_softmax"}),
     "layer_norm (decomposed), var": (lambda x, w: F.layer_norm(x, (3,), w) + x.var(0, keepdim=True), [(4, 3), (3,)],

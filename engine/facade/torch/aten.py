@@ -148,6 +148,29 @@ def _clamp(e: Emit, a: tuple, k: dict) -> str:
     return out if high is None else _binary("minimum")(e, (out, high), {})
 
 
+def _slices(e: Emit, x: str, sizes: list[int], dim: int) -> tuple[str, ...]:
+    """split/chunk as one slice node per piece (the IR has no multi-output node)."""
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return tuple(e.op("slice", [x], dim=dim, start=a, stop=a + n, step=1) for a, n in zip(starts, sizes))
+
+
+def _split(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 2, "dim", 0)
+    length, size = e.shape(a[0])[dim], a[1]
+    return _slices(e, a[0], [min(size, length - i) for i in range(0, length, size)], dim)
+
+
+def _chunk(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 2, "dim", 0)
+    length = e.shape(a[0])[dim]
+    return _split(e, (a[0], -(-length // a[1]), dim), {})
+
+
+def _unbind(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 1, "dim", 0)
+    return tuple(e.op("select", [a[0]], dim=dim, index=i) for i in range(e.shape(a[0])[dim]))
+
+
 def _identity(e: Emit, a: tuple, k: dict) -> str:
     return a[0]
 
@@ -221,6 +244,10 @@ _RULES: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.expand.default": (("add",), _expand),
     "aten.select.int": (("select",), lambda e, a, k: e.op("select", [a[0]], dim=a[1], index=a[2])),
     "aten.slice.Tensor": (("slice",), _slice),
+    "aten.split.Tensor": (("slice",), _split),
+    "aten.split_with_sizes.default": (("slice",), lambda e, a, k: _slices(e, a[0], list(a[1]), arg(a, k, 2, "dim", 0))),
+    "aten.chunk.default": (("slice",), _chunk),
+    "aten.unbind.int": (("select",), _unbind),
     "aten.softmax.int": (("softmax",), _softmax("softmax")),
     "aten._softmax.default": (("softmax",), _softmax("softmax")),
     "aten.log_softmax.int": (("log_softmax",), _softmax("log_softmax")),
