@@ -95,7 +95,16 @@ class Builder:
         return name
 
     def _args(self, args: Any) -> Any:
-        return torch.fx.node.map_arg(args, lambda n: self.env[n])
+        return torch.fx.node.map_arg(args, self._name)
+
+    def _name(self, node: torch.fx.Node) -> Any:
+        """The graph node holding ``node``'s value; a constant becomes a leaf when first used, so
+        constants only other constants read (a uint8 scratch tensor) never reach the graph."""
+        if node not in self.env:
+            value = self.constants[node]
+            self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
+                if isinstance(value, torch.Tensor) else value
+        return self.env[node]
 
     def _concrete(self, args: Any) -> Any:
         return torch.fx.node.map_arg(args, lambda n: self.constants[n])
@@ -113,7 +122,7 @@ class Builder:
             elif node.op == "call_function":
                 self._call(node)
             elif node.op == "output":
-                return [self.env[n] for n in torch.utils._pytree.tree_leaves(node.args[0])]
+                return [self._name(n) for n in torch.utils._pytree.tree_leaves(node.args[0])]
         raise AssertionError("an FX graph ends with an output node")
 
     def _attribute(self, node: torch.fx.Node, value: Any) -> None:
@@ -128,8 +137,6 @@ class Builder:
 
     def _constant(self, node: torch.fx.Node, value: Any) -> None:
         self.constants[node] = value
-        self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
-            if isinstance(value, torch.Tensor) else value
 
     def _call(self, node: torch.fx.Node) -> None:
         inputs = node.all_input_nodes
