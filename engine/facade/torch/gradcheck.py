@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ class _Template:
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def _signature(func: Any, values: Sequence[Any]) -> Any:
@@ -63,17 +65,26 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
 
 def _template(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> _Template:
     key = _signature(func, list(_parameters(func).values()) + inputs)
-    if key not in _CACHE:
-        captured, builder, names = convert(func, inputs)
-        directions = [] if len(names) == 1 else \
-            [builder.leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
-             for k, o in enumerate(outputs)]
-        graph = builder.graph(names, directions or None)
-        _CACHE[key] = _Template(graph, list(captured.names), directions, dict(builder.params))
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    template = _capture(func, inputs, outputs)
+    with _LOCK:
+        _CACHE[key] = template
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return _CACHE[key]
+    return template
+
+
+def _capture(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> _Template:
+    """The graph of ``func``; several outputs are summed against direction leaves."""
+    captured, builder, names = convert(func, inputs)
+    directions = [] if len(names) == 1 else \
+        [builder.leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
+         for k, o in enumerate(outputs)]
+    graph = builder.graph(names, directions or None)
+    return _Template(graph, list(captured.names), directions, dict(builder.params))
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
