@@ -381,3 +381,11 @@ def test_batchnorm_eval_passes_training_is_refused_and_leaves_the_buffers_alone(
     assert torch.equal(bn.running_mean, before) and not bn.running_mean.requires_grad
     bn.eval()
     assert gradcheck(lambda x: bn(x).pow(2).sum(), (x,)) is True
+
+
+def test_the_gpt_block_request_agrees_through_a_real_server(client):
+    torch.manual_seed(5)
+    block = GPTBlock()
+    report = client.check(from_torch(lambda x: block(x).pow(2).mean(), (torch.randn(2, 3, 8),)))
+    assert report.verdict == "agree", str(report)
+    assert {leaf.name for leaf in report.leaves} >= {"block.qkv.weight", "block.ln1.weight", "block.out.bias"}
