@@ -24,7 +24,6 @@ TIERS = ("auto", "exact", "tensor", "off")
 EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
 PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
          ("claimed", "symbolic"), ("claimed", "numeric"))
-KINK_OPS = ("relu", "abs", "maximum", "minimum")
 FD_ERROR_FACTOR = 3.0  # a finite-difference disagreement within this many error estimates is no evidence
 
 
@@ -124,17 +123,11 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
 def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     """Forward values when some active kink op sits exactly on its kink, else None."""
-    ops_at = [i for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
-              if getattr(n, "op", None) in KINK_OPS and plan.active[i]]
-    if not ops_at:
+    if not any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
+               for i, n in enumerate(plan.graph.nodes[: plan.output + 1])):
         return None
     values = forward_values(plan)
-    for i in ops_at:
-        srcs = [s for s in input_indices(plan, i) if s is not None]
-        ins = [values[s] for s in srcs]
-        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
-            return values
-    return None
+    return values if kinks.at_kink(plan, values) else None
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:

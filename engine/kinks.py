@@ -47,9 +47,84 @@ def _extreme(wins: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[
     return rule
 
 
+def _at_zero(inside: Callable[[np.ndarray, dict], np.ndarray], left: Callable[[dict], float]) -> Callable[[int], Vjp]:
+    """An activation whose slope jumps at 0: ``inside`` is the slope away from 0, side 0 takes
+    ``left(attrs)`` at 0, side 1 the right slope 1."""
+    def rule(side: int) -> Vjp:
+        return lambda g, saved, node: (g * np.where(saved[0] == 0, 1.0 if side else left(node.attrs),
+                                                    inside(saved[0], node.attrs)),)
+    return rule
+
+
+def _bounded(low: str, high: str) -> Callable[[int], Vjp]:
+    """clamp/hardtanh: slope 1 strictly inside the bounds, 0 outside; at a bound side 0 takes 0,
+    side 1 takes 1."""
+    def rule(side: int) -> Vjp:
+        def vjp(g: np.ndarray, saved: Any, node: Any) -> tuple:
+            x, lo, hi = saved[0], node.attrs[low], node.attrs[high]
+            inside = (x > (-np.inf if lo is None else lo)) & (x < (np.inf if hi is None else hi))
+            return (g * np.where(_on_bounds(x, lo, hi), float(side), inside),)
+        return vjp
+    return rule
+
+
+def _on_bounds(x: np.ndarray, lo: float | None, hi: float | None) -> Any:
+    return ((x == lo) if lo is not None else False) | ((x == hi) if hi is not None else False)
+
+
+def _reduced_dims(x: np.ndarray, at: dict) -> tuple[int, ...]:
+    dim = at.get("dim")
+    if dim is None:
+        return tuple(range(x.ndim))
+    return tuple(d % max(x.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)) if x.ndim else ()
+
+
+def _tied(extreme: Callable[..., np.ndarray]) -> Callable[[list[np.ndarray], dict], np.ndarray]:
+    """Elements that share the extreme of their reduced group with another element (a tie)."""
+    def tied(ins: list[np.ndarray], at: dict) -> np.ndarray:
+        x = ins[0]
+        dims = _reduced_dims(x, at)
+        hit = x == extreme(x, axis=dims, keepdims=True)
+        return hit & (np.sum(hit, axis=dims, keepdims=True) > 1)
+    return tied
+
+
+def _reduction_ties(extreme: Callable[..., np.ndarray]) -> Callable[[int], Vjp]:
+    """max/min/amax/amin at a tie: every tied element gets ``side`` times the gradient (0 or 1: the
+    per-element bounds of every way to share it); an untied extreme gets all of it."""
+    tied_at = _tied(extreme)
+
+    def rule(side: int) -> Vjp:
+        def vjp(g: np.ndarray, saved: Any, node: Any) -> tuple:
+            x = saved[0]
+            dims = _reduced_dims(x, node.attrs)
+            if not node.attrs.get("keepdim") and dims:
+                g = np.expand_dims(g, dims)
+            hit = x == extreme(x, axis=dims, keepdims=True)
+            return (g * np.where(tied_at([x], node.attrs), float(side), hit),)
+        return vjp
+    return rule
+
+
 BRANCHES: dict[str, Callable[[int], Vjp]] = {
+    **{op: _reduction_ties(np.max) for op in ("amax", "max_all", "max_dim")},
+    **{op: _reduction_ties(np.min) for op in ("amin", "min_all", "min_dim")},
     "relu": _relu, "abs": _abs,
     "maximum": _extreme(lambda a, b: a > b), "minimum": _extreme(lambda a, b: a < b),
+    "leaky_relu": _at_zero(lambda x, at: np.where(x > 0, 1.0, at["negative_slope"]), lambda at: at["negative_slope"]),
+    "elu": _at_zero(lambda x, at: np.where(x > 0, 1.0, at["alpha"] * np.exp(np.minimum(x, 0))), lambda at: at["alpha"]),
+    "clamp": _bounded("min", "max"), "hardtanh": _bounded("min_val", "max_val"),
+}
+
+# op -> (its input values, attributes) -> which elements sit exactly on a kink
+KINK_AT: dict[str, Callable[[list[np.ndarray], dict], Any]] = {
+    **{op: _tied(np.max) for op in ("amax", "max_all", "max_dim")},
+    **{op: _tied(np.min) for op in ("amin", "min_all", "min_dim")},
+    "relu": lambda ins, at: ins[0] == 0, "abs": lambda ins, at: ins[0] == 0,
+    "leaky_relu": lambda ins, at: ins[0] == 0, "elu": lambda ins, at: ins[0] == 0,
+    "maximum": lambda ins, at: ins[0] == ins[1], "minimum": lambda ins, at: ins[0] == ins[1],
+    "clamp": lambda ins, at: _on_bounds(ins[0], at["min"], at["max"]),
+    "hardtanh": lambda ins, at: _on_bounds(ins[0], at["min_val"], at["max_val"]),
 }
 
 
@@ -61,7 +136,7 @@ def at_kink(plan: Plan, values: list[np.ndarray]) -> list[tuple[int, str]]:
         if op not in BRANCHES or not plan.active[i]:
             continue
         ins = [values[s] for s in input_indices(plan, i) if s is not None]
-        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
+        if np.any(KINK_AT[op](ins, plan.attrs[i])):
             found.append((i, op))
     return found
 

@@ -27,6 +27,10 @@ from .rules import RULES, index_along, reduced_dims
 from .ruletools import Arr
 from .run_graph import evaluator
 
+# issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
+ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
 BatchRule = Callable[[Forward, tuple, list[bool], dict, list, tuple], Arr]
@@ -162,7 +166,10 @@ TABLE: dict[str, BatchRule] = {
     "softmax": _along_dim, "log_softmax": _along_dim,
     "binary_cross_entropy_with_logits": _elementwise_loss, "mse_loss": _elementwise_loss,
     "cross_entropy": _cross_entropy,
+    **{op: _loop for op in ("logsumexp", "amax", "amin", "max_all", "min_all", "max_dim", "min_dim", "var", "std",
+                            "norm", "prod", "cumsum")},
 }
+TABLE.update({op: _elementwise for op in ELEMENTWISE_A})
 
 
 _REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()

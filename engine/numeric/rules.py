@@ -284,3 +284,9 @@ RULES: dict[str, Rule] = {
     "binary_cross_entropy_with_logits": losses.BCE_WITH_LOGITS,
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
+
+from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402  (issue 11, part A)
+from .rules_reductions import REDUCTION_RULES  # noqa: E402  (both use reduced_dims and helpers from here)
+
+RULES.update(ELEMENTWISE_RULES)
+RULES.update(REDUCTION_RULES)
