@@ -54,13 +54,14 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
                                      + F.silu(x), [(4, 3)], {"sin", "cos", "erf", "log1p", "expm1", "silu"}),
     "gelu, leaky_relu, elu, selu, hardtanh, clamp": (
         lambda x: F.gelu(x) + F.leaky_relu(x, 0.2) + F.elu(x, 0.5) + F.selu(x) + F.hardtanh(x, -0.5, 0.5)
-        + x.clamp(-0.3, 0.4), [(4, 3)], {"gelu", "leaky_relu", "elu", "hardtanh", "clamp"}),
+        + x.clamp(-0.3, 0.4) + x.clamp_min(0.1) * x.clamp_max(0.2), [(4, 3)],
+        {"gelu", "leaky_relu", "elu", "hardtanh", "clamp"}),
     "where and masked_fill with a constant mask": (
         lambda x: torch.softmax(x.masked_fill(torch.tril(torch.ones(4, 4)) == 0, float("-inf")), -1)
         + torch.where(torch.eye(4) > 0, x, 0.5), [(4, 4)], {"where", "softmax"}),
     "logsumexp, amax, max, max(dim) values": (
-        lambda x: x.logsumexp(1) + x.amax(0)[:4].sum() + x.max() + x.min(dim=1).values + x.max(dim=0, keepdim=True)
-        .values[0, :4], [(4, 5)], {"logsumexp", "amax", "max_all", "min_dim", "max_dim"}),
+        lambda x: (x.logsumexp(1) * x.amax(0)[:2] + x.max() + x.min(dim=1).values * x.max(dim=0, keepdim=True)
+                   .values[0, :2]).sum(), [(2, 3)], {"logsumexp", "amax", "max_all", "min_dim", "max_dim"}),
     "var, std, norm, prod, cumsum": (
         lambda x: x.var(1) + x.std(1, correction=0) + x.norm(dim=1) + torch.linalg.vector_norm(x, 1, dim=1)
         + x.prod(1) + x.cumsum(1)[:, -1], [(4, 3)], {"var", "std", "norm", "prod", "cumsum"}),
@@ -97,3 +98,11 @@ def test_training_mode_dropout_is_refused_with_a_reason():
 def test_an_unmapped_output_of_a_mapped_op_is_refused_by_name():
     with pytest.raises(UnsupportedOpError, match=r"aten.max.dim \(output 1\)"):
         from_torch(lambda x: x.max(dim=1).indices.double().sum() + x.sum(), [torch.randn(3, 4, dtype=D)])
+
+
+def test_clamp_at_its_bound_follows_torch_the_gradient_passes():
+    """torch's clamp passes the gradient at a bound (clamp_min(x, 0) at 0 gives 1, relu gives 0)."""
+    x = torch.tensor([-1.0, 0.0, 0.5], dtype=D, requires_grad=True)
+    assert gradcheck(lambda x: x.clamp_min(0.0).sum(), (x,)) is True
+    assert {n.op for n in from_torch(lambda x: x.clamp_min(0.0).sum(), (x,)).graph.nodes
+            if isinstance(n, OpNode)} == {"clamp", "sum"}

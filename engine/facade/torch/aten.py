@@ -329,6 +329,8 @@ _DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.hardtanh.default": (("hardtanh",), lambda e, a, k: e.op(
         "hardtanh", [a[0]], min_val=float(arg(a, k, 1, "min_val", -1.0)), max_val=float(arg(a, k, 2, "max_val", 1.0)))),
     "aten.clamp.default": (("clamp", "maximum", "minimum"), _scalar_bounds),
+    "aten.clamp_min.default": (("clamp", "maximum"), lambda e, a, k: _scalar_bounds(e, (a[0], a[1], None), {})),
+    "aten.clamp_max.default": (("clamp", "minimum"), lambda e, a, k: _scalar_bounds(e, (a[0], None, a[1]), {})),
     "aten.where.self": (("where",), _where),
     "aten.where.ScalarOther": (("where",), _where),
     "aten.where.ScalarSelf": (("where",), _where),
