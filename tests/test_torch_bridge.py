@@ -394,3 +394,26 @@ def test_the_gpt_block_request_agrees_through_a_real_server(client):
     report = client.check(from_torch(lambda x: block(x).pow(2).mean(), (torch.randn(2, 3, 8),)))
     assert report.verdict == "agree", str(report)
     assert {leaf.name for leaf in report.leaves} >= {"block.qkv.weight", "block.ln1.weight", "block.out.bias"}
+
+
+def _lenet(dtype):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "models" / "lenet.py"
+    spec = importlib.util.spec_from_file_location("bridge_lenet_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.build(torch, dtype)
+    module.init(torch, model, dtype)
+    return model
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_examples_lenet_module_passes_gradcheck(dtype):
+    model = _lenet(dtype)
+    x, t = torch.rand(1, 1, 28, 28, dtype=dtype), torch.tensor([3])
+    loss = lambda x: nn.functional.cross_entropy(model(x), t)  # noqa: E731
+    request = from_torch(loss, (x,))
+    assert {"conv2d", "max_pool2d"} <= {n.op for n in request.graph.nodes if isinstance(n, OpNode)}
+    assert gradcheck(loss, (x,)) is True

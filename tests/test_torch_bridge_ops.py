@@ -62,6 +62,11 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
     "logsumexp, amax, max, max(dim) values": (
         lambda x: (x.logsumexp(1) * x.amax(0)[:2] + x.max() + x.min(dim=1).values * x.max(dim=0, keepdim=True)
                    .values[0, :2]).sum(), [(2, 3)], {"logsumexp", "amax", "max_all", "min_dim", "max_dim"}),
+    "conv1d, conv2d, pools, batch_norm": (
+        lambda x, w, v: F.conv1d(x[:, :, 0], v, stride=2).sum() + F.adaptive_avg_pool2d(F.batch_norm(
+            F.avg_pool2d(F.conv2d(x, w, padding=1), 2), torch.zeros(2, dtype=D), torch.ones(2, dtype=D)), 1).sum(),
+        [(1, 2, 4, 4), (2, 2, 3, 3), (3, 2, 2)],
+        {"conv1d", "conv2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"}),
     "var, std, norm, prod, cumsum": (
         lambda x: x.var(1) + x.std(1, correction=0) + x.norm(dim=1) + torch.linalg.vector_norm(x, 1, dim=1)
         + x.prod(1) + x.cumsum(1)[:, -1], [(4, 3)], {"var", "std", "norm", "prod", "cumsum"}),

@@ -317,6 +317,41 @@ def _elu(e: Emit, a: tuple, k: dict) -> str | None:
     return out if scale == 1 else _binary("mul")(e, (out, float(scale)), {})
 
 
+def _ints(value: Any, n: int) -> tuple[int, ...]:
+    """An ATen int-list argument (an int stands for n copies) as a tuple."""
+    return (int(value),) * n if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _conv(op: str, n: int) -> Rule:
+    def rule(e: Emit, a: tuple, k: dict) -> str | None:
+        padding = arg(a, k, 4, "padding", 0)
+        if isinstance(padding, str):  # padding='same'/'valid': the aten.conv2d.padding overload
+            return None
+        return e.op(op, [a[0], a[1], arg(a, k, 2, "bias")], stride=_ints(arg(a, k, 3, "stride", 1), n),
+                    padding=_ints(padding, n), dilation=_ints(arg(a, k, 5, "dilation", 1), n),
+                    groups=int(arg(a, k, 6, "groups", 1)))
+    return rule
+
+
+def _max_pool(e: Emit, a: tuple, k: dict) -> str:
+    return e.op("max_pool2d", [a[0]], kernel_size=_ints(a[1], 2), stride=_ints(arg(a, k, 2, "stride", []), 2),
+                padding=_ints(arg(a, k, 3, "padding", 0), 2), dilation=_ints(arg(a, k, 4, "dilation", 1), 2),
+                ceil_mode=bool(arg(a, k, 5, "ceil_mode", False)))
+
+
+def _avg_pool(e: Emit, a: tuple, k: dict) -> str:
+    return e.op("avg_pool2d", [a[0]], kernel_size=_ints(a[1], 2), stride=_ints(arg(a, k, 2, "stride", []), 2),
+                padding=_ints(arg(a, k, 3, "padding", 0), 2), ceil_mode=bool(arg(a, k, 4, "ceil_mode", False)),
+                count_include_pad=bool(arg(a, k, 5, "count_include_pad", True)),
+                divisor_override=arg(a, k, 6, "divisor_override"))
+
+
+def _batch_norm(e: Emit, a: tuple, k: dict) -> str:
+    """aten.batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)."""
+    return e.op("batch_norm", [a[0], a[3], a[4], a[1], a[2]], training=bool(a[5]), momentum=float(a[6]),
+                eps=float(a[7]))
+
+
 # Rules onto catalogue ops added later: tried first, so a composite rule below stays the fallback.
 _DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
     **{f"aten.{name}.default": ((name,), _unary(name)) for name in
@@ -349,6 +384,13 @@ _DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.linalg_vector_norm.default": (("norm",), _norm),
     "aten.prod.default": (("prod",), _unary("prod")),
     "aten.prod.dim_int": (("prod",), _reduce_to("prod")),
+    "aten.conv1d.default": (("conv1d",), _conv("conv1d", 1)),
+    "aten.conv2d.default": (("conv2d",), _conv("conv2d", 2)),
+    "aten.max_pool2d.default": (("max_pool2d",), _max_pool),
+    "aten.avg_pool2d.default": (("avg_pool2d",), _avg_pool),
+    "aten.adaptive_avg_pool2d.default": (("adaptive_avg_pool2d",), lambda e, a, k: e.op(
+        "adaptive_avg_pool2d", [a[0]], output_size=_ints(a[1], 2))),
+    "aten.batch_norm.default": (("batch_norm",), _batch_norm),
     "aten.cumsum.default": (("cumsum",), lambda e, a, k: e.op("cumsum", [a[0]], dim=arg(a, k, 1, "dim"))),
 }
 
