@@ -375,15 +375,16 @@ def test_a_gpt_block_module_passes_gradcheck_and_a_wrong_parameter_gradient_fail
         gradcheck(loss, (x,))
 
 
-def test_batchnorm_eval_passes_training_is_refused_and_leaves_the_buffers_alone():
+def test_batchnorm_in_both_modes_passes_and_capture_leaves_the_buffers_alone():
     bn = nn.BatchNorm1d(3).double()
     with torch.no_grad():
         bn.running_mean.copy_(torch.tensor([0.5, -1.0, 2.0]))
     x = _randn(4, 3)
     before = bn.running_mean.clone()
-    with pytest.raises(UnsupportedOpError, match="aten.copy_"):  # the running-statistics update
-        from_torch(lambda x: bn(x).pow(2).sum(), (x,))
+    request = from_torch(lambda x: bn(x).pow(2).sum(), (x,))  # training: batch statistics
     assert torch.equal(bn.running_mean, before) and not bn.running_mean.requires_grad
+    assert [n.attrs["training"] for n in request.graph.nodes if getattr(n, "op", "") == "batch_norm"] == [True]
+    assert gradcheck(lambda x: bn(x).pow(2).sum(), (x,)) is True
     bn.eval()
     assert gradcheck(lambda x: bn(x).pow(2).sum(), (x,)) is True
 
