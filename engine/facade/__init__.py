@@ -66,6 +66,22 @@ from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part 
     square,
     where,
 )
+from crossgrad.engine.numeric.functional_masks import (  # issue 11, part A
+    eq,
+    full_like,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    le,
+    less,
+    less_equal,
+    lt,
+    ne,
+    not_equal,
+    tril,
+    triu,
+)
 from crossgrad.engine.numeric.functional_reductions import (
     amax,
     amin,
@@ -96,5 +112,7 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
+            "not_equal", "tril", "triu"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp

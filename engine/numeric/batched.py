@@ -29,7 +29,7 @@ from .run_graph import evaluator
 
 # issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
 ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
-                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where", "tril", "triu")
 
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
@@ -271,5 +271,26 @@ def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, ou
 
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
                                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
-# batch_norm (its batch statistics are per copy) and the resampling ops run once per copy
-TABLE.update({op: _loop for op in ("batch_norm", "pad", "interpolate", "pixel_shuffle")})
+
+
+def _direct(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """pad / pixel_shuffle address their last dims, so a leading copy axis passes through."""
+    return fwd(xs, at)[0]
+
+
+def _batch_norm(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of the input alone: in eval mode they fold into the batch; in training each copy
+    keeps its own statistics, so copy b's channel c becomes channel b C + c of one (N, B C, ...) call."""
+    if not flags[0] or any(flags[1:]):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    x = xs[0]
+    if not at["training"]:
+        return _conv(fwd, xs, flags, at, shapes, out)
+    copies, n, c = x.shape[:3]
+    wide = np.swapaxes(x, 0, 1).reshape((n, copies * c) + x.shape[3:])
+    affine = tuple(None if v is None else np.tile(v, copies) for v in xs[3:])
+    y = fwd((wide, None, None) + affine, at)[0]
+    return np.swapaxes(y.reshape((n, copies, c) + x.shape[3:]), 0, 1)
+
+
+TABLE.update({"pad": _direct, "pixel_shuffle": _direct, "interpolate": _conv, "batch_norm": _batch_norm})

@@ -57,7 +57,7 @@ BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "pow_tensor": lambda a, b: a**b,
 }
 
-from .lowering_elementwise import UNARY_A, lower_where  # noqa: E402  (issue 11, part A)
+from .lowering_elementwise import UNARY_A, lower_triangle, lower_where  # noqa: E402  (issue 11, part A)
 
 UNARY.update(UNARY_A)
 
@@ -176,7 +176,10 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "binary_cross_entropy_with_logits": _bce,
     "mse_loss": _mse,
     "where": lower_where,
+    "tril": lower_triangle(upper=False),
+    "triu": lower_triangle(upper=True),
 }
+
 
 
 def _variance(correction: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:

@@ -14,6 +14,7 @@ class Dtype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DTYPE_FLOAT32: _ClassVar[Dtype]
     DTYPE_FLOAT64: _ClassVar[Dtype]
     DTYPE_INT64: _ClassVar[Dtype]
+    DTYPE_BOOL: _ClassVar[Dtype]
 
 class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -52,6 +53,7 @@ DTYPE_UNSPECIFIED: Dtype
 DTYPE_FLOAT32: Dtype
 DTYPE_FLOAT64: Dtype
 DTYPE_INT64: Dtype
+DTYPE_BOOL: Dtype
 TIER_UNSPECIFIED: Tier
 TIER_AUTO: Tier
 TIER_EXACT: Tier
