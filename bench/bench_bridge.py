@@ -11,19 +11,27 @@
 
 The two are called alternately, round after round (a crossgrad call reuses its cached
 capture: the first call, reported apart, pays make_fx). Medians are reported with the ratio.
+Both run on one thread: torch.set_num_threads(1), and numpy's OpenBLAS pinned to one thread
+before numpy loads (on a loaded 2-core machine its spinning threads made crossgrad's MLP
+check ~15x torch instead of ~2x).
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-import time
-from collections.abc import Callable
+import os
 
-import torch
-from crossgrad.torch import gradcheck
-from torch import nn
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import torch  # noqa: E402
+from crossgrad.torch import gradcheck  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def seed_case() -> tuple[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]]:

@@ -32,7 +32,15 @@ def _run(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-def test_export_writes_a_request_the_check_command_reads(tmp_path):
+def _check(path, capsys, *flags: str) -> tuple[int, str]:
+    from crossgrad.client import cli
+
+    capsys.readouterr()
+    code = cli.main(["check", str(path), *flags])
+    return code, capsys.readouterr().out
+
+
+def test_export_writes_a_request_the_check_command_reads(tmp_path, capsys):
     (tmp_path / "model.py").write_text(MODEL)
     done = _run("-m", "crossgrad.torch", "export", "model:make", "--out", "req.json", "--claimed", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -42,19 +50,22 @@ def test_export_writes_a_request_the_check_command_reads(tmp_path):
     grad_leaves = [n["name"] for n in request["graph"]["nodes"] if n.get("leaf", {}).get("requiresGrad")]
     assert grad_leaves == ["net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias"]  # closed over, named
     assert set(request["claimed"]) == set(grad_leaves)
-    checked = _run("-m", "crossgrad.client.cli", "check", "req.json", "--json", cwd=tmp_path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert json.loads(checked.stdout)["verdict"] == "VERDICT_AGREE"
+    code, out = _check(tmp_path / "req.json", capsys, "--json")
+    assert code == 0 and json.loads(out)["verdict"] == "VERDICT_AGREE"
 
 
-def test_a_wrong_claimed_gradient_in_the_file_fails_the_check(tmp_path):
-    (tmp_path / "model.py").write_text(MODEL)
-    done = _run("-m", "crossgrad.torch", "export", "model:wrong", "--out", "req.json", "--claimed", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    checked = _run("-m", "crossgrad.client.cli", "check", "req.json", cwd=tmp_path)
-    assert checked.returncode != 0 and "net.weight [2, 3] float32: mismatch — suspect: claimed" in checked.stdout
+def test_a_wrong_claimed_gradient_in_the_file_fails_the_check(tmp_path, monkeypatch, capsys):
+    from crossgrad.torch.__main__ import main
+
+    (tmp_path / "bridge_cli_model.py").write_text(MODEL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["export", "bridge_cli_model:wrong", "--out", "req.json", "--claimed"]) == 0
+    code, out = _check(tmp_path / "req.json", capsys)
+    assert code != 0 and "net.weight [2, 3] float32: mismatch — suspect: claimed" in out
 
 
-def test_export_refuses_a_bad_target(tmp_path):
-    done = _run("-m", "crossgrad.torch", "export", "nocolon", cwd=tmp_path)
-    assert done.returncode == 2 and "MODULE:NAME" in done.stderr
+def test_export_refuses_a_bad_target(capsys):
+    from crossgrad.torch.__main__ import main
+
+    assert main(["export", "nocolon"]) == 2 and "MODULE:NAME" in capsys.readouterr().err

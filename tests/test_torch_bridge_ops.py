@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch", reason="the torch bridge needs the crossgra
 import torch.nn.functional as F  # noqa: E402
 from crossgrad.engine.check import check  # noqa: E402
 from crossgrad.engine.graph import OpNode  # noqa: E402
-from crossgrad.torch import from_torch, gradcheck  # noqa: E402
+from crossgrad.torch import UnsupportedOpError, from_torch, gradcheck  # noqa: E402
 
 D = torch.float64
 T = torch.tensor([0, 2, 1, 2])
@@ -25,7 +25,7 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
     "pow forms": (lambda x: (x.abs() + 1).pow(1.5) + torch.pow(2.0, x) + x.square() + (x.abs() + 1).rsqrt(),
                   [(4, 3)], {"pow", "pow_tensor"}),
     "reciprocal, exp, log, sqrt": (lambda x: torch.reciprocal(x.exp()) + (x.abs() + 1).log() + (x * x + 1).sqrt(),
-                                   [(4, 3)], {"exp", "log", "sqrt", "div"}),
+                                   [(4, 3)], {"exp", "log", "sqrt", "reciprocal"}),
     "tanh, sigmoid, softplus": (lambda x: x.tanh() * torch.sigmoid(x) + F.softplus(x, beta=2.0), [(4, 3)],
                                 {"tanh", "sigmoid", "softplus"}),
     "maximum, minimum, clamp": (lambda x, y: torch.maximum(x, y) - torch.minimum(x, y) + x.clamp(min=0.1)
@@ -43,10 +43,33 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
                               {"transpose", "permute"}),
     "select, slice, expand": (lambda x: x[1] * x[:, 1:3].sum(1, keepdim=True) + x[::2, -1:].expand(2, 4).sum(0)[0],
                               [(4, 4)], {"select", "slice"}),
+    "split, chunk, unbind": (lambda x: x.split(2, dim=1)[1].sum() * x.chunk(3, dim=-1)[2].sum(0)
+                             + (x.unbind(0)[1] * x.unbind(1)[4].sum()).sum() + x.split([1, 3, 1], dim=1)[1].mean(),
+                             [(3, 5)], {"slice", "select"}),
     "softmax, log_softmax": (lambda x: F.softmax(x, dim=1) * F.log_softmax(x, dim=0), [(4, 3)],
                              {"softmax", "log_softmax"}),
     "layer_norm (decomposed), var": (lambda x, w: F.layer_norm(x, (3,), w) + x.var(0, keepdim=True), [(4, 3), (3,)],
-                                     {"mean", "sub", "pow", "div"}),
+                                     {"var", "mean", "sub", "rsqrt"}),
+    "sin cos erf log1p expm1 silu": (lambda x: x.sin() * x.cos() + torch.erf(x) + torch.log1p(x.abs()) + x.expm1()
+                                     + F.silu(x), [(4, 3)], {"sin", "cos", "erf", "log1p", "expm1", "silu"}),
+    "gelu, leaky_relu, elu, selu, hardtanh, clamp": (
+        lambda x: F.gelu(x) + F.leaky_relu(x, 0.2) + F.elu(x, 0.5) + F.selu(x) + F.hardtanh(x, -0.5, 0.5)
+        + x.clamp(-0.3, 0.4) + x.clamp_min(0.1) * x.clamp_max(0.2), [(4, 3)],
+        {"gelu", "leaky_relu", "elu", "hardtanh", "clamp"}),
+    "where and masked_fill with a constant mask": (
+        lambda x: torch.softmax(x.masked_fill(torch.tril(torch.ones(4, 4)) == 0, float("-inf")), -1)
+        + torch.where(torch.eye(4) > 0, x, 0.5), [(4, 4)], {"where", "softmax"}),
+    "logsumexp, amax, max, max(dim) values": (
+        lambda x: (x.logsumexp(1) * x.amax(0)[:2] + x.max() + x.min(dim=1).values * x.max(dim=0, keepdim=True)
+                   .values[0, :2]).sum(), [(2, 3)], {"logsumexp", "amax", "max_all", "min_dim", "max_dim"}),
+    "conv1d, conv2d, pools, batch_norm": (
+        lambda x, w, v: F.conv1d(x[:, :, 0], v, stride=2).sum() + F.adaptive_avg_pool2d(F.batch_norm(
+            F.avg_pool2d(F.conv2d(x, w, padding=1), 2), torch.zeros(2, dtype=D), torch.ones(2, dtype=D)), 1).sum(),
+        [(1, 2, 4, 4), (2, 2, 3, 3), (3, 2, 2)],
+        {"conv1d", "conv2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"}),
+    "var, std, norm, prod, cumsum": (
+        lambda x: x.var(1) + x.std(1, correction=0) + x.norm(dim=1) + torch.linalg.vector_norm(x, 1, dim=1)
+        + x.prod(1) + x.cumsum(1)[:, -1], [(4, 3)], {"var", "std", "norm", "prod", "cumsum"}),
     "bce with logits, weights": (lambda x: F.binary_cross_entropy_with_logits(
         x, Y, weight=torch.tensor([1.0, 2.0, 0.5], dtype=D), pos_weight=torch.tensor([3.0, 1.0, 2.0], dtype=D),
         reduction="sum"), [(4, 3)], {"binary_cross_entropy_with_logits"}),
@@ -75,3 +98,16 @@ def test_the_captured_graph_computes_pytorchs_function_and_gradient(name):
 def test_training_mode_dropout_is_refused_with_a_reason():
     with pytest.raises(NotImplementedError, match="dropout in training mode"):
         from_torch(lambda x: F.dropout(x, 0.5, training=True).sum(), [torch.randn(3, dtype=D)])
+
+
+def test_an_unmapped_output_of_a_mapped_op_is_refused_by_name():
+    with pytest.raises(UnsupportedOpError, match=r"aten.max.dim \(output 1\)"):
+        from_torch(lambda x: x.max(dim=1).indices.double().sum() + x.sum(), [torch.randn(3, 4, dtype=D)])
+
+
+def test_clamp_at_its_bound_follows_torch_the_gradient_passes():
+    """torch's clamp passes the gradient at a bound (clamp_min(x, 0) at 0 gives 1, relu gives 0)."""
+    x = torch.tensor([-1.0, 0.0, 0.5], dtype=D, requires_grad=True)
+    assert gradcheck(lambda x: x.clamp_min(0.0).sum(), (x,)) is True
+    assert {n.op for n in from_torch(lambda x: x.clamp_min(0.0).sum(), (x,)).graph.nodes
+            if isinstance(n, OpNode)} == {"clamp", "sum"}

@@ -2,7 +2,8 @@
 
 Each rule gets the :class:`Emit` context, the node's arguments (node names for tensors,
 Python values otherwise) and keyword arguments, and returns the name of the node that holds
-the result (or a tuple of names for a multi-output op). ``_RULES`` lists the catalogue ops a
+the result (or a tuple of names for a multi-output op, None for an output with no catalogue
+op), or None to decline (the op is then decomposed as if it had no rule). ``_RULES`` lists the catalogue ops a
 rule needs; a rule whose op is not in the catalogue is skipped, so PyTorch's decomposition
 of that ATen op is used instead (see capture.py). Adding an op is one line here.
 """
@@ -148,6 +149,29 @@ def _clamp(e: Emit, a: tuple, k: dict) -> str:
     return out if high is None else _binary("minimum")(e, (out, high), {})
 
 
+def _slices(e: Emit, x: str, sizes: list[int], dim: int) -> tuple[str, ...]:
+    """split/chunk as one slice node per piece (the IR has no multi-output node)."""
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return tuple(e.op("slice", [x], dim=dim, start=a, stop=a + n, step=1) for a, n in zip(starts, sizes))
+
+
+def _split(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 2, "dim", 0)
+    length, size = e.shape(a[0])[dim], a[1]
+    return _slices(e, a[0], [min(size, length - i) for i in range(0, length, size)], dim)
+
+
+def _chunk(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 2, "dim", 0)
+    length = e.shape(a[0])[dim]
+    return _split(e, (a[0], -(-length // a[1]), dim), {})
+
+
+def _unbind(e: Emit, a: tuple, k: dict) -> tuple[str, ...]:
+    dim = arg(a, k, 1, "dim", 0)
+    return tuple(e.op("select", [a[0]], dim=dim, index=i) for i in range(e.shape(a[0])[dim]))
+
+
 def _identity(e: Emit, a: tuple, k: dict) -> str:
     return a[0]
 
@@ -221,6 +245,10 @@ _RULES: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.expand.default": (("add",), _expand),
     "aten.select.int": (("select",), lambda e, a, k: e.op("select", [a[0]], dim=a[1], index=a[2])),
     "aten.slice.Tensor": (("slice",), _slice),
+    "aten.split.Tensor": (("slice",), _split),
+    "aten.split_with_sizes.default": (("slice",), lambda e, a, k: _slices(e, a[0], list(a[1]), arg(a, k, 2, "dim", 0))),
+    "aten.chunk.default": (("slice",), _chunk),
+    "aten.unbind.int": (("select",), _unbind),
     "aten.softmax.int": (("softmax",), _softmax("softmax")),
     "aten._softmax.default": (("softmax",), _softmax("softmax")),
     "aten.log_softmax.int": (("log_softmax",), _softmax("log_softmax")),
@@ -239,7 +267,138 @@ _RULES: dict[str, tuple[tuple[str, ...], Rule]] = {
 }
 
 
+def _scalar_bounds(e: Emit, a: tuple, k: dict) -> str:
+    """clamp with number bounds is the catalogue's clamp (gradient passes at a bound, as torch)."""
+    low, high = arg(a, k, 1, "min"), arg(a, k, 2, "max")
+    if isinstance(low, str) or isinstance(high, str):
+        return _clamp(e, a, k)
+    return e.op("clamp", [a[0]], min=None if low is None else float(low), max=None if high is None else float(high))
+
+
+def _where(e: Emit, a: tuple, k: dict) -> str:
+    like = a[1] if isinstance(a[1], str) else a[2]
+    return e.op("where", [a[0], _tensor(e, a[1], like), _tensor(e, a[2], like)])
+
+
+def _reduce_to(op: str, dim_at: int = 1, keep_at: int = 2) -> Rule:
+    def rule(e: Emit, a: tuple, k: dict) -> str:
+        dims = arg(a, k, dim_at, "dim")
+        dims = None if dims is None or (isinstance(dims, (list, tuple)) and not dims) else \
+            (dims if isinstance(dims, int) else tuple(dims))
+        return e.op(op, [a[0]], dim=dims, keepdim=bool(arg(a, k, keep_at, "keepdim", False)))
+    return rule
+
+
+def _var_op(op: str) -> Rule:
+    def rule(e: Emit, a: tuple, k: dict) -> str:
+        dims, correction = arg(a, k, 1, "dim"), k.get("correction")
+        return e.op(op, [a[0]], dim=None if not dims else tuple(dims),
+                    correction=1.0 if correction is None else float(correction), keepdim=bool(k.get("keepdim", False)))
+    return rule
+
+
+def _norm(e: Emit, a: tuple, k: dict) -> str:
+    dims = arg(a, k, 2, "dim")
+    return e.op("norm", [a[0]], p=float(arg(a, k, 1, "ord", 2)), dim=None if not dims else tuple(dims),
+                keepdim=bool(arg(a, k, 3, "keepdim", False)))
+
+
+def _dim_values(op: str) -> Rule:
+    """max/min(dim): the values op; the indices output has no catalogue op yet (None: refused if read)."""
+    return lambda e, a, k: (e.op(op, [a[0]], dim=a[1], keepdim=bool(arg(a, k, 2, "keepdim", False))), None)
+
+
+def _elu(e: Emit, a: tuple, k: dict) -> str | None:
+    """scale * elu(x, alpha) (selu's form); an input_scale other than 1 declines."""
+    if arg(a, k, 3, "input_scale", 1) != 1:
+        return None
+    out = e.op("elu", [a[0]], alpha=float(arg(a, k, 1, "alpha", 1.0)))
+    scale = arg(a, k, 2, "scale", 1)
+    return out if scale == 1 else _binary("mul")(e, (out, float(scale)), {})
+
+
+def _ints(value: Any, n: int) -> tuple[int, ...]:
+    """An ATen int-list argument (an int stands for n copies) as a tuple."""
+    return (int(value),) * n if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _conv(op: str, n: int) -> Rule:
+    def rule(e: Emit, a: tuple, k: dict) -> str | None:
+        padding = arg(a, k, 4, "padding", 0)
+        if isinstance(padding, str):  # padding='same'/'valid': the aten.conv2d.padding overload
+            return None
+        return e.op(op, [a[0], a[1], arg(a, k, 2, "bias")], stride=_ints(arg(a, k, 3, "stride", 1), n),
+                    padding=_ints(padding, n), dilation=_ints(arg(a, k, 5, "dilation", 1), n),
+                    groups=int(arg(a, k, 6, "groups", 1)))
+    return rule
+
+
+def _max_pool(e: Emit, a: tuple, k: dict) -> str:
+    return e.op("max_pool2d", [a[0]], kernel_size=_ints(a[1], 2), stride=_ints(arg(a, k, 2, "stride", []), 2),
+                padding=_ints(arg(a, k, 3, "padding", 0), 2), dilation=_ints(arg(a, k, 4, "dilation", 1), 2),
+                ceil_mode=bool(arg(a, k, 5, "ceil_mode", False)))
+
+
+def _avg_pool(e: Emit, a: tuple, k: dict) -> str:
+    return e.op("avg_pool2d", [a[0]], kernel_size=_ints(a[1], 2), stride=_ints(arg(a, k, 2, "stride", []), 2),
+                padding=_ints(arg(a, k, 3, "padding", 0), 2), ceil_mode=bool(arg(a, k, 4, "ceil_mode", False)),
+                count_include_pad=bool(arg(a, k, 5, "count_include_pad", True)),
+                divisor_override=arg(a, k, 6, "divisor_override"))
+
+
+def _batch_norm(e: Emit, a: tuple, k: dict) -> str:
+    """aten.batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)."""
+    return e.op("batch_norm", [a[0], a[3], a[4], a[1], a[2]], training=bool(a[5]), momentum=float(a[6]),
+                eps=float(a[7]))
+
+
+# Rules onto catalogue ops added later: tried first, so a composite rule below stays the fallback.
+_DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
+    **{f"aten.{name}.default": ((name,), _unary(name)) for name in
+       ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu")},
+    "aten.gelu.default": (("gelu",), lambda e, a, k: e.op("gelu", [a[0]], approximate=arg(a, k, 1, "approximate",
+                                                                                           "none"))),
+    "aten.leaky_relu.default": (("leaky_relu",), lambda e, a, k: e.op(
+        "leaky_relu", [a[0]], negative_slope=float(arg(a, k, 1, "negative_slope", 0.01)))),
+    "aten.elu.default": (("elu", "mul"), _elu),
+    "aten.hardtanh.default": (("hardtanh",), lambda e, a, k: e.op(
+        "hardtanh", [a[0]], min_val=float(arg(a, k, 1, "min_val", -1.0)), max_val=float(arg(a, k, 2, "max_val", 1.0)))),
+    "aten.clamp.default": (("clamp", "maximum", "minimum"), _scalar_bounds),
+    "aten.clamp_min.default": (("clamp", "maximum"), lambda e, a, k: _scalar_bounds(e, (a[0], a[1], None), {})),
+    "aten.clamp_max.default": (("clamp", "minimum"), lambda e, a, k: _scalar_bounds(e, (a[0], None, a[1]), {})),
+    "aten.where.self": (("where",), _where),
+    "aten.where.ScalarOther": (("where",), _where),
+    "aten.where.ScalarSelf": (("where",), _where),
+    "aten.masked_fill.Scalar": (("where",), lambda e, a, k: _where(e, (a[1], a[2], a[0]), {})),
+    "aten.logsumexp.default": (("logsumexp",), _reduce_to("logsumexp")),
+    "aten.amax.default": (("amax",), _reduce_to("amax")),
+    "aten.amin.default": (("amin",), _reduce_to("amin")),
+    "aten.max.default": (("max_all",), _unary("max_all")),
+    "aten.min.default": (("min_all",), _unary("min_all")),
+    "aten.max.dim": (("max_dim",), _dim_values("max_dim")),
+    "aten.min.dim": (("min_dim",), _dim_values("min_dim")),
+    "aten.var.correction": (("var",), _var_op("var")),
+    "aten.var_mean.correction": (("var", "mean"), lambda e, a, k: (
+        _var_op("var")(e, a, k), _reduce_to("mean", 1, 99)(e, (a[0], arg(a, k, 1, "dim")), k))),
+    "aten.std.correction": (("std",), _var_op("std")),
+    "aten.linalg_vector_norm.default": (("norm",), _norm),
+    "aten.prod.default": (("prod",), _unary("prod")),
+    "aten.prod.dim_int": (("prod",), _reduce_to("prod")),
+    "aten.conv1d.default": (("conv1d",), _conv("conv1d", 1)),
+    "aten.conv2d.default": (("conv2d",), _conv("conv2d", 2)),
+    "aten.max_pool2d.default": (("max_pool2d",), _max_pool),
+    "aten.avg_pool2d.default": (("avg_pool2d",), _avg_pool),
+    "aten.adaptive_avg_pool2d.default": (("adaptive_avg_pool2d",), lambda e, a, k: e.op(
+        "adaptive_avg_pool2d", [a[0]], output_size=_ints(a[1], 2))),
+    "aten.batch_norm.default": (("batch_norm",), _batch_norm),
+    "aten.cumsum.default": (("cumsum",), lambda e, a, k: e.op("cumsum", [a[0]], dim=arg(a, k, 1, "dim"))),
+}
+
+
 def rule(target: str) -> Rule | None:
     """The rule for an ATen overload, if every catalogue op it needs exists."""
-    needs, found = _RULES.get(target, ((), None))
-    return found if found is not None and all(op in ops.CATALOGUE for op in needs) else None
+    for table in (_DIRECT, _RULES):
+        needs, found = table.get(target, ((), None))
+        if found is not None and all(op in ops.CATALOGUE for op in needs):
+            return found
+    return None

@@ -14,7 +14,7 @@ from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
 from . import aten
 from .capture import Captured
 
-DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
+DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64, torch.bool: np.bool_}
 
 
 class UnsupportedOpError(CrossgradError, NotImplementedError):
@@ -28,10 +28,10 @@ class UnsupportedOpError(CrossgradError, NotImplementedError):
 
 
 def leaf_value(name: str, value: torch.Tensor, copy: bool = True) -> np.ndarray:
-    """A tensor's values as float32 / float64 / int64 numpy (other dtypes are refused); without
+    """A tensor's values as float32 / float64 / int64 / bool numpy (other dtypes are refused); without
     ``copy`` it may share the tensor's memory (for a check that ends before the tensor changes)."""
     if value.dtype not in DTYPES:
-        raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64 and int64")
+        raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64, int64 and bool")
     return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=copy)
 
 
@@ -95,7 +95,16 @@ class Builder:
         return name
 
     def _args(self, args: Any) -> Any:
-        return torch.fx.node.map_arg(args, lambda n: self.env[n])
+        return torch.fx.node.map_arg(args, self._name)
+
+    def _name(self, node: torch.fx.Node) -> Any:
+        """The graph node holding ``node``'s value; a constant becomes a leaf when first used, so
+        constants only other constants read (a uint8 scratch tensor) never reach the graph."""
+        if node not in self.env:
+            value = self.constants[node]
+            self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
+                if isinstance(value, torch.Tensor) else value
+        return self.env[node]
 
     def _concrete(self, args: Any) -> Any:
         return torch.fx.node.map_arg(args, lambda n: self.constants[n])
@@ -113,7 +122,7 @@ class Builder:
             elif node.op == "call_function":
                 self._call(node)
             elif node.op == "output":
-                return [self.env[n] for n in torch.utils._pytree.tree_leaves(node.args[0])]
+                return [self._name(n) for n in torch.utils._pytree.tree_leaves(node.args[0])]
         raise AssertionError("an FX graph ends with an output node")
 
     def _attribute(self, node: torch.fx.Node, value: Any) -> None:
@@ -128,8 +137,6 @@ class Builder:
 
     def _constant(self, node: torch.fx.Node, value: Any) -> None:
         self.constants[node] = value
-        self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
-            if isinstance(value, torch.Tensor) else value
 
     def _call(self, node: torch.fx.Node) -> None:
         inputs = node.all_input_nodes
@@ -140,14 +147,20 @@ class Builder:
         if node.target is operator.getitem:
             source: Any = node.args[0]
             self.env[node] = self.env[source][node.args[1]]
+            if self.env[node] is None and node.users:  # an output with no catalogue op, read later
+                self._unsupported(node, f"{source.target} (output {node.args[1]})", None)
             return
-        name = str(node.target)
-        found = aten.rule(name)
-        if found is None:
-            self.unsupported.setdefault(name, (node.target, node.meta.get("stack_trace") or ""))
-            self.env[node] = self.leaf(node.name, np.zeros(_meta(node)[0]), False)  # keeps going to list all
-            return
-        self.env[node] = found(self, self._args(node.args), self._args(node.kwargs))
+        found = aten.rule(str(node.target))
+        result = None if found is None else found(self, self._args(node.args), self._args(node.kwargs))
+        if result is None:
+            self._unsupported(node, str(node.target), node.target)
+        else:
+            self.env[node] = result
+
+    def _unsupported(self, node: torch.fx.Node, name: str, op: Any) -> None:
+        """Noted (with the user's line); a stand-in leaf lets conversion go on to list them all."""
+        self.unsupported.setdefault(name, (op, node.meta.get("stack_trace") or ""))
+        self.env[node] = self.leaf(node.name, np.zeros(_meta(node)[0]), False)
 
     def graph(self, outputs: list[str], directions: list[str] | None = None) -> Graph:
         """The graph whose output is the single output, or sum_k sum(output_k * direction_k)."""

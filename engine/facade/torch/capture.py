@@ -11,10 +11,11 @@ keeps its module name (``net.0.weight``).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +37,37 @@ class Captured:
     constant_names: dict[int, str]  # id of a closed-over tensor or parameter -> its name in the user's code
 
 
-def closure_names(fn: Any) -> dict[int, str]:
-    """Names of the tensors ``fn`` closes over: ``net.0.weight`` for a module's parameters."""
+def _closure(fn: Any) -> dict[str, Any]:
     try:
         found = inspect.getclosurevars(fn)
     except (TypeError, ValueError):
         return {}
+    return {**found.globals, **found.nonlocals}
+
+
+@contextlib.contextmanager
+def buffers_kept(fn_or_module: Any) -> Iterator[None]:
+    """Tracing runs the real computation: a module's in-place buffer updates (BatchNorm's running
+    statistics) would change the user's model and could leave buffers attached to the trace's
+    graph. Their values are restored afterwards."""
+    modules = [fn_or_module] if isinstance(fn_or_module, torch.nn.Module) else \
+        [v for v in _closure(fn_or_module).values() if isinstance(v, torch.nn.Module)]
+    buffers = [b for m in modules for b in m.buffers()]
+    saved = [b.detach().clone() for b in buffers]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, value in zip(buffers, saved):
+                if b.requires_grad or not torch.equal(b, value):  # untouched buffers keep their version
+                    b.detach_()
+                    b.copy_(value)
+
+
+def closure_names(fn: Any) -> dict[int, str]:
+    """Names of the tensors ``fn`` closes over: ``net.0.weight`` for a module's parameters."""
     names: dict[int, str] = {}
-    for var, value in {**found.globals, **found.nonlocals}.items():
+    for var, value in _closure(fn).items():
         if isinstance(value, torch.nn.Module):
             names.update({id(t): f"{var}.{n}" for n, t in [*value.named_parameters(), *value.named_buffers()]})
         elif isinstance(value, torch.Tensor):
@@ -124,7 +148,7 @@ def capture(fn_or_module: Any, example_inputs: Sequence[Any],
         target: Callable[..., Any] = run
     else:
         values, args, target = tensors, tuple(tensors), _tensors_only(fn_or_module, inputs)
-    with fx_traceback.preserve_node_meta(), _SourceLines():
+    with buffers_kept(fn_or_module), fx_traceback.preserve_node_meta(), _SourceLines():
         graph = make_fx(target, decomposition_table=decompositions, pre_dispatch=True)(*args)
     return Captured(graph, names, [v.detach() for v in values], [bool(v.requires_grad) for v in values],
                     closure_names(fn_or_module))

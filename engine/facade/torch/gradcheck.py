@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ class _Template:
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def _signature(func: Any, values: Sequence[Any]) -> Any:
@@ -61,19 +63,28 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
                       (v if getattr(v, "__hash__", None) else id(v)) for v in values)
 
 
-def _template(func: Any, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> _Template:
+def _template(func: Any, inputs: list[torch.Tensor]) -> _Template:
     key = _signature(func, list(_parameters(func).values()) + inputs)
-    if key not in _CACHE:
-        captured, builder, names = convert(func, inputs)
-        directions = [] if len(names) == 1 else \
-            [builder.leaf(f"direction{k}", leaf_value("direction", torch.zeros_like(o)), False)
-             for k, o in enumerate(outputs)]
-        graph = builder.graph(names, directions or None)
-        _CACHE[key] = _Template(graph, list(captured.names), directions, dict(builder.params))
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    template = _capture(func, inputs)
+    with _LOCK:
+        _CACHE[key] = template
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return _CACHE[key]
+    return template
+
+
+def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
+    """The graph of ``func``; several outputs are summed against direction leaves."""
+    captured, builder, names = convert(func, inputs)
+    directions = [] if len(names) == 1 else \
+        [builder.leaf(f"direction{k}", np.zeros(builder.shape(name), builder.dtypes[name]), False)
+         for k, name in enumerate(names)]
+    graph = builder.graph(names, directions or None)
+    return _Template(graph, list(captured.names), directions, dict(builder.params))
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
@@ -192,10 +203,10 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     if ignored:
         warnings.warn(f"crossgrad.torch.gradcheck ignores {sorted(ignored)}", stacklevel=2)
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+    template = _template(func, inputs)  # first: a capture may touch buffers torch's backward will read
     with torch.enable_grad():
         result = func(*inputs)
     outputs = [result] if isinstance(result, torch.Tensor) else list(result)
-    template = _template(func, inputs, outputs)
     tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
     named = {**template.closed_over, **_parameters(func),
              **dict(zip(template.leaves[len(_parameters(func)):], tensors))}
