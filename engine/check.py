@@ -13,6 +13,7 @@ import numpy as np
 from . import finite_diff, kinks, ops
 from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
+from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
@@ -352,6 +353,25 @@ def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) 
         pair.worst_index, pair.worst_values = None, None
 
 
+def _forward_culprits(plan: Plan, report: Report) -> None:
+    """After a mismatch: op nodes whose numeric forward rule disagrees with the exact tier's from
+    the same inputs. Finite differences run those forward rules too, so a gradient mismatch that
+    made symbolic the odd one out is the numeric engine's fault: the suspect becomes numeric."""
+    try:
+        found = forward_mismatches(plan)
+    except (NotImplementedError, tensor.NotCovered) as err:  # pragma: no cover - exact tier ran already
+        report.notes.append(f"forward values not compared: {err}")
+        return
+    if not found:
+        return
+    report.culprits.extend(found)
+    for leaf in report.leaves:
+        if leaf.verdict == MISMATCH:
+            leaf.suspect = "numeric"
+    report.notes.append("a numeric forward rule is wrong (see the culprits); finite differences use the same "
+                        "forward rules, so their agreement with numeric is no evidence")
+
+
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
     forms = closed_form.rendered(plan, seed)
     if forms is None:
@@ -413,6 +433,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     if fd is not None and fd.mode == "per_element":
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
+    if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
+        timer.run("forward_check", lambda: _forward_culprits(plan, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times
