@@ -15,6 +15,7 @@ from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves
 from .errors import CrossgradError
 from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
+from .localize import localize
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
@@ -372,6 +373,18 @@ def _forward_culprits(plan: Plan, report: Report) -> None:
                         "forward rules, so their agreement with numeric is no evidence")
 
 
+def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
+    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against exact)."""
+    suspects = {leaf.suspect for leaf in report.leaves if leaf.verdict == MISMATCH}
+    suspect = suspects.pop() if len(suspects) == 1 else None
+    try:
+        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None))
+    except (ValueError, TypeError, IndexError, ArithmeticError) as err:  # a broken rule may not even run
+        if isinstance(err, CrossgradError):
+            raise
+        report.notes.append(f"op-level localization failed: {type(err).__name__}: {err}")
+
+
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
     forms = closed_form.rendered(plan, seed)
     if forms is None:
@@ -435,6 +448,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
         timer.run("forward_check", lambda: _forward_culprits(plan, report))
+        if not report.culprits:
+            timer.run("localize", lambda: _backward_culprits(plan, seed, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times

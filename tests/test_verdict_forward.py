@@ -74,3 +74,38 @@ def test_the_forward_check_catches_a_relative_error_of_1e_7(monkeypatch):
     _forward_planted(monkeypatch, "exp", lambda out: out * (1 + 1e-7))
     graph, _ = to_graph(torch.exp(x).sum(), {})
     assert [m.op for m in forward_mismatches(validate(graph))] == ["exp"]
+
+
+def _vjp_planted(monkeypatch, op, change):
+    rule = RULES[op]
+    monkeypatch.setitem(RULES, op, Rule(rule.forward, lambda g, s, n: change(rule.vjp(g, s, n))))
+
+
+def test_a_wrong_backward_is_named_at_its_op_node(monkeypatch):
+    _vjp_planted(monkeypatch, "tanh", lambda grads: tuple(-v for v in grads))
+    x, w = torch.randn(3, 4, dtype=torch.float64), torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    loss = _graph(x, w)
+    report = torch.check(loss, names={"w": w})
+    (culprit,) = report.culprits
+    assert culprit.op == "tanh" and culprit.grad_fn == "TanhBackward0" and culprit.input == 0
+    assert culprit.suspect == "numeric" and culprit.mismatched == culprit.total == 6
+    assert np.isclose(culprit.values["numeric"], -culprit.values["symbolic"])
+    assert str(report).splitlines()[2].startswith("  culprit: node ")
+
+
+def test_two_wrong_rules_in_different_branches_are_both_named(monkeypatch):
+    _vjp_planted(monkeypatch, "exp", lambda grads: tuple(1.5 * v for v in grads))
+    _vjp_planted(monkeypatch, "sigmoid", lambda grads: tuple(v + 0.1 for v in grads))
+    a = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    loss = (torch.exp(a * 0.5) * torch.tanh(b)).sum() + (torch.sigmoid(b * a)).sum()
+    report = torch.check(loss, names={"a": a, "b": b})
+    assert sorted(c.op for c in report.culprits) == ["exp", "sigmoid"]
+
+
+def test_a_culprit_is_drawn_in_the_html_report(monkeypatch):
+    _vjp_planted(monkeypatch, "tanh", lambda grads: tuple(2 * v for v in grads))
+    x, w = torch.randn(3, 4, dtype=torch.float64), torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    report = torch.check(_graph(x, w), names={"w": w})
+    (culprit,) = report.culprits
+    assert f'class="node culprit-node" data-node="{culprit.node}"' in report.to_html()
