@@ -386,13 +386,13 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
-    forms = closed_form.rendered(plan, seed)
+    forms = closed_form.rendered_with_mathml(plan, seed)
     if forms is None:
         report.notes.append(f"closed forms are offered for at most {closed_form.MAX_ELEMENTS} "
                             "differentiable elements")
         return
     for leaf in report.leaves:
-        leaf.closed_form, leaf.closed_form_latex = forms.get(leaf.name, ([], []))
+        leaf.closed_form, leaf.closed_form_latex, leaf.closed_form_mathml = forms.get(leaf.name, ([], [], []))
 
 
 def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer) -> Report:

@@ -26,6 +26,7 @@ class LeafReport:
     suspect: str | None = None  # the witness that disagrees with the two others
     closed_form: list[str] | None = None  # per element, when formulas were asked for
     closed_form_latex: list[str] | None = None
+    closed_form_mathml: list[str] | None = None  # presentation MathML, for the HTML report
 
 
 @dataclass

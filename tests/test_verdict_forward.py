@@ -109,3 +109,12 @@ def test_a_culprit_is_drawn_in_the_html_report(monkeypatch):
     report = torch.check(_graph(x, w), names={"w": w})
     (culprit,) = report.culprits
     assert f'class="node culprit-node" data-node="{culprit.node}"' in report.to_html()
+
+
+def test_closed_forms_come_as_mathml_too():
+    b = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    report = torch.check(torch.tanh(b * 3.0).sum(), names={"b": b}, formulas=True)
+    leaf = report.leaf("b")
+    assert len(leaf.closed_form_mathml) == 2 and leaf.closed_form_mathml[0].startswith("<math xmlns=")
+    assert "<mi>tanh</mi>" in leaf.closed_form_mathml[0] and "b[0]" in leaf.closed_form_mathml[0]
+    assert leaf.closed_form_mathml[0] in report.to_html()
