@@ -5,21 +5,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from . import finite_diff, kinks, ops
+from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
 from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
-from .localize import localize
+from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor
+from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
 
 TIERS = ("auto", "exact", "tensor", "off")
@@ -385,6 +387,21 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
         report.notes.append(f"op-level localization failed: {type(err).__name__}: {err}")
 
 
+def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
+                    request: CheckRequest, report: Report) -> None:
+    """Claimed adjoints at op nodes against the exact tier's (else the numeric engine's in float64)."""
+    if tier == "exact" and "symbolic" in grads:
+        reference, witness = {i: out for i, (out, _) in node_adjoints(plan, seed).items()}, "symbolic"
+    else:
+        reference, witness = {i: out for i, (out, _) in numeric_adjoints(plan, seed).items()}, "numeric"
+    wrong = wrong_stages(plan, stages, reference, witness, request.tolerance)
+    report.culprits[:0] = wrong
+    if wrong:
+        report.verdict = MISMATCH
+    elif not report.leaves:
+        report.verdict = "agree"
+
+
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
     forms = closed_form.rendered_with_mathml(plan, seed)
     if forms is None:
@@ -440,6 +457,10 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)
+    claimed = dict(request.claimed)
+    stages = split_claimed(plan, claimed)
+    if stages:
+        request = replace(request, claimed=claimed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
@@ -450,6 +471,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
         timer.run("forward_check", lambda: _forward_culprits(plan, report))
         if not report.culprits:
             timer.run("localize", lambda: _backward_culprits(plan, seed, report))
+    if stages:
+        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times
