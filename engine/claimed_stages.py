@@ -41,6 +41,8 @@ class ClaimedStage:
 
 def split_claimed(plan: Plan, claimed: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
     """The claimed entries naming op nodes (removed from ``claimed``), by node position."""
+    if not claimed:
+        return {}
     ops = {node.name: i for i, node in enumerate(plan.graph.nodes[: plan.output + 1])
            if isinstance(node, OpNode) and plan.active[i]}
     found = {}
