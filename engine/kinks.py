@@ -128,6 +128,23 @@ KINK_AT: dict[str, Callable[[list[np.ndarray], dict], Any]] = {
 }
 
 
+from .numeric import pool_kinks  # noqa: E402 (max pooling's tie, registered here)
+
+BRANCHES.update({op: pool_kinks.branch(op) for op in pool_kinks.TIE_OPS})
+
+
+def _pool_tie(op: str) -> Callable[[list[np.ndarray], dict], Any]:
+    return lambda ins, at: pool_kinks.has_tie(op, ins[0], at)
+
+
+KINK_AT.update({op: _pool_tie(op) for op in pool_kinks.TIE_OPS})
+
+
+def on_kink(op: str, ins: list[np.ndarray], attrs: dict) -> bool:
+    """Whether some element of this op's inputs sits exactly on its kink."""
+    return op in KINK_AT and bool(np.any(KINK_AT[op](ins, attrs)))
+
+
 def at_kink(plan: Plan, values: list[np.ndarray]) -> list[tuple[int, str]]:
     """Active kink nodes (position, op) with some element exactly on its kink."""
     found = []
@@ -136,7 +153,7 @@ def at_kink(plan: Plan, values: list[np.ndarray]) -> list[tuple[int, str]]:
         if op not in BRANCHES or not plan.active[i]:
             continue
         ins = [values[s] for s in input_indices(plan, i) if s is not None]
-        if np.any(KINK_AT[op](ins, plan.attrs[i])):
+        if on_kink(op, ins, plan.attrs[i]):
             found.append((i, op))
     return found
 

@@ -260,9 +260,12 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
-from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402,I001  (issue 11, part A)
+from .conv_specs import CONV_SPECS  # noqa: E402,I001  (the families need the classes above)
+from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402
+from .pool_specs import POOL_SPECS  # noqa: E402
+from .resample_specs import RESAMPLE_SPECS  # noqa: E402
 
-_SPECS += ELEMENTWISE_SPECS
+_SPECS += ELEMENTWISE_SPECS + CONV_SPECS + POOL_SPECS + RESAMPLE_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -258,3 +258,18 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False
+
+
+def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of the input alone fold into the batch dim; a moved weight or bias runs per copy."""
+    if not flags[0] or any(flags[1:]):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    x = xs[0]
+    folded = fwd((x.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0]
+    return folded.reshape((x.shape[0],) + tuple(out))
+
+
+TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+                                   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
+# batch_norm (its batch statistics are per copy) and the resampling ops run once per copy
+TABLE.update({op: _loop for op in ("batch_norm", "pad", "interpolate", "pixel_shuffle")})

@@ -285,8 +285,11 @@ RULES: dict[str, Rule] = {
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
 
-from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402  (issue 11, part A)
-from .rules_reductions import REDUCTION_RULES  # noqa: E402  (both use reduced_dims and helpers from here)
+from .rules_conv import CONV_RULES  # noqa: E402  (each family's rules use helpers from here)
+from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402
+from .rules_pool import POOL_RULES  # noqa: E402
+from .rules_reductions import REDUCTION_RULES  # noqa: E402
+from .rules_resample import RESAMPLE_RULES  # noqa: E402
 
-RULES.update(ELEMENTWISE_RULES)
-RULES.update(REDUCTION_RULES)
+for _family in (ELEMENTWISE_RULES, REDUCTION_RULES, CONV_RULES, POOL_RULES, RESAMPLE_RULES):
+    RULES.update(_family)

@@ -241,3 +241,13 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
 
         return lower_cross_entropy(shapes, attrs, ints[1])
     return DIRECT[op](shapes, attrs)
+
+
+from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
+from .lowering_pool import POOL_LOWERING  # noqa: E402
+
+DIRECT.update(CONV_LOWERING)
+from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
+
+DIRECT.update(POOL_LOWERING)
+DIRECT.update(RESAMPLE_LOWERING)

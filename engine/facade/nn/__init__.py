@@ -19,3 +19,24 @@ __all__ = [
     "BCEWithLogitsLoss", "CrossEntropyLoss", "Flatten", "Linear", "MSELoss", "Module", "Parameter",
     "ReLU", "Sequential", "functional",
 ]
+
+from crossgrad.nn.cnn import (  # noqa: E402 (convolutional-network modules)
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Dropout2d,
+    GroupNorm,
+    MaxPool2d,
+    PixelShuffle,
+    Upsample,
+)
+
+__all__ += [
+    "GroupNorm", "PixelShuffle", "Upsample",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
+    "Dropout2d", "MaxPool2d",
+]

@@ -34,3 +34,28 @@ __all__ = [
     "softplus", "sqrt", "tanh",
 ]
 __all__ += ["elu", "gelu", "hardtanh", "leaky_relu", "silu"]
+
+from crossgrad.engine.numeric.functional_cnn import (  # noqa: E402 (convolutional networks)
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    dropout2d,
+    group_norm,
+    instance_norm,
+    interpolate,
+    max_pool2d,
+    pad,
+    pixel_shuffle,
+    upsample,
+)
+
+__all__ += [
+    "adaptive_max_pool2d", "group_norm", "instance_norm", "interpolate", "pad", "pixel_shuffle", "upsample",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "dropout2d", "max_pool2d",
+]
