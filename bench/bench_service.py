@@ -6,8 +6,11 @@ The echo server returns the request bytes unchanged (same payloads: the seed gra
 CheckRequest with new weight values on every call, so the server can reuse only the structure).
 Both are warmed first (the symbolic workers started and their structure cache filled), then
 timed in alternating rounds so that this machine's slow and fast phases fall on both alike.
-Prints p50/p99 latency and calls/s of sequential calls for both, and the ratio.
-Goal: Check >= 0.6x the echo's calls/s with the structure cache warm.
+Check-w is the same Check with the inline path off (every symbolic job to a worker).
+Another column is the same check in this process (``crossgrad.engine.check.check`` on the
+decoded request, no server), timed in the same alternating rounds.
+Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
+Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from pathlib import Path
 import grpc
 import numpy as np
 from crossgrad.client import wire
+from crossgrad.engine.check import check as engine_check
+from crossgrad.server import wire as server_wire
+from crossgrad.server import workers
 from crossgrad.server.app import create_server
+from crossgrad.server.limits import Limits
+from crossgrad.v1 import crossgrad_pb2
 
 SEED = Path(__file__).parents[1] / "examples" / "seed.json"
 
@@ -85,18 +93,44 @@ def main() -> None:
             echo_call = b.unary_unary("/bench.Echo/Echo")
             timed(check, items[:50])  # workers up, structure derived and cached
             timed(echo_call, items[:50])
+            limits = Limits()
+
+            def in_process(payload: bytes) -> None:
+                engine_check(server_wire.request_in(crossgrad_pb2.CheckRequest.FromString(payload), limits))
+
+            timed(in_process, items[:50])
             echo_times: list[float] = []
             check_times: list[float] = []
+            local_times: list[float] = []
+            worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
+
+            def via_worker(payload: bytes) -> None:
+                inline, workers.INLINE_WORK = workers.INLINE_WORK, 0
+                try:
+                    check(payload)
+                finally:
+                    workers.INLINE_WORK = inline
+
             per_round = max(1, calls // ROUNDS)
             for r in range(ROUNDS):
                 chunk = items[r * per_round:(r + 1) * per_round]
                 echo_times += timed(echo_call, chunk)
                 check_times += timed(check, chunk)
+                local_times += timed(in_process, chunk)
+                worker_times += timed(via_worker, chunk)
             print(f"seed-graph Check vs echo, {len(check_times)} sequential calls each in {ROUNDS} "
                   f"alternating rounds, payload {len(items[0])} bytes:")
             rate_echo = summary("echo", echo_times)
             rate_check = summary("Check", check_times)
-            print(f"  Check / echo calls/s: {rate_check / rate_echo:.3f} (goal >= 0.6)")
+            summary("in-proc", local_times)
+            summary("Check-w", worker_times)
+            print("  (Check-w: every symbolic job sent to a worker, as before the inline path)")
+            p50 = {name: statistics.median(t) for name, t in
+                   (("echo", echo_times), ("check", check_times), ("local", local_times))}
+            bound = p50["local"] + 1.5 * p50["echo"]
+            print(f"  Check / echo calls/s: {rate_check / rate_echo:.3f}")
+            print(f"  Check p50 {p50['check'] * 1e3:.3f} ms vs in-process p50 + 1.5x echo p50 "
+                  f"{bound * 1e3:.3f} ms: ratio {p50['check'] / bound:.2f} (goal <= 1.0)")
     finally:
         running.stop(0)
         echo.stop(0)

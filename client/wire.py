@@ -18,7 +18,8 @@ from google.protobuf import json_format
 
 Stub = pb_grpc.CrossgradServiceStub
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CrossgradService"].full_name
-DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
+DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64,
+              "bool": pb.DTYPE_BOOL}
 DTYPE_NAME = {v: k for k, v in DTYPE_ENUM.items()}
 TIER_ENUM = {"auto": pb.TIER_AUTO, "exact": pb.TIER_EXACT, "tensor": pb.TIER_TENSOR, "off": pb.TIER_OFF}
 TIER_NAME = {v: k for k, v in TIER_ENUM.items()}
@@ -38,8 +39,8 @@ def tensor_out(arr: Any) -> Any:
     arr = np.asarray(arr)
     dtype = str(arr.dtype) if str(arr.dtype) in DTYPE_ENUM else "float64"
     t = pb.Tensor(shape=list(arr.shape), dtype=DTYPE_ENUM[dtype])
-    if dtype == "int64":
-        t.int_data.extend(arr.ravel().tolist())
+    if dtype in ("int64", "bool"):
+        t.int_data.extend(arr.astype(np.int64).ravel().tolist())
     else:
         t.data.extend(arr.astype(np.float64).ravel().tolist())
     return t
@@ -129,6 +130,8 @@ def to_json(message: Any) -> str:
 def tensor_in(t: Any) -> np.ndarray:
     if t.dtype == pb.DTYPE_INT64:
         return np.asarray(t.int_data, np.int64).reshape(tuple(t.shape))
+    if t.dtype == pb.DTYPE_BOOL:
+        return np.asarray(t.int_data, np.int64).astype(np.bool_).reshape(tuple(t.shape))
     return np.asarray(t.data, np.float64).reshape(tuple(t.shape))
 
 

@@ -70,6 +70,14 @@ class GradientMismatch(CrossgradError, AssertionError):
         self.report = report
 
 
+class IndexRangeError(CrossgradError, IndexError):
+    """An index tensor (gather, index_select, embedding, x[idx]) names an element out of range."""
+
+    def __init__(self, op: str, value: int, size: int) -> None:
+        self.op, self.value, self.size = op, value, size
+        super().__init__(f"{op}(): index {value} is out of bounds for dimension with size {size}")
+
+
 class DtypeError(CrossgradError, TypeError):
     """An op got a tensor of the wrong dtype (a bool or int64 tensor where a float one is needed)."""
 

@@ -21,6 +21,8 @@ from . import ops
 from .errors import FieldError, ShapeError, UnknownOpError
 from .suggest import did_you_mean
 
+INDEX = "index"  # the shape ops' int64 index domain (engine/shape_specs.py)
+
 DTYPES = ("float32", "float64", "int64", "bool")
 
 
@@ -100,6 +102,7 @@ _KIND_CHECKS: dict[str, Callable[[ops.Attr, Any], bool]] = {
     "opt_int": lambda a, v: v is None or _is_int(v),
     "opt_float": lambda a, v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                                             and bool(np.isfinite(v))),
+    "fill": lambda a, v: isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isnan(v),  # +-inf ok
     "dims": lambda a, v: v is None or _int_tuple(v, allow_int=True),
     "shape": lambda a, v: _int_tuple(v, allow_int=False),
 }
@@ -109,7 +112,7 @@ def _check_attr(attr: ops.Attr, value: Any, path: str) -> Any:
     """Type-check one attribute value against its kind; returns the normalized value."""
     if not _KIND_CHECKS[attr.kind](attr, value):
         raise GraphError(f"{path}.attrs.{attr.name}", f"invalid value {value!r} for a {attr.kind}")
-    if attr.kind == "float" or (attr.kind == "opt_float" and value is not None):
+    if attr.kind in ("float", "fill") or (attr.kind == "opt_float" and value is not None):
         return float(value)
     if attr.kind in ("dims", "shape") and isinstance(value, (list, tuple)):
         return tuple(value)
@@ -132,12 +135,13 @@ def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dic
 
 
 def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) -> None:
-    domain = spec.inputs[pos].domain
-    want = "int64" if domain == ops.CLASS else "bool" if domain == "bool" else "float"
+    inp = spec.input_specs(pos + 1)[pos]
+    want = "int64" if inp.domain in (ops.CLASS, INDEX) else "bool" if inp.domain == "bool" else "float"
     have = plan.dtypes[src] if plan.dtypes[src] in ("int64", "bool") else "float"
     if want != have:
-        kind = {"int64": "int64 class indices", "bool": "a bool tensor", "float": "a float tensor"}[want]
-        raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
+        kind = {"int64": "int64 indices" if inp.domain == INDEX else "int64 class indices", "bool": "a bool tensor",
+                "float": "a float tensor"}[want]
+        raise GraphError(f"{path}.inputs[{pos}]", f"{inp.name} of {spec.name} must be {kind}")
 
 
 def _check_class_indices(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attrs: dict[str, Any],
@@ -145,7 +149,7 @@ def _check_class_indices(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], a
     """Class-index targets lie in [0, classes) (classes: the input's last dim) or are ignore_index."""
     for pos, src in enumerate(srcs):
         node = None if src is None else plan.graph.nodes[src]
-        if spec.inputs[pos].domain != ops.CLASS or not isinstance(node, Leaf) or srcs[0] is None:
+        if spec.input_specs(len(srcs))[pos].domain != ops.CLASS or not isinstance(node, Leaf) or srcs[0] is None:
             continue
         classes = plan.shapes[srcs[0]][-1] if plan.shapes[srcs[0]] else 1
         values = np.asarray(node.value)
@@ -160,15 +164,17 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         spec = ops.get(node.op)
     except UnknownOpError:
         raise GraphError(f"{path}.op", f"unknown op {node.op!r}{did_you_mean(node.op, ops.CATALOGUE)}") from None
+    specs = spec.input_specs(len(node.inputs))
     required = sum(not i.optional for i in spec.inputs)
-    if not required <= len(node.inputs) <= len(spec.inputs):
-        raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}..{len(spec.inputs)} inputs, "
+    if not required <= len(node.inputs) <= len(specs):
+        most = " or more" if spec.inputs and spec.inputs[-1].variadic else f"..{len(specs)}"
+        raise GraphError(f"{path}.inputs", f"{spec.name} takes {required}{most} inputs, "
                                            f"got {len(node.inputs)}")
     srcs: list[int | None] = []
     for pos, name in enumerate(node.inputs):
         if name is None or name == "":
-            if not spec.inputs[pos].optional:
-                raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} is required")
+            if not specs[pos].optional:
+                raise GraphError(f"{path}.inputs[{pos}]", f"{specs[pos].name} is required")
             srcs.append(None)
             continue
         if name not in plan.index:
@@ -176,7 +182,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
             raise GraphError(f"{path}.inputs[{pos}]", f"unknown node {name!r}{hint} (inputs must come earlier)")
         srcs.append(plan.index[name])
         _input_dtype(plan, spec, pos, plan.index[name], path)
-    srcs += [None] * (len(spec.inputs) - len(srcs))
+    srcs += [None] * (len(specs) - len(srcs))
     plan.sources.append(tuple(srcs))
     attrs = _resolve_attrs(spec, node.attrs, path)
     _check_class_indices(plan, spec, srcs, attrs, path)
@@ -184,12 +190,13 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
     except ShapeError as err:
         raise GraphError(path, str(err)) from None
+    check_index_range(plan, spec, srcs, attrs, path)
     floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] not in ("int64", "bool")]
     plan.shapes.append(tuple(shape))
     plan.dtypes.append("float64" if "float64" in floats else "float32")
     plan.attrs.append(attrs)
     plan.active.append(node.op != "detach" and not node.no_grad and any(
-        s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)))
+        s is not None and plan.active[s] and specs[p].differentiable for p, s in enumerate(srcs)))
 
 
 def validate(graph: Graph, max_nodes: int = 100_000) -> Plan:
@@ -303,3 +310,21 @@ def input_indices(plan: Plan, i: int) -> tuple[int | None, ...]:
     """The node indices feeding op node ``i`` (None for absent optional inputs), spec-length."""
     return plan.sources[i]
 
+
+
+def check_index_range(plan: Plan, spec: ops.OpSpec, srcs: list[int | None], attrs: dict[str, Any],
+                      path: str) -> None:
+    """Index leaves of gather / index_select / index lie in [-n, n) for the size n they index."""
+    from .shape_specs import INDEX_BOUND
+
+    bound = INDEX_BOUND.get(spec.name)
+    for pos, src in enumerate(srcs):
+        node = None if src is None else plan.graph.nodes[src]
+        if bound is None or spec.input_specs(len(srcs))[pos].domain != INDEX or not isinstance(node, Leaf):
+            continue
+        n = bound([None if s is None else plan.shapes[s] for s in srcs], attrs)
+        values = np.asarray(node.value)
+        bad = (values < -n) | (values >= n) if spec.name == "index" else (values < 0) | (values >= n)
+        if bad.any():
+            raise GraphError(f"{path}.inputs[{pos}]", f"{spec.name}(): index {int(values[bad][0])} is out of "
+                                                      f"bounds for dimension with size {n}")

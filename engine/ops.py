@@ -36,6 +36,7 @@ class Input:
     domain: str = REAL
     optional: bool = False
     differentiable: bool = True
+    variadic: bool = False  # the last input only: it takes one or more tensors (cat, stack)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class OpSpec:
 
     def grad_fn_name(self, shapes: Shapes, attrs: Mapping[str, Any]) -> str | None:
         return self.grad_fn(shapes, attrs) if callable(self.grad_fn) else self.grad_fn
+
+    def input_specs(self, count: int) -> tuple[Input, ...]:
+        """One Input per given tensor: a variadic last input repeated to ``count`` inputs."""
+        if self.inputs and self.inputs[-1].variadic and count > len(self.inputs):
+            return self.inputs + (self.inputs[-1],) * (count - len(self.inputs))
+        return self.inputs
 
     def defaults(self) -> dict[str, Any]:
         return {a.name: a.default for a in self.attrs}
@@ -264,8 +271,11 @@ from .conv_specs import CONV_SPECS  # noqa: E402,I001  (the families need the cl
 from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402
 from .pool_specs import POOL_SPECS  # noqa: E402
 from .resample_specs import RESAMPLE_SPECS  # noqa: E402
+from .loss_specs import LOSS_SPECS  # noqa: E402
+from .nn_specs import NN_SPECS  # noqa: E402
+from .shape_specs import SHAPE_SPECS  # noqa: E402 (the block needs the classes above)
 
-_SPECS += ELEMENTWISE_SPECS + CONV_SPECS + POOL_SPECS + RESAMPLE_SPECS
+_SPECS += ELEMENTWISE_SPECS + CONV_SPECS + POOL_SPECS + RESAMPLE_SPECS + SHAPE_SPECS + NN_SPECS + LOSS_SPECS
 
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -24,7 +24,19 @@ def where_shape(op: str, shapes: Shapes, attrs: dict[str, Any]) -> tuple[int, ..
     return S.broadcast(op, S.broadcast(op, shapes[0], shapes[1]), shapes[2])
 
 
+def _matrix(op: str, shapes: Shapes, attrs: dict[str, Any]) -> tuple[int, ...]:
+    if len(shapes[0]) < 2:
+        raise S.ShapeError(op, "input tensor must have at least 2 dimensions")
+    return tuple(shapes[0])
+
+
+_TRI_CASES = (Case(((3, 3),)), Case(((3, 4),), {"diagonal": 1}), Case(((2, 4, 3),), {"diagonal": -1}))
+
 ELEMENTWISE_SPECS: tuple[OpSpec, ...] = (
+    OpSpec("tril", (Input("input"),), _matrix, "TrilBackward0", _TRI_CASES, (Attr("diagonal", "int", 0),),
+           doc="input with the elements above diagonal `diagonal` of the last two dims set to 0"),
+    OpSpec("triu", (Input("input"),), _matrix, "TriuBackward0", _TRI_CASES, (Attr("diagonal", "int", 0),),
+           doc="input with the elements below diagonal `diagonal` of the last two dims set to 0"),
     _unary("sin", "SinBackward0"),
     _unary("cos", "CosBackward0"),
     _unary("erf", "ErfBackward0", doc="2/sqrt(pi) * integral_0^x exp(-t^2) dt"),

@@ -71,7 +71,8 @@ def add_servicer(servicer: Any, server: Any) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
 
-DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_INT64: np.int64}
+DTYPES = {pb.DTYPE_FLOAT32: np.float32, pb.DTYPE_FLOAT64: np.float64, pb.DTYPE_INT64: np.int64,
+          pb.DTYPE_BOOL: np.bool_}
 DTYPE_ENUM = {"float32": pb.DTYPE_FLOAT32, "float64": pb.DTYPE_FLOAT64, "int64": pb.DTYPE_INT64}
 TIERS = {pb.TIER_UNSPECIFIED: "auto", pb.TIER_AUTO: "auto", pb.TIER_EXACT: "exact",
          pb.TIER_TENSOR: "tensor", pb.TIER_OFF: "off"}
@@ -93,22 +94,31 @@ STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STE
 def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
     """A numpy array from a Tensor message, checked against the limits before allocation."""
     if t.dtype not in DTYPES:
-        raise GraphError(f"{path}.dtype", "must be DTYPE_FLOAT32, DTYPE_FLOAT64 or DTYPE_INT64")
+        raise GraphError(f"{path}.dtype", "must be DTYPE_FLOAT32, DTYPE_FLOAT64, DTYPE_INT64 or DTYPE_BOOL")
     shape = tuple(int(d) for d in t.shape)
     limits.check_shape(shape, path)
     size = math.prod(shape)
-    is_int = t.dtype == pb.DTYPE_INT64
+    is_int = t.dtype in (pb.DTYPE_INT64, pb.DTYPE_BOOL)
     data, other = (t.int_data, t.data) if is_int else (t.data, t.int_data)
     if len(other):
-        raise GraphError(path, f"values of a {'int64' if is_int else 'float'} tensor belong in "
-                               f"{'int_data' if is_int else 'data'}")
+        kind = "float" if not is_int else "int64" if t.dtype == pb.DTYPE_INT64 else "bool"
+        raise GraphError(path, f"values of a {kind} tensor belong in {'int_data' if is_int else 'data'}")
     if len(data) != size:
         raise GraphError(f"{path}.{'int_data' if is_int else 'data'}",
                          f"{len(data)} values for shape {list(shape)} ({size} elements)")
+    if t.dtype == pb.DTYPE_BOOL:
+        return _bools(data, shape, path)
     if t.dtype != pb.DTYPE_FLOAT32:
         return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
     with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, reported as non-finite
         return np.asarray(data, dtype=np.float32).reshape(shape)
+
+
+def _bools(data: Any, shape: tuple[int, ...], path: str) -> np.ndarray:
+    values = np.asarray(data, dtype=np.int64)
+    if ((values != 0) & (values != 1)).any():
+        raise GraphError(f"{path}.int_data", "the values of a DTYPE_BOOL tensor must be 0 or 1")
+    return values.astype(np.bool_).reshape(shape)
 
 
 def attr_in(value: Any, path: str) -> Any:
@@ -252,7 +262,8 @@ def ops_out() -> Any:
         pb.OpInfo(name=spec.name, grad_fn=spec.grad_fn if isinstance(spec.grad_fn, str) else "",
                   kink=spec.kink, doc=spec.doc,
                   inputs=[pb.InputSpec(name=i.name, domain=i.domain, optional=i.optional,
-                                       differentiable=i.differentiable) for i in spec.inputs],
+                                       differentiable=i.differentiable, variadic=i.variadic)
+                          for i in spec.inputs],
                   attrs=[pb.AttrSpec(name=a.name, kind=a.kind, default_value=attr_value_out(a.default),
                                      choices=list(a.choices)) for a in spec.attrs])
         for spec in ops.CATALOGUE.values()])

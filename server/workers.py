@@ -5,6 +5,13 @@ address-space limit, and keeps its own structure caches. A call that overruns it
 whose client has gone, gets its worker killed and replaced; the caller gets
 :class:`WitnessTimeout` and answers with the numeric result and the symbolic part marked timed
 out.
+
+A structure that a worker has already run (successfully, quickly) is "proven": its derivation is
+known to be bounded. Later checks of a proven structure whose exact-tier work is tiny
+(``INLINE_WORK`` units of exact.estimate_work, ~1 us each) run in the calling thread, without a
+worker round trip: their derivation replays one whose first run finished within ``PROVEN_SECONDS``
+in a memory-limited worker, and their evaluation takes about a millisecond, far below any deadline.
+Everything else still goes to a worker.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -25,6 +33,9 @@ from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
 _CTX = mp.get_context("spawn")
+INLINE_WORK = 2_000  # exact-tier units (~2 ms at the slow end) run in the caller when proven
+PROVEN_SECONDS = 0.5  # a first run this fast in a worker (derivation included) proves a structure bounded
+PROVEN_CACHE_SIZE = 1024
 
 
 def _serve(conn: Any, memory_mb: int) -> None:
@@ -36,6 +47,7 @@ def _serve(conn: Any, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from crossgrad.engine.symbolic import exact, tensor
 
+    first: dict[str, float] = {}  # structure -> seconds of its first run here (derivation included)
     while True:
         try:
             plan, seed, tier = conn.recv()
@@ -43,8 +55,11 @@ def _serve(conn: Any, memory_mb: int) -> None:
             return
         try:
             run = exact.gradients if tier == "exact" else tensor.gradients
+            started = time.perf_counter()
             grads, _ = run(plan, seed)
-            conn.send(("ok", grads))
+            key = f"{tier}:{plan.structure_hash}"
+            first.setdefault(key, time.perf_counter() - started)
+            conn.send(("ok", (grads, first[key])))
         except BaseException as err:  # reported to the parent, which maps it
             conn.send(("error", f"{type(err).__name__}: {err}"))
 
@@ -86,6 +101,8 @@ class SymbolicPool:
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.replaced = 0
         self._lock = threading.Lock()
+        self.proven: OrderedDict[str, None] = OrderedDict()
+        self.inline_calls = 0
         for _ in range(size):
             self.idle.put(_Worker(memory_mb))
 
@@ -93,19 +110,41 @@ class SymbolicPool:
                alive: Callable[[], bool] = lambda: True) -> Callable[[], dict[int, np.ndarray]]:
         """Start the symbolic witness in a worker; the returned function waits for its gradients
         (or raises WitnessTimeout at ``deadline``, monotonic, or when ``alive()`` turns False)."""
+        if self._inline(plan, tier):
+            return _Pending(lambda: _run_inline(plan, seed))
         worker = self._acquire(deadline)
         try:
             worker.conn.send((plan, seed, tier))
         except OSError:
             self._replace(worker)
             raise WitnessTimeout("the worker died") from None
-        return _Pending(lambda: self._collect(worker, deadline, alive))
+        return _Pending(lambda: self._collect(worker, deadline, alive, plan.structure_hash, tier))
 
     def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
             alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
         return self.submit(plan, seed, tier, deadline, alive)()
 
-    def _collect(self, worker: _Worker, deadline: float, alive: Callable[[], bool]) -> dict[int, np.ndarray]:
+    def _inline(self, plan: Plan, tier: str) -> bool:
+        """A proven structure with tiny exact-tier work: run it here (see the module docstring)."""
+        if tier != "exact" or plan.structure_hash not in self.proven:
+            return False
+        from crossgrad.engine.symbolic import exact
+
+        if exact.estimate_work(plan) > INLINE_WORK:
+            return False
+        with self._lock:
+            self.inline_calls += 1
+        return True
+
+    def _prove(self, structure: str, first_run: float) -> None:
+        if first_run <= PROVEN_SECONDS:
+            with self._lock:
+                self.proven[structure] = None
+                if len(self.proven) > PROVEN_CACHE_SIZE:
+                    self.proven.popitem(last=False)
+
+    def _collect(self, worker: _Worker, deadline: float, alive: Callable[[], bool], structure: str,
+                 tier: str) -> dict[int, np.ndarray]:
         try:
             while not worker.conn.poll(0.05):
                 if time.monotonic() > deadline or not alive() or not worker.process.is_alive():
@@ -118,7 +157,10 @@ class SymbolicPool:
         self.idle.put(worker)
         if status != "ok":
             raise WitnessTimeout(f"symbolic witness failed: {payload}")
-        return payload
+        grads, first_run = payload
+        if tier == "exact":
+            self._prove(structure, first_run)
+        return grads
 
     def _acquire(self, deadline: float) -> _Worker:
         """An idle worker that is alive (dead ones found here are replaced)."""
@@ -140,6 +182,16 @@ class SymbolicPool:
     def close(self) -> None:
         while not self.idle.empty():
             self.idle.get_nowait().kill()
+
+
+def _run_inline(plan: Plan, seed: np.ndarray) -> dict[int, np.ndarray]:
+    """The exact tier in this thread; a failure is reported like a worker's."""
+    from crossgrad.engine.symbolic import exact
+
+    try:
+        return exact.gradients(plan, seed)[0]
+    except Exception as err:
+        raise WitnessTimeout(f"symbolic witness failed: {type(err).__name__}: {err}") from None
 
 
 class _Pending:

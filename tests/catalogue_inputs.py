@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from crossgrad.engine import ops
+from crossgrad.engine.shape_specs import INDEX, INDEX_BOUND
 
 # Real values are kept this far from 0 and from each other (relu/abs/maximum kinks).
 KINK_MARGIN = 0.1
@@ -21,6 +22,10 @@ def _draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes
         return rng.integers(0, classes, size=shape).astype(np.int64)
     if domain == "bool":
         return rng.random(size=shape) < 0.5
+    if domain == "dropout_mask":  # p = 0.5: kept elements scaled by 2
+        return (rng.random(size=shape) >= 0.5) * 2.0
+    if domain == INDEX:  # repeats on purpose: their gradients must add up
+        return rng.integers(0, classes, size=shape).astype(np.int64)
     if domain == ops.POSITIVE or domain == ops.WEIGHT:
         return rng.uniform(0.5, 2.0, size=shape)
     if domain == ops.UNIT:
@@ -35,9 +40,11 @@ def case_inputs(spec: ops.OpSpec, case: ops.Case, seed: int) -> list[np.ndarray 
     """Inputs for one case; maximum/minimum operands are redrawn until no pair nearly ties."""
     rng = np.random.default_rng(seed)
     classes = case.shapes[0][-1] if case.shapes[0] else 1
+    if spec.name in INDEX_BOUND:
+        classes = INDEX_BOUND[spec.name](case.shapes, resolved_attrs(spec, case))
     for _ in range(100):
         xs = [None if shape is None else draw(inp.domain, shape, rng, classes)
-              for inp, shape in zip(spec.inputs, case.shapes)]
+              for inp, shape in zip(spec.input_specs(len(case.shapes)), case.shapes)]
         if spec.name not in ("maximum", "minimum"):
             return xs
         if np.min(np.abs(np.subtract(xs[0], xs[1]))) > KINK_MARGIN:

@@ -16,13 +16,14 @@ def case_request(name: str, index: int, dtype: type = np.float64, seed: int = 0,
     case = spec.cases[index]
     nodes: list = []
     inputs: list = []
-    for inp, arr in zip(spec.inputs, case_inputs(spec, case, seed)):
+    for pos, (inp, arr) in enumerate(zip(spec.input_specs(len(case.shapes)), case_inputs(spec, case, seed))):
         if arr is None:
             inputs.append(None)
             continue
         value = arr if arr.dtype in (np.int64, np.bool_) else arr.astype(dtype)
-        nodes.append(Leaf(inp.name, value, inp.differentiable and name != "detach"))
-        inputs.append(inp.name)
+        leaf = f"{inp.name}{pos}" if inp.variadic else inp.name  # cat's tensors0, tensors1, ...
+        nodes.append(Leaf(leaf, value, inp.differentiable and name != "detach"))
+        inputs.append(leaf)
     nodes.append(OpNode("out", name, tuple(inputs), dict(case.attrs)))
     out_shape = spec.out_shape(case.shapes, ops.resolve_attrs(spec, case.attrs))
     cot = None

@@ -14,6 +14,7 @@ from crossgrad.engine import ops
 from crossgrad.engine.numeric.dispatch import apply
 
 from .catalogue_inputs import case_inputs, resolved_attrs
+from .golden.opsa_torch import EXPRESSIONS
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "opsa.json").read_text())
 TOL = {"float32": {"rtol": 3e-6, "atol": 3e-7}, "float64": {"rtol": 1e-12, "atol": 1e-13}}
@@ -61,7 +62,14 @@ def test_kink_convention_matches_pytorch(kink):
     """On its kink each op's gradient is PyTorch's: clamp passes at its bounds, hardtanh does not,
     leaky_relu'(0) = slope, elu'(0) = alpha."""
     x = crossgrad.tensor(kink["input"], dtype=crossgrad.float64, requires_grad=True)
-    spec = ops.CATALOGUE[kink["op"]]
-    apply(kink["op"], (x,), ops.resolve_attrs(spec, kink["attrs"])).sum().backward()
-    assert x.grad.tolist() == pytest.approx(kink["grad"], rel=1e-15)
-    assert kink["op"] in ("leaky_relu", "elu") or "bound" in spec.kink
+    out = apply(kink["op"], (x,), ops.resolve_attrs(ops.CATALOGUE[kink["op"]], kink["attrs"]))
+    out.backward(crossgrad.arange(1.0, 1.0 + out.numel(), dtype=crossgrad.float64).reshape(out.shape))
+    np.testing.assert_allclose(x.grad.numpy(), np.array(kink["grad"]), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("case", GOLDEN["expressions"], ids=lambda c: c["expr"])
+def test_creation_and_comparisons_match_pytorch(case):
+    """arange's dtypes (int64 for ints, float32 for floats), *_like, comparisons as bool tensors."""
+    value = EXPRESSIONS[case["expr"]](crossgrad)
+    assert value.dtype.name == case["dtype"] and value.tolist() == case["value"]
+    assert not value.requires_grad

@@ -80,3 +80,18 @@ def test_where_graph_checks_with_a_bool_leaf():
     report = check(request)
     assert report.verdict == "agree", str(report)
     assert report.leaf("a").pairs[0].max_abs == 0.0
+
+
+def test_comparisons_are_unrecorded_bool_masks_and_tril_is_recorded():
+    x = crossgrad.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    mask = crossgrad.gt(x, 0.7)
+    assert mask.dtype is crossgrad.bool_ and mask.grad_fn is None and not mask.requires_grad
+    assert x.le(0.5).tolist() == [[False, True], [True, False]] == (x <= 0.5).tolist()
+    lower = crossgrad.tril(x * 2)
+    assert lower.grad_fn.name() == "TrilBackward0" and lower.tolist() == [[2.0, 0.0], [1.0, 6.0]]
+    lower.sum().backward()
+    assert x.grad.tolist() == [[2.0, 0.0], [2.0, 2.0]]
+    assert x.triu(1).tolist() == [[0.0, -2.0], [0.0, 0.0]]
+    with pytest.raises(crossgrad.engine.errors.ShapeError, match="^tril: input tensor must have at least 2"):
+        crossgrad.tril(crossgrad.ones(3))
+    assert crossgrad.full_like(x, 2.0, requires_grad=True).requires_grad

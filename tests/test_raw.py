@@ -15,7 +15,6 @@ from mpmath.libmp import fone, from_float, from_int, mpf_mul, mpf_sub, to_float
 from .catalogue_inputs import all_cases
 from .graphs import case_request
 
-
 MAX_REFERENCE_ARGS = 6  # templates compared with SymPy's lambdify (the larger ones repeat the same functions)
 
 

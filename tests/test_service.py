@@ -12,6 +12,7 @@ import grpc
 import numpy as np
 import pytest
 from crossgrad.client import AsyncClient, Client, InvalidRequest, OverLimit, wire
+from crossgrad.engine import ops
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.graph import Graph, Leaf, OpNode
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -60,8 +61,6 @@ def test_list_ops_and_server_info(client):
     catalogue = {op["name"]: op for op in client.list_ops()}
     assert catalogue["add"]["grad_fn"] == "AddBackward0"
     assert catalogue["cross_entropy"]["attrs"][0]["name"] == "ignore_index"
-    from crossgrad.engine import ops
-
     assert set(catalogue) == set(ops.CATALOGUE)  # every entry is listed
     info = client.server_info()
     assert info["version"] == "0.1.0" and int(info["limits"]["max_nodes"]) > 0

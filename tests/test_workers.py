@@ -14,11 +14,11 @@ from crossgrad.client import Client
 
 
 def heavy_loss():
-    """90,000 weights, batch 40, on the exact tier: ~7M element evaluations, far more than a few
-    seconds of mpmath work (batch 4 finished inside the 3 s deadline once the exact tier got faster)."""
+    """270,000 weights at batch 4 on the exact tier: ~2.2M element evaluations, several seconds of
+    mpmath work, while the parent's own witnesses stay light (a 4-row batch)."""
     torch.manual_seed(0)
-    w = torch.randn(300, 300, dtype=torch.float64, requires_grad=True)
-    return w, torch.tanh(torch.randn(40, 300, dtype=torch.float64) @ w).sum()
+    w = torch.randn(300, 900, dtype=torch.float64, requires_grad=True)
+    return w, torch.tanh(torch.randn(4, 300, dtype=torch.float64) @ w).sum()
 
 
 def seed_loss():
@@ -35,9 +35,9 @@ def test_deadline_overrun_answers_with_the_other_witnesses():
     replaced = server.pool.replaced
     w, loss = heavy_loss()
     start = time.monotonic()
-    with Client(f"127.0.0.1:{server.port}", deadline=3.0) as client:
+    with Client(f"127.0.0.1:{server.port}", deadline=5.0) as client:
         report = client.check(loss, names={"w": w}, tier="exact")
-    assert time.monotonic() - start < 3.0
+    assert time.monotonic() - start < 5.0 + 1.5  # answered around the deadline, not after the exact run (~10 s+)
     assert "timed out" in report.tier_reason
     assert report.grad(w, "symbolic") is None and report.grad(w, "numeric") is not None
     pairs = {p.witnesses: p.verdict for p in report.leaf(w).pairs}
@@ -72,7 +72,10 @@ def _timed(client: Client) -> float:
     return time.perf_counter() - start
 
 
-def test_dead_workers_are_replaced_and_checks_still_answer(server):
+def test_dead_workers_are_replaced_and_checks_still_answer(server, monkeypatch):
+    from crossgrad.server import workers
+
+    monkeypatch.setattr(workers, "INLINE_WORK", 0)  # every symbolic job goes to a worker
     replaced = server.pool.replaced
     killed = list(server.pool.idle.queue)
     for worker in killed:
@@ -91,8 +94,10 @@ def test_symbolic_runs_while_the_parent_works_and_a_failed_check_returns_its_wor
     job was sent, the worker's answer is still taken, so the pool keeps its worker."""
     from crossgrad.engine import check as check_module
     from crossgrad.engine.numeric.export import to_graph
+    from crossgrad.server import workers
     from crossgrad.server.workers import SymbolicPool, runner
 
+    monkeypatch.setattr(workers, "INLINE_WORK", 0)  # every symbolic job goes to a worker
     pool = SymbolicPool(size=1)
     try:
         request = check_module.CheckRequest(to_graph(seed_loss())[0])

@@ -66,6 +66,22 @@ from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part 
     square,
     where,
 )
+from crossgrad.engine.numeric.functional_masks import (  # issue 11, part A
+    eq,
+    full_like,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    le,
+    less,
+    less_equal,
+    lt,
+    ne,
+    not_equal,
+    tril,
+    triu,
+)
 from crossgrad.engine.numeric.functional_reductions import (
     amax,
     amin,
@@ -78,6 +94,17 @@ from crossgrad.engine.numeric.functional_reductions import (
     prod,
     std,
     var,
+)
+from crossgrad.engine.numeric.shape_api import (
+    cat,
+    chunk,
+    flip,
+    gather,
+    index_select,
+    split,
+    squeeze,
+    stack,
+    unsqueeze,
 )
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
@@ -96,5 +123,8 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
+            "not_equal", "tril", "triu"]
+__all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp

@@ -29,7 +29,7 @@ from .run_graph import evaluator
 
 # issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
 ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
-                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where", "tril", "triu")
 
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
@@ -186,8 +186,9 @@ def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
         for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
             if isinstance(node, Leaf) or not plan.active[i]:
                 continue
-            inputs = ops.CATALOGUE[node.op].inputs
-            if any(s in reached and inputs[p].differentiable for p, s in enumerate(input_indices(plan, i))):
+            srcs = input_indices(plan, i)
+            inputs = ops.CATALOGUE[node.op].input_specs(len(srcs))
+            if any(s in reached and inputs[p].differentiable for p, s in enumerate(srcs)):
                 reached.add(i)
         widest = max(math.prod(plan.shapes[i]) for i in reached)
         _REACH[key] = (sorted(reached - {leaf}), widest)
@@ -233,7 +234,7 @@ class Batched:
         for i in downstream:
             srcs = input_indices(plan, i)
             op = plan.graph.nodes[i].op  # type: ignore[union-attr]
-            inputs = ops.CATALOGUE[op].inputs
+            inputs = ops.CATALOGUE[op].input_specs(len(srcs))
             flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
             xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
@@ -253,8 +254,9 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
     if plan.output not in batched and not isinstance(nodes[plan.output], Leaf):
         return True
     for i in downstream:
-        inputs = ops.CATALOGUE[nodes[i].op].inputs  # type: ignore[union-attr]
-        for p, s in enumerate(input_indices(plan, i)):
+        srcs = input_indices(plan, i)
+        inputs = ops.CATALOGUE[nodes[i].op].input_specs(len(srcs))  # type: ignore[union-attr]
+        for p, s in enumerate(srcs):
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False
@@ -271,5 +273,44 @@ def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, ou
 
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
                                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
-# batch_norm (its batch statistics are per copy) and the resampling ops run once per copy
-TABLE.update({op: _loop for op in ("batch_norm", "pad", "interpolate", "pixel_shuffle")})
+
+
+def _direct(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """pad / pixel_shuffle address their last dims, so a leading copy axis passes through."""
+    return fwd(xs, at)[0]
+
+
+def _batch_norm(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of the input alone: in eval mode they fold into the batch; in training each copy
+    keeps its own statistics, so copy b's channel c becomes channel b C + c of one (N, B C, ...) call."""
+    if not flags[0] or any(flags[1:]):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    x = xs[0]
+    if not at["training"]:
+        return _conv(fwd, xs, flags, at, shapes, out)
+    copies, n, c = x.shape[:3]
+    wide = np.swapaxes(x, 0, 1).reshape((n, copies * c) + x.shape[3:])
+    affine = tuple(None if v is None else np.tile(v, copies) for v in xs[3:])
+    y = fwd((wide, None, None) + affine, at)[0]
+    return np.swapaxes(y.reshape((n, copies, c) + x.shape[3:]), 0, 1)
+
+
+TABLE.update({"pad": _direct, "pixel_shuffle": _direct, "interpolate": _conv, "batch_norm": _batch_norm})
+
+
+from .batched_shape import SHAPE_BATCH  # noqa: E402 (registration block)
+
+TABLE.update(SHAPE_BATCH)
+
+
+def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """The part-B losses: as bce/mse; kl_div's batchmean is the per-copy sum over the batch size."""
+    if at["reduction"] != "batchmean":
+        return _elementwise_loss(fwd, xs, flags, at, shapes, out)
+    return _elementwise_loss(fwd, xs, flags, {**at, "reduction": "sum"}, shapes, out) / max(shapes[0][0], 1)
+
+
+TABLE["dropout"] = TABLE["masked_fill"] = _elementwise
+TABLE["nll_loss"] = _loop
+TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+                                             "binary_cross_entropy")})

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 # Ops whose contract numpy would not enforce (or would enforce with a confusing message):
 # their shape rule runs before the forward. The others run it only when numpy objects.
 _VALIDATE_FIRST = frozenset({"binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
-                             "select", "slice"})
+                             "select", "slice", "cat", "stack", "expand", "repeat", "gather",
+                             "embedding", "layer_norm", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+                             "binary_cross_entropy", "nll_loss", "masked_fill"})
 _FIXED_NODE = {name: node_class(spec.grad_fn) for name, spec in ops.CATALOGUE.items()
                if isinstance(spec.grad_fn, str)}
 

@@ -114,3 +114,10 @@ def _install() -> None:
 
 
 _install()
+
+
+def maximum_of(op: str, input: Any, other: Any) -> Tensor:
+    """torch.max(a, b) / torch.min(a, b): the elementwise maximum / minimum."""
+    a = floating(op, input)
+    b = floating(op, wrap(other, a), "other")
+    return apply("maximum" if op == "max" else "minimum", (a, b), {})

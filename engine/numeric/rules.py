@@ -293,3 +293,15 @@ from .rules_resample import RESAMPLE_RULES  # noqa: E402
 
 for _family in (ELEMENTWISE_RULES, REDUCTION_RULES, CONV_RULES, POOL_RULES, RESAMPLE_RULES):
     RULES.update(_family)
+
+from .rules_shape import SHAPE_RULES  # noqa: E402 (registration block)
+
+RULES.update(SHAPE_RULES)
+
+from .rules_nn import NN_RULES  # noqa: E402
+
+RULES.update(NN_RULES)
+
+from .rules_losses import LOSS_RULES  # noqa: E402
+
+RULES.update(LOSS_RULES)

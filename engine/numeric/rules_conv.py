@@ -1,7 +1,7 @@
 """Numeric forward and hand-written VJP of the convolutions (1-D and 2-D, transposed too).
 
-Windows are strided views of the padded input (im2col without a copy) contracted by einsum,
-grouped as ``(N, G, C/G, ...)``. The input gradient of a convolution is the transposed
+Windows are strided views of the padded input, copied once into per-group im2col matrices
+and multiplied by BLAS (one batched matmul over the groups). The input gradient of a convolution is the transposed
 convolution of the output gradient (and vice versa), written with ``ruletools.call`` so that it
 is recorded under ``create_graph``; the weight gradients are einsums over the same windows.
 """
@@ -15,8 +15,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..conv_specs import pairs
 from .ruletools import Arr, Rule, call
-
-_LETTERS = "hwz"
 
 
 def padded(x: Arr, pads: list[tuple[int, int]]) -> Arr:
@@ -35,10 +33,30 @@ def windows(xp: Arr, kernel: tuple, out: tuple, stride: tuple, dil: tuple) -> Ar
     return as_strided(xp, shape, strides, writeable=False)
 
 
-def _specs(nd: int) -> tuple[str, str, str]:
-    """einsum specs over grouped windows (n g c O K), weights (g o c K), outputs (n g o O)."""
-    o, k = _LETTERS[:nd].upper(), "pqr"[:nd]
-    return f"ngc{o}{k}", f"goc{k}", f"ngo{o}"
+def im2col(win: Arr, groups: int) -> Arr:
+    """Windows (N, C, *out, *K) as per-group matrices (G, N prod(out), C/G prod(K)) (one copy)."""
+    n, c = win.shape[:2]
+    nd = (win.ndim - 2) // 2
+    out, k = win.shape[2:2 + nd], win.shape[2 + nd:]
+    grouped = win.reshape((n, groups, c // groups) + out + k)
+    order = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    return np.ascontiguousarray(grouped.transpose(order)).reshape(groups, n * int(np.prod(out)), -1)
+
+
+def from_rows(rows: Arr, n: int, out: tuple) -> Arr:
+    """(G, N prod(out), O/G) per-group results back to (N, O, *out)."""
+    groups, _, og = rows.shape
+    y = rows.reshape((groups, n) + tuple(out) + (og,))
+    nd = len(out)
+    return y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd))).reshape((n, groups * og) + tuple(out))
+
+
+def to_rows(y: Arr, groups: int) -> Arr:
+    """(N, O, *out) as per-group (G, N prod(out), O/G), the inverse of from_rows."""
+    n, o = y.shape[:2]
+    nd = y.ndim - 2
+    g = y.reshape((n, groups, o // groups) + y.shape[2:])
+    return np.ascontiguousarray(g.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,))).reshape(groups, -1, o // groups)
 
 
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
@@ -50,11 +68,10 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     out = tuple((xp.shape[2 + d] - at["dilation"][d] * (kernel[d] - 1) - 1) // at["stride"][d] + 1
                 for d in range(nd))
     win = windows(xp, kernel, out, at["stride"], at["dilation"])
-    n, c = x.shape[:2]
-    win = win.reshape((n, groups, c // groups) + win.shape[2:])
-    wg = w.reshape((groups, w.shape[0] // groups) + w.shape[1:])
-    sx, sw, so = _specs(nd)
-    y = np.einsum(f"{sx},{sw}->{so}", win, wg, optimize=True).reshape((n, w.shape[0]) + out)
+    n = x.shape[0]
+    cols = im2col(win, groups)  # (G, N out, C/G K)
+    wg = w.reshape(groups, w.shape[0] // groups, -1)
+    y = from_rows(cols @ wg.transpose(0, 2, 1), n, out)
     if b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
     return y.astype(np.result_type(x, w), copy=False)
@@ -68,12 +85,12 @@ def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     n, c = x.shape[:2]
     full = tuple((x.shape[2 + d] - 1) * stride[d] + dil[d] * (kernel[d] - 1) + 1 + at["output_padding"][d]
                  for d in range(nd))
-    xg = x.reshape((n, groups, c // groups) + x.shape[2:])
-    wg = w.reshape((groups, c // groups) + w.shape[1:])
-    sx, sw, so = _specs(nd)
-    spatial, taps = sx[3:3 + nd], sx[3 + nd:]
-    cols = np.einsum(f"ngc{spatial},gco{taps}->ngo{taps}{spatial}", xg, wg, optimize=True)
-    cols = cols.reshape((n, w.shape[1] * groups) + tuple(kernel) + x.shape[2:])
+    wg = w.reshape(groups, c // groups, -1)  # (G, C/G, O/G K)
+    rows = to_rows(x, groups) @ wg  # (G, N prod(in), O/G K)
+    og = w.shape[1]
+    cols = rows.reshape((groups, n) + x.shape[2:] + (og,) + tuple(kernel))
+    order = (1, 0, 2 + nd) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(2, 2 + nd))
+    cols = cols.transpose(order).reshape((n, og * groups) + tuple(kernel) + x.shape[2:])
     dtype = np.result_type(x, w)
     y = np.zeros((n, cols.shape[1]) + full, dtype=dtype)
     for tap in np.ndindex(*kernel):  # one strided add per kernel tap, not per element
@@ -110,11 +127,7 @@ def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Arr:
     nd, groups = len(at["stride"]), at["groups"]
     xp = padded(x, pairs("conv", at["padding"], nd))
     win = windows(xp, w_shape[2:], g.shape[2:], at["stride"], at["dilation"])
-    n, c = x.shape[:2]
-    win = win.reshape((n, groups, c // groups) + win.shape[2:])
-    gg = g.reshape((n, groups, g.shape[1] // groups) + g.shape[2:])
-    sx, sw, so = _specs(nd)
-    gw = np.einsum(f"{sx},{so}->{sw}", win, gg, optimize=True)
+    gw = to_rows(g, groups).transpose(0, 2, 1) @ im2col(win, groups)  # (G, O/G, C/G K)
     return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
 
 
@@ -149,14 +162,10 @@ def _transpose_vjp(g: Arr, saved: Any, node: Any) -> tuple:
 
 
 def _weight_grad_of_transpose(g: Arr, x: Arr, w_shape: tuple, at: dict, pads: list) -> Arr:
-    nd, groups = len(at["stride"]), at["groups"]
+    groups = at["groups"]
     gp = padded(g, pads)
     win = windows(gp, w_shape[2:], x.shape[2:], at["stride"], at["dilation"])
-    n = g.shape[0]
-    win = win.reshape((n, groups, g.shape[1] // groups) + win.shape[2:])
-    xg = x.reshape((n, groups, x.shape[1] // groups) + x.shape[2:])
-    sx, sw, so = _specs(nd)  # windows of g play the input, x plays the output
-    gw = np.einsum(f"{sx},{so}->{sw}", win, xg, optimize=True)
+    gw = to_rows(x, groups).transpose(0, 2, 1) @ im2col(win, groups)  # (G, C/G, O/G K)
     return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
 
 

@@ -101,7 +101,15 @@ def _where_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     return None, ga, gb
 
 
+def _triangle(keep: Any) -> Rule:
+    """tril/triu: the same mask on the values and on the gradient."""
+    return Rule(lambda xs, at: (keep(xs[0], at["diagonal"]), None),
+                lambda g, saved, node: (keep(g, node.attrs["diagonal"]),))
+
+
 ELEMENTWISE_RULES: dict[str, Rule] = {
+    "tril": _triangle(np.tril),
+    "triu": _triangle(np.triu),
     "sin": _unary(lambda x, at: np.sin(x), lambda g, x, out, at: g * np.cos(x)),
     "cos": _unary(lambda x, at: np.cos(x), lambda g, x, out, at: -g * np.sin(x)),
     "erf": _unary(lambda x, at: erf(x), lambda g, x, out, at: g * _TWO_OVER_SQRT_PI * np.exp(-x * x)),

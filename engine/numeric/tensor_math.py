@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .dispatch import apply
+from .shape_api import ShapeMethods
 
 _SCALARS: dict[tuple[Any, Any], np.ndarray] = {}
 
@@ -44,7 +45,7 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-class TensorMath:
+class TensorMath(ShapeMethods):
     __slots__ = ()
     _data: np.ndarray
 
@@ -202,6 +203,8 @@ class TensorMath:
 
     def __getitem__(self, index: Any) -> Any:
         """Integers and slices, one per dim (select / slice ops, as PyTorch records them)."""
+        if isinstance(index, list) or (isinstance(index, TensorMath) and index._data.dtype == np.int64):
+            return self._index_tensor(index if isinstance(index, TensorMath) else self._make(np.asarray(index)))
         items = index if isinstance(index, tuple) else (index,)
         if len(items) > self._data.ndim:
             raise IndexError(f"too many indices for tensor of dimension {self._data.ndim}")

@@ -137,7 +137,8 @@ def _node_program(plan: Plan, i: int, node: OpNode) -> NodeProgram:
     stages = lower(node.op, shapes, plan.attrs[i], _ints(plan, srcs))
     compiled = [[compile_template(g.template, g.gather.shape[1]) for g in st.groups] for st in stages]
     spec = ops.CATALOGUE[node.op]
-    wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable for p, s in enumerate(srcs)]
+    wants = [s is not None and plan.active[s] and spec.input_specs(len(srcs))[p].differentiable
+             for p, s in enumerate(srcs)]
     n_in = len(srcs)
     gradients = [[gradient_for(c, tuple(src >= n_in or wants[src] for src in g.sources))
                   for g, c in zip(st.groups, cs)] for st, cs in zip(stages, compiled)]

@@ -57,7 +57,7 @@ BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "pow_tensor": lambda a, b: a**b,
 }
 
-from .lowering_elementwise import UNARY_A, lower_where  # noqa: E402  (issue 11, part A)
+from .lowering_elementwise import UNARY_A, lower_triangle, lower_where  # noqa: E402  (issue 11, part A)
 
 UNARY.update(UNARY_A)
 
@@ -176,7 +176,10 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "binary_cross_entropy_with_logits": _bce,
     "mse_loss": _mse,
     "where": lower_where,
+    "tril": lower_triangle(upper=False),
+    "triu": lower_triangle(upper=True),
 }
+
 
 
 def _variance(correction: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
@@ -240,6 +243,14 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         from .cross_entropy import lower_cross_entropy
 
         return lower_cross_entropy(shapes, attrs, ints[1])
+    if op in SHAPE_OPS:
+        return lower_shape(op, shapes, attrs, ints)
+    if op == "nll_loss":
+        return lower_nll(shapes, attrs, ints[1])
+    if op in LOSS_OPS:
+        return lower_loss(op, shapes, attrs)
+    if op in NN_LOWERING:
+        return NN_LOWERING[op](shapes, attrs, ints)
     return DIRECT[op](shapes, attrs)
 
 
@@ -251,3 +262,7 @@ from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
 
 DIRECT.update(POOL_LOWERING)
 DIRECT.update(RESAMPLE_LOWERING)
+
+from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
+from .lowering_nn import NN_LOWERING  # noqa: E402
+from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

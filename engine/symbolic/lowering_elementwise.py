@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .templates import Stage, elementwise
+from .templates import Group, Stage, args, elementwise
 from .templates import exact_number as _num
 
 Unary = Callable[[dict], Callable[[sp.Expr], sp.Expr]]
@@ -54,3 +54,20 @@ def lower_where(shapes: Sequence[Any], at: dict) -> list[Stage]:
     out = np.broadcast_shapes(*(tuple(s) for s in shapes))
     pick = lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True))  # noqa: E731
     return [elementwise(pick, shapes[:3], (0, 1, 2), out)]
+
+
+def lower_triangle(upper: bool) -> Callable[[Sequence[Any], dict], list[Stage]]:
+    """out[e] = in[e] on the kept triangle of the last two dims, the constant 0 elsewhere."""
+
+    def lower(shapes: Sequence[Any], at: dict) -> list[Stage]:
+        shape = tuple(shapes[0])
+        square = np.ones(shape[-2:], bool)
+        kept = np.broadcast_to(np.triu(square, at["diagonal"]) if upper else np.tril(square, at["diagonal"]),
+                               shape).reshape(-1)
+        on, off = np.flatnonzero(kept), np.flatnonzero(~kept)
+        groups = [Group(args(1)[0], (0,), on, on[:, None])] if len(on) else []
+        if len(off):
+            groups.append(Group(sp.Integer(0), (), off, np.zeros((len(off), 0), np.int64)))
+        return [Stage(len(kept), tuple(groups))]
+
+    return lower

@@ -260,7 +260,7 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
             continue
         srcs = input_indices(plan, i)
         spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
-        wants = [s is not None and plan.active[s] and spec.inputs[p].differentiable
+        wants = [s is not None and plan.active[s] and spec.input_specs(len(srcs))[p].differentiable
                  for p, s in enumerate(srcs)]
         backward = _template_backward if isinstance(step, TemplateStep) else _contraction_backward
         for src, adj in zip(srcs, backward(step, tapes[i], adjoint, wants)):

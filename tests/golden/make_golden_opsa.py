@@ -14,10 +14,10 @@ import torch
 from crossgrad.engine import ops
 
 from ..catalogue_inputs import case_inputs, resolved_attrs
-from .opsa_torch import torch_call
+from .opsa_torch import EXPRESSIONS, torch_call
 
 OUT = pathlib.Path(__file__).parent / "opsa.json"
-OPS = [s.name for s in ops.ELEMENTWISE_SPECS] + [s.name for s in getattr(ops, "REDUCTION_SPECS", ())]
+OPS = [s.name for s in ops.ELEMENTWISE_SPECS]  # the reductions: make_golden_reductions.py
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
 
@@ -49,11 +49,18 @@ KINKS = [("clamp", {"min": -0.5, "max": 0.5}, [-0.5, 0.5, 0.0, -1.0, 1.0]),
          ("elu", {"alpha": 0.5}, [0.0, 1.0, -1.0])]
 
 
+
 def _kink(name: str, attrs: dict, values: list) -> dict:
     x = torch.tensor(values, dtype=torch.float64, requires_grad=True)
     out = torch_call(torch, name, [x], ops.resolve_attrs(ops.CATALOGUE[name], attrs))
-    out.sum().backward()
+    cot = torch.arange(1.0, 1.0 + out.numel(), dtype=torch.float64).reshape(out.shape)
+    out.backward(cot)
     return {"op": name, "attrs": attrs, "input": values, "grad": x.grad.tolist()}
+
+
+def _expression(text: str) -> dict:
+    value = EXPRESSIONS[text](torch)
+    return {"expr": text, "dtype": str(value.dtype).removeprefix("torch."), "value": value.tolist()}
 
 
 def main() -> None:
@@ -62,7 +69,9 @@ def main() -> None:
     head = json.dumps({"torch": torch.__version__, "cotangent_seed": 7, "input_seed": 0})[:-1]
     rows = ",\n".join(json.dumps(r) for r in records)  # one case per line
     kinks = ",\n".join(json.dumps(_kink(*k)) for k in KINKS)
-    OUT.write_text(f'{head}, "kinks": [\n{kinks}\n],\n"ops": [\n{rows}\n]}}\n')
+    exprs = ",\n".join(json.dumps(_expression(e)) for e in EXPRESSIONS)
+    OUT.write_text(f'{head}, "kinks": [\n{kinks}\n],\n"expressions": [\n{exprs}\n],\n'
+                   f'"ops": [\n{rows}\n]}}\n')
 
 
 if __name__ == "__main__":

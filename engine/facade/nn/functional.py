@@ -59,3 +59,20 @@ __all__ += [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d",
     "conv_transpose2d", "dropout2d", "max_pool2d",
 ]
+
+from crossgrad.engine.numeric.nn_api import (  # noqa: E402 (issue 11 part B)
+    binary_cross_entropy,
+    cosine_similarity,
+    dropout,
+    embedding,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    layer_norm,
+    nll_loss,
+    scaled_dot_product_attention,
+    smooth_l1_loss,
+)
+
+__all__ += ["binary_cross_entropy", "cosine_similarity", "dropout", "embedding", "huber_loss", "kl_div",
+            "l1_loss", "layer_norm", "nll_loss", "scaled_dot_product_attention", "smooth_l1_loss"]

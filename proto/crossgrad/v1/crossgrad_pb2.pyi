@@ -14,6 +14,7 @@ class Dtype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DTYPE_FLOAT32: _ClassVar[Dtype]
     DTYPE_FLOAT64: _ClassVar[Dtype]
     DTYPE_INT64: _ClassVar[Dtype]
+    DTYPE_BOOL: _ClassVar[Dtype]
 
 class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -52,6 +53,7 @@ DTYPE_UNSPECIFIED: Dtype
 DTYPE_FLOAT32: Dtype
 DTYPE_FLOAT64: Dtype
 DTYPE_INT64: Dtype
+DTYPE_BOOL: Dtype
 TIER_UNSPECIFIED: Tier
 TIER_AUTO: Tier
 TIER_EXACT: Tier
@@ -366,16 +368,18 @@ class ListOpsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InputSpec(_message.Message):
-    __slots__ = ("name", "domain", "optional", "differentiable")
+    __slots__ = ("name", "domain", "optional", "differentiable", "variadic")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
     OPTIONAL_FIELD_NUMBER: _ClassVar[int]
     DIFFERENTIABLE_FIELD_NUMBER: _ClassVar[int]
+    VARIADIC_FIELD_NUMBER: _ClassVar[int]
     name: str
     domain: str
     optional: bool
     differentiable: bool
-    def __init__(self, name: _Optional[str] = ..., domain: _Optional[str] = ..., optional: _Optional[bool] = ..., differentiable: _Optional[bool] = ...) -> None: ...
+    variadic: bool
+    def __init__(self, name: _Optional[str] = ..., domain: _Optional[str] = ..., optional: _Optional[bool] = ..., differentiable: _Optional[bool] = ..., variadic: _Optional[bool] = ...) -> None: ...
 
 class AttrSpec(_message.Message):
     __slots__ = ("name", "kind", "default_value", "choices")

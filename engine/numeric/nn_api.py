@@ -1,0 +1,108 @@
+"""``crossgrad.nn.functional`` entries of issue 11 part B (nn ops, losses, attention)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .creation import default_generator
+from .dispatch import apply
+from .shape_api import _check_index
+
+
+def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Any:
+    """weight[input]; the padding_idx row gets no gradient (torch's rule)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    attrs = {"padding_idx": None if padding_idx is None else int(padding_idx) % weight.shape[0]}
+    _check_index("embedding", input, weight, attrs)
+    return apply("embedding", (input, weight), attrs)
+
+
+def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Any:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    return apply("layer_norm", (input, weight, bias), {"normalized_shape": tuple(int(n) for n in shape),
+                                                        "eps": float(eps)})
+
+
+def _loss(op: str, input: Any, target: Any, reduction: str, **attrs: Any) -> Any:
+    return apply(op, (input, target), {"reduction": reduction, **attrs})
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
+    return _loss("l1_loss", input, target, reduction)
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Any:
+    return _loss("smooth_l1_loss", input, target, reduction, beta=float(beta))
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
+    return _loss("huber_loss", input, target, reduction, delta=float(delta))
+
+
+def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Any:
+    return _loss("kl_div", input, target, reduction, log_target=bool(log_target))
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Any:
+    return apply("nll_loss", (input, target, weight), {"ignore_index": int(ignore_index), "reduction": reduction})
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
+    """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
+    return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
+    """input * mask, mask = (u >= p) / (1 - p) from crossgrad's generator (manual_seed makes it
+    reproducible); recorded as a non-differentiable leaf so every witness sees the same mask."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    keep = default_generator.rng.random(tuple(input.shape)) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = input._make((keep * scale).astype(input._data.dtype))
+    return apply("dropout", (input, mask), {})
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False) -> Any:
+    """softmax(q k^T * scale + mask) v, recorded as torch's math path records it (matmuls, a
+    masked_fill with -inf for bool / causal masks, softmax): every witness derives it from those
+    ops, and the output's grad_fn is UnsafeViewBackward0 as torch's on CPU."""
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    size = query.shape[-1]
+    factor = 1.0 / float(np.sqrt(size)) if scale is None else float(scale)
+    scores = apply("matmul", (query, key.transpose(-2, -1)), {}) * factor
+    length, source = query.shape[-2], key.shape[-2]
+    if is_causal:
+        blocked = ~np.tril(np.ones((length, source), bool))
+        scores = apply("masked_fill", (scores, query._make(blocked)), {"value": float("-inf")})
+    if attn_mask is not None:
+        if attn_mask._data.dtype == np.bool_:
+            scores = apply("masked_fill", (scores, attn_mask._make(~attn_mask._data)), {"value": float("-inf")})
+        else:
+            scores = scores + attn_mask
+    weights = apply("softmax", (scores,), {"dim": -1})
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return apply("matmul", (weights, value), {})
+
+
+def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
+    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim, as torch computes it."""
+    from .functional_elementwise import clamp
+
+    def unit(x: Any) -> Any:
+        norm = apply("sqrt", (apply("sum", (x * x,), {"dim": dim, "keepdim": True}),), {})
+        return x / clamp(norm, min=eps)
+
+    return apply("sum", (unit(x1) * unit(x2),), {"dim": dim, "keepdim": False})

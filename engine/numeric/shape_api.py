@@ -1,0 +1,151 @@
+"""The torch-style surface of the shape and indexing ops: functions (crossgrad.cat, ...) and the
+Tensor methods mixed into TensorMath. split and chunk return several ``slice`` nodes, one per
+piece (no IR node has several outputs), as PyTorch's SplitBackward0 pieces are views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import IndexRangeError, ShapeError
+from ..shape_specs import INDEX_BOUND
+from .dispatch import apply
+
+
+def _ints(xs: Sequence[Any]) -> tuple[int, ...]:
+    if len(xs) == 1 and isinstance(xs[0], (tuple, list)):
+        xs = tuple(xs[0])
+    return tuple(int(x) for x in xs)
+
+
+def _check_index(op: str, x: Any, index: Any, attrs: dict) -> None:
+    """Eager range check, as torch's: a typed IndexError naming the op and the value (for
+    embedding, ``x`` is the indices and ``index`` the weight: its input order)."""
+    if op == "embedding":
+        x, index = index, x
+    if index._data.dtype != np.int64:
+        raise TypeError(f"{op}(): Expected dtype int64 for index, got {index._data.dtype}")
+    n = INDEX_BOUND[op]((index.shape, x.shape) if op == "embedding" else (x.shape, index.shape), attrs)
+    lo = -n if op == "index" else 0
+    bad = (index._data < lo) | (index._data >= n)
+    if bad.any():
+        raise IndexRangeError(op, int(index._data[bad][0]), n)
+
+
+def _indexed(op: str, x: Any, index: Any, attrs: dict) -> Any:
+    _check_index(op, x, index, attrs)
+    return apply(op, (x, index), attrs)
+
+
+def _tensors(op: str, tensors: Sequence[Any]) -> tuple:
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{op}(): expected a non-empty list or tuple of Tensors, got {type(tensors).__name__}")
+    return tuple(tensors)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """torch.cat: one CatBackward0 node whose inputs are all the tensors (a variadic input)."""
+    return apply("cat", _tensors("cat", tensors), {"dim": int(dim)})
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
+    return apply("stack", _tensors("stack", tensors), {"dim": int(dim)})
+
+
+def unsqueeze(input: Any, dim: int) -> Any:
+    return apply("unsqueeze", (input,), {"dim": int(dim)})
+
+
+def squeeze(input: Any, dim: int | None = None) -> Any:
+    return apply("squeeze", (input,), {"dim": None if dim is None else int(dim)})
+
+
+def flip(input: Any, dims: Sequence[int]) -> Any:
+    return apply("flip", (input,), {"dims": _ints((dims,))})
+
+
+def gather(input: Any, dim: int, index: Any) -> Any:
+    return _indexed("gather", input, index, {"dim": int(dim)})
+
+
+def index_select(input: Any, dim: int, index: Any) -> Any:
+    return _indexed("index_select", input, index, {"dim": int(dim)})
+
+
+def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along dim."""
+    n = tensor.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n:
+            raise ShapeError("split", f"split_size can only be 0 if dimension size is 0, but got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ShapeError("split", f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                                      f"(input tensor's size at dimension {dim}), but got split_sizes={sizes}")
+    starts = np.cumsum([0] + sizes)
+    return tuple(apply("slice", (tensor,), {"dim": dim, "start": int(a), "stop": int(a + s), "step": 1})
+                 for a, s in zip(starts, sizes))
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
+    """torch.chunk: pieces of ceil(n / chunks) along dim (fewer pieces when that divides n)."""
+    if chunks <= 0:
+        raise ShapeError("chunk", f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = input.shape[dim]
+    return split(input, max(-(-n // chunks), 1) if n else 1, dim)
+
+
+class ShapeMethods:
+    """Tensor methods of the shape ops (mixed into TensorMath)."""
+
+    __slots__ = ()
+
+    def unsqueeze(self, dim: int) -> Any:
+        return unsqueeze(self, dim)
+
+    def squeeze(self, dim: int | None = None) -> Any:
+        return squeeze(self, dim)
+
+    def expand(self, *sizes: Any) -> Any:
+        return apply("expand", (self,), {"size": _ints(sizes)})
+
+    def expand_as(self, other: Any) -> Any:
+        return self.expand(tuple(other.shape))
+
+    def repeat(self, *repeats: Any) -> Any:
+        return apply("repeat", (self,), {"repeats": _ints(repeats)})
+
+    def flip(self, *dims: Any) -> Any:
+        return flip(self, _ints(dims))
+
+    def gather(self, dim: int, index: Any) -> Any:
+        return gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Any:
+        return index_select(self, dim, index)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple:
+        return split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        return chunk(self, chunks, dim)
+
+    def masked_fill(self, mask: Any, value: float) -> Any:
+        """value where mask (a bool tensor broadcasting to self), else self (MaskedFillBackward0)."""
+        if getattr(mask, "_data", None) is None or mask._data.dtype != np.bool_:
+            raise TypeError("masked_fill only supports boolean masks, but got mask with dtype "
+                            f"{getattr(getattr(mask, '_data', None), 'dtype', type(mask).__name__)}")
+        return apply("masked_fill", (self, mask), {"value": float(value)})
+
+    def contiguous(self, memory_format: Any = None) -> Any:
+        """A no-op: crossgrad's tensors are always contiguous (torch returns self too)."""
+        return self
+
+    def _index_tensor(self, index: Any) -> Any:
+        """self[index] with an int64 tensor along dim 0 (IndexBackward0)."""
+        return _indexed("index", self, index, {})
