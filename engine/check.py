@@ -5,19 +5,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from . import finite_diff, kinks, ops
+from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
+from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
+from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor
+from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
 
 TIERS = ("auto", "exact", "tensor", "off")
@@ -352,14 +356,62 @@ def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) 
         pair.worst_index, pair.worst_values = None, None
 
 
+def _forward_culprits(plan: Plan, report: Report) -> None:
+    """After a mismatch: op nodes whose numeric forward rule disagrees with the exact tier's from
+    the same inputs. Finite differences run those forward rules too, so a gradient mismatch that
+    made symbolic the odd one out is the numeric engine's fault: the suspect becomes numeric."""
+    try:
+        found = forward_mismatches(plan)
+    except (ValueError, TypeError, IndexError, ArithmeticError, NotImplementedError) as err:
+        if isinstance(err, CrossgradError):
+            raise
+        report.notes.append(f"forward values not compared: {type(err).__name__}: {err}")
+        return
+    if not found:
+        return
+    report.culprits.extend(found)
+    for leaf in report.leaves:
+        if leaf.verdict == MISMATCH:
+            leaf.suspect = "numeric"
+    report.notes.append("a numeric forward rule is wrong (see the culprits); finite differences use the same "
+                        "forward rules, so their agreement with numeric is no evidence")
+
+
+def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
+    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against exact)."""
+    suspects = {leaf.suspect for leaf in report.leaves if leaf.verdict == MISMATCH}
+    suspect = suspects.pop() if len(suspects) == 1 else None
+    try:
+        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None))
+    except (ValueError, TypeError, IndexError, ArithmeticError) as err:  # a broken rule may not even run
+        if isinstance(err, CrossgradError):
+            raise
+        report.notes.append(f"op-level localization failed: {type(err).__name__}: {err}")
+
+
+def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
+                    request: CheckRequest, report: Report) -> None:
+    """Claimed adjoints at op nodes against the exact tier's (else the numeric engine's in float64)."""
+    if tier == "exact" and "symbolic" in grads:
+        reference, witness = {i: out for i, (out, _) in node_adjoints(plan, seed).items()}, "symbolic"
+    else:
+        reference, witness = {i: out for i, (out, _) in numeric_adjoints(plan, seed).items()}, "numeric"
+    wrong = wrong_stages(plan, stages, reference, witness, request.tolerance)
+    report.culprits[:0] = wrong
+    if wrong:
+        report.verdict = MISMATCH
+    elif not report.leaves:
+        report.verdict = "agree"
+
+
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
-    forms = closed_form.rendered(plan, seed)
+    forms = closed_form.rendered_with_mathml(plan, seed)
     if forms is None:
         report.notes.append(f"closed forms are offered for at most {closed_form.MAX_ELEMENTS} "
                             "differentiable elements")
         return
     for leaf in report.leaves:
-        leaf.closed_form, leaf.closed_form_latex = forms.get(leaf.name, ([], []))
+        leaf.closed_form, leaf.closed_form_latex, leaf.closed_form_mathml = forms.get(leaf.name, ([], [], []))
 
 
 def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer) -> Report:
@@ -407,12 +459,22 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)
+    claimed = dict(request.claimed)
+    stages = split_claimed(plan, claimed)
+    if stages:
+        request = replace(request, claimed=claimed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
     if fd is not None and fd.mode == "per_element":
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
+    if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
+        timer.run("forward_check", lambda: _forward_culprits(plan, report))
+        if not report.culprits:
+            timer.run("localize", lambda: _backward_culprits(plan, seed, report))
+    if stages:
+        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times

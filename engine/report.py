@@ -26,6 +26,7 @@ class LeafReport:
     suspect: str | None = None  # the witness that disagrees with the two others
     closed_form: list[str] | None = None  # per element, when formulas were asked for
     closed_form_latex: list[str] | None = None
+    closed_form_mathml: list[str] | None = None  # presentation MathML, for the HTML report
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Report:
     tensor_names: dict[int, str] = field(default_factory=dict, repr=False)
     graph: Any = field(default=None, repr=False)  # the checked graph, for drawing (set by check)
     failures: dict[str, str] = field(default_factory=dict)  # witness -> why it produced nothing usable
+    culprits: list[Any] = field(default_factory=list)  # op nodes found at fault (each has .node), shown first
 
     def leaf(self, leaf: Any) -> LeafReport:
         """A leaf's report, by name or by the engine tensor that was checked."""
@@ -159,6 +161,7 @@ def render(report: Report) -> str:
     lines = [f"crossgrad check: {report.verdict.upper()}",
              f"  symbolic tier: {report.tier} ({report.tier_reason}); "
              f"finite differences: {report.finite_difference}"]
+    lines.extend(f"  culprit: {c}" for c in report.culprits)
     for leaf in report.leaves:
         suspect = f" — suspect: {leaf.suspect}" if leaf.suspect else ""
         lines.append(f"  {leaf.name} {list(leaf.shape)} {leaf.dtype}: {leaf.verdict}{suspect}")

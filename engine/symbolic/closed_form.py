@@ -63,3 +63,16 @@ def rendered(plan: Plan, seed: np.ndarray) -> dict[str, tuple[list[str], list[st
         return None
     return {plan.graph.nodes[i].name: ([sp.sstr(e) for e in exprs], [sp.latex(e) for e in exprs])
             for i, exprs in forms.items()}
+
+
+MATHML = '<math xmlns="http://www.w3.org/1998/Math/MathML">{}</math>'
+
+
+def rendered_with_mathml(plan: Plan, seed: np.ndarray) -> dict[str, tuple[list[str], list[str], list[str]]] | None:
+    """Per leaf name: text, LaTeX and presentation MathML (SymPy's printer; no simplify)."""
+    forms = closed_forms(plan, seed)
+    if forms is None:
+        return None
+    return {plan.graph.nodes[i].name: ([sp.sstr(e) for e in exprs], [sp.latex(e) for e in exprs],
+                                       [MATHML.format(sp.mathml(e, printer="presentation")) for e in exprs])
+            for i, exprs in forms.items()}
