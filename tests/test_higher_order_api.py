@@ -140,3 +140,15 @@ def test_cross_entropy_second_order_through_label_smoothing_and_weight() -> None
     eps = 1e-6
     fd = (first(xa + eps * v, False)[1].numpy() - first(xa - eps * v, False)[1].numpy()) / (2 * eps)
     np.testing.assert_allclose(hv.numpy(), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_graph_containing_a_gradient_is_checked_three_ways() -> None:
+    """loss + |dloss/dx|^2 built with create_graph exports as catalogue ops and agrees."""
+    rng = np.random.default_rng(0)
+    w = crossgrad.tensor(rng.standard_normal((3, 2)), dtype=crossgrad.float64, requires_grad=True)
+    x = crossgrad.tensor(rng.standard_normal((2, 3)), dtype=crossgrad.float64, requires_grad=True)
+    loss = (x @ w).tanh().sum()
+    (gx,) = grad(loss, x, create_graph=True)
+    report = crossgrad.check(loss + (gx * gx).sum(), names={"w": w, "x": x})
+    assert report.verdict == "agree", str(report)
+    assert sum(1 for n in report.graph.nodes if getattr(n, "op", "") == "mul") >= 3
