@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--csv", help="summary CSV (default: OUT_DIR/summary.csv for several submissions)")
     grade.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
     grade.add_argument("--server", metavar="HOST:PORT", help="compute references on a running server")
+    grade.add_argument("--json", action="store_true",
+                       help="print a JSON summary on stdout: per submission its score, max score and results file")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT the bubblewrap sandbox (trusted code only; see docs/grading.md)")
     grade.add_argument("--check-assignment", type=Path, metavar="TOML",
@@ -296,13 +298,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if len(paths) == 1 and not Path(args.submissions[0]).is_dir():
         if args.unsafe_no_sandbox:
             print(UNSAFE_WARNING, file=sys.stderr)
-        Path(args.out).write_text(json.dumps(grade(paths[0], assignment, refs, args.unsafe_no_sandbox), indent=2))
+        result = grade(paths[0], assignment, refs, args.unsafe_no_sandbox)
+        Path(args.out).write_text(json.dumps(result, indent=2))
         print(f"wrote {args.out}", file=sys.stderr)
+        _grade_summary(args, paths, [result], [Path(args.out)])
         return OK
     summary = Path(args.csv) if args.csv else Path(args.out_dir) / "summary.csv"
-    grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary, args.unsafe_no_sandbox)
+    results = grade_many(paths, assignment, refs, Path(args.out_dir), args.jobs, summary, args.unsafe_no_sandbox)
     print(f"wrote {len(paths)} results to {args.out_dir}/ and {summary}", file=sys.stderr)
+    _grade_summary(args, paths, results, [Path(args.out_dir) / f"{p.stem}.json" for p in paths])
     return OK
+
+
+def _grade_summary(args: argparse.Namespace, paths: list[Path], results: list[dict], files: list[Path]) -> None:
+    """--json: one line of data per submission on stdout (the results files hold the details)."""
+    if not args.json:
+        return
+    rows = [{"submission": str(p), "score": r.get("score"),
+             "max_score": sum(t.get("max_score", 0) for t in r.get("tests", [])), "results": str(f)}
+            for p, r, f in zip(paths, results, files)]
+    print(json.dumps(rows, indent=2))
 
 
 def _check_assignment(args: argparse.Namespace) -> int:

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from . import finite_diff, ops
+from . import finite_diff, kinks, ops
 from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
 from .errors import CrossgradError
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
+from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor
@@ -23,7 +24,7 @@ TIERS = ("auto", "exact", "tensor", "off")
 EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
 PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"), ("symbolic", "finite_difference"),
          ("claimed", "symbolic"), ("claimed", "numeric"))
-KINK_OPS = ("relu", "abs", "maximum", "minimum")
+FD_ERROR_FACTOR = 3.0  # a finite-difference disagreement within this many error estimates is no evidence
 
 
 class WitnessTimeout(CrossgradError):
@@ -91,32 +92,43 @@ class _Timer:
 
 
 def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray] | None,
-               tol: Tolerance) -> KinkTest | None:
+               tol: Tolerance, hull_cache: dict) -> KinkTest | None:
+    """An over-tolerance element is a convention when both values are valid one-sided answers:
+    within the whole function's left and right quotients, or within the hull of every branch
+    choice at the kink nodes (kinks composed through the graph, engine/kinks.py). The slack is
+    relative to the derivatives compared, plus the quotients' own rounding noise."""
     if values is None:
         return None
 
+    def hull(index: tuple[int, ...]) -> tuple[float, float] | None:
+        if "hulls" not in hull_cache:
+            hull_cache["hulls"] = kinks.hulls(plan, seed, values)
+        found = hull_cache["hulls"]
+        if found is None or leaf not in found:
+            return None
+        return float(found[leaf][0][index]), float(found[leaf][1][index])
+
+    def within(lo: float, hi: float, a: float, b: float, noise: float = 0.0) -> bool:
+        slack = 10 * (finite_diff.STEP + tol.rtol) * max(abs(lo), abs(hi)) + noise
+        return hi - lo > slack and all(lo - slack <= v <= hi + slack for v in (a, b))
+
     def at_kink(index: tuple[int, ...], a: float, b: float) -> bool:
-        left, right = finite_diff.one_sided(plan, seed, leaf, index)
-        slack = 10 * (finite_diff.STEP + tol.rtol) * max(1.0, abs(left), abs(right))
-        lo, hi = min(left, right) - slack, max(left, right) + slack
-        return abs(left - right) > slack and lo <= a <= hi and lo <= b <= hi
+        left, right, noise = finite_diff.one_sided(plan, seed, leaf, index)
+        if within(min(left, right), max(left, right), a, b, noise):
+            return True
+        bounds = hull(index)
+        return bounds is not None and within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
 
     return at_kink
 
 
 def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     """Forward values when some active kink op sits exactly on its kink, else None."""
-    ops_at = [i for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
-              if getattr(n, "op", None) in KINK_OPS and plan.active[i]]
-    if not ops_at:
+    if not any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
+               for i, n in enumerate(plan.graph.nodes[: plan.output + 1])):
         return None
     values = forward_values(plan)
-    for i in ops_at:
-        srcs = [s for s in input_indices(plan, i) if s is not None]
-        ins = [values[s] for s in srcs]
-        if (len(ins) == 1 and (ins[0] == 0).any()) or (len(ins) == 2 and (ins[0] == ins[1]).any()):
-            return values
-    return None
+    return values if kinks.at_kink(plan, values) else None
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
@@ -269,9 +281,17 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
                 key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
                 groups.setdefault(key, []).append((leaf, rows))
     scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
+    flowing: dict[int, float] = {}
+
+    def magnitude(leaf: int) -> float:
+        """Computed once per check, and only if a difference needs the floor."""
+        if not flowing:
+            flowing.update(flowing_magnitudes(plan, seed))
+        return flowing.get(leaf, 0.0)
+
     for key, members in groups.items():
         kinks = kink_values if key[0] == "elements" else None
-        for row in _compare_group(request, plan, seed, key, members, kinks, scales[key[0]]):
+        for row in _compare_group(request, plan, seed, key, members, kinks, scales[key[0]], magnitude):
             for (leaf, _), result in zip(members, row):
                 found[(leaf, result.witnesses)] = result
     for leaf, entry in entries.items():
@@ -282,15 +302,55 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
 
 def _compare_group(request: CheckRequest, plan: Plan, seed: np.ndarray, key: Group,
                    members: list[tuple[int, list[Row]]], kink_values: list[np.ndarray] | None,
-                   seed_scale: float) -> list[list[PairComparison]]:
+                   seed_scale: float, magnitudes: Callable[[int], float]) -> list[list[PairComparison]]:
     """[pair][member leaf] comparisons of one group."""
     unit, dtype, pairs = key
     tols = [policy(dtype, pair, request.tolerance) for pair in pairs]
+    hull_cache: dict = {}
     kinks = None if kink_values is None else \
-        [[_kink_test(plan, seed, leaf, kink_values, t) for leaf, _ in members] for t in tols]
+        [[_kink_test(plan, seed, leaf, kink_values, t, hull_cache) for leaf, _ in members] for t in tols]
     shapes = [np.shape(rows[0][1]) for _, rows in members]
+    floors = None if unit != "elements" else lambda: [magnitudes(leaf) for leaf, _ in members]
     return compare_leaves(list(pairs), _side_by_side(members, 1), _side_by_side(members, 2), shapes, dtype,
-                          tols, kinks, unit, seed_scale)
+                          tols, kinks, unit, seed_scale, floors)
+
+
+def _unreliable_fd(plan: Plan, seed: np.ndarray, report: Report) -> None:
+    """Where finite differences disagree, estimate the quotients' own error at those elements; a
+    difference that error explains is not evidence: finite differences are unreliable there and
+    the other witnesses decide (ill-conditioned but legitimate graphs: huge offsets, tiny
+    divisors, a kink within the step)."""
+    index = {plan.graph.nodes[i].name: i for i in plan.grad_leaves()}
+    for entry in report.leaves:
+        suspects = [p for p in entry.pairs if "finite_difference" in p.witnesses and p.mismatched_indices]
+        if not suspects:
+            continue
+        where = sorted({i for p in suspects for i in p.mismatched_indices})
+        fd_values = np.array([entry.grads["finite_difference"][i] for i in where])
+        error = dict(zip(where, finite_diff.error_estimates(plan, seed, index[entry.name], where, fd_values)))
+        for pair in suspects:
+            _drop_unreliable(pair, error)
+        finish_leaf(entry)
+    report.verdict = worst([leaf.verdict for leaf in report.leaves])
+
+
+def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) -> None:
+    """Mismatched elements whose difference the finite differences' error estimate explains
+    (within FD_ERROR_FACTOR of it) no longer count against the pair."""
+    keep = [(i, v) for i, v in zip(pair.mismatched_indices, pair.mismatched_values)
+            if abs(v[0] - v[1]) > FD_ERROR_FACTOR * error.get(i, 0.0)]
+    dropped = len(pair.mismatched_indices) - len(keep)
+    if not dropped:
+        return
+    pair.mismatched -= dropped
+    pair.mismatched_indices = [i for i, _ in keep]
+    pair.mismatched_values = [v for _, v in keep]
+    note = (f"finite differences unreliable here at {dropped} element(s) (their own error estimate explains "
+            "the difference); judged by the other witnesses")
+    pair.reason = f"{pair.reason}; {note}" if pair.reason else note
+    if pair.mismatched == 0:
+        pair.verdict = "non_finite" if pair.non_finite else ("convention" if pair.kinks else "agree")
+        pair.worst_index, pair.worst_values = None, None
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
@@ -356,6 +416,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
+    if fd is not None and fd.mode == "per_element":
+        timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))

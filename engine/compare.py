@@ -95,11 +95,16 @@ def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dty
 @np.errstate(all="ignore")
 def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, shapes: list[tuple[int, ...]],
                    dtype: str, tols: list[Tolerance], kinks: list[list[KinkTest | None]] | None = None,
-                   unit: str = "elements", seed_scale: float = 1.0) -> list[list[PairComparison]]:
+                   unit: str = "elements", seed_scale: float = 1.0,
+                   floor_scales: Callable[[], list[float]] | None = None) -> list[list[PairComparison]]:
     """Several pairs on several leaves of one dtype in one numpy pass (small arrays cost calls,
     not elements). ``a`` and ``b`` are [pairs, elements] with the leaves' flattened elements side
     by side; row r of ``a`` is compared with row r of ``b`` under ``tols[r]``, each leaf on its
-    own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out."""
+    own scale. Returns [pair][leaf]. Non-finite pairs of values are counted and left out.
+
+    The floor is scaled by ``floor_scales()`` (per leaf: the size of the terms its gradient is
+    computed from, engine/magnitudes.py), asked for only when some difference is beyond the rest
+    of the tolerance; without it, by ``seed_scale``."""
     sizes = [math.prod(shape) for shape in shapes]
     starts = list(itertools.accumulate([0] + sizes[:-1]))
     finite = np.isfinite(a) & np.isfinite(b)
@@ -113,7 +118,11 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     bigger = np.maximum(np.abs(a), np.abs(b))
     scale = _per_leaf(np.maximum, bigger, starts, sizes, 0.0)
     allowed = atol * (scale if len(sizes) == 1 else scale.repeat(sizes, axis=1))  # atol * the leaf's scale
-    limit = rtol * bigger + (allowed + floor * seed_scale)
+    limit = rtol * bigger + allowed
+    if floor_scales is not None and (diff > limit).any():
+        limit = limit + floor * np.repeat(np.asarray(floor_scales(), np.float64), sizes)
+    elif floor_scales is None:
+        limit = limit + floor * seed_scale
     bad = diff > limit
     results = [[PairComparison(pair, AGREE, tol, total=size, unit=unit, non_finite=n) for size, n in zip(sizes, row)]
                for pair, tol, row in zip(pairs, tols, non_finite)]

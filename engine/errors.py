@@ -8,6 +8,7 @@
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
+     ├── DtypeError (+ TypeError)       a bool/int64 tensor where an op needs a float one
      └── GradientMismatch (+ AssertionError) a check did not agree (raise_for_mismatch,
                                          assert_gradients): pytest shows the report
 
@@ -67,3 +68,11 @@ class GradientMismatch(CrossgradError, AssertionError):
     def __init__(self, report: object) -> None:
         super().__init__(str(report))
         self.report = report
+
+
+class DtypeError(CrossgradError, TypeError):
+    """An op got a tensor of the wrong dtype (a bool or int64 tensor where a float one is needed)."""
+
+    def __init__(self, op: str, message: str) -> None:
+        super().__init__(f"{op}: {message}")
+        self.op = op

@@ -20,6 +20,7 @@ from .graph import Plan
 from .numeric.batched import Batched
 
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)
+SECOND_STEP = 0.37  # the second step of an error estimate, as a fraction of the first
 PER_ELEMENT_BUDGET = 2_000  # total differentiable elements checked one by one
 DIRECTIONS = 8
 BATCH_ELEMENTS = 1 << 21  # elements one batch of perturbed copies may hold in any node
@@ -78,8 +79,9 @@ def _base(plan: Plan) -> dict[int, np.ndarray]:
             for i in plan.grad_leaves()}
 
 
-def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -> tuple[float, float]:
-    """Left and right difference quotients at one element (for kinks)."""
+def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -> tuple[float, float, float]:
+    """Left and right difference quotients at one element (for kinks), and a bound on their
+    rounding noise (a few eps of the function's size, over the step)."""
     base = _base(plan)
     x = base[leaf]
     h = STEP * max(1.0, abs(float(x[index])))
@@ -89,7 +91,8 @@ def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -
     with np.errstate(all="ignore"):
         out = Batched(plan, base).outputs({leaf: copies})
     here, minus, plus = (float(np.sum(o * seed)) for o in out)
-    return (here - minus) / h, (plus - here) / h
+    noise = 8 * np.finfo(np.float64).eps * max(abs(here), abs(minus), abs(plus)) / h
+    return (here - minus) / h, (plus - here) / h, float(noise)
 
 
 @np.errstate(all="ignore")
@@ -153,3 +156,29 @@ def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int
     slopes = objective.central(leaves, offsets[-1], deltas)
     return {leaf: (slopes[first:end] / steps[leaf]).reshape(base[leaf].shape)
             for leaf, first, end in zip(leaves, offsets, offsets[1:])}
+
+
+def error_estimates(plan: Plan, seed: np.ndarray, leaf: int, indices: list[tuple[int, ...]],
+                    estimates: np.ndarray) -> np.ndarray:
+    """How far the per-element central differences at ``indices`` may be from the derivative:
+    their change when the step shrinks by SECOND_STEP (truncation, and rounding that does not
+    shrink with the step) plus a bound on rounding, eps |f| / h. Both steps in one batched forward.
+    The factor is not a power of two: halving a binary step can reproduce the same rounding."""
+    seed = np.asarray(seed, np.float64)
+    base = _base(plan)
+    x = base[leaf]
+    objective = _Objective(plan, seed, base)
+    steps = STEP * np.maximum(1.0, np.abs(np.array([x[i] for i in indices], np.float64)))
+    count = len(indices)
+
+    def deltas(start: int, stop: int) -> dict[int, np.ndarray]:
+        d = np.zeros((stop - start,) + x.shape)
+        for row, k in enumerate(range(start, stop)):
+            d[(row, *indices[k % count])] = steps[k % count] * (1.0 if k < count else SECOND_STEP)
+        return {leaf: d}
+
+    slopes = objective.central([leaf], 2 * count, deltas)
+    second = slopes[count:] / (steps * SECOND_STEP)
+    size = float(np.abs(objective.batched.outputs({leaf: x[None]}) * seed).sum())
+    rounding = 8 * np.finfo(np.float64).eps * max(size, 1e-300) / steps
+    return np.abs(np.asarray(estimates, np.float64) - second) + rounding

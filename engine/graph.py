@@ -21,7 +21,7 @@ from . import ops
 from .errors import FieldError, ShapeError, UnknownOpError
 from .suggest import did_you_mean
 
-DTYPES = ("float32", "float64", "int64")
+DTYPES = ("float32", "float64", "int64", "bool")
 
 
 class GraphError(FieldError):
@@ -98,6 +98,8 @@ _KIND_CHECKS: dict[str, Callable[[ops.Attr, Any], bool]] = {
     "bool": lambda a, v: isinstance(v, bool),
     "choice": lambda a, v: v in a.choices,
     "opt_int": lambda a, v: v is None or _is_int(v),
+    "opt_float": lambda a, v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                            and bool(np.isfinite(v))),
     "dims": lambda a, v: v is None or _int_tuple(v, allow_int=True),
     "shape": lambda a, v: _int_tuple(v, allow_int=False),
 }
@@ -107,7 +109,7 @@ def _check_attr(attr: ops.Attr, value: Any, path: str) -> Any:
     """Type-check one attribute value against its kind; returns the normalized value."""
     if not _KIND_CHECKS[attr.kind](attr, value):
         raise GraphError(f"{path}.attrs.{attr.name}", f"invalid value {value!r} for a {attr.kind}")
-    if attr.kind == "float":
+    if attr.kind == "float" or (attr.kind == "opt_float" and value is not None):
         return float(value)
     if attr.kind in ("dims", "shape") and isinstance(value, (list, tuple)):
         return tuple(value)
@@ -130,10 +132,11 @@ def _resolve_attrs(spec: ops.OpSpec, given: Mapping[str, Any], path: str) -> dic
 
 
 def _input_dtype(plan: Plan, spec: ops.OpSpec, pos: int, src: int, path: str) -> None:
-    want_int = spec.inputs[pos].domain == ops.CLASS
-    is_int = plan.dtypes[src] == "int64"
-    if want_int != is_int:
-        kind = "int64 class indices" if want_int else "a float tensor"
+    domain = spec.inputs[pos].domain
+    want = "int64" if domain == ops.CLASS else "bool" if domain == "bool" else "float"
+    have = plan.dtypes[src] if plan.dtypes[src] in ("int64", "bool") else "float"
+    if want != have:
+        kind = {"int64": "int64 class indices", "bool": "a bool tensor", "float": "a float tensor"}[want]
         raise GraphError(f"{path}.inputs[{pos}]", f"{spec.inputs[pos].name} of {spec.name} must be {kind}")
 
 
@@ -181,7 +184,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
         shape = spec.out_shape([None if s is None else plan.shapes[s] for s in srcs], attrs)
     except ShapeError as err:
         raise GraphError(path, str(err)) from None
-    floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] != "int64"]
+    floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] not in ("int64", "bool")]
     plan.shapes.append(tuple(shape))
     plan.dtypes.append("float64" if "float64" in floats else "float32")
     plan.attrs.append(attrs)
@@ -271,7 +274,7 @@ def _validate(graph: Graph) -> Plan:
 
 def _add_leaf(plan: Plan, leaf: Leaf, path: str) -> None:
     dtype = _dtype_name(np.asarray(leaf.value), path)
-    if leaf.requires_grad and dtype == "int64":
+    if leaf.requires_grad and dtype in ("int64", "bool"):
         raise GraphError(f"{path}.requires_grad", "only floating point leaves can require grad")
     plan.sources.append(())
     plan.shapes.append(tuple(np.shape(leaf.value)))

@@ -20,7 +20,12 @@ Shape = tuple[int, ...]
 Shapes = Sequence[Any]  # one shape per input; None for an absent optional input
 
 # Value domains the test strategies draw from (see tests/strategies.py).
-REAL, POSITIVE, NONZERO, UNIT, CLASS, WEIGHT = "real", "positive", "nonzero", "unit", "class", "weight"
+REAL: str = "real"
+POSITIVE: str = "positive"
+NONZERO: str = "nonzero"
+UNIT: str = "unit"
+CLASS: str = "class"
+WEIGHT: str = "weight"
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class Input:
 
 @dataclass(frozen=True)
 class Attr:
-    """One attribute: name, kind ('int', 'float', 'bool', 'choice', 'dims', 'shape', 'opt_int')."""
+    """One attribute: name, kind ('int', 'float', 'bool', 'choice', 'dims', 'shape', 'opt_int',
+    'opt_float')."""
 
     name: str
     kind: str
@@ -84,7 +90,7 @@ def _xy(da: str = REAL, db: str = REAL) -> tuple[Input, ...]:
 
 
 BINARY_CASES = (Case(((2, 3), (2, 3))), Case(((2, 3), (3,))), Case(((4, 1), (1, 3))), Case(((), (2,))))
-UNARY_CASES = (Case(((2, 3),)), Case(((5,),)), Case(((),)))
+UNARY_CASES: tuple[Case, ...] = (Case(((2, 3),)), Case(((5,),)), Case(((),)))
 REDUCTION = "choice"
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -254,7 +260,19 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
 )
 
+from .conv_specs import CONV_SPECS  # noqa: E402,I001  (the families need the classes above)
+from .ops_elementwise import ELEMENTWISE_SPECS  # noqa: E402
+from .pool_specs import POOL_SPECS  # noqa: E402
+from .resample_specs import RESAMPLE_SPECS  # noqa: E402
+
+_SPECS += ELEMENTWISE_SPECS + CONV_SPECS + POOL_SPECS + RESAMPLE_SPECS
+
 CATALOGUE: dict[str, OpSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def register(specs: Sequence[OpSpec]) -> None:
+    """Add a family of entries defined in its own module (they build on this module's helpers)."""
+    CATALOGUE.update({spec.name: spec for spec in specs})
 
 
 def get(name: str) -> OpSpec:
@@ -276,3 +294,8 @@ def resolve_attrs(spec: OpSpec, given: Mapping[str, Any]) -> dict[str, Any]:
         if attr.choices and attrs[attr.name] not in attr.choices:
             raise AttributeSpecError(spec.name, attr.name, f"must be one of {list(attr.choices)}")
     return attrs
+
+
+from .ops_reductions import REDUCTION_SPECS  # noqa: E402  (it imports this module's helpers)
+
+register(REDUCTION_SPECS)

@@ -86,8 +86,11 @@ class Report:
 
 def _blame_non_finite(leaf: LeafReport) -> None:
     """A witness that is NaN or inf where every other witness is finite and they agree is wrong
-    there: its pairs become mismatches (not merely non_finite), so it is named the suspect."""
+    there: its pairs become mismatches (not merely non_finite), so it is named the suspect.
+    Finite differences are exempt: a NaN quotient means the function is not finite nearby."""
     for witness, grad in leaf.grads.items():
+        if witness == "finite_difference":
+            continue
         others = {w: g for w, g in leaf.grads.items() if w != witness and np.shape(g) == np.shape(grad)}
         if len(others) < 2 or np.shape(grad) != tuple(leaf.shape):
             continue
@@ -108,7 +111,7 @@ def _blame_non_finite(leaf: LeafReport) -> None:
 
 def finish_leaf(leaf: LeafReport) -> LeafReport:
     _blame_non_finite(leaf)
-    leaf.verdict = worst([p.verdict for p in leaf.pairs])
+    leaf.verdict, leaf.suspect = worst([p.verdict for p in leaf.pairs]), None
     bad = {w for p in leaf.pairs if p.verdict == MISMATCH for w in p.witnesses}
     for w in bad:
         against = [p for p in leaf.pairs if w in p.witnesses]

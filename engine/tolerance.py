@@ -2,19 +2,20 @@
 
 Two witnesses agree on an element when
 
-    |a - b| <= atol * scale + rtol * max(|a|, |b|) + floor * max|seed|
+    |a - b| <= atol * scale + rtol * max(|a|, |b|) + floor * magnitude
 
 where ``scale`` is the largest |value| either witness gives for that leaf, so ``atol`` is
 relative to the leaf's gradient magnitude (an element that cancels to ~0 is judged against
 the leaf's size, not its own), and ``floor`` is the rounding noise a witness leaves on a
-gradient that is exactly zero (softmax(x).sum() has zero gradient; float32 gives ~1e-8).
-Defaults depend on the precision the comparison can expect:
+gradient that is exactly zero (softmax(x).sum() has zero gradient; float32 gives ~1e-8),
+scaled by ``magnitude``, the size of the terms that gradient is computed from
+(engine/magnitudes.py) — never by the seed alone, so a small loss does not hide a wrong sign.
+Every pair on a leaf uses the row of the leaf's dtype. Defaults:
 
-- a pair with the numeric engine (or a claimed answer) is limited by the leaf's dtype:
-  float32 rtol 1e-4, atol 1e-5, floor 1e-6; float64 rtol 1e-8, atol 1e-10, floor 1e-13;
-- a pair with finite differences (float64 central differences, error ~eps^(2/3)):
-  rtol 1e-5, atol 1e-7, floor 1e-8, or the float32 figures when the leaf is float32;
-- symbolic against finite differences: the finite-difference figures.
+- numeric (or claimed) against symbolic: float32 rtol 1e-4, atol 1e-5, floor 1e-6; float64
+  rtol 1e-8, atol 1e-10, floor 1e-13;
+- any pair with finite differences (float64 central differences, error ~eps^(2/3)): float64
+  rtol 1e-5, atol 1e-7, floor 1e-8; float32 the float32 figures above.
 
 Every call to ``check`` can override the numbers for all pairs.
 """
@@ -33,7 +34,7 @@ class Tolerance:
     floor: float = 0.0
 
     def __str__(self) -> str:
-        return f"rtol={self.rtol:g}, atol={self.atol:g}*scale, floor={self.floor:g}*|seed|"
+        return f"rtol={self.rtol:g}, atol={self.atol:g}*scale, floor={self.floor:g}*magnitude"
 
 
 EXACT = {"float32": Tolerance(1e-4, 1e-5, 1e-6), "float64": Tolerance(1e-8, 1e-10, 1e-13)}

@@ -19,6 +19,8 @@ def draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes:
 def _draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, classes: int) -> np.ndarray:
     if domain == ops.CLASS:
         return rng.integers(0, classes, size=shape).astype(np.int64)
+    if domain == "bool":
+        return rng.random(size=shape) < 0.5
     if domain == ops.POSITIVE or domain == ops.WEIGHT:
         return rng.uniform(0.5, 2.0, size=shape)
     if domain == ops.UNIT:

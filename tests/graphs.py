@@ -20,7 +20,7 @@ def case_request(name: str, index: int, dtype: type = np.float64, seed: int = 0,
         if arr is None:
             inputs.append(None)
             continue
-        value = arr if arr.dtype == np.int64 else arr.astype(dtype)
+        value = arr if arr.dtype in (np.int64, np.bool_) else arr.astype(dtype)
         nodes.append(Leaf(inp.name, value, inp.differentiable and name != "detach"))
         inputs.append(inp.name)
     nodes.append(OpNode("out", name, tuple(inputs), dict(case.attrs)))

@@ -28,7 +28,7 @@ def _run(name: str, index: int, dtype: type, seed: int = 0):
         if arr is None:
             tensors.append(None)
             continue
-        arr = arr if arr.dtype == np.int64 else arr.astype(dtype)
+        arr = arr if arr.dtype in (np.int64, np.bool_) else arr.astype(dtype)
         t = crossgrad.from_numpy(arr.copy())
         tensors.append(t.requires_grad_() if inp.differentiable else t)
     return spec, case, attrs, arrays, tensors, apply(name, tuple(tensors), attrs)

@@ -187,3 +187,15 @@ def test_the_graph_validator_suggests_close_names(nodes, path, hint):
     with pytest.raises(GraphError) as err:
         validate(Graph((leaf, OpNode("out", op, inputs, attrs)), "out"))
     assert err.value.path == path and hint in str(err.value)
+
+
+def test_grade_json_summary(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "examples" / "assignments"
+    code = cli.main(["grade", str(root / "backprop_basics.toml"), str(root / "submissions"), "--out-dir",
+                     str(tmp_path), "--json"])
+    rows = {Path(r["submission"]).stem: r for r in json.loads(capsys.readouterr().out)}
+    assert code == cli.OK and rows["correct"]["score"] == rows["correct"]["max_score"] == 11.0
+    assert rows["wrong_sign"]["score"] < 11.0 and Path(rows["wrong_sign"]["results"]).is_file()

@@ -96,3 +96,24 @@ def test_sympy_is_imported_only_inside_the_symbolic_package():
     outside = [str(p.relative_to(root)) for p in root.rglob("*.py")
                if "symbolic" not in p.parts and any(n.split(".")[0] == "sympy" for n in _imports(p))]
     assert outside == []
+
+
+def test_only_crossgrad_torch_imports_torch():
+    """PyTorch stays at the edge: the bridge package (engine/facade/torch) is its one importer."""
+    root = Path(__file__).parents[1]
+    bridge = root / "engine" / "facade" / "torch"
+    files = [p for folder in ("engine", "server", "client") for p in (root / folder).rglob("*.py")]
+    importers = [str(p.relative_to(root)) for p in files
+                 if not p.is_relative_to(bridge) and any(n.split(".")[0] == "torch" for n in _imports(p))]
+    assert importers == []
+    assert any(n.split(".")[0] == "torch" for n in _imports(bridge / "capture.py"))  # the scan sees real imports
+
+
+def test_the_core_runs_without_loading_torch():
+    loaded = _modules_after("import crossgrad, crossgrad.engine.check, crossgrad.client, crossgrad.server.app")
+    assert not {m for m in loaded if m.split(".")[0] == "torch"}
+
+
+def test_the_torch_extra_is_pinned_to_the_cpu_wheel():
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert config["project"]["optional-dependencies"]["torch"] == ["torch==2.13.0"]

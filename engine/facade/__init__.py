@@ -54,6 +54,31 @@ from crossgrad.engine.numeric.functional import (
     sqrt,
     tanh,
 )
+from crossgrad.engine.numeric.functional_elementwise import (  # issue 11, part A
+    clamp,
+    cos,
+    erf,
+    expm1,
+    log1p,
+    reciprocal,
+    rsqrt,
+    sin,
+    square,
+    where,
+)
+from crossgrad.engine.numeric.functional_reductions import (
+    amax,
+    amin,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    norm,
+    prod,
+    std,
+    var,
+)
 from crossgrad.engine.report import Report
 from crossgrad.engine.tolerance import Tolerance
 
@@ -63,6 +88,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "amax", "amin", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std", "var",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
     "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
@@ -70,3 +96,5 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",
 ]
+__all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
+clip = clamp

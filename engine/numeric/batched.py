@@ -27,6 +27,10 @@ from .rules import RULES, index_along, reduced_dims
 from .ruletools import Arr
 from .run_graph import evaluator
 
+# issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
+ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
+                 "leaky_relu", "elu", "clamp", "hardtanh", "where")
+
 Forward = Callable[[tuple, dict], tuple[Arr, Any]]
 # (forward rule, inputs, which inputs are batched, attrs, unbatched input shapes, output shape)
 BatchRule = Callable[[Forward, tuple, list[bool], dict, list, tuple], Arr]
@@ -162,7 +166,10 @@ TABLE: dict[str, BatchRule] = {
     "softmax": _along_dim, "log_softmax": _along_dim,
     "binary_cross_entropy_with_logits": _elementwise_loss, "mse_loss": _elementwise_loss,
     "cross_entropy": _cross_entropy,
+    **{op: _loop for op in ("logsumexp", "amax", "amin", "max_all", "min_all", "max_dim", "min_dim", "var", "std",
+                            "norm", "prod", "cumsum")},
 }
+TABLE.update({op: _elementwise for op in ELEMENTWISE_A})
 
 
 _REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()
@@ -251,3 +258,18 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
             if s is not None and not isinstance(nodes[s], Leaf) and (s not in batched or not inputs[p].differentiable):
                 return True
     return False
+
+
+def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of the input alone fold into the batch dim; a moved weight or bias runs per copy."""
+    if not flags[0] or any(flags[1:]):
+        return _loop(fwd, xs, flags, at, shapes, out)
+    x = xs[0]
+    folded = fwd((x.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0]
+    return folded.reshape((x.shape[0],) + tuple(out))
+
+
+TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+                                   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
+# batch_norm (its batch statistics are per copy) and the resampling ops run once per copy
+TABLE.update({op: _loop for op in ("batch_norm", "pad", "interpolate", "pixel_shuffle")})

@@ -280,3 +280,12 @@ RULES: dict[str, Rule] = {
     "binary_cross_entropy_with_logits": losses.BCE_WITH_LOGITS,
     "cross_entropy": losses.CROSS_ENTROPY, "mse_loss": losses.MSE,
 }
+
+from .rules_conv import CONV_RULES  # noqa: E402  (each family's rules use helpers from here)
+from .rules_elementwise import ELEMENTWISE_RULES  # noqa: E402
+from .rules_pool import POOL_RULES  # noqa: E402
+from .rules_reductions import REDUCTION_RULES  # noqa: E402
+from .rules_resample import RESAMPLE_RULES  # noqa: E402
+
+for _family in (ELEMENTWISE_RULES, REDUCTION_RULES, CONV_RULES, POOL_RULES, RESAMPLE_RULES):
+    RULES.update(_family)

@@ -78,3 +78,33 @@ def forward_values(plan: Plan) -> list[np.ndarray]:
     leaves = {i: np.asarray(n.value, np.float64) for i, n in enumerate(plan.graph.nodes[: plan.output + 1])
               if isinstance(n, Leaf) and np.asarray(n.value).dtype != np.int64}
     return evaluator(plan)(leaves)
+
+
+def float64_gradients(plan: Plan, seed: np.ndarray,
+                      replace: Callable[[int, Any], Callable | None]) -> dict[int, np.ndarray]:
+    """The engine's backward in float64 with some nodes' VJPs replaced for this call only:
+    ``replace(node position, its grad_fn)`` returns the VJP to use, or None to keep it (the kink
+    branches of engine/kinks.py, the sign-scrambled adjoints of engine/magnitudes.py)."""
+    tensors: list[Tensor] = []
+    with set_grad_enabled(True), np.errstate(all="ignore"):
+        for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
+            if isinstance(node, Leaf):
+                value = np.asarray(node.value)
+                t = Tensor._make(value.astype(np.float64) if value.dtype.kind == "f" else value.copy())
+                tensors.append(t.requires_grad_() if node.requires_grad else t)
+                continue
+            inputs = tuple([None if s is None else tensors[s] for s in input_indices(plan, i)])
+            with set_grad_enabled(not node.no_grad):
+                out = apply(node.op, inputs, plan.attrs[i])
+            vjp = None if out.grad_fn is None else replace(i, out.grad_fn)
+            if vjp is not None:
+                out.grad_fn.vjp = vjp  # type: ignore[union-attr]
+            tensors.append(out)
+        out = tensors[plan.output]
+        if out.requires_grad:
+            out.backward(Tensor._make(np.asarray(seed, np.float64)))
+    grads = {}
+    for i in plan.grad_leaves():
+        g = tensors[i]._grad
+        grads[i] = np.zeros(plan.shapes[i]) if g is None else g._data
+    return grads

@@ -57,6 +57,10 @@ BINARY: dict[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     "pow_tensor": lambda a, b: a**b,
 }
 
+from .lowering_elementwise import UNARY_A, lower_where  # noqa: E402  (issue 11, part A)
+
+UNARY.update(UNARY_A)
+
 
 def _sum(xs: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Add(*xs)
@@ -67,7 +71,7 @@ def _mean(xs: Sequence[sp.Expr]) -> sp.Expr:
 
 
 def _reduce(shapes: Shapes, at: dict, combine: Callable) -> list[Stage]:
-    dims = S.norm_dims("sum", at["dim"], len(shapes[0]))
+    dims = S.norm_dims("sum", at.get("dim"), len(shapes[0]))
     return [reduce_rows(rows_last(shapes[0], dims), 0, combine)]
 
 
@@ -171,7 +175,53 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "log_softmax": _softmax_like(log=True),
     "binary_cross_entropy_with_logits": _bce,
     "mse_loss": _mse,
+    "where": lower_where,
 }
+
+
+def _variance(correction: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
+    def var(xs: Sequence[sp.Expr]) -> sp.Expr:
+        mean = sp.Add(*xs) / len(xs)
+        return sp.Add(*[(x - mean) ** 2 for x in xs]) / (len(xs) - _num(correction))
+    return var
+
+
+def _norm(p: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
+    if p == 1:
+        return lambda xs: sp.Add(*[sp.Abs(x) for x in xs])
+    return lambda xs: sp.sqrt(sp.Add(*[x * x for x in xs]))
+
+
+def _cumsum(shapes: Shapes, at: dict) -> list[Stage]:
+    """out[..., k, ...] = sum of in[..., :k+1, ...]: one group per prefix length."""
+    shape = tuple(shapes[0])
+    if not shape:
+        return [gather_only(grid(shape), 0)]
+    dim = at["dim"] % len(shape)
+    rows = rows_last(shape, (dim,))  # (kept, n): each row one running sum
+    out = np.moveaxis(grid(shape), dim, -1).reshape(-1, shape[dim])
+    groups = tuple(Group(_sum(args(k + 1)), (0,) * (k + 1), out[:, k], rows[:, : k + 1])
+                   for k in range(shape[dim]))
+    return [Stage(int(np.prod(shape, dtype=np.int64)), groups)]
+
+
+REDUCTIONS: dict[str, Callable[[dict], Callable[[Sequence[sp.Expr]], sp.Expr]]] = {
+    "logsumexp": lambda at: lambda xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
+    "amax": lambda at: lambda xs: sp.Max(*xs), "max_all": lambda at: lambda xs: sp.Max(*xs),
+    "max_dim": lambda at: lambda xs: sp.Max(*xs),
+    "amin": lambda at: lambda xs: sp.Min(*xs), "min_all": lambda at: lambda xs: sp.Min(*xs),
+    "min_dim": lambda at: lambda xs: sp.Min(*xs),
+    "var": lambda at: _variance(at["correction"]),
+    "std": lambda at: lambda xs: sp.sqrt(_variance(at["correction"])(xs)),
+    "norm": lambda at: _norm(at["p"]),
+    "prod": lambda at: lambda xs: sp.Mul(*xs),
+}
+def _reducing(op: str) -> Callable[[Shapes, dict], list[Stage]]:
+    return lambda shapes, at: _reduce(shapes, at, REDUCTIONS[op](at))
+
+
+DIRECT.update({op: _reducing(op) for op in REDUCTIONS})
+DIRECT["cumsum"] = _cumsum
 
 
 def _sliced(g: np.ndarray, at: dict) -> np.ndarray:
@@ -191,3 +241,13 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
 
         return lower_cross_entropy(shapes, attrs, ints[1])
     return DIRECT[op](shapes, attrs)
+
+
+from .lowering_conv import CONV_LOWERING  # noqa: E402 (registration block)
+from .lowering_pool import POOL_LOWERING  # noqa: E402
+
+DIRECT.update(CONV_LOWERING)
+from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
+
+DIRECT.update(POOL_LOWERING)
+DIRECT.update(RESAMPLE_LOWERING)

@@ -8,6 +8,7 @@ lambdified to numpy and applied to all elements at once.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +26,17 @@ from .lowering import lower
 from .templates import Stage, args, partials
 
 MAX_TEMPLATE_ARGS = 4096
+_ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
+
+
+def _erf(x: Any) -> np.ndarray:
+    return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64)
+
+
 # numpy's heaviside ufunc for SymPy's Heaviside(x, H0) (SymPy passes its own H0 = 1/2);
 # lambdify's default prints a much slower numpy.select
-NUMPY = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, float(h0))}, "numpy"]
+NUMPY: list[Any] = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, float(h0)),
+          "erf": _erf}, "numpy"]
 
 
 class NotCovered(Exception):

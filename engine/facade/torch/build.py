@@ -1,0 +1,162 @@
+"""An FX graph of ATen ops -> a crossgrad Graph, through the table in aten.py."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+import torch
+from crossgrad.engine import ops
+from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
+
+from . import aten
+from .capture import Captured
+
+DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
+
+
+class UnsupportedOpError(CrossgradError, NotImplementedError):
+    """An ATen op with no catalogue mapping and no decomposition; names the op and the user's line."""
+
+    def __init__(self, op: str, source: str, detail: str = "") -> None:
+        where = f"\n  from {source}" if source else ""
+        more = f" ({detail})" if detail else ""
+        super().__init__(f"{op} has no crossgrad catalogue op and no decomposition into them{more}{where}")
+        self.op, self.source = op, source
+
+
+def leaf_value(name: str, value: torch.Tensor, copy: bool = True) -> np.ndarray:
+    """A tensor's values as float32 / float64 / int64 numpy (other dtypes are refused); without
+    ``copy`` it may share the tensor's memory (for a check that ends before the tensor changes)."""
+    if value.dtype not in DTYPES:
+        raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64 and int64")
+    return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=copy)
+
+
+def _meta(node: torch.fx.Node) -> tuple[tuple[int, ...], Any]:
+    val = node.meta.get("val")
+    return (tuple(val.shape), val.dtype) if isinstance(val, torch.Tensor) else ((), None)
+
+
+class Builder:
+    """Emits graph nodes for one FX graph; implements aten.Emit."""
+
+    def __init__(self, captured: Captured) -> None:
+        self.captured = captured
+        self.nodes: list[GraphNode] = []
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.dtypes: dict[str, Any] = {}
+        self.env: dict[torch.fx.Node, Any] = {}
+        self.constants: dict[torch.fx.Node, Any] = {}  # concrete values of nodes no leaf reaches
+        self.unsupported: dict[str, tuple[Any, str]] = {}  # ATen op name -> (the op, the user's line)
+        self.params: dict[str, torch.Tensor] = {}  # closed-over tensors that require grad, as leaves
+        self.current: torch.fx.Node | None = None
+        self._count = 0
+
+    # --- aten.Emit ------------------------------------------------------------------------
+    def op(self, op: str, inputs: list[Any], **attrs: Any) -> str:
+        name = self._fresh(self.current.name if self.current is not None else op)
+        self.nodes.append(OpNode(name, op, tuple(inputs), attrs))
+        self.shapes[name], self.dtypes[name] = self._shape_of(op, inputs, attrs), self.dtypes.get(inputs[0])
+        return name
+
+    def _shape_of(self, op: str, inputs: list[Any], attrs: dict[str, Any]) -> tuple[int, ...]:
+        spec = ops.CATALOGUE[op]
+        try:
+            return tuple(spec.out_shape([None if i is None else self.shapes[i] for i in inputs],
+                                        {**spec.defaults(), **attrs}))
+        except Exception:  # the validator reports a bad op properly; here the traced shape will do
+            return self.out_shape()
+
+    def const(self, value: Any, like: str, shape: tuple[int, ...] = ()) -> str:
+        dtype = self.dtypes.get(like, np.float64)
+        return self.leaf("const", np.full(shape, value, dtype=dtype), False)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.shapes[name]
+
+    def out_shape(self) -> tuple[int, ...]:
+        return _meta(self.current)[0] if self.current is not None else ()
+
+    # --- conversion -----------------------------------------------------------------------
+    def _fresh(self, stem: str) -> str:
+        while stem in self.shapes:
+            self._count += 1
+            stem = f"{stem.rsplit('#', 1)[0]}#{self._count}"
+        self.shapes[stem] = ()
+        return stem
+
+    def leaf(self, stem: str, value: np.ndarray, requires_grad: bool) -> str:
+        name = self._fresh(stem)
+        self.nodes.append(Leaf(name, value, requires_grad))
+        self.shapes[name], self.dtypes[name] = tuple(value.shape), value.dtype.type
+        return name
+
+    def _args(self, args: Any) -> Any:
+        return torch.fx.node.map_arg(args, lambda n: self.env[n])
+
+    def _concrete(self, args: Any) -> Any:
+        return torch.fx.node.map_arg(args, lambda n: self.constants[n])
+
+    def convert(self) -> list[Any]:
+        placeholders = iter(zip(self.captured.names, self.captured.values, self.captured.requires_grad))
+        for node in self.captured.graph.graph.nodes:
+            self.current = node
+            if node.op == "placeholder":
+                name, value, grad = next(placeholders)
+                grad = grad and value.dtype in (torch.float32, torch.float64)
+                self.env[node] = self.leaf(name, leaf_value(name, value), grad)
+            elif node.op == "get_attr":
+                self._attribute(node, getattr(self.captured.graph, str(node.target)))
+            elif node.op == "call_function":
+                self._call(node)
+            elif node.op == "output":
+                return [self.env[n] for n in torch.utils._pytree.tree_leaves(node.args[0])]
+        raise AssertionError("an FX graph ends with an output node")
+
+    def _attribute(self, node: torch.fx.Node, value: Any) -> None:
+        """A closed-over tensor: a parameter (a leaf that requires grad, named as in the user's code)
+        or a constant."""
+        if not (isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point()):
+            self._constant(node, value)
+            return
+        name = self.captured.constant_names.get(id(value), node.name)
+        self.env[node] = self.leaf(name, leaf_value(name, value), True)
+        self.params[self.env[node]] = value
+
+    def _constant(self, node: torch.fx.Node, value: Any) -> None:
+        self.constants[node] = value
+        self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
+            if isinstance(value, torch.Tensor) else value
+
+    def _call(self, node: torch.fx.Node) -> None:
+        inputs = node.all_input_nodes
+        if all(n in self.constants for n in inputs):  # factory ops and what only they feed
+            target: Any = node.target
+            self._constant(node, target(*self._concrete(node.args), **self._concrete(node.kwargs)))
+            return
+        if node.target is operator.getitem:
+            source: Any = node.args[0]
+            self.env[node] = self.env[source][node.args[1]]
+            return
+        name = str(node.target)
+        found = aten.rule(name)
+        if found is None:
+            self.unsupported.setdefault(name, (node.target, node.meta.get("stack_trace") or ""))
+            self.env[node] = self.leaf(node.name, np.zeros(_meta(node)[0]), False)  # keeps going to list all
+            return
+        self.env[node] = found(self, self._args(node.args), self._args(node.kwargs))
+
+    def graph(self, outputs: list[str], directions: list[str] | None = None) -> Graph:
+        """The graph whose output is the single output, or sum_k sum(output_k * direction_k)."""
+        if len(outputs) == 1 and directions is None:
+            return Graph(tuple(self.nodes), outputs[0])
+        self.current = None
+        total = None
+        for k, out in enumerate(outputs):
+            term = out if directions is None else self.op("mul", [out, directions[k]])
+            term = self.op("sum", [term], dim=None, keepdim=False)
+            total = term if total is None else self.op("add", [total, term])
+        return Graph(tuple(self.nodes), str(total))

@@ -1,0 +1,236 @@
+"""``crossgrad.nn.functional`` for convolutional networks, with torch's signatures and defaults.
+
+Shapes are checked against the catalogue's shape rule before anything is computed, so a bad
+call fails with a ShapeError naming the op and the shapes (as torch's RuntimeError would).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import ops
+from ..errors import ShapeError
+from .autograd import no_grad
+from .dispatch import apply
+from .tensor import Tensor
+
+IntOrTuple = int | Sequence[int]
+
+
+def _tup(value: IntOrTuple, nd: int) -> tuple[int, ...]:
+    return (int(value),) * nd if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+def _run(op: str, inputs: tuple, attrs: dict) -> Tensor:
+    shapes = [None if t is None else tuple(t.shape) for t in inputs]
+    ops.CATALOGUE[op].out_shape(shapes, ops.resolve_attrs(ops.CATALOGUE[op], attrs))
+    return apply(op, inputs, ops.resolve_attrs(ops.CATALOGUE[op], attrs))
+
+
+def _padding(padding: IntOrTuple | str, kernel: Sequence[int], dilation: tuple, stride: tuple) -> tuple[int, ...]:
+    """torch's padding: ints, 'valid' (none) or 'same' (total d (k - 1), the odd one on the high side)."""
+    nd = len(kernel)
+    if padding == "valid":
+        return (0,) * nd
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        totals = [dilation[d] * (kernel[d] - 1) for d in range(nd)]
+        if all(t % 2 == 0 for t in totals):
+            return tuple(t // 2 for t in totals)
+        return tuple(v for t in totals for v in (t // 2, t - t // 2))
+    if isinstance(padding, str):
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of ['valid', 'same']")
+    return _tup(padding, nd)
+
+
+def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
+          padding: IntOrTuple | str, dilation: IntOrTuple, groups: int) -> Tensor:
+    s, d = _tup(stride, nd), _tup(dilation, nd)
+    pad = _padding(padding, tuple(weight.shape[2:]) if weight.dim() == nd + 2 else (1,) * nd, d, s)
+    return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
+            padding: IntOrTuple, output_padding: IntOrTuple, groups: int, dilation: IntOrTuple) -> Tensor:
+    attrs = {"stride": _tup(stride, nd), "padding": _tup(padding, nd), "output_padding": _tup(output_padding, nd),
+             "dilation": _tup(dilation, nd), "groups": int(groups)}
+    return _run(op, (input, weight, bias), attrs)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
+    return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
+    return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+    attrs = {"kernel_size": _tup(kernel_size, 2), "stride": () if stride is None else _tup(stride, 2),
+             "padding": _tup(padding, 2), "dilation": _tup(dilation, 2), "ceil_mode": bool(ceil_mode)}
+    return _run("max_pool2d", (input,), attrs)
+
+
+def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    attrs = {"kernel_size": _tup(kernel_size, 2), "stride": () if stride is None else _tup(stride, 2),
+             "padding": _tup(padding, 2), "ceil_mode": bool(ceil_mode), "count_include_pad": bool(count_include_pad),
+             "divisor_override": divisor_override}
+    return _run("avg_pool2d", (input,), attrs)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None]) -> Tensor:
+    size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
+    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    return _run("adaptive_avg_pool2d", (input,), {"output_size": full})
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Training normalizes with the batch's statistics and updates the running ones in place
+    (mean, and the unbiased variance, by ``momentum``): state outside the gradient."""
+    attrs = {"training": bool(training), "momentum": float(momentum), "eps": float(eps)}
+    if not training:
+        return _run("batch_norm", (input, running_mean, running_var, weight, bias), attrs)
+    out = _run("batch_norm", (input, None, None, weight, bias), attrs)
+    if running_mean is not None or running_var is not None:
+        update_running_stats(input, running_mean, running_var, momentum)
+    return out
+
+
+def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                         factor: float) -> None:
+    """running = (1 - factor) running + factor batch statistic (the variance unbiased), in place."""
+    x = input._data
+    axes = (0,) + tuple(range(2, x.ndim))
+    count = x.size // x.shape[1]
+    with no_grad():
+        if running_mean is not None:
+            running_mean._data[...] = (1 - factor) * running_mean._data + factor * x.mean(axis=axes)
+        if running_var is not None:
+            unbiased = x.var(axis=axes) * count / max(count - 1, 1)
+            running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels with probability p, scaling the rest by 1 / (1 - p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    from .creation import rand
+
+    keep = (rand(*input.shape[:2], *([1] * (input.dim() - 2)), dtype=input.dtype) >= p)
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = Tensor(keep._data.astype(input._data.dtype) * scale)
+    return input * mask
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    if mode not in ("constant", "reflect", "replicate"):
+        raise NotImplementedError(f"pad mode {mode!r} is not supported (constant, reflect, replicate)")
+    return _run("pad", (input,), {"pad": tuple(int(p) for p in pad), "mode": mode,
+                                  "value": 0.0 if value is None else float(value)})
+
+
+def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
+                mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None) -> Tensor:
+    """2-D nearest / bilinear resampling to ``size`` or by ``scale_factor`` (torch's index rules)."""
+    if mode not in ("nearest", "bilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, bilinear)")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    scales = (0.0, 0.0)
+    if size is None:
+        factors = (float(scale_factor),) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
+        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(2))
+        if not recompute_scale_factor:
+            scales = (float(factors[0]), float(factors[1]))
+    attrs = {"size": _tup(size, 2), "mode": mode, "align_corners": bool(align_corners),
+             "scale_h": scales[0], "scale_w": scales[1]}
+    return _run("interpolate", (input,), attrs)
+
+
+def upsample(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | None = None,
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    return _run("pixel_shuffle", (input,), {"upscale_factor": int(upscale_factor)})
+
+
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    view = (1, -1) + (1,) * (out.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(view)
+    if bias is not None:
+        out = out + bias.reshape(view)
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over each (sample, group of C/G channels, spatial) with biased variance, then the
+    per-channel affine: composed of batch_norm on the (1, N G, -1) view, so every interpretation
+    follows from batch_norm's (grad_fn is torch's composite-side AddBackward0/MulBackward0)."""
+    n, c = input.shape[0], input.shape[1]
+    if num_groups < 1 or c % num_groups:
+        raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
+                                       f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
+    flat = input.reshape(1, n * num_groups, -1)
+    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Each (sample, channel) normalized over its spatial elements: batch_norm on the (1, N C, ...) view."""
+    if not use_input_stats:
+        return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
+    n, c = input.shape[0], input.shape[1]
+    flat = input.reshape(1, n * c, -1)
+    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    if running_mean is not None or running_var is not None:
+        stats = [None if r is None else Tensor(np.tile(r._data, n)) for r in (running_mean, running_var)]
+        update_running_stats(flat.reshape(1, n * c, *input.shape[2:]), stats[0], stats[1], momentum)
+        with no_grad():
+            for r, s in zip((running_mean, running_var), stats):
+                if r is not None and s is not None:
+                    r._data[...] = s._data.reshape(n, c).mean(axis=0)
+    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None],
+                        return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+    size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
+    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    return _run("adaptive_max_pool2d", (input,), {"output_size": full})

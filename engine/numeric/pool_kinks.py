@@ -1,0 +1,52 @@
+"""Max pooling's kink: a tie inside a window. torch sends the gradient to the first maximum;
+the other valid one-sided choice is the last. ``has_tie`` finds a tie in forward values and
+``branch(side)`` is the VJP with side 0 = first maximum, 1 = last (engine/kinks.py composes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..pool_specs import adaptive_rows, pool_geometry
+from .rules_conv import windows
+from .rules_pool import _pads
+
+Arr = np.ndarray
+
+
+def _rows(x: Arr, op: str, at: dict) -> tuple[Arr, Arr]:
+    """(values, flat input indices) per window, one row per output element; -inf / -1 outside."""
+    if op == "adaptive_max_pool2d":
+        rows = adaptive_rows(x.shape, at["output_size"])
+        return np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf), rows
+    kernel, stride, pad, dil, out = pool_geometry(op, x.shape, at)
+    pads = [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out)
+    grid = np.arange(x.size).reshape(x.shape)
+    taps = kernel[0] * kernel[1]
+    shape = (tuple(kernel), tuple(out), tuple(stride), tuple(dil))
+    values = windows(np.pad(x, pads, constant_values=-np.inf), *shape).reshape(-1, taps)
+    index = windows(np.pad(grid, pads, constant_values=-1), *shape).reshape(-1, taps)
+    return values, index
+
+
+def has_tie(op: str, x: Arr, at: dict) -> bool:
+    values, _ = _rows(x, op, at)
+    top = values.max(axis=1, keepdims=True)
+    return bool(((values == top) & np.isfinite(top)).sum(axis=1).max(initial=0) > 1)
+
+
+def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
+    def rule(side: int) -> Callable[[Arr, Any, Any], tuple]:
+        def vjp(g: Arr, saved: Any, node: Any) -> tuple:
+            x = saved[2]
+            values, index = _rows(x, op, node.attrs)
+            pick = values.argmax(axis=1) if side == 0 else values.shape[1] - 1 - values[:, ::-1].argmax(axis=1)
+            flat = index[np.arange(len(index)), pick]
+            return (np.bincount(flat, g.reshape(-1), minlength=x.size).reshape(x.shape).astype(g.dtype),)
+        return vjp
+    return rule
+
+
+TIE_OPS = ("max_pool2d", "adaptive_max_pool2d")

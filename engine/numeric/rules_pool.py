@@ -1,0 +1,143 @@
+"""Numeric forward and hand-written VJP of pooling and batch normalization.
+
+Pooling windows are strided views of the padded input (rules_conv.windows); max pooling saves the
+flat input index of each window's first maximum (non-differentiable data, as torch's indices)
+and scatters the gradient there; average pooling spreads g / divisor back over each window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
+from .rules_conv import windows
+from .ruletools import Arr, Rule
+
+
+def _pads(x_shape: tuple, kernel: list, stride: list, pad: list, dil: list, out: list) -> list[tuple[int, int]]:
+    """(low, high) padding so that every window, including a ceil_mode overhang, fits."""
+    return [(pad[d], max(0, (out[d] - 1) * stride[d] + dil[d] * (kernel[d] - 1) + 1 - x_shape[2 + d] - pad[d]))
+            for d in range(2)]
+
+
+def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    x = xs[0]
+    kernel, stride, pad, dil, out = pool_geometry("max_pool2d", x.shape, at)
+    xp = np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out), constant_values=-np.inf)
+    win = windows(xp, tuple(kernel), tuple(out), tuple(stride), tuple(dil)).reshape(x.shape[:2] + tuple(out) + (-1,))
+    arg = win.argmax(axis=-1)  # the first maximum in row-major window order, as torch
+    y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    p, q = np.divmod(arg, kernel[1])
+    rows = np.arange(out[0])[:, None] * stride[0] + p * dil[0] - pad[0]
+    cols = np.arange(out[1])[None, :] * stride[1] + q * dil[1] - pad[1]
+    plane = np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1, 1))
+    flat = (plane * x.shape[2] + rows) * x.shape[3] + cols
+    return np.ascontiguousarray(y), (flat, x.shape, x)
+
+
+def _max_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """The gradient goes to the saved index of each window (summed where windows overlap)."""
+    flat, shape = saved[0], saved[1]
+    size = int(np.prod(shape))
+    return (np.bincount(flat.reshape(-1), g.reshape(-1), minlength=size).reshape(shape).astype(g.dtype),)
+
+
+def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    x = xs[0]
+    kernel, stride, pad, dil, out = pool_geometry("avg_pool2d", x.shape, at)
+    xp = np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out))
+    win = windows(xp, tuple(kernel), tuple(out), tuple(stride), (1, 1))
+    y = win.sum(axis=(-2, -1)) / avg_divisor(x.shape, at, kernel, stride, pad, out)
+    return y.astype(x.dtype, copy=False), None
+
+
+def _avg_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """Each input element gets g / divisor from every window that covers it (one add per tap)."""
+    shape, at = node.shapes[0], node.attrs
+    kernel, stride, pad, dil, out = pool_geometry("avg_pool2d", shape, at)
+    pads = _pads(shape, kernel, stride, pad, dil, out)
+    gd = g / avg_divisor(shape, at, kernel, stride, pad, out).astype(g.dtype)
+    full = np.zeros(tuple(shape[:2]) + tuple(shape[2 + d] + sum(pads[d]) for d in range(2)), g.dtype)
+    for p, q in np.ndindex(*kernel):
+        full[:, :, p:p + stride[0] * (out[0] - 1) + 1:stride[0], q:q + stride[1] * (out[1] - 1) + 1:stride[1]] += gd
+    return (np.ascontiguousarray(full[:, :, pads[0][0]:pads[0][0] + shape[2], pads[1][0]:pads[1][0] + shape[3]]),)
+
+
+def adaptive_matrix(size_in: int, size_out: int) -> Arr:
+    """(out, in) averaging rows over floor(i in / out) .. ceil((i + 1) in / out) - 1, torch's split."""
+    i = np.arange(size_out)
+    start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+    h = np.arange(size_in)
+    mask = (h >= start[:, None]) & (h < end[:, None])
+    return mask / (end - start)[:, None]
+
+
+def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    x = xs[0]
+    a, b = (adaptive_matrix(x.shape[2 + d], at["output_size"][d]).astype(x.dtype) for d in range(2))
+    return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), None
+
+
+def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    shape = node.shapes[0]
+    a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
+    return (np.einsum("ih,ncij,jw->nchw", a, g, b, optimize=True),)
+
+
+def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """Each window's first maximum (row-major), its flat input index saved as torch's indices."""
+    x = xs[0]
+    rows = adaptive_rows(x.shape, at["output_size"])
+    values = np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf)
+    arg = values.argmax(axis=1)
+    flat = rows[np.arange(len(rows)), arg]
+    return x.reshape(-1)[flat].reshape(x.shape[:2] + tuple(at["output_size"])), (flat, x.shape, x)
+
+
+def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
+
+def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """xhat = (x - mean) / sqrt(var + eps) (batch's biased stats in training, else running); out = xhat w + b."""
+    x, rm, rv, w, b = xs
+    axes, view = _bn_axes(x)
+    if at["training"]:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    else:
+        mean, var = rm, rv
+    invstd = (1.0 / np.sqrt(var + at["eps"])).astype(x.dtype)
+    xhat = (x - mean.reshape(view)) * invstd.reshape(view)
+    y = xhat if w is None else xhat * w.reshape(view)
+    if b is not None:
+        y = y + b.reshape(view)
+    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (xhat, invstd, w)
+
+
+def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """training: dx = invstd (gxh - mean(gxh) - xhat mean(gxh xhat)), gxh = g w; eval: dx = g w invstd."""
+    xhat, invstd, w = saved
+    axes, view = _bn_axes(g)
+    needs = node.needs
+    gxh = g if w is None else g * w.reshape(view)
+    gx = None
+    if needs[0]:
+        if node.attrs["training"]:
+            gx = (gxh - gxh.mean(axis=axes).reshape(view)
+                  - xhat * (gxh * xhat).mean(axis=axes).reshape(view)) * invstd.reshape(view)
+        else:
+            gx = gxh * invstd.reshape(view)
+    gw = (g * xhat).sum(axis=axes) if needs[3] else None
+    gb = g.sum(axis=axes) if needs[4] else None
+    return gx, None, None, gw, gb
+
+
+POOL_RULES: dict[str, Rule] = {
+    "max_pool2d": Rule(_max_pool, _max_pool_vjp),
+    "avg_pool2d": Rule(_avg_pool, _avg_pool_vjp),
+    "adaptive_avg_pool2d": Rule(_adaptive, _adaptive_vjp),
+    "adaptive_max_pool2d": Rule(_adaptive_max, _max_pool_vjp),
+    "batch_norm": Rule(_batch_norm, _batch_norm_vjp),
+}

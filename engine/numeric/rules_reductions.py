@@ -1,0 +1,129 @@
+"""Numeric forward and hand-written VJP of the reductions of engine/ops_reductions.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .rules import reduced_dims
+from .ruletools import Arr, Rule
+
+
+def _keep(y: Arr, shape: tuple, at: dict, dims: tuple[int, ...]) -> Arr:
+    """A reduced result with its reduced dims back (size 1), to broadcast against the input."""
+    return y if at.get("keepdim") else np.expand_dims(y, dims)
+
+
+def _count(shape: tuple, dims: tuple[int, ...]) -> int:
+    return int(np.prod([shape[d] for d in dims], dtype=np.int64))
+
+
+def _reduction(fwd: Any, vjp: Any) -> Rule:
+    """``fwd(x, dims, at)`` reduced with keepdims; ``vjp(g, x, out, dims, at)`` with g and out
+    already broadcastable to x."""
+    def forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
+        x = xs[0]
+        dims = reduced_dims(at.get("dim"), x.ndim)
+        kept = np.asarray(fwd(x, dims, at), dtype=x.dtype)
+        out = kept if at.get("keepdim") else kept.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+        return out, (x, kept)
+
+    def backward(g: Arr, saved: Any, node: Any) -> tuple:
+        x, kept = saved
+        dims = reduced_dims(node.attrs.get("dim"), x.ndim)
+        return (np.asarray(vjp(_keep(g, x.shape, node.attrs, dims), x, kept, dims, node.attrs), g.dtype),)
+
+    return Rule(forward, backward)
+
+
+def _logsumexp(x: Arr, dims: tuple, at: dict) -> Arr:
+    top = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    top = np.where(np.isfinite(top), top, 0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(x - top), axis=dims, keepdims=True)) + top
+
+
+def _ties_evenly(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """amax/amin: the gradient split evenly among the elements equal to the result."""
+    hit = x == out
+    return g * hit / np.sum(hit, axis=dims, keepdims=True)
+
+
+def _first_index(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict, pick: Any) -> Arr:
+    """max/min(dim): the gradient to the returned index only (the first extreme)."""
+    (dim,) = dims
+    index = np.expand_dims(pick(x, axis=dim), dim)
+    mask = np.zeros(x.shape, bool)
+    np.put_along_axis(mask, index, True, axis=dim)
+    return g * mask
+
+
+def _var(x: Arr, dims: tuple, at: dict) -> Arr:
+    n = _count(x.shape, dims)
+    return np.sum((x - np.mean(x, axis=dims, keepdims=True)) ** 2, axis=dims, keepdims=True) / (n - at["correction"])
+
+
+def _var_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """d var = 2 (x - mean) / (N - correction)."""
+    return g * 2 * (x - np.mean(x, axis=dims, keepdims=True)) / (_count(x.shape, dims) - at["correction"])
+
+
+def _norm(x: Arr, dims: tuple, at: dict) -> Arr:
+    if at["p"] == 1:
+        return np.sum(np.abs(x), axis=dims, keepdims=True)
+    if at["p"] != 2:
+        raise NotImplementedError(f"norm with p={at['p']} (p=1 and p=2 are in the catalogue)")
+    return np.sqrt(np.sum(x * x, axis=dims, keepdims=True))
+
+
+def _norm_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """p=2: x / norm (0 where the norm is 0, as torch); p=1: sign(x)."""
+    if at["p"] == 1:
+        return g * np.sign(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * np.where(out == 0, 0.0, x / out)
+
+
+def _prod_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """d prod / d x_i = product of the others: exclusive prefix times suffix products along the
+    flattened reduced dims (right where some x_j is 0, unlike out / x)."""
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.transpose(x, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
+    ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+    prefix = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    suffix = np.flip(np.cumprod(np.concatenate([ones, np.flip(moved, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = (prefix * suffix).reshape([x.shape[d] for d in kept] + [x.shape[d] for d in dims])
+    return g * np.transpose(others, np.argsort(kept + list(dims)))
+
+
+def _cumsum_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    x = xs[0]
+    return (np.cumsum(x, axis=at["dim"] % x.ndim) if x.ndim else x.copy()), None
+
+
+def _cumsum_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """The reversed running sum of g."""
+    if not g.ndim:
+        return (g,)
+    dim = node.attrs["dim"] % g.ndim
+    return (np.flip(np.cumsum(np.flip(g, dim), axis=dim), dim),)
+
+
+_AMAX = _reduction(lambda x, dims, at: np.max(x, axis=dims, keepdims=True), _ties_evenly)
+_AMIN = _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True), _ties_evenly)
+
+REDUCTION_RULES: dict[str, Rule] = {
+    "logsumexp": _reduction(_logsumexp, lambda g, x, out, dims, at: g * np.exp(x - out)),
+    "amax": _AMAX, "amin": _AMIN, "max_all": _AMAX, "min_all": _AMIN,
+    "max_dim": _reduction(lambda x, dims, at: np.max(x, axis=dims, keepdims=True),
+                          lambda g, x, out, dims, at: _first_index(g, x, out, dims, at, np.argmax)),
+    "min_dim": _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True),
+                          lambda g, x, out, dims, at: _first_index(g, x, out, dims, at, np.argmin)),
+    "var": _reduction(_var, _var_vjp),
+    "std": _reduction(lambda x, dims, at: np.sqrt(_var(x, dims, at)),
+                      lambda g, x, out, dims, at: _var_vjp(g, x, out, dims, at) / (2 * out)),
+    "norm": _reduction(_norm, _norm_vjp),
+    "prod": _reduction(lambda x, dims, at: np.prod(x, axis=dims, keepdims=True), _prod_vjp),
+    "cumsum": Rule(_cumsum_forward, _cumsum_vjp),
+}
