@@ -250,6 +250,8 @@ _UFUNCS: dict[str, Callable] = {
     "exp": _unary("exp"), "log": _unary("log"), "sqrt": _unary("sqrt"), "tanh": _unary("tanh"),
     "absolute": _unary("abs"), "maximum": lambda a, b: record("maximum", (a, b)),
     "minimum": lambda a, b: record("minimum", (a, b)), "logaddexp": _logaddexp,
+    "sin": _unary("sin"), "cos": _unary("cos"), "expm1": _unary("expm1"), "log1p": _unary("log1p"),
+    "square": _unary("square"), "reciprocal": _unary("reciprocal"),
 }
 _FUNCTIONS: dict[str, Callable] = {
     "sum": lambda x, axis=None, keepdims=False, **k: _tensor(x).sum(axis, keepdims),
