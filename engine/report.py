@@ -45,6 +45,8 @@ class Report:
     graph: Any = field(default=None, repr=False)  # the checked graph, for drawing (set by check)
     failures: dict[str, str] = field(default_factory=dict)  # witness -> why it produced nothing usable
     culprits: list[Any] = field(default_factory=list)  # op nodes found at fault (each has .node), shown first
+    order: int = 1  # 2: leaves hold Hessian-vector products, [directions, *leaf shape]
+    directions_seed: int | None = None  # order 2: the seed of the directions (None: full Hessian)
 
     def leaf(self, leaf: Any) -> LeafReport:
         """A leaf's report, by name or by the engine tensor that was checked."""

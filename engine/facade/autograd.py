@@ -1,6 +1,12 @@
-"""``crossgrad.autograd``: ``grad`` and ``backward`` as in ``torch.autograd``."""
+"""``crossgrad.autograd``: ``grad`` and ``backward`` as in ``torch.autograd``, and
+``crossgrad.autograd.functional`` (vjp, jvp, jacobian, hessian, hvp)."""
 
+import sys
+
+from crossgrad.engine.numeric import ad_functional as functional
 from crossgrad.engine.numeric.autograd import enable_grad, no_grad, set_grad_enabled
 from crossgrad.engine.numeric.grad_api import backward, grad
 
-__all__ = ["backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]
+sys.modules[__name__ + ".functional"] = functional  # import crossgrad.autograd.functional
+
+__all__ = ["backward", "enable_grad", "functional", "grad", "no_grad", "set_grad_enabled"]

@@ -109,7 +109,7 @@ class Node:
     """A recorded op: what backward needs to turn the output's gradient into the inputs'."""
 
     __slots__ = ("op", "vjp", "saved", "freed", "shapes", "attrs", "needs",
-                 "next_functions", "consts", "retained", "__weakref__")
+                 "next_functions", "consts", "retained", "inputs", "out", "__weakref__")
 
     def __init__(self, op: str, vjp: Vjp, saved: Any, shapes: tuple, attrs: dict,
                  needs: tuple[bool, ...], next_functions: tuple, consts: tuple = ()) -> None:
@@ -123,6 +123,8 @@ class Node:
         self.next_functions = next_functions
         self.consts = consts  # per input: its array if it needs no grad (for graph export)
         self.retained: weakref.ref | None = None
+        self.inputs: tuple | None = None  # input tensors and output array, kept only when
+        self.out: Any = None  # values are saved, for create_graph to substitute live tensors
 
     def name(self) -> str:
         return type(self).__name__
@@ -134,6 +136,7 @@ class Node:
         """Free saved values, as PyTorch does after a backward without retain_graph."""
         if self.saved is not None:
             self.saved = None
+            self.inputs = self.out = None
             self.freed = True
 
     def apply(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
@@ -191,13 +194,26 @@ def _dependencies(roots: Iterable[Any]) -> dict[Any, int]:
     return deps
 
 
-def run_backward(roots: Sequence[Any], grads: Sequence[np.ndarray], retain_graph: bool,
-                 capture: dict[Any, int] | None = None) -> list[np.ndarray | None]:
+def run_backward(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
+                 capture: dict[Any, int] | None = None,
+                 create_graph: bool = False) -> list[Any]:
     """Propagate ``grads`` from ``roots`` to every reachable node.
 
     Without ``capture`` leaf gradients accumulate into ``.grad``. With ``capture`` (node ->
     position), the gradients arriving at those nodes are returned and no ``.grad`` changes.
+    With ``create_graph`` the gradients are Tensors and every VJP is recorded (grad mode on).
     """
+    if create_graph:
+        prev, _mode.enabled = _mode.enabled, True
+        try:
+            return _walk(roots, grads, retain_graph, capture, True)
+        finally:
+            _mode.enabled = prev
+    return _walk(roots, grads, retain_graph, capture, False)
+
+
+def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
+          capture: dict[Any, int] | None, create_graph: bool) -> list[Any]:
     deps = _dependencies(roots)
     pending: dict[Any, np.ndarray] = {}
     for root, grad in zip(roots, grads):
@@ -212,18 +228,24 @@ def run_backward(roots: Sequence[Any], grads: Sequence[np.ndarray], retain_graph
             captured[capture[node]] = grad
         if type(node) is AccumulateGrad:
             if capture is None:
-                _store(node.variable, grad, stored)
+                _store(node.variable, grad, stored, create_graph)
             continue
-        _deliver(node, grad, retain_graph, capture, stored, pending, deps, ready)
+        _deliver(node, grad, retain_graph, capture, stored, pending, deps, ready, create_graph)
     return captured
 
 
-def _deliver(node: Node, grad: np.ndarray, retain_graph: bool, capture: dict | None,
-             stored: set[int], pending: dict, deps: dict, ready: list) -> None:
+def _deliver(node: Node, grad: Any, retain_graph: bool, capture: dict | None,
+             stored: set[int], pending: dict, deps: dict, ready: list,
+             create_graph: bool = False) -> None:
     """Run one node's VJP and hand the input gradients to the next nodes."""
     if node.retained is not None and capture is None:
-        _store(node.retained(), grad, stored)
-    input_grads = node.apply(grad)
+        _store(node.retained(), grad, stored, create_graph)
+    if create_graph:
+        from .higher import run_vjp
+
+        input_grads: Sequence[Any] = run_vjp(node, grad)
+    else:
+        input_grads = node.apply(grad)
     if not retain_graph:
         node.release()
     for (nxt, _), g in zip(node.next_functions, input_grads):
@@ -251,9 +273,12 @@ def _skip_subgraph(node: Any, deps: dict, pending: dict, ready: list) -> None:
                 (ready if nxt in pending else stack).append(nxt)
 
 
-def _store(tensor: Any, grad: np.ndarray, stored: set[int]) -> None:
+def _store(tensor: Any, grad: Any, stored: set[int], create_graph: bool = False) -> None:
     """Accumulate into ``tensor.grad``, copying a gradient array that is not ours alone."""
     if tensor is None:
+        return
+    if create_graph:  # a Tensor with history: kept as is, summed out of place (as torch)
+        tensor._grad = grad if tensor._grad is None else tensor._grad + grad
         return
     if grad.base is not None or not grad.flags.writeable or id(grad) in stored:
         grad = grad.copy()

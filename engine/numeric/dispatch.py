@@ -38,6 +38,16 @@ def _check_shapes(op: str, xs: tuple, attrs: dict) -> None:
     ops.CATALOGUE[op].out_shape(shapes, attrs)
 
 
+def _resave(saved: Any, old: Any, new: np.ndarray) -> Any:
+    """``saved`` with the forward's scalar result replaced by its array (identity matters to
+    create_graph, which substitutes the live output for it)."""
+    if saved is old:
+        return new
+    if type(saved) is tuple:
+        return tuple([new if s is old else s for s in saved])
+    return saved
+
+
 def edge(t: Tensor) -> tuple[Any, int]:
     """The (node, 0) pair backward follows to reach ``t``."""
     if t.grad_fn is not None:
@@ -60,8 +70,9 @@ def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
     except (ValueError, IndexError, TypeError):
         _check_shapes(op, xs, attrs)  # raises a ShapeError naming the op, if shapes are at fault
         raise
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
+    if type(out) is not np.ndarray:  # a numpy scalar (0-d result): saved must hold the array
+        out, scalar = np.asarray(out), out
+        saved = _resave(saved, scalar, out)
     needs = tuple([t is not None and t._requires_grad for t in inputs])
     if not _mode.enabled or True not in needs or op == "detach":
         return _tensor_cls._make(out)
@@ -69,4 +80,7 @@ def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
     cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
     nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])
     consts = tuple([None if need else x for x, need in zip(xs, needs)])
-    return _tensor_cls._make(out, cls(op, rule.vjp, saved, shapes, attrs, needs, nexts, consts))
+    node = cls(op, rule.vjp, saved, shapes, attrs, needs, nexts, consts)
+    if saved is not None:  # what create_graph substitutes for the saved arrays
+        node.inputs, node.out = inputs, out
+    return _tensor_cls._make(out, node)

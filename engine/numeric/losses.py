@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
+from .ruletools import Arr, Rule, call, log_softmax, sigmoid, traced, unbroadcast
 
 
 def _reduce(loss: Arr, reduction: str, denom: Any = None) -> Arr:
@@ -89,7 +89,7 @@ def _cross_entropy(xs: tuple, at: dict) -> tuple[Arr, Any]:
         weighted = logp if w_class is None else logp * w_class
         per_sample = (1 - eps) * per_sample - (eps / x.shape[-1]) * weighted.sum(axis=1) * valid
     loss = _reduce(per_sample.reshape(t.shape), at["reduction"], w_sample.sum())
-    return loss, (x.shape, t.shape, logp, safe, valid, w_class, w_sample)
+    return loss, (x, t.shape, logp, safe, valid, w_class, w_sample)
 
 
 def _cross_entropy_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
@@ -97,8 +97,11 @@ def _cross_entropy_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
 
     where s_i = (1 - e) w_i + (e/C) valid_i sum(w) is minus the row sum of dL/dlogp_i.
     """
-    x_shape, t_shape, logp, safe, valid, w_class, w_sample = saved
+    x, t_shape, logp, safe, valid, w_class, w_sample = saved
+    x_shape = x.shape
     eps, classes = node.attrs["label_smoothing"], x_shape[-1]
+    if traced(x, g):  # create_graph: softmax of the live input, and no in-place writes
+        return _cross_entropy_vjp_traced(g, saved, node), None, None
     up = _upstream(g, node.attrs["reduction"], w_sample.sum())
     up = np.broadcast_to(up, t_shape).reshape(-1)
     coef = (1 - eps) * w_sample * up
@@ -115,6 +118,25 @@ def _cross_entropy_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     return dx.reshape(x_shape), None, None
 
 
+def _cross_entropy_vjp_traced(g: Arr, saved: tuple, node: Any) -> Arr:
+    """The same gradient, written for create_graph: p from the live logits, a one-hot matrix."""
+    x, t_shape, logp, safe, valid, w_class, w_sample = saved
+    eps, classes = node.attrs["label_smoothing"], x.shape[-1]
+    up = _upstream(g, node.attrs["reduction"], w_sample.sum())
+    up = np.broadcast_to(up, t_shape).reshape(-1)
+    coef = (1 - eps) * w_sample * up
+    total_w = classes if w_class is None else w_class.sum()
+    scale = coef + (eps / classes) * total_w * valid * up
+    onehot = np.zeros(logp.shape, dtype=logp.dtype)
+    onehot[np.arange(len(safe)), safe] = 1
+    p = call("softmax", x.reshape(-1, classes), dim=1)
+    dx = p * scale[:, None] - onehot * coef[:, None]
+    if eps:
+        per_class = np.ones(classes, logp.dtype) if w_class is None else w_class
+        dx = dx - (eps / classes) * (valid * up)[:, None] * per_class
+    return dx.reshape(x.shape)
+
+
 CROSS_ENTROPY = Rule(_cross_entropy, _cross_entropy_vjp)
 
 
@@ -122,11 +144,12 @@ CROSS_ENTROPY = Rule(_cross_entropy, _cross_entropy_vjp)
 def _mse(xs: tuple, at: dict) -> tuple[Arr, Any]:
     """loss = (input - target)^2, reduced."""
     diff = xs[0] - xs[1]
-    return _reduce(diff * diff, at["reduction"]), diff
+    return _reduce(diff * diff, at["reduction"]), (xs[0], xs[1])
 
 
-def _mse_vjp(g: Arr, diff: Arr, node: Any) -> tuple:
+def _mse_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     """dL/dinput = 2 (input - target) = -dL/dtarget."""
+    diff = saved[0] - saved[1]
     d = 2 * diff * _upstream(g, node.attrs["reduction"], diff.size)
     sa, sb = node.shapes
     return (unbroadcast(d, sa) if node.needs[0] else None,

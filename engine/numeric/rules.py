@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import losses
-from .ruletools import Arr, Rule, log_softmax, sigmoid, unbroadcast
+from .ruletools import Arr, Rule, embed, log_softmax, sigmoid, unbroadcast
 
 
 def _tie_mask(a: Arr, b: Arr, wins: Arr, dtype: Any) -> Arr:
@@ -218,15 +218,11 @@ def _mean_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
 
 
 def _select_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
-    out = np.zeros(shape, dtype=g.dtype)
-    out[index_along(shape, at["dim"], at["index"])] = g
-    return out
+    return embed(g, shape, at["dim"], at["index"])
 
 
 def _slice_vjp(g: Arr, shape: tuple, at: dict) -> Arr:
-    out = np.zeros(shape, dtype=g.dtype)
-    out[index_along(shape, at["dim"], slice(at["start"], at["stop"], at["step"]))] = g
-    return out
+    return embed(g, shape, at["dim"], slice(at["start"], at["stop"], at["step"]))
 
 
 def index_along(shape: tuple, dim: int, item: Any) -> tuple:

@@ -28,9 +28,34 @@ def unbroadcast(g: Arr, shape: tuple[int, ...]) -> Arr:
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def traced(*xs: Any) -> bool:
+    """True when a VJP runs under create_graph (its values are engine tensors)."""
+    return any(hasattr(x, "_data") for x in xs)
+
+
 def sigmoid(x: Arr) -> Arr:
     """sigmoid(x) = exp(-softplus(-x)), without overflow warnings."""
+    if traced(x):
+        return call("sigmoid", x)
     return np.exp(-np.logaddexp(0, -x))
+
+
+def embed(g: Arr, shape: tuple, dim: int, item: Any) -> Arr:
+    """Zeros of ``shape`` with ``g`` at ``item`` (an int or a slice) along ``dim``: the VJP
+    of select / slice. Under create_graph a product with a constant 0/1 matrix (linear in g)."""
+    if not traced(g):
+        out = np.zeros(shape, dtype=g.dtype)
+        out[(slice(None),) * (dim % len(shape)) + (item,)] = g
+        return out
+    dim = dim % len(shape)
+    n = shape[dim]
+    picks = np.arange(n)[item]
+    place = np.zeros((n, np.size(picks)), dtype=g.dtype)
+    place[picks, np.arange(np.size(picks))] = 1
+    if np.ndim(picks) == 0:  # select: the dim is gone; put it back as size 1
+        g = np.expand_dims(g, dim)
+    moved = np.swapaxes(g, dim, -1) @ place.T
+    return np.swapaxes(moved, dim, -1)
 
 
 def log_softmax(x: Arr, dim: int) -> Arr:
@@ -51,9 +76,9 @@ def call(op: str, *inputs: Any, **attrs: Any) -> Any:
     from .. import ops
     from .rules import RULES
 
-    full = ops.CATALOGUE[op].defaults() | attrs
-    if any(hasattr(x, "_data") for x in inputs):
-        from .dispatch import apply
+    if traced(*inputs):
+        from .higher import record
 
-        return apply(op, tuple(inputs), full)
+        return record(op, tuple(inputs), **attrs)
+    full = ops.CATALOGUE[op].defaults() | attrs
     return RULES[op].forward(tuple(inputs), full)[0]

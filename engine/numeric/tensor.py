@@ -152,7 +152,9 @@ class Tensor(TensorMath):
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         if create_graph:
-            raise NotImplementedError("crossgrad does not build graphs of the backward pass")
+            from .grad_api import backward
+
+            return backward([self], [gradient], retain_graph, create_graph=True)
         root, grad = _root_and_grad(self, gradient)
         run_backward([root], [grad], bool(retain_graph))
 

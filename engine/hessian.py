@@ -1,0 +1,202 @@
+"""``check(..., order=2)``: second derivatives, three ways.
+
+For f = <output, seed> and directions v (unit vectors, i.e. the full Hessian element by
+element, when the graph has at most FULL_HESSIAN_MAX differentiable elements; else DIRECTIONS
+seeded standard-normal directions over all differentiable leaves at once), each witness gives
+the Hessian-vector products H v, split per leaf:
+
+- numeric: the engine's double backward (``grad(create_graph=True)``, then ``grad`` of <g, v>),
+  i.e. the VJP rules differentiated by themselves;
+- symbolic (exact tier): SymPy differentiates twice — the closed-form gradient of the forward
+  graph (symbolic/closed_form.py, ``sympy.diff`` of the composed forward templates), then
+  ``sympy.diff`` of each gradient element by every leaf symbol (the Hessian, evaluated with
+  mpmath), times v. Offered up to SYMBOLIC_MAX differentiable elements; larger graphs get a note and no symbolic;
+- finite_difference: central differences of the engine's FIRST-order gradient along v
+  (first-order rules are what order=1 checks), in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .compare import compare, worst
+from .errors import FieldError
+from .graph import Leaf, Plan, input_indices, validate
+from .report import LeafReport, Report, finish_leaf
+from .tolerance import policy
+
+FULL_HESSIAN_MAX = 16  # differentiable elements up to which the full Hessian is checked
+DIRECTIONS = 3  # seeded directions above that
+FD_STEP = 1e-5
+SYMBOLIC_MAX = 8  # differentiable elements up to which SymPy differentiates twice (it is slow)
+PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"),
+         ("symbolic", "finite_difference"))
+ORDERS = (1, 2)
+
+
+def check_order(order: Any) -> int:
+    """``order`` as an int in ORDERS, or a FieldError naming the field."""
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order not in ORDERS:
+        raise FieldError("order", f"must be one of {list(ORDERS)} (1: gradients, 2: Hessian-"
+                                  f"vector products), got {order!r}")
+    return int(order)
+
+
+def _run(plan: Plan, values: dict[int, np.ndarray], as_float64: bool) -> tuple[list, Any]:
+    """Engine tensors for every node (leaves from ``values`` or the graph); (leaves, output)."""
+    from .numeric.autograd import set_grad_enabled
+    from .numeric.dispatch import apply
+    from .numeric.tensor import Tensor
+
+    tensors: list[Any] = []
+    with set_grad_enabled(True):
+        for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
+            if isinstance(node, Leaf):
+                arr = np.array(values.get(i, node.value))
+                if as_float64 and arr.dtype.kind == "f":
+                    arr = arr.astype(np.float64)
+                t = Tensor._make(arr)
+                tensors.append(t.requires_grad_() if node.requires_grad else t)
+                continue
+            inputs = tuple([None if s is None else tensors[s] for s in input_indices(plan, i)])
+            with set_grad_enabled(not node.no_grad):
+                tensors.append(apply(node.op, inputs, plan.attrs[i]))
+    return [tensors[i] for i in plan.grad_leaves()], tensors[plan.output]
+
+
+def _grads(leaves: list, out: Any, seed: np.ndarray, create_graph: bool) -> list:
+    from .numeric.grad_api import grad
+    from .numeric.tensor import Tensor
+
+    if not out.requires_grad:
+        return [None] * len(leaves)
+    return list(grad(out, leaves, Tensor._make(np.asarray(seed, out._data.dtype)),
+                     create_graph=create_graph, allow_unused=True))
+
+
+def _leaf(plan: Plan, i: int) -> Leaf:
+    node = plan.graph.nodes[i]
+    assert isinstance(node, Leaf)
+    return node
+
+
+def _flat(parts: list, plan: Plan) -> np.ndarray:
+    return np.concatenate([np.zeros(math.prod(plan.shapes[i])) if p is None
+                           else np.asarray(p._data, np.float64).ravel()
+                           for p, i in zip(parts, plan.grad_leaves())])
+
+
+def _split(v: np.ndarray, plan: Plan) -> list[np.ndarray]:
+    sizes = [math.prod(plan.shapes[i]) for i in plan.grad_leaves()]
+    return [p.reshape(plan.shapes[i]) for p, i in zip(np.split(v, np.cumsum(sizes)[:-1]),
+                                                       plan.grad_leaves())]
+
+
+def numeric_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray:
+    """[directions, elements]: the engine's double backward, in the leaves' dtypes."""
+    from .numeric.grad_api import grad
+    from .numeric.tensor import Tensor
+
+    leaves, out = _run(plan, {}, as_float64=False)
+    gs = _grads(leaves, out, seed, create_graph=True)
+    rows = []
+    for v in vs:
+        terms = [(g * Tensor._make(p.astype(g._data.dtype))).sum()
+                 for g, p in zip(gs, _split(v, plan)) if g is not None and g.requires_grad]
+        if not terms:
+            rows.append(np.zeros(len(v)))
+            continue
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        rows.append(_flat(list(grad(total, leaves, retain_graph=True, allow_unused=True)), plan))
+    return np.array(rows)
+
+
+def fd_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray, step: float = FD_STEP) -> np.ndarray:
+    """[directions, elements]: central differences of the engine's first-order gradient."""
+    base = {i: np.asarray(_leaf(plan, i).value, np.float64) for i in plan.grad_leaves()}
+    rows = []
+    for v in vs:
+        h = step * max(1.0, max(float(np.abs(b).max(initial=0)) for b in base.values()))
+        grads = []
+        for sign in (1.0, -1.0):
+            moved = {i: base[i] + sign * h * p for i, p in zip(base, _split(v, plan))}
+            leaves, out = _run(plan, moved, as_float64=True)
+            grads.append(_flat(_grads(leaves, out, seed, create_graph=False), plan))
+        rows.append((grads[0] - grads[1]) / (2 * h))
+    return np.array(rows)
+
+
+def symbolic_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray | None:
+    """[directions, elements] from SymPy second derivatives, or None when too large."""
+    from .symbolic import closed_form
+
+    if sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves()) > SYMBOLIC_MAX:
+        return None
+    forms = closed_form.closed_forms(plan, seed)
+    if forms is None:
+        return None
+    symbols, values = [], []
+    for i in plan.grad_leaves():
+        symbols += closed_form._leaf_exprs(plan, i, _leaf(plan, i))
+        values += np.asarray(_leaf(plan, i).value, np.float64).ravel().tolist()
+    gradient = [e for i in plan.grad_leaves() for e in forms[i]]
+    hessian = [[sp.diff(g, x) for x in symbols] for g in gradient]  # sympy.diff twice
+    with mpmath.workdps(30):
+        table = sp.lambdify(symbols, hessian, "mpmath")(*[mpmath.mpf(x) for x in values])
+        h = np.array([[float(e) for e in row] for row in table], dtype=np.float64)
+    return vs @ h
+
+
+def directions(plan: Plan, rng_seed: int) -> tuple[np.ndarray, str]:
+    n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+    if n <= FULL_HESSIAN_MAX:
+        return np.eye(n), f"full Hessian ({n} x {n}, element by element)"
+    rng = np.random.default_rng(rng_seed)
+    return rng.standard_normal((DIRECTIONS, n)), \
+        f"Hessian-vector products along {DIRECTIONS} directions (seed {rng_seed})"
+
+
+def check_order2(request: Any) -> Report:
+    """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared."""
+    from .check import _seed
+
+    plan = validate(request.graph)
+    seed = _seed(plan, request.seed)
+    vs, how = directions(plan, request.fd_seed)
+    found = {"numeric": numeric_hvps(plan, seed, vs), "finite_difference": fd_hvps(plan, seed, vs)}
+    sym = symbolic_hvps(plan, seed, vs) if request.tier != "off" else None
+    notes = [f"order 2: {how}"]
+    if sym is None:
+        notes.append("SymPy second derivatives are offered for at most "
+                     f"{SYMBOLIC_MAX} differentiable elements; symbolic did not run")
+    else:
+        found["symbolic"] = sym
+    report = Report("skipped", [], "exact" if sym is not None else "off", "order 2",
+                    f"gradient differences (step {FD_STEP:g})", notes=notes)
+    report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance)
+    report.verdict = worst([leaf.verdict for leaf in report.leaves])
+    report.order = 2
+    report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
+        else request.fd_seed
+    return report
+
+
+def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any) -> list[LeafReport]:
+    out, start = [], 0
+    for i in plan.grad_leaves():
+        size, shape, dtype = math.prod(plan.shapes[i]), plan.shapes[i], plan.dtypes[i]
+        grads = {w: rows[:, start:start + size].reshape((count,) + shape) for w, rows in found.items()}
+        start += size
+        pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, policy(dtype, p, tol),
+                         seed_scale=float(np.abs(seed).max(initial=0.0)))
+                 for p in PAIRS if p[0] in grads and p[1] in grads]
+        entry = LeafReport(plan.graph.nodes[i].name, (count,) + shape, dtype, grads, pairs)
+        out.append(finish_leaf(entry))
+    return out
