@@ -20,9 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from .compare import compare, worst
 from .errors import FieldError
@@ -33,7 +31,8 @@ from .tolerance import policy
 FULL_HESSIAN_MAX = 16  # differentiable elements up to which the full Hessian is checked
 DIRECTIONS = 3  # seeded directions above that
 FD_STEP = 1e-5
-SYMBOLIC_MAX = 8  # differentiable elements up to which SymPy differentiates twice (it is slow)
+from .symbolic.second_order import SYMBOLIC_MAX  # noqa: E402,F401
+
 PAIRS = (("numeric", "symbolic"), ("numeric", "finite_difference"),
          ("symbolic", "finite_difference"))
 ORDERS = (1, 2)
@@ -133,27 +132,6 @@ def fd_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray, step: float = FD_STEP)
     return np.array(rows)
 
 
-def symbolic_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray | None:
-    """[directions, elements] from SymPy second derivatives, or None when too large."""
-    from .symbolic import closed_form
-
-    if sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves()) > SYMBOLIC_MAX:
-        return None
-    forms = closed_form.closed_forms(plan, seed)
-    if forms is None:
-        return None
-    symbols, values = [], []
-    for i in plan.grad_leaves():
-        symbols += closed_form._leaf_exprs(plan, i, _leaf(plan, i))
-        values += np.asarray(_leaf(plan, i).value, np.float64).ravel().tolist()
-    gradient = [e for i in plan.grad_leaves() for e in forms[i]]
-    hessian = [[sp.diff(g, x) for x in symbols] for g in gradient]  # sympy.diff twice
-    with mpmath.workdps(30):
-        table = sp.lambdify(symbols, hessian, "mpmath")(*[mpmath.mpf(x) for x in values])
-        h = np.array([[float(e) for e in row] for row in table], dtype=np.float64)
-    return vs @ h
-
-
 def directions(plan: Plan, rng_seed: int) -> tuple[np.ndarray, str]:
     n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
     if n <= FULL_HESSIAN_MAX:
@@ -171,6 +149,8 @@ def check_order2(request: Any) -> Report:
     seed = _seed(plan, request.seed)
     vs, how = directions(plan, request.fd_seed)
     found = {"numeric": numeric_hvps(plan, seed, vs), "finite_difference": fd_hvps(plan, seed, vs)}
+    from .symbolic.second_order import symbolic_hvps
+
     sym = symbolic_hvps(plan, seed, vs) if request.tier != "off" else None
     notes = [f"order 2: {how}"]
     if sym is None:
