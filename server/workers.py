@@ -174,10 +174,12 @@ class SymbolicPool:
             self._replace(worker)
 
     def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start its replacement in the background: spawning a Python process
+        takes a while, and the call that found the dead or late worker must still answer in time."""
         worker.kill()
         with self._lock:
             self.replaced += 1
-        self.idle.put(_Worker(self.memory_mb))
+        threading.Thread(target=lambda: self.idle.put(_Worker(self.memory_mb)), daemon=True).start()
 
     def close(self) -> None:
         while not self.idle.empty():
