@@ -20,6 +20,7 @@ ROOT = Path(__file__).parents[1]
 
 def ops_page() -> str:
     from crossgrad.engine import ops
+    from crossgrad.engine.numeric.batched import TABLE
 
     lines = ["# Op catalogue", "", "Generated from `crossgrad.engine.ops.CATALOGUE`. Every op has all three "
              "interpretations: the numeric engine's forward and hand-written VJP, SymPy's lowering of its forward "
@@ -33,6 +34,9 @@ def ops_page() -> str:
             lines += [spec.doc, ""]
         grad_fn = spec.grad_fn if isinstance(spec.grad_fn, str) else "depends on the shapes and attributes"
         lines += [f"- grad_fn: `{grad_fn}`" if spec.grad_fn else "- grad_fn: none (no gradient)"]
+        batch = "its own batch rule" if name in TABLE else "one forward per copy"
+        lines += [f"- witnesses: numeric engine, SymPy exact tier, SymPy tensor tier (compiled to vectorized "
+                  f"numpy/einsum), finite differences ({batch})"]
         if spec.kink:
             lines += [f"- kink / convention: {spec.kink}"]
         lines += [""]
