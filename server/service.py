@@ -21,6 +21,10 @@ VERSION = crossgrad.__version__
 # The exact tier's speed in its cost units (matmul-equivalent evaluations, exact.estimate_work):
 # 0.5-0.95 us each on a 2-core machine by bench/measure_exact_costs.py; the slow end is used.
 EXACT_EVALUATIONS_PER_SECOND = 1_000_000
+# A symbolic witness stops this long before the client's deadline, so the others' answer still
+# arrives: at least ANSWER_MARGIN_SECONDS, or this share of the call's budget when that is more.
+ANSWER_MARGIN_SECONDS = 0.5
+ANSWER_MARGIN_SHARE = 0.15
 
 
 class CrossgradServicer(wire.ServicerBase):
@@ -59,7 +63,8 @@ class CrossgradServicer(wire.ServicerBase):
         """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
         remaining = context.time_remaining() if context is not None else None
         budget = min(remaining or self.limits.max_deadline_seconds, self.limits.max_deadline_seconds)
-        deadline = time.monotonic() + max(0.0, budget - 0.25)  # leave time to answer
+        # leave time to answer: comparing, building and sending the report (a loaded machine needs more)
+        deadline = time.monotonic() + max(0.0, budget - max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget))
         symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
         engine_request = wire.request_in(request, self.limits)
         # auto takes the exact tier only when it can finish in half the time this call has left

@@ -35,9 +35,9 @@ def test_deadline_overrun_answers_with_the_other_witnesses():
     replaced = server.pool.replaced
     w, loss = heavy_loss()
     start = time.monotonic()
-    with Client(f"127.0.0.1:{server.port}", deadline=5.0) as client:
+    with Client(f"127.0.0.1:{server.port}", deadline=6.0) as client:
         report = client.check(loss, names={"w": w}, tier="exact")
-    assert time.monotonic() - start < 5.0 + 1.5  # answered around the deadline, not after the exact run (~10 s+)
+    assert time.monotonic() - start < 6.0 + 1.5  # answered around the deadline, not after the exact run (~10 s+)
     assert "timed out" in report.tier_reason
     assert report.grad(w, "symbolic") is None and report.grad(w, "numeric") is not None
     pairs = {p.witnesses: p.verdict for p in report.leaf(w).pairs}
