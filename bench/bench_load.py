@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from crossgrad.client import Client, RemoteError, wire
@@ -48,21 +49,26 @@ def start_server(processes: int = 1) -> tuple[subprocess.Popen, int]:
 
 def rss_mb(pid: int) -> float:
     """Resident memory of the server and its worker processes."""
-    total = 0.0
+    return status_mb(pid, "VmRSS", sum)
+
+
+def status_mb(pid: int, field: str, combine: Callable[[list[float]], float]) -> float:
+    """A memory field of /proc/PID/status (VmRSS, VmHWM) over the process and its children, in MB."""
+    values = []
     for p in [pid, *_children(pid)]:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except FileNotFoundError:
+                if line.startswith(f"{field}:"):
+                    values.append(int(line.split()[1]) / 1024)
+        except OSError:
             pass
-    return total
+    return combine(values) if values else 0.0
 
 
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
+    except OSError:
         return []
 
 

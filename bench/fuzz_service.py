@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
+from bench_load import status_mb
 from crossgrad.client import wire
 from crossgrad.engine import ops
 from crossgrad.v1 import crossgrad_pb2 as pb
@@ -86,26 +87,6 @@ def mutate(message: pb.CheckRequest, rng: random.Random) -> bytes:
     return bytes(data)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a process and its children (the symbolic workers), in MB."""
-    total = 0.0
-    for p in [pid] + _children(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total = max(total, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=10_000)
@@ -137,7 +118,7 @@ def main() -> None:
             codes[code] += 1
             slowest = max(slowest, (elapsed, f"request {i} ({code})"))
             if i % 200 == 0:
-                peak["server+workers"] = max(peak["server+workers"], peak_rss_mb(proc.pid))
+                peak["server+workers"] = max(peak["server+workers"], status_mb(proc.pid, "VmHWM", max))
         serving = health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
         info.GetServerInfo(pb.GetServerInfoRequest())
     finally:

@@ -319,6 +319,11 @@ def _compare_group(request: CheckRequest, plan: Plan, seed: np.ndarray, key: Gro
                           tols, kinks, unit, seed_scale, floors)
 
 
+def _fd_disagrees(report: Report) -> bool:
+    return any("finite_difference" in p.witnesses and p.mismatched_indices for leaf in report.leaves
+               for p in leaf.pairs)
+
+
 def _unreliable_fd(plan: Plan, seed: np.ndarray, report: Report) -> None:
     """Where finite differences disagree, estimate the quotients' own error at those elements; a
     difference that error explains is not evidence: finite differences are unreliable there and
@@ -472,7 +477,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
-    if fd is not None and fd.mode == "per_element":
+    if fd is not None and fd.mode == "per_element" and _fd_disagrees(report):
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
