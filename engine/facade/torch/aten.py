@@ -25,6 +25,7 @@ class Emit(Protocol):
     def const(self, value: Any, like: str, shape: tuple[int, ...] = ()) -> str: ...
     def shape(self, name: str) -> tuple[int, ...]: ...
     def out_shape(self) -> tuple[int, ...]: ...
+    def mask(self) -> str: ...
 
 
 Rule = Callable[[Emit, tuple, dict], Any]
@@ -397,7 +398,9 @@ _DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
 
 def rule(target: str) -> Rule | None:
     """The rule for an ATen overload, if every catalogue op it needs exists."""
-    for table in (_DIRECT, _RULES):
+    from .aten_extra import EXTRA
+
+    for table in (EXTRA, _DIRECT, _RULES):
         needs, found = table.get(target, ((), None))
         if found is not None and all(op in ops.CATALOGUE for op in needs):
             return found

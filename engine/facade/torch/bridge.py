@@ -38,9 +38,10 @@ def _decomposition(op: Any) -> Callable[..., Any] | None:
 def convert(fn_or_module: Any, example_inputs: Sequence[torch.Tensor]) -> tuple[Captured, Builder, list[str]]:
     """Capture, decomposing unmapped ops until every op maps; the builder holds the nodes."""
     table: dict[Any, Callable[..., Any]] = {}
+    rng_state = torch.get_rng_state()  # a dropout mask is the one drawn from here (values.py)
     for _ in range(MAX_ROUNDS):
         captured = capture(fn_or_module, example_inputs, dict(table))
-        builder = Builder(captured)
+        builder = Builder(captured, rng_state)
         outputs = builder.convert()
         if not builder.unsupported:
             return captured, builder, outputs

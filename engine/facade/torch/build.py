@@ -13,6 +13,7 @@ from crossgrad.engine.graph import Graph, GraphNode, Leaf, OpNode
 
 from . import aten
 from .capture import Captured
+from .values import is_dropout, record
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64, torch.bool: np.bool_}
 
@@ -43,8 +44,12 @@ def _meta(node: torch.fx.Node) -> tuple[tuple[int, ...], Any]:
 class Builder:
     """Emits graph nodes for one FX graph; implements aten.Emit."""
 
-    def __init__(self, captured: Captured) -> None:
+    def __init__(self, captured: Captured, rng_state: torch.Tensor | None = None) -> None:
         self.captured = captured
+        self.rng_state = torch.get_rng_state() if rng_state is None else rng_state
+        self.recorded: tuple[dict, dict] | None = None  # concrete values and dropout masks, when needed
+        self.value_dependent = False  # some leaf holds a value computed from the inputs (mask, indices)
+        self.data: set[torch.fx.Node] = set()  # nodes holding data computed from the inputs (never differentiated)
         self.nodes: list[GraphNode] = []
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.dtypes: dict[str, Any] = {}
@@ -77,6 +82,11 @@ class Builder:
     def shape(self, name: str) -> tuple[int, ...]:
         return self.shapes[name]
 
+    def mask(self) -> str:
+        """The dropout mask the current node draws, as a leaf (scaled: 0 or 1 / (1 - p))."""
+        assert self.current is not None
+        return self._recorded_leaf(self.current, self._recorded()[1][self.current], "mask")
+
     def out_shape(self) -> tuple[int, ...]:
         return _meta(self.current)[0] if self.current is not None else ()
 
@@ -105,6 +115,28 @@ class Builder:
             self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
                 if isinstance(value, torch.Tensor) else value
         return self.env[node]
+
+    def _recorded(self) -> tuple[dict, dict]:
+        if self.recorded is None:
+            self.recorded = record(self.captured.graph, self.captured.values, self.rng_state)
+        return self.recorded
+
+    def _recorded_leaf(self, node: torch.fx.Node, value: torch.Tensor, suffix: str = "") -> str:
+        """A non-differentiable leaf holding what ``node`` computed for these inputs."""
+        self.value_dependent = True
+        stem = f"{node.name}_{suffix}" if suffix else node.name
+        return self.leaf(stem, leaf_value(stem, value.detach()), False)
+
+    def _data(self, node: torch.fx.Node) -> bool:
+        """A bool or integer result (a comparison, indices), or a value computed from such data only
+        (``indices.double()``): data for the graph, never differentiated."""
+        if is_dropout(node):
+            return False
+        dtype = _meta(node)[1]
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+            return True
+        inputs = node.all_input_nodes
+        return bool(inputs) and all(n in self.data or n in self.constants for n in inputs)
 
     def _concrete(self, args: Any) -> Any:
         return torch.fx.node.map_arg(args, lambda n: self.constants[n])
@@ -143,6 +175,11 @@ class Builder:
         if all(n in self.constants for n in inputs):  # factory ops and what only they feed
             target: Any = node.target
             self._constant(node, target(*self._concrete(node.args), **self._concrete(node.kwargs)))
+            return
+        if self._data(node):
+            self.data.add(node)
+            value = self._recorded()[0][node]
+            self.env[node] = self._recorded_leaf(node, value) if isinstance(value, torch.Tensor) else value
             return
         if node.target is operator.getitem:
             source: Any = node.args[0]

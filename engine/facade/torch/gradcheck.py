@@ -50,6 +50,7 @@ class _Template:
     leaves: list[str]  # placeholder leaf names, in capture order
     directions: list[str]  # direction leaves (several outputs), empty for one output
     closed_over: dict[str, torch.Tensor]  # parameters the function closes over, by leaf name
+    value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
@@ -70,6 +71,8 @@ def _template(func: Any, inputs: list[torch.Tensor]) -> _Template:
             _CACHE.move_to_end(key)
             return _CACHE[key]
     template = _capture(func, inputs)
+    if template.value_dependent:
+        return template
     with _LOCK:
         _CACHE[key] = template
         if len(_CACHE) > CACHE_SIZE:
@@ -84,7 +87,7 @@ def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
         [builder.leaf(f"direction{k}", np.zeros(builder.shape(name), builder.dtypes[name]), False)
          for k, name in enumerate(names)]
     graph = builder.graph(names, directions or None)
-    return _Template(graph, list(captured.names), directions, dict(builder.params))
+    return _Template(graph, list(captured.names), directions, dict(builder.params), builder.value_dependent)
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
@@ -203,7 +206,9 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     if ignored:
         warnings.warn(f"crossgrad.torch.gradcheck ignores {sorted(ignored)}", stacklevel=2)
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+    rng_state = torch.get_rng_state()  # PyTorch's call below draws the dropout masks the capture recorded
     template = _template(func, inputs)  # first: a capture may touch buffers torch's backward will read
+    torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
     outputs = [result] if isinstance(result, torch.Tensor) else list(result)
