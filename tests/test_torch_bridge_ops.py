@@ -16,6 +16,7 @@ from crossgrad.torch import UnsupportedOpError, from_torch, gradcheck  # noqa: E
 
 D = torch.float64
 T = torch.tensor([0, 2, 1, 2])
+MASK = torch.tensor([[True, False, True], [True, True, False], [False, True, True]])
 Y = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5], [0.2, 0.9, 0.0], [1.0, 1.0, 0.0]], dtype=D)
 
 CASES = {  # name -> (function, input shapes, catalogue ops the capture must contain)
@@ -70,6 +71,24 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
     "var, std, norm, prod, cumsum": (
         lambda x: x.var(1) + x.std(1, correction=0) + x.norm(dim=1) + torch.linalg.vector_norm(x, 1, dim=1)
         + x.prod(1) + x.cumsum(1)[:, -1], [(4, 3)], {"var", "std", "norm", "prod", "cumsum"}),
+    "sdpa: causal, bool mask with scale, float mask": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True).sum(1)
+        + F.scaled_dot_product_attention(q, k, v, attn_mask=MASK, scale=0.3).sum(1)
+        + F.scaled_dot_product_attention(q, k, v, attn_mask=MASK * 0.5 - 1.0).sum(1),
+        [(2, 3, 2), (2, 3, 2), (2, 3, 2)], {"softmax", "where", "matmul"}),
+    "pad modes, interpolate, same and transposed convolutions": (
+        lambda x, w: F.pad(x, (1, 2, 0, 1), value=0.5).sum() + F.pad(x, (1, 1, 1, 0), mode="reflect").pow(2).sum()
+        + F.pad(x, (2, 0, 1, 1), mode="replicate").pow(2).sum() + F.interpolate(x, size=(5, 3)).pow(2).sum()
+        + F.interpolate(x, scale_factor=1.5, mode="bilinear").pow(2).sum()
+        + F.interpolate(x, size=(4, 5), mode="bilinear", align_corners=True).pow(2).sum()
+        + F.conv2d(x, w, padding="same").pow(2).sum() + F.conv_transpose2d(x, w, stride=2, output_padding=1)
+        .pow(2).sum(), [(1, 2, 3, 4), (2, 2, 2, 3)], {"pad", "interpolate", "conv2d", "conv_transpose2d"}),
+    "cat, stack, gather, index_select, comparisons, tril": (
+        lambda x: torch.cat([x, x.tril(-1)], 1).pow(2).sum() + torch.stack([x, x.triu()], 2).sum(2).pow(2).sum()
+        + (torch.gather(x, 1, x.argsort(1)[:, :2]) * torch.index_select(x, 0, torch.tensor([2, 0, 1]))[:, :2]).sum()
+        + ((x > 0.2) * x + (x <= 0).double() * x.pow(2)).sum(), [(3, 3)], {"cat", "stack", "gather", "tril"}),
+    "embedding": (lambda e: F.embedding(torch.tensor([[0, 1, 4], [4, 2, 1]]), e).pow(2).sum(), [(5, 3)],
+                  {"embedding"}),
     "bce with logits, weights": (lambda x: F.binary_cross_entropy_with_logits(
         x, Y, weight=torch.tensor([1.0, 2.0, 0.5], dtype=D), pos_weight=torch.tensor([3.0, 1.0, 2.0], dtype=D),
         reduction="sum"), [(4, 3)], {"binary_cross_entropy_with_logits"}),

@@ -6,7 +6,10 @@ Tried before aten.py's tables (same rule shape: see aten.py). Integer and bool r
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 from .aten import REDUCTIONS, Emit, Rule, _binary, _ints, _where, arg
 
@@ -148,6 +151,25 @@ def _layer_norm(e: Emit, a: tuple, k: dict) -> str:
                 normalized_shape=tuple(int(s) for s in a[1]), eps=float(arg(a, k, 4, "eps", 1e-5)))
 
 
+def _sdpa(e: Emit, a: tuple, k: dict) -> str | None:
+    """softmax(q k^T * scale [masked]) v, PyTorch's math form; attention dropout or GQA decline."""
+    q, key, v = a[0], a[1], a[2]
+    mask, p, causal = arg(a, k, 3, "attn_mask"), arg(a, k, 4, "dropout_p", 0.0), arg(a, k, 5, "is_causal", False)
+    if p or k.get("enable_gqa"):
+        return None
+    rank, length, source = len(e.shape(q)), e.shape(q)[-2], e.shape(key)[-2]
+    scale = k.get("scale") or 1 / math.sqrt(e.shape(q)[-1])
+    scores = e.op("matmul", [q, e.op("transpose", [key], dim0=rank - 2, dim1=rank - 1)])
+    scores = e.op("mul", [scores, e.const(float(scale), q)])
+    if causal:
+        mask = e.leaf("causal_mask", np.tril(np.ones((length, source), np.bool_)), False)
+    if mask is not None and np.dtype(getattr(e, "dtypes", {}).get(mask, np.float64)) == np.bool_:
+        scores = e.op("where", [mask, scores, e.const(-math.inf, q)])
+    elif mask is not None:
+        scores = e.op("add", [scores, mask])
+    return e.op("matmul", [e.op("softmax", [scores], dim=-1), v])
+
+
 EXTRA: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.cat.default": (("cat",), _variadic("cat")),
     "aten.stack.default": (("stack",), _variadic("stack")),
@@ -194,4 +216,5 @@ EXTRA: dict[str, tuple[tuple[str, ...], Rule]] = {
         "binary_cross_entropy", [a[0], a[1], arg(a, k, 2, "weight")], reduction=_reduction(a, k, 3))),
     "aten.dropout.default": (("dropout",), _dropout),
     "aten.mul.Tensor": (("mul",), _binary("mul")),
+    "aten.scaled_dot_product_attention.default": (("matmul", "transpose", "mul", "where", "add", "softmax"), _sdpa),
 }

@@ -15,6 +15,7 @@ from . import aten
 from .capture import Captured
 from .values import is_dropout, record
 
+ARITHMETIC = {"add", "sub", "mul", "div", "maximum", "minimum", "pow_tensor", "matmul", "where"}
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64, torch.bool: np.bool_}
 
 
@@ -34,6 +35,14 @@ def leaf_value(name: str, value: torch.Tensor, copy: bool = True) -> np.ndarray:
     if value.dtype not in DTYPES:
         raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64, int64 and bool")
     return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=copy)
+
+
+def _floating(dtype: Any) -> bool:
+    return dtype is not None and np.issubdtype(dtype, np.floating)
+
+
+def _data_dtype(dtype: Any) -> bool:
+    return dtype is not None and (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.bool_))
 
 
 def _meta(node: torch.fx.Node) -> tuple[tuple[int, ...], Any]:
@@ -62,10 +71,20 @@ class Builder:
 
     # --- aten.Emit ------------------------------------------------------------------------
     def op(self, op: str, inputs: list[Any], **attrs: Any) -> str:
+        floats = [self.dtypes[i] for i in inputs if _floating(self.dtypes.get(i))]
+        if op in ARITHMETIC and floats:  # torch promotes a bool / int operand (mask * x): a float copy
+            inputs = [i if op == "where" and k == 0 else self._as_float(i, floats[0]) for k, i in enumerate(inputs)]
         name = self._fresh(self.current.name if self.current is not None else op)
         self.nodes.append(OpNode(name, op, tuple(inputs), attrs))
-        self.shapes[name], self.dtypes[name] = self._shape_of(op, inputs, attrs), self.dtypes.get(inputs[0])
+        self.shapes[name] = self._shape_of(op, inputs, attrs)
+        self.dtypes[name] = floats[0] if floats else self.dtypes.get(inputs[0])
         return name
+
+    def _as_float(self, name: str, dtype: Any) -> str:
+        if not _data_dtype(self.dtypes.get(name)):
+            return name
+        (leaf,) = [n for n in self.nodes if n.name == name and isinstance(n, Leaf)]
+        return self.leaf(f"{name}_float", np.asarray(leaf.value, dtype=dtype), False)
 
     def _shape_of(self, op: str, inputs: list[Any], attrs: dict[str, Any]) -> tuple[int, ...]:
         spec = ops.CATALOGUE[op]
