@@ -93,3 +93,25 @@ def test_a_vjp_that_drops_its_link_to_the_gradient_is_caught(monkeypatch: pytest
     monkeypatch.setattr(dispatch, "RULES", rules.RULES)
     with pytest.raises(AssertionError):
         test_double_backward_through_the_cotangent_is_the_jvp("index_select", 0)
+
+
+@pytest.mark.parametrize(("name", "index"), _cases())
+def test_float32_stays_float32_under_create_graph(name: str, index: int) -> None:
+    """A float64 constant inside a VJP would promote the recorded gradient (and slow every
+    later matmul): gradients and second derivatives keep float32, as torch's do."""
+    arrays, attrs, diff = case_data(name, index)
+    if not diff:
+        pytest.skip("no differentiable float input")
+    ts = [None if a is None else crossgrad.tensor(a.astype(np.float32) if a.dtype == np.float64 else a,
+                                                  requires_grad=i in diff) for i, a in enumerate(arrays)]
+    y = dispatch.apply(name, tuple(ts), attrs)
+    if not y.requires_grad:
+        pytest.skip("the op passes no gradient (detach)")
+    w = crossgrad.tensor(cotangent(tuple(y.shape)).astype(np.float32), requires_grad=True)
+    grads = [g for g in crossgrad.autograd.grad((y * w).sum(), [ts[i] for i in diff], create_graph=True,
+                                                allow_unused=True) if g is not None]
+    assert {str(g.dtype) for g in grads} <= {"crossgrad.float32"}
+    total = sum((g * g).sum() for g in grads)
+    if total.requires_grad:
+        seconds = crossgrad.autograd.grad(total, [ts[i] for i in diff] + [w], allow_unused=True)
+        assert {str(s.dtype) for s in seconds if s is not None} <= {"crossgrad.float32"}
