@@ -145,17 +145,17 @@ def check_order2(request: Any) -> Report:
     """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared."""
     from .check import _seed
 
+    _refuse_first_order_fields(request)
     plan = validate(request.graph)
     seed = _seed(plan, request.seed)
     vs, how = directions(plan, request.fd_seed)
-    found = {"numeric": numeric_hvps(plan, seed, vs), "finite_difference": fd_hvps(plan, seed, vs)}
-    from .symbolic.second_order import symbolic_hvps
-
-    sym = symbolic_hvps(plan, seed, vs) if request.tier != "off" else None
+    found = {"numeric": numeric_hvps(plan, seed, vs)}
+    if "finite_difference" in request.witnesses:
+        found["finite_difference"] = fd_hvps(plan, seed, vs)
     notes = [f"order 2: {how}"]
+    sym, why = _symbolic(plan, seed, vs, request)
     if sym is None:
-        notes.append("SymPy second derivatives are offered for at most "
-                     f"{SYMBOLIC_MAX} differentiable elements; symbolic did not run")
+        notes.append(f"{why}; symbolic did not run")
     else:
         found["symbolic"] = sym
     report = Report("skipped", [], "exact" if sym is not None else "off", "order 2",
@@ -166,6 +166,34 @@ def check_order2(request: Any) -> Report:
     report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
         else request.fd_seed
     return report
+
+
+def _refuse_first_order_fields(request: Any) -> None:
+    """Fields an order-2 check has no meaning for are errors, not silently dropped."""
+    if request.program:
+        raise FieldError("program", "an order-2 check differentiates one backward pass; it takes no program")
+    if request.claimed:
+        raise FieldError("claimed", "claimed gradients are first-order; an order-2 check takes none")
+    if "numeric" not in request.witnesses:
+        raise FieldError("witnesses", "an order-2 check needs the numeric witness (its double backward)")
+
+
+def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:
+    """SymPy's H v when asked for and small: at most SYMBOLIC_MAX differentiable elements and,
+    unless the exact tier was requested, an exact-tier estimate within the request's budget
+    (so a server's deadline bounds it as it bounds the first-order exact tier)."""
+    from .symbolic import exact
+    from .symbolic.second_order import symbolic_hvps
+
+    if "symbolic" not in request.witnesses or request.tier == "off":
+        return None, "the symbolic witness was not requested"
+    if sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves()) > SYMBOLIC_MAX:
+        return None, f"SymPy second derivatives are offered for at most {SYMBOLIC_MAX} differentiable elements"
+    work = exact.estimate_work(plan)
+    if request.tier != "exact" and work > request.exact_budget:
+        return None, f"the exact tier's estimate ({work:,} element evaluations) is over the budget " \
+                     f"{request.exact_budget:,}"
+    return symbolic_hvps(plan, seed, vs), ""
 
 
 def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any) -> list[LeafReport]:

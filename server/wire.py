@@ -16,6 +16,7 @@ from crossgrad.engine import ops
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
 from crossgrad.engine.graph import Graph, GraphError, Leaf, OpNode
+from crossgrad.engine.hessian import check_order
 from crossgrad.engine.program import Step, StepReport
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
@@ -187,6 +188,7 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
         fd_seed=int(req.fd_seed),
         program=[step_in(s, i, limits) for i, s in enumerate(req.program)] or None,
         exact_budget=limits.exact_budget,
+        order=check_order(int(req.order or 1)),
     )
 
 
@@ -240,7 +242,8 @@ def response_out(report: Report, figures_only: bool = False) -> Any:
         tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
-        output=tensor_out(report.output) if report.output is not None and not figures_only else None)
+        output=tensor_out(report.output) if report.output is not None and not figures_only else None,
+        order=report.order, directions_seed=report.directions_seed)
 
 
 # --- catalogue and server info ------------------------------------------------------------------
