@@ -3,7 +3,7 @@
     python bench/bench_higher.py [--quick]
 
 1. ``crossgrad.check(loss, order=2)`` of the seed graph (BCE-with-logits of ones(5) @ w + b,
-   18 differentiable elements: 3 seeded Hessian-vector directions), cold (caches emptied) and
+   18 differentiable elements: 3 seeded Hessian-vector directions, three witnesses), cold (caches emptied) and
    with the structure cached (new weight values every call), against the first-order check of
    the same graphs in alternating rounds.
 2. The same for a 2-layer 64-unit tanh net (x 16x8 -> Linear(8, 64) -> tanh -> Linear(64, 1),
@@ -32,7 +32,14 @@ import crossgrad.nn.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_check import clear_caches, seed_loss  # noqa: E402
+from bench_check import clear_caches as clear_first_order_caches  # noqa: E402
+from bench_check import seed_loss  # noqa: E402
+from crossgrad.engine.symbolic import second_order  # noqa: E402
+
+
+def clear_caches() -> None:
+    clear_first_order_caches()
+    second_order._COMPILED.clear()
 
 
 def tanh_net(values_seed: int):

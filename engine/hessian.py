@@ -179,20 +179,22 @@ def _refuse_first_order_fields(request: Any) -> None:
 
 
 def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:
-    """SymPy's H v when asked for and small: at most SYMBOLIC_MAX differentiable elements and,
-    unless the exact tier was requested, an exact-tier estimate within the request's budget
-    (so a server's deadline bounds it as it bounds the first-order exact tier)."""
+    """SymPy's H v when asked for and small: at most SYMBOLIC_MAX differentiable elements and the
+    exact tier's estimate times that count (a Hessian is that many gradients) within the request's
+    budget, so a server's deadline bounds it as it bounds the first-order exact tier. The
+    compiled Hessian is cached by structure (symbolic/second_order.py)."""
     from .symbolic import exact
     from .symbolic.second_order import symbolic_hvps
 
     if "symbolic" not in request.witnesses or request.tier == "off":
         return None, "the symbolic witness was not requested"
-    if sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves()) > SYMBOLIC_MAX:
+    n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+    if n > SYMBOLIC_MAX:
         return None, f"SymPy second derivatives are offered for at most {SYMBOLIC_MAX} differentiable elements"
-    work = exact.estimate_work(plan)
-    if request.tier != "exact" and work > request.exact_budget:
-        return None, f"the exact tier's estimate ({work:,} element evaluations) is over the budget " \
-                     f"{request.exact_budget:,}"
+    work = exact.estimate_work(plan) * n
+    if work > request.exact_budget:
+        return None, f"the exact tier's estimate for a Hessian ({work:,} element evaluations) is over " \
+                     f"the budget {request.exact_budget:,}"
     return symbolic_hvps(plan, seed, vs), ""
 
 
