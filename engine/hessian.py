@@ -18,15 +18,16 @@ the Hessian-vector products H v, split per leaf:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .compare import compare, worst
+from .compare import KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
 from .report import LeafReport, Report, finish_leaf
-from .tolerance import policy
+from .tolerance import Tolerance, policy
 
 FULL_HESSIAN_MAX = 16  # differentiable elements up to which the full Hessian is checked
 DIRECTIONS = 3  # seeded directions above that
@@ -160,7 +161,9 @@ def check_order2(request: Any) -> Report:
         found["symbolic"] = sym
     report = Report("skipped", [], "exact" if sym is not None else "off", "order 2",
                     f"gradient differences (step {FD_STEP:g})", notes=notes)
-    report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance)
+    from .hessian_kinks import kink_tests
+
+    report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance, kink_tests(plan, seed, vs))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     report.order = 2
     report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
@@ -198,15 +201,16 @@ def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tup
     return symbolic_hvps(plan, seed, vs), ""
 
 
-def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any) -> list[LeafReport]:
+def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any,
+            kinks: Callable[[int, Tolerance], KinkTest] | None) -> list[LeafReport]:
     out, start = [], 0
     for i in plan.grad_leaves():
         size, shape, dtype = math.prod(plan.shapes[i]), plan.shapes[i], plan.dtypes[i]
         grads = {w: rows[:, start:start + size].reshape((count,) + shape) for w, rows in found.items()}
         start += size
-        pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, policy(dtype, p, tol),
-                         seed_scale=float(np.abs(seed).max(initial=0.0)))
-                 for p in PAIRS if p[0] in grads and p[1] in grads]
+        tols = {p: policy(dtype, p, tol) for p in PAIRS if p[0] in grads and p[1] in grads}
+        pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, t, None if kinks is None else kinks(i, t),
+                         seed_scale=float(np.abs(seed).max(initial=0.0))) for p, t in tols.items()]
         entry = LeafReport(plan.graph.nodes[i].name, (count,) + shape, dtype, grads, pairs)
         out.append(finish_leaf(entry))
     return out

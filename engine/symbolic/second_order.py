@@ -53,12 +53,18 @@ def _compiled(plan: Plan, seed: np.ndarray) -> Callable[..., Any] | None:
     if forms is not None:
         symbols = [s for i in plan.grad_leaves() for s in closed_form._leaf_exprs(plan, i, _leaf(plan, i))]
         gradient = [e for i in plan.grad_leaves() for e in forms[i]]
-        hessian = [[sp.diff(g, x) for x in symbols] for g in gradient]  # sympy.diff twice
+        hessian = [[_almost_everywhere(sp.diff(g, x)) for x in symbols] for g in gradient]  # sympy.diff twice
         fn = sp.lambdify(symbols, hessian, "mpmath")
     _COMPILED[key] = fn
     if len(_COMPILED) > CACHE_SIZE:
         _COMPILED.popitem(last=False)
     return fn
+
+
+def _almost_everywhere(expr: sp.Expr) -> sp.Expr:
+    """DiracDelta (the derivative of a Heaviside: relu'', abs'') is 0 away from its kink and
+    undefined on it, where the order-2 kink test decides; Heaviside(0) stays SymPy's 1/2."""
+    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
 
 
 def symbolic_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray | None:
