@@ -120,3 +120,26 @@ def test_float32_stays_float32_under_create_graph(name: str, index: int) -> None
     if total.requires_grad:
         seconds = crossgrad.autograd.grad(total, [ts[i] for i in diff] + [w], allow_unused=True)
         assert {str(s.dtype) for s in seconds if s is not None} <= {"crossgrad.float32"}
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    (lambda g, x: np.clip(g * x, -np.ones(x.shape), 1.0), "np.clip with array bounds"),
+    (lambda g, x: _written(np.zeros_like(g), g * x), "an in-place write"),
+])
+def test_a_vjp_without_a_recording_op_is_a_typed_error_naming_the_op(monkeypatch: pytest.MonkeyPatch,
+                                                                      body, what: str) -> None:  # noqa: ANN001
+    from crossgrad.engine.numeric import rules
+    from crossgrad.engine.numeric.higher import HigherOrderError
+    from crossgrad.engine.numeric.ruletools import Rule
+
+    good = rules.RULES["sin"]
+    monkeypatch.setitem(rules.RULES, "sin", Rule(good.forward, lambda g, saved, node: (body(g, saved[0]),)))
+    x = crossgrad.tensor([0.5, 1.0], dtype=crossgrad.float64, requires_grad=True)
+    w = crossgrad.tensor([1.0, 2.0], dtype=crossgrad.float64, requires_grad=True)
+    with pytest.raises(HigherOrderError, match=f"VJP of op 'sin' uses {what}"):
+        crossgrad.autograd.grad((crossgrad.sin(x) * w).sum(), [x], create_graph=True)
+
+
+def _written(out, value):  # noqa: ANN001, ANN202
+    out[...] = value
+    return out
