@@ -6,7 +6,10 @@ The echo server returns the request bytes unchanged (same payloads: the seed gra
 CheckRequest with new weight values on every call, so the server can reuse only the structure).
 Both are warmed first (the symbolic workers started and their structure cache filled), then
 timed in alternating rounds so that this machine's slow and fast phases fall on both alike.
-Check-w is the same Check with the inline path off (every symbolic job to a worker).
+Check-w is the same Check with the inline path off (every symbolic job to a worker, which holds
+the structure and receives leaf values only); Check-par sends a proven structure to an idle worker
+holding it, in parallel with the parent's witnesses (the default runs it inline); Check-p sends
+every job to a worker with its pickled plan (the protocol before leaf-values-only jobs).
 Another column is the same check in this process (``crossgrad.engine.check.check`` on the
 decoded request, no server), timed in the same alternating rounds.
 Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
@@ -103,6 +106,23 @@ def main() -> None:
             check_times: list[float] = []
             local_times: list[float] = []
             worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
+            inline_times: list[float] = []  # A/B: proven structures to an idle worker that holds them
+
+            pickled_times: list[float] = []  # A/B: every worker job carries the pickled plan
+
+            def pickled_plan(payload: bytes) -> None:
+                inline, workers.INLINE_WORK, workers.COMPACT_JOBS = workers.INLINE_WORK, 0, False
+                try:
+                    check(payload)
+                finally:
+                    workers.INLINE_WORK, workers.COMPACT_JOBS = inline, True
+
+            def parallel(payload: bytes) -> None:
+                workers.PARALLEL_PROVEN = True
+                try:
+                    check(payload)
+                finally:
+                    workers.PARALLEL_PROVEN = False
 
             def via_worker(payload: bytes) -> None:
                 inline, workers.INLINE_WORK = workers.INLINE_WORK, 0
@@ -118,13 +138,19 @@ def main() -> None:
                 check_times += timed(check, chunk)
                 local_times += timed(in_process, chunk)
                 worker_times += timed(via_worker, chunk)
+                inline_times += timed(parallel, chunk)
+                pickled_times += timed(pickled_plan, chunk)
             print(f"seed-graph Check vs echo, {len(check_times)} sequential calls each in {ROUNDS} "
                   f"alternating rounds, payload {len(items[0])} bytes:")
             rate_echo = summary("echo", echo_times)
             rate_check = summary("Check", check_times)
             summary("in-proc", local_times)
             summary("Check-w", worker_times)
-            print("  (Check-w: every symbolic job sent to a worker, as before the inline path)")
+            summary("Check-par", inline_times)
+            summary("Check-p", pickled_times)
+            print("  (Check-w: every symbolic job to a worker, leaf values only; Check-par: proven structures "
+                  "to an idle worker holding them;\n   Check-p: every job to a worker with its pickled plan, "
+                  "the protocol before)")
             p50 = {name: statistics.median(t) for name, t in
                    (("echo", echo_times), ("check", check_times), ("local", local_times))}
             bound = p50["local"] + 1.5 * p50["echo"]

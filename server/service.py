@@ -72,7 +72,7 @@ class CrossgradServicer(wire.ServicerBase):
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
         self.limits.check_plan(plan, engine_request, request.figures_only)
-        return check(engine_request, symbolic)
+        return check(engine_request, symbolic, plan)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         started = time.perf_counter()
