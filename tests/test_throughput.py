@@ -153,3 +153,18 @@ def test_workers_start_with_one_blas_thread_and_the_parent_env_is_untouched(pool
                .split("\0") if "=" in item)
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "1"
     assert os.environ.get("OMP_NUM_THREADS") == OMP_BEFORE  # restored after the workers started
+
+
+def test_a_server_process_runs_numpy_with_one_blas_thread(monkeypatch):
+    from crossgrad.server import app, blas
+
+    if blas.limit_threads(2) != 2:
+        pytest.skip("numpy's BLAS here is not a multi-threaded OpenBLAS")
+    running = app.create_server("127.0.0.1", 0)
+    running.stop(0)
+    assert blas.threads() == 1
+    monkeypatch.setenv("CROSSGRAD_BLAS_THREADS", "2")
+    running = app.create_server("127.0.0.1", 0)
+    running.stop(0)
+    assert blas.threads() == 2
+    blas.limit_threads(1)
