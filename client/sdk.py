@@ -111,7 +111,7 @@ def target_of(targets: str | Iterable[str]) -> str:
 
 
 def channel_options() -> list[tuple[str, Any]]:
-    """round_robin over every address, and retries on UNAVAILABLE only (gRPC's own)."""
+    """round_robin over every address, retries on UNAVAILABLE only (gRPC's own), own connection."""
     config = {
         "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [{
@@ -120,8 +120,12 @@ def channel_options() -> list[tuple[str, Any]]:
                             "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
         }],
     }
+    # each Client its own connection: gRPC otherwise shares one TCP connection among the channels
+    # of a process with the same target, so N clients would all land on one server process of
+    # `serve --processes` (SO_REUSEPORT spreads connections, not calls)
     return [("grpc.service_config", json.dumps(config)), ("grpc.enable_retries", 1),
-            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
+            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.use_local_subchannel_pool", 1)]
 
 
 def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None, figures_only: bool = False,

@@ -168,3 +168,34 @@ def test_a_server_process_runs_numpy_with_one_blas_thread(monkeypatch):
     running.stop(0)
     assert blas.threads() == 2
     blas.limit_threads(1)
+
+
+def _connections_to(port: int) -> int:
+    """ESTABLISHED TCP connections whose remote port is ``port`` (/proc/net/tcp, tcp6)."""
+    from pathlib import Path
+
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def test_each_client_has_its_own_connection_so_processes_share_the_load():
+    """gRPC shares one connection among a process's channels to the same target unless told not
+    to; then every client of a load generator lands on one process of `serve --processes`."""
+    from crossgrad.client import Client
+    from crossgrad.server import app
+
+    running = app.create_server("127.0.0.1", 0)
+    clients = [Client(f"127.0.0.1:{running.port}") for _ in range(3)]
+    try:
+        for client in clients:
+            client.server_info()
+        assert _connections_to(running.port) == 3
+    finally:
+        for client in clients:
+            client.close()
+        running.stop(0)
