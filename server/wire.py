@@ -24,6 +24,7 @@ from crossgrad.engine.tolerance import Tolerance
 from crossgrad.v1 import crossgrad_pb2 as pb
 from crossgrad.v1 import crossgrad_pb2_grpc as pb_grpc
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
 
 from .limits import Limits
 
@@ -292,3 +293,13 @@ def info_out(version: str, limits: Limits) -> Any:
 
 def stream_response(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckStreamResponse(response=response_out(report, figures_only))
+
+
+def stream_error(status: Any) -> Any:
+    """A stream request's own error (a google.rpc.Status with at most one field violation)."""
+    error = pb.StreamError(code=status.code, message=status.message)
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad) and bad.field_violations:
+            error.field, error.description = bad.field_violations[0].field, bad.field_violations[0].description
+    return pb.CheckStreamResponse(error=error)

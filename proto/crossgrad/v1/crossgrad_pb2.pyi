@@ -418,10 +418,24 @@ class CheckStreamRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[CheckRequest, _Mapping]] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("response",)
+    __slots__ = ("response", "error")
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     response: CheckResponse
-    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ...) -> None: ...
+    error: StreamError
+    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+
+class StreamError(_message.Message):
+    __slots__ = ("code", "message", "field", "description")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    field: str
+    description: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ListOpsRequest(_message.Message):
     __slots__ = ()
