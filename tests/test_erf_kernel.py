@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from crossgrad.engine.numeric import erf_kernel
 from crossgrad.engine.numeric.chunked import chunked
 from crossgrad.engine.numeric.rules_elementwise import _gelu, _gelu_vjp
