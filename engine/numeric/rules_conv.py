@@ -76,7 +76,9 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
     cols = np.ascontiguousarray(win.transpose(order)).reshape(n, groups, -1, int(np.prod(out)))
     y = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols).reshape((n, w.shape[0]) + out)
-    if b is not None:
+    if b is not None and b.dtype == y.dtype:
+        y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
+    elif b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
     return y.astype(np.result_type(x, w), copy=False)
 
