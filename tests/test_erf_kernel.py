@@ -48,8 +48,11 @@ def test_chunked_gelu_is_bit_identical(approximate: str, dtype: type) -> None:
     assert np.array_equal(chunked(_gelu_vjp)(g, x, out, at), _gelu_vjp(g, x, out, at))
 
 
-def test_chunked_falls_back_on_mixed_shapes() -> None:
+def test_chunked_falls_back_on_mixed_shapes_and_strided_arrays() -> None:
     seen = []
     fn = chunked(lambda a, b: seen.append(a.shape) or a + b)
     a = np.ones((2, 40_000))
     assert fn(a, np.ones(40_000)).shape == (2, 40_000) and seen == [(2, 40_000)]
+    assert fn(a.T, a.T).flags.f_contiguous and seen[-1] == (40_000, 2)
+    fn(a, a)
+    assert seen[-5:] == [(16_384,)] * 4 + [(80_000 - 4 * 16_384,)]

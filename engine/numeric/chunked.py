@@ -18,16 +18,16 @@ CHUNK = 16384
 
 
 def chunked(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-    """``fn(*args)`` chunk by chunk when its array arguments are big and share one shape."""
+    """``fn(*args)`` chunk by chunk when its array arguments are big, C-contiguous and of one shape."""
 
     def run(*args: Any) -> np.ndarray:
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         if not arrays or arrays[0].size < 2 * CHUNK or traced(*args):
             return fn(*args)
         shape = arrays[0].shape
-        if any(a.shape != shape for a in arrays):
-            return fn(*args)
-        flat = [np.ascontiguousarray(a).reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
+        if any(a.shape != shape or not a.flags.c_contiguous for a in arrays):
+            return fn(*args)  # (a strided input keeps numpy's own output layout)
+        flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
         size = arrays[0].size
         out: np.ndarray | None = None
         for start in range(0, size, CHUNK):
