@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.hessian import check_order
 from crossgrad.engine.report import Report
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -109,14 +110,17 @@ def channel_options() -> list[tuple[str, Any]]:
 
 
 def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None, figures_only: bool = False,
-               **options: Any) -> tuple[Any, dict[int, str]]:
+               order: int | None = None, **options: Any) -> tuple[Any, dict[int, str]]:
     """A CheckRequest message from a tensor, an engine request, a JSON file, or a message.
 
     ``figures_only``: the server sends the comparison figures without the gradient tensors.
+    ``order``: 2 checks second derivatives (Hessian-vector products), as ``crossgrad.check(order=2)``.
     """
     message, names_by_id = _message(what, gradient, names, **options)
     if figures_only:
         message.figures_only = True
+    if order is not None:
+        message.order = check_order(order)
     return message, names_by_id
 
 

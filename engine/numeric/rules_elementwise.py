@@ -14,7 +14,7 @@ import numpy as np
 from . import erf_kernel
 from .chunked import chunked
 from .rules import _unary
-from .ruletools import Arr, Rule, sigmoid, unbroadcast
+from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -22,7 +22,9 @@ _GELU_C = 0.044715
 
 
 def erf(x: Arr) -> Arr:
-    """erf elementwise (numpy has none; see erf_kernel)."""
+    """erf elementwise (numpy has none; see erf_kernel); the catalogue's erf op under create_graph."""
+    if traced(x):
+        return call("erf", x)
     return erf_kernel.erf(x)
 
 
@@ -71,12 +73,10 @@ def _clamp(x: Arr, at: dict) -> Arr:
 
 def _clamp_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
     """1 where min <= x <= max (the bounds included, as PyTorch), else 0."""
-    keep = np.ones(x.shape, bool)
-    if at["min"] is not None:
-        keep &= x >= at["min"]
-    if at["max"] is not None:
-        keep &= x <= at["max"]
-    return g * keep
+    lo, hi = at["min"], at["max"]
+    keep = (x >= lo) & (x <= hi) if lo is not None and hi is not None else x >= lo if lo is not None \
+        else x <= hi if hi is not None else None
+    return g if keep is None else g * keep
 
 
 def _hardtanh(x: Arr, at: dict) -> Arr:
