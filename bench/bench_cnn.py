@@ -4,18 +4,25 @@ hand-written numpy im2col floor; the three-way check of LeNet vs one engine step
 tracemalloc peak).
 
     .venv/bin/python bench/bench_cnn.py [--repeat 5]
+
+Threads: torch runs on 1 thread and so does numpy's BLAS (OPENBLAS_NUM_THREADS etc. default to 1
+here, set before numpy loads; export them to compare otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "models"))
 
@@ -129,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    print(f"numpy BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}, torch threads 1")
     conv_row(args.repeat)
     steps = model_rows(args.repeat)
     check_row(steps["LeNet-5 b64"])

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
+from crossgrad.engine.culprit_fields import from_fields
 from crossgrad.engine.graph import Graph, Leaf, OpNode
 from crossgrad.engine.program import StepReport
 from crossgrad.engine.report import LeafReport, Report
@@ -28,7 +29,8 @@ WITNESS_ENUM = {"numeric": pb.WITNESS_NUMERIC, "symbolic": pb.WITNESS_SYMBOLIC,
 WITNESS_NAME = {v: k for k, v in WITNESS_ENUM.items()}
 VERDICT_NAME = {pb.VERDICT_AGREE: "agree", pb.VERDICT_MISMATCH: "mismatch",
                 pb.VERDICT_CONVENTION: "convention", pb.VERDICT_NON_FINITE: "non_finite",
-                pb.VERDICT_SKIPPED: "skipped", pb.VERDICT_UNSPECIFIED: "skipped"}
+                pb.VERDICT_SKIPPED: "skipped", pb.VERDICT_UNSPECIFIED: "skipped",
+                pb.VERDICT_UNRESOLVED: "unresolved"}
 STEP_ENUM = {"forward": pb.STEP_KIND_FORWARD, "backward": pb.STEP_KIND_BACKWARD,
              "zero_grad": pb.STEP_KIND_ZERO_GRAD, "sgd_step": pb.STEP_KIND_SGD_STEP}
 STEP_NAME = {**{v: k for k, v in STEP_ENUM.items()}, pb.STEP_KIND_FINAL_PARAMETERS: "final_parameters"}
@@ -97,6 +99,8 @@ def request_out(req: CheckRequest) -> Any:
                           tier=TIER_ENUM.get(req.tier, pb.TIER_AUTO), formulas=req.formulas,
                           fd_seed=req.fd_seed, witnesses=[WITNESS_ENUM[w] for w in req.witnesses],
                           claimed={k: tensor_out(v) for k, v in req.claimed.items()})
+    if req.order != 1:
+        msg.order = req.order
     if req.seed is not None:
         msg.gradient.CopyFrom(tensor_out(req.seed))
     if req.tolerance is not None:
@@ -141,7 +145,7 @@ def comparison_in(c: Any) -> PairComparison:
         tol = Tolerance(c.tolerance.rtol, c.tolerance.atol, c.tolerance.floor)
     return PairComparison(
         (WITNESS_NAME.get(c.first, "?"), WITNESS_NAME.get(c.second, "?")), VERDICT_NAME[c.verdict], tol,
-        total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite,
+        total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite, unresolved=c.unresolved,
         max_abs=c.max_abs, max_rel=c.max_rel, max_ulp=c.max_ulp,
         worst_index=tuple(c.worst_index), worst_values=(c.worst_first, c.worst_second),
         unit=c.unit or "elements", reason=c.reason,
@@ -158,6 +162,16 @@ def leaf_in(msg: Any) -> LeafReport:
                       list(msg.closed_form_latex) or None)
 
 
+CULPRIT_KIND = {pb.CULPRIT_KIND_BACKWARD: "backward", pb.CULPRIT_KIND_FORWARD: "forward",
+                pb.CULPRIT_KIND_CLAIMED_STAGE: "claimed_stage"}
+
+
+def culprit_in(c: Any) -> Any:
+    return from_fields(CULPRIT_KIND.get(c.kind, "backward"), c.node, c.op, c.grad_fn, c.input, list(c.index),
+                       dict(c.values), WITNESS_NAME.get(c.suspect, ""), c.mismatched, c.total,
+                       list(c.consumers), c.first)
+
+
 def report_in(msg: Any) -> Report:
     """The same Report type ``crossgrad.check`` returns locally."""
     steps = [StepReport(s.index, STEP_NAME.get(s.kind, "?"), dict(s.errors),
@@ -166,7 +180,9 @@ def report_in(msg: Any) -> Report:
                   msg.tier_reason, msg.finite_difference,
                   output=tensor_in(msg.output) if msg.HasField("output") else None,
                   timings={k: v / 1e3 for k, v in msg.timings_ms.items()}, notes=list(msg.notes),
-                  steps=steps, grad_fns={n.name: n.grad_fn for n in msg.nodes})
+                  steps=steps, grad_fns={n.name: n.grad_fn for n in msg.nodes},
+                  culprits=[culprit_in(c) for c in msg.culprits], order=msg.order or 1,
+                  directions_seed=msg.directions_seed if msg.HasField("directions_seed") else None)
 
 
 def ops_in(msg: Any) -> list[dict[str, Any]]:

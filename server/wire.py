@@ -15,13 +15,16 @@ import numpy as np
 from crossgrad.engine import ops
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
+from crossgrad.engine.culprit_fields import as_fields
 from crossgrad.engine.graph import Graph, GraphError, Leaf, OpNode
+from crossgrad.engine.hessian import check_order
 from crossgrad.engine.program import Step, StepReport
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
 from crossgrad.v1 import crossgrad_pb2 as pb
 from crossgrad.v1 import crossgrad_pb2_grpc as pb_grpc
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
 
 from .limits import Limits
 
@@ -84,7 +87,10 @@ WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
              pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
 WITNESS_ENUM = {v: k for k, v in WITNESSES.items()}
 VERDICTS = {"agree": pb.VERDICT_AGREE, "mismatch": pb.VERDICT_MISMATCH, "convention": pb.VERDICT_CONVENTION,
-            "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED}
+            "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED,
+            "unresolved": pb.VERDICT_UNRESOLVED}
+CULPRIT_KINDS = {"backward": pb.CULPRIT_KIND_BACKWARD, "forward": pb.CULPRIT_KIND_FORWARD,
+                 "claimed_stage": pb.CULPRIT_KIND_CLAIMED_STAGE}
 STEP_KINDS = {pb.STEP_KIND_FORWARD: "forward", pb.STEP_KIND_BACKWARD: "backward",
               pb.STEP_KIND_ZERO_GRAD: "zero_grad", pb.STEP_KIND_SGD_STEP: "sgd_step"}
 STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STEP_KIND_FINAL_PARAMETERS}
@@ -186,6 +192,7 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
         fd_seed=int(req.fd_seed),
         program=[step_in(s, i, limits) for i, s in enumerate(req.program)] or None,
         exact_budget=limits.exact_budget,
+        order=check_order(int(req.order or 1)),
     )
 
 
@@ -207,7 +214,7 @@ def comparison_out(p: PairComparison) -> Any:
     return pb.Comparison(
         first=WITNESS_ENUM.get(p.witnesses[0], 0), second=WITNESS_ENUM.get(p.witnesses[1], 0),
         verdict=VERDICTS[p.verdict], max_abs=p.max_abs, max_rel=p.max_rel, max_ulp=p.max_ulp,
-        mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite,
+        mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite, unresolved=p.unresolved,
         worst_index=list(p.worst_index or ()), worst_first=worst[0], worst_second=worst[1],
         tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason,
         mismatches=[pb.Mismatch(index=list(i), first=a, second=b, excess=e)
@@ -231,6 +238,13 @@ def step_out(step: StepReport, figures_only: bool = False) -> Any:
                          leaves=[leaf_out(leaf, figures_only) for leaf in step.leaves])
 
 
+def culprit_out(culprit: Any, grad_fns: dict[str, str]) -> Any:
+    fields = as_fields(culprit, grad_fns)
+    fields["kind"] = CULPRIT_KINDS[fields["kind"]]
+    fields["suspect"] = WITNESS_ENUM.get(fields["suspect"], 0)
+    return pb.Culprit(**fields)
+
+
 def response_out(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckResponse(
         verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf, figures_only) for leaf in report.leaves],
@@ -239,7 +253,9 @@ def response_out(report: Report, figures_only: bool = False) -> Any:
         tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
-        output=tensor_out(report.output) if report.output is not None and not figures_only else None)
+        output=tensor_out(report.output) if report.output is not None and not figures_only else None,
+        culprits=[culprit_out(c, report.grad_fns) for c in report.culprits],
+        order=report.order, directions_seed=report.directions_seed)
 
 
 # --- catalogue and server info ------------------------------------------------------------------
@@ -277,3 +293,13 @@ def info_out(version: str, limits: Limits) -> Any:
 
 def stream_response(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckStreamResponse(response=response_out(report, figures_only))
+
+
+def stream_error(status: Any) -> Any:
+    """A stream request's own error (a google.rpc.Status with at most one field violation)."""
+    error = pb.StreamError(code=status.code, message=status.message)
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad) and bad.field_violations:
+            error.field, error.description = bad.field_violations[0].field, bad.field_violations[0].description
+    return pb.CheckStreamResponse(error=error)

@@ -200,12 +200,45 @@ def test_a_sign_flip_is_never_noise_however_small_the_loss(monkeypatch, dtype, s
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_a_gradient_that_cancels_to_zero_still_agrees(dtype):
+def test_a_gradient_that_cancels_to_zero_is_unresolved_never_agree(dtype):
+    """softmax(x).sum() is 1 for every x: its gradient is rounding noise in every witness, which
+    nothing can confirm or refute (issue 20, item 3)."""
     import crossgrad.nn.functional as F
 
     torch.manual_seed(3)
     x = torch.randn(4, 6, dtype=dtype, requires_grad=True)
-    assert torch.check(F.softmax(x, dim=1).sum()).verdict == "agree"
+    report = torch.check(F.softmax(x, dim=1).sum(), names={"x": x})
+    assert report.verdict == "unresolved" and not report
+    leaf = report.leaf("x")
+    assert leaf.verdict == "unresolved" and leaf.suspect is None
+    pair = leaf.pairs[0]
+    assert pair.mismatched == 0 and pair.unresolved > 0 and "rounding-noise level" in pair.reason
+    assert any(note.startswith("unresolved: x") for note in report.notes)
+    assert "UNRESOLVED" in str(report)
+
+
+def test_noise_hides_a_bug_only_as_unresolved_and_a_weighted_loss_resolves_it(monkeypatch):
+    """A sign-flipped softmax VJP cannot show on softmax(x).sum() (the true gradient is 0): the
+    verdict says so instead of agreeing; weighting the loss as the note advises catches the bug."""
+    import crossgrad.nn.functional as F
+
+    _planted(monkeypatch, "softmax", lambda grads: tuple(-v for v in grads))
+    torch.manual_seed(4)
+    x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.check(F.softmax(x, dim=1).sum(), names={"x": x}).verdict == "unresolved"
+    weights = torch.randn(3, 5, dtype=torch.float64)
+    assert _numeric_blamed(torch.check((F.softmax(x, dim=1) * weights).sum(), names={"x": x}), "x")
+
+
+def test_one_noise_level_leaf_leaves_the_others_resolved():
+    import crossgrad.nn.functional as F
+
+    torch.manual_seed(5)
+    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    report = torch.check(F.softmax(x, dim=1).sum() + (w * w).sum(), names={"x": x, "w": w})
+    assert (report.leaf("x").verdict, report.leaf("w").verdict, report.verdict) == ("unresolved", "agree", "unresolved")
+    assert all(p.unresolved == 0 for p in report.leaf("w").pairs)
 
 
 @pytest.mark.parametrize(("dtype", "caught", "missed"), [(torch.float32, 2e-4, 5e-5), (torch.float64, 2e-8, 5e-9)])
@@ -225,3 +258,27 @@ def test_the_detection_boundary_is_where_it_was(monkeypatch, dtype, caught, miss
         return torch.check(torch.tanh(x).sum(), names={"x": x}).verdict
 
     assert verdict(caught) == "mismatch" and verdict(missed) == "agree"
+
+
+def _directional_chain(n: int, depth: int = 4) -> tuple:
+    x = torch.tensor(np.linspace(-1.0, 1.0, n), dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(depth):
+        y = torch.tanh(y)
+    return x, y.sum()  # odd in x over a symmetric grid: f is 0, its terms are not
+
+
+def test_directional_differences_know_their_rounding_when_f_cancels_to_zero():
+    """Directions over 2,000,000 elements where f sums to 0: the quotients' rounding comes from
+    the terms, not from |f|, so their scatter is "unreliable here", not a mismatch (it was)."""
+    x, loss = _directional_chain(2_000_000, 6)
+    report = torch.check(loss, names={"x": x}, tier="off")
+    assert report.finite_difference.startswith("directions") and report.verdict == "agree", str(report)
+
+
+def test_directional_differences_still_catch_a_small_bug(monkeypatch):
+    _planted(monkeypatch, "tanh", lambda grads: tuple(v * 1.001 for v in grads))  # 0.1% too large
+    x, loss = _directional_chain(200_000)
+    report = torch.check(loss, names={"x": x}, tier="off")
+    pair = report.leaf("x").pairs[1]
+    assert report.verdict == "mismatch" and pair.unit == "directions" and pair.mismatched >= 4, str(report)

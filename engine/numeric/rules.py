@@ -167,10 +167,15 @@ MATMUL = Rule(lambda xs, at: (np.matmul(xs[0], xs[1]), (xs[0], xs[1])), _matmul_
 def _linear(xs: tuple, at: dict) -> tuple[Arr, Any]:
     """input @ weight.T + bias (PyTorch's addmm when input is 2-D)."""
     x, w, b = xs
-    out = x @ w.T
+    out = _fold(x, w.shape[1]) @ w.T  # batch dims folded into one GEMM, as torch's matmul does
     if b is not None:
         out += b
-    return out, (x, w)
+    return out.reshape(x.shape[:-1] + w.shape[:1]), (x, w)
+
+
+def _fold(x: Any, inner: int) -> Any:
+    """An N-D operand as one matrix (no copy when it is contiguous; 1-D stays 1-D)."""
+    return x.reshape(-1, inner) if x.ndim > 2 else x
 
 
 def _linear_vjp(g: Arr, s: tuple, node: Any) -> tuple:
@@ -178,7 +183,7 @@ def _linear_vjp(g: Arr, s: tuple, node: Any) -> tuple:
     x, w = s
     g2 = g.reshape(-1, w.shape[0])
     needs = node.needs
-    gx = g @ w if needs[0] else None
+    gx = (_fold(g, w.shape[0]) @ w).reshape(node.shapes[0]) if needs[0] else None
     gw = g2.T @ x.reshape(-1, w.shape[1]) if needs[1] else None
     gb = unbroadcast(g2.sum(axis=0), node.shapes[2]) if len(needs) > 2 and needs[2] else None
     return gx, gw, gb
@@ -297,6 +302,10 @@ RULES.update(SHAPE_RULES)
 from .rules_nn import NN_RULES  # noqa: E402
 
 RULES.update(NN_RULES)
+
+from .rules_scatter import SCATTER_RULES  # noqa: E402
+
+RULES.update(SCATTER_RULES)
 
 from .rules_losses import LOSS_RULES  # noqa: E402
 

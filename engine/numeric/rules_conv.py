@@ -60,48 +60,77 @@ def to_rows(y: Arr, groups: int) -> Arr:
 
 
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
-    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p]."""
+    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p].
+
+    The windows are copied once as (N, G, C/G prod(K), prod(out)) (the output positions
+    innermost, so the copy runs along rows) and multiplied by each group's weight matrix: the
+    product comes out as (N, O, prod(out)), already the output's layout.
+    """
     nd, groups = len(at["stride"]), at["groups"]
-    pads = pairs("conv", at["padding"], nd)
-    xp = padded(x, pads)
+    xp = padded(x, pairs("conv", at["padding"], nd))
     kernel = w.shape[2:]
     out = tuple((xp.shape[2 + d] - at["dilation"][d] * (kernel[d] - 1) - 1) // at["stride"][d] + 1
                 for d in range(nd))
     win = windows(xp, kernel, out, at["stride"], at["dilation"])
     n = x.shape[0]
-    cols = im2col(win, groups)  # (G, N out, C/G K)
-    wg = w.reshape(groups, w.shape[0] // groups, -1)
-    y = from_rows(cols @ wg.transpose(0, 2, 1), n, out)
-    if b is not None:
+    order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    cols = np.ascontiguousarray(win.transpose(order)).reshape(n, groups, -1, int(np.prod(out)))
+    y = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols).reshape((n, w.shape[0]) + out)
+    if b is not None and b.dtype == y.dtype:
+        y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
+    elif b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
     return y.astype(np.result_type(x, w), copy=False)
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
-    """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side)."""
+    """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side).
+
+    Per group, (O/G prod(K), C/G) weights times the (C/G, prod(in)) input give every tap's
+    contribution as contiguous planes (N, O, *K, *in); one strided add per tap places them.
+    """
     nd, groups = len(at["stride"]), at["groups"]
     stride, dil, kernel = at["stride"], at["dilation"], w.shape[2:]
     pads = pairs("conv_transpose", at["padding"], nd)
     n, c = x.shape[:2]
     full = tuple((x.shape[2 + d] - 1) * stride[d] + dil[d] * (kernel[d] - 1) + 1 + at["output_padding"][d]
                  for d in range(nd))
-    wg = w.reshape(groups, c // groups, -1)  # (G, C/G, O/G K)
-    rows = to_rows(x, groups) @ wg  # (G, N prod(in), O/G K)
-    og = w.shape[1]
-    cols = rows.reshape((groups, n) + x.shape[2:] + (og,) + tuple(kernel))
-    order = (1, 0, 2 + nd) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(2, 2 + nd))
-    cols = cols.transpose(order).reshape((n, og * groups) + tuple(kernel) + x.shape[2:])
+    wg = w.reshape(groups, c // groups, -1).transpose(0, 2, 1)  # (G, O/G K, C/G)
     dtype = np.result_type(x, w)
-    y = np.zeros((n, cols.shape[1]) + full, dtype=dtype)
-    for tap in np.ndindex(*kernel):  # one strided add per kernel tap, not per element
-        index = tuple(slice(dil[d] * tap[d], dil[d] * tap[d] + stride[d] * (x.shape[2 + d] - 1) + 1, stride[d])
-                      for d in range(nd))
-        y[(slice(None), slice(None)) + index] += cols[(slice(None), slice(None)) + tap]
+    if nd == 2 and stride == (1, 1) and np.isfinite(w).all():
+        y = _rows_placed(x, wg, groups, kernel, dil, full, dtype)
+    else:
+        cols = np.matmul(wg, x.reshape(n, groups, c // groups, -1))  # (N, G, O/G K, prod(in))
+        cols = cols.reshape((n, w.shape[1] * groups) + tuple(kernel) + x.shape[2:])
+        y = np.zeros((n, cols.shape[1]) + full, dtype=dtype)
+        for tap in np.ndindex(*kernel):  # one strided add per kernel tap, not per element
+            index = tuple(slice(dil[d] * tap[d], dil[d] * tap[d] + stride[d] * (x.shape[2 + d] - 1) + 1, stride[d])
+                          for d in range(nd))
+            y[(slice(None), slice(None)) + index] += cols[(slice(None), slice(None)) + tap]
     crop = tuple(slice(lo, full[d] - hi) for d, (lo, hi) in enumerate(pads))
     y = y[(slice(None), slice(None)) + crop]
     if b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
     return np.ascontiguousarray(y, dtype=dtype)
+
+
+def _rows_placed(x: Arr, wg: Arr, groups: int, kernel: tuple, dil: tuple, full: tuple, dtype: Any) -> Arr:
+    """The stride-1 2-D transposed convolution before cropping, with each tap added as one flat run.
+
+    x is zero-padded on the right to the output's width, so a tap's plane (in rows of that width)
+    lands on the flattened output at offset p d0 W + q d1 in one contiguous add; the padding
+    columns contribute exact zeros (finite weights) where they wrap into the next row.
+    """
+    n, c, h, width = x.shape
+    wide = np.pad(x, [(0, 0), (0, 0), (0, 0), (0, full[1] - width)]) if full[1] > width else x
+    cols = np.matmul(wg, wide.reshape(n, groups, c // groups, -1))  # (N, G, O/G K, h W)
+    cols = cols.reshape(n, -1, int(np.prod(kernel)), h * full[1])
+    plane = full[0] * full[1]
+    y = np.zeros((n, cols.shape[1], plane + dil[1] * (kernel[1] - 1)), dtype=dtype)
+    for tap, (p, q) in enumerate(np.ndindex(*kernel)):
+        start = p * dil[0] * full[1] + q * dil[1]
+        y[:, :, start:start + h * full[1]] += cols[:, :, tap]
+    return y[:, :, :plane].reshape((n, cols.shape[1]) + tuple(full))
 
 
 def _names(nd: int) -> tuple[str, str]:

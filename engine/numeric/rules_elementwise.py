@@ -11,18 +11,21 @@ from typing import Any
 
 import numpy as np
 
+from . import erf_kernel
+from .chunked import chunked
 from .rules import _unary
-from .ruletools import Arr, Rule, sigmoid, unbroadcast
+from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
 
-_ERF = np.frompyfunc(math.erf, 1, 1)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _GELU_C = 0.044715
 
 
 def erf(x: Arr) -> Arr:
-    """math.erf elementwise (numpy has no erf), in float64, back in x's dtype."""
-    return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64).astype(x.dtype)
+    """erf elementwise (numpy has none; see erf_kernel); the catalogue's erf op under create_graph."""
+    if traced(x):
+        return call("erf", x)
+    return erf_kernel.erf(x)
 
 
 def _quiet(fn: Any) -> Any:
@@ -70,12 +73,10 @@ def _clamp(x: Arr, at: dict) -> Arr:
 
 def _clamp_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
     """1 where min <= x <= max (the bounds included, as PyTorch), else 0."""
-    keep = np.ones(x.shape, bool)
-    if at["min"] is not None:
-        keep &= x >= at["min"]
-    if at["max"] is not None:
-        keep &= x <= at["max"]
-    return g * keep
+    lo, hi = at["min"], at["max"]
+    keep = (x >= lo) & (x <= hi) if lo is not None and hi is not None else x >= lo if lo is not None \
+        else x <= hi if hi is not None else None
+    return g if keep is None else g * keep
 
 
 def _hardtanh(x: Arr, at: dict) -> Arr:
@@ -119,7 +120,7 @@ ELEMENTWISE_RULES: dict[str, Rule] = {
     "rsqrt": _unary(_quiet(lambda x, at: 1 / np.sqrt(x)), lambda g, x, out, at: -0.5 * g * out * out * out),
     "square": _unary(lambda x, at: x * x, lambda g, x, out, at: 2 * g * x),
     "silu": _unary(lambda x, at: x * sigmoid(x), _silu_vjp),
-    "gelu": _unary(_gelu, _gelu_vjp),
+    "gelu": _unary(chunked(_gelu), chunked(_gelu_vjp)),
     "leaky_relu": _unary(_leaky, lambda g, x, out, at: g * np.where(x > 0, 1, at["negative_slope"]).astype(g.dtype)),
     "elu": _unary(_quiet(_elu), lambda g, x, out, at: g * np.where(
         x > 0, 1, at["alpha"] * np.exp(np.minimum(x, 0))).astype(g.dtype)),

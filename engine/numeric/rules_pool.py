@@ -25,16 +25,37 @@ def _pads(x_shape: tuple, kernel: list, stride: list, pad: list, dil: list, out:
 def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
     x = xs[0]
     kernel, stride, pad, dil, out = pool_geometry("max_pool2d", x.shape, at)
-    xp = np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out), constant_values=-np.inf)
-    win = windows(xp, tuple(kernel), tuple(out), tuple(stride), tuple(dil)).reshape(x.shape[:2] + tuple(out) + (-1,))
-    arg = win.argmax(axis=-1)  # the first maximum in row-major window order, as torch
-    y = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-    p, q = np.divmod(arg, kernel[1])
-    rows = np.arange(out[0])[:, None] * stride[0] + p * dil[0] - pad[0]
-    cols = np.arange(out[1])[None, :] * stride[1] + q * dil[1] - pad[1]
+    pads = _pads(x.shape, kernel, stride, pad, dil, out)
+    xp = np.pad(x, [(0, 0), (0, 0)] + pads, constant_values=-np.inf) if any(map(any, pads)) else x
+    y, arg = _first_max(windows(xp, tuple(kernel), tuple(out), tuple(stride), tuple(dil)))
+    p, q = np.divmod(np.arange(kernel[0] * kernel[1]), kernel[1])
+    offsets = p * dil[0] * x.shape[3] + q * dil[1]  # per tap, from the window's corner
+    rows = np.arange(out[0])[:, None] * stride[0] - pad[0]
+    cols = np.arange(out[1])[None, :] * stride[1] - pad[1]
     plane = np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1, 1))
-    flat = (plane * x.shape[2] + rows) * x.shape[3] + cols
-    return np.ascontiguousarray(y), (flat, x.shape, x)
+    flat = (plane * x.shape[2] + rows) * x.shape[3] + cols + offsets[arg]
+    return y, (flat, x.shape, x)
+
+
+def _first_max(win: Arr) -> tuple[Arr, Arr]:
+    """Each window's first maximum in row-major tap order and that tap's number, as argmax gives
+    (a NaN wins; -0.0 and 0.0 keep the first's bits). The taps are copied once to contiguous
+    planes; then per tap a comparison and a select done in integer arithmetic on the bits (numpy's
+    masked writes and np.where are several times slower)."""
+    taps = np.ascontiguousarray(np.moveaxis(win, (-2, -1), (0, 1))).reshape((-1,) + win.shape[:-2])
+    best = taps[0].copy()
+    bits, tap_bits = best.view(f"u{best.itemsize}"), taps.view(f"u{best.itemsize}")
+    arg = np.zeros(best.shape, np.int8 if len(taps) < 128 else np.intp)
+    nan = best.dtype.kind == "f" and bool(np.isnan(taps.min()))
+    for tap in range(1, len(taps)):
+        value = taps[tap]
+        better = value > best
+        if nan:
+            better |= np.isnan(value) & ~np.isnan(best)
+        pick = better.view(np.uint8)
+        arg += pick.astype(arg.dtype, copy=False) * (arg.dtype.type(tap) - arg)
+        bits += pick.astype(bits.dtype) * (tap_bits[tap] - bits)  # wraps modulo 2^k: exactly the tap's bits
+    return best, arg.astype(np.intp)
 
 
 def _max_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:

@@ -40,6 +40,7 @@ class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERDICT_CONVENTION: _ClassVar[Verdict]
     VERDICT_NON_FINITE: _ClassVar[Verdict]
     VERDICT_SKIPPED: _ClassVar[Verdict]
+    VERDICT_UNRESOLVED: _ClassVar[Verdict]
 
 class StepKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -49,6 +50,13 @@ class StepKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STEP_KIND_ZERO_GRAD: _ClassVar[StepKind]
     STEP_KIND_SGD_STEP: _ClassVar[StepKind]
     STEP_KIND_FINAL_PARAMETERS: _ClassVar[StepKind]
+
+class CulpritKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CULPRIT_KIND_UNSPECIFIED: _ClassVar[CulpritKind]
+    CULPRIT_KIND_BACKWARD: _ClassVar[CulpritKind]
+    CULPRIT_KIND_FORWARD: _ClassVar[CulpritKind]
+    CULPRIT_KIND_CLAIMED_STAGE: _ClassVar[CulpritKind]
 DTYPE_UNSPECIFIED: Dtype
 DTYPE_FLOAT32: Dtype
 DTYPE_FLOAT64: Dtype
@@ -70,12 +78,17 @@ VERDICT_MISMATCH: Verdict
 VERDICT_CONVENTION: Verdict
 VERDICT_NON_FINITE: Verdict
 VERDICT_SKIPPED: Verdict
+VERDICT_UNRESOLVED: Verdict
 STEP_KIND_UNSPECIFIED: StepKind
 STEP_KIND_FORWARD: StepKind
 STEP_KIND_BACKWARD: StepKind
 STEP_KIND_ZERO_GRAD: StepKind
 STEP_KIND_SGD_STEP: StepKind
 STEP_KIND_FINAL_PARAMETERS: StepKind
+CULPRIT_KIND_UNSPECIFIED: CulpritKind
+CULPRIT_KIND_BACKWARD: CulpritKind
+CULPRIT_KIND_FORWARD: CulpritKind
+CULPRIT_KIND_CLAIMED_STAGE: CulpritKind
 
 class Tensor(_message.Message):
     __slots__ = ("shape", "dtype", "data", "int_data")
@@ -179,7 +192,7 @@ class Step(_message.Message):
     def __init__(self, kind: _Optional[_Union[StepKind, str]] = ..., root: _Optional[str] = ..., retain_graph: _Optional[bool] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., lr: _Optional[float] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only")
+    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only", "order")
     class ClaimedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +211,7 @@ class CheckRequest(_message.Message):
     FORMULAS_FIELD_NUMBER: _ClassVar[int]
     FD_SEED_FIELD_NUMBER: _ClassVar[int]
     FIGURES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
     graph: Graph
     root: str
     gradient: Tensor
@@ -209,10 +223,11 @@ class CheckRequest(_message.Message):
     formulas: bool
     fd_seed: int
     figures_only: bool
-    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
+    order: int
+    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ..., order: _Optional[int] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index")
+    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index", "unresolved")
     FIRST_FIELD_NUMBER: _ClassVar[int]
     SECOND_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +246,7 @@ class Comparison(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     MISMATCHES_FIELD_NUMBER: _ClassVar[int]
     MAX_ABS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_FIELD_NUMBER: _ClassVar[int]
     first: Witness
     second: Witness
     verdict: Verdict
@@ -249,7 +265,8 @@ class Comparison(_message.Message):
     reason: str
     mismatches: _containers.RepeatedCompositeFieldContainer[Mismatch]
     max_abs_index: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ...) -> None: ...
+    unresolved: int
+    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ..., unresolved: _Optional[int] = ...) -> None: ...
 
 class Mismatch(_message.Message):
     __slots__ = ("index", "first", "second", "excess")
@@ -321,7 +338,7 @@ class NodeInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., grad_fn: _Optional[str] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output")
+    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output", "culprits", "order", "directions_seed")
     class TimingsMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -339,6 +356,9 @@ class CheckResponse(_message.Message):
     TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    CULPRITS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIONS_SEED_FIELD_NUMBER: _ClassVar[int]
     verdict: Verdict
     leaves: _containers.RepeatedCompositeFieldContainer[LeafReport]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
@@ -349,7 +369,47 @@ class CheckResponse(_message.Message):
     timings_ms: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
     output: Tensor
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    culprits: _containers.RepeatedCompositeFieldContainer[Culprit]
+    order: int
+    directions_seed: int
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ..., order: _Optional[int] = ..., directions_seed: _Optional[int] = ...) -> None: ...
+
+class Culprit(_message.Message):
+    __slots__ = ("kind", "node", "op", "grad_fn", "input", "index", "values", "suspect", "mismatched", "total", "consumers", "first", "message")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    GRAD_FN_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SUSPECT_FIELD_NUMBER: _ClassVar[int]
+    MISMATCHED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: CulpritKind
+    node: str
+    op: str
+    grad_fn: str
+    input: int
+    index: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.ScalarMap[str, float]
+    suspect: Witness
+    mismatched: int
+    total: int
+    consumers: _containers.RepeatedScalarFieldContainer[str]
+    first: bool
+    message: str
+    def __init__(self, kind: _Optional[_Union[CulpritKind, str]] = ..., node: _Optional[str] = ..., op: _Optional[str] = ..., grad_fn: _Optional[str] = ..., input: _Optional[int] = ..., index: _Optional[_Iterable[int]] = ..., values: _Optional[_Mapping[str, float]] = ..., suspect: _Optional[_Union[Witness, str]] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., consumers: _Optional[_Iterable[str]] = ..., first: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
     __slots__ = ("request",)
@@ -358,10 +418,24 @@ class CheckStreamRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[CheckRequest, _Mapping]] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("response",)
+    __slots__ = ("response", "error")
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     response: CheckResponse
-    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ...) -> None: ...
+    error: StreamError
+    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+
+class StreamError(_message.Message):
+    __slots__ = ("code", "message", "field", "description")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    field: str
+    description: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ListOpsRequest(_message.Message):
     __slots__ = ()
@@ -420,7 +494,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements")
+    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements", "max_element_evaluations")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     MAX_RANK_FIELD_NUMBER: _ClassVar[int]
@@ -433,6 +507,7 @@ class Limits(_message.Message):
     SYMBOLIC_WORKERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_INTERMEDIATE_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ELEMENT_EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_nodes: int
     max_rank: int
@@ -445,7 +520,8 @@ class Limits(_message.Message):
     symbolic_workers: int
     max_depth: int
     max_intermediate_elements: int
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ...) -> None: ...
+    max_element_evaluations: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ..., max_element_evaluations: _Optional[int] = ...) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
     __slots__ = ("version", "limits", "tiers")
