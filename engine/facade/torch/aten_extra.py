@@ -39,8 +39,8 @@ def _embedding(e: Emit, a: tuple, k: dict) -> str:
 def _index(e: Emit, a: tuple, k: dict) -> str | None:
     """x[idx] with one integer index tensor on dim 0 (other index forms decline: decomposed or refused)."""
     indices = list(a[1])
-    if len(indices) != 1 or not isinstance(indices[0], str):
-        return None
+    if len(indices) != 1 or not isinstance(indices[0], str) or getattr(e, "dtypes", {}).get(indices[0]) is np.bool_:
+        return None  # x[i, j], x[mask]: decomposed or refused by name
     return e.op("index", [a[0], indices[0]])
 
 
@@ -139,7 +139,8 @@ def _dropout(e: Emit, a: tuple, k: dict) -> str:
 def _squeeze(e: Emit, a: tuple, k: dict) -> str:
     dims = arg(a, k, 1, "dim")
     if isinstance(dims, (list, tuple)):
-        dims = [d % len(e.shape(a[0])) for d in dims if e.shape(a[0])[d] == 1]
+        shape = e.shape(a[0])
+        dims = [d % len(shape) for d in dims if -len(shape) <= d < len(shape) and shape[d] == 1]
         if len(dims) != 1:
             return e.op("reshape", [a[0]], shape=tuple(e.out_shape()))
         dims = dims[0]
@@ -174,6 +175,8 @@ EXTRA: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.cat.default": (("cat",), _variadic("cat")),
     "aten.stack.default": (("stack",), _variadic("stack")),
     "aten.gather.default": (("gather",), lambda e, a, k: e.op("gather", [a[0], a[2]], dim=int(a[1]))),
+    "aten.scatter_add.default": (("scatter_add",), lambda e, a, k: e.op("scatter_add", [a[0], a[2], a[3]],
+                                                                        dim=int(a[1]))),
     "aten.index_select.default": (("index_select",), lambda e, a, k: e.op("index_select", [a[0], a[2]],
                                                                           dim=int(a[1]))),
     "aten.index.Tensor": (("index",), _index),

@@ -202,7 +202,8 @@ class Builder:
             return
         if node.target is operator.getitem:
             source: Any = node.args[0]
-            self.env[node] = self.env[source][node.args[1]]
+            found = self.env[source]  # a tuple of names, or a refused op's stand-in leaf
+            self.env[node] = found if isinstance(found, str) else found[node.args[1]]
             if self.env[node] is None and node.users:  # an output with no catalogue op, read later
                 self._unsupported(node, f"{source.target} (output {node.args[1]})", None)
             return
