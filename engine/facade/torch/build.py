@@ -182,6 +182,10 @@ class Builder:
         if not (isinstance(value, torch.Tensor) and value.requires_grad and value.is_floating_point()):
             self._constant(node, value)
             return
+        same = [leaf for leaf, t in self.params.items() if t is value]  # a second use: the same leaf
+        if same:
+            self.env[node] = same[0]
+            return
         name = self.captured.constant_names.get(id(value), node.name)
         self.env[node] = self.leaf(name, leaf_value(name, value), True)
         self.params[self.env[node]] = value
