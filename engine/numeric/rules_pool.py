@@ -2,7 +2,8 @@
 
 Pooling windows are strided views of the padded input (rules_conv.windows); max pooling saves the
 flat input index of each window's first maximum (non-differentiable data, as torch's indices)
-and scatters the gradient there; average pooling spreads g / divisor back over each window.
+and scatters the gradient there; average pooling spreads g / divisor back over each window (a
+transposed convolution, so it is recorded under create_graph).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
+from .adjoints import spread
 from .rules_conv import windows
 from .ruletools import Arr, Rule
 
@@ -54,15 +56,14 @@ def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 
 def _avg_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
-    """Each input element gets g / divisor from every window that covers it (one add per tap)."""
+    """Each input element gets g / divisor from every window that covers it: a transposed
+    convolution of g / divisor with a kernel of ones (one plane per batch and channel)."""
     shape, at = node.shapes[0], node.attrs
     kernel, stride, pad, dil, out = pool_geometry("avg_pool2d", shape, at)
-    pads = _pads(shape, kernel, stride, pad, dil, out)
     gd = g / avg_divisor(shape, at, kernel, stride, pad, out).astype(g.dtype)
-    full = np.zeros(tuple(shape[:2]) + tuple(shape[2 + d] + sum(pads[d]) for d in range(2)), g.dtype)
-    for p, q in np.ndindex(*kernel):
-        full[:, :, p:p + stride[0] * (out[0] - 1) + 1:stride[0], q:q + stride[1] * (out[1] - 1) + 1:stride[1]] += gd
-    return (np.ascontiguousarray(full[:, :, pads[0][0]:pads[0][0] + shape[2], pads[1][0]:pads[1][0] + shape[3]]),)
+    planes = gd.reshape((shape[0] * shape[1], 1) + tuple(out))
+    gx = spread(planes, np.ones((1, 1) + tuple(kernel), g.dtype), tuple(shape[2:]), stride, [1, 1], pad)
+    return (gx.reshape(tuple(shape)),)
 
 
 def adaptive_matrix(size_in: int, size_out: int) -> Arr:
@@ -83,7 +84,7 @@ def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     shape = node.shapes[0]
     a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
-    return (np.einsum("ih,ncij,jw->nchw", a, g, b, optimize=True),)
+    return (a.T @ g @ b,)  # two matmuls with constants: recorded under create_graph
 
 
 def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -100,25 +101,35 @@ def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
 
 
-def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """xhat = (x - mean) / sqrt(var + eps) (batch's biased stats in training, else running); out = xhat w + b."""
-    x, rm, rv, w, b = xs
+def _bn_stats(x: Arr, rm: Arr, rv: Arr, at: dict) -> tuple[Arr, Arr]:
+    """(xhat, invstd): the batch's biased statistics in training, else the running ones."""
     axes, view = _bn_axes(x)
     if at["training"]:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        mean = x.mean(axis=axes)
+        centered = x - mean.reshape(view)
+        var = (centered * centered).mean(axis=axes)
     else:
-        mean, var = rm, rv
+        centered, var = x - rm.reshape(view), rv
     invstd = (1.0 / np.sqrt(var + at["eps"])).astype(x.dtype)
-    xhat = (x - mean.reshape(view)) * invstd.reshape(view)
+    return centered * invstd.reshape(view), invstd
+
+
+def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """xhat = (x - mean) / sqrt(var + eps); out = xhat w + b. Saves its inputs only (the VJP
+    recomputes xhat and invstd, so that they are recorded functions of x under create_graph)."""
+    x, rm, rv, w, b = xs
+    _, view = _bn_axes(x)
+    xhat, _ = _bn_stats(x, rm, rv, at)
     y = xhat if w is None else xhat * w.reshape(view)
     if b is not None:
         y = y + b.reshape(view)
-    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (xhat, invstd, w)
+    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (x, rm, rv, w)
 
 
 def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """training: dx = invstd (gxh - mean(gxh) - xhat mean(gxh xhat)), gxh = g w; eval: dx = g w invstd."""
-    xhat, invstd, w = saved
+    x, rm, rv, w = saved
+    xhat, invstd = _bn_stats(x, rm, rv, node.attrs)
     axes, view = _bn_axes(g)
     needs = node.needs
     gxh = g if w is None else g * w.reshape(view)

@@ -1,0 +1,73 @@
+"""Adjoints of window and copy ops written with catalogue ops (via ``ruletools.call``), so that a
+VJP using them is recorded under ``create_graph`` and can be differentiated again.
+
+- ``spread``: the adjoint of taking pooling windows, a transposed convolution whose kernel
+  places each tap's values at its offset in every window.
+- ``unpad``: the adjoint of ``pad`` (constant: a crop, i.e. a negative constant pad; reflect and
+  replicate: the crop plus the mirrored / repeated borders folded back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..resample_specs import pad_pairs
+from .ruletools import Arr, call
+
+
+def spread(t: Arr, kernel: Arr, shape: tuple, stride: list, dil: list, pad: list) -> Any:
+    """out[m, 0, s i + d p - pad] += t[m, k, i] kernel[k, 0, p] summed over k, cropped to ``shape``.
+
+    ``t`` is (M, K, *out), ``kernel`` (K, 1, *taps); the result (M, 1, *shape). Positions past
+    the padded input (a ceil_mode overhang) are cropped on the high side.
+    """
+    lows, highs, extra = [], [], []
+    for d in range(len(shape)):
+        full = (t.shape[2 + d] - 1) * stride[d] + dil[d] * (kernel.shape[2 + d] - 1) + 1
+        rest = full - pad[d] - shape[d]
+        lows.append(pad[d])
+        highs.append(max(rest, 0))
+        extra.append(max(-rest, 0))
+    padding = tuple(v for lo, hi in zip(lows, highs) for v in (lo, hi))
+    return call("conv_transpose2d", t, kernel, None, stride=tuple(stride), padding=padding,
+                output_padding=tuple(extra), dilation=tuple(dil))
+
+
+def unpad(g: Arr, shape: tuple, at: dict) -> Any:
+    """dL/dx of pad(x) from dL/dy = g."""
+    pairs = pad_pairs("pad", shape, at["pad"])
+    if at["mode"] == "constant":
+        return call("pad", g, pad=tuple(-p for p in at["pad"]), mode="constant", value=0.0)
+    for d, (lo, hi) in enumerate(pairs):
+        if lo or hi:
+            g = _fold(g, d, lo, hi, shape[d], at["mode"] == "reflect")
+    return g
+
+
+def _take(g: Arr, d: int, start: int, stop: int) -> Any:
+    return g[(slice(None),) * d + (slice(start, stop),)]
+
+
+def _place(part: Arr, d: int, lo: int, hi: int) -> Any:
+    """``part`` zero-padded by (lo, hi) along dim d."""
+    spec = [0, 0] * (part.ndim - 1 - d) + [lo, hi]
+    return call("pad", part, pad=tuple(spec), mode="constant", value=0.0)
+
+
+def _fold(g: Arr, d: int, lo: int, hi: int, n: int, reflect: bool) -> Any:
+    """Dim d of g (lo + n + hi long) folded back to n: the centre plus each border's copies."""
+    out = _take(g, d, lo, lo + n)
+    if lo:
+        low = _take(g, d, 0, lo)
+        if reflect:  # padded position j < lo copies input lo - j
+            out = out + _place(call("flip", low, dims=(d,)), d, 1, n - 1 - lo)
+        else:
+            out = out + _place(low.sum(axis=d, keepdims=True), d, 0, n - 1)
+    if hi:
+        high = _take(g, d, lo + n, lo + n + hi)
+        if reflect:  # padded position lo + n + t copies input n - 2 - t
+            out = out + _place(call("flip", high, dims=(d,)), d, n - 1 - hi, 1)
+        else:
+            out = out + _place(high.sum(axis=d, keepdims=True), d, n - 1, 0)
+    return out
+
