@@ -3,6 +3,10 @@ VJP using them is recorded under ``create_graph`` and can be differentiated agai
 
 - ``spread``: the adjoint of taking pooling windows, a transposed convolution whose kernel
   places each tap's values at its offset in every window.
+- ``to_maxima``: max pooling's VJP, g summed into each window's chosen maximum. On arrays one
+  ``np.bincount`` (the first-order path keeps its speed); under create_graph the same sum
+  spelled with catalogue ops (``spread`` of one-hot tap masks, or for adaptive windows two
+  one-hot matrices per plane), since numpy's scatter has no recording op.
 - ``unpad``: the adjoint of ``pad`` (constant: a crop, i.e. a negative constant pad; reflect and
   replicate: the crop plus the mirrored / repeated borders folded back).
 """
@@ -11,8 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from ..pool_specs import pool_geometry
 from ..resample_specs import pad_pairs
-from .ruletools import Arr, call
+from .ruletools import Arr, call, traced
 
 
 def spread(t: Arr, kernel: Arr, shape: tuple, stride: list, dil: list, pad: list) -> Any:
@@ -31,6 +38,28 @@ def spread(t: Arr, kernel: Arr, shape: tuple, stride: list, dil: list, pad: list
     padding = tuple(v for lo, hi in zip(lows, highs) for v in (lo, hi))
     return call("conv_transpose2d", t, kernel, None, stride=tuple(stride), padding=padding,
                 output_padding=tuple(extra), dilation=tuple(dil))
+
+
+def to_maxima(g: Arr, flat: np.ndarray, shape: tuple, op: str, at: dict) -> Any:
+    """dL/dx of max pooling: g[..., i, j] added at the flat input index ``flat`` names."""
+    flat = flat.reshape(g.shape)
+    if not traced(g):
+        size = int(np.prod(shape))
+        return np.bincount(flat.reshape(-1), g.reshape(-1), minlength=size).reshape(shape).astype(g.dtype)
+    rows, cols = (flat // shape[3]) % shape[2], flat % shape[3]
+    if op == "adaptive_max_pool2d":  # per plane: R^T (g * C), R and C one-hot in rows / columns
+        n_out = g.shape[2] * g.shape[3]
+        r = (rows.reshape(g.shape[:2] + (n_out, 1)) == np.arange(shape[2])).astype(g.dtype)
+        c = (cols.reshape(g.shape[:2] + (n_out, 1)) == np.arange(shape[3])).astype(g.dtype)
+        return np.swapaxes(r, -1, -2) @ (g.reshape(g.shape[:2] + (n_out, 1)) * c)
+    kernel, stride, pad, dil, out = pool_geometry(op, shape, at)
+    p = (rows - np.arange(out[0])[:, None] * stride[0] + pad[0]) // dil[0]
+    q = (cols - np.arange(out[1])[None, :] * stride[1] + pad[1]) // dil[1]
+    taps = kernel[0] * kernel[1]
+    mask = ((p * kernel[1] + q)[:, :, None] == np.arange(taps)[:, None, None]).astype(g.dtype)
+    planes = (g.reshape(g.shape[:2] + (1,) + g.shape[2:]) * mask).reshape((-1, taps) + g.shape[2:])
+    eye = np.eye(taps, dtype=g.dtype).reshape((taps, 1) + tuple(kernel))
+    return spread(planes, eye, tuple(shape[2:]), stride, dil, pad).reshape(shape)
 
 
 def unpad(g: Arr, shape: tuple, at: dict) -> Any:

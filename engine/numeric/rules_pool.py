@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
-from .adjoints import spread
+from .adjoints import spread, to_maxima
 from .rules_conv import windows
 from .ruletools import Arr, Rule
 
@@ -41,9 +41,7 @@ def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 def _max_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """The gradient goes to the saved index of each window (summed where windows overlap)."""
-    flat, shape = saved[0], saved[1]
-    size = int(np.prod(shape))
-    return (np.bincount(flat.reshape(-1), g.reshape(-1), minlength=size).reshape(shape).astype(g.dtype),)
+    return (to_maxima(g, saved[0], saved[1], node.op, node.attrs),)
 
 
 def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
