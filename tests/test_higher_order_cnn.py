@@ -83,3 +83,47 @@ def test_golden_holds_real_second_derivatives() -> None:
     assert len(BY_CASE) == len(CASES)
     for case in GOLDEN["ops"]:
         assert any(np.any(np.asarray(h) != 0) for h in case["squared"]["hvp"]), (case["op"], case["case"])
+
+
+def _detached(t):
+    return getattr(t, "_data", t)  # under create_graph a saved input is a live tensor: use its values
+
+
+def _plant_detached(monkeypatch, op: str, which: tuple[int, ...]) -> None:
+    """``op``'s VJP with the saved values at positions ``which`` detached: right to first order only."""
+    from crossgrad.engine.numeric.rules import RULES
+    from crossgrad.engine.numeric.ruletools import Rule
+
+    rule = RULES[op]
+
+    def vjp(g, saved, node):
+        return rule.vjp(g, tuple(_detached(s) if i in which else s for i, s in enumerate(saved)), node)
+    monkeypatch.setitem(RULES, op, Rule(rule.forward, vjp))
+
+
+def _bn_loss():
+    rng = np.random.default_rng(0)
+    x = crossgrad.tensor(rng.standard_normal((3, 2, 2, 2)), dtype=crossgrad.float64, requires_grad=True)
+    w = crossgrad.tensor(1 + 0.2 * rng.standard_normal(2), dtype=crossgrad.float64, requires_grad=True)
+    c = crossgrad.tensor(rng.standard_normal((3, 2, 2, 2)), dtype=crossgrad.float64)
+    y = crossgrad.nn.functional.batch_norm(x, None, None, w, None, training=True)
+    return (c * y * y).sum()
+
+
+def _conv_loss():
+    rng = np.random.default_rng(1)
+    x = crossgrad.tensor(rng.standard_normal((1, 2, 4, 4)), dtype=crossgrad.float64, requires_grad=True)
+    w = crossgrad.tensor(rng.standard_normal((2, 2, 2, 2)), dtype=crossgrad.float64, requires_grad=True)
+    c = crossgrad.tensor(rng.standard_normal((1, 2, 3, 3)), dtype=crossgrad.float64)
+    y = crossgrad.nn.functional.conv2d(x, w)
+    return (c * y * y).sum()
+
+
+@pytest.mark.parametrize(("op", "which", "build"), [("batch_norm", (0,), _bn_loss), ("conv2d", (0, 1), _conv_loss)],
+                         ids=["batch_norm statistics detached", "conv2d saved input and weight detached"])
+def test_planted_second_order_bug_is_caught_at_order_2_only(monkeypatch, op, which, build) -> None:
+    assert crossgrad.check(build(), order=2).verdict == "agree"
+    _plant_detached(monkeypatch, op, which)
+    assert crossgrad.check(build(), order=1).verdict == "agree"
+    report = crossgrad.check(build(), order=2)
+    assert report.verdict == "mismatch"
