@@ -46,12 +46,12 @@ def composite_hvp(lib: Any, name: str) -> dict:
     return hessian_vector(lib, squared(composite_call(lib, name)), arrays, {}, diff, vs, full=False)
 
 
-def conv_net_penalty(lib: Any) -> dict:
+def conv_net_total(lib: Any, size: int = 6) -> tuple[Any, dict]:
     """conv2d -> batch_norm (training) -> relu -> avg_pool2d -> linear; the loss plus the squared
-    norm of its gradient in the input (a gradient penalty), differentiated to every leaf."""
+    norm of its gradient in the input (a gradient penalty). Returns (total, leaves by name)."""
     rng = np.random.default_rng(17)
-    shapes = {"x": (2, 2, 6, 6), "conv.weight": (3, 2, 3, 3), "conv.bias": (3,), "bn.weight": (3,),
-              "bn.bias": (3,), "fc.weight": (2, 27), "fc.bias": (2,)}
+    shapes = {"x": (2, 2, size, size), "conv.weight": (3, 2, 3, 3), "conv.bias": (3,), "bn.weight": (3,),
+              "bn.bias": (3,), "fc.weight": (2, 3 * (size // 2) ** 2), "fc.bias": (2,)}
     values = {k: rng.standard_normal(s) * (0.5 if "weight" in k and k != "bn.weight" else 1.0)
               for k, s in shapes.items()}
     values["bn.weight"] = 1 + 0.2 * values["bn.weight"]
@@ -64,7 +64,12 @@ def conv_net_penalty(lib: Any) -> dict:
     out = fn.linear(h.flatten(1), leaves["fc.weight"], leaves["fc.bias"])
     loss = (lib.tanh(out) * c).sum()
     (gx,) = lib.autograd.grad(loss, leaves["x"], create_graph=True)
-    total = loss + (gx * gx).sum()
+    return loss + (gx * gx).sum(), leaves
+
+
+def conv_net_penalty(lib: Any) -> dict:
+    """The penalty graph's value and its gradient in every leaf (double backward)."""
+    total, leaves = conv_net_total(lib)
     grads = lib.autograd.grad(total, list(leaves.values()))
     return {"loss": float(total.item()), "names": list(leaves),
             "grads": [g.detach().numpy().tolist() for g in grads]}
