@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.higher_cases import hessian_vector
+from tests.higher_cases import _numpy, as_tensor, cotangent, hessian_vector
 
 CNN_OPS = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "batch_norm", "pad", "interpolate", "pixel_shuffle")
@@ -23,6 +23,22 @@ CNN_OPS = ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool
 def squared(call: Any) -> Any:
     """op(x)^2: its VJP hands the op's VJP a gradient 2 c op(x) that depends on x."""
     return lambda ts, attrs: call(ts, attrs) ** 2
+
+
+def third_order(lib: Any, call: Any, arrays: list, attrs: dict, diff: list[int], vs: list) -> list:
+    """d/dx of D^2 L[v, v] (three nested backward passes, each with create_graph but the last)."""
+    ts = [as_tensor(lib, a, i in diff) for i, a in enumerate(arrays)]
+    leaves = [ts[i] for i in diff]
+    y = call(ts, attrs)
+    value = (y * lib.tensor(cotangent(tuple(y.shape)), dtype=lib.float64)).sum()
+    for _ in range(2):
+        grads = lib.autograd.grad(value, leaves, create_graph=True, allow_unused=True)
+        terms = [(g * lib.tensor(v, dtype=lib.float64)).sum() for g, v in zip(grads, vs) if g is not None]
+        value = sum(terms[1:], terms[0]) if terms else None
+        if value is None or not value.requires_grad:
+            return [np.zeros(v.shape).tolist() for v in vs]
+    out = lib.autograd.grad(value, leaves, allow_unused=True)
+    return [_numpy(o, v.shape).tolist() for o, v in zip(out, vs)]
 
 
 def composite_inputs(name: str) -> tuple[list[np.ndarray], list[int]]:

@@ -13,8 +13,8 @@ import pytest
 from crossgrad.engine import ops
 from crossgrad.engine.numeric import dispatch
 
-from tests.higher_cases import case_data, directions, hessian_vector
-from tests.higher_cnn_cases import CNN_OPS, composite_hvp, conv_net_penalty, conv_net_total, squared
+from tests.higher_cases import as_tensor, case_data, cotangent, directions, hessian_vector
+from tests.higher_cnn_cases import CNN_OPS, composite_hvp, conv_net_penalty, conv_net_total, squared, third_order
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "higher_order_cnn.json").read_text())
 BY_CASE = {(c["op"], c["case"]): c for c in GOLDEN["ops"]}
@@ -34,8 +34,6 @@ def _compare(got: dict, want: dict) -> None:
 
 def _fd_hvp(call, arrays: list, attrs: dict, diff: list[int], vs: list, eps: float = 1e-5) -> list:
     """Central differences of the engine's first-order gradient of sum(c * call(x)) along vs."""
-    from tests.higher_cases import as_tensor, cotangent
-
     def grads(sign: float) -> list:
         moved = [a + sign * eps * vs[diff.index(i)] if i in diff else a for i, a in enumerate(arrays)]
         ts = [as_tensor(crossgrad, a, i in diff) for i, a in enumerate(moved)]
@@ -56,6 +54,29 @@ def test_squared_output_hvp_matches_torch_and_finite_differences(name: str, inde
     _compare(got, BY_CASE[(name, index)]["squared"])
     for h, f in zip(got["hvp"], _fd_hvp(call, arrays, attrs, diff, vs)):
         np.testing.assert_allclose(h, f, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "index"), CASES)
+def test_third_derivative_matches_torch_and_differences_of_the_hvp(name: str, index: int) -> None:
+    """Third order: d/dx D^2 L[v, v] of sum(c * op(x)^2) by three nested backward passes, against
+    torch (where torch computes it) and, along a random u, central differences of D^2 L[v, v]."""
+    arrays, attrs, diff = case_data(name, index)
+    vs = directions(arrays, diff)
+    call = squared(_call(name))
+    got = third_order(crossgrad, call, arrays, attrs, diff, vs)
+    want = BY_CASE[(name, index)]["third"]
+    if "torch_error" not in want:
+        for h, t in zip(got, want, strict=True):
+            np.testing.assert_allclose(h, t, rtol=1e-9, atol=1e-10)
+    us = [np.random.default_rng(5).standard_normal(v.shape) for v in vs]
+
+    def curvature(sign: float, eps: float = 1e-5) -> float:
+        moved = [a + sign * eps * us[diff.index(i)] if i in diff else a for i, a in enumerate(arrays)]
+        hvp = hessian_vector(crossgrad, call, moved, attrs, diff, vs, full=False)["hvp"]
+        return sum(float(np.vdot(h, v)) for h, v in zip(hvp, vs))
+
+    along = sum(float(np.vdot(t, u)) for t, u in zip(got, us))
+    assert along == pytest.approx((curvature(1.0) - curvature(-1.0)) / 2e-5, rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.parametrize(("name", "index"), CASES)
@@ -139,3 +160,13 @@ def test_planted_second_order_bug_is_caught_at_order_2_only(monkeypatch, op, whi
     assert crossgrad.check(build(), order=1).verdict == "agree"
     report = crossgrad.check(build(), order=2)
     assert report.verdict == "mismatch"
+
+
+def test_batch_norm_third_order_golden_is_torchs_composition_not_its_fused_op() -> None:
+    """torch's fused batch_norm (training) is wrong from third order on (pytorch/pytorch#186256):
+    the golden third derivative comes from torch's primitives, and differs from the fused one."""
+    cases = [c for c in GOLDEN["ops"] if "third_source" in c]
+    assert {c["op"] for c in cases} == {"batch_norm"} and len(cases) >= 2
+    for case in cases:
+        fused, composed = case["third_native_torch"], case["third"]
+        assert not np.allclose(np.ravel(fused[0]), np.ravel(composed[0]), rtol=1e-3)
