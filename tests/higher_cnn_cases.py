@@ -62,9 +62,24 @@ def composite_hvp(lib: Any, name: str) -> dict:
     return hessian_vector(lib, squared(composite_call(lib, name)), arrays, {}, diff, vs, full=False)
 
 
-def conv_net_total(lib: Any, size: int = 6) -> tuple[Any, dict]:
-    """conv2d -> batch_norm (training) -> relu -> avg_pool2d -> linear; the loss plus the squared
-    norm of its gradient in the input (a gradient penalty). Returns (total, leaves by name)."""
+def _downsample(fn: Any, stage: str, h: Any, size: int) -> Any:
+    """The net's size -> size // 2 stage (avg_pool2d in the golden net)."""
+    half = size // 2
+    if stage == "max":
+        return fn.max_pool2d(h, 2)
+    if stage == "reflect":
+        return fn.avg_pool2d(fn.pad(h, (1, 1, 1, 1), mode="reflect"), 3, 2)
+    if stage == "bilinear":
+        return fn.interpolate(h, size=(half, half), mode="bilinear")
+    if stage == "adaptive_max":
+        return fn.adaptive_max_pool2d(h, (half, half))
+    return fn.avg_pool2d(h, 2)
+
+
+def conv_net_total(lib: Any, size: int = 6, stage: str = "avg") -> tuple[Any, dict]:
+    """conv2d -> batch_norm (training) -> relu -> avg_pool2d (or another ``stage``) -> linear; the
+    loss plus the squared norm of its gradient in the input (a gradient penalty). Returns
+    (total, leaves by name)."""
     rng = np.random.default_rng(17)
     shapes = {"x": (2, 2, size, size), "conv.weight": (3, 2, 3, 3), "conv.bias": (3,), "bn.weight": (3,),
               "bn.bias": (3,), "fc.weight": (2, 3 * (size // 2) ** 2), "fc.bias": (2,)}
@@ -76,7 +91,7 @@ def conv_net_total(lib: Any, size: int = 6) -> tuple[Any, dict]:
     c = lib.tensor(rng.standard_normal((2, 2)), dtype=lib.float64)
     h = fn.conv2d(leaves["x"], leaves["conv.weight"], leaves["conv.bias"], padding=1)
     h = fn.batch_norm(h, None, None, leaves["bn.weight"], leaves["bn.bias"], training=True)
-    h = fn.avg_pool2d(lib.relu(h), 2)
+    h = _downsample(fn, stage, lib.relu(h), size)
     out = fn.linear(h.flatten(1), leaves["fc.weight"], leaves["fc.bias"])
     loss = (lib.tanh(out) * c).sum()
     (gx,) = lib.autograd.grad(loss, leaves["x"], create_graph=True)

@@ -99,16 +99,19 @@ def test_conv_net_gradient_penalty_matches_torch_double_backward() -> None:
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-def test_conv_net_gradient_penalty_graph_is_checked_three_ways() -> None:
-    """The recorded backward (conv weight gradients as convolutions, avg_pool's transposed
-    convolution, batch_norm's statistics) exports and agrees with SymPy and finite differences;
-    the conv bias before a training batch_norm has an exactly zero gradient: unresolved."""
-    total, leaves = conv_net_total(crossgrad, size=4)
-    report = crossgrad.check(total, names=leaves)
+@pytest.mark.parametrize(("stage", "tier"), [("avg", "exact"), ("max", "tensor"), ("reflect", "exact"),
+                                            ("bilinear", "tensor"), ("adaptive_max", "tensor")])
+def test_conv_net_gradient_penalty_graph_is_checked_three_ways(stage: str, tier: str) -> None:
+    """The recorded backward (conv weight gradients as convolutions, pooling's transposed
+    convolutions, pad's folds, resampling matmuls, batch_norm's statistics) exports and agrees
+    with SymPy (both tiers) and finite differences; the conv bias before a training batch_norm
+    has an exactly zero gradient: unresolved."""
+    total, leaves = conv_net_total(crossgrad, size=4, stage=stage)
+    report = crossgrad.check(total, names=leaves, tier=tier)
     verdicts = {leaf.name: leaf.verdict for leaf in report.leaves}
     assert verdicts.pop("conv.bias") == "unresolved"
     assert set(verdicts.values()) == {"agree"} and len(verdicts) == 6
-    assert "exact" in str(report)
+    assert f"symbolic tier: {tier}" in str(report)
 
 
 def test_golden_holds_real_second_derivatives() -> None:

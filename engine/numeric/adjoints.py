@@ -7,6 +7,7 @@ VJP using them is recorded under ``create_graph`` and can be differentiated agai
   ``np.bincount`` (the first-order path keeps its speed); under create_graph the same sum
   spelled with catalogue ops (``spread`` of one-hot tap masks, or for adaptive windows two
   one-hot matrices per plane), since numpy's scatter has no recording op.
+- ``separable_adjoint``: the VJP of a separable resampling (interpolate, adaptive average pooling).
 - ``unpad``: the adjoint of ``pad`` (constant: a crop, i.e. a negative constant pad; reflect and
   replicate: the crop plus the mirrored / repeated borders folded back).
 """
@@ -60,6 +61,12 @@ def to_maxima(g: Arr, flat: np.ndarray, shape: tuple, op: str, at: dict) -> Any:
     planes = (g.reshape(g.shape[:2] + (1,) + g.shape[2:]) * mask).reshape((-1, taps) + g.shape[2:])
     eye = np.eye(taps, dtype=g.dtype).reshape((taps, 1) + tuple(kernel))
     return spread(planes, eye, tuple(shape[2:]), stride, dil, pad).reshape(shape)
+
+
+def separable_adjoint(g: Arr, a: Arr, b: Arr) -> Any:
+    """A^T g B per plane (A, B constant (out, in) matrices): the VJP of y = A x B^T. Written as
+    matmuls with the constant on the right, ((g B)^T A)^T, a form the tensor tier lowers."""
+    return np.swapaxes(np.swapaxes(g @ b, -1, -2) @ a, -1, -2)
 
 
 def unpad(g: Arr, shape: tuple, at: dict) -> Any:

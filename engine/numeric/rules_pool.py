@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
-from .adjoints import spread, to_maxima
+from .adjoints import separable_adjoint, spread, to_maxima
 from .rules_conv import windows
 from .ruletools import Arr, Rule
 
@@ -82,7 +82,7 @@ def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     shape = node.shapes[0]
     a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
-    return (a.T @ g @ b,)  # two matmuls with constants: recorded under create_graph
+    return (separable_adjoint(g, a, b),)
 
 
 def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..resample_specs import linear_taps, nearest_index, pad_index, pad_pairs
-from .adjoints import unpad
+from .adjoints import separable_adjoint, unpad
 from .ruletools import Arr, Rule
 
 
@@ -76,7 +76,7 @@ def _interpolate_vjp(g: Arr, saved: Any, node: Any) -> tuple:
         a, b = (_one_hot(m, shape[2 + d], g.dtype) for d, m in enumerate(_nearest_maps(shape, at)))
     else:
         a, b = _matrices(shape, at, g.dtype)
-    return (a.T @ g @ b,)
+    return (separable_adjoint(g, a, b),)
 
 
 def _shuffle(x: Arr, r: int) -> Arr:
