@@ -52,14 +52,6 @@ def from_rows(rows: Arr, n: int, out: tuple) -> Arr:
     return y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd))).reshape((n, groups * og) + tuple(out))
 
 
-def to_rows(y: Arr, groups: int) -> Arr:
-    """(N, O, *out) as per-group (G, N prod(out), O/G), the inverse of from_rows."""
-    n, o = y.shape[:2]
-    nd = y.ndim - 2
-    g = y.reshape((n, groups, o // groups) + y.shape[2:])
-    return np.ascontiguousarray(g.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,))).reshape(groups, -1, o // groups)
-
-
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p]."""
     nd, groups = len(at["stride"]), at["groups"]
@@ -79,27 +71,29 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
-    """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side)."""
+    """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side).
+
+    One batched matmul gives every tap's contribution, laid out (G, O/G, *K, N, *in); each tap is
+    then one strided add into the output, read straight from that layout (no transposing copy).
+    """
     nd, groups = len(at["stride"]), at["groups"]
     stride, dil, kernel = at["stride"], at["dilation"], w.shape[2:]
     pads = pairs("conv_transpose", at["padding"], nd)
     n, c = x.shape[:2]
-    full = tuple((x.shape[2 + d] - 1) * stride[d] + dil[d] * (kernel[d] - 1) + 1 + at["output_padding"][d]
-                 for d in range(nd))
-    wg = w.reshape(groups, c // groups, -1)  # (G, C/G, O/G K)
-    rows = to_rows(x, groups) @ wg  # (G, N prod(in), O/G K)
-    og = w.shape[1]
-    cols = rows.reshape((groups, n) + x.shape[2:] + (og,) + tuple(kernel))
-    order = (1, 0, 2 + nd) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(2, 2 + nd))
-    cols = cols.transpose(order).reshape((n, og * groups) + tuple(kernel) + x.shape[2:])
+    cg, og, sp = c // groups, w.shape[1], x.shape[2:]
+    full = tuple((sp[d] - 1) * stride[d] + dil[d] * (kernel[d] - 1) + 1 + at["output_padding"][d] for d in range(nd))
+    xg = x.reshape((n, groups, cg, -1)).transpose(1, 2, 0, 3).reshape(groups, cg, -1)  # (G, C/G, N prod(in))
+    taps = np.matmul(w.reshape(groups, cg, -1).transpose(0, 2, 1), xg)  # (G, O/G K, N prod(in))
+    taps = taps.reshape((groups, og) + tuple(kernel) + (n,) + sp)
+    taps = taps.transpose((2 + nd, 0, 1) + tuple(range(2, 2 + nd)) + tuple(range(3 + nd, 3 + 2 * nd)))
     dtype = np.result_type(x, w)
-    y = np.zeros((n, cols.shape[1]) + full, dtype=dtype)
+    y = np.zeros((n, groups, og) + full, dtype=dtype)
     for tap in np.ndindex(*kernel):  # one strided add per kernel tap, not per element
-        index = tuple(slice(dil[d] * tap[d], dil[d] * tap[d] + stride[d] * (x.shape[2 + d] - 1) + 1, stride[d])
+        index = tuple(slice(dil[d] * tap[d], dil[d] * tap[d] + stride[d] * (sp[d] - 1) + 1, stride[d])
                       for d in range(nd))
-        y[(slice(None), slice(None)) + index] += cols[(slice(None), slice(None)) + tap]
+        y[(slice(None),) * 3 + index] += taps[(slice(None),) * 3 + tap]
     crop = tuple(slice(lo, full[d] - hi) for d, (lo, hi) in enumerate(pads))
-    y = y[(slice(None), slice(None)) + crop]
+    y = y.reshape((n, groups * og) + full)[(slice(None), slice(None)) + crop]
     if b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
     return np.ascontiguousarray(y, dtype=dtype)
