@@ -15,7 +15,7 @@ import numpy as np
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
 from .adjoints import separable_adjoint, spread, to_maxima
 from .rules_conv import windows
-from .ruletools import Arr, Rule
+from .ruletools import Arr, Rule, traced
 
 
 def _pads(x_shape: tuple, kernel: list, stride: list, pad: list, dil: list, out: list) -> list[tuple[int, int]]:
@@ -113,21 +113,22 @@ def _bn_stats(x: Arr, rm: Arr, rv: Arr, at: dict) -> tuple[Arr, Arr]:
 
 
 def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """xhat = (x - mean) / sqrt(var + eps); out = xhat w + b. Saves its inputs only (the VJP
-    recomputes xhat and invstd, so that they are recorded functions of x under create_graph)."""
+    """xhat = (x - mean) / sqrt(var + eps); out = xhat w + b. Saves its inputs, and xhat and invstd
+    for the first-order VJP only: under create_graph they are recomputed from the live x."""
     x, rm, rv, w, b = xs
     _, view = _bn_axes(x)
-    xhat, _ = _bn_stats(x, rm, rv, at)
+    xhat, invstd = _bn_stats(x, rm, rv, at)
     y = xhat if w is None else xhat * w.reshape(view)
     if b is not None:
         y = y + b.reshape(view)
-    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (x, rm, rv, w)
+    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (x, rm, rv, w, xhat, invstd)
 
 
 def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """training: dx = invstd (gxh - mean(gxh) - xhat mean(gxh xhat)), gxh = g w; eval: dx = g w invstd."""
-    x, rm, rv, w = saved
-    xhat, invstd = _bn_stats(x, rm, rv, node.attrs)
+    x, rm, rv, w, xhat, invstd = saved
+    if traced(x):  # statistics as recorded functions of x (the saved ones are constants)
+        xhat, invstd = _bn_stats(x, rm, rv, node.attrs)
     axes, view = _bn_axes(g)
     needs = node.needs
     gxh = g if w is None else g * w.reshape(view)
