@@ -173,3 +173,17 @@ def test_batch_norm_third_order_golden_is_torchs_composition_not_its_fused_op() 
     for case in cases:
         fused, composed = case["third_native_torch"], case["third"]
         assert not np.allclose(np.ravel(fused[0]), np.ravel(composed[0]), rtol=1e-3)
+
+
+@pytest.mark.parametrize(("name", "index"), [(n, i) for n in ("flip", "cumsum")
+                                             for i in range(len(ops.CATALOGUE[n].cases))])
+def test_flip_and_cumsum_vjps_record_under_a_live_gradient(name: str, index: int) -> None:
+    """flip (reflect pad's adjoint uses it) and cumsum VJPs call np.flip / np.cumsum: recorded
+    as catalogue ops when the incoming gradient depends on the inputs."""
+    arrays, attrs, diff = case_data(name, index)
+    vs = directions(arrays, diff)
+    call = squared(_call(name))
+    got = hessian_vector(crossgrad, call, arrays, attrs, diff, vs, full=False)
+    for h, f in zip(got["hvp"], _fd_hvp(call, arrays, attrs, diff, vs), strict=True):
+        np.testing.assert_allclose(h, f, rtol=1e-5, atol=1e-6)
+        assert np.any(np.asarray(h) != 0)

@@ -259,6 +259,9 @@ _FUNCTIONS: dict[str, Callable] = {
     "reshape": lambda x, shape, **k: x.reshape(shape), "where": _where,
     "broadcast_to": _broadcast_to, "expand_dims": _expand_dims, "swapaxes": _swapaxes,
     "transpose": _transpose, "matmul": lambda a, b: _UFUNCS["matmul"](a, b),
+    "flip": lambda x, axis=None: record("flip", (x,), dims=tuple(range(x.ndim)) if axis is None
+                                        else tuple(np.atleast_1d(axis).tolist())),
+    "cumsum": lambda x, axis=None, **k: record("cumsum", (x,), dim=int(axis)),
 }
 _CONSTANT_UFUNCS = frozenset({  # piecewise constant: derivative zero where defined
     "sign", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "isfinite",
