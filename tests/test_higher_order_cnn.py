@@ -187,3 +187,21 @@ def test_flip_and_cumsum_vjps_record_under_a_live_gradient(name: str, index: int
     for h, f in zip(got["hvp"], _fd_hvp(call, arrays, attrs, diff, vs), strict=True):
         np.testing.assert_allclose(h, f, rtol=1e-5, atol=1e-6)
         assert np.any(np.asarray(h) != 0)
+
+
+@pytest.mark.parametrize(("mode", "pad", "shape"), [
+    ("reflect", (1, 1, 0, 0), (1, 2, 2, 2)),  # the two borders fold onto the same element: placed by padding
+    ("reflect", (2, 1, 1, 2), (1, 1, 4, 5)),  # separate slabs: concatenated
+    ("replicate", (2, 3, 1, 0), (2, 1, 3, 1)),  # a width-1 dim takes both borders
+    ("replicate", (1, 2, 2, 1), (1, 2, 3, 4)),
+    ("constant", (-1, 2, 1, -1), (1, 1, 3, 4)),
+])
+def test_pad_adjoint_under_a_live_gradient(mode: str, pad: tuple, shape: tuple) -> None:
+    """pad's VJP (a crop with the borders folded back) is recorded for each fold layout."""
+    arrays = [np.random.default_rng(2).standard_normal(shape)]
+    attrs = ops.resolve_attrs(ops.CATALOGUE["pad"], {"pad": pad, "mode": mode})
+    vs = directions(arrays, [0])
+    call = squared(_call("pad"))
+    got = hessian_vector(crossgrad, call, arrays, attrs, [0], vs, full=False)["hvp"][0]
+    np.testing.assert_allclose(got, _fd_hvp(call, arrays, attrs, [0], vs)[0], rtol=1e-5, atol=1e-6)
+    assert third_order(crossgrad, call, arrays, attrs, [0], vs) == [np.zeros(shape).tolist()]  # quadratic

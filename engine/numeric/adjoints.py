@@ -91,19 +91,27 @@ def _place(part: Arr, d: int, lo: int, hi: int) -> Any:
 
 
 def _fold(g: Arr, d: int, lo: int, hi: int, n: int, reflect: bool) -> Any:
-    """Dim d of g (lo + n + hi long) folded back to n: the centre plus each border's copies."""
-    out = _take(g, d, lo, lo + n)
-    if lo:
-        low = _take(g, d, 0, lo)
-        if reflect:  # padded position j < lo copies input lo - j
-            out = out + _place(call("flip", low, dims=(d,)), d, 1, n - 1 - lo)
-        else:
-            out = out + _place(low.sum(axis=d, keepdims=True), d, 0, n - 1)
-    if hi:
-        high = _take(g, d, lo + n, lo + n + hi)
-        if reflect:  # padded position lo + n + t copies input n - 2 - t
-            out = out + _place(call("flip", high, dims=(d,)), d, n - 1 - hi, 1)
-        else:
-            out = out + _place(high.sum(axis=d, keepdims=True), d, n - 1, 0)
-    return out
+    """Dim d of g (lo + n + hi long) folded back to n: the centre plus each border's copies.
 
+    reflect: padded position j < lo copies input lo - j, position lo + n + t copies n - 2 - t;
+    replicate: the borders copy inputs 0 and n - 1. The border sums are added to their slabs
+    of the centre and the slabs concatenated (one pass), or placed by zero padding when they
+    overlap (a border as long as the input).
+    """
+    centre = _take(g, d, lo, lo + n)
+    low, high = _take(g, d, 0, lo), _take(g, d, lo + n, lo + n + hi)
+    if reflect:
+        parts = [(1, lo + 1, call("flip", low, dims=(d,))), (n - 1 - hi, n - 1, call("flip", high, dims=(d,)))]
+    else:
+        parts = [(0, 1, low.sum(axis=d, keepdims=True)), (n - 1, n, high.sum(axis=d, keepdims=True))]
+    parts = [p for p, size in zip(parts, (lo, hi)) if size]
+    if len(parts) == 2 and parts[0][1] > parts[1][0]:
+        for start, stop, part in parts:
+            centre = centre + _place(part, d, start, n - stop)
+        return centre
+    slabs, at = [], 0
+    for start, stop, part in parts:
+        slabs += [_take(centre, d, at, start), _take(centre, d, start, stop) + part]
+        at = stop
+    slabs.append(_take(centre, d, at, n))
+    return call("cat", *[s for s in slabs if s.shape[d]], dim=d)

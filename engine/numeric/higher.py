@@ -222,6 +222,13 @@ def _transpose(x: Any, axes: Any = None) -> Any:
     return record("permute", (x,), dims=dims)
 
 
+def _split(x: Any, cuts: Any, axis: int) -> list:
+    """np.split as slices (recorded slice ops)."""
+    axis, n = axis % x.ndim, x.shape[axis]
+    bounds = list(range(0, n + 1, n // int(cuts))) if np.ndim(cuts) == 0 else [0, *map(int, cuts), n]
+    return [x[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _pow(a: Any, b: Any) -> Any:
     if isinstance(b, (int, float, np.number)) or (isinstance(b, np.ndarray) and b.ndim == 0):
         return record("pow", (a,), exponent=float(b))
@@ -262,6 +269,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "flip": lambda x, axis=None: record("flip", (x,), dims=tuple(range(x.ndim)) if axis is None
                                         else tuple(np.atleast_1d(axis).tolist())),
     "cumsum": lambda x, axis=None, **k: record("cumsum", (x,), dim=int(axis)),
+    "split": lambda x, cuts, axis=0: _split(x, cuts, axis),
 }
 _CONSTANT_UFUNCS = frozenset({  # piecewise constant: derivative zero where defined
     "sign", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "isfinite",
