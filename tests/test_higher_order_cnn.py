@@ -175,11 +175,11 @@ def test_batch_norm_third_order_golden_is_torchs_composition_not_its_fused_op() 
         assert not np.allclose(np.ravel(fused[0]), np.ravel(composed[0]), rtol=1e-3)
 
 
-@pytest.mark.parametrize(("name", "index"), [(n, i) for n in ("flip", "cumsum")
+@pytest.mark.parametrize(("name", "index"), [(n, i) for n in ("flip", "cumsum", "cat")
                                              for i in range(len(ops.CATALOGUE[n].cases))])
-def test_flip_and_cumsum_vjps_record_under_a_live_gradient(name: str, index: int) -> None:
-    """flip (reflect pad's adjoint uses it) and cumsum VJPs call np.flip / np.cumsum: recorded
-    as catalogue ops when the incoming gradient depends on the inputs."""
+def test_flip_cumsum_and_cat_vjps_record_under_a_live_gradient(name: str, index: int) -> None:
+    """flip and cat (pad's adjoint uses them) and cumsum VJPs call np.flip / np.split / np.cumsum:
+    recorded as catalogue ops when the incoming gradient depends on the inputs."""
     arrays, attrs, diff = case_data(name, index)
     vs = directions(arrays, diff)
     call = squared(_call(name))
