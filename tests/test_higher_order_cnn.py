@@ -175,11 +175,12 @@ def test_batch_norm_third_order_golden_is_torchs_composition_not_its_fused_op() 
         assert not np.allclose(np.ravel(fused[0]), np.ravel(composed[0]), rtol=1e-3)
 
 
-@pytest.mark.parametrize(("name", "index"), [(n, i) for n in ("flip", "cumsum", "cat")
+@pytest.mark.parametrize(("name", "index"), [(n, i) for n in ("flip", "cumsum", "cat", "stack", "tril", "triu")
                                              for i in range(len(ops.CATALOGUE[n].cases))])
-def test_flip_cumsum_and_cat_vjps_record_under_a_live_gradient(name: str, index: int) -> None:
-    """flip and cat (pad's adjoint uses them) and cumsum VJPs call np.flip / np.split / np.cumsum:
-    recorded as catalogue ops when the incoming gradient depends on the inputs."""
+def test_shape_op_vjps_record_under_a_live_gradient(name: str, index: int) -> None:
+    """flip and cat (pad's adjoint uses them), cumsum, stack, tril and triu VJPs call np.flip /
+    np.split / np.cumsum / np.take / np.tril / np.triu: recorded as catalogue ops when the
+    incoming gradient depends on the inputs (the linear catalogue weighting does not show it)."""
     arrays, attrs, diff = case_data(name, index)
     vs = directions(arrays, diff)
     call = squared(_call(name))

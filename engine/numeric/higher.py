@@ -229,6 +229,13 @@ def _split(x: Any, cuts: Any, axis: int) -> list:
     return [x[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def _take(x: Any, index: Any, axis: Any) -> Any:
+    """np.take of one position along an axis: a select (index arrays are gathers: unmapped)."""
+    if axis is None or np.ndim(index) != 0:
+        raise _unmapped("np.take with an index array or no axis")
+    return x[(slice(None),) * (int(axis) % x.ndim) + (int(index),)]
+
+
 def _pow(a: Any, b: Any) -> Any:
     if isinstance(b, (int, float, np.number)) or (isinstance(b, np.ndarray) and b.ndim == 0):
         return record("pow", (a,), exponent=float(b))
@@ -270,6 +277,9 @@ _FUNCTIONS: dict[str, Callable] = {
                                         else tuple(np.atleast_1d(axis).tolist())),
     "cumsum": lambda x, axis=None, **k: record("cumsum", (x,), dim=int(axis)),
     "split": lambda x, cuts, axis=0: _split(x, cuts, axis),
+    "tril": lambda x, k=0: record("tril", (x,), diagonal=int(k)),
+    "triu": lambda x, k=0: record("triu", (x,), diagonal=int(k)),
+    "take": lambda x, index, axis=None: _take(x, index, axis),
 }
 _CONSTANT_UFUNCS = frozenset({  # piecewise constant: derivative zero where defined
     "sign", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "isfinite",
