@@ -21,7 +21,7 @@ from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
-from .symbolic import closed_form, exact, tensor
+from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
 
@@ -381,12 +381,12 @@ def _note_unresolved(report: Report) -> None:
                             "not cancel (e.g. (y * torch.randn_like(y)).sum() instead of y.sum())")
 
 
-def _forward_culprits(plan: Plan, report: Report) -> None:
+def _forward_culprits(plan: Plan, report: Report, tier: str) -> None:
     """After a mismatch: op nodes whose numeric forward rule disagrees with the exact tier's from
     the same inputs. Finite differences run those forward rules too, so a gradient mismatch that
     made symbolic the odd one out is the numeric engine's fault: the suspect becomes numeric."""
     try:
-        found = forward_mismatches(plan)
+        found = forward_mismatches(plan, tier)
     except (ValueError, TypeError, IndexError, ArithmeticError, NotImplementedError) as err:
         if isinstance(err, CrossgradError):
             raise
@@ -402,12 +402,14 @@ def _forward_culprits(plan: Plan, report: Report) -> None:
                         "forward rules, so their agreement with numeric is no evidence")
 
 
-def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
-    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against exact)."""
+def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report, tier: str) -> None:
+    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against the
+    symbolic tier that ran)."""
     suspects = {leaf.suspect for leaf in report.leaves if leaf.verdict == MISMATCH}
     suspect = suspects.pop() if len(suspects) == 1 else None
     try:
-        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None))
+        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None,
+                                        tier))
     except (ValueError, TypeError, IndexError, ArithmeticError) as err:  # a broken rule may not even run
         if isinstance(err, CrossgradError):
             raise
@@ -416,9 +418,10 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
 
 def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
                     request: CheckRequest, report: Report) -> None:
-    """Claimed adjoints at op nodes against the exact tier's (else the numeric engine's in float64)."""
-    if tier == "exact" and "symbolic" in grads:
-        reference, witness = {i: out for i, (out, _) in node_adjoints(plan, seed).items()}, "symbolic"
+    """Claimed adjoints at op nodes against the symbolic tier's (else the numeric engine's in float64)."""
+    if tier in ("exact", "tensor") and "symbolic" in grads:
+        adjoints = (node_adjoints if tier == "exact" else tensor_adjoints.node_adjoints)(plan, seed)
+        reference, witness = {i: out for i, (out, _) in adjoints.items()}, "symbolic"
     else:
         reference, witness = {i: out for i, (out, _) in numeric_adjoints(plan, seed).items()}, "numeric"
     wrong = wrong_stages(plan, stages, reference, witness, request.tolerance)
@@ -499,10 +502,10 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     _note_unresolved(report)
-    if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
-        timer.run("forward_check", lambda: _forward_culprits(plan, report))
+    if report.verdict == MISMATCH and "numeric" in grads and "symbolic" in grads:
+        timer.run("forward_check", lambda: _forward_culprits(plan, report, tier))
         if not report.culprits:
-            timer.run("localize", lambda: _backward_culprits(plan, seed, report))
+            timer.run("localize", lambda: _backward_culprits(plan, seed, report, tier))
     if stages:
         timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
     if request.formulas and tier == "exact":
