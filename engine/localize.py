@@ -37,12 +37,14 @@ class Culprit:
     mismatched: int
     total: int
     suspect: str | None = None  # the witness whose rule is wrong, when the leaves' verdict says
+    unit: str = "elements"  # or "directions": finite differences along random sign directions
 
     def __str__(self) -> str:
         figures = ", ".join(f"{w} {v:.6g}" for w, v in self.values.items())
         blame = f"suspect: {self.suspect}'s rule for {self.op}" if self.suspect else "the witnesses' rules differ"
-        return (f"node {self.node} ({self.op}, {self.grad_fn}): the adjoint of its input {self.input} is off at "
-                f"{list(self.index)} ({figures}; {self.mismatched}/{self.total} elements); its output adjoint "
+        where = f"at {list(self.index)}" if self.unit == "elements" else f"along direction {list(self.index)}"
+        return (f"node {self.node} ({self.op}, {self.grad_fn}): the adjoint of its input {self.input} is off "
+                f"{where} ({figures}; {self.mismatched}/{self.total} {self.unit}); its output adjoint "
                 f"agrees — {blame}")
 
 

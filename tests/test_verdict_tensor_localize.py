@@ -91,3 +91,16 @@ def test_claimed_stages_on_the_tensor_tier_use_the_symbolic_reference():
     [stage] = report.culprits
     assert (stage.node, stage.first, stage.reference_witness) == ("z", True, "symbolic")
     assert stage.reference == pytest.approx((h * (1 - h))[stage.index])
+
+
+def test_without_the_symbolic_witness_finite_differences_name_the_layer(monkeypatch, mlp):
+    """Tier off: each node's output is perturbed along random sign directions and the graph run
+    downstream of it; the middle layer is where numeric's adjoint stops agreeing."""
+    _plant_linear(monkeypatch, (512, 512), lambda g, w: g @ w.T)
+    report = check(CheckRequest(mlp, tier="off"))
+    assert report.verdict == "mismatch" and "localize" in report.timings
+    [culprit] = report.culprits
+    assert (culprit.node, culprit.input, culprit.unit, culprit.suspect) == \
+        (_layer(mlp, "linear_relu_stack.2.weight"), 0, "directions", "numeric")
+    assert set(culprit.values) == {"numeric", "finite_difference"} and culprit.mismatched >= 6
+    assert "is off along direction" in str(culprit)
