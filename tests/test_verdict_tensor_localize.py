@@ -104,3 +104,17 @@ def test_without_the_symbolic_witness_finite_differences_name_the_layer(monkeypa
         (_layer(mlp, "linear_relu_stack.2.weight"), 0, "directions", "numeric")
     assert set(culprit.values) == {"numeric", "finite_difference"} and culprit.mismatched >= 6
     assert "is off along direction" in str(culprit)
+
+
+def test_a_wrong_relu_rule_is_named_at_both_relu_nodes(monkeypatch, mlp):
+    """The same wrong rule on one path: the node nearer the loss has an agreeing output adjoint;
+    the other's output adjoint is already off, but numeric's rule given the tensor tier's output
+    adjoint still sends a wrong one, so it is named too (replayed)."""
+    rule = RULES["relu"]
+    monkeypatch.setitem(RULES, "relu", Rule(rule.forward, lambda g, saved, node: (0.5 * rule.vjp(g, saved, node)[0],)))
+    report = check(CheckRequest(mlp))
+    relus = [n.name for n in mlp.nodes if isinstance(n, OpNode) and n.op == "relu"]
+    assert [(c.node, c.replayed) for c in report.culprits] == [(relus[1], False), (relus[0], True)]
+    first = report.culprits[1]
+    assert first.values["numeric"] == pytest.approx(0.5 * first.values["symbolic"], rel=1e-9)
+    assert f"node {relus[0]} (relu, ReluBackward0): given symbolic's output adjoint, numeric's rule" in str(first)

@@ -89,6 +89,6 @@ def test_every_culprit_field_survives_the_converters():
     from crossgrad.server import wire as server_wire
 
     sent = Culprit("linear7", "linear", "AddmmBackward0", 0, (6,), {"numeric": -0.5, "finite_difference": 0.25},
-                   8, 8, "numeric", unit="directions")
+                   8, 8, "numeric", unit="directions", replayed=True)
     back = wire.culprit_in(server_wire.culprit_out(sent, {}))
-    assert back == sent and "along direction [6]" in str(back) and "8/8 directions" in str(back)
+    assert back == sent and "along direction [6]" in str(back) and "given finite_difference's output" in str(back)
