@@ -73,8 +73,8 @@ def test_a_wrong_relu_forward_is_named_at_both_relu_nodes(monkeypatch, mlp):
     """Finite differences run the same wrong forward, so they side with numeric; the tensor tier's
     forward from the same inputs names the nodes, and the suspect becomes numeric."""
     rule = RULES["relu"]
-    monkeypatch.setitem(RULES, "relu", Rule(lambda xs, at: (np.where(xs[0] > 0, xs[0], 0.1 * xs[0]), None),
-                                            rule.vjp))
+    monkeypatch.setitem(RULES, "relu", Rule(lambda xs, at: (np.where(xs[0] > 0, xs[0], 0.1 * xs[0]),
+                                                            rule.forward(xs, at)[1]), rule.vjp))
     report = check(CheckRequest(mlp))
     relus = {n.name for n in mlp.nodes if isinstance(n, OpNode) and n.op == "relu"}
     assert report.verdict == "mismatch" and {c.node for c in report.culprits} == relus
