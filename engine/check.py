@@ -125,7 +125,9 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
         if within(min(left, right), max(left, right), a, b, noise):
             return True
         bounds = hull(index)
-        return bounds is not None and within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
+        if bounds is None or abs(bounds[1] - bounds[0]) <= 10 * (finite_diff.STEP + tol.rtol) * max(map(abs, bounds)):
+            return False  # the branch choices do not move this element: it is not at a kink
+        return within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
 
     return at_kink
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import finite_diff
 from .compare import PairComparison, compare
 from .graph import Graph, Leaf, OpNode, Plan, input_indices, validate
-from .localize import Adjoints, Culprit
+from .localize import Adjoints, Culprit, kinked
 from .numeric.run_graph import forward_values
 from .tolerance import Tolerance, policy
 
@@ -130,9 +130,9 @@ def culprits(plan: Plan, seed: np.ndarray, numeric: Adjoints, grad_fns: dict[str
         for pos, src in enumerate(input_indices(plan, i)):
             if src is not None and src in off and pos < len(sent) and sent[pos] is not None:
                 readers.setdefault(src, []).append((i, pos))
-    found = []
+    found, skip = [], kinked(plan, values)
     for src in sorted((s for s in off if off[s] is not None), reverse=True):
-        for i, pos in [(i, pos) for i, pos in readers.get(src, []) if off.get(i) is None]:
+        for i, pos in [(i, pos) for i, pos in readers.get(src, []) if off.get(i) is None and i not in skip]:
             sent = numeric[i][1][pos]
             assert sent is not None
             where = off[src] if len(readers[src]) == 1 else \

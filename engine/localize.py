@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from . import kinks
 from .graph import OpNode, Plan, input_indices
-from .numeric.run_graph import float64_gradients
+from .numeric.run_graph import float64_gradients, forward_values
 from .symbolic import tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 
@@ -95,14 +96,16 @@ def _off(a: Any, b: Any) -> np.ndarray | None:
 
 
 def culprits(plan: Plan, witnesses: dict[str, Adjoints], grad_fns: dict[str, str],
-             suspect: str | None = None, replay: Replay | None = None) -> list[Culprit]:
+             suspect: str | None = None, replay: Replay | None = None, kinked: frozenset[int] = frozenset()
+             ) -> list[Culprit]:
     """Every (node, input) whose sent adjoint differs between the first two witnesses given
     while the node's output adjoint agrees; with ``replay`` (the first witness's rules), also a
     node whose output adjoint is off (a fault downstream) if its rule applied to the second
-    witness's output adjoint still sends a wrong one: faults on one path are all named."""
+    witness's output adjoint still sends a wrong one: faults on one path are all named. Nodes
+    sitting on their kink (``kinked``) are never named: their witnesses may differ by convention."""
     (name_a, a), (name_b, b) = list(witnesses.items())[:2]
     found = []
-    for i in sorted(set(a) & set(b), reverse=True):
+    for i in sorted(set(a) & set(b) - kinked, reverse=True):
         (out_a, recorded), (out_b, sent_b) = a[i], b[i]
         replayed = _off(out_a, out_b) is not None
         sent_a = _replayed(replay, i, out_b) if replayed else recorded
@@ -147,4 +150,11 @@ def localize(plan: Plan, seed: np.ndarray, grad_fns: dict[str, str], suspect: st
     symbolic = node_adjoints(plan, seed) if tier == "exact" else tensor_adjoints.node_adjoints(plan, seed)
     replay: Replay = {}
     numeric = numeric_adjoints(plan, seed, replay)
-    return culprits(plan, {"numeric": numeric, "symbolic": symbolic}, grad_fns, suspect, replay)
+    return culprits(plan, {"numeric": numeric, "symbolic": symbolic}, grad_fns, suspect, replay, kinked(plan))
+
+
+def kinked(plan: Plan, values: list[Any] | None = None) -> frozenset[int]:
+    """Active nodes with some element exactly on their kink (relu/abs at 0, ties)."""
+    if not any(getattr(n, "op", None) in kinks.KINK_AT for n in plan.graph.nodes[: plan.output + 1]):
+        return frozenset()
+    return frozenset(i for i, _ in kinks.at_kink(plan, forward_values(plan) if values is None else values))

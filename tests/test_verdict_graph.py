@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import crossgrad as torch
 import crossgrad.nn.functional as F
+import numpy as np
 import pytest
 from crossgrad.engine.check import CheckRequest, check
-from crossgrad.engine.graph import OpNode
+from crossgrad.engine.graph import Graph, Leaf, OpNode
 from crossgrad.engine.numeric.export import to_graph
 
 from .test_check_catalogue import GENERIC_BUGS, _plant
@@ -41,3 +42,20 @@ def test_the_planted_node_and_only_it_is_named(monkeypatch, graph, op, tier, bug
     assert report.verdict == "mismatch", str(report)
     assert report.culprits and {c.node for c in report.culprits} == {planted}, str(report)
     assert all(c.suspect == "numeric" and c.input == 0 for c in report.culprits)
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor", "off"])
+def test_a_kink_elsewhere_neither_hides_the_bug_nor_is_blamed(monkeypatch, tier):
+    """relu sits on 0 at two elements (a convention, not a bug); tanh's VJP is planted wrong. The
+    elements the kink cannot move are a mismatch (not excused as convention: the numeric engine's
+    own branch hull, unioned with the quotients, used to cover its own wrong value), and the relu
+    node is not named."""
+    x = np.array([[1.0, 0.0, -2.0], [0.5, 0.0, 1.5]])
+    w = np.array([[0.3, -0.2], [0.7, 0.1], [-0.4, 0.9]])
+    graph = Graph((Leaf("x", x, True), Leaf("w", w, True), OpNode("r", "relu", ("x",)),
+                   OpNode("z", "matmul", ("r", "w")), OpNode("h", "tanh", ("z",)), OpNode("out", "sum", ("h",))), "out")
+    assert check(CheckRequest(graph, tier=tier)).verdict == "convention"
+    _plant(monkeypatch, "tanh", GENERIC_BUGS["dropped factor"])
+    report = check(CheckRequest(graph, tier=tier))
+    assert report.verdict == "mismatch" and report.leaf("w").verdict == "mismatch", str(report)
+    assert [c.node for c in report.culprits] == ["h"], str(report)
