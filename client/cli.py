@@ -119,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="print a JSON summary on stdout: per submission its score, max score and results file")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT the bubblewrap sandbox (trusted code only; see docs/grading.md)")
+    grade.add_argument("--html-dir", type=Path, metavar="DIR",
+                       help="write each problem's reference check as an HTML report (DIR/<problem>.html, for staff)")
     grade.add_argument("--check-assignment", type=Path, metavar="TOML",
                        help="validate an assignment (line numbers) and grade its `solution`, then exit")
     serve = sub.add_parser("serve", help="run the gRPC server",
@@ -304,6 +306,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         refs = references(assignment)
     for problem in invalid_problems(refs):
         print(f"crossgrad grade: INVALID PROBLEM, nobody is charged for it: {problem}", file=sys.stderr)
+    if args.html_dir:
+        from .grading.pages import write_pages
+
+        print(f"wrote {len(write_pages(refs, args.html_dir))} reference reports to {args.html_dir}/", file=sys.stderr)
     if len(paths) == 1 and not Path(args.submissions[0]).is_dir():
         if args.unsafe_no_sandbox:
             print(UNSAFE_WARNING, file=sys.stderr)

@@ -169,7 +169,7 @@ CULPRIT_KIND = {pb.CULPRIT_KIND_BACKWARD: "backward", pb.CULPRIT_KIND_FORWARD: "
 def culprit_in(c: Any) -> Any:
     return from_fields(CULPRIT_KIND.get(c.kind, "backward"), c.node, c.op, c.grad_fn, c.input, list(c.index),
                        dict(c.values), WITNESS_NAME.get(c.suspect, ""), c.mismatched, c.total,
-                       list(c.consumers), c.first)
+                       list(c.consumers), c.first, c.unit, c.replayed)
 
 
 def report_in(msg: Any) -> Report:

@@ -125,7 +125,9 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
         if within(min(left, right), max(left, right), a, b, noise):
             return True
         bounds = hull(index)
-        return bounds is not None and within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
+        if bounds is None or abs(bounds[1] - bounds[0]) <= 10 * (finite_diff.STEP + tol.rtol) * max(map(abs, bounds)):
+            return False  # the branch choices do not move this element: it is not at a kink
+        return within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
 
     return at_kink
 
@@ -416,6 +418,20 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report, tier: str) 
         report.notes.append(f"op-level localization failed: {type(err).__name__}: {err}")
 
 
+def _fd_culprits(plan: Plan, seed: np.ndarray, report: Report, request: CheckRequest) -> None:
+    """After a mismatch without the symbolic witness: numeric against finite differences at every
+    op node (engine/fd_adjoints.py)."""
+    from .fd_adjoints import culprits
+
+    try:
+        report.culprits.extend(culprits(plan, seed, numeric_adjoints(plan, seed), report.grad_fns,
+                                        request.fd_seed, request.tolerance))
+    except (ValueError, TypeError, IndexError, ArithmeticError) as err:
+        if isinstance(err, CrossgradError):
+            raise
+        report.notes.append(f"op-level localization failed: {type(err).__name__}: {err}")
+
+
 def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
                     request: CheckRequest, report: Report) -> None:
     """Claimed adjoints at op nodes against the symbolic tier's (else the numeric engine's in float64)."""
@@ -508,6 +524,9 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
         timer.run("forward_check", lambda: _forward_culprits(plan, report, tier))
         if not report.culprits:
             timer.run("localize", lambda: _backward_culprits(plan, seed, report, tier))
+    elif report.verdict == MISMATCH and "numeric" in grads and fd is not None and \
+            (report.tier == "off" or "symbolic" not in request.witnesses):  # not after a timeout: no time left
+        timer.run("localize", lambda: _fd_culprits(plan, seed, report, request))
     if stages:
         timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
     if request.formulas and tier == "exact":

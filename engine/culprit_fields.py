@@ -36,13 +36,15 @@ def as_fields(culprit: Any, grad_fns: dict[str, str]) -> dict[str, Any]:
                       values={"claimed": culprit.claimed, culprit.reference_witness: culprit.reference})
     else:
         fields.update(index=list(culprit.index), input=culprit.input, suspect=culprit.suspect or "",
-                      values=dict(culprit.values))
+                      values=dict(culprit.values), unit=culprit.unit,
+                      replayed=culprit.replayed)
     return fields
 
 
 def from_fields(kind: str, node: str, op: str, grad_fn: str, input: int, index: list[int],
                 values: dict[str, float], suspect: str, mismatched: int, total: int,
-                consumers: list[str], first: bool) -> Any:
+                consumers: list[str], first: bool, unit: str = "elements",
+                replayed: bool = False) -> Any:
     """The engine's culprit object for these fields (what ``report.culprits`` holds locally)."""
     where = tuple(int(k) for k in index)
     if kind == "forward":
@@ -54,4 +56,5 @@ def from_fields(kind: str, node: str, op: str, grad_fn: str, input: int, index: 
                             values.get(reference, float("nan")), mismatched, total, reference,
                             tuple(consumers), first)
     ordered = {w: values[w] for w in ORDER if w in values}
-    return Culprit(node, op, grad_fn, input, where, ordered, mismatched, total, suspect or None)
+    return Culprit(node, op, grad_fn, input, where, ordered, mismatched, total, suspect or None, unit or "elements",
+                   replayed)

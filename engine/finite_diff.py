@@ -60,11 +60,18 @@ class _Objective:
     def central(self, leaves: list[int], count: int, deltas: Deltas) -> np.ndarray:
         """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations of ``leaves`` that ``deltas``
         yields, a batch at a time."""
-        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaves)))
-        parts = [self._central(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
-        return np.concatenate(parts) if parts else np.zeros(0)
+        plus, minus = self.sides(leaves, count, deltas)
+        return (plus - minus) / 2
 
-    def _central(self, deltas: dict[int, np.ndarray]) -> np.ndarray:
+    def sides(self, leaves: list[int], count: int, deltas: Deltas) -> tuple[np.ndarray, np.ndarray]:
+        """f(x + d) and f(x - d) for each perturbation, a batch at a time."""
+        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaves)))
+        parts = [self._sides(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate([p for p, _ in parts]), np.concatenate([m for _, m in parts])
+
+    def _sides(self, deltas: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         k = len(next(iter(deltas.values())))
         stacks = {}
         for leaf, d in deltas.items():
@@ -74,7 +81,12 @@ class _Objective:
             np.subtract(x, d, out=stack[k:])
         out = self.batched.outputs(stacks)
         f = (out * self.seed).reshape(len(out), -1).sum(axis=1)
-        return (f[:k] - f[k:]) / 2
+        return f[:k], f[k:]
+
+    def at_base(self) -> float:
+        """f at the unmoved point."""
+        leaf = next(iter(self.base))
+        return float((self.batched.outputs({leaf: self.base[leaf][None]}) * self.seed).sum())
 
 
 def _base(plan: Plan) -> dict[int, np.ndarray]:
@@ -214,7 +226,18 @@ def direction_error_estimates(plan: Plan, seed: np.ndarray, leaf: int, signs: np
     h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
     small = h * SECOND_STEP
     second = objective.central([leaf], len(rows), _scaled_rows(leaf, signs[rows], small * _unit_scale(x.size))) / small
-    return np.abs(np.asarray(slopes, np.float64)[rows] - second) + _rounding(objective, leaf, h)
+    return np.abs(np.asarray(slopes, np.float64)[rows] - second) + _rounding(objective, leaf, h) + \
+        _kink_spread(objective, leaf, signs[rows], h)
+
+
+def _kink_spread(objective: _Objective, leaf: int, signs: np.ndarray, h: float) -> np.ndarray:
+    """|right - left| one-sided slopes along each direction: O(h) where f is smooth, the jump of
+    the derivative where the step crosses a kink (a relu or a max-pool tie among millions of
+    elements), which the central quotient averages over."""
+    x = objective.base[leaf]
+    plus, minus = objective.sides([leaf], len(signs), _scaled_rows(leaf, signs, h * _unit_scale(x.size)))
+    here = objective.at_base()
+    return np.abs((plus - here) - (here - minus)) / h
 
 
 def _rounding(objective: _Objective, leaf: int, steps: Any) -> Any:

@@ -82,3 +82,26 @@ def test_an_unknown_stage_names_the_field(tmp_path):
 def test_bad_stages_are_expression_errors(text, message):
     with pytest.raises(ExpressionError, match=message):
         parse_expression(text, {"x": Leaf("x", np.ones(3), True)})
+
+
+def test_grade_writes_each_problems_reference_report_for_staff(tmp_path, capsys):
+    from crossgrad.client import cli
+
+    code = cli.main(["grade", str(DATA / "stages.toml"), str(DATA / "correct.py"), "--out",
+                     str(tmp_path / "results.json"), "--html-dir", str(tmp_path / "pages")])
+    assert code == cli.OK and "wrote 1 reference reports to" in capsys.readouterr().err
+    page = (tmp_path / "pages" / "mlp_stages.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and ">AGREE<" in page
+    assert 'data-node="z"' in page and 'data-node="h"' in page and 'data-node="w1" data-verdict="agree"' in page
+
+
+def test_an_invalid_problems_page_shows_the_check_that_failed(tmp_path):
+    from crossgrad.client.grading.pages import write_pages
+
+    assignment = load(Path(__file__).parent / "data" / "contained.toml")
+    refs = references(assignment)
+    broken = next(r for r in refs if r.problem.name == "broken")
+    write_pages([broken], tmp_path)
+    page = (tmp_path / "broken.html").read_text()
+    assert broken.invalid and broken.report.verdict in page.lower() and broken.report.verdict != "agree"
+    assert 'data-node="x"' in page

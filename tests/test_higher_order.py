@@ -19,20 +19,12 @@ from tests.higher_graphs import gradient_penalty, maml
 GOLDEN_DIR = pathlib.Path(__file__).parent / "golden"
 GOLDEN = json.loads((GOLDEN_DIR / "higher_order.json").read_text())
 BY_CASE = {(c["op"], c["case"]): c for path in sorted(GOLDEN_DIR.glob("higher_order*.json"))
-           for c in json.loads(path.read_text())["ops"]}
+           for c in json.loads(path.read_text()).get("ops", []) if "hvp" in c}  # the CNN file has its own form
 
 
 # Ops merged from other branches whose VJPs are not create_graph-safe yet (they use numpy
 # functions without a recording op, or write in place): strict xfails, so fixing one flips it.
 NOT_YET_SECOND_ORDER: dict[str, tuple[int, ...]] = {
-    "avg_pool2d": (0, 1, 2, 3),
-    "batch_norm": (0, 1, 2),
-    "conv1d": (0, 1, 2),
-    "conv2d": (0, 1, 2, 3),
-    "conv_transpose1d": (0,),
-    "conv_transpose2d": (0, 1),
-    "interpolate": (0,),
-    "pad": (0, 1, 2, 3),
 }
 
 

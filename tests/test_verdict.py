@@ -282,3 +282,17 @@ def test_directional_differences_still_catch_a_small_bug(monkeypatch):
     report = torch.check(loss, names={"x": x}, tier="off")
     pair = report.leaf("x").pairs[1]
     assert report.verdict == "mismatch" and pair.unit == "directions" and pair.mismatched >= 4, str(report)
+
+
+def test_directions_that_step_across_many_kinks_are_unreliable_not_a_mismatch(monkeypatch):
+    """5,000 relu inputs within the directional step of 0 (LeNet's fresh-init check crossed relu
+    and max-pool kinks this way at batch 64): the one-sided slopes along each direction differ by
+    the jumps, which the error estimate now includes; without that term it was a mismatch."""
+    from crossgrad.engine import finite_diff
+
+    x = torch.tensor(np.linspace(-1e-8, 1e-8, 5_000), dtype=torch.float64, requires_grad=True)
+    w = torch.tensor(np.random.default_rng(0).standard_normal(5_000))
+    report = torch.check((torch.relu(x) * w).sum(), names={"x": x}, tier="tensor")
+    assert report.finite_difference.startswith("directions") and report.verdict == "agree", str(report)
+    monkeypatch.setattr(finite_diff, "_kink_spread", lambda *args: 0.0)
+    assert torch.check((torch.relu(x) * w).sum(), names={"x": x}, tier="tensor").verdict == "mismatch"

@@ -73,8 +73,8 @@ def test_a_wrong_relu_forward_is_named_at_both_relu_nodes(monkeypatch, mlp):
     """Finite differences run the same wrong forward, so they side with numeric; the tensor tier's
     forward from the same inputs names the nodes, and the suspect becomes numeric."""
     rule = RULES["relu"]
-    monkeypatch.setitem(RULES, "relu", Rule(lambda xs, at: (np.where(xs[0] > 0, xs[0], 0.1 * xs[0]), None),
-                                            rule.vjp))
+    monkeypatch.setitem(RULES, "relu", Rule(lambda xs, at: (np.where(xs[0] > 0, xs[0], 0.1 * xs[0]),
+                                                            rule.forward(xs, at)[1]), rule.vjp))
     report = check(CheckRequest(mlp))
     relus = {n.name for n in mlp.nodes if isinstance(n, OpNode) and n.op == "relu"}
     assert report.verdict == "mismatch" and {c.node for c in report.culprits} == relus
@@ -91,3 +91,30 @@ def test_claimed_stages_on_the_tensor_tier_use_the_symbolic_reference():
     [stage] = report.culprits
     assert (stage.node, stage.first, stage.reference_witness) == ("z", True, "symbolic")
     assert stage.reference == pytest.approx((h * (1 - h))[stage.index])
+
+
+def test_without_the_symbolic_witness_finite_differences_name_the_layer(monkeypatch, mlp):
+    """Tier off: each node's output is perturbed along random sign directions and the graph run
+    downstream of it; the middle layer is where numeric's adjoint stops agreeing."""
+    _plant_linear(monkeypatch, (512, 512), lambda g, w: g @ w.T)
+    report = check(CheckRequest(mlp, tier="off"))
+    assert report.verdict == "mismatch" and "localize" in report.timings
+    [culprit] = report.culprits
+    assert (culprit.node, culprit.input, culprit.unit, culprit.suspect) == \
+        (_layer(mlp, "linear_relu_stack.2.weight"), 0, "directions", "numeric")
+    assert set(culprit.values) == {"numeric", "finite_difference"} and culprit.mismatched >= 6
+    assert "is off along direction" in str(culprit)
+
+
+def test_a_wrong_relu_rule_is_named_at_both_relu_nodes(monkeypatch, mlp):
+    """The same wrong rule on one path: the node nearer the loss has an agreeing output adjoint;
+    the other's output adjoint is already off, but numeric's rule given the tensor tier's output
+    adjoint still sends a wrong one, so it is named too (replayed)."""
+    rule = RULES["relu"]
+    monkeypatch.setitem(RULES, "relu", Rule(rule.forward, lambda g, saved, node: (0.5 * rule.vjp(g, saved, node)[0],)))
+    report = check(CheckRequest(mlp))
+    relus = [n.name for n in mlp.nodes if isinstance(n, OpNode) and n.op == "relu"]
+    assert [(c.node, c.replayed) for c in report.culprits] == [(relus[1], False), (relus[0], True)]
+    first = report.culprits[1]
+    assert first.values["numeric"] == pytest.approx(0.5 * first.values["symbolic"], rel=1e-9)
+    assert f"node {relus[0]} (relu, ReluBackward0): given symbolic's output adjoint, numeric's rule" in str(first)

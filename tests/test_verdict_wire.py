@@ -75,3 +75,20 @@ def test_the_cli_prints_the_culprit_first(server, tanh_bug, tmp_path, capsys):
     assert code == 1 and lines[0] == "crossgrad check: MISMATCH"
     assert lines[2].startswith("  culprit: node h (tanh, TanhBackward0): the adjoint of its input 0 is off")
     assert "suspect: numeric's rule for tanh" in lines[2]
+
+
+def test_without_the_symbolic_witness_the_server_localizes_with_finite_differences(client, tanh_bug):
+    remote = client.check(CheckRequest(_graph(), tier="off"))
+    [culprit] = remote.culprits
+    assert (culprit.node, culprit.input, culprit.unit, culprit.suspect) == ("h", 0, "elements", "numeric")
+    assert list(culprit.values) == ["numeric", "finite_difference"]
+    assert culprit.values["numeric"] == pytest.approx(0.5 * culprit.values["finite_difference"], rel=1e-5)
+
+
+def test_every_culprit_field_survives_the_converters():
+    from crossgrad.server import wire as server_wire
+
+    sent = Culprit("linear7", "linear", "AddmmBackward0", 0, (6,), {"numeric": -0.5, "finite_difference": 0.25},
+                   8, 8, "numeric", unit="directions", replayed=True)
+    back = wire.culprit_in(server_wire.culprit_out(sent, {}))
+    assert back == sent and "along direction [6]" in str(back) and "given finite_difference's output" in str(back)

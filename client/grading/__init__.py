@@ -12,5 +12,7 @@ diagnose.py          recognises common mistakes by comparing against transformed
 grade.py             scores, feedback, Gradescope's results.json, folders of submissions
 cache.py             regrading only what changed
 summary.py           the staff CSV and one-page HTML summary
+stages.py            intermediate gradients (named stages) and the first wrong stage
+pages.py             --html-dir: each problem's reference check as an HTML report
 See docs/grading.md.
 """

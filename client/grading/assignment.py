@@ -82,6 +82,10 @@ class Reference:
     problem: Problem
     trials: list[Trial]
     invalid: str | None = None  # why the reference cannot be trusted
+    # the first trial's reference check (or the one that made it invalid) and its graph, for
+    # course staff (``crossgrad grade --html-dir``); never part of the cache key
+    report: Any = field(default=None, repr=False, compare=False)
+    graph: Graph | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -50,7 +50,9 @@ def variants(graph: Graph, names: tuple[str, ...]) -> dict[str, dict[str, np.nda
 Checker = Callable[[CheckRequest], Report]
 
 
-def _trial(problem: Problem, rng: np.random.Generator, checker: Checker) -> tuple[Trial | None, str | None]:
+def _trial(problem: Problem, rng: np.random.Generator, checker: Checker,
+           seen: list[tuple[Report, Graph]]) -> tuple[Trial | None, str | None]:
+    """One trial's values and references (each check also goes to ``seen``, for the staff page)."""
     for _ in range(MAX_REDRAWS):
         values = {leaf.name: leaf.draw(rng) for leaf in problem.leaves}
         graph = graph_for(problem, values)
@@ -58,6 +60,7 @@ def _trial(problem: Problem, rng: np.random.Generator, checker: Checker) -> tupl
         if plan.shapes[plan.output] not in ((), (1,)):
             return None, f"the expression's value has shape {list(plan.shapes[plan.output])}, not a scalar loss"
         report = checker(CheckRequest(graph, formulas=problem.hint == "closed_form"))
+        seen.append((report, graph))
         if report.verdict == "convention" and not problem.kinks:
             continue  # on a kink: draw again
         if report.verdict not in ("agree", "convention", "unresolved"):  # unresolved: the exact reference holds
@@ -83,10 +86,12 @@ def references(assignment: Assignment, checker: Checker = check) -> list[Referen
         rng = np.random.default_rng([assignment.seed, index])
         trials: list[Trial] = []
         invalid = None
+        seen: list[tuple[Report, Graph]] = []
         for _ in range(problem.trials):
-            trial, invalid = _trial(problem, rng, checker)
+            trial, invalid = _trial(problem, rng, checker, seen)
             if trial is None:
                 break
             trials.append(trial)
-        out.append(Reference(problem, trials, invalid))
+        report, graph = (seen[-1] if invalid else seen[0]) if seen else (None, None)
+        out.append(Reference(problem, trials, invalid, report, graph))
     return out

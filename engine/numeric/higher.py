@@ -239,6 +239,13 @@ def _transpose(x: Any, axes: Any = None) -> Any:
     return record("permute", (x,), dims=dims)
 
 
+def _split(x: Any, cuts: Any, axis: int = 0) -> list:
+    """np.split as slices (recorded slice ops)."""
+    axis, n = axis % x.ndim, x.shape[axis]
+    bounds = list(range(0, n + 1, n // int(cuts))) if np.ndim(cuts) == 0 else [0, *map(int, cuts), n]
+    return [x[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _pow(a: Any, b: Any) -> Any:
     if isinstance(b, (int, float, np.number)) or (isinstance(b, np.ndarray) and b.ndim == 0):
         return record("pow", (a,), exponent=float(b))
@@ -269,14 +276,6 @@ def _cumsum(x: Any, axis: Any = None, **kw: Any) -> Any:
     if axis is None or kw.get("dtype") is not None:
         raise _unmapped("np.cumsum without an axis")
     return record("cumsum", (x,), dim=int(axis))
-
-
-def _split(x: Any, cuts: Any, axis: int = 0) -> list:
-    """np.split at the given cut points: one slice op per piece."""
-    if isinstance(cuts, (int, np.integer)):
-        raise _unmapped("np.split into equal sections")
-    bounds = [0, *[int(c) for c in cuts], x.shape[axis]]
-    return [record("slice", (x,), dim=int(axis), start=a, stop=b, step=1) for a, b in zip(bounds, bounds[1:])]
 
 
 def _take(x: Any, index: Any, axis: Any = None, **kw: Any) -> Any:

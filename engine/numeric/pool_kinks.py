@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, pool_geometry
+from .adjoints import to_maxima
 from .rules_conv import windows
 from .rules_pool import _pads
 
@@ -44,7 +45,7 @@ def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
             values, index = _rows(x, op, node.attrs)
             pick = values.argmax(axis=1) if side == 0 else values.shape[1] - 1 - values[:, ::-1].argmax(axis=1)
             flat = index[np.arange(len(index)), pick]
-            return (np.bincount(flat, g.reshape(-1), minlength=x.size).reshape(x.shape).astype(g.dtype),)
+            return (to_maxima(g, flat, x.shape, op, node.attrs),)
         return vjp
     return rule
 

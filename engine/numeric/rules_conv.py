@@ -3,7 +3,8 @@
 Windows are strided views of the padded input, copied once into per-group im2col matrices
 and multiplied by BLAS (one batched matmul over the groups). The input gradient of a convolution is the transposed
 convolution of the output gradient (and vice versa), written with ``ruletools.call`` so that it
-is recorded under ``create_graph``; the weight gradients are einsums over the same windows.
+is recorded under ``create_graph``; the weight gradients are convolutions too (batch and channels
+trading places), so every gradient is a catalogue op and can be differentiated again.
 """
 
 from __future__ import annotations
@@ -49,14 +50,6 @@ def from_rows(rows: Arr, n: int, out: tuple) -> Arr:
     y = rows.reshape((groups, n) + tuple(out) + (og,))
     nd = len(out)
     return y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd))).reshape((n, groups * og) + tuple(out))
-
-
-def to_rows(y: Arr, groups: int) -> Arr:
-    """(N, O, *out) as per-group (G, N prod(out), O/G), the inverse of from_rows."""
-    n, o = y.shape[:2]
-    nd = y.ndim - 2
-    g = y.reshape((n, groups, o // groups) + y.shape[2:])
-    return np.ascontiguousarray(g.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,))).reshape(groups, -1, o // groups)
 
 
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
@@ -151,13 +144,27 @@ def _input_grad_of_conv(g: Arr, w: Arr, x_shape: tuple, at: dict) -> Any:
     return call(_names(nd)[1], g, w, None, output_padding=extra, **_common(at))
 
 
-def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Arr:
-    """dL/dw[o, c, p] = sum_{n, i} g[n, o, i] xpad[n, c', s i + d p]."""
+def _correlate(a: Arr, b: Arr, pads: list, at: dict, kernel: tuple) -> Any:
+    """r[g Cb + j, i, p] = sum_{n, t} apad[n, g Ca + i, s t + d p] b[n, g Cb + j, t], shape (G Cb, Ca, *kernel).
+
+    A weight gradient, written as a convolution (recorded under create_graph): the batch becomes
+    the channels, ``a``'s channels per group the batch, and stride and dilation trade places.
+    """
     nd, groups = len(at["stride"]), at["groups"]
-    xp = padded(x, pairs("conv", at["padding"], nd))
-    win = windows(xp, w_shape[2:], g.shape[2:], at["stride"], at["dilation"])
-    gw = to_rows(g, groups).transpose(0, 2, 1) @ im2col(win, groups)  # (G, O/G, C/G K)
-    return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
+    n, ca = a.shape[0], a.shape[1] // groups
+    a2 = np.transpose(a.reshape((n, groups, ca) + a.shape[2:]), (2, 1, 0) + tuple(range(3, 3 + nd)))
+    a2 = a2.reshape((ca, groups * n) + a.shape[2:])
+    b2 = np.swapaxes(b, 0, 1)  # (G Cb, N, *t)
+    flat = tuple(p for pair in pads for p in pair)
+    r = call(_names(nd)[0], a2, b2, None, stride=tuple(at["dilation"]), dilation=tuple(at["stride"]),
+             padding=flat, groups=groups)  # (Ca, G Cb, *K'), K' >= kernel
+    r = r[(slice(None), slice(None)) + tuple(slice(0, k) for k in kernel)]
+    return np.swapaxes(r, 0, 1)
+
+
+def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Any:
+    """dL/dw[o, c, p] = sum_{n, i} g[n, o, i] xpad[n, c', s i + d p]."""
+    return _correlate(x, g, pairs("conv", at["padding"], len(at["stride"])), at, tuple(w_shape[2:]))
 
 
 def _conv_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -190,12 +197,9 @@ def _transpose_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     return gx, gw, gb
 
 
-def _weight_grad_of_transpose(g: Arr, x: Arr, w_shape: tuple, at: dict, pads: list) -> Arr:
-    groups = at["groups"]
-    gp = padded(g, pads)
-    win = windows(gp, w_shape[2:], x.shape[2:], at["stride"], at["dilation"])
-    gw = to_rows(x, groups).transpose(0, 2, 1) @ im2col(win, groups)  # (G, C/G, O/G K)
-    return gw.reshape(w_shape).astype(np.result_type(g, x), copy=False)
+def _weight_grad_of_transpose(g: Arr, x: Arr, w_shape: tuple, at: dict, pads: list) -> Any:
+    """dL/dw[c, o, p] = sum_{n, i} x[n, c, i] gpad[n, o', s i + d p]."""
+    return _correlate(g, x, pads, at, tuple(w_shape[2:]))
 
 
 CONV = Rule(_conv_forward, _conv_vjp)

@@ -2,7 +2,8 @@
 
 Pooling windows are strided views of the padded input (rules_conv.windows); max pooling saves the
 flat input index of each window's first maximum (non-differentiable data, as torch's indices)
-and scatters the gradient there; average pooling spreads g / divisor back over each window.
+and scatters the gradient there; average pooling spreads g / divisor back over each window (a
+transposed convolution, so it is recorded under create_graph).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
+from .adjoints import separable_adjoint, spread, to_maxima
 from .rules_conv import windows
-from .ruletools import Arr, Rule
+from .ruletools import Arr, Rule, traced
 
 
 def _pads(x_shape: tuple, kernel: list, stride: list, pad: list, dil: list, out: list) -> list[tuple[int, int]]:
@@ -60,9 +62,7 @@ def _first_max(win: Arr) -> tuple[Arr, Arr]:
 
 def _max_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """The gradient goes to the saved index of each window (summed where windows overlap)."""
-    flat, shape = saved[0], saved[1]
-    size = int(np.prod(shape))
-    return (np.bincount(flat.reshape(-1), g.reshape(-1), minlength=size).reshape(shape).astype(g.dtype),)
+    return (to_maxima(g, saved[0], saved[1], node.op, node.attrs),)
 
 
 def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -75,15 +75,14 @@ def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 
 def _avg_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
-    """Each input element gets g / divisor from every window that covers it (one add per tap)."""
+    """Each input element gets g / divisor from every window that covers it: a transposed
+    convolution of g / divisor with a kernel of ones (one plane per batch and channel)."""
     shape, at = node.shapes[0], node.attrs
     kernel, stride, pad, dil, out = pool_geometry("avg_pool2d", shape, at)
-    pads = _pads(shape, kernel, stride, pad, dil, out)
     gd = g / avg_divisor(shape, at, kernel, stride, pad, out).astype(g.dtype)
-    full = np.zeros(tuple(shape[:2]) + tuple(shape[2 + d] + sum(pads[d]) for d in range(2)), g.dtype)
-    for p, q in np.ndindex(*kernel):
-        full[:, :, p:p + stride[0] * (out[0] - 1) + 1:stride[0], q:q + stride[1] * (out[1] - 1) + 1:stride[1]] += gd
-    return (np.ascontiguousarray(full[:, :, pads[0][0]:pads[0][0] + shape[2], pads[1][0]:pads[1][0] + shape[3]]),)
+    planes = gd.reshape((shape[0] * shape[1], 1) + tuple(out))
+    gx = spread(planes, np.ones((1, 1) + tuple(kernel), g.dtype), tuple(shape[2:]), stride, [1, 1], pad)
+    return (gx.reshape(tuple(shape)),)
 
 
 def adaptive_matrix(size_in: int, size_out: int) -> Arr:
@@ -104,7 +103,7 @@ def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     shape = node.shapes[0]
     a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
-    return (np.einsum("ih,ncij,jw->nchw", a, g, b, optimize=True),)
+    return (separable_adjoint(g, a, b),)
 
 
 def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -121,25 +120,36 @@ def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
 
 
-def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """xhat = (x - mean) / sqrt(var + eps) (batch's biased stats in training, else running); out = xhat w + b."""
-    x, rm, rv, w, b = xs
+def _bn_stats(x: Arr, rm: Arr, rv: Arr, at: dict) -> tuple[Arr, Arr]:
+    """(xhat, invstd): the batch's biased statistics in training, else the running ones."""
     axes, view = _bn_axes(x)
     if at["training"]:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        mean = x.mean(axis=axes)
+        centered = x - mean.reshape(view)
+        var = (centered * centered).mean(axis=axes)
     else:
-        mean, var = rm, rv
+        centered, var = x - rm.reshape(view), rv
     invstd = (1.0 / np.sqrt(var + at["eps"])).astype(x.dtype)
-    xhat = (x - mean.reshape(view)) * invstd.reshape(view)
+    return centered * invstd.reshape(view), invstd
+
+
+def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """xhat = (x - mean) / sqrt(var + eps); out = xhat w + b. Saves its inputs, and xhat and invstd
+    for the first-order VJP only: under create_graph they are recomputed from the live x."""
+    x, rm, rv, w, b = xs
+    _, view = _bn_axes(x)
+    xhat, invstd = _bn_stats(x, rm, rv, at)
     y = xhat if w is None else xhat * w.reshape(view)
     if b is not None:
         y = y + b.reshape(view)
-    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (xhat, invstd, w)
+    return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (x, rm, rv, w, xhat, invstd)
 
 
 def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     """training: dx = invstd (gxh - mean(gxh) - xhat mean(gxh xhat)), gxh = g w; eval: dx = g w invstd."""
-    xhat, invstd, w = saved
+    x, rm, rv, w, xhat, invstd = saved
+    if traced(x):  # statistics as recorded functions of x (the saved ones are constants)
+        xhat, invstd = _bn_stats(x, rm, rv, node.attrs)
     axes, view = _bn_axes(g)
     needs = node.needs
     gxh = g if w is None else g * w.reshape(view)

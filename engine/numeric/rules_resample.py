@@ -1,8 +1,9 @@
 """Numeric forward and hand-written VJP of pad, interpolate and pixel_shuffle.
 
-Copies (pad, nearest) scatter the gradient back through their index map with bincount;
-bilinear resampling is separable, one (out, in) interpolation matrix per spatial dim, so its
-forward and VJP are einsums with those matrices; pixel_shuffle's VJP is the inverse permutation.
+pad's VJP is a crop with the reflected / replicated borders folded back (adjoints.unpad);
+resampling is separable, one (out, in) interpolation matrix per spatial dim (one-hot for
+nearest), so the VJP is two matmuls with those matrices; pixel_shuffle's VJP is the inverse
+permutation. Every VJP is made of catalogue ops, so it is recorded under create_graph.
 """
 
 from __future__ import annotations
@@ -12,14 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..resample_specs import linear_taps, nearest_index, pad_index, pad_pairs
+from .adjoints import separable_adjoint, unpad
 from .ruletools import Arr, Rule
-
-
-def _scatter(g: Arr, index: np.ndarray, shape: tuple) -> Arr:
-    """Sum g into the input elements ``index`` names (-1: a constant, no gradient)."""
-    flat, keep = index.reshape(-1), index.reshape(-1) >= 0
-    size = int(np.prod(shape, dtype=np.int64))
-    return np.bincount(flat[keep], g.reshape(-1)[keep], minlength=size).reshape(shape).astype(g.dtype)
 
 
 def _pad(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -33,7 +28,7 @@ def _pad(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 
 def _pad_vjp(g: Arr, saved: Any, node: Any) -> tuple:
-    return (_scatter(g, pad_index(node.shapes[0], node.attrs), node.shapes[0]),)
+    return (unpad(g, tuple(node.shapes[0]), node.attrs),)
 
 
 def _nearest_maps(shape: tuple, at: dict) -> list[np.ndarray]:
@@ -66,15 +61,22 @@ def _interpolate(xs: tuple, at: dict) -> tuple[Arr, Any]:
     return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), None
 
 
+def _one_hot(index: np.ndarray, size_in: int, dtype: Any) -> Arr:
+    """(out, in) with a 1 at [i, index[i]]: nearest's copy as an interpolation matrix."""
+    m = np.zeros((len(index), size_in), dtype)
+    m[np.arange(len(index)), index] = 1
+    return m
+
+
 def _interpolate_vjp(g: Arr, saved: Any, node: Any) -> tuple:
+    """dx = A^T g B per plane, A and B the (out, in) matrices of each spatial dim (one-hot for
+    nearest): two matmuls with constants, recorded under create_graph."""
     shape, at = node.shapes[0], node.attrs
     if at["mode"] == "nearest":
-        ih, iw = _nearest_maps(shape, at)
-        plane = np.arange(shape[0] * shape[1]).reshape(shape[0], shape[1], 1, 1)
-        index = (plane * shape[2] + ih[:, None]) * shape[3] + iw[None, :]
-        return (_scatter(g, index, shape),)
-    a, b = _matrices(shape, at, g.dtype)
-    return (np.einsum("ih,ncij,jw->nchw", a, g, b, optimize=True),)
+        a, b = (_one_hot(m, shape[2 + d], g.dtype) for d, m in enumerate(_nearest_maps(shape, at)))
+    else:
+        a, b = _matrices(shape, at, g.dtype)
+    return (separable_adjoint(g, a, b),)
 
 
 def _shuffle(x: Arr, r: int) -> Arr:

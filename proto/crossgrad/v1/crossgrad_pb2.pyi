@@ -375,7 +375,7 @@ class CheckResponse(_message.Message):
     def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ..., order: _Optional[int] = ..., directions_seed: _Optional[int] = ...) -> None: ...
 
 class Culprit(_message.Message):
-    __slots__ = ("kind", "node", "op", "grad_fn", "input", "index", "values", "suspect", "mismatched", "total", "consumers", "first", "message")
+    __slots__ = ("kind", "node", "op", "grad_fn", "input", "index", "values", "suspect", "mismatched", "total", "consumers", "first", "message", "unit", "replayed")
     class ValuesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -396,6 +396,8 @@ class Culprit(_message.Message):
     CONSUMERS_FIELD_NUMBER: _ClassVar[int]
     FIRST_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     kind: CulpritKind
     node: str
     op: str
@@ -409,7 +411,9 @@ class Culprit(_message.Message):
     consumers: _containers.RepeatedScalarFieldContainer[str]
     first: bool
     message: str
-    def __init__(self, kind: _Optional[_Union[CulpritKind, str]] = ..., node: _Optional[str] = ..., op: _Optional[str] = ..., grad_fn: _Optional[str] = ..., input: _Optional[int] = ..., index: _Optional[_Iterable[int]] = ..., values: _Optional[_Mapping[str, float]] = ..., suspect: _Optional[_Union[Witness, str]] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., consumers: _Optional[_Iterable[str]] = ..., first: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
+    unit: str
+    replayed: bool
+    def __init__(self, kind: _Optional[_Union[CulpritKind, str]] = ..., node: _Optional[str] = ..., op: _Optional[str] = ..., grad_fn: _Optional[str] = ..., input: _Optional[int] = ..., index: _Optional[_Iterable[int]] = ..., values: _Optional[_Mapping[str, float]] = ..., suspect: _Optional[_Union[Witness, str]] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., consumers: _Optional[_Iterable[str]] = ..., first: _Optional[bool] = ..., message: _Optional[str] = ..., unit: _Optional[str] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
     __slots__ = ("request",)
