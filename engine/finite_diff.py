@@ -35,7 +35,7 @@ class FiniteDifferences:
     slopes: dict[int, np.ndarray]  # directions mode: (k,) directional derivatives per leaf
     seed_scale: float = 1.0  # max |seed|, the scale of the tolerance floor
 
-    def project(self, leaf: int, grad: np.ndarray) -> np.ndarray:
+    def project(self, leaf: int, grad: np.ndarray, witness: str | None = None) -> np.ndarray:
         """A gradient's derivatives along this leaf's directions (to compare with ``slopes``)."""
         signs = self.directions[leaf]
         flat = signs.reshape(len(signs), -1)

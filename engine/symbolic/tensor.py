@@ -24,6 +24,7 @@ from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
 from .lowering import lower
 from .templates import Stage, args, partials
+from .tensor_conv import ConvStep
 
 MAX_TEMPLATE_ARGS = 4096
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
@@ -134,7 +135,7 @@ def _reduce_step(op: str, shapes: list, attrs: dict, out_shape: tuple) -> Contra
                            [lambda g: np.transpose(g.reshape(moved), inverse)], (m,), out_shape)
 
 
-def _step(plan: Plan, i: int) -> ContractionStep | TemplateStep:
+def _step(plan: Plan, i: int) -> Any:
     node = plan.graph.nodes[i]
     srcs = input_indices(plan, i)
     shapes = [None if s is None else plan.shapes[s] for s in srcs]
@@ -145,6 +146,8 @@ def _step(plan: Plan, i: int) -> ContractionStep | TemplateStep:
         return _linear_step(shapes, plan.shapes[i])
     if op in ("sum", "mean"):
         return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
+    if op in ("conv1d", "conv2d"):
+        return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
     stages = lower(op, shapes, plan.attrs[i], ints)
@@ -197,14 +200,32 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
         for group, vt, cols, same in groups:
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
             partials = vt.gradient(*cols) if cols else []
-            for j, src in enumerate(group.sources):
-                if src < n_in and not wants[src]:
-                    continue
-                contribution = upstream * partials[j]  # a constant partial broadcasts
-                if not (same and same[j] and len(contribution) == len(buffers[src])):
-                    contribution = np.bincount(group.gather[:, j], contribution, minlength=len(buffers[src]))
+            for src, contribution in _scattered(group, upstream, partials, same, buffers, n_in, wants):
                 adj[src] = contribution if adj[src] is None else adj[src] + contribution
     return adj[:n_in]
+
+
+def _scattered(group: Any, upstream: np.ndarray, partials: list, same: Any, buffers: list, n_in: int,
+               wants: list[bool]) -> list[tuple[int, np.ndarray]]:
+    """Each source buffer's adjoint contribution from one group: identity columns as they are,
+    the other columns of one source summed in ONE bincount (one per column would cost
+    columns x buffer length)."""
+    out: list[tuple[int, np.ndarray]] = []
+    scatter: dict[int, list[int]] = {}
+    for j, src in enumerate(group.sources):
+        if src < n_in and not wants[src]:
+            continue
+        if same and same[j] and len(upstream) == len(buffers[src]):
+            out.append((src, upstream * partials[j]))  # a constant partial broadcasts
+        else:
+            scatter.setdefault(src, []).append(j)
+    for src, cols in scatter.items():
+        weights = np.empty((len(cols), len(upstream)))
+        for row, j in enumerate(cols):
+            weights[row] = upstream * partials[j]
+        where = group.gather[:, cols].T
+        out.append((src, np.bincount(where.reshape(-1), weights.reshape(-1), minlength=len(buffers[src]))))
+    return out
 
 
 def _contraction_forward(step: ContractionStep, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
@@ -227,6 +248,22 @@ def _contraction_backward(step: ContractionStep, arrays: dict, adjoint: np.ndarr
     return grads + [None] * (len(wants) - len(grads))
 
 
+def _forward(step: Any, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+    if isinstance(step, TemplateStep):
+        return _template_forward(step, inputs)
+    if isinstance(step, ContractionStep):
+        return _contraction_forward(step, inputs)
+    return step.forward(inputs)
+
+
+def _backward(step: Any, tape: Any, adjoint: np.ndarray, wants: list[bool]) -> list[np.ndarray | None]:
+    if isinstance(step, TemplateStep):
+        return _template_backward(step, tape, adjoint, wants)
+    if isinstance(step, ContractionStep):
+        return _contraction_backward(step, tape, adjoint, wants)
+    return step.backward(tape, adjoint, wants)
+
+
 def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """d <output, seed> / d leaf in float64 for every leaf that requires grad, and the output."""
     keep_freed_memory()  # its multi-MB float64 arrays would page-fault on every allocation
@@ -241,8 +278,7 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
                 tapes.append(None)
                 continue
             inputs = [None if s is None else values[s] for s in input_indices(plan, i)]
-            forward = _template_forward if isinstance(steps[i], TemplateStep) else _contraction_forward
-            out, tape = forward(steps[i], inputs)
+            out, tape = _forward(steps[i], inputs)
             values.append(out.reshape(plan.shapes[i]))
             tapes.append(tape)
         adjoints = _reverse(plan, steps, tapes, np.asarray(seed, np.float64))
@@ -262,8 +298,7 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
         spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
         wants = [s is not None and plan.active[s] and spec.input_specs(len(srcs))[p].differentiable
                  for p, s in enumerate(srcs)]
-        backward = _template_backward if isinstance(step, TemplateStep) else _contraction_backward
-        for src, adj in zip(srcs, backward(step, tapes[i], adjoint, wants)):
+        for src, adj in zip(srcs, _backward(step, tapes[i], adjoint, wants)):
             if adj is None or src is None:
                 continue
             adj = adj.reshape(plan.shapes[src])
@@ -285,7 +320,9 @@ def saves_values(plan: Plan) -> bool:
     return _SAVES[plan.structure_hash]
 
 
-def _step_saves(step: ContractionStep | TemplateStep) -> bool:
+def _step_saves(step: Any) -> bool:
+    if isinstance(step, ConvStep):
+        return True
     if isinstance(step, TemplateStep):
         return any(any(sp.diff(g.template, v).free_symbols for v in g.template.free_symbols)
                    for st in step.stages for g in st.groups)
