@@ -23,6 +23,7 @@ from . import raw
 from .lowering import lower
 from .raw import NAN
 from .templates import Stage, args, partials
+from .work_models import WORK as WORK_MODELS
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,9 @@ def _estimate_work(plan: Plan, weighted: bool = True) -> int:
             first = plan.shapes[srcs[0]] if srcs else ()
             out = int(np.prod(plan.shapes[i], dtype=np.int64))
             inputs = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
+            if node.op in WORK_MODELS:  # conv, pooling, normalization: window/row-sized reads
+                total += WORK_MODELS[node.op]([plan.shapes[s] for s in srcs], plan.shapes[i])
+                continue
             work = _op_work(node.op, first, out, inputs, len(srcs))
             total += work * OP_COST.get(node.op, 1.0) if weighted else work
     return int(total)

@@ -25,6 +25,7 @@ from . import contractions as C
 from .lowering import lower
 from .templates import Stage, args, partials
 from .tensor_conv import ConvStep
+from .tensor_lowering import tensor_lower
 
 MAX_TEMPLATE_ARGS = 4096
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
@@ -150,7 +151,7 @@ def _step(plan: Plan, i: int) -> Any:
         return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
-    stages = lower(op, shapes, plan.attrs[i], ints)
+    stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
     return TemplateStep(stages, [[vector_template(g.template, g.gather.shape[1]) for g in st.groups]
                                  for st in stages])
 
