@@ -26,6 +26,10 @@ JOINT_DIRECTIONS = 4
 # the step than one leaf's: the screen steps 64x shorter than finite_diff.STEP. Its extra rounding
 # noise can only make the screen disagree, which costs the per-leaf pass, never a missed error.
 JOINT_STEP = F.STEP / 64
+# Every leaf moves, so every node holds copies: a batch is kept to this many elements in the
+# widest node (one direction's two copies of a LeNet at batch 64), which bounds the check's memory
+# at a few forward passes' worth.
+JOINT_BATCH_ELEMENTS = 1 << 19
 MIN_LEAVES = 2  # a single leaf's per-leaf directions are already one set
 
 
@@ -71,7 +75,8 @@ def _joint(plan: Plan, seed: np.ndarray, rng_seed: int) -> JointDifferences:
     def deltas(start: int, stop: int) -> dict[int, np.ndarray]:
         return {leaf: s[start:stop] * (JOINT_STEP * weights[leaf]) for leaf, s in signs.items()}
 
-    slopes = F._Objective(plan, seed, base).central(list(base), JOINT_DIRECTIONS, deltas) / JOINT_STEP
+    objective = F._Objective(plan, seed, base)
+    slopes = objective.central(list(base), JOINT_DIRECTIONS, deltas, JOINT_BATCH_ELEMENTS) / JOINT_STEP
     return JointDifferences("directions", rng_seed, {}, signs, {leaf: slopes for leaf in base},
                             float(np.abs(seed).max(initial=0.0)), joint=list(base), weights=weights)
 

@@ -54,10 +54,11 @@ class _Objective:
         self.seed, self.base = seed, base
         self.batched = Batched(plan, base)
 
-    def central(self, leaves: list[int], count: int, deltas: Deltas) -> np.ndarray:
+    def central(self, leaves: list[int], count: int, deltas: Deltas,
+                batch_elements: int = BATCH_ELEMENTS) -> np.ndarray:
         """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations of ``leaves`` that ``deltas``
-        yields, a batch at a time."""
-        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaves)))
+        yields, a batch at a time (as many as keep ``batch_elements`` in the widest node)."""
+        per_batch = max(1, batch_elements // max(1, 2 * self.batched.widest(leaves)))
         parts = [self._central(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
         return np.concatenate(parts) if parts else np.zeros(0)
 

@@ -271,6 +271,8 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
     steps = compile_plan(plan)
     values: list[Any] = []
     tapes: list[Any] = []
+    last = {s: i for i in range(len(plan.graph.nodes)) if steps[i] is not None
+            for s in input_indices(plan, i) if s is not None}
     with np.errstate(all="ignore"):
         for i, node in enumerate(plan.graph.nodes):
             if isinstance(node, Leaf):
@@ -278,14 +280,19 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
                 values.append(v if v.dtype == np.int64 else v.astype(np.float64))
                 tapes.append(None)
                 continue
-            inputs = [None if s is None else values[s] for s in input_indices(plan, i)]
-            out, tape = _forward(steps[i], inputs)
+            srcs = input_indices(plan, i)
+            out, tape = _forward(steps[i], [None if s is None else values[s] for s in srcs])
             values.append(out.reshape(plan.shapes[i]))
             tapes.append(tape)
+            for s in srcs:  # a value no later node reads lives on only in the tapes that need it
+                if s is not None and last.get(s) == i and s != plan.output:
+                    values[s] = None
+        output = values[plan.output]
+        del values
         adjoints = _reverse(plan, steps, tapes, np.asarray(seed, np.float64))
     grads = {i: (np.zeros(plan.shapes[i]) if adjoints[i] is None else np.asarray(adjoints[i]))
              for i in plan.grad_leaves()}
-    return grads, values[plan.output]
+    return grads, output
 
 
 def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any]:
@@ -299,7 +306,9 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
         spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
         wants = [s is not None and plan.active[s] and spec.input_specs(len(srcs))[p].differentiable
                  for p, s in enumerate(srcs)]
-        for src, adj in zip(srcs, _backward(step, tapes[i], adjoint, wants)):
+        found = _backward(step, tapes[i], adjoint, wants)
+        tapes[i] = adjoints[i] = None  # freed as the reverse sweep passes (memory: the live adjoints)
+        for src, adj in zip(srcs, found):
             if adj is None or src is None:
                 continue
             adj = adj.reshape(plan.shapes[src])

@@ -20,6 +20,8 @@ import sympy as sp
 from ..conv_specs import pairs
 from . import contractions as C
 
+CHUNK_ELEMENTS = 1 << 17  # window elements an einsum call may copy (a contiguous im2col chunk)
+
 
 @lru_cache(maxsize=64)
 def conv_contraction(nd: int, n_c: int, kernel: tuple[int, ...], grouped: bool, bias: bool) -> C.Contraction:
@@ -78,35 +80,56 @@ class ConvStep:
             arrays["b"] = b.reshape(g, -1) if g > 1 else b
         return arrays
 
+    def _chunks(self) -> list[slice]:
+        """Samples per einsum call: the windows an einsum copies stay under CHUNK_ELEMENTS."""
+        per_sample = max(1, int(np.prod(self.x_shape[1:2] + self.out_shape[2:] + self.kernel)))
+        step = max(1, CHUNK_ELEMENTS // per_sample)
+        return [slice(a, a + step) for a in range(0, self.x_shape[0], step)]
+
     def forward(self, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
         arrays = self._arrays(inputs)
-        out = C.evaluate(self.contraction.forward, arrays, self.canon_out)
+        out = np.empty(self.canon_out)
+        for part in self._chunks():
+            chunk = dict(arrays, X=arrays["X"][part])
+            out[part] = C.evaluate(self.contraction.forward, chunk, (len(chunk["X"]),) + self.canon_out[1:])
         return out.reshape(self.out_shape), arrays
 
     def backward(self, arrays: dict, adjoint: np.ndarray, wants: list[bool]) -> list[np.ndarray | None]:
-        known = dict(arrays, G=adjoint.reshape(self.canon_out))
+        g = adjoint.reshape(self.canon_out)
         names = ["X", "W"] + (["b"] if self.bias else [])
-        grads: list[np.ndarray | None] = []
-        for k, name in enumerate(names):
-            if not wants[k]:
-                grads.append(None)
-                continue
-            grad = C.evaluate(self.contraction.vjps[name], known, arrays[name].shape)
-            grads.append(self._scatter(grad) if name == "X" else grad.reshape(
-                self.w_shape if name == "W" else (self.w_shape[0],)))
+        shapes = {"W": self.w_shape, "b": (self.w_shape[0],)}
+        sums: dict[str, np.ndarray] = {}
+        x_grad = self._padded_zeros() if wants[0] else None
+        for part in self._chunks():
+            known = dict(arrays, X=arrays["X"][part], G=g[part])
+            for k, name in enumerate(names):
+                if not wants[k]:
+                    continue
+                shape = known[name].shape
+                grad = C.evaluate(self.contraction.vjps[name], known, shape)
+                if name == "X":
+                    self._scatter(grad, x_grad[part])  # type: ignore[index]
+                else:
+                    sums[name] = grad if name not in sums else sums[name] + grad
+        grads: list[np.ndarray | None] = [None if x_grad is None else self._crop(x_grad)]
+        grads += [sums[n].reshape(shapes[n]) if n in sums else None for n in names[1:]]
         return grads + [None] * (len(wants) - len(grads))
 
-    def _scatter(self, windows_grad: np.ndarray) -> np.ndarray:
-        """The window view's adjoint: each kernel tap's slab added back where it was read, then
-        the padding cropped (the padded zeros are constants)."""
-        nd, x = self.nd, self.x_shape
-        padded = tuple(x[2 + d] + lo + hi for d, (lo, hi) in enumerate(self.pads))
-        grad = windows_grad.reshape((x[0], x[1]) + self.out_shape[2:] + self.kernel)
-        z = np.zeros(x[:2] + padded)
+    def _padded_zeros(self) -> np.ndarray:
+        x = self.x_shape
+        return np.zeros(x[:2] + tuple(x[2 + d] + lo + hi for d, (lo, hi) in enumerate(self.pads)))
+
+    def _scatter(self, windows_grad: np.ndarray, z: np.ndarray) -> None:
+        """The window view's adjoint: each kernel tap's slab added back into ``z`` (padded) where
+        it was read."""
         out = self.out_shape[2:]
+        grad = windows_grad.reshape(z.shape[:2] + out + self.kernel)
         for tap in np.ndindex(*self.kernel):
             where = tuple(slice(self.dil[d] * tap[d], self.dil[d] * tap[d] + self.stride[d] * (out[d] - 1) + 1,
-                                self.stride[d]) for d in range(nd))
+                                self.stride[d]) for d in range(self.nd))
             z[(slice(None), slice(None)) + where] += grad[(Ellipsis,) + tap]
-        crop = tuple(slice(lo, lo + x[2 + d]) for d, (lo, _) in enumerate(self.pads))
+
+    def _crop(self, z: np.ndarray) -> np.ndarray:
+        """The padding cropped off (the padded zeros are constants)."""
+        crop = tuple(slice(lo, lo + self.x_shape[2 + d]) for d, (lo, _) in enumerate(self.pads))
         return z[(slice(None), slice(None)) + crop]
