@@ -1,7 +1,8 @@
 """The ``crossgrad`` command: check, ops, grade, serve. Data to stdout, logs to stderr.
 
 Exit codes (also in ``--help``): 0 agree (or convention), 1 mismatch (or non-finite), 2 bad
-input, 3 server unreachable, 4 skipped (nothing to check, with the reason). ``check`` is
+input, 3 server unreachable, 4 skipped (nothing to check, with the reason), 5 unresolved (a
+gradient at the rounding-noise level of its own computation). ``check`` is
 embedded by default: it starts an in-process server on a free loopback port and talks gRPC
 to it, so local and remote runs take the same path.
 """
@@ -27,8 +28,8 @@ from . import wire
 from .expr import ExpressionError, parse_expression_located, parse_leaf
 from .sdk import Client, DeadlineExceeded, InvalidRequest, RemoteError, Unauthenticated, Unavailable
 
-OK, MISMATCH, BAD_INPUT, UNREACHABLE, SKIPPED = 0, 1, 2, 3, 4
-COLOURS = {"agree": "32", "convention": "36", "mismatch": "31", "non_finite": "33", "skipped": "33"}
+OK, MISMATCH, BAD_INPUT, UNREACHABLE, SKIPPED, UNRESOLVED = 0, 1, 2, 3, 4, 5
+COLOURS = {"agree": "32", "convention": "36", "mismatch": "31", "non_finite": "33", "skipped": "33", "unresolved": "33"}
 log = logging.getLogger("crossgrad")
 
 EXIT_CODES = """exit codes:
@@ -36,7 +37,9 @@ EXIT_CODES = """exit codes:
   1  mismatch (or non-finite gradients)
   2  bad input (the request, an expression, a leaf spec, a file)
   3  server unreachable (or not authorized)
-  4  skipped: nothing to check (no leaf requires grad, no witness pair); the reason is printed"""
+  4  skipped: nothing to check (no leaf requires grad, no witness pair); the reason is printed
+  5  unresolved: a gradient cancels to the rounding noise of its own computation (softmax(x).sum()),
+     so no witness can confirm or refute it; weight the loss so it does not cancel"""
 
 CHECK_EPILOG = """leaf grammar (--leaf, for --expr):
   NAME=VALUES[:grad][:float64]
@@ -207,6 +210,8 @@ def _tolerance(text: str) -> list[float]:
 def _exit_code(verdict: str) -> int:
     if verdict == "skipped":
         return SKIPPED
+    if verdict == "unresolved":
+        return UNRESOLVED
     return OK if verdict in ("agree", "convention") else MISMATCH
 
 

@@ -28,7 +28,8 @@ WITNESS_ENUM = {"numeric": pb.WITNESS_NUMERIC, "symbolic": pb.WITNESS_SYMBOLIC,
 WITNESS_NAME = {v: k for k, v in WITNESS_ENUM.items()}
 VERDICT_NAME = {pb.VERDICT_AGREE: "agree", pb.VERDICT_MISMATCH: "mismatch",
                 pb.VERDICT_CONVENTION: "convention", pb.VERDICT_NON_FINITE: "non_finite",
-                pb.VERDICT_SKIPPED: "skipped", pb.VERDICT_UNSPECIFIED: "skipped"}
+                pb.VERDICT_SKIPPED: "skipped", pb.VERDICT_UNSPECIFIED: "skipped",
+                pb.VERDICT_UNRESOLVED: "unresolved"}
 STEP_ENUM = {"forward": pb.STEP_KIND_FORWARD, "backward": pb.STEP_KIND_BACKWARD,
              "zero_grad": pb.STEP_KIND_ZERO_GRAD, "sgd_step": pb.STEP_KIND_SGD_STEP}
 STEP_NAME = {**{v: k for k, v in STEP_ENUM.items()}, pb.STEP_KIND_FINAL_PARAMETERS: "final_parameters"}
@@ -141,7 +142,7 @@ def comparison_in(c: Any) -> PairComparison:
         tol = Tolerance(c.tolerance.rtol, c.tolerance.atol, c.tolerance.floor)
     return PairComparison(
         (WITNESS_NAME.get(c.first, "?"), WITNESS_NAME.get(c.second, "?")), VERDICT_NAME[c.verdict], tol,
-        total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite,
+        total=c.total, mismatched=c.mismatched, kinks=c.kinks, non_finite=c.non_finite, unresolved=c.unresolved,
         max_abs=c.max_abs, max_rel=c.max_rel, max_ulp=c.max_ulp,
         worst_index=tuple(c.worst_index), worst_values=(c.worst_first, c.worst_second),
         unit=c.unit or "elements", reason=c.reason,

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import fd_joint, finite_diff, kinks, ops
 from .claimed_stages import split_claimed, wrong_stages
-from .compare import MISMATCH, SKIPPED, KinkTest, PairComparison, compare_leaves, worst
+from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .errors import CrossgradError
 from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
@@ -357,8 +357,17 @@ def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) 
             "the difference); judged by the other witnesses")
     pair.reason = f"{pair.reason}; {note}" if pair.reason else note
     if pair.mismatched == 0:
-        pair.verdict = "non_finite" if pair.non_finite else ("convention" if pair.kinks else "agree")
+        pair.verdict = pair_verdict(pair)
         pair.worst_index, pair.worst_values = None, None
+
+
+def _note_unresolved(report: Report) -> None:
+    """Say what an unresolved leaf means and how to make its gradient checkable."""
+    names = [leaf.name for leaf in report.leaves if leaf.verdict == UNRESOLVED]
+    if names:
+        report.notes.append(f"unresolved: {', '.join(names)} — the gradient cancels to the rounding noise of its own "
+                            "computation, so no witness can confirm or refute it here; weight the loss so it does "
+                            "not cancel (e.g. (y * torch.randn_like(y)).sum() instead of y.sum())")
 
 
 def _forward_culprits(plan: Plan, report: Report) -> None:
@@ -482,6 +491,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
     if fd is not None and fd.mode == "per_element" and _fd_disagrees(report):
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
+    _note_unresolved(report)
     if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
         timer.run("forward_check", lambda: _forward_culprits(plan, report))
         if not report.culprits:

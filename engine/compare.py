@@ -14,7 +14,8 @@ import numpy as np
 from .tolerance import REL_FLOOR, Tolerance
 
 AGREE, MISMATCH, CONVENTION, NON_FINITE, SKIPPED = "agree", "mismatch", "convention", "non_finite", "skipped"
-SEVERITY = {MISMATCH: 4, NON_FINITE: 3, CONVENTION: 2, AGREE: 1, SKIPPED: 0}
+UNRESOLVED = "unresolved"  # within rounding noise of its own computation only: neither confirmed nor refuted
+SEVERITY = {MISMATCH: 5, NON_FINITE: 4, UNRESOLVED: 3, CONVENTION: 2, AGREE: 1, SKIPPED: 0}
 
 MAX_LISTED = 1_000  # mismatched elements kept as data per pair (the count is always exact)
 
@@ -31,6 +32,7 @@ class PairComparison:
     mismatched: int = 0
     kinks: int = 0
     non_finite: int = 0
+    unresolved: int = 0  # within the floor only: differences rounding of the terms could explain
     max_abs: float = 0.0
     max_rel: float = 0.0
     max_ulp: float = 0.0
@@ -104,7 +106,8 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
 
     The floor is scaled by ``floor_scales()`` (per leaf: the size of the terms its gradient is
     computed from, engine/magnitudes.py), asked for only when some difference is beyond the rest
-    of the tolerance; without it, by ``seed_scale``."""
+    of the tolerance; without it, by ``seed_scale``. Elements whose every value lies within that
+    noise are counted ``unresolved`` (see :func:`_below_noise`)."""
     sizes = [math.prod(shape) for shape in shapes]
     starts = list(itertools.accumulate([0] + sizes[:-1]))
     finite = np.isfinite(a) & np.isfinite(b)
@@ -119,13 +122,21 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     scale = _per_leaf(np.maximum, bigger, starts, sizes, 0.0)
     allowed = atol * (scale if len(sizes) == 1 else scale.repeat(sizes, axis=1))  # atol * the leaf's scale
     limit = rtol * bigger + allowed
+    noise: list[list[int]] | None = None
+    magnitudes: list[float] = []
     if floor_scales is not None and (diff > limit).any():
-        limit = limit + floor * np.repeat(np.asarray(floor_scales(), np.float64), sizes)
+        magnitudes = [float(m) for m in floor_scales()]
+        noise_floor = floor * np.repeat(np.asarray(magnitudes, np.float64), sizes)
+        unresolved = _below_noise(pairs, a, b, diff, limit, noise_floor, finite)
+        limit = limit + noise_floor
+        noise = _per_leaf(np.add, np.broadcast_to(unresolved, diff.shape), starts, sizes, 0).tolist()
     elif floor_scales is None:
         limit = limit + floor * seed_scale
     bad = diff > limit
     results = [[PairComparison(pair, AGREE, tol, total=size, unit=unit, non_finite=n) for size, n in zip(sizes, row)]
                for pair, tol, row in zip(pairs, tols, non_finite)]
+    if noise is not None:
+        _mark_noise(results, noise, magnitudes)
     rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
     ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
     maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
@@ -147,8 +158,35 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
                            kinks[r][leaf] if kinks else None)
     for row in results:
         for result in row:
-            result.verdict = _verdict(result)
+            result.verdict = pair_verdict(result)
     return results
+
+
+def _below_noise(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, diff: np.ndarray,
+                 strict: np.ndarray, noise_floor: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """Elements that pass only thanks to the floor and that no pair resolves: in every pair both
+    values lie within the rounding noise of the terms the gradient is computed from. A structural
+    zero (every witness but finite differences exactly 0) is resolved exactly."""
+    nonzero = np.zeros(a.shape[1], bool)
+    for row, pair in enumerate(pairs):
+        for witness, values in zip(pair, (a, b)):
+            if witness != "finite_difference":
+                nonzero |= values[row] != 0
+    within = diff <= strict + noise_floor
+    needed_floor = ((diff > strict) & within & finite).any(axis=0)
+    noisy = ((np.maximum(np.abs(a), np.abs(b)) <= noise_floor) & within) | ~finite  # non-finite: judged elsewhere
+    return noisy.all(axis=0) & needed_floor & nonzero
+
+
+def _mark_noise(results: list[list[PairComparison]], noise: list[list[int]], magnitudes: list[float]) -> None:
+    """Count the elements at the rounding-noise level in every pair, and say so."""
+    for row, counts in zip(results, noise):
+        for result, count, magnitude in zip(row, counts, magnitudes):
+            result.unresolved = int(count)
+            if count:
+                result.reason = (f"{count} of {result.total} elements at the rounding-noise level: every witness "
+                                 f"is within what rounding of terms up to {magnitude:.3g} could produce, so "
+                                 "none resolves them")
 
 
 def _per_leaf(ufunc: np.ufunc, x: np.ndarray, starts: list[int], sizes: list[int], empty: Any) -> np.ndarray:
@@ -207,9 +245,12 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(index))
 
 
-def _verdict(result: PairComparison) -> str:
+def pair_verdict(result: PairComparison) -> str:
+    """The pair's verdict from its counts (mismatch > non_finite > unresolved > convention > agree)."""
     if result.mismatched:
         return MISMATCH
     if result.non_finite:
         return NON_FINITE
+    if result.unresolved:
+        return UNRESOLVED
     return CONVENTION if result.kinks else AGREE

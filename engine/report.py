@@ -67,7 +67,7 @@ class Report:
 
     def __bool__(self) -> bool:
         """True only when the gradients were checked and hold: verdict agree or convention
-        (mismatch, non_finite and skipped are False), so ``assert crossgrad.check(...)`` works."""
+        (mismatch, non_finite, unresolved and skipped are False), so ``assert crossgrad.check(...)`` works."""
         return self.verdict in PASSING
 
     def raise_for_mismatch(self) -> Report:

@@ -84,7 +84,8 @@ WITNESSES = {pb.WITNESS_NUMERIC: "numeric", pb.WITNESS_SYMBOLIC: "symbolic",
              pb.WITNESS_FINITE_DIFFERENCE: "finite_difference", pb.WITNESS_CLAIMED: "claimed"}
 WITNESS_ENUM = {v: k for k, v in WITNESSES.items()}
 VERDICTS = {"agree": pb.VERDICT_AGREE, "mismatch": pb.VERDICT_MISMATCH, "convention": pb.VERDICT_CONVENTION,
-            "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED}
+            "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED,
+            "unresolved": pb.VERDICT_UNRESOLVED}
 STEP_KINDS = {pb.STEP_KIND_FORWARD: "forward", pb.STEP_KIND_BACKWARD: "backward",
               pb.STEP_KIND_ZERO_GRAD: "zero_grad", pb.STEP_KIND_SGD_STEP: "sgd_step"}
 STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STEP_KIND_FINAL_PARAMETERS}
@@ -207,7 +208,7 @@ def comparison_out(p: PairComparison) -> Any:
     return pb.Comparison(
         first=WITNESS_ENUM.get(p.witnesses[0], 0), second=WITNESS_ENUM.get(p.witnesses[1], 0),
         verdict=VERDICTS[p.verdict], max_abs=p.max_abs, max_rel=p.max_rel, max_ulp=p.max_ulp,
-        mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite,
+        mismatched=p.mismatched, total=p.total, kinks=p.kinks, non_finite=p.non_finite, unresolved=p.unresolved,
         worst_index=list(p.worst_index or ()), worst_first=worst[0], worst_second=worst[1],
         tolerance=tolerance_out(p.tolerance), unit=p.unit, reason=p.reason,
         mismatches=[pb.Mismatch(index=list(i), first=a, second=b, excess=e)

@@ -228,7 +228,12 @@ def test_no_false_alarms_on_random_graphs(shapes, program, seed, double):
         return
     gradient = None if out.numel() == 1 else rng.standard_normal(tuple(out.shape))
     report = torch.check(out, gradient)
-    assert report.verdict == "agree", str(report)
+    assert report.verdict in ("agree", "unresolved"), str(report)
+    for leaf in report.leaves:  # unresolved only where the exact gradient is rounding noise
+        if leaf.verdict == "unresolved":
+            exact = np.abs(leaf.grads["symbolic"])
+            noise = [p.unresolved for p in leaf.pairs]
+            assert max(noise) > 0 and np.sort(exact.ravel())[max(noise) - 1] <= 1e-5, str(report)
 
 
 def test_nodes_after_the_output_are_ignored():

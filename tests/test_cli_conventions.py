@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 
@@ -81,6 +82,18 @@ def test_skipped_has_its_own_exit_code_and_reason(capsys):
     captured = capsys.readouterr()
     assert code == cli.SKIPPED == 4
     assert "SKIPPED" in captured.out and "no leaf requires grad" in captured.err
+
+
+def test_unresolved_has_its_own_exit_code_over_the_wire(capsys):
+    """softmax(x).sum() cancels to rounding noise: UNRESOLVED (exit 5) with the note, through the
+    embedded server (the verdict and the noise counts cross the proto)."""
+    code = cli.main(["check", "-e", "softmax(x, dim=0).sum()", "--leaf", "x=randn(5):grad:float64", "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == cli.UNRESOLVED == 5
+    assert answer["verdict"] == "VERDICT_UNRESOLVED"
+    pairs = answer["leaves"][0]["comparisons"]
+    assert all(p["verdict"] == "VERDICT_UNRESOLVED" and int(p["unresolved"]) > 0 for p in pairs[:2])
+    assert answer["notes"][0].startswith("unresolved: x")
 
 
 def test_claimed_npy_and_tolerance(tmp_path, capsys):

@@ -200,12 +200,45 @@ def test_a_sign_flip_is_never_noise_however_small_the_loss(monkeypatch, dtype, s
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_a_gradient_that_cancels_to_zero_still_agrees(dtype):
+def test_a_gradient_that_cancels_to_zero_is_unresolved_never_agree(dtype):
+    """softmax(x).sum() is 1 for every x: its gradient is rounding noise in every witness, which
+    nothing can confirm or refute (issue 20, item 3)."""
     import crossgrad.nn.functional as F
 
     torch.manual_seed(3)
     x = torch.randn(4, 6, dtype=dtype, requires_grad=True)
-    assert torch.check(F.softmax(x, dim=1).sum()).verdict == "agree"
+    report = torch.check(F.softmax(x, dim=1).sum(), names={"x": x})
+    assert report.verdict == "unresolved" and not report
+    leaf = report.leaf("x")
+    assert leaf.verdict == "unresolved" and leaf.suspect is None
+    pair = leaf.pairs[0]
+    assert pair.mismatched == 0 and pair.unresolved > 0 and "rounding-noise level" in pair.reason
+    assert any(note.startswith("unresolved: x") for note in report.notes)
+    assert "UNRESOLVED" in str(report)
+
+
+def test_noise_hides_a_bug_only_as_unresolved_and_a_weighted_loss_resolves_it(monkeypatch):
+    """A sign-flipped softmax VJP cannot show on softmax(x).sum() (the true gradient is 0): the
+    verdict says so instead of agreeing; weighting the loss as the note advises catches the bug."""
+    import crossgrad.nn.functional as F
+
+    _planted(monkeypatch, "softmax", lambda grads: tuple(-v for v in grads))
+    torch.manual_seed(4)
+    x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.check(F.softmax(x, dim=1).sum(), names={"x": x}).verdict == "unresolved"
+    weights = torch.randn(3, 5, dtype=torch.float64)
+    assert _numeric_blamed(torch.check((F.softmax(x, dim=1) * weights).sum(), names={"x": x}), "x")
+
+
+def test_one_noise_level_leaf_leaves_the_others_resolved():
+    import crossgrad.nn.functional as F
+
+    torch.manual_seed(5)
+    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    report = torch.check(F.softmax(x, dim=1).sum() + (w * w).sum(), names={"x": x, "w": w})
+    assert (report.leaf("x").verdict, report.leaf("w").verdict, report.verdict) == ("unresolved", "agree", "unresolved")
+    assert all(p.unresolved == 0 for p in report.leaf("w").pairs)
 
 
 @pytest.mark.parametrize(("dtype", "caught", "missed"), [(torch.float32, 2e-4, 5e-5), (torch.float64, 2e-8, 5e-9)])

@@ -40,6 +40,7 @@ class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERDICT_CONVENTION: _ClassVar[Verdict]
     VERDICT_NON_FINITE: _ClassVar[Verdict]
     VERDICT_SKIPPED: _ClassVar[Verdict]
+    VERDICT_UNRESOLVED: _ClassVar[Verdict]
 
 class StepKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -70,6 +71,7 @@ VERDICT_MISMATCH: Verdict
 VERDICT_CONVENTION: Verdict
 VERDICT_NON_FINITE: Verdict
 VERDICT_SKIPPED: Verdict
+VERDICT_UNRESOLVED: Verdict
 STEP_KIND_UNSPECIFIED: StepKind
 STEP_KIND_FORWARD: StepKind
 STEP_KIND_BACKWARD: StepKind
@@ -212,7 +214,7 @@ class CheckRequest(_message.Message):
     def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
 
 class Comparison(_message.Message):
-    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index")
+    __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index", "unresolved")
     FIRST_FIELD_NUMBER: _ClassVar[int]
     SECOND_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +233,7 @@ class Comparison(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     MISMATCHES_FIELD_NUMBER: _ClassVar[int]
     MAX_ABS_INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_FIELD_NUMBER: _ClassVar[int]
     first: Witness
     second: Witness
     verdict: Verdict
@@ -249,7 +252,8 @@ class Comparison(_message.Message):
     reason: str
     mismatches: _containers.RepeatedCompositeFieldContainer[Mismatch]
     max_abs_index: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ...) -> None: ...
+    unresolved: int
+    def __init__(self, first: _Optional[_Union[Witness, str]] = ..., second: _Optional[_Union[Witness, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., max_abs: _Optional[float] = ..., max_rel: _Optional[float] = ..., max_ulp: _Optional[float] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., kinks: _Optional[int] = ..., non_finite: _Optional[int] = ..., worst_index: _Optional[_Iterable[int]] = ..., worst_first: _Optional[float] = ..., worst_second: _Optional[float] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ..., mismatches: _Optional[_Iterable[_Union[Mismatch, _Mapping]]] = ..., max_abs_index: _Optional[_Iterable[int]] = ..., unresolved: _Optional[int] = ...) -> None: ...
 
 class Mismatch(_message.Message):
     __slots__ = ("index", "first", "second", "excess")
