@@ -43,6 +43,12 @@ def _total(xs: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Add(*xs)
 
 
+def _mean_of(terms: Sequence[sp.Expr], count: int) -> sp.Expr:
+    """sum(terms) / count, kept as a product: SymPy would distribute the 1/count over every
+    term (seconds for a 1,024-term mean), and the partials take the sum term by term."""
+    return sp.Mul(sp.Rational(1, count), sp.Add(*terms), evaluate=False)
+
+
 def _softmax_like(log: bool) -> Lowering:
     """softmax = e / sum(e), log_softmax = x - log(sum(e)), e = exp(x), along ``dim``."""
 
@@ -71,9 +77,9 @@ def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
     n_in, count = len(shapes), rows.shape[1]
     flat, row = np.arange(int(np.prod(x))), _row_of(rows)
     eps = _num(at["eps"])
-    stages = [reduce_rows(rows, 0, lambda xs: sp.Add(*xs) / count),
+    stages = [reduce_rows(rows, 0, lambda xs: _mean_of(xs, count)),
               _per_element(lambda v, m: v - m, (0, n_in), [flat, row])]
-    stages.append(reduce_rows(rows, n_in + 1, lambda ds: sp.Add(*[d * d for d in ds]) / count))
+    stages.append(reduce_rows(rows, n_in + 1, lambda ds: _mean_of([d * d for d in ds], count)))
     stages.append(_per_element(lambda d, v: d / sp.sqrt(v + eps), (n_in + 1, n_in + 2), [flat, row]))
     present = [i for i in (1, 2) if len(shapes) > i and shapes[i] is not None]
     if not present:
@@ -111,7 +117,7 @@ def lower_cross_entropy(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | No
     if at["reduction"] == "sum":
         return stages + [reduce_rows(np.arange(x[0])[None, :], n_in + 2, _total)]
     picked = valid[None, :]
-    mean = (lambda xs: sp.Add(*xs) / len(valid)) if len(valid) else (lambda xs: sp.nan)
+    mean = (lambda xs: _mean_of(xs, len(valid))) if len(valid) else (lambda xs: sp.nan)
     return stages + [reduce_rows(picked, n_in + 2, mean)]
 
 
