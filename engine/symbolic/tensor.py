@@ -22,6 +22,7 @@ from .. import shapes as S
 from ..allocator import keep_freed_memory
 from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
+from . import tensor_linear as L
 from .lowering import lower
 from .templates import Stage, args, partials
 from .tensor_conv import ConvStep
@@ -51,41 +52,19 @@ class VectorTemplate:
     gradient: Callable[..., Any]
 
 
-_TEMPLATES: dict[tuple[sp.Expr, int], VectorTemplate] = {}
+_TEMPLATES: dict[tuple[sp.Expr, int], Any] = {}
 
 
-def vector_template(template: sp.Expr, n_args: int) -> VectorTemplate:
+def vector_template(template: sp.Expr, n_args: int) -> Any:
     key = (template, n_args)
     if key not in _TEMPLATES:
-        if n_args > MAX_TEMPLATE_ARGS:
+        if n_args > MAX_TEMPLATE_ARGS and not L.plain_sum(template):
             raise NotCovered(f"a template with {n_args} placeholders")
         s = args(n_args)
         found = partials(template, s)
-        _TEMPLATES[key] = _linear(template, s, found) or VectorTemplate(
+        _TEMPLATES[key] = L.linear_template(template, s, found) or VectorTemplate(
             sp.lambdify(s, template, NUMPY), sp.lambdify(s, found, NUMPY, cse=True))
     return _TEMPLATES[key]
-
-
-def _linear(template: sp.Expr, s: tuple[sp.Symbol, ...], found: list[sp.Expr]) -> VectorTemplate | None:
-    """A template whose SymPy partials are all numbers (a row sum or mean, a gather) is the
-    weighted sum of its columns: evaluated as such, without generating and compiling a
-    K-argument numpy function (seconds for the 1,024-sample mean of a cross entropy)."""
-    if len(s) < 2 or not all(p.is_number for p in found):
-        return None
-    offset = template.xreplace(dict.fromkeys(s, sp.Integer(0)))
-    if not offset.is_number:
-        return None
-    weights = [float(p) for p in found]
-    base = float(offset)
-
-    def forward(*cols: np.ndarray) -> Any:
-        total: Any = base
-        for w, col in zip(weights, cols):
-            if w:
-                total = total + (col if w == 1.0 else w * col)
-        return total
-
-    return VectorTemplate(forward, lambda *cols: weights)
 
 
 @dataclass
@@ -103,7 +82,7 @@ class ContractionStep:
 @dataclass
 class TemplateStep:
     stages: list[Stage]
-    compiled: list[list[VectorTemplate]]
+    compiled: list[list[Any]]  # VectorTemplate or tensor_linear.LinearTemplate
 
     def __post_init__(self) -> None:
         """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
@@ -202,8 +181,12 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tu
     columns = []
     for stage, compiled, identity in zip(step.stages, step.compiled, step.identity):
         out = np.empty(stage.size)
-        stage_columns = []
+        stage_columns: list[Any] = []
         for group, vt, same in zip(stage.groups, compiled, identity):
+            if L.one_source(group, vt):
+                out[group.out_index] = L.forward(group, vt, buffers[group.sources[0]])
+                stage_columns.append([])
+                continue
             cols = [_column(buffers[src], group.gather[:, j], bool(same and same[j]))
                     for j, src in enumerate(group.sources)]
             out[group.out_index] = vt.forward(*cols)  # a constant template broadcasts on assignment
@@ -223,6 +206,12 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
         groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s])
         for group, vt, cols, same in groups:
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
+            src = group.sources[0] if group.sources else 0
+            if L.one_source(group, vt):
+                if src >= n_in or wants[src]:
+                    contribution = L.backward(group, vt, upstream, len(buffers[src]))
+                    adj[src] = contribution if adj[src] is None else adj[src] + contribution
+                continue
             partials = vt.gradient(*cols) if cols else []
             for src, contribution in _scattered(group, upstream, partials, same, buffers, n_in, wants):
                 adj[src] = contribution if adj[src] is None else adj[src] + contribution

@@ -70,17 +70,14 @@ def _softmax_like(log: bool) -> Lowering:
 
 
 def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:
-    """mean, centred d = x - mean, var = sum(d^2) / K, d / sqrt(var + eps), then weight and bias."""
+    """mean, centred d = x - mean, var = mean(d^2), d / sqrt(var + eps), then weight and bias."""
     x = tuple(shapes[0])
     k = len(at["normalized_shape"])
     rows = rows_last(x, tuple(range(len(x) - k, len(x))))
-    n_in, count = len(shapes), rows.shape[1]
+    n_in = len(shapes)
     flat, row = np.arange(int(np.prod(x))), _row_of(rows)
     eps = _num(at["eps"])
-    stages = [reduce_rows(rows, 0, lambda xs: _mean_of(xs, count)),
-              _per_element(lambda v, m: v - m, (0, n_in), [flat, row])]
-    stages.append(reduce_rows(rows, n_in + 1, lambda ds: _mean_of([d * d for d in ds], count)))
-    stages.append(_per_element(lambda d, v: d / sp.sqrt(v + eps), (n_in + 1, n_in + 2), [flat, row]))
+    stages = _normalized(rows, flat, row, n_in, eps)
     present = [i for i in (1, 2) if len(shapes) > i and shapes[i] is not None]
     if not present:
         return stages
@@ -90,7 +87,41 @@ def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
         out = vals[0] * vals[1] if weight else vals[0]
         return out + vals[-1] if bias else out
 
-    stages.append(elementwise(affine, [x] + [tuple(shapes[i]) for i in present], [n_in + 3] + present, x))
+    stages.append(elementwise(affine, [x] + [tuple(shapes[i]) for i in present], [n_in + 4] + present, x))
+    return stages
+
+
+def _normalized(rows: np.ndarray, flat: np.ndarray, row: np.ndarray, n_in: int, eps: sp.Expr) -> list[Stage]:
+    """Stages n_in.. n_in+4: row mean, d = x - mean, d^2, var = mean(d^2) (biased), d / sqrt(var + eps).
+    Both row reductions are plain means (linear templates), whatever the row length."""
+    count = rows.shape[1]
+    return [reduce_rows(rows, 0, lambda xs: _mean_of(xs, count)),
+            _per_element(lambda v, m: v - m, (0, n_in), [flat, row]),
+            elementwise(lambda d: d * d, [(len(flat),)], (n_in + 1,), (len(flat),)),
+            reduce_rows(rows, n_in + 2, lambda xs: _mean_of(xs, count)),
+            _per_element(lambda d, v: d / sp.sqrt(v + eps), (n_in + 1, n_in + 3), [flat, row])]
+
+
+def lower_batch_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage] | None:
+    """Training mode: per channel over (N, *spatial), the batch statistics as layer_norm's rows
+    (biased variance), then weight and bias per channel. Eval mode: lowering.py's form."""
+    if not at["training"]:
+        return None
+    x = tuple(shapes[0])
+    n_in = len(shapes)
+    rows = rows_last(x, (0,) + tuple(range(2, len(x))))  # (C, N * spatial)
+    flat, chan = np.arange(int(np.prod(x))), _row_of(rows)
+    stages = _normalized(rows, flat, chan, n_in, _num(at["eps"]))
+    present = [i for i in (3, 4) if len(shapes) > i and shapes[i] is not None]
+    if not present:
+        return stages
+    weight, bias = 3 in present, 4 in present
+
+    def affine(*vals: sp.Expr) -> sp.Expr:
+        out = vals[0] * vals[1] if weight else vals[0]
+        return out + vals[-1] if bias else out
+
+    stages.append(_per_element(affine, (n_in + 4, *present), [flat] + [chan] * len(present)))
     return stages
 
 
@@ -125,6 +156,7 @@ TENSOR_LOWERING: dict[str, Lowering] = {
     "softmax": _softmax_like(log=False),
     "log_softmax": _softmax_like(log=True),
     "layer_norm": lower_layer_norm,
+    "batch_norm": lower_batch_norm,
     "cross_entropy": lower_cross_entropy,
 }
 
