@@ -241,6 +241,9 @@ class Batched:
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
             rule = TABLE.get(op, _loop)
             moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+            if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
+                weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
+                moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
             del xs
             for s in last.get(i, ()):  # copies no later node reads: freed now (memory is copies x live values)
                 moved.pop(s, None)
@@ -346,7 +349,7 @@ def _batch_norm(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: li
 TABLE.update({"pad": _direct, "pixel_shuffle": _direct, "interpolate": _conv, "batch_norm": _batch_norm})
 
 
-from .batched_shape import SHAPE_BATCH  # noqa: E402 (registration block)
+from .batched_shape import SHAPE_BATCH, padding_rows_unmoved  # noqa: E402 (registration block)
 
 TABLE.update(SHAPE_BATCH)
 

@@ -199,7 +199,7 @@ def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any]) -> lis
     adj[-1] = adjoint
     for s in range(len(program.stages) - 1, -1, -1):
         out_adj = adj[n_in + s]
-        if out_adj is None:  # no later stage reads this one
+        if out_adj is None or program.stages[s].detached:  # no later stage reads this one, or a stop-gradient
             continue
         for group, grad, rows in zip(program.stages[s].groups, program.gradients[s], tape.rows[s]):
             targets = [_adj_slot(adj, tape, src, program.wants, n_in) for src in group.sources]

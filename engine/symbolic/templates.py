@@ -60,6 +60,7 @@ class Group:
 class Stage:
     size: int
     groups: tuple[Group, ...]
+    detached: bool = False  # a stop-gradient read: its value is used, no adjoint passes through it
 
 
 def grid(shape: Sequence[int]) -> np.ndarray:

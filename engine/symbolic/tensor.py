@@ -203,6 +203,8 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
     adj: list[Any] = [None] * len(buffers)
     adj[-1] = adjoint.reshape(-1)
     for s in range(len(step.stages) - 1, -1, -1):
+        if step.stages[s].detached or adj[n_in + s] is None:
+            continue
         groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s])
         for group, vt, cols, same in groups:
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
