@@ -14,6 +14,8 @@
 3. The seed MLP (784-512-512-10, batch 64): the tensor tier's gradient time over one engine
    forward+backward (float32). Goal: <= 3x. Printed twice: as crossgrad runs it (freed memory
    kept for reuse, engine/allocator.py) and, in a child process, with glibc's allocator defaults.
+4. The seed MLP with one planted bug (bench_localize.py): the check, the localization that names
+   the faulty node, the HTML report, each timed. Goal: localization <= 3x the check.
 """
 
 from __future__ import annotations
@@ -205,6 +207,9 @@ def main() -> None:
     sizes = [(8, 16), (16, 32), (32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512), (512, 512)]
     bench_exact(sizes[:3] if opts.quick else sizes)
     bench_mlp_both(repeats)
+    from bench_localize import bench_planted_mlp  # section 4 (issue 15), in bench/ next to this file
+
+    bench_planted_mlp(3 if opts.quick else 5)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ minus, calls of catalogue ops with keyword attributes, and PyTorch's method form
 (``x.sum()``, ``(x @ w).mean(dim=0)``, ``h.relu()``, ``x.T``) mapped onto the same ops. No other
 attribute is ever looked up, and nothing is evaluated: no ``eval``, no ``sympify``; anything else
 is an :class:`ExpressionError` naming the column, with close-match suggestions for unknown names.
+Named stages may precede the expression, ``"z = x @ w + b; h = relu(z); mse_loss(h, y)"``: the
+op node computing a stage is called by its name (so ``claimed`` and assignments can ask for
+d loss / d z).
 
 Leaf specs (CLI ``--leaf``): ``NAME=randn(5,3)``, ``rand(..)``, ``ones(..)``, ``zeros(..)``,
 ``randint(HIGH,SHAPE..)`` or a JSON array, optionally followed by ``:grad`` and/or
@@ -16,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -48,11 +52,12 @@ def _where(node: ast.AST) -> str:
 
 class _Builder:
     def __init__(self, leaves: dict[str, Leaf]) -> None:
-        self.leaves = leaves
+        self.leaves = dict(leaves)  # stage names are added to resolve them
         self.nodes: list[GraphNode] = []
         self.used: set[str] = set()
         self.origins: dict[int, ast.AST] = {}  # op node position -> the sub-expression it came from
         self.float = "float64" if any(str(v.value.dtype) == "float64" for v in leaves.values()) else "float32"
+        self.stages: set[str] = set()  # names given with ``z = ...``: op nodes, not leaves
 
     def add(self, node: GraphNode) -> str:
         self.nodes.append(node)
@@ -64,6 +69,21 @@ class _Builder:
             self.origins[len(self.nodes)] = where
         return self.add(OpNode(f"{name}{len(self.nodes)}", name, inputs, attrs or {}))
 
+    def stage(self, statement: ast.stmt) -> None:
+        """``z = x @ w + b``: a named stage; its op node is called ``z`` and later statements use it."""
+        target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
+        if not isinstance(statement, ast.Assign) or not isinstance(target, ast.Name):
+            raise ExpressionError(_where(statement), "only `name = expression` stages may precede the expression")
+        if target.id in self.leaves or any(n.name == target.id for n in self.nodes):
+            raise ExpressionError(_where(target), f"stage {target.id!r} is already a leaf or a stage")
+        before = len(self.nodes)
+        result = self.visit(statement.value)
+        if len(self.nodes) == before or self.nodes[-1].name != result or not isinstance(self.nodes[-1], OpNode):
+            raise ExpressionError(_where(statement), f"stage {target.id!r} must compute an op, not name a value")
+        self.nodes[-1] = replace(self.nodes[-1], name=target.id)
+        self.leaves[target.id] = Leaf(target.id, np.zeros(()))  # resolves the name; never added to the graph
+        self.stages.add(target.id)
+
     def const(self, value: float) -> str:
         return self.add(Leaf(f"const{len(self.nodes)}", np.asarray(value, dtype=self.float)))
 
@@ -74,7 +94,8 @@ class _Builder:
             if node.id not in self.leaves:
                 hint = did_you_mean(node.id, list(self.leaves) + list(ops.CATALOGUE))
                 raise ExpressionError(_where(node), f"unknown leaf {node.id!r}{hint} (give it with --leaf)")
-            self.used.add(node.id)
+            if node.id not in self.stages:
+                self.used.add(node.id)
             return node.id
         number = _literal(node) if isinstance(node, ast.Constant) else None
         if number is not None:
@@ -218,11 +239,16 @@ def parse_expression_located(text: str, leaves: dict[str, Leaf]) -> tuple[Graph,
     if len(text) > MAX_LENGTH:
         raise ExpressionError("expression", f"longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = ast.parse(text, mode="exec")
     except SyntaxError as err:
         raise ExpressionError(f"expression (column {err.offset or 0})", f"syntax error: {err.msg}") from None
     builder = _Builder(leaves)
-    output = builder.visit(tree.body)
+    *stages, last = tree.body or [ast.Pass()]
+    for statement in stages:
+        builder.stage(statement)
+    if not isinstance(last, ast.Expr):
+        raise ExpressionError(_where(last), "the last statement must be the expression to differentiate")
+    output = builder.visit(last.value)
     used = [leaf for name, leaf in leaves.items() if name in builder.used]
     located = {f"graph.nodes[{len(used) + position}]": f"{_where(origin)}, `{ast.get_source_segment(text, origin)}`"
                for position, origin in builder.origins.items()}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
+from crossgrad.engine.culprit_fields import from_fields
 from crossgrad.engine.graph import Graph, Leaf, OpNode
 from crossgrad.engine.program import StepReport
 from crossgrad.engine.report import LeafReport, Report
@@ -159,6 +160,16 @@ def leaf_in(msg: Any) -> LeafReport:
                       list(msg.closed_form_latex) or None)
 
 
+CULPRIT_KIND = {pb.CULPRIT_KIND_BACKWARD: "backward", pb.CULPRIT_KIND_FORWARD: "forward",
+                pb.CULPRIT_KIND_CLAIMED_STAGE: "claimed_stage"}
+
+
+def culprit_in(c: Any) -> Any:
+    return from_fields(CULPRIT_KIND.get(c.kind, "backward"), c.node, c.op, c.grad_fn, c.input, list(c.index),
+                       dict(c.values), WITNESS_NAME.get(c.suspect, ""), c.mismatched, c.total,
+                       list(c.consumers), c.first)
+
+
 def report_in(msg: Any) -> Report:
     """The same Report type ``crossgrad.check`` returns locally."""
     steps = [StepReport(s.index, STEP_NAME.get(s.kind, "?"), dict(s.errors),
@@ -167,7 +178,8 @@ def report_in(msg: Any) -> Report:
                   msg.tier_reason, msg.finite_difference,
                   output=tensor_in(msg.output) if msg.HasField("output") else None,
                   timings={k: v / 1e3 for k, v in msg.timings_ms.items()}, notes=list(msg.notes),
-                  steps=steps, grad_fns={n.name: n.grad_fn for n in msg.nodes})
+                  steps=steps, grad_fns={n.name: n.grad_fn for n in msg.nodes},
+                  culprits=[culprit_in(c) for c in msg.culprits])
 
 
 def ops_in(msg: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import numpy as np
 from . import fd_joint, finite_diff, kinks, ops
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
+from .cost import backward_runs
 from .errors import CrossgradError
 from .forward_check import forward_mismatches
 from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
@@ -20,7 +21,7 @@ from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
 from .report import WITNESSES, LeafReport, Report, finish_leaf
-from .symbolic import closed_form, exact, tensor
+from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
 
@@ -53,6 +54,7 @@ class CheckRequest:
     fd_seed: int = 0
     program: list[Any] | None = None  # engine.program.Step list: backward / zero_grad / sgd_step / forward
     exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
+    deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
 
 
@@ -68,18 +70,20 @@ def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
     return seed
 
 
-def _choose_tier(plan: Plan, tier: str, budget: int) -> tuple[str, str]:
+def _choose_tier(plan: Plan, tier: str, budget: int, runs: int = 1) -> tuple[str, str]:
+    """``runs``: how many times the graph is differentiated (a program's backward steps)."""
     if tier not in TIERS:
         raise GraphError("tier", f"must be one of {list(TIERS)}")
     if tier == "off":
         return "off", "symbolic witness not requested"
-    work = exact.estimate_work(plan)
+    work = exact.estimate_work(plan) * runs
+    times = f" over {runs} backward steps" if runs > 1 else ""
     if tier == "exact":
-        return "exact", f"requested ({work:,} element evaluations)"
+        return "exact", f"requested ({work:,} element evaluations{times})"
     if tier == "auto" and work <= budget:
-        return "exact", f"{work:,} element evaluations <= budget {budget:,}"
+        return "exact", f"{work:,} element evaluations{times} <= budget {budget:,}"
     if tier == "auto":
-        return "tensor", f"{work:,} element evaluations > exact budget {budget:,}"
+        return "tensor", f"{work:,} element evaluations{times} > exact budget {budget:,}"
     return "tensor", "requested"
 
 
@@ -323,7 +327,7 @@ def _fd_disagrees(report: Report) -> bool:
                for p in leaf.pairs)
 
 
-def _unreliable_fd(plan: Plan, seed: np.ndarray, report: Report) -> None:
+def _unreliable_fd(plan: Plan, seed: np.ndarray, report: Report, fd: Any) -> None:
     """Where finite differences disagree, estimate the quotients' own error at those elements; a
     difference that error explains is not evidence: finite differences are unreliable there and
     the other witnesses decide (ill-conditioned but legitimate graphs: huge offsets, tiny
@@ -334,8 +338,14 @@ def _unreliable_fd(plan: Plan, seed: np.ndarray, report: Report) -> None:
         if not suspects:
             continue
         where = sorted({i for p in suspects for i in p.mismatched_indices})
-        fd_values = np.array([entry.grads["finite_difference"][i] for i in where])
-        error = dict(zip(where, finite_diff.error_estimates(plan, seed, index[entry.name], where, fd_values)))
+        leaf = index[entry.name]
+        if fd.mode == "directions":  # the indices are direction numbers
+            errors = finite_diff.direction_error_estimates(plan, seed, leaf, fd.directions[leaf],
+                                                           [k for k, in where], fd.slopes[leaf])
+        else:
+            fd_values = np.array([entry.grads["finite_difference"][i] for i in where])
+            errors = finite_diff.error_estimates(plan, seed, leaf, where, fd_values)
+        error = dict(zip(where, errors))
         for pair in suspects:
             _drop_unreliable(pair, error)
         finish_leaf(entry)
@@ -353,7 +363,7 @@ def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) 
     pair.mismatched -= dropped
     pair.mismatched_indices = [i for i, _ in keep]
     pair.mismatched_values = [v for _, v in keep]
-    note = (f"finite differences unreliable here at {dropped} element(s) (their own error estimate explains "
+    note = (f"finite differences unreliable here at {dropped} {pair.unit} (their own error estimate explains "
             "the difference); judged by the other witnesses")
     pair.reason = f"{pair.reason}; {note}" if pair.reason else note
     if pair.mismatched == 0:
@@ -370,12 +380,12 @@ def _note_unresolved(report: Report) -> None:
                             "not cancel (e.g. (y * torch.randn_like(y)).sum() instead of y.sum())")
 
 
-def _forward_culprits(plan: Plan, report: Report) -> None:
+def _forward_culprits(plan: Plan, report: Report, tier: str) -> None:
     """After a mismatch: op nodes whose numeric forward rule disagrees with the exact tier's from
     the same inputs. Finite differences run those forward rules too, so a gradient mismatch that
     made symbolic the odd one out is the numeric engine's fault: the suspect becomes numeric."""
     try:
-        found = forward_mismatches(plan)
+        found = forward_mismatches(plan, tier)
     except (ValueError, TypeError, IndexError, ArithmeticError, NotImplementedError) as err:
         if isinstance(err, CrossgradError):
             raise
@@ -391,12 +401,14 @@ def _forward_culprits(plan: Plan, report: Report) -> None:
                         "forward rules, so their agreement with numeric is no evidence")
 
 
-def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
-    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against exact)."""
+def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report, tier: str) -> None:
+    """After a mismatch: op nodes whose backward sends a wrong adjoint (numeric against the
+    symbolic tier that ran)."""
     suspects = {leaf.suspect for leaf in report.leaves if leaf.verdict == MISMATCH}
     suspect = suspects.pop() if len(suspects) == 1 else None
     try:
-        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None))
+        report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None,
+                                        tier))
     except (ValueError, TypeError, IndexError, ArithmeticError) as err:  # a broken rule may not even run
         if isinstance(err, CrossgradError):
             raise
@@ -405,9 +417,10 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report) -> None:
 
 def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
                     request: CheckRequest, report: Report) -> None:
-    """Claimed adjoints at op nodes against the exact tier's (else the numeric engine's in float64)."""
-    if tier == "exact" and "symbolic" in grads:
-        reference, witness = {i: out for i, (out, _) in node_adjoints(plan, seed).items()}, "symbolic"
+    """Claimed adjoints at op nodes against the symbolic tier's (else the numeric engine's in float64)."""
+    if tier in ("exact", "tensor") and "symbolic" in grads:
+        adjoints = (node_adjoints if tier == "exact" else tensor_adjoints.node_adjoints)(plan, seed)
+        reference, witness = {i: out for i, (out, _) in adjoints.items()}, "symbolic"
     else:
         reference, witness = {i: out for i, (out, _) in numeric_adjoints(plan, seed).items()}, "numeric"
     wrong = wrong_stages(plan, stages, reference, witness, request.tolerance)
@@ -434,14 +447,13 @@ def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, t
     references: dict[str, Any] = {}
     if tier != "off" and "symbolic" in request.witnesses:
         references["symbolic"] = exact.gradients if tier == "exact" else tensor.gradients
-    total = sum(int(np.prod(plan.shapes[i], dtype=np.int64)) for i in plan.grad_leaves())
-    if "finite_difference" in request.witnesses and total <= finite_diff.PER_ELEMENT_BUDGET:
+    if "finite_difference" in request.witnesses and finite_diff.planned_work(plan)[0] == "per_element":
         references["finite_difference"] = lambda p, s: (finite_diff.finite_differences(p, s).grads, None)
         report.finite_difference = "per_element"
     else:
         report.notes.append("finite differences take part in programs only for small graphs")
     report.steps = timer.run("program", lambda: run_program(plan, list(request.program or []),
-                                                            references, request.tolerance))
+                                                            references, request.tolerance, request.deadline))
     report.verdict = worst([s.verdict for s in report.steps])
     report.timings = timer.times
     return report
@@ -473,7 +485,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
             return check_order2(request)
     timer = _Timer()
     plan = timer.run("validate", lambda: validate(request.graph))
-    tier, reason = _choose_tier(plan, request.tier, request.exact_budget)
+    tier, reason = _choose_tier(plan, request.tier, request.exact_budget, backward_runs(request.program))
     report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan), graph=request.graph)
     if request.program:
         return _run_program(request, plan, tier, report, timer)
@@ -488,14 +500,14 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
         report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
-    if fd is not None and fd.mode == "per_element" and _fd_disagrees(report):
-        timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report))
+    if fd is not None and _fd_disagrees(report):
+        timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     _note_unresolved(report)
-    if report.verdict == MISMATCH and tier == "exact" and "numeric" in request.witnesses:
-        timer.run("forward_check", lambda: _forward_culprits(plan, report))
+    if report.verdict == MISMATCH and "numeric" in grads and "symbolic" in grads:
+        timer.run("forward_check", lambda: _forward_culprits(plan, report, tier))
         if not report.culprits:
-            timer.run("localize", lambda: _backward_culprits(plan, seed, report))
+            timer.run("localize", lambda: _backward_culprits(plan, seed, report, tier))
     if stages:
         timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
     if request.formulas and tier == "exact":

@@ -33,6 +33,10 @@ class FieldError(CrossgradError, ValueError):
         self.reason = message
 
 
+class DeadlineError(FieldError, TimeoutError):
+    """The work ran past the call's deadline and was stopped (DEADLINE_EXCEEDED over the wire)."""
+
+
 class ShapeError(CrossgradError, RuntimeError):
     """Input shapes violate an op's shape rule."""
 

@@ -1,6 +1,8 @@
 """Finite differences along joint directions: on a large graph with several leaves, a few seeded
 directions move every leaf at once, so the third witness costs 2 x JOINT_DIRECTIONS forward
-passes whatever the number of leaves (per-leaf directions cost that per leaf).
+passes whatever the number of leaves (per-leaf directions cost that per leaf; finite_diff.
+planned_work, which the limits use, still counts per-leaf directions: the worst case, when the
+screen hands every leaf its own).
 
 A joint slope is one number for all leaves, so it says nothing about which leaf is wrong. It is
 a screen: each witness's gradients, projected on the same directions, must reproduce the
@@ -58,9 +60,7 @@ class JointDifferences(F.FiniteDifferences):
 
 def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0) -> F.FiniteDifferences:
     """Per element on small graphs, per-leaf directions for one leaf, joint directions otherwise."""
-    leaves = plan.grad_leaves()
-    total = sum(int(np.prod(plan.shapes[i], dtype=np.int64)) for i in leaves)
-    if total <= F.PER_ELEMENT_BUDGET or len(leaves) < MIN_LEAVES:
+    if len(plan.grad_leaves()) < MIN_LEAVES or F.planned_work(plan)[0] == "per_element":
         return F.finite_differences(plan, seed, rng_seed)
     return _joint(plan, np.asarray(seed, np.float64), rng_seed)
 

@@ -13,17 +13,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .graph import Plan
 from .numeric.batched import Batched
+from .numeric.run_graph import evaluator
 
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)
 SECOND_STEP = 0.37  # the second step of an error estimate, as a fraction of the first
 PER_ELEMENT_BUDGET = 2_000  # total differentiable elements checked one by one
+PER_ELEMENT_WORK = 200_000_000  # element evaluations per-element differences may cost (~0.3 s); beyond: directions
 DIRECTIONS = 8
-BATCH_ELEMENTS = 1 << 21  # elements one batch of perturbed copies may hold in any node
+BATCH_ELEMENTS = 1 << 21  # elements one batch of perturbed copies may hold at once (live values of a copy)
 
 
 @dataclass
@@ -96,14 +99,32 @@ def one_sided(plan: Plan, seed: np.ndarray, leaf: int, index: tuple[int, ...]) -
     return (here - minus) / h, (plus - here) / h, float(noise)
 
 
+def _downstream_elements(plan: Plan, batched: Batched, leaves: list[int]) -> int:
+    """Elements one perturbed copy computes: every op node downstream of ``leaves``."""
+    return sum(math.prod(plan.shapes[i]) for i in batched.downstream(leaves))
+
+
+def planned_work(plan: Plan, budget: int = PER_ELEMENT_BUDGET) -> tuple[str, int]:
+    """The mode finite differences will use and the element evaluations it costs (both signs of
+    every perturbation through everything downstream of what it moves): per element for few
+    leaf elements whose copies are cheap, else DIRECTIONS seeded directions per leaf."""
+    leaves = plan.grad_leaves()
+    batched = Batched(plan, {})
+    total = sum(math.prod(plan.shapes[i]) for i in leaves)
+    if leaves and total <= budget:
+        work = 2 * total * _downstream_elements(plan, batched, leaves)
+        if work <= PER_ELEMENT_WORK:
+            return "per_element", work
+    return "directions", sum(2 * DIRECTIONS * _downstream_elements(plan, batched, [leaf]) for leaf in leaves)
+
+
 @np.errstate(all="ignore")
 def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0,
                        budget: int = PER_ELEMENT_BUDGET) -> FiniteDifferences:
     seed = np.asarray(seed, np.float64)
     base = _base(plan)
     objective = _Objective(plan, seed, base)
-    total = sum(v.size for v in base.values())
-    if total <= budget:
+    if planned_work(plan, budget)[0] == "per_element":
         return FiniteDifferences("per_element", None, _per_element(objective, base), {}, {})
     rng = np.random.default_rng(rng_seed)
     directions, slopes = {}, {}
@@ -180,6 +201,33 @@ def error_estimates(plan: Plan, seed: np.ndarray, leaf: int, indices: list[tuple
 
     slopes = objective.central([leaf], 2 * count, deltas)
     second = slopes[count:] / (steps * SECOND_STEP)
-    size = float(np.abs(objective.batched.outputs({leaf: x[None]}) * seed).sum())
-    rounding = 8 * np.finfo(np.float64).eps * max(size, 1e-300) / steps
-    return np.abs(np.asarray(estimates, np.float64) - second) + rounding
+    return np.abs(np.asarray(estimates, np.float64) - second) + _rounding(objective, leaf, steps)
+
+
+def direction_error_estimates(plan: Plan, seed: np.ndarray, leaf: int, signs: np.ndarray, rows: list[int],
+                              slopes: np.ndarray) -> np.ndarray:
+    """The same error bound for the directional differences ``rows`` (of ``signs``, as
+    finite_differences drew them): the slope again with the step times SECOND_STEP, plus rounding."""
+    seed = np.asarray(seed, np.float64)
+    base = _base(plan)
+    x = base[leaf]
+    objective = _Objective(plan, seed, base)
+    h = STEP * max(1.0, float(np.abs(x).max(initial=0.0)))
+    small = h * SECOND_STEP
+    second = objective.central([leaf], len(rows), _scaled_rows(leaf, signs[rows], small * _unit_scale(x.size))) / small
+    return np.abs(np.asarray(slopes, np.float64)[rows] - second) + _rounding(objective, leaf, h)
+
+
+def _rounding(objective: _Objective, leaf: int, steps: Any) -> Any:
+    """A bound on the rounding in a central difference of f with these steps: eps m / h, where m
+    is the largest sum over a node of |value x d f / d value| (what f's sums may cancel: f itself
+    can be 0), times 8 plus the log2 of the widest value (n terms summed round log2 n deeper)."""
+    from .localize import numeric_adjoints
+
+    plan = objective.batched.plan
+    values = evaluator(plan)(objective.base)
+    size = float(np.abs(values[plan.output] * objective.seed).sum())
+    for i, (adjoint, _) in numeric_adjoints(plan, objective.seed).items():
+        size = max(size, float(np.abs(np.asarray(values[i], np.float64) * adjoint).sum()))
+    depth = 8 + math.log2(max(2, objective.batched.widest([leaf])))
+    return depth * np.finfo(np.float64).eps * max(size, 1e-300) / steps

@@ -14,7 +14,7 @@ import numpy as np
 
 from .graph import OpNode, Plan, input_indices
 from .numeric.run_graph import forward_values
-from .symbolic import exact_forward
+from .symbolic import exact_forward, tensor_adjoints
 
 RTOL = 1e-9  # float64 forward of one op from identical inputs: a few ulp, far below this
 ATOL = 1e-9  # times the largest |value| among the node's inputs and output (cancellation inside the op)
@@ -60,13 +60,14 @@ def _compare(name: str, op: str, numeric: np.ndarray, exact: np.ndarray,
     return ForwardMismatch(name, op, int(off.sum()), int(off.size), index, float(numeric[index]), float(exact[index]))
 
 
-def forward_mismatches(plan: Plan) -> list[ForwardMismatch]:
-    """Every op node whose numeric forward disagrees with the exact forward from the same inputs."""
+def forward_mismatches(plan: Plan, tier: str = "exact") -> list[ForwardMismatch]:
+    """Every op node whose numeric forward disagrees with the symbolic tier's (exact or tensor)
+    forward from the same inputs."""
     numeric = forward_values(plan)
     for i, value in enumerate(numeric):
         if value is not None and np.asarray(value).dtype.kind in "fc":
             numeric[i] = np.asarray(value, np.float64)
-    exact = exact_forward.node_values(plan, numeric)
+    exact = (exact_forward if tier == "exact" else tensor_adjoints).node_values(plan, numeric)
     found = []
     for i, value in exact.items():
         node = plan.graph.nodes[i]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .graph import OpNode, Plan, input_indices
 from .numeric.run_graph import float64_gradients
+from .symbolic import tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 
 RTOL = 1e-6  # both witnesses run in float64 here; a wrong rule is far outside this
@@ -106,7 +107,8 @@ def culprits(plan: Plan, witnesses: dict[str, Adjoints], grad_fns: dict[str, str
     return found
 
 
-def localize(plan: Plan, seed: np.ndarray, grad_fns: dict[str, str], suspect: str | None) -> list[Culprit]:
-    """Numeric against the exact tier at every op node."""
-    return culprits(plan, {"numeric": numeric_adjoints(plan, seed), "symbolic": node_adjoints(plan, seed)},
-                    grad_fns, suspect)
+def localize(plan: Plan, seed: np.ndarray, grad_fns: dict[str, str], suspect: str | None,
+             tier: str = "exact") -> list[Culprit]:
+    """Numeric against the symbolic tier that ran (exact or tensor) at every op node."""
+    symbolic = node_adjoints(plan, seed) if tier == "exact" else tensor_adjoints.node_adjoints(plan, seed)
+    return culprits(plan, {"numeric": numeric_adjoints(plan, seed), "symbolic": symbolic}, grad_fns, suspect)

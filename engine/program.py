@@ -11,12 +11,14 @@ SymPy templates (a graph saves values when some local derivative depends on them
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .compare import SKIPPED, PairComparison, compare, worst
+from .errors import DeadlineError
 from .graph import Graph, GraphError, Plan, validate
 from .numeric.autograd import SECOND_BACKWARD
 from .numeric.program import NumericSession, run_step
@@ -133,13 +135,15 @@ def _compare_states(plan: Plan, states: dict[str, dict[int, np.ndarray | None]],
 
 
 def run_program(plan: Plan, steps: list[Step], references: dict[str, GradientFn],
-                tolerance: Tolerance | None = None) -> list[StepReport]:
+                tolerance: Tolerance | None = None, deadline: float | None = None) -> list[StepReport]:
     """Every witness runs every step; gradients are compared after each backward and the
-    parameters after the last step."""
+    parameters after the last step. Past ``deadline`` (time.monotonic()) it stops between steps."""
     sessions: dict[str, NumericSession | ReferenceSession] = {"numeric": NumericSession(plan)}
     sessions.update({name: ReferenceSession(plan, fn) for name, fn in references.items()})
     reports = []
     for index, step in enumerate(steps):
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineError("program", f"stopped before step {index} of {len(steps)}: the call's deadline passed")
         args = _step_args(plan, step, index)
         report = StepReport(index, step.kind)
         report.errors = {name: run_step(s, step.kind, **args) for name, s in sessions.items()}

@@ -3,6 +3,7 @@ BadRequest field violations naming the path; never a traceback.
 
     GraphError, ShapeError, AttributeSpecError, UnknownOpError (CrossgradError) -> INVALID_ARGUMENT
     LimitError                                                               -> RESOURCE_EXHAUSTED
+    DeadlineError (a program stopped between steps at the deadline)          -> DEADLINE_EXCEEDED
     Draining (graceful shutdown)                                             -> UNAVAILABLE
     anything else                                                            -> INTERNAL (logged here)
 """
@@ -13,7 +14,7 @@ import logging
 from typing import Any
 
 import grpc
-from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.errors import CrossgradError, DeadlineError
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -49,6 +50,8 @@ def to_status(err: BaseException, prefix: str = "") -> status_pb2.Status:
     message = f"{full}: {reason}" if full else str(err)
     if isinstance(err, Draining):
         return _status(code_pb2.UNAVAILABLE, str(err), None, "")
+    if isinstance(err, DeadlineError):
+        return _status(code_pb2.DEADLINE_EXCEEDED, message, None, "")
     if isinstance(err, LimitError):
         return _status(code_pb2.RESOURCE_EXHAUSTED, message, full, reason)
     if isinstance(err, CrossgradError):

@@ -26,6 +26,7 @@ class Limits:
     max_intermediate_elements: int = 32_000_000  # all op outputs of a graph together
     exact_budget: int = 4_000_000
     max_program_steps: int = 1_000
+    max_element_evaluations: int = 2_000_000_000  # numeric and finite-difference work (engine/cost.py), ~10-40 s
     max_concurrent_requests: int = 16
     max_deadline_seconds: int = 60
     symbolic_workers: int = 2
@@ -51,10 +52,11 @@ class Limits:
         (auto falls back to the tensor tier by itself)."""
         if request.tier != "exact":
             return
+        from crossgrad.engine.cost import backward_runs
         from crossgrad.engine.graph import validate
         from crossgrad.engine.symbolic.exact import estimate_work
 
-        work = estimate_work(validate(request.graph, self.max_nodes))
+        work = estimate_work(validate(request.graph, self.max_nodes)) * backward_runs(request.program)
         self.check_count(work, self.exact_budget, "tier", "element evaluations for the exact tier")
 
     def check_plan(self, plan: Any, request: Any, figures_only: bool = False) -> None:
@@ -71,8 +73,22 @@ class Limits:
                                                       f"{self.max_elements_per_tensor:,} (max_elements_per_tensor)")
         self.check_count(total, self.max_intermediate_elements, "graph.nodes", "elements in all op outputs")
         check_conv_work(self, plan)  # im2col-sized buffers (server/limits_conv.py)
+        self._check_work(plan, request)
         if not figures_only:
             self._check_response_size(plan, request)
+
+    def _check_work(self, plan: Any, request: Any) -> None:
+        """The numeric and finite-difference witnesses' estimated work (every program step's)."""
+        from crossgrad.engine.cost import element_evaluations
+
+        tier = "tensor" if request.tier in ("auto", "tensor") else request.tier  # auto: tensor is the dearer
+        work = element_evaluations(plan, request.witnesses, tier, request.program)
+        if work > self.max_element_evaluations:
+            steps = ", every backward step" if request.program else ""
+            raise LimitError("witnesses", f"the check would cost about {work:,} element evaluations (numeric and "
+                                          f"finite-difference passes{steps}), over {self.max_element_evaluations:,} "
+                                          "(max_element_evaluations); leave finite_difference out of the witnesses, "
+                                          "use fewer leaves requiring grad, smaller tensors or fewer program steps")
 
     def _check_response_size(self, plan: Any, request: Any) -> None:
         """Gradients per witness per leaf (8 bytes an element) and the output, per program step

@@ -69,6 +69,7 @@ class CrossgradServicer(wire.ServicerBase):
         engine_request = wire.request_in(request, self.limits)
         # auto takes the exact tier only when it can finish in half the time this call has left
         engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
+        engine_request.deadline = deadline
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
         self.limits.check_plan(plan, engine_request, request.figures_only)

@@ -15,6 +15,7 @@ import numpy as np
 from crossgrad.engine import ops
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
+from crossgrad.engine.culprit_fields import as_fields
 from crossgrad.engine.graph import Graph, GraphError, Leaf, OpNode
 from crossgrad.engine.program import Step, StepReport
 from crossgrad.engine.report import LeafReport, Report
@@ -86,6 +87,8 @@ WITNESS_ENUM = {v: k for k, v in WITNESSES.items()}
 VERDICTS = {"agree": pb.VERDICT_AGREE, "mismatch": pb.VERDICT_MISMATCH, "convention": pb.VERDICT_CONVENTION,
             "non_finite": pb.VERDICT_NON_FINITE, "skipped": pb.VERDICT_SKIPPED,
             "unresolved": pb.VERDICT_UNRESOLVED}
+CULPRIT_KINDS = {"backward": pb.CULPRIT_KIND_BACKWARD, "forward": pb.CULPRIT_KIND_FORWARD,
+                 "claimed_stage": pb.CULPRIT_KIND_CLAIMED_STAGE}
 STEP_KINDS = {pb.STEP_KIND_FORWARD: "forward", pb.STEP_KIND_BACKWARD: "backward",
               pb.STEP_KIND_ZERO_GRAD: "zero_grad", pb.STEP_KIND_SGD_STEP: "sgd_step"}
 STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STEP_KIND_FINAL_PARAMETERS}
@@ -232,6 +235,13 @@ def step_out(step: StepReport, figures_only: bool = False) -> Any:
                          leaves=[leaf_out(leaf, figures_only) for leaf in step.leaves])
 
 
+def culprit_out(culprit: Any, grad_fns: dict[str, str]) -> Any:
+    fields = as_fields(culprit, grad_fns)
+    fields["kind"] = CULPRIT_KINDS[fields["kind"]]
+    fields["suspect"] = WITNESS_ENUM.get(fields["suspect"], 0)
+    return pb.Culprit(**fields)
+
+
 def response_out(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckResponse(
         verdict=VERDICTS[report.verdict], leaves=[leaf_out(leaf, figures_only) for leaf in report.leaves],
@@ -240,7 +250,8 @@ def response_out(report: Report, figures_only: bool = False) -> Any:
         tier_reason=report.tier_reason,
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
-        output=tensor_out(report.output) if report.output is not None and not figures_only else None)
+        output=tensor_out(report.output) if report.output is not None and not figures_only else None,
+        culprits=[culprit_out(c, report.grad_fns) for c in report.culprits])
 
 
 # --- catalogue and server info ------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_a_512x784_leaf_stays_small_fast_and_lists_every_planted_element():
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
 
 
-def _planted_tanh_report():
+def _planted_tanh_report(**options):
     tanh = RULES["tanh"]
 
     def wrong(g, s, n):
@@ -85,7 +85,7 @@ def _planted_tanh_report():
         torch.manual_seed(0)
         x, w = torch.randn(4, 3), torch.randn(3, 5, requires_grad=True)
         loss = torch.tanh(x @ w).sum()
-        report = torch.check(loss, names={"w": w})
+        report = torch.check(loss, names={"w": w}, **options)
         graph, _ = to_graph(loss, {id(w): "w"})
     finally:
         RULES["tanh"] = tanh
@@ -157,3 +157,40 @@ def test_cli_writes_the_page_with_the_graph(tmp_path, capsys):
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") and 'data-node="w" data-verdict="agree"' in page
     assert page.count('class="node') == 5 and f"wrote {out}" in capsys.readouterr().err
+
+
+SCRIPT_BELOW_BASE = """() => {
+  const sup = document.querySelector('section[data-leaf="w"] details math msup');
+  const [base, script] = sup.children;
+  const b = base.getBoundingClientRect(), s = script.getBoundingClientRect();
+  return {mathml: sup instanceof MathMLElement, raised: b.bottom - s.bottom, width: s.width,
+          smaller: parseFloat(getComputedStyle(script).fontSize) < parseFloat(getComputedStyle(base).fontSize)};
+}"""
+
+
+def test_in_a_browser_closed_forms_are_mathematics_and_the_culprit_is_outlined(browser, tmp_path):
+    report, graph = _planted_tanh_report(formulas=True)
+    [culprit] = report.culprits
+    tanh = next(n.name for n in graph.nodes if getattr(n, "op", None) == "tanh")
+    assert (culprit.node, culprit.suspect) == (tanh, "numeric")
+    path = tmp_path / "report.html"
+    path.write_text(render(report, graph))
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path.as_uri())
+    outlined = page.eval_on_selector_all("svg.dag g.node", """nodes => nodes.map(g => {
+        const style = getComputedStyle(g.querySelector('rect'));
+        return [g.dataset.node, style.stroke, style.strokeWidth]; })""")
+    red = [name for name, stroke, width in outlined if stroke == "rgb(207, 34, 46)" and width == "3px"]
+    assert red == [tanh] and len(outlined) == len(graph.nodes)  # the culprit, and only it, outlined in red
+    assert tanh in page.inner_text("h2 + .culprit")
+    page.click('section[data-leaf="w"] details summary')  # the closed forms, folded by default
+    maths = page.eval_on_selector_all('section[data-leaf="w"] details math', "ms => ms.length")
+    assert maths == 15  # one per element of w
+    seen = page.evaluate(SCRIPT_BELOW_BASE)
+    assert seen["mathml"] and seen["width"] > 0 and seen["smaller"], seen
+    assert seen["raised"] > 2, seen  # the exponent of tanh(...)^2 sits above the line: typeset, not text
+    page.screenshot(path=str(tmp_path / "mathml.png"), full_page=True)
+    assert errors == []
+    page.close()

@@ -258,3 +258,27 @@ def test_the_detection_boundary_is_where_it_was(monkeypatch, dtype, caught, miss
         return torch.check(torch.tanh(x).sum(), names={"x": x}).verdict
 
     assert verdict(caught) == "mismatch" and verdict(missed) == "agree"
+
+
+def _directional_chain(n: int, depth: int = 4) -> tuple:
+    x = torch.tensor(np.linspace(-1.0, 1.0, n), dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(depth):
+        y = torch.tanh(y)
+    return x, y.sum()  # odd in x over a symmetric grid: f is 0, its terms are not
+
+
+def test_directional_differences_know_their_rounding_when_f_cancels_to_zero():
+    """Directions over 2,000,000 elements where f sums to 0: the quotients' rounding comes from
+    the terms, not from |f|, so their scatter is "unreliable here", not a mismatch (it was)."""
+    x, loss = _directional_chain(2_000_000, 6)
+    report = torch.check(loss, names={"x": x}, tier="off")
+    assert report.finite_difference.startswith("directions") and report.verdict == "agree", str(report)
+
+
+def test_directional_differences_still_catch_a_small_bug(monkeypatch):
+    _planted(monkeypatch, "tanh", lambda grads: tuple(v * 1.001 for v in grads))  # 0.1% too large
+    x, loss = _directional_chain(200_000)
+    report = torch.check(loss, names={"x": x}, tier="off")
+    pair = report.leaf("x").pairs[1]
+    assert report.verdict == "mismatch" and pair.unit == "directions" and pair.mismatched >= 4, str(report)

@@ -16,9 +16,10 @@ from .test_check_catalogue import GENERIC_BUGS, _plant
 NAMES = sorted({n for n, _ in all_cases() if ops.CATALOGUE[n].grad_fn is not None})
 
 
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
 @pytest.mark.parametrize("name", NAMES)
-def test_a_wrong_sign_is_named_at_the_planted_node(monkeypatch, name):
-    request = case_request(name, 0, np.float64, seed=5, tier="exact")
+def test_a_wrong_sign_is_named_at_the_planted_node(monkeypatch, name, tier):
+    request = case_request(name, 0, np.float64, seed=5, tier=tier)
     planted = {n.name for n in request.graph.nodes if isinstance(n, OpNode) and n.op == name}
     _plant(monkeypatch, name, GENERIC_BUGS["wrong sign"])
     report = check(request)

@@ -7,6 +7,7 @@ student never sees, and redrawn when they land on a kink (unless the problem all
 
 from __future__ import annotations
 
+import ast
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,9 +112,9 @@ def _problem(raw: dict, index: int) -> Problem:
         if key not in raw:
             raise AssignmentError(f"{path}.{key} is required")
     leaves = tuple(_leaf_spec(n, spec, f"{path}.leaves.{n}") for n, spec in raw["leaves"].items())
-    unknown = set(raw["gradients"]) - {leaf.name for leaf in leaves}
+    unknown = set(raw["gradients"]) - {leaf.name for leaf in leaves} - stage_names(raw["expression"])
     if unknown:
-        raise AssignmentError(f"{path}.gradients names unknown leaves {sorted(unknown)}")
+        raise AssignmentError(f"{path}.gradients names unknown leaves or stages {sorted(unknown)}")
     tol = raw.get("tolerance")
     tolerance = Tolerance(tol.get("rtol", 1e-6), tol.get("atol", 1e-8), tol.get("floor", 0.0)) if tol else None
     problem = Problem(
@@ -141,6 +142,19 @@ def load(path: str | Path) -> Assignment:
                       float(meta.get("time_limit", 10.0)), int(meta.get("memory_mb", 2048)), visibility)
 
 
+def stage_names(expression: str) -> set[str]:
+    """The names the expression gives its stages (``z = x @ w; relu(z).sum()``)."""
+    try:
+        tree = ast.parse(expression, mode="exec")
+    except SyntaxError:
+        return set()  # reported where the expression is parsed
+    return {s.targets[0].id for s in tree.body
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)}
+
+
 def graph_for(problem: Problem, values: dict[str, np.ndarray]) -> Graph:
-    leaves = {n: Leaf(n, v, n in problem.gradients) for n, v in values.items()}
+    """The problem's graph; when it asks for stages every float leaf requires grad (so a gradient
+    flows to every stage)."""
+    stages = bool(stage_names(problem.expression) & set(problem.gradients))
+    leaves = {n: Leaf(n, v, n in problem.gradients or (stages and v.dtype.kind == "f")) for n, v in values.items()}
     return parse_expression(problem.expression, leaves)

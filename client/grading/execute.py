@@ -9,11 +9,12 @@ trials' leaf values: never the seed, the expression, the references or the assig
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,11 @@ class Job:
     function: str
     gradients: tuple[str, ...]
     trials: list[dict[str, np.ndarray]]
+    stage_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # asked stages (not leaves)
 
     def shapes(self) -> list[dict[str, tuple[int, ...]]]:
-        return [{leaf: trial[leaf].shape for leaf in self.gradients} for trial in self.trials]
+        return [{n: trial[n].shape if n in trial else self.stage_shapes[n] for n in self.gradients}
+                for trial in self.trials]
 
 
 def _encode(values: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -45,7 +48,8 @@ def _encode(values: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _job_file(jobs: list[Job], time_limit: float) -> Any:
     data = {"time_limit": time_limit, "problems": [
-        {"function": j.function, "gradients": list(j.gradients), "trials": [_encode(t) for t in j.trials]}
+        {"function": j.function, "gradients": list(j.gradients), "trials": [_encode(t) for t in j.trials],
+         "sizes": {n: math.prod(shape) for n, shape in j.stage_shapes.items()}}
         for j in jobs]}
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - returned to a with block
     handle.write(json.dumps(data).encode())

@@ -21,7 +21,7 @@ import numpy as np
 from crossgrad.engine.compare import compare
 from crossgrad.engine.tolerance import policy
 
-from . import sandbox
+from . import sandbox, stages
 from .answers import Answer, Result, read_answer_file
 from .assignment import Assignment, Problem, Reference, Trial
 from .cache import ResultCache
@@ -50,7 +50,15 @@ def split_points(points: float, parts: int) -> list[float]:
 
 
 def _judge_trial(problem: Problem, trial: Trial, leaf: str, answer: Answer, index: int) -> tuple[float, str]:
-    """(fraction of credit, feedback line) for one trial of one gradient."""
+    """(fraction of credit, feedback line) for one trial of one gradient; with the first wrong
+    stage when the problem asks for intermediate gradients."""
+    score, line = _judge_one(problem, trial, leaf, answer, index)
+    tol = problem.tolerance or DEFAULT_TOLERANCE
+    stage = stages.first_wrong_of(problem, trial, answer, tol) if score < 1.0 else None
+    return score, line + (f"\n  {stage}" if stage else "")
+
+
+def _judge_one(problem: Problem, trial: Trial, leaf: str, answer: Answer, index: int) -> tuple[float, str]:
     ref = trial.reference[leaf]
     if isinstance(answer, str):
         return 0.0, f"trial {index + 1}: {answer}"
@@ -105,7 +113,9 @@ def all_answers(path: Path, refs: list[Reference], assignment: Assignment, unsaf
         return [_answers_from_file(path, r) for r in refs]
     if not unsafe:
         sandbox.probe()
-    jobs = [Job(f"grad_{r.problem.name}", r.problem.gradients, [t.values for t in r.trials]) for r in refs]
+    jobs = [Job(f"grad_{r.problem.name}", r.problem.gradients, [t.values for t in r.trials],
+                {n: r.trials[0].reference[n].shape for n in r.problem.gradients if n not in r.trials[0].values})
+            for r in refs]
     return run_submission(path, jobs, assignment.time_limit, assignment.memory_mb, unsafe)
 
 

@@ -15,6 +15,7 @@ from crossgrad.engine.numeric.ruletools import Rule
 from crossgrad.engine.numeric.run_graph import numeric_gradients
 from crossgrad.engine.report import Report
 
+from . import stages
 from .assignment import Assignment, Problem, Reference, Trial, graph_for
 
 MAX_REDRAWS = 20
@@ -61,8 +62,14 @@ def _trial(problem: Problem, rng: np.random.Generator, checker: Checker) -> tupl
             continue  # on a kink: draw again
         if report.verdict not in ("agree", "convention", "unresolved"):  # unresolved: the exact reference holds
             return None, f"the reference's witnesses do not agree ({report.verdict}):\n{report}"
+        asked = stages.stage_names(graph, problem.gradients)
+        leaves = [n for n in problem.gradients if n not in asked]
         reference = {n: report.grad(n, "symbolic") if report.grad(n, "symbolic") is not None
-                     else np.asarray(report.grad(n, "numeric"), np.float64) for n in problem.gradients}
+                     else np.asarray(report.grad(n, "numeric"), np.float64) for n in leaves}
+        found = stages.references(graph, asked) if asked else {}
+        if isinstance(found, str):
+            return None, found
+        reference.update(found)
         forms = {leaf.name: leaf.closed_form for leaf in report.leaves if leaf.closed_form}
         return Trial(values, reference, variants(graph, problem.gradients), forms or None), None
     return None, f"no values away from kinks in {MAX_REDRAWS} draws"

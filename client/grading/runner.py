@@ -4,8 +4,9 @@ crossgrad. Everything it writes is re-checked by the grader: it helps an honest 
 understood, it is not trusted.
 
 argv:   SITE_DIR SUBMISSION_PATH
-stdin:  JSON {"time_limit": s, "problems": [{"function": name, "gradients": [leaf, ...],
-                                             "trials": [{leaf: {"shape", "data", "int"}}]}]}
+stdin:  JSON {"time_limit": s, "problems": [{"function": name, "gradients": [leaf or stage, ...],
+                                             "trials": [{leaf: {"shape", "data", "int"}}],
+                                             "sizes": {stage: element count}}]}
 output (on the fd that was 1 at start; fd 1 itself then points at stderr): one JSON line once
 the module is imported, {"imported": true} or {"error": text}; then one line per problem, a
 list per trial of {"ok": {leaf: {"shape", "data"}}} (non-finite numbers as null; "data" left out
@@ -43,7 +44,7 @@ def _encode(value: Any, size: int) -> dict[str, Any]:
     return {"shape": list(arr.shape), "data": [v if math.isfinite(v) else None for v in arr.ravel().tolist()]}
 
 
-def _call(fn: Any, trial: dict[str, Any], gradients: list[str]) -> dict[str, Any]:
+def _call(fn: Any, trial: dict[str, Any], gradients: list[str], sizes: dict[str, int]) -> dict[str, Any]:
     import numpy as np
 
     args = {k: np.asarray(v["data"], dtype=np.int64 if v.get("int") else np.float64).reshape(v["shape"])
@@ -52,7 +53,8 @@ def _call(fn: Any, trial: dict[str, Any], gradients: list[str]) -> dict[str, Any
         result = fn(**args)
         if not isinstance(result, dict):
             return {"error": f"returned {type(result).__name__}, expected a dict of arrays"}
-        return {"ok": {k: _encode(result[k], args[k].size) for k in gradients if k in result}}
+        return {"ok": {k: _encode(result[k], args[k].size if k in args else sizes[k]) for k in gradients
+                       if k in result}}
     except MemoryError:
         return {"error": "MemoryError: the memory limit was exceeded"}
     except Exception:
@@ -66,7 +68,7 @@ def _problem(module: Any, job: dict[str, Any], time_limit: float) -> list[dict[s
         return [{"error": f"no function {job['function']}()"}] * len(job["trials"])
     signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
-        return [_call(fn, trial, job["gradients"]) for trial in job["trials"]]
+        return [_call(fn, trial, job["gradients"], job.get("sizes", {})) for trial in job["trials"]]
     except _TimeLimit:
         return [{"error": f"time limit of {time_limit:g} s exceeded"}] * len(job["trials"])
     finally:

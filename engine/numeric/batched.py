@@ -197,6 +197,34 @@ def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
     return _REACH[key]
 
 
+_SCHEDULES: OrderedDict[tuple[str, tuple[int, ...]], tuple[dict[int, int], int]] = OrderedDict()
+
+
+def _schedule(plan: Plan, leaves: list[int], order: list[int]) -> tuple[dict[int, int], int]:
+    """For the batched nodes ``order`` (moving ``leaves``): the node after which each batched
+    value is read no more, and the most elements one copy holds at once when every value is
+    dropped after that (the leaves' stacks stay) — what a batch's memory is sized by. Cached."""
+    key = (plan.structure_hash, tuple(leaves))
+    if key not in _SCHEDULES:
+        batched = set(order) | set(leaves)
+        last_use: dict[int, int] = {}
+        for i in order:
+            for s in input_indices(plan, i):
+                if s in batched:
+                    last_use[s] = i
+        size = {i: math.prod(plan.shapes[i]) for i in batched}
+        live = peak = sum(size[leaf] for leaf in leaves)
+        for i in order:
+            live += size[i]
+            peak = max(peak, live)
+            live -= sum(size[s] for s in set(input_indices(plan, i))
+                        if s in size and s not in leaves and last_use.get(s) == i and s != plan.output)
+        _SCHEDULES[key] = (last_use, peak)
+        if len(_SCHEDULES) > 1024:
+            _SCHEDULES.popitem(last=False)
+    return _SCHEDULES[key]
+
+
 class Batched:
     """Batched forwards of the graph with some leaves moved, copy by copy (see the module doc)."""
 
@@ -224,11 +252,13 @@ class Batched:
         return sorted({i for leaf in leaves for i in _reach(self.plan, leaf)[0]})
 
     def widest(self, leaves: list[int]) -> int:
-        """The most elements one copy holds in any batched value (sizes the batches)."""
-        return max(_reach(self.plan, leaf)[1] for leaf in leaves)
+        """The most elements one copy holds at once, its batched values dropped after their last
+        use (sizes the batches: a long chain of wide nodes must not hold every node's copies)."""
+        return _schedule(self.plan, sorted(leaves), self.downstream(leaves))[1]
 
     def outputs(self, stacks: dict[int, Arr]) -> Arr:
         plan, downstream = self.plan, self.downstream(list(stacks))
+        last_use = _schedule(plan, sorted(stacks), downstream)[0]
         unmoved = self._unmoved(downstream)
         moved: dict[int, Arr] = dict(stacks)
         last = _last_use(plan, downstream)
@@ -241,12 +271,19 @@ class Batched:
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
             rule = TABLE.get(op, _loop)
             moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+<<<<<<< HEAD
             if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
                 weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
                 moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
             del xs
             for s in last.get(i, ()):  # copies no later node reads: freed now (memory is copies x live values)
                 moved.pop(s, None)
+=======
+            del xs
+            for s in set(srcs):
+                if s is not None and last_use.get(s) == i and s != plan.output and s not in stacks:
+                    del moved[s]  # read no more: a chain holds two nodes' copies, not all of them
+>>>>>>> main
         if plan.output in moved:
             return moved[plan.output]
         out = unmoved[plan.output]

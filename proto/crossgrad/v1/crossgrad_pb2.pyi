@@ -50,6 +50,13 @@ class StepKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STEP_KIND_ZERO_GRAD: _ClassVar[StepKind]
     STEP_KIND_SGD_STEP: _ClassVar[StepKind]
     STEP_KIND_FINAL_PARAMETERS: _ClassVar[StepKind]
+
+class CulpritKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CULPRIT_KIND_UNSPECIFIED: _ClassVar[CulpritKind]
+    CULPRIT_KIND_BACKWARD: _ClassVar[CulpritKind]
+    CULPRIT_KIND_FORWARD: _ClassVar[CulpritKind]
+    CULPRIT_KIND_CLAIMED_STAGE: _ClassVar[CulpritKind]
 DTYPE_UNSPECIFIED: Dtype
 DTYPE_FLOAT32: Dtype
 DTYPE_FLOAT64: Dtype
@@ -78,6 +85,10 @@ STEP_KIND_BACKWARD: StepKind
 STEP_KIND_ZERO_GRAD: StepKind
 STEP_KIND_SGD_STEP: StepKind
 STEP_KIND_FINAL_PARAMETERS: StepKind
+CULPRIT_KIND_UNSPECIFIED: CulpritKind
+CULPRIT_KIND_BACKWARD: CulpritKind
+CULPRIT_KIND_FORWARD: CulpritKind
+CULPRIT_KIND_CLAIMED_STAGE: CulpritKind
 
 class Tensor(_message.Message):
     __slots__ = ("shape", "dtype", "data", "int_data")
@@ -325,7 +336,7 @@ class NodeInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., grad_fn: _Optional[str] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output")
+    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output", "culprits")
     class TimingsMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -343,6 +354,7 @@ class CheckResponse(_message.Message):
     TIMINGS_MS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    CULPRITS_FIELD_NUMBER: _ClassVar[int]
     verdict: Verdict
     leaves: _containers.RepeatedCompositeFieldContainer[LeafReport]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
@@ -353,7 +365,45 @@ class CheckResponse(_message.Message):
     timings_ms: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
     output: Tensor
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    culprits: _containers.RepeatedCompositeFieldContainer[Culprit]
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ...) -> None: ...
+
+class Culprit(_message.Message):
+    __slots__ = ("kind", "node", "op", "grad_fn", "input", "index", "values", "suspect", "mismatched", "total", "consumers", "first", "message")
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    GRAD_FN_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SUSPECT_FIELD_NUMBER: _ClassVar[int]
+    MISMATCHED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: CulpritKind
+    node: str
+    op: str
+    grad_fn: str
+    input: int
+    index: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.ScalarMap[str, float]
+    suspect: Witness
+    mismatched: int
+    total: int
+    consumers: _containers.RepeatedScalarFieldContainer[str]
+    first: bool
+    message: str
+    def __init__(self, kind: _Optional[_Union[CulpritKind, str]] = ..., node: _Optional[str] = ..., op: _Optional[str] = ..., grad_fn: _Optional[str] = ..., input: _Optional[int] = ..., index: _Optional[_Iterable[int]] = ..., values: _Optional[_Mapping[str, float]] = ..., suspect: _Optional[_Union[Witness, str]] = ..., mismatched: _Optional[int] = ..., total: _Optional[int] = ..., consumers: _Optional[_Iterable[str]] = ..., first: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
     __slots__ = ("request",)
@@ -424,7 +474,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements")
+    __slots__ = ("max_message_bytes", "max_nodes", "max_rank", "max_elements_per_tensor", "max_total_elements", "exact_budget", "max_program_steps", "max_concurrent_requests", "max_deadline_seconds", "symbolic_workers", "max_depth", "max_intermediate_elements", "max_element_evaluations")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     MAX_RANK_FIELD_NUMBER: _ClassVar[int]
@@ -437,6 +487,7 @@ class Limits(_message.Message):
     SYMBOLIC_WORKERS_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_INTERMEDIATE_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ELEMENT_EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_nodes: int
     max_rank: int
@@ -449,7 +500,8 @@ class Limits(_message.Message):
     symbolic_workers: int
     max_depth: int
     max_intermediate_elements: int
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ...) -> None: ...
+    max_element_evaluations: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_nodes: _Optional[int] = ..., max_rank: _Optional[int] = ..., max_elements_per_tensor: _Optional[int] = ..., max_total_elements: _Optional[int] = ..., exact_budget: _Optional[int] = ..., max_program_steps: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_deadline_seconds: _Optional[int] = ..., symbolic_workers: _Optional[int] = ..., max_depth: _Optional[int] = ..., max_intermediate_elements: _Optional[int] = ..., max_element_evaluations: _Optional[int] = ...) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
     __slots__ = ("version", "limits", "tiers")
