@@ -261,7 +261,6 @@ class Batched:
         last_use = _schedule(plan, sorted(stacks), downstream)[0]
         unmoved = self._unmoved(downstream)
         moved: dict[int, Arr] = dict(stacks)
-        last = _last_use(plan, downstream)
         for i in downstream:
             srcs = input_indices(plan, i)
             op = plan.graph.nodes[i].op  # type: ignore[union-attr]
@@ -271,37 +270,17 @@ class Batched:
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
             rule = TABLE.get(op, _loop)
             moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
-<<<<<<< HEAD
             if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
                 weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
                 moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
             del xs
-            for s in last.get(i, ()):  # copies no later node reads: freed now (memory is copies x live values)
-                moved.pop(s, None)
-=======
-            del xs
             for s in set(srcs):
                 if s is not None and last_use.get(s) == i and s != plan.output and s not in stacks:
                     del moved[s]  # read no more: a chain holds two nodes' copies, not all of them
->>>>>>> main
         if plan.output in moved:
             return moved[plan.output]
         out = unmoved[plan.output]
         return np.broadcast_to(out, (len(next(iter(stacks.values()))),) + np.shape(out))
-
-
-def _last_use(plan: Plan, downstream: list[int]) -> dict[int, list[int]]:
-    """Per batched node, the batched op nodes whose last reader it is (never the output)."""
-    last: dict[int, int] = {}
-    for i in downstream:
-        for s in input_indices(plan, i):
-            if s is not None:
-                last[s] = i
-    freed: dict[int, list[int]] = {}
-    for s, i in last.items():
-        if s != plan.output and not isinstance(plan.graph.nodes[s], Leaf):
-            freed.setdefault(i, []).append(s)
-    return freed
 
 
 def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
@@ -338,8 +317,6 @@ def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, ou
         result[start:start + len(part)] = fwd((part.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0].reshape(
             (len(part),) + tuple(out))
     return result
-
-
 
 
 def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
