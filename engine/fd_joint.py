@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import finite_diff as F
+from .allocator import keep_freed_memory
 from .compare import AGREE, compare
 from .graph import Plan
 from .tolerance import Tolerance, policy
@@ -67,6 +68,7 @@ def finite_differences(plan: Plan, seed: np.ndarray, rng_seed: int = 0) -> F.Fin
 
 @np.errstate(all="ignore")
 def _joint(plan: Plan, seed: np.ndarray, rng_seed: int) -> JointDifferences:
+    keep_freed_memory()  # copies of every node: multi-MB arrays that would page-fault in on each batch
     base = F._base(plan)
     rng = np.random.default_rng(rng_seed)
     signs = {leaf: F._random_signs(rng, (JOINT_DIRECTIONS,) + x.shape) for leaf, x in base.items()}
