@@ -11,7 +11,8 @@ optimizer step (AdamW for the GPT block, SGD with momentum for the CNNs). Rounds
 crossgrad step, a torch step (when torch is installed, else no ratio is printed) and a check
 (its derivations compiled and cached by the first, "cold", check); medians are reported. Peak
 memory is tracemalloc's, measured after the timing (it slows allocation) for one step and one
-check of the same model.
+check of the same model. On a shared machine, run with OPENBLAS_NUM_THREADS=1 (numpy's
+multi-threaded BLAS under load made single steps vary 10x between rounds; torch runs on 1 thread).
 """
 
 from __future__ import annotations
