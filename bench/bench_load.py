@@ -12,7 +12,14 @@
    (the client retries on UNAVAILABLE) and checks/s.
 4. every core: CLIENTS clients for SECONDS against `serve --processes 1` and `--processes N`
    (N = the usable cores, one port shared with SO_REUSEPORT), same run: checks/s ratio, p99 of
-   each, errors (goal on 2 cores: >= 1.6x, p99 no worse, 0 errors).
+   each, errors (goal on 2 cores: >= 1.6x, p99 no worse, 0 errors). The clients share the
+   machine's cores with the servers, so each line also gives the CPU seconds the server (with
+   its workers) and the load generator spent per check: server checks per CPU-second is the
+   capacity of one core, whatever the clients take. `--pin` runs 1 process pinned to the last
+   core with this load generator on the others (a core of its own, when there are 2).
+5. starvation: one client's sequential seed-graph checks alone, then while another client
+   streams large checks (a 1024x1024 tanh layer, batch 256, float32), alternating; p50/p99 of the
+   small checks in each phase (goal: the big checks raise the small p99 by at most 2x).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crossgrad.client import Client, RemoteError, wire
 
@@ -37,8 +45,9 @@ SMALL.formulas = False
 LARGE = wire.request_from_json((EXAMPLES / "mlp.json").read_text())
 
 
-def start_server(processes: int = 1) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "crossgrad.client.cli", "serve", "--port", "0",
+def start_server(processes: int = 1, cpus: list[int] | None = None) -> tuple[subprocess.Popen, int]:
+    pin = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
+    proc = subprocess.Popen([*pin, sys.executable, "-m", "crossgrad.client.cli", "serve", "--port", "0",
                              "--processes", str(processes)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = int(proc.stdout.readline())  # type: ignore[union-attr]
@@ -70,6 +79,31 @@ def _children(pid: int) -> list[int]:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (/proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 class Load:
@@ -173,40 +207,120 @@ def run_scaleout(seconds: float, clients: int) -> dict:
                 proc.wait(30)
 
 
-def run_processes(seconds: float, clients: int) -> dict:
+def run_processes(seconds: float, clients: int, pin: bool = False) -> dict:
     from crossgrad.server.processes import usable_cores
 
+    cores = sorted(os.sched_getaffinity(0))
+    counts = [1] if pin else sorted({1, usable_cores()})
     results = {}
-    for count in sorted({1, usable_cores()}):
-        proc, port = start_server(count)
+    for count in counts:
+        proc, port = start_server(count, cpus=[cores[-1]] if pin else None)
+        if pin:
+            os.sched_setaffinity(0, cores[:-1] or cores)
         try:
+            server_before, own_before = cpu_seconds(proc.pid), own_cpu()
             with Load([f"127.0.0.1:{port}"], clients) as load:
                 time.sleep(seconds)
+            server_cpu, own = cpu_seconds(proc.pid) - server_before, own_cpu() - own_before
         finally:
+            os.sched_setaffinity(0, cores)
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
+        n = max(1, len(load.latencies))
         results[count] = (len(load.latencies) / seconds, load)
-        print(f"4. serve --processes {count}: {summary(load, seconds)}")
+        where = f" (pinned to core {cores[-1]}, clients on {cores[:-1] or cores})" if pin else ""
+        print(f"4. serve --processes {count}{where}: {summary(load, seconds)}")
+        print(f"   CPU per check: server {server_cpu / n * 1e3:.2f} ms, load generator {own / n * 1e3:.2f} ms; "
+              f"server used {server_cpu / seconds:.2f} cores, clients {own / seconds:.2f}; "
+              f"one server core's capacity {n / max(server_cpu, 1e-9):.0f} checks per CPU-second")
     if len(results) > 1:
         many = max(results)
         print(f"   {many} processes / 1 process: {results[many][0] / results[1][0]:.2f}x the checks/s")
     return {n: rate for n, (rate, _) in results.items()}
 
 
+def big_request() -> Any:
+    import crossgrad as cg
+    from crossgrad.client.sdk import to_request
+
+    cg.manual_seed(0)
+    x = cg.randn(256, 1024)
+    w = (cg.randn(1024, 1024) * 0.03).requires_grad_()
+    b = cg.zeros(1024, requires_grad=True)
+    c = cg.randn(256, 1024)
+    message = to_request((cg.tanh(x @ w + b) * c).sum(), figures_only=True)[0]
+    return message
+
+
+def run_starvation(seconds: float) -> dict:
+    """The seed graph's latency alone and with one client streaming large checks, alternating."""
+    proc, port = start_server()
+    big = big_request()
+    alone: list[float] = []
+    loaded: list[float] = []
+    bigs: list[float] = []
+    try:
+        with Client(f"127.0.0.1:{port}", deadline=120) as client:
+            client.check_raw(big)  # its structure derived once before timing
+            for _ in range(3):
+                alone += _small_for(client, seconds / 6)
+                stop = threading.Event()
+
+                def stream(stop: threading.Event = stop) -> None:
+                    with Client(f"127.0.0.1:{port}", deadline=120) as other:
+                        while not stop.is_set():
+                            start = time.perf_counter()
+                            other.check_raw(big)
+                            bigs.append(time.perf_counter() - start)
+
+                thread = threading.Thread(target=stream)
+                thread.start()
+                loaded += _small_for(client, seconds / 6)
+                stop.set()
+                thread.join()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    p = {name: (statistics.median(v), sorted(v)[min(len(v) - 1, int(0.99 * len(v)))]) for name, v in
+         (("alone", alone), ("loaded", loaded))}
+    print(f"5. small checks alone: {len(alone)}, p50 {p['alone'][0] * 1e3:.1f} ms, p99 {p['alone'][1] * 1e3:.1f} ms; "
+          f"with large checks streaming: {len(loaded)}, p50 {p['loaded'][0] * 1e3:.1f} ms, "
+          f"p99 {p['loaded'][1] * 1e3:.1f} ms")
+    print(f"   small p99 with / without: {p['loaded'][1] / p['alone'][1]:.2f}x (goal <= 2x); "
+          f"{len(bigs)} large checks, p50 {statistics.median(bigs or [0]):.2f} s")
+    return p
+
+
+def _small_for(client: Client, seconds: float) -> list[float]:
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        client.check_raw(SMALL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--only", choices=["load", "shutdown", "scaleout", "processes"], help="run one part")
+    parser.add_argument("--only", choices=["load", "shutdown", "scaleout", "processes", "starvation"],
+                        help="run one part")
+    parser.add_argument("--pin", action="store_true", help="processes: 1 process on its own core")
     opts = parser.parse_args()
     if opts.only == "processes":
-        run_processes(opts.seconds, opts.clients)
+        run_processes(opts.seconds, opts.clients, opts.pin)
+        return
+    if opts.only == "starvation":
+        run_starvation(opts.seconds)
         return
     print(f"machine: {os.cpu_count()} cores; every server is a local process on 127.0.0.1")
     run_load(opts.seconds, opts.clients)
     run_shutdown(opts.clients)
     run_scaleout(max(5.0, opts.seconds / 6), opts.clients)
     run_processes(opts.seconds, opts.clients)
+    run_starvation(opts.seconds)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,14 @@ The echo server returns the request bytes unchanged (same payloads: the seed gra
 CheckRequest with new weight values on every call, so the server can reuse only the structure).
 Both are warmed first (the symbolic workers started and their structure cache filled), then
 timed in alternating rounds so that this machine's slow and fast phases fall on both alike.
-Check-w is the same Check with the inline path off (every symbolic job to a worker).
+Check-w is the same Check with the inline path off (every symbolic job to a worker, which holds
+the structure and receives leaf values only); Check-par sends a proven structure to an idle worker
+holding it, in parallel with the parent's witnesses (the default runs it inline); Check-p sends
+every job to a worker with its pickled plan (the protocol before leaf-values-only jobs).
 Another column is the same check in this process (``crossgrad.engine.check.check`` on the
 decoded request, no server), timed in the same alternating rounds.
+busy-1ms is the echo after 1 ms of pure Python in the handler: gRPC's own cost around a handler
+that holds the GIL about as long as a check does.
 Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
 Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50.
 """
@@ -34,9 +39,19 @@ from crossgrad.v1 import crossgrad_pb2
 SEED = Path(__file__).parents[1] / "examples" / "seed.json"
 
 
-def echo_server() -> tuple[grpc.Server, int]:
+def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
+    """Echo, and Busy: the echo after ``busy_seconds`` of pure Python in the handler (what gRPC
+    adds around a handler that holds the GIL as long as a check does)."""
+
+    def busy(req: bytes, ctx: object) -> bytes:
+        end = time.perf_counter() + busy_seconds
+        while time.perf_counter() < end:
+            pass
+        return req
+
     handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req)})
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req),
+                       "Busy": grpc.unary_unary_rpc_method_handler(busy)})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -45,6 +60,7 @@ def echo_server() -> tuple[grpc.Server, int]:
 
 
 ROUNDS = 5
+BUSY_SECONDS = 0.001
 
 
 def payloads(count: int) -> list[bytes]:
@@ -85,12 +101,14 @@ def main() -> None:
     calls = parser.parse_args().calls
     items = payloads(calls)
     running = create_server("127.0.0.1", 0)
-    echo, echo_port = echo_server()
+    echo, echo_port = echo_server(BUSY_SECONDS)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as a, \
                 grpc.insecure_channel(f"127.0.0.1:{echo_port}") as b:
             check = a.unary_unary("/crossgrad.v1.CrossgradService/Check")
             echo_call = b.unary_unary("/bench.Echo/Echo")
+            busy_call = b.unary_unary("/bench.Echo/Busy")
+            busy_times: list[float] = []
             timed(check, items[:50])  # workers up, structure derived and cached
             timed(echo_call, items[:50])
             limits = Limits()
@@ -103,6 +121,23 @@ def main() -> None:
             check_times: list[float] = []
             local_times: list[float] = []
             worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
+            inline_times: list[float] = []  # A/B: proven structures to an idle worker that holds them
+
+            pickled_times: list[float] = []  # A/B: every worker job carries the pickled plan
+
+            def pickled_plan(payload: bytes) -> None:
+                inline, workers.INLINE_WORK, workers.COMPACT_JOBS = workers.INLINE_WORK, 0, False
+                try:
+                    check(payload)
+                finally:
+                    workers.INLINE_WORK, workers.COMPACT_JOBS = inline, True
+
+            def parallel(payload: bytes) -> None:
+                workers.PARALLEL_PROVEN = True
+                try:
+                    check(payload)
+                finally:
+                    workers.PARALLEL_PROVEN = False
 
             def via_worker(payload: bytes) -> None:
                 inline, workers.INLINE_WORK = workers.INLINE_WORK, 0
@@ -115,16 +150,24 @@ def main() -> None:
             for r in range(ROUNDS):
                 chunk = items[r * per_round:(r + 1) * per_round]
                 echo_times += timed(echo_call, chunk)
+                busy_times += timed(busy_call, chunk)
                 check_times += timed(check, chunk)
                 local_times += timed(in_process, chunk)
                 worker_times += timed(via_worker, chunk)
+                inline_times += timed(parallel, chunk)
+                pickled_times += timed(pickled_plan, chunk)
             print(f"seed-graph Check vs echo, {len(check_times)} sequential calls each in {ROUNDS} "
                   f"alternating rounds, payload {len(items[0])} bytes:")
             rate_echo = summary("echo", echo_times)
+            summary("busy-1ms", busy_times)
             rate_check = summary("Check", check_times)
             summary("in-proc", local_times)
             summary("Check-w", worker_times)
-            print("  (Check-w: every symbolic job sent to a worker, as before the inline path)")
+            summary("Check-par", inline_times)
+            summary("Check-p", pickled_times)
+            print("  (Check-w: every symbolic job to a worker, leaf values only; Check-par: proven structures "
+                  "to an idle worker holding them;\n   Check-p: every job to a worker with its pickled plan, "
+                  "the protocol before;\n   busy-1ms: the echo after 1 ms of pure Python in its handler)")
             p50 = {name: statistics.median(t) for name, t in
                    (("echo", echo_times), ("check", check_times), ("local", local_times))}
             bound = p50["local"] + 1.5 * p50["echo"]

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="judge your own gradient of leaf NAME (a .npy file) as a fourth witness")
     check.add_argument("--tolerance", metavar="RTOL,ATOL,FLOOR", help="override the tolerance for every pair")
     check.add_argument("--fd-seed", type=int, help="seed of the finite-difference directions")
+    check.add_argument("--order", type=int, choices=[1, 2], help="2: check second derivatives (Hessian-vector "
+                       "products: double backward, SymPy, differences of gradients)")
     check.add_argument("--seed", type=int, default=0, help="seed for random leaf values")
     check.add_argument("--server", metavar="HOST:PORT", help="use a running server instead of an embedded one")
     check.add_argument("--json", action="store_true", help="print the CheckResponse as JSON, nothing else")
@@ -182,7 +184,7 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
 
 
 def _apply_options(message: Any, args: argparse.Namespace) -> None:
-    """--claimed, --tolerance and --fd-seed onto the request message."""
+    """--claimed, --tolerance, --fd-seed and --order onto the request message."""
     for pair in args.claimed:
         name, _, path = pair.partition("=")
         if not name or not path:
@@ -194,6 +196,8 @@ def _apply_options(message: Any, args: argparse.Namespace) -> None:
         message.tolerance.rtol, message.tolerance.atol, message.tolerance.floor = rtol, atol, floor
     if args.fd_seed is not None:
         message.fd_seed = args.fd_seed
+    if args.order is not None:
+        message.order = args.order
 
 
 def _tolerance(text: str) -> list[float]:

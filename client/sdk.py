@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.errors import CrossgradError
+from crossgrad.engine.hessian import check_order
 from crossgrad.engine.report import Report
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -79,6 +80,22 @@ def remote_error(err: Any) -> RemoteError:
     return cls(code.name, err.details() or "", violations)
 
 
+_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def stream_answer(response: Any, return_exceptions: bool) -> Report | RemoteError:
+    """A CheckStreamResponse's report; its own error raised (or returned) as a typed RemoteError."""
+    if not response.HasField("error"):
+        return wire.report_in(response.response)
+    error = response.error
+    code = _BY_NUMBER.get(error.code, grpc.StatusCode.UNKNOWN)
+    violations = [(error.field, error.description)] if error.field else []
+    found = _TYPED.get(code, RemoteError)(code.name, error.message, violations)
+    if return_exceptions:
+        return found
+    raise found
+
+
 def target_of(targets: str | Iterable[str]) -> str:
     """One gRPC target; a list of IPv4 host:port addresses becomes a static round_robin list."""
     if isinstance(targets, str):
@@ -95,7 +112,7 @@ def target_of(targets: str | Iterable[str]) -> str:
 
 
 def channel_options() -> list[tuple[str, Any]]:
-    """round_robin over every address, and retries on UNAVAILABLE only (gRPC's own)."""
+    """round_robin over every address, retries on UNAVAILABLE only (gRPC's own), own connection."""
     config = {
         "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [{
@@ -104,19 +121,26 @@ def channel_options() -> list[tuple[str, Any]]:
                             "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
         }],
     }
+    # each Client its own connection: gRPC otherwise shares one TCP connection among the channels
+    # of a process with the same target, so N clients would all land on one server process of
+    # `serve --processes` (SO_REUSEPORT spreads connections, not calls)
     return [("grpc.service_config", json.dumps(config)), ("grpc.enable_retries", 1),
-            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
+            ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.use_local_subchannel_pool", 1)]
 
 
 def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = None, figures_only: bool = False,
-               **options: Any) -> tuple[Any, dict[int, str]]:
+               order: int | None = None, **options: Any) -> tuple[Any, dict[int, str]]:
     """A CheckRequest message from a tensor, an engine request, a JSON file, or a message.
 
     ``figures_only``: the server sends the comparison figures without the gradient tensors.
+    ``order``: 2 checks second derivatives (Hessian-vector products), as ``crossgrad.check(order=2)``.
     """
     message, names_by_id = _message(what, gradient, names, **options)
     if figures_only:
         message.figures_only = True
+    if order is not None:
+        message.order = check_order(order)
     return message, names_by_id
 
 
@@ -176,12 +200,15 @@ class Client:
         """The CheckResponse message itself (for --json output)."""
         return self._call(self._stub.Check, request)
 
-    def check_many(self, items: Iterable[Any], **options: Any) -> Iterator[Report]:
-        """Stream many checks; one report per item, in order."""
+    def check_many(self, items: Iterable[Any], return_exceptions: bool = False,
+                   **options: Any) -> Iterator[Report | RemoteError]:
+        """Stream many checks; one report per item, in order. A request the server could not check
+        raises its typed error (InvalidRequest...) there, or with ``return_exceptions`` is yielded
+        in its place while the others are still answered."""
         requests = (wire.stream_request_message(to_request(item, **options)[0]) for item in items)
         try:
             for response in self._stub.CheckStream(requests, timeout=self.deadline, metadata=self._metadata):
-                yield wire.report_in(response.response)
+                yield stream_answer(response, return_exceptions)
         except grpc.RpcError as err:
             raise remote_error(err) from None
 
@@ -221,12 +248,13 @@ class AsyncClient:
         report.tensor_names = names
         return report
 
-    async def check_many(self, items: Iterable[Any], **options: Any) -> AsyncIterator[Report]:
+    async def check_many(self, items: Iterable[Any], return_exceptions: bool = False,
+                         **options: Any) -> AsyncIterator[Report | RemoteError]:
         requests = [wire.stream_request_message(to_request(item, **options)[0]) for item in items]
         try:
             async for response in self._stub.CheckStream(iter(requests), timeout=self.deadline,
                                                          metadata=self._metadata):
-                yield wire.report_in(response.response)
+                yield stream_answer(response, return_exceptions)
         except grpc.RpcError as err:
             raise remote_error(err) from None
 

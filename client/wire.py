@@ -99,6 +99,8 @@ def request_out(req: CheckRequest) -> Any:
                           tier=TIER_ENUM.get(req.tier, pb.TIER_AUTO), formulas=req.formulas,
                           fd_seed=req.fd_seed, witnesses=[WITNESS_ENUM[w] for w in req.witnesses],
                           claimed={k: tensor_out(v) for k, v in req.claimed.items()})
+    if req.order != 1:
+        msg.order = req.order
     if req.seed is not None:
         msg.gradient.CopyFrom(tensor_out(req.seed))
     if req.tolerance is not None:
@@ -179,7 +181,8 @@ def report_in(msg: Any) -> Report:
                   output=tensor_in(msg.output) if msg.HasField("output") else None,
                   timings={k: v / 1e3 for k, v in msg.timings_ms.items()}, notes=list(msg.notes),
                   steps=steps, grad_fns={n.name: n.grad_fn for n in msg.nodes},
-                  culprits=[culprit_in(c) for c in msg.culprits])
+                  culprits=[culprit_in(c) for c in msg.culprits], order=msg.order or 1,
+                  directions_seed=msg.directions_seed if msg.HasField("directions_seed") else None)
 
 
 def ops_in(msg: Any) -> list[dict[str, Any]]:

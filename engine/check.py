@@ -471,12 +471,13 @@ def grad_fn_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Report:
+def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf.
 
     ``symbolic`` starts the symbolic witness (in this process by default, computed when
     collected; the server passes a worker pool with a deadline, which works while this process
     runs the numeric and finite-difference witnesses; a WitnessTimeout leaves the others' answer).
+    ``plan``: ``validate(request.graph)`` when the caller already has it (the server does).
     """
     if type(request.order) is not int or request.order != 1:
         from .hessian import check_order, check_order2
@@ -484,7 +485,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic) -> Re
         if check_order(request.order) == 2:
             return check_order2(request)
     timer = _Timer()
-    plan = timer.run("validate", lambda: validate(request.graph))
+    plan = plan if plan is not None and plan.graph is request.graph else \
+        timer.run("validate", lambda: validate(request.graph))
     tier, reason = _choose_tier(plan, request.tier, request.exact_budget, backward_runs(request.program))
     report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan), graph=request.graph)
     if request.program:

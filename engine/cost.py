@@ -31,8 +31,11 @@ def intermediate_elements(plan: Plan) -> int:
     return sum(math.prod(shape) for node, shape in zip(plan.graph.nodes, plan.shapes) if not isinstance(node, Leaf))
 
 
-def element_evaluations(plan: Plan, witnesses: tuple[str, ...], tier: str, program: list[Any] | None) -> int:
+def element_evaluations(plan: Plan, witnesses: tuple[str, ...], tier: str, program: list[Any] | None,
+                        order: int = 1) -> int:
     """The estimated work of a check (the exact tier is budgeted separately, by its own estimate)."""
+    if order == 2:
+        return _second_order(plan)
     per_run = NUMERIC_PASSES * intermediate_elements(plan)
     if "symbolic" in witnesses and tier == "tensor":
         per_run += TENSOR_TIER_PASSES * intermediate_elements(plan)
@@ -41,3 +44,13 @@ def element_evaluations(plan: Plan, witnesses: tuple[str, ...], tier: str, progr
         if mode == "per_element" or not program:  # programs run finite differences per element only
             per_run += work
     return backward_runs(program) * per_run
+
+
+def _second_order(plan: Plan) -> int:
+    """Order 2 (engine/hessian.py): per Hessian-vector product a double backward and two
+    first-order gradients for its finite differences, about 3x a differentiation's passes."""
+    from .hessian import DIRECTIONS, FULL_HESSIAN_MAX
+
+    total = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+    products = total if total <= FULL_HESSIAN_MAX else DIRECTIONS
+    return products * 3 * NUMERIC_PASSES * intermediate_elements(plan)

@@ -18,15 +18,16 @@ the Hessian-vector products H v, split per leaf:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .compare import compare, worst
+from .compare import KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
 from .report import LeafReport, Report, finish_leaf
-from .tolerance import policy
+from .tolerance import Tolerance, policy
 
 FULL_HESSIAN_MAX = 16  # differentiable elements up to which the full Hessian is checked
 DIRECTIONS = 3  # seeded directions above that
@@ -145,22 +146,24 @@ def check_order2(request: Any) -> Report:
     """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared."""
     from .check import _seed
 
+    _refuse_first_order_fields(request)
     plan = validate(request.graph)
     seed = _seed(plan, request.seed)
     vs, how = directions(plan, request.fd_seed)
-    found = {"numeric": numeric_hvps(plan, seed, vs), "finite_difference": fd_hvps(plan, seed, vs)}
-    from .symbolic.second_order import symbolic_hvps
-
-    sym = symbolic_hvps(plan, seed, vs) if request.tier != "off" else None
+    found = {"numeric": numeric_hvps(plan, seed, vs)}
+    if "finite_difference" in request.witnesses:
+        found["finite_difference"] = fd_hvps(plan, seed, vs)
     notes = [f"order 2: {how}"]
+    sym, why = _symbolic(plan, seed, vs, request)
     if sym is None:
-        notes.append("SymPy second derivatives are offered for at most "
-                     f"{SYMBOLIC_MAX} differentiable elements; symbolic did not run")
+        notes.append(f"{why}; symbolic did not run")
     else:
         found["symbolic"] = sym
     report = Report("skipped", [], "exact" if sym is not None else "off", "order 2",
                     f"gradient differences (step {FD_STEP:g})", notes=notes)
-    report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance)
+    from .hessian_kinks import kink_tests
+
+    report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance, kink_tests(plan, seed, vs))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     report.order = 2
     report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
@@ -168,15 +171,46 @@ def check_order2(request: Any) -> Report:
     return report
 
 
-def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any) -> list[LeafReport]:
+def _refuse_first_order_fields(request: Any) -> None:
+    """Fields an order-2 check has no meaning for are errors, not silently dropped."""
+    if request.program:
+        raise FieldError("program", "an order-2 check differentiates one backward pass; it takes no program")
+    if request.claimed:
+        raise FieldError("claimed", "claimed gradients are first-order; an order-2 check takes none")
+    if "numeric" not in request.witnesses:
+        raise FieldError("witnesses", "an order-2 check needs the numeric witness (its double backward)")
+
+
+def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:
+    """SymPy's H v when asked for and small: at most SYMBOLIC_MAX differentiable elements and the
+    exact tier's estimate times that count (a Hessian is that many gradients) within the request's
+    budget, so a server's deadline bounds it as it bounds the first-order exact tier. The
+    compiled Hessian is cached by structure (symbolic/second_order.py)."""
+    from .symbolic import exact
+    from .symbolic.second_order import symbolic_hvps
+
+    if "symbolic" not in request.witnesses or request.tier == "off":
+        return None, "the symbolic witness was not requested"
+    n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+    if n > SYMBOLIC_MAX:
+        return None, f"SymPy second derivatives are offered for at most {SYMBOLIC_MAX} differentiable elements"
+    work = exact.estimate_work(plan) * n
+    if work > request.exact_budget:
+        return None, f"the exact tier's estimate for a Hessian ({work:,} element evaluations) is over " \
+                     f"the budget {request.exact_budget:,}"
+    return symbolic_hvps(plan, seed, vs), ""
+
+
+def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any,
+            kinks: Callable[[int, Tolerance], KinkTest] | None) -> list[LeafReport]:
     out, start = [], 0
     for i in plan.grad_leaves():
         size, shape, dtype = math.prod(plan.shapes[i]), plan.shapes[i], plan.dtypes[i]
         grads = {w: rows[:, start:start + size].reshape((count,) + shape) for w, rows in found.items()}
         start += size
-        pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, policy(dtype, p, tol),
-                         seed_scale=float(np.abs(seed).max(initial=0.0)))
-                 for p in PAIRS if p[0] in grads and p[1] in grads]
+        tols = {p: policy(dtype, p, tol) for p in PAIRS if p[0] in grads and p[1] in grads}
+        pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, t, None if kinks is None else kinks(i, t),
+                         seed_scale=float(np.abs(seed).max(initial=0.0))) for p, t in tols.items()]
         entry = LeafReport(plan.graph.nodes[i].name, (count,) + shape, dtype, grads, pairs)
         out.append(finish_leaf(entry))
     return out

@@ -318,3 +318,7 @@ def resolve_attrs(spec: OpSpec, given: Mapping[str, Any]) -> dict[str, Any]:
 from .ops_reductions import REDUCTION_SPECS  # noqa: E402  (it imports this module's helpers)
 
 register(REDUCTION_SPECS)
+
+from .scatter_specs import SCATTER_SPECS  # noqa: E402
+
+register(SCATTER_SPECS)

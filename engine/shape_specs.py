@@ -140,6 +140,7 @@ INDEX_BOUND: dict[str, Callable[[Shapes, dict], int]] = {
     "index_select": _index_dim_bound,
     "index": lambda shapes, at: shapes[0][0],
     "embedding": lambda shapes, at: shapes[1][0],
+    "scatter_add": _index_dim_bound,
 }
 
 

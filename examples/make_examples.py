@@ -43,6 +43,16 @@ def kink():
     return to_graph(loss, {id(x): "x", id(y): "y"})[0]
 
 
+def small_tanh():
+    """sum(tanh(x @ w + b) * c), 6 weights: order 2 checks its full 6 x 6 Hessian three ways."""
+    torch.manual_seed(3)
+    w = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    x, c = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+    loss = (torch.tanh(x @ w + b) * c).sum()
+    return to_graph(loss, {id(w): "w", id(b): "b"})[0]
+
+
 def write(name: str, request: CheckRequest) -> None:
     (HERE / name).write_text(wire.to_json(wire.request_out(request)) + "\n")
 
@@ -55,6 +65,7 @@ def main() -> None:
     write("program.json", CheckRequest(seed_graph(), program=accumulate))
     write("mlp.json", CheckRequest(small_mlp()))
     write("kink.json", CheckRequest(kink()))
+    write("hessian.json", CheckRequest(small_tanh(), order=2))
     print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.json"))))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,12 +16,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from . import wire
+from . import blas, wire
 from .limits import Limits
 from .service import CrossgradServicer
 from .workers import SymbolicPool
 
 log = logging.getLogger("crossgrad.server")
+
+
+def blas_threads() -> int:
+    """numpy's BLAS threads in a server process: 1 (see blas.py), or CROSSGRAD_BLAS_THREADS."""
+    return int(os.environ.get("CROSSGRAD_BLAS_THREADS", "1"))
+
 GRACE_SECONDS = 10.0
 DRAIN_LINGER = 0.5
 
@@ -77,6 +84,7 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
     ``reuse_port`` shares the port with the other processes of ``serve --processes``.
     """
     limits = limits or Limits()
+    blas.limit_threads(blas_threads())
     options = [("grpc.max_receive_message_length", limits.max_message_bytes),
                ("grpc.max_send_message_length", limits.max_message_bytes),
                # a second server on a used port must fail, not share it (unless it is one of ours)

@@ -82,7 +82,7 @@ class Limits:
         from crossgrad.engine.cost import element_evaluations
 
         tier = "tensor" if request.tier in ("auto", "tensor") else request.tier  # auto: tensor is the dearer
-        work = element_evaluations(plan, request.witnesses, tier, request.program)
+        work = element_evaluations(plan, request.witnesses, tier, request.program, request.order)
         if work > self.max_element_evaluations:
             steps = ", every backward step" if request.program else ""
             raise LimitError("witnesses", f"the check would cost about {work:,} element evaluations (numeric and "

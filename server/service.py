@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import crossgrad
 from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
+from google.rpc import code_pb2
 
 from . import access_log, errors, wire
 from .errors import Draining
@@ -25,6 +26,9 @@ EXACT_EVALUATIONS_PER_SECOND = 1_000_000
 # arrives: at least ANSWER_MARGIN_SECONDS, or this share of the call's budget when that is more.
 ANSWER_MARGIN_SECONDS = 0.5
 ANSWER_MARGIN_SHARE = 0.15
+# Statuses that end a CheckStream (every later request would get them too); any other error is
+# the one request's own, answered in its place (StreamError)
+STREAM_ENDING = frozenset({code_pb2.UNAVAILABLE, code_pb2.DEADLINE_EXCEEDED})
 
 
 class CrossgradServicer(wire.ServicerBase):
@@ -73,7 +77,7 @@ class CrossgradServicer(wire.ServicerBase):
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
         self.limits.check_plan(plan, engine_request, request.figures_only)
-        return check(engine_request, symbolic)
+        return check(engine_request, symbolic, plan)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         started = time.perf_counter()
@@ -86,13 +90,20 @@ class CrossgradServicer(wire.ServicerBase):
         return wire.response_out(report, request.figures_only)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+        """One answer per request, in order; a request that cannot be checked gets its own error
+        (StreamError) and the stream goes on. Draining and the deadline end the stream."""
         for index, item in enumerate(requests):
             started = time.perf_counter()
             try:
                 with self._slot():
                     report = self._check(item.request, context)
             except Exception as err:
-                self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
+                status = errors.to_status(err, f"requests[{index}].")
+                if status.code in STREAM_ENDING:
+                    self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
+                access_log.record("CheckStream", context, item.ByteSize(), errors.code_name(status), started)
+                yield wire.stream_error(status)
+                continue
             access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
             yield wire.stream_response(report, item.request.figures_only)
 

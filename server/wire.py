@@ -17,12 +17,14 @@ from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import PairComparison
 from crossgrad.engine.culprit_fields import as_fields
 from crossgrad.engine.graph import Graph, GraphError, Leaf, OpNode
+from crossgrad.engine.hessian import check_order
 from crossgrad.engine.program import Step, StepReport
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
 from crossgrad.v1 import crossgrad_pb2 as pb
 from crossgrad.v1 import crossgrad_pb2_grpc as pb_grpc
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
 
 from .limits import Limits
 
@@ -190,6 +192,7 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
         fd_seed=int(req.fd_seed),
         program=[step_in(s, i, limits) for i, s in enumerate(req.program)] or None,
         exact_budget=limits.exact_budget,
+        order=check_order(int(req.order or 1)),
     )
 
 
@@ -251,7 +254,8 @@ def response_out(report: Report, figures_only: bool = False) -> Any:
         finite_difference=report.finite_difference,
         timings_ms={k: v * 1e3 for k, v in report.timings.items()}, notes=report.notes,
         output=tensor_out(report.output) if report.output is not None and not figures_only else None,
-        culprits=[culprit_out(c, report.grad_fns) for c in report.culprits])
+        culprits=[culprit_out(c, report.grad_fns) for c in report.culprits],
+        order=report.order, directions_seed=report.directions_seed)
 
 
 # --- catalogue and server info ------------------------------------------------------------------
@@ -289,3 +293,13 @@ def info_out(version: str, limits: Limits) -> Any:
 
 def stream_response(report: Report, figures_only: bool = False) -> Any:
     return pb.CheckStreamResponse(response=response_out(report, figures_only))
+
+
+def stream_error(status: Any) -> Any:
+    """A stream request's own error (a google.rpc.Status with at most one field violation)."""
+    error = pb.StreamError(code=status.code, message=status.message)
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad) and bad.field_violations:
+            error.field, error.description = bad.field_violations[0].field, bad.field_violations[0].description
+    return pb.CheckStreamResponse(error=error)

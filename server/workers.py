@@ -11,13 +11,17 @@ known to be bounded. Later checks of a proven structure whose exact-tier work is
 (``INLINE_WORK`` units of exact.estimate_work, ~1 us each) run in the calling thread, without a
 worker round trip: their derivation replays one whose first run finished within ``PROVEN_SECONDS``
 in a memory-limited worker, and their evaluation takes about a millisecond, far below any deadline.
-Everything else still goes to a worker.
+Everything else still goes to a worker, and never as a pickled plan twice: each worker keeps the
+plans it has run by key (tier, structure hash, seed dtype and shape) and later jobs of a structure
+carry only the leaf values and the seed in one raw buffer (leafbuf.py). Workers start with one BLAS
+thread (a busy core's spinning BLAS threads slow everyone).
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
+import os
+import pickle
 import resource
 import signal
 import sys
@@ -26,20 +30,28 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
+from . import leafbuf
+
 _CTX = mp.get_context("spawn")
 INLINE_WORK = 2_000  # exact-tier units (~2 ms at the slow end) run in the caller when proven
 PROVEN_SECONDS = 0.5  # a first run this fast in a worker (derivation included) proves a structure bounded
 PROVEN_CACHE_SIZE = 1024
+# True: a proven structure goes to an idle worker that holds it (in parallel with the other
+# witnesses) rather than inline. Off: on a loaded 2-core machine the worker's wake-up cost more
+# than the ~0.3 ms it saves (bench_service.py, Check-i vs Check, same run)
+PARALLEL_PROVEN = False
+COMPACT_JOBS = True  # False: every job carries the pickled plan (bench_service's A/B)
 
 
 def _serve(conn: Any, memory_mb: int) -> None:
-    """The worker loop: (validated plan, seed, tier) in, (gradients by leaf index) or an error out."""
+    """The worker loop: a job (see leafbuf) in, (gradients by leaf index, first-run seconds) or an
+    error out. Plans it has seen are kept by key, so later jobs carry leaf values only."""
     from .lifetime import die_with_parent
 
     die_with_parent(signal.SIGKILL)  # a server killed mid-check leaves no worker behind
@@ -47,21 +59,37 @@ def _serve(conn: Any, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from crossgrad.engine.symbolic import exact, tensor
 
+    known = leafbuf.Known()
     first: dict[str, float] = {}  # structure -> seconds of its first run here (derivation included)
     while True:
         try:
-            plan, seed, tier = conn.recv()
+            message = conn.recv_bytes()
         except EOFError:
             return
         try:
+            key, plan, seed, tier = _job(known, message)
             run = exact.gradients if tier == "exact" else tensor.gradients
             started = time.perf_counter()
             grads, _ = run(plan, seed)
-            key = f"{tier}:{plan.structure_hash}"
             first.setdefault(key, time.perf_counter() - started)
             conn.send(("ok", (grads, first[key])))
         except BaseException as err:  # reported to the parent, which maps it
             conn.send(("error", f"{type(err).__name__}: {err}"))
+
+
+def _job(known: leafbuf.Known, message: bytes) -> tuple[str, Plan, np.ndarray, str]:
+    """(key, plan with this job's values, seed, tier) from a PLAN or VALUES message."""
+    if message[:1] == leafbuf.PLAN:
+        key, plan, seed, tier = pickle.loads(message[1:])
+        known.put(key, (leafbuf.skeleton(plan), seed.dtype, tier))
+        return key, plan, seed, tier
+    key, data = leafbuf.split_key(message)
+    entry = known.get(key)
+    if entry is None:
+        raise LookupError(f"structure {key} is not known to this worker")
+    skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+    plan, seed = leafbuf.unpack(skeleton, seed_dtype, data)
+    return key, plan, seed, tier
 
 
 @contextmanager
@@ -79,13 +107,45 @@ def _without_main_file() -> Iterator[None]:
             main.__file__ = path  # type: ignore[union-attr]
 
 
+@contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """A worker is one of several CPU-bound processes per core budget: its numpy (imported when it
+    starts) gets one BLAS/OpenMP thread, so spinning BLAS threads do not fight the server's."""
+    with _ENV_LOCK:
+        saved = {name: os.environ.get(name) for name in _BLAS_ENV}
+        os.environ.update(dict.fromkeys(_BLAS_ENV, "1"))
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_ENV_LOCK = threading.Lock()
+
+
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
         self.conn, child = _CTX.Pipe()
         self.process = _CTX.Process(target=_serve, args=(child, memory_mb), daemon=True)
-        with _without_main_file():
+        self.known = leafbuf.Known()  # mirrors the worker's own (see leafbuf)
+        with _without_main_file(), _single_threaded_blas():
             self.process.start()
         child.close()
+
+    def send(self, plan: Plan, seed: np.ndarray, tier: str) -> bool:
+        """Send a job: leaf values only (True) when this worker knows the structure, else the plan."""
+        key = leafbuf.key_of(plan, seed, tier)
+        if COMPACT_JOBS and self.known.get(key) is not None:
+            self.conn.send_bytes(leafbuf.pack(key, plan, seed))
+            return True
+        self.known.put(key, True)
+        self.conn.send_bytes(leafbuf.PLAN + pickle.dumps((key, plan, seed, tier), pickle.HIGHEST_PROTOCOL))
+        return False
 
     def kill(self) -> None:
         self.process.kill()
@@ -94,27 +154,40 @@ class _Worker:
 
 
 class SymbolicPool:
-    """A fixed number of workers; ``run`` blocks for a free one, bounded by the deadline."""
+    """A fixed number of workers; ``submit`` blocks for a free one, bounded by the deadline."""
 
     def __init__(self, size: int = 2, memory_mb: int = 4096) -> None:
         self.memory_mb = memory_mb
-        self.idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: list[_Worker] = []
+        self._free = threading.Condition()
         self.replaced = 0
         self._lock = threading.Lock()
         self.proven: OrderedDict[str, None] = OrderedDict()
         self.inline_calls = 0
+        self.values_jobs = 0  # jobs sent as leaf values only (the worker held the structure)
         for _ in range(size):
-            self.idle.put(_Worker(memory_mb))
+            self._release(_Worker(memory_mb))
 
     def submit(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
                alive: Callable[[], bool] = lambda: True) -> Callable[[], dict[int, np.ndarray]]:
         """Start the symbolic witness in a worker; the returned function waits for its gradients
-        (or raises WitnessTimeout at ``deadline``, monotonic, or when ``alive()`` turns False)."""
+        (or raises WitnessTimeout at ``deadline``, monotonic, or when ``alive()`` turns False).
+
+        A proven small structure goes to an idle worker that already holds it (it then runs while
+        this thread computes the other witnesses) and otherwise runs inline: it never waits."""
+        key = leafbuf.key_of(plan, seed, tier)
         if self._inline(plan, tier):
-            return _Pending(lambda: _run_inline(plan, seed))
-        worker = self._acquire(deadline)
+            worker = self._take(key, known_only=True) if PARALLEL_PROVEN else None
+            if worker is None:
+                with self._lock:
+                    self.inline_calls += 1
+                return _Pending(lambda: _run_inline(plan, seed))
+        else:
+            worker = self._acquire(deadline, key)
         try:
-            worker.conn.send((plan, seed, tier))
+            if worker.send(plan, seed, tier):
+                with self._lock:
+                    self.values_jobs += 1
         except OSError:
             self._replace(worker)
             raise WitnessTimeout("the worker died") from None
@@ -125,16 +198,12 @@ class SymbolicPool:
         return self.submit(plan, seed, tier, deadline, alive)()
 
     def _inline(self, plan: Plan, tier: str) -> bool:
-        """A proven structure with tiny exact-tier work: run it here (see the module docstring)."""
+        """A proven structure with tiny exact-tier work (see the module docstring)."""
         if tier != "exact" or plan.structure_hash not in self.proven:
             return False
         from crossgrad.engine.symbolic import exact
 
-        if exact.estimate_work(plan) > INLINE_WORK:
-            return False
-        with self._lock:
-            self.inline_calls += 1
-        return True
+        return exact.estimate_work(plan) <= INLINE_WORK
 
     def _prove(self, structure: str, first_run: float) -> None:
         if first_run <= PROVEN_SECONDS:
@@ -154,7 +223,7 @@ class SymbolicPool:
         except (WitnessTimeout, EOFError, OSError) as err:
             self._replace(worker)
             raise err if isinstance(err, WitnessTimeout) else WitnessTimeout("the worker died") from None
-        self.idle.put(worker)
+        self._release(worker)
         if status != "ok":
             raise WitnessTimeout(f"symbolic witness failed: {payload}")
         grads, first_run = payload
@@ -162,16 +231,36 @@ class SymbolicPool:
             self._prove(structure, first_run)
         return grads
 
-    def _acquire(self, deadline: float) -> _Worker:
-        """An idle worker that is alive (dead ones found here are replaced)."""
-        while True:
-            try:
-                worker = self.idle.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise WitnessTimeout("no symbolic worker became free before the deadline") from None
-            if worker.process.is_alive():
-                return worker
+    def _take(self, key: str, known_only: bool) -> _Worker | None:
+        """An idle live worker, preferring one that holds ``key`` (dead ones found are replaced)."""
+        with self._free:
+            live = [w for w in self._idle if w.process.is_alive()]
+            dead = [w for w in self._idle if w not in live]
+            holders = [w for w in live if key in w.known.items]
+            chosen = holders[0] if holders else (None if known_only or not live else live[0])
+            self._idle = [w for w in live if w is not chosen]
+        for worker in dead:
             self._replace(worker)
+        return chosen
+
+    def _acquire(self, deadline: float, key: str) -> _Worker:
+        """An idle worker, waiting for one until ``deadline``."""
+        while True:
+            worker = self._take(key, known_only=False)
+            if worker is not None:
+                return worker
+            with self._free:
+                if not self._idle and not self._free.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise WitnessTimeout("no symbolic worker became free before the deadline") from None
+
+    def idle_workers(self) -> list[_Worker]:
+        with self._free:
+            return list(self._idle)
+
+    def _release(self, worker: _Worker) -> None:
+        with self._free:
+            self._idle.append(worker)
+            self._free.notify()
 
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` and start its replacement in the background: spawning a Python process
@@ -179,11 +268,13 @@ class SymbolicPool:
         worker.kill()
         with self._lock:
             self.replaced += 1
-        threading.Thread(target=lambda: self.idle.put(_Worker(self.memory_mb)), daemon=True).start()
+        threading.Thread(target=lambda: self._release(_Worker(self.memory_mb)), daemon=True).start()
 
     def close(self) -> None:
-        while not self.idle.empty():
-            self.idle.get_nowait().kill()
+        with self._free:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
 
 
 def _run_inline(plan: Plan, seed: np.ndarray) -> dict[int, np.ndarray]:

@@ -104,3 +104,9 @@ def test_the_estimate_counts_every_backward_step():
     one = cost.element_evaluations(plan, ("numeric", "finite_difference"), "off", None)
     steps = [type("S", (), {"kind": k})() for k in ("zero_grad", "backward", "sgd_step", "backward")]
     assert cost.element_evaluations(plan, ("numeric", "finite_difference"), "off", steps) == 2 * one
+
+
+def test_order_2_costs_a_few_differentiations_per_hessian_vector_product():
+    plan = validate(_chain(10, 2))  # 10 differentiable elements: the full Hessian, 10 products
+    assert cost.element_evaluations(plan, ("numeric",), "off", None, order=2) == \
+        10 * 3 * cost.NUMERIC_PASSES * cost.intermediate_elements(plan)

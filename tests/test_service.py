@@ -124,6 +124,24 @@ def test_stream_error_names_the_request(client):
     assert err.value.violations[0][0] == "requests[1].graph.nodes[1].inputs[0]"
 
 
+def test_a_bad_request_in_a_stream_gets_its_own_error_and_the_others_are_answered(client):
+    """Mixed structures keep their order; the bad one is InvalidRequest naming its field."""
+    x = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
+    square = (x * x).sum()
+    bad = CheckRequest(Graph((Leaf("a", np.ones(3), True), OpNode("out", "exp", ("zz",))), "out"))
+    over = CheckRequest(Graph((Leaf("a", np.ones(3), True), OpNode("out", "tanh", ("a",))), "out"),
+                        seed=np.ones(4))
+    answers = list(client.check_many([seed_loss()[2], bad, square, over, square * 2], return_exceptions=True))
+    assert len(answers) == 5
+    assert [getattr(a, "verdict", None) for a in answers] == ["agree", None, "agree", None, "agree"]
+    assert isinstance(answers[1], InvalidRequest) and answers[1].code == "INVALID_ARGUMENT"
+    assert answers[1].violations == [("requests[1].graph.nodes[1].inputs[0]", answers[1].violations[0][1])]
+    assert "requests[1].graph.nodes[1].inputs[0]" in answers[1].message
+    assert isinstance(answers[3], InvalidRequest) and answers[3].violations[0][0].startswith("requests[3].")
+    assert float(answers[2].leaves[0].grads["symbolic"][0]) == 6.0
+    assert float(answers[4].leaves[0].grads["symbolic"][0]) == 12.0
+
+
 def test_programs_run_remotely(client):
     report = client.check(EXAMPLES / "program.json")
     assert report.verdict == "agree"

@@ -77,7 +77,7 @@ def test_dead_workers_are_replaced_and_checks_still_answer(server, monkeypatch):
 
     monkeypatch.setattr(workers, "INLINE_WORK", 0)  # every symbolic job goes to a worker
     replaced = server.pool.replaced
-    killed = list(server.pool.idle.queue)
+    killed = server.pool.idle_workers()
     for worker in killed:
         worker.process.kill()
         worker.process.join(5)
@@ -107,7 +107,7 @@ def test_symbolic_runs_while_the_parent_works_and_a_failed_check_returns_its_wor
         real = check_module.numeric_gradients
 
         def numeric_noting_the_worker(plan, seed):
-            started.append(pool.idle.qsize())
+            started.append(len(pool.idle_workers()))
             return real(plan, seed)
 
         monkeypatch.setattr(check_module, "numeric_gradients", numeric_noting_the_worker)
@@ -120,7 +120,7 @@ def test_symbolic_runs_while_the_parent_works_and_a_failed_check_returns_its_wor
         monkeypatch.setattr(check_module, "numeric_gradients", broken)
         with pytest.raises(RuntimeError, match="planted"):
             check_module.check(request, hook)
-        assert pool.idle.qsize() == 1 and pool.replaced == 0
+        assert len(pool.idle_workers()) == 1 and pool.replaced == 0
         monkeypatch.setattr(check_module, "numeric_gradients", real)
         assert check_module.check(request, hook).verdict == "agree"
     finally:

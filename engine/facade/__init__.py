@@ -101,6 +101,7 @@ from crossgrad.engine.numeric.shape_api import (
     flip,
     gather,
     index_select,
+    scatter_add,
     split,
     squeeze,
     stack,
@@ -125,7 +126,8 @@ __all__ = [
 ]
 __all__ += ["eq", "full_like", "ge", "greater", "greater_equal", "gt", "le", "less", "less_equal", "lt", "ne",
             "not_equal", "tril", "triu"]
-__all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "split", "squeeze", "unsqueeze"]
+__all__ += ["cat", "stack", "chunk", "flip", "gather", "index_select", "scatter_add", "split", "squeeze",
+            "unsqueeze"]
 __all__ += ["clamp", "clip", "cos", "erf", "expm1", "log1p", "reciprocal", "rsqrt", "sin", "square", "where"]
 clip = clamp
 

@@ -94,5 +94,19 @@ def _layer_norm(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: l
     return np.stack([fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0] for b in range(count)])
 
 
+def _scatter_add(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """Copies of input (moved or repeated) with each copy's src added at the same positions."""
+    x, index, src = xs
+    copies = next(a.shape[0] for a, f in zip(xs, flags) if f)
+    base = np.array(np.broadcast_to(x if flags[0] else x[None], (copies,) + tuple(out)))
+    src = src if flags[2] else np.broadcast_to(src, (copies,) + src.shape)
+    if not out:
+        return base + src
+    grids = list(np.indices((copies,) + index.shape, sparse=True))
+    grids[at["dim"] % len(out) + 1] = index[None]
+    np.add.at(base, tuple(grids), src)
+    return base
+
+
 SHAPE_BATCH = {op: _adapt(rule) for op, rule in _RULES.items()} | {
-    "cat": _join, "stack": _join, "embedding": _embedding, "layer_norm": _layer_norm}
+    "cat": _join, "stack": _join, "scatter_add": _scatter_add, "embedding": _embedding, "layer_norm": _layer_norm}

@@ -90,6 +90,11 @@ class RuleTensor(Tensor):
             return self.reshape(shape)
         return as_rule(Tensor.__getitem__(self, index))
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if _live(self) or _live(value):
+            raise _unmapped("an in-place write (x[i] = v) into a recorded tensor")
+        Tensor.__setitem__(self, index, value)
+
     def __array_ufunc__(self, ufunc: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         if method != "__call__" or kwargs.get("out") is not None:
             raise _unmapped(f"{ufunc.__name__}.{method}")
@@ -115,6 +120,18 @@ def _rewrapped(f: Callable) -> Callable:
     return lambda self, *other: as_rule(f(self, *[_tensor(o) for o in other]))
 
 
+def _logical(ufunc: Any) -> Callable:
+    """``&``, ``|``, ``^``, ``~`` on masks: piecewise constant, so a constant (never of a live tensor)."""
+    def apply(*xs: Any) -> Any:
+        if any(_live(x) for x in xs):
+            raise _unmapped(f"{ufunc.__name__} of a differentiable tensor")
+        return constant(ufunc(*[_raw(x) for x in xs]))
+    return apply
+
+
+for _name, _ufunc in (("__and__", np.bitwise_and), ("__rand__", np.bitwise_and), ("__or__", np.bitwise_or),
+                      ("__ror__", np.bitwise_or), ("__xor__", np.bitwise_xor), ("__invert__", np.invert)):
+    setattr(RuleTensor, _name, _logical(_ufunc))
 for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
               "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__pow__",
               "__rpow__", "__neg__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
@@ -234,11 +251,49 @@ def _logaddexp(a: Any, b: Any) -> Any:
     raise _unmapped("np.logaddexp with a nonzero first argument")
 
 
+def _clip(x: Any, lo: Any = None, hi: Any = None, **kw: Any) -> Any:
+    """np.clip with constant scalar bounds: catalogue clamp (the gradient passes at the bounds)."""
+    bounds = [None if b is None else np.asarray(_raw(b)) for b in (lo, hi)]
+    if any(b is not None and (b.ndim or _live(c)) for b, c in zip(bounds, (lo, hi))) or kw:
+        raise _unmapped("np.clip with array bounds")
+    return record("clamp", (x,), min=None if lo is None else float(_raw(lo)),
+                  max=None if hi is None else float(_raw(hi)))
+
+
+def _flip(x: Any, axis: Any = None) -> Any:
+    dims = range(x.ndim) if axis is None else (axis,) if isinstance(axis, (int, np.integer)) else axis
+    return record("flip", (x,), dims=tuple(int(d) for d in dims)) if x.ndim else x
+
+
+def _cumsum(x: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis is None or kw.get("dtype") is not None:
+        raise _unmapped("np.cumsum without an axis")
+    return record("cumsum", (x,), dim=int(axis))
+
+
+def _split(x: Any, cuts: Any, axis: int = 0) -> list:
+    """np.split at the given cut points: one slice op per piece."""
+    if isinstance(cuts, (int, np.integer)):
+        raise _unmapped("np.split into equal sections")
+    bounds = [0, *[int(c) for c in cuts], x.shape[axis]]
+    return [record("slice", (x,), dim=int(axis), start=a, stop=b, step=1) for a, b in zip(bounds, bounds[1:])]
+
+
+def _take(x: Any, index: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis is None or not isinstance(index, (int, np.integer)) or kw:
+        raise _unmapped("np.take other than one integer along an axis")
+    return record("select", (x,), dim=int(axis), index=int(index))
+
+
 def _unary(op: str) -> Callable:
     return lambda x: record(op, (x,))
 
 
 def _binary(op: str) -> Callable:
+    """A binary Tensor method (scalars take the tensor's dtype, as torch's do)."""
+    if not op.startswith("__"):
+        return lambda a, b: as_rule(Tensor._binary(a, op, b) if isinstance(a, Tensor)
+                                    else Tensor._rbinary(b, op, _tensor(a)))
     return lambda a, b: as_rule(getattr(Tensor, op)(_tensor(a), _tensor(b)) if isinstance(
         a, Tensor) else getattr(Tensor, op.replace("__", "__r", 1))(_tensor(b), _tensor(a)))
 
@@ -248,8 +303,8 @@ _UFUNCS: dict[str, Callable] = {
     "divide": _binary("__truediv__"), "true_divide": _binary("__truediv__"),
     "matmul": _binary("__matmul__"), "power": _pow, "negative": _unary("neg"),
     "exp": _unary("exp"), "log": _unary("log"), "sqrt": _unary("sqrt"), "tanh": _unary("tanh"),
-    "absolute": _unary("abs"), "maximum": lambda a, b: record("maximum", (a, b)),
-    "minimum": lambda a, b: record("minimum", (a, b)), "logaddexp": _logaddexp,
+    "absolute": _unary("abs"), "maximum": _binary("maximum"), "minimum": _binary("minimum"),
+    "logaddexp": _logaddexp,
     "sin": _unary("sin"), "cos": _unary("cos"), "expm1": _unary("expm1"), "log1p": _unary("log1p"),
     "square": _unary("square"), "reciprocal": _unary("reciprocal"),
 }
@@ -258,12 +313,15 @@ _FUNCTIONS: dict[str, Callable] = {
     "mean": lambda x, axis=None, keepdims=False, **k: _tensor(x).mean(axis, keepdims),
     "reshape": lambda x, shape, **k: x.reshape(shape), "where": _where,
     "broadcast_to": _broadcast_to, "expand_dims": _expand_dims, "swapaxes": _swapaxes,
-    "transpose": _transpose, "matmul": lambda a, b: _UFUNCS["matmul"](a, b),
+    "transpose": _transpose, "matmul": lambda a, b: _UFUNCS["matmul"](a, b), "clip": _clip,
+    "tril": lambda x, k=0: record("tril", (x,), diagonal=int(k)),
+    "triu": lambda x, k=0: record("triu", (x,), diagonal=int(k)),
+    "flip": _flip, "cumsum": _cumsum, "split": _split, "take": _take,
 }
 _CONSTANT_UFUNCS = frozenset({  # piecewise constant: derivative zero where defined
     "sign", "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "isfinite",
     "isnan", "isinf", "logical_and", "logical_or", "logical_not", "floor", "ceil", "rint",
-    "trunc", "signbit"})
+    "trunc", "signbit", "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "logical_xor"})
 _CONSTANT = frozenset({"zeros_like", "ones_like", "empty_like", "shape", "ndim", "size",
                        "result_type", "broadcast_shapes", "argmax", "argmin", "isfinite"})
 

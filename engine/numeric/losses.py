@@ -125,8 +125,10 @@ def _cross_entropy_vjp_traced(g: Arr, saved: tuple, node: Any) -> Arr:
     up = _upstream(g, node.attrs["reduction"], w_sample.sum())
     up = np.broadcast_to(up, t_shape).reshape(-1)
     coef = (1 - eps) * w_sample * up
-    total_w = classes if w_class is None else w_class.sum()
-    scale = coef + (eps / classes) * total_w * valid * up
+    scale = coef
+    if eps:  # the constant factor in the logits' dtype (a float64 constant would promote g)
+        total_w = classes if w_class is None else w_class.sum()
+        scale = coef + ((eps / classes) * total_w * valid).astype(logp.dtype) * up
     onehot = np.zeros(logp.shape, dtype=logp.dtype)
     onehot[np.arange(len(safe)), safe] = 1
     p = call("softmax", x.reshape(-1, classes), dim=1)

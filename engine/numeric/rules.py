@@ -298,6 +298,10 @@ from .rules_nn import NN_RULES  # noqa: E402
 
 RULES.update(NN_RULES)
 
+from .rules_scatter import SCATTER_RULES  # noqa: E402
+
+RULES.update(SCATTER_RULES)
+
 from .rules_losses import LOSS_RULES  # noqa: E402
 
 RULES.update(LOSS_RULES)

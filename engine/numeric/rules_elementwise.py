@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .rules import _unary
-from .ruletools import Arr, Rule, sigmoid, unbroadcast
+from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -21,7 +21,10 @@ _GELU_C = 0.044715
 
 
 def erf(x: Arr) -> Arr:
-    """math.erf elementwise (numpy has no erf), in float64, back in x's dtype."""
+    """math.erf elementwise (numpy has no erf), in float64, back in x's dtype; the catalogue's
+    erf op under create_graph."""
+    if traced(x):
+        return call("erf", x)
     return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64).astype(x.dtype)
 
 
@@ -70,12 +73,10 @@ def _clamp(x: Arr, at: dict) -> Arr:
 
 def _clamp_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
     """1 where min <= x <= max (the bounds included, as PyTorch), else 0."""
-    keep = np.ones(x.shape, bool)
-    if at["min"] is not None:
-        keep &= x >= at["min"]
-    if at["max"] is not None:
-        keep &= x <= at["max"]
-    return g * keep
+    lo, hi = at["min"], at["max"]
+    keep = (x >= lo) & (x <= hi) if lo is not None and hi is not None else x >= lo if lo is not None \
+        else x <= hi if hi is not None else None
+    return g if keep is None else g * keep
 
 
 def _hardtanh(x: Arr, at: dict) -> Arr:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .ruletools import Arr, Rule
+from .ruletools import Arr, Rule, data
 
 
 def _smooth_l1(x: Arr, y: Arr, at: dict) -> Arr:
@@ -135,12 +135,14 @@ def _nll(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 
 def _nll_vjp(g: Arr, xs: tuple, node: Any) -> tuple:
-    """d loss / d input[i, t_i] = -w[t_i] (times g_i, or g / sum w for 'mean'); 0 elsewhere."""
-    rows, safe, weights = _nll_parts(xs, node.attrs)
+    """d loss / d input[i, t_i] = -w[t_i] (times g_i, or g / sum w for 'mean'); 0 elsewhere:
+    a constant one-hot matrix times a column linear in g (no scatter, no in-place write)."""
+    rows, safe, weights = _nll_parts(tuple(data(x) for x in xs), node.attrs)
     red = node.attrs["reduction"]
     scale = g.reshape(-1) if red == "none" else g / weights.sum() if red == "mean" else g
-    grad = np.zeros_like(rows)
-    grad[np.arange(len(safe)), safe] = -weights * scale
+    picked = np.zeros(rows.shape, rows.dtype)
+    picked[np.arange(len(safe)), safe] = 1
+    grad = picked * (-weights * scale).reshape(-1, 1)
     return grad.reshape(xs[0].shape), None, None
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .rules_scatter import scatter_rows
 from .ruletools import Arr, Rule
 
 
@@ -17,11 +18,12 @@ def _embedding(xs: tuple, at: dict) -> tuple[Arr, Any]:
 def _embedding_vjp(g: Arr, idx: Arr, node: Any) -> tuple:
     """d weight[idx]: rows of g added at the rows idx names; the padding_idx row stays 0."""
     shape = node.shapes[1]
-    gw = np.zeros(shape, g.dtype)
-    np.add.at(gw, idx.reshape(-1), g.reshape(-1, shape[1]))
+    gw = scatter_rows(g, idx, shape)
     p = node.attrs["padding_idx"]
     if p is not None:
-        gw[p] = 0
+        keep = np.ones((shape[0], 1), g.dtype)
+        keep[p] = 0
+        gw = gw * keep
     return None, gw
 
 

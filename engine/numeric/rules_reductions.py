@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .rules import reduced_dims
-from .ruletools import Arr, Rule
+from .ruletools import Arr, Rule, asarray, call, traced
 
 
 def _keep(y: Arr, shape: tuple, at: dict, dims: tuple[int, ...]) -> Arr:
@@ -21,18 +21,20 @@ def _count(shape: tuple, dims: tuple[int, ...]) -> int:
 
 def _reduction(fwd: Any, vjp: Any) -> Rule:
     """``fwd(x, dims, at)`` reduced with keepdims; ``vjp(g, x, out, dims, at)`` with g and out
-    already broadcastable to x."""
+    already broadcastable to x. The saved output is the returned array itself, so that under
+    create_graph it is the live output (its dependence on x is part of the second derivative)."""
     def forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
         x = xs[0]
         dims = reduced_dims(at.get("dim"), x.ndim)
         kept = np.asarray(fwd(x, dims, at), dtype=x.dtype)
         out = kept if at.get("keepdim") else kept.reshape([s for i, s in enumerate(x.shape) if i not in dims])
-        return out, (x, kept)
+        return out, (x, out)
 
     def backward(g: Arr, saved: Any, node: Any) -> tuple:
-        x, kept = saved
+        x, out = saved
         dims = reduced_dims(node.attrs.get("dim"), x.ndim)
-        return (np.asarray(vjp(_keep(g, x.shape, node.attrs, dims), x, kept, dims, node.attrs), g.dtype),)
+        keep = _keep(out, x.shape, node.attrs, dims)
+        return (asarray(vjp(_keep(g, x.shape, node.attrs, dims), x, keep, dims, node.attrs), g.dtype),)
 
     return Rule(forward, backward)
 
@@ -85,15 +87,27 @@ def _norm_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
         return g * np.where(out == 0, 0.0, x / out)
 
 
-def _prod_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
-    """d prod / d x_i = product of the others: exclusive prefix times suffix products along the
-    flattened reduced dims (right where some x_j is 0, unlike out / x)."""
-    kept = [d for d in range(x.ndim) if d not in dims]
-    moved = np.transpose(x, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
-    ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+def _others(moved: Arr) -> Arr:
+    """Per element of the last axis, the product of the row's other elements.
+
+    First order: exclusive prefix times suffix products (O(K), right where some x_j is 0, unlike
+    out / x). Under create_graph: prod over a (K, K) stack of the row with 1 on the diagonal,
+    a recorded prod op whose own VJP gives the next order (O(K^2), only when differentiating)."""
+    if traced(moved):
+        eye = np.eye(moved.shape[-1], dtype=moved.dtype)
+        stacked = np.expand_dims(moved, -2) * (1 - eye) + eye
+        return call("prod", stacked, dim=(-1,), keepdim=False)
+    ones = np.ones(moved.shape[:-1] + (1,), moved.dtype)
     prefix = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
     suffix = np.flip(np.cumprod(np.concatenate([ones, np.flip(moved, -1)[..., :-1]], axis=-1), axis=-1), -1)
-    others = (prefix * suffix).reshape([x.shape[d] for d in kept] + [x.shape[d] for d in dims])
+    return prefix * suffix
+
+
+def _prod_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """d prod / d x_i = product of the others, along the flattened reduced dims."""
+    kept = [d for d in range(x.ndim) if d not in dims]
+    moved = np.transpose(x, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
+    others = _others(moved).reshape([x.shape[d] for d in kept] + [x.shape[d] for d in dims])
     return g * np.transpose(others, np.argsort(kept + list(dims)))
 
 

@@ -1,7 +1,8 @@
 """Numeric forward and hand-written VJP of the shape and indexing ops (engine/shape_specs.py).
 
 Shape-only VJPs save nothing; gather / index_select / index save only their int64 index (the
-gradient scatters-adds g back into zeros of the input's shape: repeated indices add up).
+gradient is a scatter_add of g into zeros of the input's shape: repeated indices add up; a
+catalogue op, so the VJPs record under create_graph).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .ruletools import Arr, Rule, unbroadcast
+from .rules_scatter import gather_where, scatter_rows
+from .ruletools import Arr, Rule, call, data, unbroadcast
 
 
 def _shape_only(fwd: Any, vjp: Any) -> Rule:
@@ -52,31 +54,19 @@ def _flip(x: Arr, at: dict) -> Arr:
     return np.flip(x, tuple(at["dims"])) if x.ndim else x
 
 
-def _scatter_zero(shape: tuple, dtype: Any, where: tuple, g: Arr) -> Arr:
-    out = np.zeros(shape, dtype)
-    np.add.at(out, where, g)
-    return out
-
-
-def _gather_where(index: Arr, dim: int) -> tuple:
-    """The input positions gather reads: index along dim, the element's own position elsewhere."""
-    grids: list[Any] = list(np.indices(index.shape, sparse=True))
-    grids[dim] = index
-    return tuple(grids)
-
-
 def _gather(xs: tuple, at: dict) -> tuple[Arr, Any]:
     x, index = xs
     if x.ndim == 0:
         return x.copy(), index
-    return x[_gather_where(index, at["dim"] % x.ndim)], index
+    return x[gather_where(index, at["dim"] % x.ndim)], index
 
 
 def _gather_vjp(g: Arr, index: Arr, node: Any) -> tuple:
+    """A scatter_add of g into zeros of the input's shape (torch's GatherBackward)."""
     shape = node.shapes[0]
     if not shape:
-        return g.copy(), None
-    return _scatter_zero(shape, g.dtype, _gather_where(index, node.attrs["dim"] % len(shape)), g), None
+        return g, None
+    return call("scatter_add", np.zeros(shape, g.dtype), index, g, dim=node.attrs["dim"]), None
 
 
 def _index_select(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -87,12 +77,13 @@ def _index_select(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 
 def _index_select_vjp(g: Arr, index: Arr, node: Any) -> tuple:
+    """A scatter_add along dim of g into zeros, with the 1-D index spread over g's shape."""
     shape = node.shapes[0]
     if not shape:
-        return g.copy(), None
+        return g, None
     dim = node.attrs["dim"] % len(shape)
-    where = (slice(None),) * dim + (index.reshape(-1),)
-    return _scatter_zero(shape, g.dtype, where, g), None
+    picks = np.asarray(data(index)).reshape([-1 if d == dim else 1 for d in range(len(shape))])
+    return call("scatter_add", np.zeros(shape, g.dtype), np.broadcast_to(picks, g.shape), g, dim=dim), None
 
 
 def _index(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -101,7 +92,7 @@ def _index(xs: tuple, at: dict) -> tuple[Arr, Any]:
 
 def _index_vjp(g: Arr, index: Arr, node: Any) -> tuple:
     """d x[idx]: rows of g added back at the rows idx names (repeats add up)."""
-    return _scatter_zero(node.shapes[0], g.dtype, (index,), g), None
+    return scatter_rows(g, index, node.shapes[0]), None
 
 
 def _cat_vjp(g: Arr, saved: Any, node: Any) -> tuple:

@@ -33,6 +33,16 @@ def traced(*xs: Any) -> bool:
     return any(hasattr(x, "_data") for x in xs)
 
 
+def asarray(x: Any, dtype: Any) -> Any:
+    """np.asarray(x, dtype) for a VJP's result; under create_graph the tensor as it is (in its dtype)."""
+    return x.astype(dtype) if traced(x) else np.asarray(x, dtype)
+
+
+def data(x: Any) -> Any:
+    """A saved non-differentiable value (an index, a mask) as a plain array, on either order."""
+    return x._data if hasattr(x, "_data") else x
+
+
 def sigmoid(x: Arr) -> Arr:
     """sigmoid(x) = exp(-softplus(-x)), without overflow warnings."""
     if traced(x):

@@ -74,6 +74,12 @@ def index_select(input: Any, dim: int, index: Any) -> Any:
     return _indexed("index_select", input, index, {"dim": int(dim)})
 
 
+def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Any:
+    """torch.scatter_add (ScatterAddBackward0): input with src added at index along dim."""
+    _check_index("scatter_add", input, index, {"dim": int(dim)})
+    return apply("scatter_add", (input, index, src), {"dim": int(dim)})
+
+
 def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
     """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along dim."""
     n = tensor.shape[dim]
@@ -129,6 +135,9 @@ class ShapeMethods:
 
     def index_select(self, dim: int, index: Any) -> Any:
         return index_select(self, dim, index)
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Any:
+        return scatter_add(self, dim, index, src)
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple:
         return split(self, split_size, dim)

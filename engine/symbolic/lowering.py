@@ -251,6 +251,8 @@ def lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray | None
         return lower_loss(op, shapes, attrs)
     if op in NN_LOWERING:
         return NN_LOWERING[op](shapes, attrs, ints)
+    if op == "scatter_add":
+        return lower_scatter_add(shapes, attrs, ints)
     return DIRECT[op](shapes, attrs)
 
 
@@ -262,7 +264,7 @@ from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
 
 DIRECT.update(POOL_LOWERING)
 DIRECT.update(RESAMPLE_LOWERING)
-
 from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
 from .lowering_nn import NN_LOWERING  # noqa: E402
+from .lowering_scatter import lower_scatter_add  # noqa: E402
 from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)

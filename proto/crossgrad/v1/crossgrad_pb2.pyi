@@ -192,7 +192,7 @@ class Step(_message.Message):
     def __init__(self, kind: _Optional[_Union[StepKind, str]] = ..., root: _Optional[str] = ..., retain_graph: _Optional[bool] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., lr: _Optional[float] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only")
+    __slots__ = ("graph", "root", "gradient", "program", "tier", "witnesses", "tolerance", "claimed", "formulas", "fd_seed", "figures_only", "order")
     class ClaimedEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -211,6 +211,7 @@ class CheckRequest(_message.Message):
     FORMULAS_FIELD_NUMBER: _ClassVar[int]
     FD_SEED_FIELD_NUMBER: _ClassVar[int]
     FIGURES_ONLY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
     graph: Graph
     root: str
     gradient: Tensor
@@ -222,7 +223,8 @@ class CheckRequest(_message.Message):
     formulas: bool
     fd_seed: int
     figures_only: bool
-    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ...) -> None: ...
+    order: int
+    def __init__(self, graph: _Optional[_Union[Graph, _Mapping]] = ..., root: _Optional[str] = ..., gradient: _Optional[_Union[Tensor, _Mapping]] = ..., program: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., witnesses: _Optional[_Iterable[_Union[Witness, str]]] = ..., tolerance: _Optional[_Union[Tolerance, _Mapping]] = ..., claimed: _Optional[_Mapping[str, Tensor]] = ..., formulas: _Optional[bool] = ..., fd_seed: _Optional[int] = ..., figures_only: _Optional[bool] = ..., order: _Optional[int] = ...) -> None: ...
 
 class Comparison(_message.Message):
     __slots__ = ("first", "second", "verdict", "max_abs", "max_rel", "max_ulp", "mismatched", "total", "kinks", "non_finite", "worst_index", "worst_first", "worst_second", "tolerance", "unit", "reason", "mismatches", "max_abs_index", "unresolved")
@@ -336,7 +338,7 @@ class NodeInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., grad_fn: _Optional[str] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output", "culprits")
+    __slots__ = ("verdict", "leaves", "nodes", "steps", "tier", "tier_reason", "finite_difference", "timings_ms", "notes", "output", "culprits", "order", "directions_seed")
     class TimingsMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +357,8 @@ class CheckResponse(_message.Message):
     NOTES_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     CULPRITS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    DIRECTIONS_SEED_FIELD_NUMBER: _ClassVar[int]
     verdict: Verdict
     leaves: _containers.RepeatedCompositeFieldContainer[LeafReport]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
@@ -366,7 +370,9 @@ class CheckResponse(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     output: Tensor
     culprits: _containers.RepeatedCompositeFieldContainer[Culprit]
-    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ...) -> None: ...
+    order: int
+    directions_seed: int
+    def __init__(self, verdict: _Optional[_Union[Verdict, str]] = ..., leaves: _Optional[_Iterable[_Union[LeafReport, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., tier_reason: _Optional[str] = ..., finite_difference: _Optional[str] = ..., timings_ms: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., output: _Optional[_Union[Tensor, _Mapping]] = ..., culprits: _Optional[_Iterable[_Union[Culprit, _Mapping]]] = ..., order: _Optional[int] = ..., directions_seed: _Optional[int] = ...) -> None: ...
 
 class Culprit(_message.Message):
     __slots__ = ("kind", "node", "op", "grad_fn", "input", "index", "values", "suspect", "mismatched", "total", "consumers", "first", "message")
@@ -412,10 +418,24 @@ class CheckStreamRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[CheckRequest, _Mapping]] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("response",)
+    __slots__ = ("response", "error")
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     response: CheckResponse
-    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ...) -> None: ...
+    error: StreamError
+    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+
+class StreamError(_message.Message):
+    __slots__ = ("code", "message", "field", "description")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    field: str
+    description: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ListOpsRequest(_message.Message):
     __slots__ = ()

@@ -1,0 +1,88 @@
+"""The compact worker protocol: a structure a worker has seen travels as leaf values only.
+
+The first job of a structure sends the validated plan (pickled) once; the worker keeps it by
+key (tier, structure hash, seed dtype). Later jobs of that structure send one bytes buffer: the
+key, then every leaf's values and the seed, raw, in node order. The worker knows every shape and
+dtype from its copy of the plan, so the buffer has no other framing. Both sides keep the last
+``KNOWN_PER_WORKER`` keys with the same LRU rule, so the parent knows what each worker holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+
+import numpy as np
+from crossgrad.engine.graph import Graph, Leaf, Plan
+
+KNOWN_PER_WORKER = 256
+_SEP = b"\n"
+VALUES, PLAN = b"V", b"P"  # a message's first byte: leaf values of a known structure, or a pickled plan
+
+
+def key_of(plan: Plan, seed: np.ndarray, tier: str) -> str:
+    return f"{tier}:{plan.structure_hash}:{seed.dtype.str}:{'x'.join(map(str, seed.shape))}"
+
+
+def pack(key: str, plan: Plan, seed: np.ndarray) -> bytes:
+    """A VALUES message: the key, then every leaf's values and the seed, raw bytes in node order."""
+    parts = [VALUES, key.encode(), _SEP]
+    for node in plan.graph.nodes:
+        if isinstance(node, Leaf):
+            parts.append(np.ascontiguousarray(node.value).tobytes())
+    parts.append(np.ascontiguousarray(seed).tobytes())
+    return b"".join(parts)
+
+
+def split_key(buffer: bytes) -> tuple[str, memoryview]:
+    """A VALUES message's key and its raw data."""
+    cut = buffer.index(_SEP)
+    return buffer[1:cut].decode(), memoryview(buffer)[cut + 1:]
+
+
+def unpack(known: Plan, seed_dtype: np.dtype, data: memoryview) -> tuple[Plan, np.ndarray]:
+    """The known plan with the buffer's leaf values, and the seed (arrays own their memory)."""
+    nodes, offset = list(known.graph.nodes), 0
+    for i, node in enumerate(nodes):
+        if isinstance(node, Leaf):
+            value, offset = _take(data, offset, np.asarray(node.value).dtype, known.shapes[i])
+            nodes[i] = Leaf(node.name, value, node.requires_grad)
+    seed, offset = _take(data, offset, seed_dtype, known.shapes[known.output])
+    if offset != len(data):
+        raise ValueError(f"leaf buffer of {len(data)} bytes, {offset} expected")
+    graph = Graph(tuple(nodes), known.graph.output)
+    return dataclasses.replace(known, graph=graph), seed
+
+
+def skeleton(plan: Plan) -> Plan:
+    """The plan without its leaf values (empty arrays of their dtypes): what a worker keeps."""
+    nodes = tuple(Leaf(n.name, np.empty(0, np.asarray(n.value).dtype), n.requires_grad) if isinstance(n, Leaf) else n
+                  for n in plan.graph.nodes)
+    return dataclasses.replace(plan, graph=Graph(nodes, plan.graph.output))
+
+
+def _take(data: memoryview, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    count = int(np.prod(shape, dtype=np.int64))
+    end = offset + count * dtype.itemsize
+    if end > len(data):
+        raise ValueError("leaf buffer too short for the known structure")
+    return np.frombuffer(data[offset:end], dtype=dtype).reshape(shape).copy(), end
+
+
+class Known:
+    """Keys a worker holds, mirrored on both sides (same size, same LRU order)."""
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, key: str) -> object | None:
+        item = self.items.get(key)
+        if item is not None:
+            self.items.move_to_end(key)
+        return item
+
+    def put(self, key: str, item: object) -> None:
+        self.items[key] = item
+        self.items.move_to_end(key)
+        while len(self.items) > KNOWN_PER_WORKER:
+            self.items.popitem(last=False)
