@@ -1,14 +1,18 @@
-"""The GPT block of examples/models/gpt_block.py: one training step in crossgrad vs PyTorch CPU,
-and the full three-way crossgrad.check against one engine step, in the same run (issue 11).
+"""Real models: one training step in crossgrad vs PyTorch CPU, and the full three-way
+``crossgrad.check(loss)`` against one engine step — time and peak memory — in the same run
+(issues 11 and 12).
 
-    python bench/bench_models.py [--quick] [--rounds 5] [--step-only]
+    python bench/bench_models.py [--model gpt|lenet|resnet|all] [--quick] [--rounds 5]
 
-Default sizes are the issue's: vocab 256, d_model 128, 4 heads, seq 64, batch 16 (float32).
-Rounds alternate crossgrad and torch; medians are printed with their ratio. Without torch the
-ratio is left out (said so, no stored figure is passed off as measured). Threads: torch runs on
-1 thread and so does numpy's BLAS (OPENBLAS_NUM_THREADS etc. default to 1 here, set before numpy
-loads; export them to compare otherwise). On a shared 2-core machine a 2-thread OpenBLAS spins
-against the other processes: the step measured 1,063 ms that way vs 132 ms on 1 thread.
+Sizes are the issues': the GPT block (vocab 256, d_model 128, 4 heads, seq 64, batch 16), LeNet-5
+at batch 64, the ResNet basic block at batch 32 on 16x32x32; all float32. ``--quick`` shrinks
+the GPT block (vocab 64, d 32, seq 16, batch 4). A step is zero_grad + forward + backward +
+optimizer step (AdamW for the GPT block, SGD with momentum for the CNNs). Rounds alternate a
+crossgrad step, a torch step (when torch is installed, else no ratio is printed) and a check
+(its derivations compiled and cached by the first, "cold", check); medians are reported. Peak
+memory is tracemalloc's, measured after the timing (it slows allocation) for one step and one
+check of the same model. On a shared machine, run with OPENBLAS_NUM_THREADS=1 (numpy's
+multi-threaded BLAS under load made single steps vary 10x between rounds; torch runs on 1 thread).
 """
 
 from __future__ import annotations
@@ -19,76 +23,138 @@ import os
 import pathlib
 import statistics
 import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads
     os.environ.setdefault(_var, "1")
 
 ROOT = pathlib.Path(__file__).parents[1]
-spec = importlib.util.spec_from_file_location("gpt_block", ROOT / "examples" / "models" / "gpt_block.py")
-gpt_block = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gpt_block)  # type: ignore[union-attr]
 
 
-def step_timer(lib, sizes: dict, batch: int):  # noqa: ANN001, ANN201
+def _example(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "models" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def gpt(lib: Any, quick: bool) -> tuple[Any, Callable[[], Any], Any]:
+    """The model, its loss (a fresh graph per call) and its optimizer."""
+    sizes = dict(vocab=64, d_model=32, heads=4, seq=16) if quick else dict(vocab=256, d_model=128, heads=4, seq=64)
+    batch = 4 if quick else 16
     lib.manual_seed(0)
-    model = gpt_block.build(lib, **sizes)
-    optimizer = lib.optim.AdamW(model.parameters(), lr=1e-3)
+    model = _example("gpt_block").build(lib, **sizes)
     idx = lib.randint(0, sizes["vocab"], (batch, sizes["seq"]))
     targets = lib.randint(0, sizes["vocab"], (batch, sizes["seq"]))
+    model.eval()  # dropout off: the check sees the function the step differentiates
+    return model, lambda: model(idx, targets), lib.optim.AdamW(model.parameters(), lr=1e-3)
 
+
+def cnn(name: str, batch: int, **data: Any) -> Callable[[Any, bool], tuple[Any, Callable[[], Any], Any]]:
+    def make(lib: Any, quick: bool) -> tuple[Any, Callable[[], Any], Any]:
+        module = _example(name)
+        model = module.build(lib)
+        module.init(lib, model, lib.float32)
+        x, y = module.data(lib, batch, lib.float32, **data)
+        loss_fn = lib.nn.CrossEntropyLoss()
+        return model, lambda: loss_fn(model(x), y), lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    return make
+
+
+MODELS = {
+    "gpt": ("GPT block", gpt),
+    "lenet": ("LeNet-5 batch 64", cnn("lenet", 64)),
+    "resnet": ("ResNet block batch 32, 16x32x32", cnn("resnet_block", 32, channels=16, size=32)),
+}
+
+
+def stepper(model: Any, loss: Callable[[], Any], optimizer: Any) -> Callable[[], float]:
     def step() -> float:
         start = time.perf_counter()
         optimizer.zero_grad()
-        model(idx, targets).backward()
+        loss().backward()
         optimizer.step()
         return time.perf_counter() - start
 
-    return step, model, idx, targets
+    return step
+
+
+def peak_mb(fn: Callable[[], Any]) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False) -> None:
+    import crossgrad
+
+    label, make = MODELS[key]
+    model, loss, optimizer = make(crossgrad, quick)
+    ours = stepper(model, loss, optimizer)
+    theirs = stepper(*make(torch, quick)) if torch is not None else None
+    names = dict(model.named_parameters())
+
+    def check() -> tuple[float, Any]:
+        start = time.perf_counter()
+        report = crossgrad.check(loss(), names=names)
+        return time.perf_counter() - start, report
+
+    ours(), theirs and theirs()  # warm up
+    cold, report = check() if not step_only else (0.0, None)
+    times: dict[str, list[float]] = {"step": [], "torch": [], "check": []}
+    last = report
+    for _ in range(rounds):
+        times["step"].append(ours())
+        if theirs is not None:
+            times["torch"].append(theirs())
+        if not step_only:
+            seconds, last = check()
+            times["check"].append(seconds)
+    step = statistics.median(times["step"])
+    print(f"{label}{' (quick sizes)' if quick and key == 'gpt' else ''}, float32")
+    line = f"  engine step: {step * 1e3:.1f} ms"
+    if theirs is not None:
+        ref = statistics.median(times["torch"])
+        line += f"; PyTorch CPU (1 thread) {ref * 1e3:.1f} ms; ratio {step / ref:.2f}x"
+    print(line)
+    if step_only:
+        return
+    checked = statistics.median(times["check"])
+    print(f"  full three-way check: cold {cold * 1e3:.0f} ms = {cold / step:.1f}x a step; "
+          f"cached {checked * 1e3:.0f} ms = {checked / step:.1f}x a step (goal <= 10x)")
+    print(f"  verdict {report.verdict}, tier {report.tier}, finite differences {report.finite_difference}")
+    for name, found in (("cold", report), ("cached, last round", last)):
+        print(f"  check stages ({name}, ms): " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in found.timings.items()))
+    step_mb = peak_mb(lambda: ours())
+    check_mb = peak_mb(check)
+    print(f"  tracemalloc peak: step {step_mb:.1f} MB, check {check_mb:.1f} MB = {check_mb / step_mb:.1f}x "
+          "(issue 12's goal for LeNet: <= 3x)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller block (vocab 64, d 32, seq 16, batch 4)")
+    parser.add_argument("--model", choices=[*MODELS, "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="a smaller GPT block (vocab 64, d 32, seq 16, batch 4)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--step-only", action="store_true", help="time the training step only, not the check")
     args = parser.parse_args()
-    sizes = dict(vocab=64, d_model=32, heads=4, seq=16) if args.quick else dict(vocab=256, d_model=128, heads=4, seq=64)
-    batch = 4 if args.quick else 16
-    import crossgrad
-
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:
         torch = None
-    ours, model, idx, targets = step_timer(crossgrad, sizes, batch)
-    theirs = step_timer(torch, sizes, batch)[0] if torch is not None else None
-    ours(), theirs and theirs()  # warm up
-    times: dict[str, list[float]] = {"crossgrad": [], "torch": []}
-    for _ in range(args.rounds):
-        times["crossgrad"].append(ours())
-        if theirs is not None:
-            times["torch"].append(theirs())
-    step = statistics.median(times["crossgrad"])
-    print(f"GPT block {sizes}, batch {batch}, float32; numpy BLAS threads "
-          f"{os.environ['OPENBLAS_NUM_THREADS']}, torch threads 1")
-    print(f"  engine step (forward+backward+AdamW): crossgrad {step * 1e3:.1f} ms")
-    if theirs is not None:
-        ref = statistics.median(times["torch"])
-        print(f"  PyTorch CPU (1 thread) {ref * 1e3:.1f} ms; ratio {step / ref:.2f}x (goal <= 1.3x)")
-    else:
-        print("  PyTorch not installed: no ratio (pip install 'crossgrad[torch]')")
-    if args.step_only:
-        return
-    model.eval()
-    for label in ("cold (derivations compiled)", "cached structure"):
-        start = time.perf_counter()
-        report = crossgrad.check(model(idx, targets), names=dict(model.named_parameters()))
-        elapsed = time.perf_counter() - start
-        print(f"  full three-way check, {label}: {elapsed * 1e3:.0f} ms = {elapsed / step:.1f}x one engine step "
-              f"(goal <= 10x); verdict {report.verdict}, tier {report.tier}, "
-              f"finite differences {report.finite_difference}")
+        print("PyTorch not installed: no step ratios (pip install 'crossgrad[torch]')")
+    import crossgrad.engine.check  # noqa: F401  (imports, SymPy's included, are not the check's cost)
+
+    for key in MODELS if args.model == "all" else [args.model]:
+        run(key, args.quick, args.rounds, torch, args.step_only)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import finite_diff, kinks, ops
+from . import fd_joint, finite_diff, kinks, ops
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -188,11 +188,10 @@ def _local_witnesses(request: CheckRequest, plan: Plan, seed: np.ndarray, timer:
             grads["numeric"] = {}
     fd = None
     if "finite_difference" in request.witnesses:
-        fd = timer.run("finite_difference",
-                       lambda: finite_diff.finite_differences(plan, seed, request.fd_seed))
+        fd = timer.run("finite_difference", lambda: fd_joint.finite_differences(plan, seed, request.fd_seed))
         if fd.mode == "per_element":
             grads["finite_difference"] = fd.grads
-        report.finite_difference = fd.mode if fd.mode == "per_element" else f"directions (seed {fd.seed})"
+        report.finite_difference = fd_joint.describe(fd)
     return fd
 
 
@@ -252,7 +251,7 @@ def _leaf_rows(leaf: int, entry: LeafReport, fd: Any, skipped: dict,
                                                    reason="; ".join(broken[w] for w in faulty))
             continue
         if a is not None and pair[1] == "finite_difference" and directions:
-            rows["directions"].append((pair, fd.project(leaf, a), fd.slopes[leaf]))
+            rows["directions"].append((pair, fd.project(leaf, a, pair[0]), fd.slopes[leaf]))
         elif a is not None and b is not None:
             rows["elements"].append((pair, a, b))
         else:
@@ -514,6 +513,9 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     if stages:
         request = replace(request, claimed=claimed)
     grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
+    if isinstance(fd, fd_joint.JointDifferences):
+        timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
+        report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
     if fd is not None and _fd_disagrees(report):

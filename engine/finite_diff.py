@@ -38,7 +38,7 @@ class FiniteDifferences:
     slopes: dict[int, np.ndarray]  # directions mode: (k,) directional derivatives per leaf
     seed_scale: float = 1.0  # max |seed|, the scale of the tolerance floor
 
-    def project(self, leaf: int, grad: np.ndarray) -> np.ndarray:
+    def project(self, leaf: int, grad: np.ndarray, witness: str | None = None) -> np.ndarray:
         """A gradient's derivatives along this leaf's directions (to compare with ``slopes``)."""
         signs = self.directions[leaf]
         flat = signs.reshape(len(signs), -1)
@@ -57,15 +57,17 @@ class _Objective:
         self.seed, self.base = seed, base
         self.batched = Batched(plan, base)
 
-    def central(self, leaves: list[int], count: int, deltas: Deltas) -> np.ndarray:
+    def central(self, leaves: list[int], count: int, deltas: Deltas,
+                batch_elements: int = BATCH_ELEMENTS) -> np.ndarray:
         """(f(x + d) - f(x - d)) / 2 for the ``count`` perturbations of ``leaves`` that ``deltas``
-        yields, a batch at a time."""
-        plus, minus = self.sides(leaves, count, deltas)
+        yields, a batch at a time (as many as keep ``batch_elements`` in one copy's live values)."""
+        plus, minus = self.sides(leaves, count, deltas, batch_elements)
         return (plus - minus) / 2
 
-    def sides(self, leaves: list[int], count: int, deltas: Deltas) -> tuple[np.ndarray, np.ndarray]:
+    def sides(self, leaves: list[int], count: int, deltas: Deltas,
+              batch_elements: int = BATCH_ELEMENTS) -> tuple[np.ndarray, np.ndarray]:
         """f(x + d) and f(x - d) for each perturbation, a batch at a time."""
-        per_batch = max(1, BATCH_ELEMENTS // max(1, 2 * self.batched.widest(leaves)))
+        per_batch = max(1, batch_elements // max(1, 2 * self.batched.widest(leaves)))
         parts = [self._sides(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
         if not parts:
             return np.zeros(0), np.zeros(0)

@@ -98,6 +98,15 @@ def _xy(da: str = REAL, db: str = REAL) -> tuple[Input, ...]:
 
 BINARY_CASES = (Case(((2, 3), (2, 3))), Case(((2, 3), (3,))), Case(((4, 1), (1, 3))), Case(((), (2,))))
 UNARY_CASES: tuple[Case, ...] = (Case(((2, 3),)), Case(((5,),)), Case(((),)))
+PIECES = ("slice", "split", "split_with_sizes")  # a slice node made by indexing, split(int)/chunk, split(sizes)
+
+
+def _slice_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
+    """torch's grad_fn of a split or chunk piece names the split, not a slice."""
+    return {"split": "SplitBackward0", "split_with_sizes": "SplitWithSizesBackward0"}.get(
+        attrs.get("piece", "slice"), "SliceBackward0")
+
+
 REDUCTION = "choice"
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -212,12 +221,12 @@ _SPECS: tuple[OpSpec, ...] = (
         attrs=(Attr("dim", "int", 0), Attr("index", "int", 0)), doc="x[..., index, ...]",
     ),
     OpSpec(
-        "slice", _x(), S.slice_, "SliceBackward0",
+        "slice", _x(), S.slice_, _slice_name,
         (Case(((6, 2),), {"dim": 0, "start": 1, "stop": 5, "step": 2}),
          Case(((3, 4),), {"dim": 1, "stop": 2})),
         attrs=(Attr("dim", "int", 0), Attr("start", "opt_int"), Attr("stop", "opt_int"),
-               Attr("step", "int", 1)),
-        doc="x[..., start:stop:step, ...]",
+               Attr("step", "int", 1), Attr("piece", "choice", "slice", PIECES)),
+        doc="x[..., start:stop:step, ...]; piece: which torch call made it (split/chunk pieces are slices)",
     ),
     OpSpec(
         "softmax", _x(), S.softmax_like, "SoftmaxBackward0",

@@ -8,6 +8,8 @@ from typing import Any
 
 from crossgrad.engine.errors import FieldError
 
+from .limits_conv import check_conv_work
+
 
 class LimitError(FieldError):
     """A request is over a limit; ``path`` names the field (mapped to RESOURCE_EXHAUSTED)."""
@@ -70,6 +72,7 @@ class Limits:
                 raise LimitError(f"graph.nodes[{i}]", f"{node.op} output {dims} = {size:,} elements exceeds "
                                                       f"{self.max_elements_per_tensor:,} (max_elements_per_tensor)")
         self.check_count(total, self.max_intermediate_elements, "graph.nodes", "elements in all op outputs")
+        check_conv_work(self, plan)  # im2col-sized buffers (server/limits_conv.py)
         self._check_work(plan, request)
         if not figures_only:
             self._check_response_size(plan, request)

@@ -270,6 +270,9 @@ class Batched:
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
             rule = TABLE.get(op, _loop)
             moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+            if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
+                weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
+                moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
             del xs
             for s in set(srcs):
                 if s is not None and last_use.get(s) == i and s != plan.output and s not in stacks:
@@ -296,17 +299,45 @@ def _reads_unmoved_ops(plan: Plan, downstream: list[int]) -> bool:
     return False
 
 
+CONV_CHUNK = 1 << 18  # input (or im2col) elements one call of a conv or pooling rule may take
+
+
 def _conv(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
     """Copies of the input alone fold into the batch dim; a moved weight or bias runs per copy."""
     if not flags[0] or any(flags[1:]):
         return _loop(fwd, xs, flags, at, shapes, out)
     x = xs[0]
-    folded = fwd((x.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0]
-    return folded.reshape((x.shape[0],) + tuple(out))
+    per_call = max(1, CONV_CHUNK // max(1, math.prod(shapes[0])))  # copies folded per call (bounds its buffers)
+    if per_call >= len(x):
+        folded = fwd((x.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0]
+        return folded.reshape((x.shape[0],) + tuple(out))
+    result = np.empty((len(x),) + tuple(out), np.result_type(x, *[v for v in xs[1:] if v is not None]))
+    for start in range(0, len(x), per_call):
+        part = x[start:start + per_call]
+        result[start:start + len(part)] = fwd((part.reshape((-1,) + tuple(shapes[0][1:])),) + xs[1:], at)[0].reshape(
+            (len(part),) + tuple(out))
+    return result
+
+
+def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """conv1d/conv2d with a moved weight or bias: per copy, as ``_conv``, but over slices of the
+    samples, so the float64 im2col buffer of a large batch is never built whole."""
+    if flags[0] or not any(flags[1:]):
+        return _conv(fwd, xs, flags, at, shapes, out)
+    window = math.prod(shapes[1][1:]) * math.prod(out[2:])
+    step = max(1, CONV_CHUNK // max(1, window))
+    count = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    result = np.empty((count,) + tuple(out))
+    for b in range(count):
+        copy = tuple(x[b] if f else x for x, f in zip(xs, flags))
+        for start in range(0, shapes[0][0], step):
+            result[b, start:start + step] = fwd((copy[0][start:start + step],) + copy[1:], at)[0]
+    return result
 
 
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
                                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
+TABLE.update({"conv1d": _conv_samples, "conv2d": _conv_samples})
 
 
 def _direct(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
@@ -332,7 +363,7 @@ def _batch_norm(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: li
 TABLE.update({"pad": _direct, "pixel_shuffle": _direct, "interpolate": _conv, "batch_norm": _batch_norm})
 
 
-from .batched_shape import SHAPE_BATCH  # noqa: E402 (registration block)
+from .batched_shape import SHAPE_BATCH, padding_rows_unmoved  # noqa: E402 (registration block)
 
 TABLE.update(SHAPE_BATCH)
 

@@ -75,6 +75,17 @@ def _embedding(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: li
     return xs[1][:, xs[0]]
 
 
+def padding_rows_unmoved(out: Arr, idx: Arr | None, pad: int, weight: Arr | None) -> Arr:
+    """Positions that read the padding row keep its unmoved value in every copy: torch's
+    padding_idx row is a constant of the function autograd differentiates (a weight that is not
+    a leaf has no stored base value and is left as it is)."""
+    if weight is None or idx is None:
+        return out
+    out = np.array(out)
+    out[:, np.asarray(idx) == pad] = weight[pad]
+    return out
+
+
 def _layer_norm(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
     """A moved input normalizes over its last dims as it is; moved weight/bias: copy by copy."""
     if not any(flags[1:]):

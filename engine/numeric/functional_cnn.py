@@ -7,6 +7,7 @@ call fails with a ShapeError naming the op and the shapes (as torch's RuntimeErr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,12 +84,24 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """The pooled values; with return_indices, (values, indices) as torch."""
     attrs = {"kernel_size": _tup(kernel_size, 2), "stride": () if stride is None else _tup(stride, 2),
              "padding": _tup(padding, 2), "dilation": _tup(dilation, 2), "ceil_mode": bool(ceil_mode)}
-    return _run("max_pool2d", (input,), attrs)
+    values = _run("max_pool2d", (input,), attrs)
+    if not return_indices:
+        return values
+    return values, Tensor._make(_pool_indices(input, attrs))
+
+
+def _pool_indices(input: Tensor, attrs: dict) -> np.ndarray:
+    """torch's indices: each window's first maximum as a flat index into its (H, W) input plane
+    (int64 data, not part of the graph, as max(dim)'s indices)."""
+    from .rules_pool import POOL_RULES
+
+    data = np.asarray(input._data)
+    flat = POOL_RULES["max_pool2d"].forward((data,), ops.resolve_attrs(ops.CATALOGUE["max_pool2d"], attrs))[1][0]
+    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64)
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,

@@ -83,6 +83,7 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Any:
 def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
     """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along dim."""
     n = tensor.shape[dim]
+    piece = "split" if isinstance(split_size_or_sections, int) else "split_with_sizes"
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0 and n:
@@ -94,7 +95,7 @@ def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0
             raise ShapeError("split", f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                       f"(input tensor's size at dimension {dim}), but got split_sizes={sizes}")
     starts = np.cumsum([0] + sizes)
-    return tuple(apply("slice", (tensor,), {"dim": dim, "start": int(a), "stop": int(a + s), "step": 1})
+    return tuple(apply("slice", (tensor,), {"dim": dim, "start": int(a), "stop": int(a + s), "step": 1, "piece": piece})
                  for a, s in zip(starts, sizes))
 
 

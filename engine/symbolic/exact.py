@@ -23,6 +23,7 @@ from . import raw
 from .lowering import lower
 from .raw import NAN
 from .templates import Stage, args, partials
+from .work_models import WORK as WORK_MODELS
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def _backward_node(program: NodeProgram, tape: _Tape, adjoint: list[Any]) -> lis
     adj[-1] = adjoint
     for s in range(len(program.stages) - 1, -1, -1):
         out_adj = adj[n_in + s]
-        if out_adj is None:  # no later stage reads this one
+        if out_adj is None or program.stages[s].detached:  # no later stage reads this one, or a stop-gradient
             continue
         for group, grad, rows in zip(program.stages[s].groups, program.gradients[s], tape.rows[s]):
             targets = [_adj_slot(adj, tape, src, program.wants, n_in) for src in group.sources]
@@ -351,6 +352,9 @@ def _estimate_work(plan: Plan, weighted: bool = True) -> int:
             first = plan.shapes[srcs[0]] if srcs else ()
             out = int(np.prod(plan.shapes[i], dtype=np.int64))
             inputs = sum(int(np.prod(plan.shapes[s], dtype=np.int64)) for s in srcs)
+            if node.op in WORK_MODELS:  # conv, pooling, normalization: window/row-sized reads
+                total += WORK_MODELS[node.op]([plan.shapes[s] for s in srcs], plan.shapes[i])
+                continue
             work = _op_work(node.op, first, out, inputs, len(srcs))
             total += work * OP_COST.get(node.op, 1.0) if weighted else work
     return int(total)

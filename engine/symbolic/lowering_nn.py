@@ -17,11 +17,20 @@ Shapes = Sequence[Any]
 
 
 def lower_embedding(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:
-    if at["padding_idx"] is not None:
-        raise NotImplementedError("embedding's padding_idx (a gradient rule, not part of the forward definition)")
+    """out[p, :] = weight[idx[p], :]. With padding_idx, torch's definition reads that row as a
+    constant (it "does not contribute to the gradient"): a detached copy of the weight."""
     if ints[0] is None:
         raise NotImplementedError("embedding: the indices must be an int64 leaf for the symbolic witness")
-    return [gather_only(np.ascontiguousarray(grid(shapes[1])[np.asarray(ints[0])]), 1)]
+    idx = np.asarray(ints[0])
+    rows = np.ascontiguousarray(grid(shapes[1])[idx])
+    if at["padding_idx"] is None:
+        return [gather_only(rows, 1)]
+    frozen = Stage(int(np.prod(shapes[1])), gather_only(grid(shapes[1]), 1).groups, detached=True)
+    padded = np.broadcast_to((idx == at["padding_idx"])[..., None], rows.shape).reshape(-1)
+    flat, positions = rows.reshape(-1, 1), np.arange(rows.size)
+    groups = tuple(Group(args(1)[0], (source,), positions[where], flat[where])
+                   for source, where in ((1, ~padded), (len(shapes), padded)) if where.any())
+    return [frozen, Stage(rows.size, groups)]
 
 
 def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage]:

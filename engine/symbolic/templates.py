@@ -44,7 +44,8 @@ def partials(template: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[sp.Expr]:
     for term in body.args:
         for s in term.free_symbols:
             holding.setdefault(s, []).append(term)
-    return [scale * sp.Add(*[sp.diff(t, v) for t in holding.get(v, [])]) for v in symbols]
+    return [scale * sp.Add(*[sp.Integer(1) if t == v else sp.diff(t, v) for t in holding.get(v, [])])
+            for v in symbols]  # d s / d s = 1 without a Derivative object: a K-term sum's K partials
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Group:
 class Stage:
     size: int
     groups: tuple[Group, ...]
+    detached: bool = False  # a stop-gradient read: its value is used, no adjoint passes through it
 
 
 def grid(shape: Sequence[int]) -> np.ndarray:

@@ -22,8 +22,11 @@ from .. import shapes as S
 from ..allocator import keep_freed_memory
 from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
+from . import tensor_linear as L
 from .lowering import lower
 from .templates import Stage, args, partials
+from .tensor_conv import ConvStep
+from .tensor_lowering import tensor_lower
 
 MAX_TEMPLATE_ARGS = 4096
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
@@ -49,17 +52,18 @@ class VectorTemplate:
     gradient: Callable[..., Any]
 
 
-_TEMPLATES: dict[tuple[sp.Expr, int], VectorTemplate] = {}
+_TEMPLATES: dict[tuple[sp.Expr, int], Any] = {}
 
 
-def vector_template(template: sp.Expr, n_args: int) -> VectorTemplate:
+def vector_template(template: sp.Expr, n_args: int) -> Any:
     key = (template, n_args)
     if key not in _TEMPLATES:
-        if n_args > MAX_TEMPLATE_ARGS:
+        if n_args > MAX_TEMPLATE_ARGS and not L.plain_sum(template):
             raise NotCovered(f"a template with {n_args} placeholders")
         s = args(n_args)
-        _TEMPLATES[key] = VectorTemplate(sp.lambdify(s, template, NUMPY),
-                                         sp.lambdify(s, partials(template, s), NUMPY, cse=True))
+        found = partials(template, s)
+        _TEMPLATES[key] = L.linear_template(template, s, found) or VectorTemplate(
+            sp.lambdify(s, template, NUMPY), sp.lambdify(s, found, NUMPY, cse=True))
     return _TEMPLATES[key]
 
 
@@ -78,7 +82,7 @@ class ContractionStep:
 @dataclass
 class TemplateStep:
     stages: list[Stage]
-    compiled: list[list[VectorTemplate]]
+    compiled: list[list[Any]]  # VectorTemplate or tensor_linear.LinearTemplate
 
     def __post_init__(self) -> None:
         """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
@@ -134,7 +138,7 @@ def _reduce_step(op: str, shapes: list, attrs: dict, out_shape: tuple) -> Contra
                            [lambda g: np.transpose(g.reshape(moved), inverse)], (m,), out_shape)
 
 
-def _step(plan: Plan, i: int) -> ContractionStep | TemplateStep:
+def _step(plan: Plan, i: int) -> Any:
     node = plan.graph.nodes[i]
     srcs = input_indices(plan, i)
     shapes = [None if s is None else plan.shapes[s] for s in srcs]
@@ -145,9 +149,11 @@ def _step(plan: Plan, i: int) -> ContractionStep | TemplateStep:
         return _linear_step(shapes, plan.shapes[i])
     if op in ("sum", "mean"):
         return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
+    if op in ("conv1d", "conv2d"):
+        return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
-    stages = lower(op, shapes, plan.attrs[i], ints)
+    stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
     return TemplateStep(stages, [[vector_template(g.template, g.gather.shape[1]) for g in st.groups]
                                  for st in stages])
 
@@ -175,8 +181,12 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tu
     columns = []
     for stage, compiled, identity in zip(step.stages, step.compiled, step.identity):
         out = np.empty(stage.size)
-        stage_columns = []
+        stage_columns: list[Any] = []
         for group, vt, same in zip(stage.groups, compiled, identity):
+            if L.one_source(group, vt):
+                out[group.out_index] = L.forward(group, vt, buffers[group.sources[0]])
+                stage_columns.append([])
+                continue
             cols = [_column(buffers[src], group.gather[:, j], bool(same and same[j]))
                     for j, src in enumerate(group.sources)]
             out[group.out_index] = vt.forward(*cols)  # a constant template broadcasts on assignment
@@ -193,18 +203,44 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
     adj: list[Any] = [None] * len(buffers)
     adj[-1] = adjoint.reshape(-1)
     for s in range(len(step.stages) - 1, -1, -1):
+        if step.stages[s].detached or adj[n_in + s] is None:
+            continue
         groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s])
         for group, vt, cols, same in groups:
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
+            src = group.sources[0] if group.sources else 0
+            if L.one_source(group, vt):
+                if src >= n_in or wants[src]:
+                    contribution = L.backward(group, vt, upstream, len(buffers[src]))
+                    adj[src] = contribution if adj[src] is None else adj[src] + contribution
+                continue
             partials = vt.gradient(*cols) if cols else []
-            for j, src in enumerate(group.sources):
-                if src < n_in and not wants[src]:
-                    continue
-                contribution = upstream * partials[j]  # a constant partial broadcasts
-                if not (same and same[j] and len(contribution) == len(buffers[src])):
-                    contribution = np.bincount(group.gather[:, j], contribution, minlength=len(buffers[src]))
+            for src, contribution in _scattered(group, upstream, partials, same, buffers, n_in, wants):
                 adj[src] = contribution if adj[src] is None else adj[src] + contribution
     return adj[:n_in]
+
+
+def _scattered(group: Any, upstream: np.ndarray, partials: list, same: Any, buffers: list, n_in: int,
+               wants: list[bool]) -> list[tuple[int, np.ndarray]]:
+    """Each source buffer's adjoint contribution from one group: identity columns as they are,
+    the other columns of one source summed in ONE bincount (one per column would cost
+    columns x buffer length)."""
+    out: list[tuple[int, np.ndarray]] = []
+    scatter: dict[int, list[int]] = {}
+    for j, src in enumerate(group.sources):
+        if src < n_in and not wants[src]:
+            continue
+        if same and same[j] and len(upstream) == len(buffers[src]):
+            out.append((src, upstream * partials[j]))  # a constant partial broadcasts
+        else:
+            scatter.setdefault(src, []).append(j)
+    for src, cols in scatter.items():
+        weights = np.empty((len(cols), len(upstream)))
+        for row, j in enumerate(cols):
+            weights[row] = upstream * partials[j]
+        where = group.gather[:, cols].T
+        out.append((src, np.bincount(where.reshape(-1), weights.reshape(-1), minlength=len(buffers[src]))))
+    return out
 
 
 def _contraction_forward(step: ContractionStep, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
@@ -227,12 +263,30 @@ def _contraction_backward(step: ContractionStep, arrays: dict, adjoint: np.ndarr
     return grads + [None] * (len(wants) - len(grads))
 
 
+def _forward(step: Any, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+    if isinstance(step, TemplateStep):
+        return _template_forward(step, inputs)
+    if isinstance(step, ContractionStep):
+        return _contraction_forward(step, inputs)
+    return step.forward(inputs)
+
+
+def _backward(step: Any, tape: Any, adjoint: np.ndarray, wants: list[bool]) -> list[np.ndarray | None]:
+    if isinstance(step, TemplateStep):
+        return _template_backward(step, tape, adjoint, wants)
+    if isinstance(step, ContractionStep):
+        return _contraction_backward(step, tape, adjoint, wants)
+    return step.backward(tape, adjoint, wants)
+
+
 def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """d <output, seed> / d leaf in float64 for every leaf that requires grad, and the output."""
     keep_freed_memory()  # its multi-MB float64 arrays would page-fault on every allocation
     steps = compile_plan(plan)
     values: list[Any] = []
     tapes: list[Any] = []
+    last = {s: i for i in range(len(plan.graph.nodes)) if steps[i] is not None
+            for s in input_indices(plan, i) if s is not None}
     with np.errstate(all="ignore"):
         for i, node in enumerate(plan.graph.nodes):
             if isinstance(node, Leaf):
@@ -240,15 +294,19 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
                 values.append(v if v.dtype == np.int64 else v.astype(np.float64))
                 tapes.append(None)
                 continue
-            inputs = [None if s is None else values[s] for s in input_indices(plan, i)]
-            forward = _template_forward if isinstance(steps[i], TemplateStep) else _contraction_forward
-            out, tape = forward(steps[i], inputs)
+            srcs = input_indices(plan, i)
+            out, tape = _forward(steps[i], [None if s is None else values[s] for s in srcs])
             values.append(out.reshape(plan.shapes[i]))
             tapes.append(tape)
+            for s in srcs:  # a value no later node reads lives on only in the tapes that need it
+                if s is not None and last.get(s) == i and s != plan.output:
+                    values[s] = None
+        output = values[plan.output]
+        del values
         adjoints = _reverse(plan, steps, tapes, np.asarray(seed, np.float64))
     grads = {i: (np.zeros(plan.shapes[i]) if adjoints[i] is None else np.asarray(adjoints[i]))
              for i in plan.grad_leaves()}
-    return grads, values[plan.output]
+    return grads, output
 
 
 def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any]:
@@ -262,8 +320,9 @@ def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any
         spec = ops.CATALOGUE[plan.graph.nodes[i].op]  # type: ignore[union-attr]
         wants = [s is not None and plan.active[s] and spec.input_specs(len(srcs))[p].differentiable
                  for p, s in enumerate(srcs)]
-        backward = _template_backward if isinstance(step, TemplateStep) else _contraction_backward
-        for src, adj in zip(srcs, backward(step, tapes[i], adjoint, wants)):
+        found = _backward(step, tapes[i], adjoint, wants)
+        tapes[i] = adjoints[i] = None  # freed as the reverse sweep passes (memory: the live adjoints)
+        for src, adj in zip(srcs, found):
             if adj is None or src is None:
                 continue
             adj = adj.reshape(plan.shapes[src])
@@ -285,7 +344,9 @@ def saves_values(plan: Plan) -> bool:
     return _SAVES[plan.structure_hash]
 
 
-def _step_saves(step: ContractionStep | TemplateStep) -> bool:
+def _step_saves(step: Any) -> bool:
+    if isinstance(step, ConvStep):
+        return True
     if isinstance(step, TemplateStep):
         return any(any(sp.diff(g.template, v).free_symbols for v in g.template.free_symbols)
                    for st in step.stages for g in st.groups)

@@ -11,14 +11,9 @@ import numpy as np
 from .. import ops
 from ..allocator import keep_freed_memory
 from ..graph import Leaf, OpNode, Plan, input_indices
-from .tensor import (
-    TemplateStep,
-    _contraction_backward,
-    _contraction_forward,
-    _template_backward,
-    _template_forward,
-    compile_plan,
-)
+from .tensor import _backward as step_backward
+from .tensor import _forward as step_forward
+from .tensor import compile_plan
 
 Adjoints = dict[int, tuple[np.ndarray, list[np.ndarray | None]]]
 
@@ -34,7 +29,7 @@ def _forward(plan: Plan, steps: list[Any]) -> list[Any]:
             tapes.append(None)
             continue
         inputs = [None if s is None else values[s] for s in input_indices(plan, i)]
-        forward = _template_forward if isinstance(steps[i], TemplateStep) else _contraction_forward
+        forward = step_forward  # templates, contractions and the strided conv alike
         out, tape = forward(steps[i], inputs)
         values.append(out.reshape(plan.shapes[i]))
         tapes.append(tape)
@@ -58,7 +53,7 @@ def node_adjoints(plan: Plan, seed: np.ndarray) -> Adjoints:
             srcs = input_indices(plan, i)
             specs = ops.CATALOGUE[node.op].input_specs(len(srcs))
             wants = [s is not None and plan.active[s] and specs[p].differentiable for p, s in enumerate(srcs)]
-            backward = _template_backward if isinstance(steps[i], TemplateStep) else _contraction_backward
+            backward = step_backward
             sent: list[np.ndarray | None] = []
             for src, adj in zip(srcs, backward(steps[i], tapes[i], adjoint, wants)):
                 adj = None if adj is None or src is None else np.asarray(adj).reshape(plan.shapes[src])
@@ -83,6 +78,6 @@ def node_values(plan: Plan, inputs: list[Any]) -> dict[int, np.ndarray]:
                 continue
             srcs = [None if s is None else np.asarray(inputs[s]) for s in input_indices(plan, i)]
             srcs = [x if x is None or x.dtype == np.int64 else x.astype(np.float64) for x in srcs]
-            forward = _template_forward if isinstance(steps[i], TemplateStep) else _contraction_forward
+            forward = step_forward  # templates, contractions and the strided conv alike
             out[i] = np.asarray(forward(steps[i], srcs)[0]).reshape(plan.shapes[i])
     return out
