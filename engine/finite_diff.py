@@ -256,6 +256,8 @@ def _rounding(objective: _Objective, leaf: int, steps: Any) -> Any:
     except Exception:  # noqa: BLE001  (a broken numeric rule is the report's finding, not this bound's)
         adjoints = {}
     for i, (adjoint, _) in adjoints.items():
-        size = max(size, float(np.abs(np.asarray(values[i], np.float64) * adjoint).sum()))
+        with np.errstate(all="ignore"):  # -inf where a mask's adjoint is 0: no term of f
+            terms = np.abs(np.asarray(values[i], np.float64) * adjoint)
+        size = max(size, float(terms[np.isfinite(terms)].sum()))
     depth = 8 + math.log2(max(2, objective.batched.widest([leaf])))
     return depth * np.finfo(np.float64).eps * max(size, 1e-300) / steps

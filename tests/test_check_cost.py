@@ -171,8 +171,7 @@ def test_a_planted_attention_softmax_bug_is_caught_upstream_with_numeric_suspect
 def test_a_planted_conv_input_gradient_bug_in_lenet_is_caught_at_conv1(monkeypatch):
     """conv2's input gradient with its kernel not flipped: only conv1's parameters (which it
     feeds) are wrong; finite differences (per leaf there, after the joint screen) side with
-    symbolic; every later parameter agrees. (numeric ~ symbolic alone is excused as a kink
-    convention here: LeNet's max-pool windows hold ties — the verdict side's business.)"""
+    symbolic, numeric is the suspect and conv2 the culprit node; every later parameter agrees."""
     from crossgrad.engine.numeric import rules_conv
 
     model, loss = _lenet(2)
@@ -190,9 +189,11 @@ def test_a_planted_conv_input_gradient_bug_in_lenet_is_caught_at_conv1(monkeypat
         if leaf.name.startswith("conv1."):
             assert leaf.verdict == "mismatch" and pairs[("numeric", "finite_difference")] == "mismatch"
             assert pairs[("symbolic", "finite_difference")] == "agree", leaf.name
+            assert (pairs[("numeric", "symbolic")], leaf.suspect) == ("mismatch", "numeric"), leaf.name
         else:
             assert leaf.verdict == "agree", leaf.name
     assert report.verdict == "mismatch" and "per leaf" in report.finite_difference
+    assert [c.op for c in report.culprits] == ["conv2d"]
 
 
 def test_when_both_derivative_witnesses_are_off_the_screen_gives_every_leaf_its_own_directions():
