@@ -81,14 +81,17 @@ def lower_layer_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
     present = [i for i in (1, 2) if len(shapes) > i and shapes[i] is not None]
     if not present:
         return stages
-    weight, bias = 1 in present, 2 in present
+    affine = _affine(1 in present, 2 in present)
+    stages.append(elementwise(affine, [x] + [tuple(shapes[i]) for i in present], [n_in + 4] + present, x))
+    return stages
 
+
+def _affine(weight: bool, bias: bool) -> Callable[..., sp.Expr]:
+    """normalized * weight + bias, with either left out: the stage's template."""
     def affine(*vals: sp.Expr) -> sp.Expr:
         out = vals[0] * vals[1] if weight else vals[0]
         return out + vals[-1] if bias else out
-
-    stages.append(elementwise(affine, [x] + [tuple(shapes[i]) for i in present], [n_in + 4] + present, x))
-    return stages
+    return affine
 
 
 def _normalized(rows: np.ndarray, flat: np.ndarray, row: np.ndarray, n_in: int, eps: sp.Expr) -> list[Stage]:
@@ -115,12 +118,7 @@ def lower_batch_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
     present = [i for i in (3, 4) if len(shapes) > i and shapes[i] is not None]
     if not present:
         return stages
-    weight, bias = 3 in present, 4 in present
-
-    def affine(*vals: sp.Expr) -> sp.Expr:
-        out = vals[0] * vals[1] if weight else vals[0]
-        return out + vals[-1] if bias else out
-
+    affine = _affine(3 in present, 4 in present)
     stages.append(_per_element(affine, (n_in + 4, *present), [flat] + [chan] * len(present)))
     return stages
 
