@@ -186,7 +186,7 @@ def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tup
     exact tier's estimate times that count (a Hessian is that many gradients) within the request's
     budget, so a server's deadline bounds it as it bounds the first-order exact tier. The
     compiled Hessian is cached by structure (symbolic/second_order.py)."""
-    from .symbolic import exact
+    from .symbolic import closed_form, exact
     from .symbolic.second_order import symbolic_hvps
 
     if "symbolic" not in request.witnesses or request.tier == "off":
@@ -198,7 +198,11 @@ def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tup
     if work > request.exact_budget:
         return None, f"the exact tier's estimate for a Hessian ({work:,} element evaluations) is over " \
                      f"the budget {request.exact_budget:,}"
-    return symbolic_hvps(plan, seed, vs), ""
+    found = symbolic_hvps(plan, seed, vs)
+    if found is None:
+        return None, "SymPy's expressions for this graph are too large to write out (over " \
+                     f"{closed_form.MAX_TREE:,} nodes as a tree)"
+    return found, ""
 
 
 def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any,

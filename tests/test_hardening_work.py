@@ -110,3 +110,25 @@ def test_order_2_costs_a_few_differentiations_per_hessian_vector_product():
     plan = validate(_chain(10, 2))  # 10 differentiable elements: the full Hessian, 10 products
     assert cost.element_evaluations(plan, ("numeric",), "off", None, order=2) == \
         10 * 3 * cost.NUMERIC_PASSES * cost.intermediate_elements(plan)
+
+
+def _swelling(depth: int) -> list:
+    """t = tanh(a); a' = t * a, repeated: a DAG of 2 x depth nodes whose expression written out
+    as a tree doubles every step (found by bench/fuzz_service.py: an order-2 check of such a graph
+    held a server thread in SymPy's printer for minutes)."""
+    nodes = [leaf("x", [2], [0.5, 0.7])]
+    for i in range(depth):
+        nodes += [op(f"t{i}", "tanh", [nodes[-1].name]), op(f"m{i}", "mul", [f"t{i}", nodes[-1].name])]
+    return nodes + [op("out", "sum", [nodes[-1].name])]
+
+
+@pytest.mark.parametrize("fields", [{"order": 2}, {"formulas": True}])
+def test_expressions_that_swell_when_written_out_are_not_written_out(stub, fields):  # noqa: F811
+    check, health = stub
+    started = time.monotonic()
+    answer = check.Check(request(*_swelling(14), **fields), timeout=30)
+    assert time.monotonic() - started < 5
+    assert answer.verdict == pb.VERDICT_AGREE
+    if "order" in fields:
+        assert any("too large to write out" in note for note in answer.notes)
+    assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING

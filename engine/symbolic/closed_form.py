@@ -13,6 +13,7 @@ from .exact import compile_plan
 from .templates import args
 
 MAX_ELEMENTS = 64  # differentiable elements for which closed forms are offered
+MAX_TREE = 20_000  # nodes of an expression written out as a tree (printing and lambdify walk that)
 
 
 def _leaf_exprs(plan: Plan, i: int, node: Leaf) -> list[sp.Expr]:
@@ -53,7 +54,31 @@ def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | Non
     out = values[plan.output] or []
     weights = np.asarray(seed, np.float64).ravel().tolist()
     objective = sp.Add(*[e if w == 1.0 else e * sp.Float(w, 17) for e, w in zip(out, weights)])
-    return {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}
+    if tree_size(objective, MAX_TREE) > MAX_TREE:
+        return None  # shared subexpressions written out: x*x squared 30 times is 2^30 nodes
+    forms = {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}
+    if sum(tree_size(e, MAX_TREE) for exprs in forms.values() for e in exprs) > MAX_TREE:
+        return None
+    return forms
+
+
+def tree_size(expr: sp.Basic, limit: int) -> int:
+    """How many nodes ``expr`` has written out as a tree, counted on its DAG (shared
+    subexpressions once each, so the count itself stays cheap); stops above ``limit``."""
+    sizes: dict[int, int] = {}
+
+    def size(e: sp.Basic) -> int:
+        key = id(e)
+        if key not in sizes:
+            total = 1
+            for arg in e.args:
+                total += size(arg)
+                if total > limit:
+                    break
+            sizes[key] = total
+        return sizes[key]
+
+    return size(expr)
 
 
 def rendered(plan: Plan, seed: np.ndarray) -> dict[str, tuple[list[str], list[str]]] | None:
