@@ -7,12 +7,14 @@ few hostile shapes (byte flips, shapes and dims stretched by up to 10^4, ops and
 swapped, nodes dropped, duplicated or re-wired, tiers changed, deep chains), and reports: each
 status code's count (every one must be a documented code: OK, INVALID_ARGUMENT,
 RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED), the slowest answer, the server's and its workers' peak
-RSS (VmHWM), how many workers were replaced, and whether health stayed SERVING.
+RSS (VmHWM), how many workers were replaced, and whether health stayed SERVING. The server's
+log (tracebacks of INTERNAL answers) goes to $CROSSGRAD_FUZZ_LOG when set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -92,8 +94,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    log = open(os.environ.get("CROSSGRAD_FUZZ_LOG", os.devnull), "w")  # noqa: SIM115  (the server's whole life)
     proc = subprocess.Popen([sys.executable, "-m", "crossgrad", "-q", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=log, text=True)
     port = int(proc.stdout.readline())  # type: ignore[union-attr]
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     raw = channel.unary_unary("/crossgrad.v1.CrossgradService/Check", request_serializer=None,

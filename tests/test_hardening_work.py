@@ -132,3 +132,15 @@ def test_expressions_that_swell_when_written_out_are_not_written_out(stub, field
     if "order" in fields:
         assert any("too large to write out" in note for note in answer.notes)
     assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_second_derivative_that_goes_complex_is_not_a_number_not_an_error():
+    """sqrt at a negative element: SymPy's H is complex there (fuzz_service found this as
+    INTERNAL); it is NaN like the numeric witness's, a non-finite element, never an exception."""
+    from crossgrad.engine.check import CheckRequest, check
+
+    graph = Graph((Leaf("x", np.array([-0.5, 0.7]), True), OpNode("r", "sqrt", ("x",)),
+                   OpNode("out", "sum", ("r",))), "out")
+    report = check(CheckRequest(graph, order=2))
+    assert report.verdict in ("non_finite", "agree") and report.leaves[0].pairs
+    assert np.isnan(report.leaves[0].grads["symbolic"]).any()

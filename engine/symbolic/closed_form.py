@@ -56,7 +56,10 @@ def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | Non
     objective = sp.Add(*[e if w == 1.0 else e * sp.Float(w, 17) for e, w in zip(out, weights)])
     if tree_size(objective, MAX_TREE) > MAX_TREE:
         return None  # shared subexpressions written out: x*x squared 30 times is 2^30 nodes
-    forms = {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}
+    try:
+        forms = {i: [sp.diff(objective, v) for v in values[i] or []] for i in leaves}
+    except RecursionError:  # a deep chain: SymPy's diff recurses once per level
+        return None
     if sum(tree_size(e, MAX_TREE) for exprs in forms.values() for e in exprs) > MAX_TREE:
         return None
     return forms
@@ -64,21 +67,20 @@ def closed_forms(plan: Plan, seed: np.ndarray) -> dict[int, list[sp.Expr]] | Non
 
 def tree_size(expr: sp.Basic, limit: int) -> int:
     """How many nodes ``expr`` has written out as a tree, counted on its DAG (shared
-    subexpressions once each, so the count itself stays cheap); stops above ``limit``."""
+    subexpressions once each, so the count itself stays cheap; no recursion, graphs are deep);
+    stops counting above ``limit``."""
     sizes: dict[int, int] = {}
-
-    def size(e: sp.Basic) -> int:
-        key = id(e)
-        if key not in sizes:
-            total = 1
-            for arg in e.args:
-                total += size(arg)
-                if total > limit:
-                    break
-            sizes[key] = total
-        return sizes[key]
-
-    return size(expr)
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in sizes:
+            continue
+        if ready:
+            sizes[id(e)] = min(limit + 1, 1 + sum(sizes[id(a)] for a in e.args))
+        else:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if id(a) not in sizes)
+    return sizes[id(expr)]
 
 
 def rendered(plan: Plan, seed: np.ndarray) -> dict[str, tuple[list[str], list[str]]] | None:

@@ -77,5 +77,13 @@ def symbolic_hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray | 
     values = [x for i in plan.grad_leaves() for x in np.asarray(_leaf(plan, i).value, np.float64).ravel().tolist()]
     with mpmath.workdps(30):
         table = fn(*[mpmath.mpf(x) for x in values])
-        h = np.array([[float(e) for e in row] for row in table], dtype=np.float64)
+        h = np.array([[_real(e) for e in row] for row in table], dtype=np.float64)
     return vs @ h
+
+
+def _real(value: Any) -> float:
+    """A real second derivative; NaN where SymPy's expression went complex (log or sqrt of a
+    negative number: the function is not real there)."""
+    if isinstance(value, mpmath.mpc):
+        return float(value.real) if value.imag == 0 else math.nan
+    return float(value)
