@@ -44,13 +44,18 @@ def _check_input(op: str, x: Sequence[int], w: Sequence[int], nd: int) -> None:
         raise ShapeError(op, f"expected a {nd + 2}-D weight, got weight of shape {list(w)}")
 
 
-def conv_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
-    """torch's conv output size: (in + lo + hi - dilation (k - 1) - 1) // stride + 1."""
+def _operands(op: str, shapes: Sequence[Any], at: dict) -> tuple:
+    """Input, weight and bias shapes (ranks checked), spatial dims, groups, stride, dilation."""
     x, w, b = tuple(shapes[0]), tuple(shapes[1]), shapes[2] if len(shapes) > 2 else None
     nd = len(at["stride"])
     _check_input(op, x, w, nd)
-    groups = at["groups"]
     stride, dil = _tuple_attr(op, at, "stride", nd, 1), _tuple_attr(op, at, "dilation", nd, 1)
+    return x, w, b, nd, at["groups"], stride, dil
+
+
+def conv_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
+    """torch's conv output size: (in + lo + hi - dilation (k - 1) - 1) // stride + 1."""
+    x, w, b, nd, groups, stride, dil = _operands(op, shapes, at)
     if groups < 1 or x[1] % groups or w[0] % groups:
         raise ShapeError(op, f"groups={groups} must divide in_channels {x[1]} and out_channels {w[0]}")
     if w[1] * groups != x[1]:
@@ -70,11 +75,7 @@ def conv_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
 
 def conv_transpose_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     """(in - 1) stride - lo - hi + dilation (k - 1) + output_padding + 1."""
-    x, w, b = tuple(shapes[0]), tuple(shapes[1]), shapes[2] if len(shapes) > 2 else None
-    nd = len(at["stride"])
-    _check_input(op, x, w, nd)
-    groups = at["groups"]
-    stride, dil = _tuple_attr(op, at, "stride", nd, 1), _tuple_attr(op, at, "dilation", nd, 1)
+    x, w, b, nd, groups, stride, dil = _operands(op, shapes, at)
     extra = _tuple_attr(op, at, "output_padding", nd, 0)
     if groups < 1 or x[1] % groups or w[0] != x[1]:
         raise ShapeError(op, f"weight of shape {list(w)} with groups={groups} does not fit input of shape {list(x)}")

@@ -68,7 +68,7 @@ def test_batches_spanning_leaves_give_the_plain_differences(monkeypatch, copies_
     assert len(plan.grad_leaves()) == 3  # input, weight, bias
     seed = np.random.default_rng(1).standard_normal(plan.shapes[plan.output])
     if copies_per_batch is not None:
-        widest = max(batched._reach(plan, leaf)[1] for leaf in plan.grad_leaves())
+        widest = batched.Batched(plan, {}).widest(plan.grad_leaves())  # what a batch is sized by
         monkeypatch.setattr(finite_diff, "BATCH_ELEMENTS", 2 * widest * copies_per_batch)
     got = finite_diff.finite_differences(plan, seed).grads
     want = _one_at_a_time(plan, seed)

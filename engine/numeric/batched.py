@@ -172,13 +172,12 @@ TABLE: dict[str, BatchRule] = {
 TABLE.update({op: _elementwise for op in ELEMENTWISE_A})
 
 
-_REACH: OrderedDict[tuple[str, int], tuple[list[int], int]] = OrderedDict()
+_REACH: OrderedDict[tuple[str, int], list[int]] = OrderedDict()
 
 
-def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
+def _reach(plan: Plan, leaf: int) -> list[int]:
     """The op nodes up to the output whose value depends on ``leaf`` as autograd sees it (in
-    order), and the most elements one copy holds in any of them or the leaf (sizes the batches);
-    cached by structure. A detach or no_grad node, or a non-differentiable input, does not pass
+    order); cached by structure. A detach or no_grad node, or a non-differentiable input, does not pass
     the dependence on: its value stays the unperturbed one, a constant, as it is to autograd."""
     key = (plan.structure_hash, leaf)
     if key not in _REACH:
@@ -190,8 +189,7 @@ def _reach(plan: Plan, leaf: int) -> tuple[list[int], int]:
             inputs = ops.CATALOGUE[node.op].input_specs(len(srcs))
             if any(s in reached and inputs[p].differentiable for p, s in enumerate(srcs)):
                 reached.add(i)
-        widest = max(math.prod(plan.shapes[i]) for i in reached)
-        _REACH[key] = (sorted(reached - {leaf}), widest)
+        _REACH[key] = sorted(reached - {leaf})
         if len(_REACH) > 1024:
             _REACH.popitem(last=False)
     return _REACH[key]
@@ -248,8 +246,8 @@ class Batched:
     def downstream(self, leaves: list[int]) -> list[int]:
         """The op nodes up to the output whose value depends on any of ``leaves``, in order."""
         if len(leaves) == 1:
-            return _reach(self.plan, leaves[0])[0]
-        return sorted({i for leaf in leaves for i in _reach(self.plan, leaf)[0]})
+            return _reach(self.plan, leaves[0])
+        return sorted({i for leaf in leaves for i in _reach(self.plan, leaf)})
 
     def widest(self, leaves: list[int]) -> int:
         """The most elements one copy holds at once, its batched values dropped after their last
