@@ -50,6 +50,7 @@ class NotCovered(Exception):
 class VectorTemplate:
     forward: Callable[..., Any]
     gradient: Callable[..., Any]
+    partials: tuple[sp.Expr, ...] = ()  # the SymPy partials ``gradient`` computes (order 2 reuses them)
 
 
 _TEMPLATES: dict[tuple[sp.Expr, int], Any] = {}
@@ -63,7 +64,7 @@ def vector_template(template: sp.Expr, n_args: int) -> Any:
         s = args(n_args)
         found = partials(template, s)
         _TEMPLATES[key] = L.linear_template(template, s, found) or VectorTemplate(
-            sp.lambdify(s, template, NUMPY), sp.lambdify(s, found, NUMPY, cse=True))
+            sp.lambdify(s, template, NUMPY), sp.lambdify(s, found, NUMPY, cse=True), tuple(found))
     return _TEMPLATES[key]
 
 
