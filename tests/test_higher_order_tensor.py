@@ -7,6 +7,7 @@ tier cannot differentiate twice is named, never answered with a wrong number."""
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 
 import crossgrad
@@ -14,11 +15,16 @@ import numpy as np
 import pytest
 from crossgrad.engine import hessian
 from crossgrad.engine.graph import validate
+from crossgrad.engine.numeric import dispatch
 from crossgrad.engine.numeric.export import to_graph
 from crossgrad.engine.symbolic import tensor_hvp
+from crossgrad.engine.symbolic.tensor_second import NotTwice
 
+from tests.catalogue_inputs import all_cases
+from tests.higher_cases import as_tensor, case_data, cotangent
 from tests.higher_large_graphs import GRAPHS, directions, double_backward, norm_block, tanh_mlp
 from tests.test_higher_order_check import _bad_softmax, _bad_tanh, _plant
+from tests.test_higher_order_kinks import W, _relu_squared
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "higher_order_large.json").read_text())["hvps"]
 F = crossgrad.nn.functional
@@ -95,3 +101,47 @@ def test_tier_exact_at_order2_stays_exact_and_says_why() -> None:
     loss, ps = tanh_mlp(crossgrad)
     report = crossgrad.check(loss, names=ps, order=2, tier="exact")
     assert report.tier == "off" and "over the exact tier's 24; symbolic did not run" in str(report)
+
+
+# Catalogue cases the tensor tier does not differentiate twice (named in the report instead).
+NOT_TWICE = {("matmul", 6): "matmul with broadcast batch dimensions"}
+
+
+def _case_output(name: str, index: int) -> crossgrad.Tensor:
+    arrays, attrs, diff = case_data(name, index)
+    ts = [as_tensor(crossgrad, a, i in diff) for i, a in enumerate(arrays)]
+    return dispatch.apply(name, tuple(ts), attrs)
+
+
+def _case_plan(name: str, index: int) -> tuple:
+    y = _case_output(name, index)
+    loss = (y * crossgrad.tensor(cotangent(tuple(y.shape)), dtype=crossgrad.float64)).sum()
+    plan = validate(to_graph(loss)[0])
+    n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
+    return plan, np.random.default_rng(5).standard_normal((2, n))
+
+
+DIFFERENTIABLE_CASES = [(n, i) for n, i in all_cases() if _case_output(n, i).requires_grad]
+
+
+@pytest.mark.parametrize(("name", "index"), DIFFERENTIABLE_CASES)
+def test_every_catalogue_case_tensor_tier_hvp_equals_the_double_backward(name: str, index: int) -> None:
+    """The engine's double backward is torch's (tests/test_higher_order.py, golden); the tensor
+    tier's tangents must give the same H v for every op, or name the op and give nothing."""
+    plan, vs = _case_plan(name, index)
+    if (name, index) in NOT_TWICE:
+        with pytest.raises(NotTwice, match=NOT_TWICE[(name, index)]):
+            tensor_hvp.hvps(plan, np.ones(()), vs)
+        return
+    found = tensor_hvp.hvps(plan, np.ones(()), vs)
+    expected = hessian.numeric_hvps(plan, np.ones(()), vs)
+    np.testing.assert_allclose(found, expected, rtol=1e-8, atol=1e-10 * max(1.0, float(np.abs(expected).max())))
+
+
+def test_kinks_at_order2_with_the_tensor_tier_follow_the_same_convention() -> None:
+    """relu(x)^2 w at x = 0: the tensor tier's relu' is numpy's heaviside(0, 1/2), as SymPy's."""
+    report = crossgrad.check(_relu_squared(), order=2, tier="tensor")
+    assert report.verdict == "convention" and report.tier == "tensor", str(report)
+    grads = report.leaves[0].grads
+    assert grads["numeric"][0, 0] == 0.0 and grads["symbolic"][0, 0] == pytest.approx(W[0] / 2)
+    np.testing.assert_allclose(grads["symbolic"][1:, 1:], np.diag([2 * W[1], 0.0]))

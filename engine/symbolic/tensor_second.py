@@ -69,18 +69,16 @@ def _derive(template: sp.Expr, n_args: int, firsts: tuple[sp.Expr, ...] | None =
     from .tensor import NUMPY
 
     s, t = args(n_args), tangent_args(n_args)
-    rows, pairs = [], 0
-    for first in firsts or partials(template, s):
-        held = [k for k, v in enumerate(s) if v in first.free_symbols]
-        if not held or _piecewise_constant(first, s):
-            rows.append(sp.S.Zero)
-            continue
-        pairs += len(held)
-        if pairs > MAX_SECOND_PAIRS:
-            raise NotTwice(f"a non-linear template of {n_args} placeholders (its second partials "
-                           f"pass {MAX_SECOND_PAIRS} pairs)")
-        second = partials(first, [s[k] for k in held])
-        rows.append(sp.Add(*[_almost_everywhere(d) * t[k] for d, k in zip(second, held)]))
+    found = list(firsts or partials(template, s))
+    held = [[] if _piecewise_constant(f, s) else [k for k, v in enumerate(s) if v in f.free_symbols]
+            for f in found]
+    if sum(map(len, held)) > MAX_SECOND_PAIRS:
+        raise NotTwice(f"a non-linear template of {n_args} placeholders (its second partials "
+                       f"pass {MAX_SECOND_PAIRS} pairs)")
+    rows = []
+    for first, ks in zip(found, held):
+        second = partials(first, [s[k] for k in ks]) if ks else []
+        rows.append(sp.Add(*[_almost_everywhere(d) * t[k] for d, k in zip(second, ks)]))
     if any(r.has(sp.Derivative, sp.Subs) for r in rows):
         raise NotTwice(f"SymPy leaves an unevaluated second derivative of {template}")
     if all(r == 0 for r in rows):
