@@ -101,7 +101,7 @@ def _pool_indices(input: Tensor, attrs: dict) -> np.ndarray:
 
     data = np.asarray(input._data)
     flat = POOL_RULES["max_pool2d"].forward((data,), ops.resolve_attrs(ops.CATALOGUE["max_pool2d"], attrs))[1][0]
-    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64)
+    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(flat.shape[-data.ndim:])
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -114,7 +114,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
 
 def adaptive_avg_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None]) -> Tensor:
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
-    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
     return _run("adaptive_avg_pool2d", (input,), {"output_size": full})
 
 
@@ -245,5 +245,5 @@ def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | 
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
-    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
     return _run("adaptive_max_pool2d", (input,), {"output_size": full})
