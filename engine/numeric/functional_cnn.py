@@ -54,9 +54,21 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, 
     return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
 
 
+def _unbatched_1d(op: str, input: Tensor, run: Any) -> Tensor:
+    """torch's 1-D convolutions take an unbatched (C, L) input as one sample: unsqueezed, run,
+    squeezed (so the result's grad_fn is SqueezeBackward1, as torch's)."""
+    if input.dim() == 2:
+        return run(input.unsqueeze(0)).squeeze(0)
+    if input.dim() != 3:
+        raise ShapeError(op, f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
+                             f"{list(input.shape)}")
+    return run(input)
+
+
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+    return _unbatched_1d("conv1d", input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
+                                                           groups))
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
@@ -74,7 +86,8 @@ def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _unbatched_1d("conv_transpose1d", input, lambda x: _conv_t(
+        "conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
