@@ -37,7 +37,7 @@ def _padding(padding: IntOrTuple | str, kernel: Sequence[int], dilation: tuple, 
         return (0,) * nd
     if padding == "same":
         if any(s != 1 for s in stride):
-            raise ValueError("padding='same' is not supported for strided convolutions")
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
         totals = [dilation[d] * (kernel[d] - 1) for d in range(nd)]
         if all(t % 2 == 0 for t in totals):
             return tuple(t // 2 for t in totals)
