@@ -1,5 +1,6 @@
 """Everyday PyTorch lines the bridge maps since issue 13's third round: dtype conversions,
-advanced indexing (``logits[torch.arange(n), y]``, ``x[mask]``), group norm, circular padding,
+advanced indexing (``logits[torch.arange(n), y]``, ``x[mask]``), element-selecting reads
+(masked_select, diagonal, trace, unfold, take, topk/sort values), group norm, circular padding,
 nearest-exact / bicubic interpolation and grouped-query attention. Each: crossgrad's forward and
 gradient equal PyTorch's, gradcheck passes, and a planted backward bug is caught by name."""
 
@@ -37,6 +38,12 @@ CASES = {  # name -> (function, input shapes (float64 unless given), catalogue o
     "repeated pairs accumulate": (lambda x: x[[0, 0, 1, 0], [2, 2, 3, 2]], [(4, 5)], {"index"}),
     "x[x > 0] and x[row mask]": (lambda x: x[x > 0].sum() + x[ROWS].exp(), [(4, 5)], {"index"}),
     "x[:, cols] and x[..., idx]": (lambda x: x[:, [1, 3, 1]].sum(-1) * x[..., Y[:3]].sum(1), [(2, 4, 5)], {"index"}),
+    "masked_select, take, diagonal, trace, unfold": (
+        lambda x: x.masked_select(ROWS[:, None]).sum() * x.diagonal(1) + torch.take(x, torch.tensor([0, 7, 7, 19]))
+        + torch.trace(x) + x.unfold(1, 2, 2).sum((0, 2))[:1], [(4, 5)], {"index"}),
+    "topk, sort, kthvalue, median values (and indices as data)": (
+        lambda x: x.topk(2, dim=1).values.sum(1) + x.sort(1, descending=True).values[:, 1]
+        * x.sort(0).indices[:, 0].double() + x.kthvalue(2, 1).values + x.median(1).values, [(4, 5)], {"index"}),
     "F.group_norm with affine": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 3), (4,), (4,)],
                                  {"batch_norm"}),
     "F.instance_norm": (lambda x: F.instance_norm(x), [(2, 3, 4, 4)], {"batch_norm"}),

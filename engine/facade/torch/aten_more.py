@@ -57,6 +57,45 @@ def _advanced_index(e: Any, a: tuple, k: dict) -> str | None:
     return e.op("index", [flat, e.leaf("positions", positions, False)])
 
 
+def _picked(e: Any, x: str, positions: np.ndarray) -> str:
+    """The elements of ``x`` at these flat positions (int64, the result's shape)."""
+    flat = e.op("reshape", [x], shape=(-1,))
+    return e.op("index", [flat, e.leaf("positions", np.ascontiguousarray(positions, np.int64), False)])
+
+
+def _selection(op: Any, total: bool = False) -> Rule:
+    """An op that only reads elements of its first input (diagonal, unfold, masked_select, ...),
+    its other arguments known at capture: the op run on the element numbers says which it reads;
+    ``total``: their sum (trace)."""
+    def rule(e: Any, a: tuple, k: dict) -> str | None:
+        args: list[Any] = []
+        for v in a[1:]:
+            known = e.value(v) if isinstance(v, str) else v
+            if isinstance(v, str) and known is None:
+                return None
+            args.append(torch.from_numpy(np.asarray(known)) if isinstance(v, str) else v)
+        numbers = torch.arange(int(np.prod(e.shape(a[0]), dtype=np.int64))).reshape(e.shape(a[0]))
+        out = _picked(e, a[0], op(numbers, *args, **k).numpy())
+        return e.op("sum", [out], dim=None, keepdim=False) if total else out
+    return rule
+
+
+def _by_indices(dim_at: int) -> Rule:
+    """topk / sort / kthvalue / median(dim) values: the input's elements at the indices torch chose
+    for these inputs (recorded; ties go where torch sends them); the indices output is data."""
+    def rule(e: Any, a: tuple, k: dict) -> tuple[str, None]:
+        shape = e.shape(a[0])
+        if not shape:
+            return a[0], None
+        dim = int(arg(a, k, dim_at, "dim", -1)) % len(shape)
+        values, indices = e.traced_value()[:2]
+        if indices.dim() < len(shape):  # keepdim=False
+            indices = indices.unsqueeze(dim)
+        numbers = torch.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+        return _picked(e, a[0], numbers.gather(dim, indices).reshape(values.shape).numpy()), None
+    return rule
+
+
 def _group_norm(e: Emit, a: tuple, k: dict) -> str:
     """aten.group_norm(x, groups, weight, bias, eps): batch_norm (training statistics, no running
     ones) of the (1, N G, -1) view, then the per-channel affine (torch's composite)."""
@@ -112,6 +151,16 @@ MORE: dict[str, tuple[tuple[str, ...], Rule]] = {
         "type_as.default")},
     "prims.convert_element_type.default": (("to_dtype",), _cast),
     "aten.index.Tensor": (("index", "reshape"), _advanced_index),
+    "aten.masked_select.default": (("index", "reshape"), _selection(torch.ops.aten.masked_select.default)),
+    "aten.diagonal.default": (("index", "reshape"), _selection(torch.ops.aten.diagonal.default)),
+    "aten.unfold.default": (("index", "reshape"), _selection(torch.ops.aten.unfold.default)),
+    "aten.take.default": (("index", "reshape"), _selection(torch.ops.aten.take.default)),
+    "aten.trace.default": (("index", "reshape", "sum"), _selection(torch.ops.aten.diagonal.default, total=True)),
+    "aten.topk.default": (("index", "reshape"), _by_indices(2)),
+    "aten.sort.default": (("index", "reshape"), _by_indices(1)),
+    "aten.sort.stable": (("index", "reshape"), _by_indices(99)),  # dim is keyword-only
+    "aten.kthvalue.default": (("index", "reshape"), _by_indices(2)),
+    "aten.median.dim": (("index", "reshape"), _by_indices(1)),
     "aten.group_norm.default": (("batch_norm", "reshape", "mul", "add"), _group_norm),
     "aten.pad.default": (("pad", "slice", "cat"), _circular),
     "aten.scaled_dot_product_attention.default": (

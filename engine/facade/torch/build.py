@@ -120,6 +120,13 @@ class Builder:
     def dtype(self, name: str) -> Any:
         return self.dtypes.get(name)
 
+    def traced_value(self) -> Any:
+        """What the current node computed for these inputs (a tensor or a tuple): the request
+        becomes value-dependent."""
+        assert self.current is not None
+        self.value_dependent = True
+        return self._recorded()[0][self.current]
+
     def value(self, name: str) -> np.ndarray | None:
         """The value of a leaf that requires no grad (an index or a mask known at capture); reading
         one that came from the inputs makes the request value-dependent (never reused as a template)."""
