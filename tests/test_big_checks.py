@@ -176,3 +176,15 @@ def test_a_worker_past_the_calls_end_is_killed_and_replaced():
     finally:
         pool.close()
 
+
+
+@pytest.mark.parametrize("values", [np.random.default_rng(0).standard_normal((40, 30)),
+                                    np.array([np.nan, np.inf, -np.inf, -0.0, 1e-310, 3.0] * 50, np.float32)])
+def test_large_tensors_are_built_from_packed_bytes_with_the_same_message(values):
+    """tensor_out from PACKED_FROM elements parses the values' wire bytes (a copy) instead of a list
+    of Python floats; the message is the one the list would give, bit for bit."""
+    assert values.size >= wire.PACKED_FROM
+    listed = wire.pb.Tensor(shape=values.shape, dtype=wire.DTYPE_OUT[values.dtype], data=values.ravel().tolist())
+    packed = wire.tensor_out(values)
+    assert packed.SerializeToString() == listed.SerializeToString()
+    np.testing.assert_array_equal(np.asarray(packed.data).reshape(values.shape), values.astype(np.float64))
