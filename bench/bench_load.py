@@ -241,7 +241,7 @@ def run_processes(seconds: float, clients: int, pin: bool = False) -> dict:
     return {n: rate for n, (rate, _) in results.items()}
 
 
-def big_request() -> Any:
+def big_request(figures_only: bool = True) -> Any:
     import crossgrad as cg
     from crossgrad.client.sdk import to_request
 
@@ -250,14 +250,14 @@ def big_request() -> Any:
     w = (cg.randn(1024, 1024) * 0.03).requires_grad_()
     b = cg.zeros(1024, requires_grad=True)
     c = cg.randn(256, 1024)
-    message = to_request((cg.tanh(x @ w + b) * c).sum(), figures_only=True)[0]
+    message = to_request((cg.tanh(x @ w + b) * c).sum(), figures_only=figures_only)[0]
     return message
 
 
-def _stream_big(port: int, stop: Any, times: Any) -> None:
+def _stream_big(port: int, stop: Any, times: Any, figures_only: bool = True) -> None:
     """The other client, in its own process (as a separate program would be): serializing its
     12.5 MB requests holds an interpreter for 2-9 ms, which must not land on the small client."""
-    big = big_request()
+    big = big_request(figures_only)
     with Client(f"127.0.0.1:{port}", deadline=120) as other:
         while not stop.is_set():
             start = time.perf_counter()
@@ -265,7 +265,8 @@ def _stream_big(port: int, stop: Any, times: Any) -> None:
             times.put(time.perf_counter() - start)
 
 
-def run_starvation(seconds: float, processes: int = 1, same_process_client: bool = False) -> dict:
+def run_starvation(seconds: float, processes: int = 1, same_process_client: bool = False,
+                   gradients: bool = False) -> dict:
     """The seed graph's latency alone and with one client streaming large checks, alternating."""
     import multiprocessing as mp
     import queue
@@ -279,16 +280,16 @@ def run_starvation(seconds: float, processes: int = 1, same_process_client: bool
         with Client(f"127.0.0.1:{port}", deadline=120) as client:
             with Client(f"127.0.0.1:{port}", deadline=120) as warm:  # the big structure's first run
                 for _ in range(processes):
-                    warm.check_raw(big_request())
+                    warm.check_raw(big_request(not gradients))
             for _ in range(3):
                 alone += _small_for(client, seconds / 6)
                 if same_process_client:
                     stop: Any = threading.Event()
                     times: Any = queue.Queue()
-                    other: Any = threading.Thread(target=_stream_big, args=(port, stop, times))
+                    other: Any = threading.Thread(target=_stream_big, args=(port, stop, times, not gradients))
                 else:
                     stop, times = ctx.Event(), ctx.Queue()
-                    other = ctx.Process(target=_stream_big, args=(port, stop, times))
+                    other = ctx.Process(target=_stream_big, args=(port, stop, times, not gradients))
                 other.start()
                 time.sleep(0.3 if same_process_client else 2.0)  # the other client is up and streaming
                 loaded += _small_for(client, seconds / 6)
@@ -305,7 +306,8 @@ def run_starvation(seconds: float, processes: int = 1, same_process_client: bool
     p = {name: (statistics.median(v), sorted(v)[min(len(v) - 1, int(0.99 * len(v)))]) for name, v in
          (("alone", alone), ("loaded", loaded))}
     where = "a thread of this process" if same_process_client else "another process"
-    print(f"5. serve --processes {processes}, the large-check client in {where}")
+    what = "with gradient tensors" if gradients else "figures only"
+    print(f"5. serve --processes {processes}, the large-check client in {where}, {what}")
     print(f"   small checks alone: {len(alone)}, p50 {p['alone'][0] * 1e3:.1f} ms, p99 {p['alone'][1] * 1e3:.1f} ms; "
           f"with large checks streaming: {len(loaded)}, p50 {p['loaded'][0] * 1e3:.1f} ms, "
           f"p99 {p['loaded'][1] * 1e3:.1f} ms")
@@ -332,6 +334,8 @@ def main() -> None:
                         help="run one part")
     parser.add_argument("--pin", action="store_true", help="processes: 1 process on its own core")
     parser.add_argument("--processes", type=int, default=1, help="starvation: server processes")
+    parser.add_argument("--gradients", action="store_true",
+                        help="starvation: the large checks ask for gradient tensors (24 MB answers), not figures only")
     parser.add_argument("--same-process-client", action="store_true",
                         help="starvation: the large-check client as a thread of this process (the old way)")
     opts = parser.parse_args()
@@ -339,7 +343,7 @@ def main() -> None:
         run_processes(opts.seconds, opts.clients, opts.pin)
         return
     if opts.only == "starvation":
-        run_starvation(opts.seconds, opts.processes, opts.same_process_client)
+        run_starvation(opts.seconds, opts.processes, opts.same_process_client, opts.gradients)
         return
     print(f"machine: {os.cpu_count()} cores; every server is a local process on 127.0.0.1")
     run_load(opts.seconds, opts.clients)

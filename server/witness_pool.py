@@ -2,7 +2,9 @@
 
 A big check (see admission.py) is sent, as its validated request and plan, to one of these
 workers, which runs ``engine.check.check`` on it exactly as the server would (same code, same
-plan, same seeds: the same report) and sends the report back. The server process's interpreter is
+plan, same seeds: the same report) and sends back the report's figures and its CheckResponse,
+already serialized (``wire.AnsweredReport``): the server process sends those bytes as they are,
+so even millions of gradient values cost it only a copy. The server process's interpreter is
 then free for small checks, and the worker runs at a lower CPU priority (``nice``), so the kernel
 gives the small checks' process the core first.
 
@@ -51,6 +53,7 @@ def _serve(conn: Any, memory_mb: int, nice: int) -> None:
     mp.current_process().daemon = False  # it starts its own symbolic worker (a daemon child)
     from crossgrad.engine.check import check
 
+    from . import wire
     from .workers import SymbolicPool, runner
 
     symbolic = SymbolicPool(1, memory_mb)
@@ -61,21 +64,20 @@ def _serve(conn: Any, memory_mb: int, nice: int) -> None:
             return
         try:
             request, plan, deadline, figures_only = pickle.loads(message)
-            report = check(request, runner(symbolic, deadline, lambda: True), plan)
-            answer: tuple[str, Any] = ("ok", _slim(report, figures_only))
+            report = wire.answered(check(request, runner(symbolic, deadline, lambda: True), plan), figures_only)
+            answer: tuple[str, Any] = ("ok", _slim(report))
         except BaseException as err:  # rebuilt in the server as the same typed error
             answer = ("error", _portable(err))
         conn.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
 
 
-def _slim(report: Any, figures_only: bool) -> Any:
-    """The report without what the answer does not carry: the graph (the server has it) and, for
-    figures only, the gradient tensors and the output."""
+def _slim(report: Any) -> Any:
+    """The report without the arrays its serialized answer already carries (gradients, output)
+    and without the graph (the server has it)."""
     report.graph = None
-    if figures_only:
-        report.output = None
-        for leaf in [*report.leaves, *(leaf for step in report.steps for leaf in step.leaves)]:
-            leaf.grads = {}
+    report.output = None
+    for leaf in [*report.leaves, *(leaf for step in report.steps for leaf in step.leaves)]:
+        leaf.grads = {}
     return report
 
 

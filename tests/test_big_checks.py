@@ -102,6 +102,24 @@ def test_figures_only_big_check_matches_too(big_server):
     assert not remote.leaves[0].HasField("numeric") and remote.leaves[0].comparisons
 
 
+def test_a_stream_mixing_big_and_small_checks_answers_each_in_order(big_server):
+    """CheckStream: a big check's answer (serialized in its worker) and small ones in between,
+    each the in-thread response, in order."""
+    import grpc
+    from crossgrad.v1 import crossgrad_pb2_grpc
+
+    w, b, loss = layer(seed=7)
+    items = [to_request(loss, names={"w": w, "b": b})[0], seed_message(), to_request(layer(seed=8)[2])[0]]
+    before = big_server.big.checks
+    with grpc.insecure_channel(f"127.0.0.1:{big_server.port}") as channel:
+        stub = crossgrad_pb2_grpc.CrossgradServiceStub(channel)
+        answers = list(stub.CheckStream(iter([wire.pb.CheckStreamRequest(request=m) for m in items]), timeout=60))
+    assert big_server.big.checks == before + 2
+    for answer, message in zip(answers, items, strict=True):
+        assert answer.HasField("response") and not answer.HasField("error")
+        assert without_timings(answer.response) == without_timings(in_thread(big_server, message))
+
+
 def test_a_big_check_error_has_the_in_thread_status(big_server):
     """check() raising in the worker (a claimed gradient for a name that is no leaf requiring
     grad) comes back as the same typed error: INVALID_ARGUMENT naming the field."""
