@@ -92,6 +92,26 @@ def test_a_big_check_runs_in_a_worker_and_reports_the_same(big_server, claimed):
     assert len(remote.leaves) == 2 and remote.leaves[0].HasField("numeric")  # gradients came back
 
 
+@pytest.mark.parametrize("kind", ["order2", "program"])
+def test_second_order_and_program_checks_match_too(big_server, kind):
+    w, b, loss = layer(n=6, batch=3, seed=9)
+    message = to_request(loss, names={"w": w, "b": b}, order=2 if kind == "order2" else None)[0]
+    if kind == "program":
+        for step in (wire.STEP_ENUM["backward"], wire.STEP_ENUM["sgd_step"], wire.STEP_ENUM["zero_grad"],
+                     wire.STEP_ENUM["forward"], wire.STEP_ENUM["backward"]):
+            message.program.add(kind=step, lr=0.1 if step == wire.STEP_ENUM["sgd_step"] else 0.0)
+    before = big_server.big.checks
+    with Client(f"127.0.0.1:{big_server.port}", deadline=60) as client:
+        remote = client.check_raw(message)
+    assert big_server.big.checks == before + 1
+    assert without_timings(remote) == without_timings(in_thread(big_server, message))
+    assert remote.verdict == wire.VERDICTS["agree"]
+    if kind == "order2":
+        assert remote.order == 2
+    else:  # the five steps and the final parameters
+        assert [s.kind for s in remote.steps][-1] == wire.STEP_ENUM["final_parameters"] and len(remote.steps) == 6
+
+
 def test_figures_only_big_check_matches_too(big_server):
     w, b, loss = layer(n=16, batch=8, seed=3, dtype=torch.float32)
     message = to_request(loss, names={"w": w, "b": b}, figures_only=True)[0]
