@@ -28,7 +28,7 @@ from .lowering import lower
 from .templates import Stage, args, partials
 from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
-from .tensor_elementwise import elementwise_step
+from .tensor_elementwise import ElementwiseStep, elementwise_step
 from .tensor_lowering import tensor_lower
 
 MAX_TEMPLATE_ARGS = 4096
@@ -156,8 +156,13 @@ def _step(plan: Plan, i: int) -> Any:
     if op in ("conv1d", "conv2d"):
         return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
     found = elementwise_step(op, shapes, plan.attrs[i], plan.shapes[i], vector_template)
-    if found is not None:
-        return found
+    return found if found is not None else _template_step(plan, i)
+
+
+def _template_step(plan: Plan, i: int) -> TemplateStep:
+    srcs = input_indices(plan, i)
+    shapes = [None if s is None else plan.shapes[s] for s in srcs]
+    op = plan.graph.nodes[i].op  # type: ignore[union-attr]
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
     stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
@@ -177,6 +182,13 @@ def compile_plan(plan: Plan) -> list[Any]:
         if len(_PLANS) > 32:
             _PLANS.popitem(last=False)
     return cached
+
+
+def template_plan(plan: Plan) -> list[Any]:
+    """compile_plan's steps with each elementwise op as its TemplateStep (index arrays and all):
+    the order-2 walk (tensor_hvp.py) reads a template step's stages and gathers."""
+    return [cached_step(plan, i, _template_step, "template") if isinstance(s, ElementwiseStep) else s
+            for i, s in enumerate(compile_plan(plan))]
 
 
 def _column(buffer: np.ndarray, index: np.ndarray, identity: bool) -> np.ndarray:
