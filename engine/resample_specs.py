@@ -30,6 +30,11 @@ def pad_pairs(op: str, x: Sequence[int], pad: Sequence[int]) -> list[tuple[int, 
 def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
     pairs = pad_pairs(op, x, at["pad"])
+    k = len(at["pad"]) // 2
+    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
+        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
+                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
+                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
     for d, (lo, hi) in enumerate(pairs):
         if at["mode"] != "constant" and (lo or hi):
             if min(lo, hi) < 0:
@@ -41,11 +46,6 @@ def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
                 raise ShapeError(op, f"cannot replicate an empty dimension of input of shape {list(x)}")
         if x[d] + lo + hi < 0:
             raise ShapeError(op, f"pad {list(at['pad'])} makes dim {d} of input {list(x)} negative")
-    k = len(at["pad"]) // 2
-    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
-        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
-                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
-                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
     return tuple(x[d] + lo + hi for d, (lo, hi) in enumerate(pairs))
 
 

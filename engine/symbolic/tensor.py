@@ -28,8 +28,9 @@ from .lowering import lower
 from .templates import Stage, args, partials
 from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
-from .tensor_elementwise import ElementwiseStep, elementwise_step
+from .tensor_elementwise import elementwise_step
 from .tensor_lowering import tensor_lower
+from .tensor_pool import MaxPoolStep
 
 MAX_TEMPLATE_ARGS = 4096
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
@@ -155,6 +156,8 @@ def _step(plan: Plan, i: int) -> Any:
         return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
     if op in ("conv1d", "conv2d"):
         return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
+    if op == "max_pool2d":
+        return MaxPoolStep(shapes, plan.attrs[i], plan.shapes[i], vector_template)
     found = elementwise_step(op, shapes, plan.attrs[i], plan.shapes[i], vector_template)
     return found if found is not None else _template_step(plan, i)
 
@@ -185,9 +188,10 @@ def compile_plan(plan: Plan) -> list[Any]:
 
 
 def template_plan(plan: Plan) -> list[Any]:
-    """compile_plan's steps with each elementwise op as its TemplateStep (index arrays and all):
-    the order-2 walk (tensor_hvp.py) reads a template step's stages and gathers."""
-    return [cached_step(plan, i, _template_step, "template") if isinstance(s, ElementwiseStep) else s
+    """compile_plan's steps with each first-order-only step (elementwise ops, max pooling) as its
+    TemplateStep (index arrays and all): the order-2 walk (tensor_hvp.py) reads a template step's
+    stages and gathers."""
+    return [cached_step(plan, i, _template_step, "template") if getattr(s, "first_order_only", False) else s
             for i, s in enumerate(compile_plan(plan))]
 
 
