@@ -169,3 +169,16 @@ def test_strided_max_pool_equals_the_exact_tier_and_the_template_form(shape, att
     out, tape = tensor._forward(template, [x])
     np.testing.assert_array_equal(tensor._forward(tensor.compile_plan(plan)[-1], [x])[0], out.reshape(plan.shapes[-1]))
     np.testing.assert_allclose(got, tensor._backward(template, tape, seed, [True])[0].reshape(shape), rtol=1e-13)
+
+
+def test_contractions_are_derived_once_for_every_size():
+    """The summation ranges are symbols: one sympy.diff per contraction kind, not per size (the
+    strided conv and linear tests above check the values against the exact tier)."""
+    from crossgrad.engine.symbolic import contractions as C
+    from crossgrad.engine.symbolic.tensor_conv import conv_contraction
+
+    assert C.linear(400, True) is C.linear(3, True) and C.linear(4, False) is not C.linear(4, True)
+    assert C.matmul(True, 64) is C.matmul(True, 1)
+    assert conv_contraction(2, 1, (5, 5), False, True) is conv_contraction(2, 6, (3, 2), False, True)
+    (term,) = C.linear(9, False).vjps["X"]
+    assert term.spec.count(",") == 1 and set(term.operands) == {"G", "W"}  # gX = G W

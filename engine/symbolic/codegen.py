@@ -15,7 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.ma  # noqa: F401  (these three are imported lazily by numpy's first np.unique, SymPy's
 import sympy as sp
+import sympy.codegen.ast  # noqa: F401  first Add and its printer's first call: a process pays for them
+import sympy.tensor.tensor  # noqa: F401  once either way, here at import, not inside its first check)
 from sympy.printing.numpy import NumPyPrinter
 
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
