@@ -102,6 +102,11 @@ OTHER = [
     ("pad reflect (C, H, W)", (2, 4, 5), lambda F, x, w: F.pad(x, (1, 2, 3, 1), mode="reflect")),
     ("pad replicate (C, H, W)", (2, 4, 5), lambda F, x, w: F.pad(x, (2, 0, 1, 1), mode="replicate")),
     ("pad reflect (N, C, W)", (2, 3, 5), lambda F, x, w: F.pad(x, (1, 1), mode="reflect")),
+    ("interpolate nearest (N, C, L) size", (2, 3, 5), lambda F, x, w: F.interpolate(x, size=8)),
+    ("interpolate nearest (N, C, L) scale", (2, 3, 5), lambda F, x, w: F.interpolate(x, scale_factor=2.5)),
+    ("interpolate linear (N, C, L)", (2, 3, 5), lambda F, x, w: F.interpolate(x, size=9, mode="linear")),
+    ("interpolate linear corners", (1, 2, 4), lambda F, x, w: F.interpolate(x, scale_factor=1.75, mode="linear",
+                                                                           align_corners=True)),
 ]
 
 
@@ -158,3 +163,21 @@ def test_pad_ranks_torch_refuses_are_a_typed_error(shape, pad, mode):
 def test_conv1d_other_ranks_are_torchs_typed_error(shape):
     with pytest.raises(ShapeError, match=r"conv1d: Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d"):
         F.conv1d(crossgrad.zeros(*shape), crossgrad.zeros(4, 3, 2))
+
+
+def test_one_d_upsampling_checks_agree_and_modes_follow_torchs_ranks():
+    crossgrad.manual_seed(1)
+    x = crossgrad.randn(2, 3, 5, dtype=crossgrad.float64, requires_grad=True)
+    up = crossgrad.nn.Upsample(scale_factor=2, mode="linear")(x)
+    assert tuple(up.shape) == (2, 3, 10) and up.grad_fn.name() == "UpsampleLinear1DBackward0"
+    near = F.interpolate(x, size=7)
+    assert near.grad_fn.name() == "UpsampleNearest1DBackward0"
+    c = crossgrad.randn(2, 3, 10, dtype=crossgrad.float64)
+    for tier in ("exact", "tensor"):
+        assert crossgrad.check((up * c).sum() + (near ** 2).sum(), tier=tier).verdict == "agree"
+    with pytest.raises(ShapeError, match="Got 3D input, but bilinear mode needs 4D input"):
+        F.interpolate(x, scale_factor=2, mode="bilinear")
+    with pytest.raises(ShapeError, match="Got 4D input, but linear mode needs 3D input"):
+        F.interpolate(crossgrad.zeros(1, 1, 2, 2), scale_factor=2, mode="linear")
+    with pytest.raises(ShapeError, match="interpolate: expected a 3-D"):
+        F.interpolate(crossgrad.zeros(2, 2), size=3)

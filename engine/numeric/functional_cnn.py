@@ -183,21 +183,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
                 mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None) -> Tensor:
-    """2-D nearest / bilinear resampling to ``size`` or by ``scale_factor`` (torch's index rules)."""
-    if mode not in ("nearest", "bilinear"):
-        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, bilinear)")
+    """Nearest / bilinear resampling of (N, C, H, W), nearest / linear of (N, C, L), to ``size``
+    or by ``scale_factor`` (torch's index rules)."""
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, linear, bilinear)")
     if align_corners is not None and mode == "nearest":
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
+    nd = 1 if input.dim() == 3 else 2  # other ranks: the shape rule's error
     scales = (0.0, 0.0)
     if size is None:
-        factors = (float(scale_factor),) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
-        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(2))
+        factors = (float(scale_factor),) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
+        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
-            scales = (float(factors[0]), float(factors[1]))
-    attrs = {"size": _tup(size, 2), "mode": mode, "align_corners": bool(align_corners),
+            scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    attrs = {"size": _tup(size, nd), "mode": mode, "align_corners": bool(align_corners),
              "scale_h": scales[0], "scale_w": scales[1]}
     return _run("interpolate", (input,), attrs)
 

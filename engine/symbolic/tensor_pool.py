@@ -11,6 +11,7 @@ padded position is -inf: it never wins a window, so its partial is 0 (torch's pa
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ class MaxPoolStep:
         return [crop.reshape(self.x_shape)] + [None] * (len(wants) - 1)
 
 
+@lru_cache(maxsize=32)
 def _window_template(kernel: tuple[int, ...]) -> sp.Expr:
     """lowering_pool.py's template of one full window (its forward definition, read off a window
     of exactly the kernel's size)."""
