@@ -181,3 +181,21 @@ def test_one_d_upsampling_checks_agree_and_modes_follow_torchs_ranks():
         F.interpolate(crossgrad.zeros(1, 1, 2, 2), scale_factor=2, mode="linear")
     with pytest.raises(ShapeError, match="interpolate: expected a 3-D"):
         F.interpolate(crossgrad.zeros(2, 2), size=3)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (3, 7, 5)])
+def test_adaptive_max_pool_indices_match_torch(shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal(shape)
+    x.reshape(-1)[1::4] = x.reshape(-1)[::4][: len(x.reshape(-1)[1::4])]  # ties: the first maximum wins
+    values, indices = F.adaptive_max_pool2d(crossgrad.tensor(x), (3, 2), return_indices=True)
+    want_v, want_i = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), (3, 2), return_indices=True)
+    assert indices.dtype == crossgrad.int64
+    np.testing.assert_array_equal(indices.numpy(), want_i.numpy())
+    np.testing.assert_array_equal(values.numpy(), want_v.numpy())
+
+
+def test_instance_norm_without_spatial_elements_is_torchs_error():
+    with pytest.raises(ShapeError, match=r"instance_norm: Expected more than 1 spatial element when training, "
+                                         r"got input size \[5, 3\]"):
+        F.instance_norm(crossgrad.zeros(5, 3))
