@@ -182,3 +182,13 @@ def test_contractions_are_derived_once_for_every_size():
     assert conv_contraction(2, 1, (5, 5), False, True) is conv_contraction(2, 6, (3, 2), False, True)
     (term,) = C.linear(9, False).vjps["X"]
     assert term.spec.count(",") == 1 and set(term.operands) == {"G", "W"}  # gX = G W
+
+
+def test_the_tensor_tiers_erf_is_math_erf_across_chunks():
+    import math
+
+    from crossgrad.engine.symbolic.codegen import erf
+
+    x = np.random.default_rng(6).standard_normal((3, 9000)) * 3
+    assert np.array_equal(erf(x), np.vectorize(math.erf)(x)) and erf(x).shape == (3, 9000)
+    assert erf(0.5) == math.erf(0.5)

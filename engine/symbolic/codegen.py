@@ -25,7 +25,13 @@ _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
 
 
 def erf(x: Any) -> np.ndarray:
-    return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64)
+    """math.erf elementwise, in cache-sized chunks (its object-array temporaries of a 500,000-element
+    gelu cost a quarter of the time when built whole)."""
+    x = np.asarray(x, np.float64)
+    flat, out = x.reshape(-1), np.empty(x.size)
+    for start in range(0, flat.size, 8192):
+        out[start:start + 8192] = _ERF(flat[start:start + 8192])
+    return out.reshape(x.shape)
 
 
 def heaviside(x: Any, h0: Any = 0.5) -> np.ndarray:

@@ -91,12 +91,22 @@ class TemplateStep:
 
     def __post_init__(self) -> None:
         """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
-        self.identity = [[_is_arange(g.out_index) and [_is_arange(c) for c in g.gather.T]
+        self.identity = [[_is_arange(g.out_index) and _arange_columns(g.gather)
                           for g in st.groups] for st in self.stages]
 
 
 def _is_arange(index: np.ndarray) -> bool:
     return bool(len(index) and index[0] == 0 and (np.diff(index) == 1).all())
+
+
+def _arange_columns(gather: np.ndarray) -> list[bool]:
+    """_is_arange of every column, in one pass (a 1,024-sample mean has 1,024 columns)."""
+    if not len(gather):
+        return [False] * gather.shape[1]
+    found = gather[0] == 0
+    if len(gather) > 1:
+        found &= (np.diff(gather, axis=0) == 1).all(axis=0)
+    return [bool(v) for v in found]
 
 
 def _matmul_step(shapes: list, out_shape: tuple) -> ContractionStep:
