@@ -198,9 +198,9 @@ def compile_plan(plan: Plan) -> list[Any]:
 
 
 def template_plan(plan: Plan) -> list[Any]:
-    """compile_plan's steps with each first-order-only step (elementwise ops, max pooling) as its
+    """compile_plan's steps with each first-order-only step (max pooling's strided windows) as its
     TemplateStep (index arrays and all): the order-2 walk (tensor_hvp.py) reads a template step's
-    stages and gathers."""
+    stages and gathers there."""
     return [cached_step(plan, i, _template_step, "template") if getattr(s, "first_order_only", False) else s
             for i, s in enumerate(compile_plan(plan))]
 

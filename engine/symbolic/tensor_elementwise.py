@@ -36,8 +36,6 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class ElementwiseStep:
     """One elementwise op of one signature: template on arrays forward, partials backward."""
 
-    first_order_only = True  # the order-2 walk takes lowering.py's TemplateStep (tensor.template_plan)
-
     def __init__(self, template: sp.Expr, sources: tuple[int, ...], shapes: list, out_shape: tuple,
                  compiled: Any) -> None:
         self.template, self.sources, self.compiled = template, sources, compiled
