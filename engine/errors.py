@@ -6,6 +6,8 @@
      │    ├── LimitError                  over a server limit (server.limits)
      │    └── ExpressionError             the safe expression form (client.expr)
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
+ │    ├── DimError (+ IndexError)     a dim out of range
+ │    └── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
      ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
@@ -44,6 +46,14 @@ class ShapeError(CrossgradError, RuntimeError):
     def __init__(self, op: str, message: str) -> None:
         super().__init__(f"{op}: {message}")
         self.op = op
+
+
+class DimError(ShapeError, IndexError):
+    """A dim argument outside [-ndim, ndim - 1] (torch raises IndexError, "Dimension out of range")."""
+
+
+class BatchSizeError(ShapeError, ValueError):
+    """A loss whose input and target batch sizes differ (torch raises ValueError there)."""
 
 
 class AttributeSpecError(CrossgradError, TypeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .errors import ShapeError
+from .errors import DimError, ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 REAL = "real"  # ops.REAL (spelled here: this module is imported while ops is being built)
@@ -21,7 +21,7 @@ Shapes = Sequence[Any]
 
 def _dim(op: str, dim: int, ndim: int) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ShapeError(op, f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+        raise DimError(op, f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
                              f"{max(ndim, 1) - 1}], but got {dim})")
     return dim % max(ndim, 1)
 

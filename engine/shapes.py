@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import ShapeError
+from .errors import BatchSizeError, DimError, ShapeError
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -31,7 +31,8 @@ def norm_dim(op: str, dim: int, ndim: int) -> int:
     """Wrap a possibly negative dim into range, as PyTorch does (a 0-d tensor has dim 0/-1)."""
     size = max(ndim, 1)
     if not -size <= dim < size:
-        raise ShapeError(op, f"dim {dim} out of range for a {ndim}-d tensor")
+        raise DimError(op, f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+                           f"but got {dim})")
     return dim % size
 
 
@@ -194,6 +195,11 @@ def mse(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
 def cross_entropy(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (N, C) or (C,), class-index target (N,) or (), optional weight (C,)."""
     x, t = shapes[0], shapes[1]
+    if len(x) == 2 and len(t) == 1 and t[0] != x[0]:
+        raise BatchSizeError(op, f"Expected input batch_size ({x[0]}) to match target batch_size ({t[0]}).")
+    if len(x) > 2:
+        raise ShapeError(op, f"input {list(x)}: (N, C, d1, ...) inputs are not supported; put the classes "
+                             "last (permute) and flatten input and target alike")
     if len(x) not in (1, 2) or t != x[:-1]:
         raise ShapeError(op, f"input {list(x)} and class-index target {list(t)} do not fit")
     if len(shapes) > 2 and shapes[2] is not None and shapes[2] != (x[-1],):

@@ -33,6 +33,10 @@ class Size(tuple):
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64))
 
+    def __getitem__(self, index: Any) -> Any:
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
 
 class Tensor(TensorMath):
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_accumulator",
