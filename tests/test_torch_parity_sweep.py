@@ -72,6 +72,10 @@ CASES = {
     "matmul int float": "out = torch.tensor([[1, 2]]) @ torch.tensor([[3.0], [4.0]])",
     "Linear float64 input": "out = nn.Linear(3, 2)(torch.ones(2, 3, dtype=torch.float64))",
     "Size slices and legacy ctors": X + "out = (x.shape[1:], torch.FloatTensor([1, 2]), torch.LongTensor([1, 2]), torch.as_tensor([1.0, 2.0]), torch.as_tensor(np.array([1, 2])))",
+    # round 3: data loading, 1-d pools
+    "collate: tuples become lists": "data = torch.utils.data\nds = data.TensorDataset(torch.arange(4.0), torch.arange(4))\nout = ([b for b in data.DataLoader(ds, batch_size=3)], [b for b in data.DataLoader(ds, batch_size=None)], len(data.Subset(ds, [1, 3])), [len(s) for s in data.random_split(ds, [3, 1])])",
+    "1-d pools": "x = torch.arange(24.0).reshape(2, 3, 4).sin().requires_grad_()\ny = torch.cat([F.max_pool1d(x, 3, stride=1, padding=1, ceil_mode=True), F.avg_pool1d(x, 3, 2, 1, count_include_pad=False), F.adaptive_avg_pool1d(x, 3), nn.MaxPool1d(2)(x)], -1)" + G.replace("x.grad", "x.grad, repr(nn.AvgPool1d(2)), repr(nn.MaxPool1d(3, 1, 1)), repr(nn.AdaptiveMaxPool2d((1, 2)))"),
+    "batch norm of one sample": "out = nn.BatchNorm1d(2)(torch.ones(1, 2))",
     # optimizers
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,
