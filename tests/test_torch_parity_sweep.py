@@ -76,6 +76,8 @@ CASES = {
     "collate: tuples become lists": "data = torch.utils.data\nds = data.TensorDataset(torch.arange(4.0), torch.arange(4))\nout = ([b for b in data.DataLoader(ds, batch_size=3)], [b for b in data.DataLoader(ds, batch_size=None)], len(data.Subset(ds, [1, 3])), [len(s) for s in data.random_split(ds, [3, 1])])",
     "1-d pools": "x = torch.arange(24.0).reshape(2, 3, 4).sin().requires_grad_()\ny = torch.cat([F.max_pool1d(x, 3, stride=1, padding=1, ceil_mode=True), F.avg_pool1d(x, 3, 2, 1, count_include_pad=False), F.adaptive_avg_pool1d(x, 3), nn.MaxPool1d(2)(x)], -1)" + G.replace("x.grad", "x.grad, repr(nn.AvgPool1d(2)), repr(nn.MaxPool1d(3, 1, 1)), repr(nn.AdaptiveMaxPool2d((1, 2)))"),
     "batch norm of one sample": "out = nn.BatchNorm1d(2)(torch.ones(1, 2))",
+    "linear grad_fn names": "w, b = torch.ones(3, 8), torch.ones(3)\nout = [type(F.linear(torch.ones(*s, requires_grad=True), w, *extra).grad_fn).__name__ for s in ((2, 5, 8), (5, 8), (8,)) for extra in ((), (b,))]",
+    "clip_grad_norm_ and value_": "w = torch.tensor([3.0, 4.0], requires_grad=True)\nv = torch.tensor([3.0, -4.0], requires_grad=True)\n((w * w).sum() + (v * v).sum()).backward()\nn = torch.nn.utils.clip_grad_norm_([w], max_norm=1.0)\ntorch.nn.utils.clip_grad_value_(v, 1.0)\nout = (n, w.grad, v.grad)",
     # optimizers
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,

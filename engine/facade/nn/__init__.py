@@ -66,7 +66,7 @@ from crossgrad.engine.numeric.nn_extra import (  # noqa: E402 (the rest of the e
     Softplus,
     Unflatten,
 )
-from crossgrad.nn import init  # noqa: E402
+from crossgrad.nn import init, utils  # noqa: E402
 
 _nn_repr._install()
 __all__ += [
