@@ -72,5 +72,5 @@ _nn_repr._install()
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d", "BCELoss",
     "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss", "ReLU6", "SmoothL1Loss",
-    "Softmax", "Softplus", "Unflatten", "init",
+    "Softmax", "Softplus", "Unflatten", "init", "utils",
 ]
