@@ -82,7 +82,11 @@ CASES = {
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,
     "optimizer repr and keys": M + "out = [(repr(o), sorted(o.param_groups[0])) for o in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.Adam(model.parameters()), torch.optim.AdamW(model.parameters()))]",
+    "more schedulers": M + "out = []\nfor make in (lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.5 ** e), lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=3), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9), lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [1, 3, 3], 0.5)):\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    s = make(opt)\n    lrs = [s.get_last_lr()]\n    for _ in range(5):\n        opt.step()\n        s.step()\n        lrs.append(s.get_last_lr())\n    out.append(lrs)",
+    "add_param_group": M + "opt = torch.optim.SGD(model[0].parameters(), lr=0.1, momentum=0.5)\nopt.add_param_group({'params': model[2].parameters(), 'lr': 0.01})\n" + STEPS,
+    "module surface": M + "from collections import OrderedDict\nseq = nn.Sequential(OrderedDict([('fc', nn.Linear(2, 3)), ('act', nn.ReLU())]))\nlin = nn.Linear(2, 2)\ndel lin.bias\nout = ([n for n, _ in seq.named_parameters()], repr(seq), list(model.state_dict(prefix='m.')), model.state_dict(keep_vars=True)['0.weight'].requires_grad, [n for n, _ in lin.named_parameters()])",
     # autograd
+    "backward(inputs=)": "x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)\nw = torch.tensor([1.5, 0.5, -2.0], requires_grad=True)\n(x * w).sum().backward(inputs=[w])\n(x * w * w).sum().backward(inputs=x)\nout = (x.grad, w.grad)",
     "grad materialize_grads, vhp, inference_mode": X + "z = torch.ones(2, requires_grad=True)\ng = torch.autograd.grad((x ** 2).sum(), [x, z], materialize_grads=True)\nwith torch.inference_mode():\n    w = x * 2\nout = (g, torch.autograd.functional.vhp(lambda a: (a ** 3).sum(), x.detach(), torch.ones(3, 4)), w.requires_grad)",
 }
 

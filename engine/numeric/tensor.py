@@ -154,11 +154,11 @@ class Tensor(TensorMath):
             self._grad._data += grad  # in place, as PyTorch's AccumulateGrad
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        if create_graph:
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        if create_graph or inputs is not None:
             from .grad_api import backward
 
-            return backward([self], [gradient], retain_graph, create_graph=True)
+            return backward([self], [gradient], retain_graph, create_graph=create_graph, inputs=inputs)
         root, grad = _root_and_grad(self, gradient)
         run_backward([root], [grad], bool(retain_graph))
 
