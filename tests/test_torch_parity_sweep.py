@@ -78,6 +78,7 @@ CASES = {
     "batch norm of one sample": "out = nn.BatchNorm1d(2)(torch.ones(1, 2))",
     "linear grad_fn names": "w, b = torch.ones(3, 8), torch.ones(3)\nout = [type(F.linear(torch.ones(*s, requires_grad=True), w, *extra).grad_fn).__name__ for s in ((2, 5, 8), (5, 8), (8,)) for extra in ((), (b,))]",
     "clip_grad_norm_ and value_": "w = torch.tensor([3.0, 4.0], requires_grad=True)\nv = torch.tensor([3.0, -4.0], requires_grad=True)\n((w * w).sum() + (v * v).sum()).backward()\nn = torch.nn.utils.clip_grad_norm_([w], max_norm=1.0)\ntorch.nn.utils.clip_grad_value_(v, 1.0)\nout = (n, w.grad, v.grad)",
+    "norm grad_fn names": "x = torch.arange(96.0).reshape(2, 6, 2, 4).sin().requires_grad_()\nout = [type(y.grad_fn).__name__ for y in (F.group_norm(x, 3, torch.ones(6), torch.zeros(6)), F.group_norm(x, 3), nn.GroupNorm(3, 6)(x), F.instance_norm(x, weight=torch.ones(6), bias=torch.zeros(6)), x[0, 0].t())]",
     # optimizers
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,

@@ -300,6 +300,7 @@ _METHODS: dict[str, Any] = {
     "nelement": lambda self: self.numel(), "is_floating_point": lambda self: self.dtype.is_floating_point,
     "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self._data.itemsize,
     "mT": property(lambda self: self.transpose(-2, -1)),
+    "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
     "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
     "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
     "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
