@@ -88,9 +88,11 @@ class GradientMismatch(CrossgradError, AssertionError):
 class IndexRangeError(CrossgradError, IndexError, RuntimeError):
     """An index tensor (gather, index_select, embedding, x[idx]) names an element out of range."""
 
-    def __init__(self, op: str, value: int, size: int) -> None:
+    def __init__(self, op: str, value: int, size: int, dim: int | None = None) -> None:
         self.op, self.value, self.size = op, value, size
-        super().__init__(f"{op}(): index {value} is out of bounds for dimension with size {size}")
+        where = "dimension" if dim is None else f"dimension {dim}"
+        torch_words = " (index out of range in self)" if op in ("embedding", "index_select") else ""
+        super().__init__(f"{op}(): index {value} is out of bounds for {where} with size {size}{torch_words}")
 
 
 class DtypeError(CrossgradError, TypeError, RuntimeError):

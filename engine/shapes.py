@@ -22,7 +22,9 @@ def broadcast(op: str, a: Shape, b: Shape) -> Shape:
         da = a[-i] if i <= len(a) else 1
         db = b[-i] if i <= len(b) else 1
         if da != db and 1 not in (da, db):
-            raise ShapeError(op, f"shapes {list(a)} and {list(b)} do not broadcast")
+            dim = max(len(a), len(b)) - i
+            raise ShapeError(op, f"shapes {list(a)} and {list(b)} do not broadcast: The size of tensor a ({da}) "
+                                 f"must match the size of tensor b ({db}) at non-singleton dimension {dim}")
         out.append(db if da == 1 else da)
     return tuple(reversed(out))
 
@@ -76,8 +78,10 @@ def matmul(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
+        torch_words = (f"; mat1 and mat2 shapes cannot be multiplied ({a[0]}x{a[1]} and {b[0]}x{b[1]})"
+                       if len(a) == len(b) == 2 else "")
         raise ShapeError(
-            op, f"shapes {list(a)} and {list(b)} cannot be multiplied ({a2[-1]} != {b2[-2]})"
+            op, f"shapes {list(a)} and {list(b)} cannot be multiplied ({a2[-1]} != {b2[-2]}){torch_words}"
         )
     batch = broadcast(op, a2[:-2], b2[:-2])
     out = batch + (a2[-2], b2[-1])
@@ -97,10 +101,10 @@ def reshape(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     known = numel(tuple(s for s in target if s != -1))
     if -1 in target:
         if known == 0 or total % known:
-            raise ShapeError(op, f"shape {list(target)} is invalid for input of size {total}")
+            raise ShapeError(op, f"shape '{list(target)}' is invalid for input of size {total}")
         target = tuple(total // known if s == -1 else s for s in target)
     if numel(target) != total:
-        raise ShapeError(op, f"shape {list(target)} is invalid for input of size {total}")
+        raise ShapeError(op, f"shape '{list(target)}' is invalid for input of size {total}")
     return target
 
 
@@ -163,7 +167,9 @@ def linear(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (..., in), weight (out, in), optional bias (out,) -> (..., out)."""
     x, w = shapes[0], shapes[1]
     if len(w) != 2 or not x or x[-1] != w[1]:
-        raise ShapeError(op, f"input {list(x)} and weight {list(w)} do not fit (..., in) @ (out, in)")
+        torch_words = (f"; mat1 and mat2 shapes cannot be multiplied ({numel(x[:-1])}x{x[-1]} and {w[1]}x{w[0]})"
+                       if len(w) == 2 and x else "")
+        raise ShapeError(op, f"input {list(x)} and weight {list(w)} do not fit (..., in) @ (out, in){torch_words}")
     out = x[:-1] + (w[0],)
     if len(shapes) > 2 and shapes[2] is not None:
         broadcast(op, out, shapes[2])

@@ -143,6 +143,32 @@ def test_same_as_torch(name):
     assert _same(w, g), f"\ntorch:     {w}\ncrossgrad: {g}"
 
 
+MESSAGES = {  # torch's words appear in crossgrad's message (tests written for torch match on them)
+    "x @ x": (RuntimeError, r"mat1 and mat2 shapes cannot be multiplied \(3x4 and 3x4\)"),
+    "F.linear(x, torch.ones(2, 3))": (RuntimeError, r"mat1 and mat2 shapes cannot be multiplied \(3x4 and 3x2\)"),
+    "x + torch.ones(3)": (RuntimeError, r"The size of tensor a \(4\) must match the size of tensor b \(3\) at non-singleton dimension 1"),
+    "x.view(5, -1)": (RuntimeError, r"shape '\[5, -1\]' is invalid for input of size 12"),
+    "torch.cat([x, torch.ones(2, 3)])": (RuntimeError, "Expected size 4 but got size 3 for tensor number 1 in the list"),
+    "F.embedding(torch.tensor([5]), torch.ones(4, 3))": (IndexError, "index out of range in self"),
+    "x.gather(1, torch.tensor([[4]]))": (RuntimeError, "index 4 is out of bounds for dimension 1 with size 4"),
+    "x[torch.tensor([9])]": (IndexError, "index 9 is out of bounds for dimension 0 with size 3"),
+    "F.nll_loss(x, torch.tensor([0, 1, 4]))": (IndexError, "Target 4 is out of bounds"),
+    "torch.autograd.grad(torch.ones(2).sum(), torch.ones(2))": (RuntimeError, "element 0 of tensors does not require grad"),
+    "x.sum(3)": (IndexError, r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)"),
+}
+
+
+@pytest.mark.parametrize("code", list(MESSAGES))
+def test_torch_words_in_errors(code):
+    import crossgrad.nn.functional as CF
+    import torch.nn.functional as TF
+
+    error, words = MESSAGES[code]
+    for lib, F in ((torch, TF), (crossgrad, CF)):
+        with pytest.raises(error, match=words):
+            eval(code, {"torch": lib, "F": F, "x": lib.ones(3, 4, requires_grad=True)})  # noqa: S307 (test's own text)
+
+
 def test_unsupported_is_named():
     """What crossgrad deliberately lacks says so (never a wrong answer)."""
     x = crossgrad.ones(3, 4, requires_grad=True)

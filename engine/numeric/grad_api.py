@@ -47,6 +47,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if len(seeds) != len(outs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
                            f"grad_outputs and {len(outs)} outputs")
+    for i, o in enumerate(outs):  # torch checks the outputs first
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
