@@ -20,6 +20,7 @@ from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
+from .precision import gradient_dtypes
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
@@ -282,12 +283,13 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
     entries: dict[int, LeafReport] = {}
     found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
     groups: dict[Group, list[tuple[int, list[Row]]]] = {}
+    precision = gradient_dtypes(plan)  # a float64 leaf cast to float32 on its way: float32 tolerances
     for leaf in plan.grad_leaves():
         entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
                                    {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
         for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found, failures).items():
             if rows:
-                key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
+                key = (unit, precision[leaf], tuple(pair for pair, _, _ in rows))
                 groups.setdefault(key, []).append((leaf, rows))
     scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
     flowing: dict[int, float] = {}
