@@ -40,6 +40,9 @@ class WitnessTimeout(CrossgradError):
 # computed elsewhere (the server's worker processes) runs while this process does the others.
 # That function may have a ``cancel()``, called instead when the check fails before collecting.
 SymbolicHook = Callable[[Plan, np.ndarray, str], Callable[[], dict[int, np.ndarray]]]
+# Computes the numeric and finite-difference witnesses (into ``grads``) and returns the finite
+# differences: _local_witnesses, or a batch's precomputed answers (engine/batch_check.py)
+LocalHook = Callable[..., Any]
 
 
 @dataclass
@@ -196,12 +199,13 @@ def _local_witnesses(request: CheckRequest, plan: Plan, seed: np.ndarray, timer:
 
 
 def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
-                   report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
+                   report: Report, symbolic: SymbolicHook,
+                   local: LocalHook = _local_witnesses) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
     grads: dict[str, dict[int, np.ndarray]] = {}
     wants_symbolic = tier != "off" and "symbolic" in request.witnesses
     pending = _start(symbolic, plan, seed, tier) if wants_symbolic else None
     try:
-        fd = _local_witnesses(request, plan, seed, timer, report, grads)
+        fd = local(request, plan, seed, timer, report, grads)
     except BaseException:
         getattr(pending, "cancel", lambda: None)()
         raise
@@ -487,13 +491,15 @@ def grad_fn_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None) -> Report:
+def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None,
+          local: LocalHook = _local_witnesses) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf.
 
     ``symbolic`` starts the symbolic witness (in this process by default, computed when
     collected; the server passes a worker pool with a deadline, which works while this process
     runs the numeric and finite-difference witnesses; a WitnessTimeout leaves the others' answer).
     ``plan``: ``validate(request.graph)`` when the caller already has it (the server does).
+    ``local``: computes the numeric and finite-difference witnesses (a batch passes its own).
     """
     if type(request.order) is not int or request.order != 1:
         from .hessian import check_order, check_order2
@@ -512,7 +518,7 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     stages = split_claimed(plan, claimed)
     if stages:
         request = replace(request, claimed=claimed)
-    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
+    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
     if isinstance(fd, fd_joint.JointDifferences):
         timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
         report.finite_difference = fd_joint.describe(fd)

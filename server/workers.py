@@ -67,6 +67,9 @@ def _serve(conn: Any, memory_mb: int) -> None:
         except EOFError:
             return
         try:
+            if message[:1] in (leafbuf.MANY, leafbuf.PLANS):
+                conn.send(("ok", _run_many(known, first, message)))
+                continue
             key, plan, seed, tier = _job(known, message)
             run = exact.gradients if tier == "exact" else tensor.gradients
             started = time.perf_counter()
@@ -90,6 +93,38 @@ def _job(known: leafbuf.Known, message: bytes) -> tuple[str, Plan, np.ndarray, s
     skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
     plan, seed = leafbuf.unpack(skeleton, seed_dtype, data)
     return key, plan, seed, tier
+
+
+def _run_many(known: leafbuf.Known, first: dict[str, float], message: bytes) -> tuple[list[Any], float]:
+    """A group's job (one structure, many requests): each request's gradients, or its own error
+    text in its place; and the structure's first-run seconds."""
+    from crossgrad.engine.symbolic import exact, tensor
+
+    key, items, tier = _many_job(known, message)
+    run = exact.gradients if tier == "exact" else tensor.gradients
+    results: list[Any] = []
+    for plan, seed in items:
+        started = time.perf_counter()
+        try:
+            results.append(run(plan, seed)[0])
+        except Exception as err:  # this request's own failure; the others still run
+            results.append(f"{type(err).__name__}: {err}")
+        first.setdefault(key, time.perf_counter() - started)
+    return results, first[key]
+
+
+def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, list[tuple[Plan, np.ndarray]], str]:
+    """(key, [(plan, seed)], tier) from a PLANS or MANY message."""
+    if message[:1] == leafbuf.PLANS:
+        key, plans, seeds, tier = pickle.loads(message[1:])
+        known.put(key, (leafbuf.skeleton(plans[0]), seeds[0].dtype, tier))
+        return key, list(zip(plans, seeds)), tier
+    key, data = leafbuf.split_key(message)
+    entry = known.get(key)
+    if entry is None:
+        raise LookupError(f"structure {key} is not known to this worker")
+    skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+    return key, leafbuf.unpack_many(skeleton, seed_dtype, data), tier
 
 
 @contextmanager
@@ -147,6 +182,15 @@ class _Worker:
         self.conn.send_bytes(leafbuf.PLAN + pickle.dumps((key, plan, seed, tier), pickle.HIGHEST_PROTOCOL))
         return False
 
+    def send_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str) -> None:
+        """A group's job: leaf values only when this worker knows the structure, else the plans."""
+        key = leafbuf.key_of(plans[0], seeds[0], tier)
+        if COMPACT_JOBS and self.known.get(key) is not None:
+            self.conn.send_bytes(leafbuf.pack_many(key, plans, seeds))
+            return
+        self.known.put(key, True)
+        self.conn.send_bytes(leafbuf.PLANS + pickle.dumps((key, plans, seeds, tier), pickle.HIGHEST_PROTOCOL))
+
     def kill(self) -> None:
         self.process.kill()
         self.process.join(5)
@@ -192,6 +236,24 @@ class SymbolicPool:
             self._replace(worker)
             raise WitnessTimeout("the worker died") from None
         return _Pending(lambda: self._collect(worker, deadline, alive, plan.structure_hash, tier))
+
+    def submit_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str, deadline: float,
+                    alive: Callable[[], bool] = lambda: True) -> Callable[[], list[Any]]:
+        """One worker job for requests of one structure (a stream's batch, never inline): the
+        returned function waits for the list of their gradients (a request's own failure is a
+        WitnessTimeout in its place), or raises WitnessTimeout as ``submit``'s does."""
+        worker = self._acquire(deadline, leafbuf.key_of(plans[0], seeds[0], tier))
+        try:
+            worker.send_many(plans, seeds, tier)
+        except OSError:
+            self._replace(worker)
+            raise WitnessTimeout("the worker died") from None
+
+        def collect() -> list[Any]:
+            found = cast(list[Any], self._collect(worker, deadline, alive, plans[0].structure_hash, tier))
+            return [WitnessTimeout(f"symbolic witness failed: {g}") if isinstance(g, str) else g for g in found]
+
+        return collect
 
     def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
             alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
