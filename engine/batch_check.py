@@ -22,7 +22,17 @@ from typing import Any
 import numpy as np
 
 from . import batch_fd, fd_joint, finite_diff, ops
-from .check import CheckRequest, WitnessTimeout, _choose_tier, _local_witnesses, _seed, check
+from .check import (
+    Checking,
+    CheckRequest,
+    WitnessTimeout,
+    _choose_tier,
+    _local_witnesses,
+    _seed,
+    check,
+    check_begin,
+    check_finish,
+)
 from .errors import CrossgradError
 from .graph import Leaf, Plan, input_indices, validate
 from .numeric import batch_numeric
@@ -84,16 +94,34 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
         return results
     batch = _precompute(requests[ok[0]], [plans[r] for r in ok], [seeds[r] for r in ok], symbolic_many)
     try:
+        begun: dict[int, Checking] = {}
         for n, r in enumerate(ok):
             try:
-                results[r] = check(requests[r], _symbolic_hook(batch, n), plans[r], _local_hook(batch, n))
+                found = check_begin(requests[r], _symbolic_hook(batch, n), plans[r], _local_hook(batch, n))
             except CrossgradError as err:
                 results[r] = err
+                continue
+            if isinstance(found, Checking):
+                begun[r] = found
+            else:
+                results[r] = found
+        _finish(begun, results)
     finally:
         if batch.symbolic is not None:  # collected even when no report needed it: frees the worker
             with suppress(WitnessTimeout):
                 batch.symbolic()
     return results
+
+
+def _finish(begun: dict[int, Checking], results: list[Any]) -> None:
+    """Every begun check's comparisons in one pass (batch_compare), then each one's finish."""
+    from .batch_compare import leaf_reports_many
+
+    for r, leaves in zip(begun, leaf_reports_many(list(begun.values()))):
+        try:
+            results[r] = check_finish(begun[r], leaves)
+        except CrossgradError as err:
+            results[r] = err
 
 
 def _once(collect: Callable[[], list[Any]]) -> Callable[[], list[Any]]:

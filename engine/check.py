@@ -501,6 +501,34 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     ``plan``: ``validate(request.graph)`` when the caller already has it (the server does).
     ``local``: computes the numeric and finite-difference witnesses (a batch passes its own).
     """
+    begun = check_begin(request, symbolic, plan, local)
+    if isinstance(begun, Report):
+        return begun
+    return check_finish(begun, _leaf_reports(begun.request, begun.plan, begun.seed, begun.grads, begun.fd,
+                                             begun.kink_values, begun.report.failures))
+
+
+@dataclass
+class Checking:
+    """A check whose witnesses have answered and whose leaves are not compared yet (a batch
+    compares the leaves of many such checks in one pass: engine/batch_compare.py)."""
+
+    request: CheckRequest
+    plan: Plan
+    seed: np.ndarray
+    tier: str
+    report: Report
+    timer: _Timer
+    grads: dict[str, dict[int, np.ndarray]]
+    fd: Any
+    kink_values: list[np.ndarray] | None
+    stages: dict[int, np.ndarray]
+
+
+def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None,
+                local: LocalHook = _local_witnesses) -> Report | Checking:
+    """``check`` up to the comparisons: the finished report of a program or a second-order
+    check, else the witnesses' answers."""
     if type(request.order) is not int or request.order != 1:
         from .hessian import check_order, check_order2
 
@@ -523,7 +551,14 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
         timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
         report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
-    report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
+    return Checking(request, plan, seed, tier, report, timer, grads, fd, kink_values, stages)
+
+
+def check_finish(c: Checking, leaves: list[LeafReport]) -> Report:
+    """``check`` after the comparisons: verdict, localization, claimed stages, closed forms."""
+    request, plan, seed, tier, report, timer, grads, fd = c.request, c.plan, c.seed, c.tier, c.report, c.timer, \
+        c.grads, c.fd
+    report.leaves = leaves
     if fd is not None and _fd_disagrees(report):
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
@@ -535,8 +570,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     elif report.verdict == MISMATCH and "numeric" in grads and fd is not None and \
             (report.tier == "off" or "symbolic" not in request.witnesses):  # not after a timeout: no time left
         timer.run("localize", lambda: _fd_culprits(plan, seed, report, request))
-    if stages:
-        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
+    if c.stages:
+        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, c.stages, grads, tier, request, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times

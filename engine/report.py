@@ -89,7 +89,10 @@ class Report:
 def _blame_non_finite(leaf: LeafReport) -> None:
     """A witness that is NaN or inf where every other witness is finite and they agree is wrong
     there: its pairs become mismatches (not merely non_finite), so it is named the suspect.
-    Finite differences are exempt: a NaN quotient means the function is not finite nearby."""
+    Finite differences are exempt: a NaN quotient means the function is not finite nearby.
+    A witness not finite somewhere makes every pair it takes part in count non-finite values."""
+    if not any(p.non_finite for p in leaf.pairs):
+        return
     for witness, grad in leaf.grads.items():
         if witness == "finite_difference":
             continue
