@@ -47,6 +47,7 @@ class Report:
     culprits: list[Any] = field(default_factory=list)  # op nodes found at fault (each has .node), shown first
     order: int = 1  # 2: leaves hold Hessian-vector products, [directions, *leaf shape]
     directions_seed: int | None = None  # order 2: the seed of the directions (None: full Hessian)
+    batched: bool = False  # a CheckStream answer: checked together with same-structure neighbours
 
     def leaf(self, leaf: Any) -> LeafReport:
         """A leaf's report, by name or by the engine tensor that was checked."""

@@ -104,3 +104,22 @@ def test_a_stream_mixing_structures_keeps_order_and_flags_only_runs(arrived, cal
     symbolic = [list(a.response.leaves[0].symbolic.data) for a in answers]
     assert [s for s, r in zip(symbolic, requests) if r.root == "s"] == [[2.0], [4.0], [6.0], [8.0]]
     assert all(pb.Verdict.Name(a.response.verdict) == "VERDICT_AGREE" for a in answers)
+
+
+def test_sdk_check_many_reports_say_batched(arrived, server):
+    """The SDK's reports carry the flag; batched or not, the figures are the local check's."""
+    import crossgrad as torch
+    from crossgrad.client import Client
+
+    losses = []
+    for k in range(4):
+        w = torch.tensor(np.arange(3.0) + k, requires_grad=True)
+        losses.append((w.tanh() * w).sum())
+    with Client(f"127.0.0.1:{server.port}", deadline=60) as client:
+        reports = list(client.check_many(losses))
+    assert [r.batched for r in reports] == [True] * 4
+    for report, loss in zip(reports, losses):
+        alone = torch.check(loss)
+        assert report.verdict == alone.verdict == "agree"
+        assert np.array_equal(report.leaves[0].grads["numeric"], alone.leaves[0].grads["numeric"])
+        assert np.array_equal(report.leaves[0].grads["finite_difference"], alone.leaves[0].grads["finite_difference"])
