@@ -13,6 +13,7 @@ request by request inside ``check``, as it would alone.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -41,18 +42,25 @@ from .numeric import batch_numeric
 # request's place when its own job failed); raises WitnessTimeout for the whole group
 SymbolicMany = Callable[[Sequence[Plan], Sequence[np.ndarray], str], Callable[[], list[Any]]]
 MAX_GROUP = 256  # requests evaluated together at most
+# Only small graphs are batched (all node values of one request, in elements): a batch holds every
+# request's values at once, and a large graph gains nothing from sharing numpy's per-call cost
+BATCH_MAX_ELEMENTS = 1 << 15
 
 
 def batch_key(request: CheckRequest, plan: Plan) -> tuple | None:
     """Equal for requests that differ only in leaf values, seed values and claimed values (None:
     this request is checked alone: a program, second order). Leaves that feed an input without a
     gradient (class targets, masks) are part of the key: their value is structure here."""
-    if request.program or type(request.order) is not int or request.order != 1:
+    if request.program or type(request.order) is not int or request.order != 1 or not _small(plan):
         return None
     claimed = tuple(sorted((name, np.shape(v)) for name, v in request.claimed.items()))
     seed = None if request.seed is None else np.shape(request.seed)
     return (plan.structure_hash, request.tier, tuple(request.witnesses), request.tolerance, request.formulas,
             request.fd_seed, request.exact_budget, claimed, seed, _fixed_leaves(plan))
+
+
+def _small(plan: Plan) -> bool:
+    return sum(math.prod(shape) for shape in plan.shapes[: plan.output + 1]) <= BATCH_MAX_ELEMENTS
 
 
 def _fixed_leaves(plan: Plan) -> tuple:

@@ -100,3 +100,11 @@ def test_structures_without_batch_rules_still_answer_alike():
 def test_runs_split_on_keys_and_size():
     assert batch_check.runs([1, 1, None, 2, 2, 2, 1]) == [(0, 2), (2, 3), (3, 6), (6, 7)]
     assert batch_check.runs([5] * (batch_check.MAX_GROUP + 1))[-1] == (batch_check.MAX_GROUP, batch_check.MAX_GROUP + 1)
+
+
+def test_large_graphs_are_checked_alone():
+    big = Graph((Leaf("x", np.zeros(batch_check.BATCH_MAX_ELEMENTS), True),
+                 OpNode("s", "sum", ("x",), {"dim": None, "keepdim": False})), "s")
+    small = Graph((Leaf("x", np.zeros(8), True), OpNode("s", "sum", ("x",), {"dim": None, "keepdim": False})), "s")
+    assert batch_check.batch_key(CheckRequest(big), validate(big)) is None
+    assert batch_check.batch_key(CheckRequest(small), validate(small)) is not None
