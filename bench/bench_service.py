@@ -56,7 +56,8 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
 
     handler = grpc.method_handlers_generic_handler(
         "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req),
-                       "Busy": grpc.unary_unary_rpc_method_handler(busy)})
+                       "Busy": grpc.unary_unary_rpc_method_handler(busy),
+                       "Stream": grpc.stream_stream_rpc_method_handler(lambda reqs, ctx: (r for r in reqs))})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -155,7 +156,7 @@ def main() -> None:
                     workers.INLINE_WORK = inline
 
             if args.stream:
-                stream_rounds(a, echo_call, payloads(args.stream), items)
+                stream_rounds(a, echo_call, b.stream_stream("/bench.Echo/Stream"), payloads(args.stream), items)
             if args.only_stream:
                 return
             per_round = max(1, calls // ROUNDS)
@@ -191,39 +192,46 @@ def main() -> None:
         echo.stop(0)
 
 
-STREAM_ROUNDS = 3
+STREAM_ROUNDS = 5
 
 
-def stream_rounds(channel: grpc.Channel, echo_call, requests: list[bytes], echo_items: list[bytes]) -> None:
-    """CheckStream of every request, batched and one by one, against the sequential echo."""
+def stream_rounds(channel: grpc.Channel, echo_call, echo_stream, requests: list[bytes],
+                  echo_items: list[bytes]) -> None:
+    """CheckStream of every request, batched and one by one, against the sequential echo (and a
+    streaming echo: what a Python gRPC stream itself costs per message)."""
     stream = channel.stream_stream("/crossgrad.v1.CrossgradService/CheckStream")
     wrapped = [crossgrad_pb2.CheckStreamRequest(request=crossgrad_pb2.CheckRequest.FromString(r)).SerializeToString()
                for r in requests]
 
-    def run(batched: bool) -> float:
-        batching.BATCHING = batched
+    def run(batched: bool, inline: bool = False) -> float:
+        batching.BATCHING, batching.GROUP_INLINE = batched, inline
         try:
             start = time.perf_counter()
             answers = [crossgrad_pb2.CheckStreamResponse.FromString(b) for b in stream(iter(wrapped))]
             seconds = time.perf_counter() - start
         finally:
-            batching.BATCHING = True
+            batching.BATCHING, batching.GROUP_INLINE = True, False
         assert len(answers) == len(wrapped) and not any(a.HasField("error") for a in answers)
         flagged = sum(a.batched for a in answers)
         assert (flagged > 0) == batched, flagged
         return len(answers) / seconds
 
     run(True)  # warm: the worker holds the structure
-    rates: dict[str, list[float]] = {"echo": [], "batched": [], "alone": []}
+    rates: dict[str, list[float]] = {"echo": [], "batched": [], "b-inline": [], "alone": [], "s-echo": []}
     for _ in range(STREAM_ROUNDS):
         rates["echo"].append(len(echo_items) / sum(timed(echo_call, echo_items)))
+        start = time.perf_counter()
+        rates["s-echo"].append(sum(1 for _ in echo_stream(iter(wrapped))) / (time.perf_counter() - start))
         rates["batched"].append(run(True))
         rates["alone"].append(run(False))
+        rates["b-inline"].append(run(True, inline=True))
     echo = statistics.median(rates["echo"])
     print(f"CheckStream of {len(requests)} seed-structure requests (new weights each), {STREAM_ROUNDS} "
           f"alternating rounds, median:")
     print(f"  echo     {echo:8.0f} calls/s (sequential unary)")
-    for name in ("batched", "alone"):
+    print("  (b-inline: batched, the group's symbolic witness in the server thread instead of one worker job;\n"
+          "   s-echo: the same requests through a streaming echo, the ceiling of a Python gRPC stream)")
+    for name in ("batched", "b-inline", "alone", "s-echo"):
         rate = statistics.median(rates[name])
         print(f"  {name:8s} {rate:8.0f} requests/s   {rate / echo:.2f}x the echo   "
               f"(rounds: {', '.join(f'{r:.0f}' for r in rates[name])})")

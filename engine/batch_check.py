@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,9 +37,20 @@ from .errors import CrossgradError
 from .graph import Leaf, Plan, input_indices, validate
 from .numeric import batch_numeric
 
-# (plans, seeds, tier) -> a wait for each request's symbolic gradients (an exception in a
-# request's place when its own job failed); raises WitnessTimeout for the whole group
-SymbolicMany = Callable[[Sequence[Plan], Sequence[np.ndarray], str], Callable[[], list[Any]]]
+
+class GroupJob(Protocol):
+    """A group's symbolic job: ``get(n)`` waits for request n's gradients (an exception in its
+    place when its own run failed; raises WitnessTimeout when the whole job failed), ``finish()``
+    waits for the rest."""
+
+    def get(self, n: int) -> Any: ...
+
+    def finish(self) -> None: ...
+
+
+# (plans, seeds, tier) -> the group's symbolic job (the server's worker pool)
+SymbolicMany = Callable[[Sequence[Plan], Sequence[np.ndarray], str], GroupJob]
+CHUNK = 32  # requests begun, compared and finished together (their symbolic answers arrive in parts)
 MAX_GROUP = 256  # requests evaluated together at most
 # Only small graphs are batched (all node values of one request, in elements): a batch holds every
 # request's values at once, and a large graph gains nothing from sharing numpy's per-call cost
@@ -82,7 +92,7 @@ class _Batch:
 
     numeric: list[tuple[dict[int, np.ndarray], np.ndarray]] | None = None
     fd: list[Any] | None = None
-    symbolic: Callable[[], list[Any]] | None = None
+    symbolic: GroupJob | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # per request, the group's time shared
 
 
@@ -102,22 +112,23 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
         return results
     batch = _precompute(requests[ok[0]], [plans[r] for r in ok], [seeds[r] for r in ok], symbolic_many)
     try:
-        begun: dict[int, Checking] = {}
-        for n, r in enumerate(ok):
-            try:
-                found = check_begin(requests[r], _symbolic_hook(batch, n), plans[r], _local_hook(batch, n))
-            except CrossgradError as err:
-                results[r] = err
-                continue
-            if isinstance(found, Checking):
-                begun[r] = found
-            else:
-                results[r] = found
-        _finish(begun, results)
+        for start in range(0, len(ok), CHUNK):
+            begun: dict[int, Checking] = {}
+            for n in range(start, min(start + CHUNK, len(ok))):
+                r = ok[n]
+                try:
+                    found = check_begin(requests[r], _symbolic_hook(batch, n), plans[r], _local_hook(batch, n))
+                except CrossgradError as err:
+                    results[r] = err
+                    continue
+                if isinstance(found, Checking):
+                    begun[r] = found
+                else:
+                    results[r] = found
+            _finish(begun, results)
     finally:
-        if batch.symbolic is not None:  # collected even when no report needed it: frees the worker
-            with suppress(WitnessTimeout):
-                batch.symbolic()
+        if batch.symbolic is not None:  # read to the end even when no report needed it: frees the worker
+            batch.symbolic.finish()
     return results
 
 
@@ -132,30 +143,13 @@ def _finish(begun: dict[int, Checking], results: list[Any]) -> None:
             results[r] = err
 
 
-def _once(collect: Callable[[], list[Any]]) -> Callable[[], list[Any]]:
-    """``collect`` run at its first call; later calls return (or raise) the same."""
-    box: list[Any] = []
-
-    def once() -> list[Any]:
-        if not box:
-            try:
-                box.append(collect())
-            except WitnessTimeout as err:
-                box.append(err)
-        if isinstance(box[0], WitnessTimeout):
-            raise box[0]
-        return box[0]
-
-    return once
-
-
 def _precompute(request: CheckRequest, plans: list[Plan], seeds: list[np.ndarray],
                 symbolic_many: SymbolicMany | None) -> _Batch:
     plan, batch, count = plans[0], _Batch(), len(plans)
     tier = _choose_tier(plan, request.tier, request.exact_budget)[0]
     if symbolic_many is not None and tier != "off" and "symbolic" in request.witnesses and count > 1:
         try:
-            batch.symbolic = _once(symbolic_many(plans, seeds, tier))
+            batch.symbolic = symbolic_many(plans, seeds, tier)
         except WitnessTimeout:
             batch.symbolic = None  # each request starts its own
     if "numeric" in request.witnesses and batch_numeric.supported(plan):
@@ -220,7 +214,7 @@ def _symbolic_hook(batch: _Batch, n: int) -> Any:
 
     def start(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
         def collect() -> dict[int, np.ndarray]:
-            found = group()[n]
+            found = group.get(n)
             if isinstance(found, BaseException):
                 raise found
             return found

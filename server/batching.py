@@ -26,6 +26,9 @@ from crossgrad.engine.graph import validate
 from . import access_log, errors, wire
 
 BATCHING = True  # False: every request of a stream alone (bench_service's A/B)
+# True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
+# witness in this thread too, request by request; False: one worker job for the group
+GROUP_INLINE = False
 _END = object()
 
 
@@ -149,9 +152,11 @@ def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, con
     def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
         return servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive)
 
+    plans = [p[1] for p in prepared]
+    inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
     try:
         with servicer._slot():
-            results = batch_check.check_group([p[0] for p in prepared], [p[1] for p in prepared], symbolic_many)
+            results = batch_check.check_group([p[0] for p in prepared], plans, None if inline else symbolic_many)
     except Exception:  # admission refused, or a fault in the batch path: each request alone
         for k, item in enumerate(items):
             yield alone(servicer, item, first + k, context)

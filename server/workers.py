@@ -37,7 +37,7 @@ from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
 from . import leafbuf
-from .group_jobs import run_many
+from .group_jobs import GroupAnswers, run_many
 
 _CTX = mp.get_context("spawn")
 INLINE_WORK = 2_000  # exact-tier units (~2 ms at the slow end) run in the caller when proven
@@ -69,7 +69,7 @@ def _serve(conn: Any, memory_mb: int) -> None:
             return
         try:
             if message[:1] in (leafbuf.MANY, leafbuf.PLANS):
-                conn.send(("ok", run_many(known, first, message)))
+                run_many(known, first, message, conn.send)
                 continue
             key, plan, seed, tier = _job(known, message)
             run = exact.gradients if tier == "exact" else tensor.gradients
@@ -207,26 +207,24 @@ class SymbolicPool:
         return _Pending(lambda: self._collect(worker, deadline, alive, plan.structure_hash, tier))
 
     def submit_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str, deadline: float,
-                    alive: Callable[[], bool] = lambda: True) -> Callable[[], list[Any]]:
-        """One worker job for requests of one structure (a stream's batch, never inline): the
-        returned function waits for the list of their gradients (a request's own failure is a
-        WitnessTimeout in its place), or raises WitnessTimeout as ``submit``'s does."""
+                    alive: Callable[[], bool] = lambda: True) -> GroupAnswers:
+        """One worker job for requests of one structure (a stream's batch, never inline); its
+        answers arrive a part at a time (group_jobs.GroupAnswers)."""
         worker = self._acquire(deadline, leafbuf.key_of(plans[0], seeds[0], tier))
         try:
             worker.send_many(plans, seeds, tier)
         except OSError:
             self._replace(worker)
             raise WitnessTimeout("the worker died") from None
-
-        def collect() -> list[Any]:
-            found = cast(list[Any], self._collect(worker, deadline, alive, plans[0].structure_hash, tier))
-            return [WitnessTimeout(f"symbolic witness failed: {g}") if isinstance(g, str) else g for g in found]
-
-        return collect
+        return GroupAnswers(self, worker, deadline, alive, plans[0].structure_hash, tier)
 
     def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
             alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
         return self.submit(plan, seed, tier, deadline, alive)()
+
+    def inline(self, plan: Plan, tier: str) -> bool:
+        """Whether ``submit`` would run this structure in the calling thread."""
+        return self._inline(plan, tier)
 
     def _inline(self, plan: Plan, tier: str) -> bool:
         """A proven structure with tiny exact-tier work (see the module docstring)."""

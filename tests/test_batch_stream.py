@@ -67,11 +67,12 @@ def _without_flag_and_timings(response):
 
 
 def test_a_batched_stream_answers_exactly_as_one_by_one(arrived, call, monkeypatch):
-    """Every figure equal; a planted wrong claimed gradient in the middle is caught there only."""
-    requests = _seed_requests(9, np.random.default_rng(4))
-    for k, request in enumerate(requests):  # every request claims b's gradient; request 4 wrongly
+    """Every figure equal; a planted wrong claimed gradient in the middle is caught there only.
+    70 requests: the worker's answers arrive in parts of 32 (group_jobs.PART)."""
+    requests = _seed_requests(70, np.random.default_rng(4))
+    for k, request in enumerate(requests):  # every request claims b's gradient; request 40 wrongly
         right = check(server_wire.request_in(request, Limits())).grad("b", "symbolic")
-        request.claimed["b"].CopyFrom(wire.tensor_out(right if k != 4 else right + [0.5, -0.5, 0.25]))
+        request.claimed["b"].CopyFrom(wire.tensor_out(right if k != 40 else right + [0.5, -0.5, 0.25]))
     together = _stream(call, requests)
     monkeypatch.setattr(batching, "BATCHING", False)
     alone = _stream(call, requests)
@@ -79,8 +80,8 @@ def test_a_batched_stream_answers_exactly_as_one_by_one(arrived, call, monkeypat
     assert not any(r.batched for r in alone)
     assert [_without_flag_and_timings(r) for r in together] == [_without_flag_and_timings(r) for r in alone]
     verdicts = [pb.Verdict.Name(r.response.verdict) for r in together]
-    assert verdicts == ["VERDICT_AGREE"] * 4 + ["VERDICT_MISMATCH"] + ["VERDICT_AGREE"] * 4
-    b = next(leaf for leaf in together[4].response.leaves if leaf.name == "b")
+    assert verdicts == ["VERDICT_AGREE"] * 40 + ["VERDICT_MISMATCH"] + ["VERDICT_AGREE"] * 29
+    b = next(leaf for leaf in together[40].response.leaves if leaf.name == "b")
     assert pb.Verdict.Name(b.verdict) == "VERDICT_MISMATCH" and pb.Witness.Name(b.suspect) == "WITNESS_CLAIMED"
 
 
