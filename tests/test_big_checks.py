@@ -128,8 +128,8 @@ def test_a_stream_mixing_big_and_small_checks_answers_each_in_order(big_server):
     import grpc
     from crossgrad.v1 import crossgrad_pb2_grpc
 
-    w, b, loss = layer(seed=7)
-    items = [to_request(loss, names={"w": w, "b": b})[0], seed_message(), to_request(layer(seed=8)[2])[0]]
+    big = [layer(seed=seed) for seed in (7, 8)]  # two big ones of one structure: not batched in this thread
+    items = [*(to_request(loss, names={"w": w, "b": b})[0] for w, b, loss in big), seed_message()]
     before = big_server.big.checks
     with grpc.insecure_channel(f"127.0.0.1:{big_server.port}") as channel:
         stub = crossgrad_pb2_grpc.CrossgradServiceStub(channel)
