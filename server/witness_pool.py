@@ -133,9 +133,10 @@ class CheckPool:
 
     def run(self, request: Any, plan: Plan, figures_only: bool, deadline: float, end: float,
             alive: Callable[[], bool] = lambda: True) -> Any:
-        """The report of ``check(request, plan=plan)`` computed in a worker. ``deadline`` stops its
-        symbolic witness (monotonic, as in the server); ``end`` is the call's own end, when the
-        worker is killed if it has not answered (and when ``alive()`` turns False)."""
+        """The report of ``check(request, plan=plan)`` computed in a worker, as a
+        ``wire.AnsweredReport`` (figures, and the serialized response in place of the arrays).
+        ``deadline`` stops its symbolic witness (monotonic, as in the server); ``end`` is the call's
+        own end, when the worker is killed if it has not answered (and when ``alive()`` turns False)."""
         worker = self._acquire(end)
         try:
             worker.conn.send_bytes(pickle.dumps((request, plan, deadline, figures_only), pickle.HIGHEST_PROTOCOL))
