@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .rules_scatter import scatter_rows
-from .ruletools import Arr, Rule
+from .ruletools import Arr, Rule, traced
 
 
 def _embedding(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -40,17 +40,20 @@ def _normalized(x: Arr, at: dict) -> tuple[Arr, Arr]:
 
 
 def _layer_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """Saves x_hat and rstd too (as torch saves mean and rstd): derived values the first-order
+    VJP reads; under create_graph the VJP recomputes them from the live input instead."""
     x, w, b = xs
-    xhat, _ = _normalized(x, at)
+    xhat, rstd = _normalized(x, at)
     out = xhat if w is None else xhat * w
-    return (out if b is None else out + b), (x, w)
+    return (out if b is None else out + b), (x, w, xhat, rstd)
 
 
 def _layer_norm_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     """dx = rstd * (gh - mean(gh) - x_hat * mean(gh * x_hat)), gh = g * w; dw = sum g x_hat; db = sum g."""
-    x, w = saved
+    x, w, xhat, rstd = saved
     at, needs = node.attrs, node.needs
-    xhat, rstd = _normalized(x, at)
+    if traced(g, x, w):
+        xhat, rstd = _normalized(x, at)
     axes = _norm_axes(x, at)
     batch = tuple(range(x.ndim - len(axes)))
     gx = gw = gb = None

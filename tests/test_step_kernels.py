@@ -1,0 +1,94 @@
+"""The engine step's fast kernels (issues 11/12 speed): gelu and layer_norm read values their
+forward saved, but only at first order — under create_graph they recompute them from the live
+inputs, so a corrupted saved value changes the first-order gradient and not the second-order
+one; the row scatter behind embedding/index VJPs adds in np.add.at's (torch's) order."""
+
+from __future__ import annotations
+
+import crossgrad
+import numpy as np
+import pytest
+from crossgrad.engine.numeric.rules_elementwise import ELEMENTWISE_RULES, _gelu, _gelu_vjp
+from crossgrad.engine.numeric.rules_scatter import add_rows
+
+F = crossgrad.nn.functional
+
+
+class _Node:
+    attrs = {"approximate": "none"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(3, 9001), (7,), (0, 3), ()])
+def test_gelu_rule_equals_its_formula_bit_for_bit(dtype: type, shape: tuple) -> None:
+    rng = np.random.default_rng(0)
+    x, g = (rng.standard_normal(shape).astype(dtype) * 3 for _ in range(2))
+    out, saved = ELEMENTWISE_RULES["gelu"].forward((x,), _Node.attrs)
+    assert out.dtype == dtype and np.array_equal(out, _gelu(x, _Node.attrs))
+    (gx,) = ELEMENTWISE_RULES["gelu"].vjp(g, saved, _Node())
+    assert gx.dtype == dtype and np.array_equal(gx, _gelu_vjp(g, x, out, _Node.attrs))
+
+
+def test_gelu_rule_on_strided_input() -> None:
+    x = np.random.default_rng(1).standard_normal((300, 200)).astype(np.float32).T
+    out, saved = ELEMENTWISE_RULES["gelu"].forward((x,), _Node.attrs)
+    (gx,) = ELEMENTWISE_RULES["gelu"].vjp(x, saved, _Node())
+    assert np.array_equal(out, _gelu(x, _Node.attrs)) and np.array_equal(gx, _gelu_vjp(x, x, out, _Node.attrs))
+
+
+def _grads(fn, x0: np.ndarray, corrupt: int | None, create_graph: bool) -> tuple:
+    """(first-order grad, grad of its sum) of a weighted sum of fn(x) at x0 (linear in fn(x), so
+    the second backward does not pass the op's node again); ``corrupt``: the saved slot
+    overwritten with garbage after the forward."""
+    x = crossgrad.tensor(x0, requires_grad=True)
+    y = fn(x)
+    if corrupt is not None:
+        saved = list(y.grad_fn.saved)
+        saved[corrupt] = np.full_like(saved[corrupt], 7.0)
+        y.grad_fn.saved = tuple(saved)
+    weights = crossgrad.tensor(np.linspace(-1, 2, y.numel()).reshape(tuple(y.shape)))
+    (gx,) = crossgrad.autograd.grad((y * weights).sum(), [x], create_graph=create_graph)
+    if not create_graph:
+        return gx.numpy(), None
+    (hx,) = crossgrad.autograd.grad(gx.sum(), [x])
+    return gx.detach().numpy(), hx.numpy()
+
+
+CASES = {
+    "gelu": (lambda x: F.gelu(x), [2]),
+    "layer_norm": (lambda x: F.layer_norm(x, (5,), crossgrad.ones(5) * 1.5, crossgrad.zeros(5) + 0.25), [2, 3]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_saved_values_are_first_order_only(name: str) -> None:
+    fn, slots = CASES[name]
+    x0 = np.random.default_rng(2).standard_normal((4, 5))
+    first, _ = _grads(fn, x0, None, False)
+    clean = _grads(fn, x0, None, True)
+    np.testing.assert_allclose(clean[0], first, rtol=1e-12)
+    for slot in slots:
+        planted, _ = _grads(fn, x0, slot, False)
+        assert np.abs(planted - first).max() > 1e-3  # first order reads the saved value
+        again = _grads(fn, x0, slot, True)
+        np.testing.assert_allclose(again[0], clean[0], rtol=1e-12)  # create_graph recomputes it
+        np.testing.assert_allclose(again[1], clean[1], rtol=1e-12)
+
+
+def test_second_order_gelu_against_closed_form() -> None:
+    x0 = np.linspace(-3, 3, 13)
+    _, h = _grads(lambda x: F.gelu(x), x0, None, True)
+    phi = np.exp(-x0 * x0 / 2) / np.sqrt(2 * np.pi)
+    weights = np.linspace(-1, 2, x0.size)
+    np.testing.assert_allclose(h, weights * (2 * phi - x0 * x0 * phi), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows,count,width", [(256, 1024, (8,)), (3, 5000, (2, 3)), (1, 300, (4,)),
+                                               (1000, 10, ()), (5, 0, (3,))])
+def test_add_rows_matches_add_at_bit_for_bit(rows: int, count: int, width: tuple) -> None:
+    rng = np.random.default_rng(3)
+    flat = rng.integers(0, rows, count)
+    g = rng.standard_normal((count,) + width).astype(np.float32)
+    want = np.zeros((rows,) + width, np.float32)
+    np.add.at(want, flat, g)
+    assert np.array_equal(add_rows(g, flat, (rows,) + width), want)
