@@ -8,6 +8,7 @@ from __future__ import annotations
 import crossgrad
 import numpy as np
 import pytest
+from crossgrad.engine.numeric import array_kernels
 from crossgrad.engine.numeric.rules_elementwise import ELEMENTWISE_RULES, _gelu, _gelu_vjp
 from crossgrad.engine.numeric.rules_scatter import add_rows
 
@@ -92,3 +93,57 @@ def test_add_rows_matches_add_at_bit_for_bit(rows: int, count: int, width: tuple
     want = np.zeros((rows,) + width, np.float32)
     np.add.at(want, flat, g)
     assert np.array_equal(add_rows(g, flat, (rows,) + width), want)
+
+
+def _formulas(dim: int) -> dict:
+    """The rule formulas array_kernels stands for, as written before it."""
+    def log_softmax(x):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+    def softmax_vjp(g, y):
+        return y * (g - (g * y).sum(axis=dim, keepdims=True))
+
+    return {
+        "log_softmax": (lambda x, g: array_kernels.log_softmax(x, dim), lambda x, g: log_softmax(x)),
+        "softmax": (lambda x, g: array_kernels.softmax(x, dim), lambda x, g: np.exp(log_softmax(x))),
+        "softmax_vjp": (lambda x, g: array_kernels.softmax_vjp(g, np.exp(log_softmax(x)), dim),
+                        lambda x, g: softmax_vjp(g, np.exp(log_softmax(x)))),
+        "log_softmax_vjp": (lambda x, g: array_kernels.log_softmax_vjp(g, log_softmax(x), dim),
+                            lambda x, g: g - np.exp(log_softmax(x)) * g.sum(axis=dim, keepdims=True)),
+        "masked_fill": (lambda x, g: array_kernels.masked_fill(x, g > 0.5, x.dtype.type(-np.inf)),
+                        lambda x, g: np.where(g > 0.5, x.dtype.type(-np.inf), x)),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [-1, 1])
+@pytest.mark.parametrize("kernel", list(_formulas(-1)))
+def test_array_kernels_equal_the_rule_formulas_bit_for_bit(dtype: type, dim: int, kernel: str) -> None:
+    rng = np.random.default_rng(4)
+    x, g = (rng.standard_normal((6, 7, 33)).astype(dtype) * 4 for _ in range(2))
+    x[:, :3, -5:] = -np.inf  # masked positions, as a causal softmax has
+    fast, slow = _formulas(dim)[kernel]
+    got, want = fast(x, g), slow(x, g)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_kernels_equal_the_formulas_bit_for_bit(dtype: type) -> None:
+    rng = np.random.default_rng(5)
+    x, g = (rng.standard_normal((4, 6, 10)).astype(dtype) for _ in range(2))
+    g0 = g.copy()
+    w = rng.standard_normal(10).astype(dtype)
+    axes, eps = (2,), dtype(1e-5)
+    centered = x - x.mean(axis=axes, keepdims=True)
+    rstd = 1 / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+    xhat = centered * rstd
+    got_xhat, got_rstd = array_kernels.normalized(x, axes, eps)
+    np.testing.assert_array_equal(got_xhat, xhat)
+    np.testing.assert_array_equal(got_rstd, rstd)
+    for weight in (w, None):
+        gh = g if weight is None else g * weight
+        want = rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+        np.testing.assert_array_equal(array_kernels.layer_norm_dx(g, weight, xhat, rstd, axes), want)
+    assert np.array_equal(g, g0)  # the incoming gradient is not written to
