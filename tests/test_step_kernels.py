@@ -147,3 +147,47 @@ def test_layer_norm_kernels_equal_the_formulas_bit_for_bit(dtype: type) -> None:
         want = rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
         np.testing.assert_array_equal(array_kernels.layer_norm_dx(g, weight, xhat, rstd, axes), want)
     assert np.array_equal(g, g0)  # the incoming gradient is not written to
+
+
+@pytest.mark.parametrize("attrs", [
+    {"stride": (1, 1), "padding": (2, 2), "dilation": (1, 1), "groups": 1},
+    {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2},
+    {"stride": (3,), "padding": (1,), "dilation": (2,), "groups": 3},
+])
+def test_conv_weight_gradient_from_the_forward_windows_equals_the_recorded_correlation(attrs: dict) -> None:
+    from crossgrad.engine.numeric import rules_conv
+
+    rng = np.random.default_rng(6)
+    spatial = (9, 8)[:len(attrs["stride"])]
+    x = rng.standard_normal((3, 6) + spatial)
+    w = rng.standard_normal((6, 6 // attrs["groups"]) + (3,) * len(spatial))
+    y, cols = rules_conv.conv_and_cols(x, w, None, attrs)
+    g = rng.standard_normal(y.shape)
+    want = rules_conv._weight_grad_of_conv(g, x, w.shape, attrs)
+    np.testing.assert_allclose(rules_conv.weight_grad_from_cols(g, cols, w.shape), want, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_saved_windows_are_first_order_only() -> None:
+    rng = np.random.default_rng(7)
+    x0, w0 = rng.standard_normal((2, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+
+    def grads(corrupt: bool, create_graph: bool) -> tuple:
+        x = crossgrad.tensor(x0, requires_grad=True)
+        w = crossgrad.tensor(w0, requires_grad=True)
+        y = F.conv2d(x, w, padding=1)
+        if corrupt:
+            saved = y.grad_fn.saved
+            y.grad_fn.saved = saved[:2] + (np.full_like(saved[2], 7.0),)
+        weights = crossgrad.tensor(np.linspace(-1, 2, y.numel()).reshape(tuple(y.shape)))
+        (gw,) = crossgrad.autograd.grad((y * weights).sum(), [w], create_graph=create_graph)
+        if not create_graph:
+            return gw.numpy(), None
+        (hx,) = crossgrad.autograd.grad((gw * gw).sum(), [x])
+        return gw.detach().numpy(), hx.numpy()
+
+    first, _ = grads(False, False)
+    assert np.abs(grads(True, False)[0] - first).max() > 1  # first order reads the saved windows
+    clean, again = grads(False, True), grads(True, True)
+    np.testing.assert_allclose(clean[0], first, rtol=1e-12)
+    np.testing.assert_allclose(again[0], clean[0], rtol=1e-12)  # create_graph recomputes
+    np.testing.assert_allclose(again[1], clean[1], rtol=1e-12)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..conv_specs import pairs
-from .ruletools import Arr, Rule, call
+from .ruletools import Arr, Rule, call, traced
 
 
 def padded(x: Arr, pads: list[tuple[int, int]]) -> Arr:
@@ -53,7 +53,12 @@ def from_rows(rows: Arr, n: int, out: tuple) -> Arr:
 
 
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
-    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p].
+    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p]."""
+    return conv_and_cols(x, w, b, at)[0]
+
+
+def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict) -> tuple[Arr, Arr]:
+    """The convolution and its window matrix (N, G, C/G prod(K), prod(out)).
 
     The windows are copied once as (N, G, C/G prod(K), prod(out)) (the output positions
     innermost, so the copy runs along rows) and multiplied by each group's weight matrix: the
@@ -73,7 +78,15 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
         y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
     elif b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
-    return y.astype(np.result_type(x, w), copy=False)
+    return y.astype(np.result_type(x, w), copy=False), cols
+
+
+def weight_grad_from_cols(g: Arr, cols: Arr, w_shape: tuple) -> Arr:
+    """dL/dw = sum_n g[n] cols[n]^T per group: the forward's window matrix reused (no second
+    im2col copy); one batched matmul over samples and groups, then the sum over samples."""
+    n, groups = cols.shape[:2]
+    g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
+    return np.matmul(g4, np.swapaxes(cols, -1, -2)).sum(axis=0).reshape(w_shape)
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
@@ -168,14 +181,21 @@ def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Any:
 
 
 def _conv_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    return conv(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at), (xs[0], xs[1])
+    """Saves the window matrix too: derived data the first-order weight gradient reads; under
+    create_graph the VJP computes that gradient as a recorded convolution of the live input."""
+    y, cols = conv_and_cols(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at)
+    return y, (xs[0], xs[1], cols)
 
 
 def _conv_vjp(g: Arr, saved: Any, node: Any) -> tuple:
-    x, w = saved
+    x, w = saved[0], saved[1]
     needs, at = node.needs, node.attrs
     gx = _input_grad_of_conv(g, w, x.shape, at) if needs[0] else None
-    gw = _weight_grad_of_conv(g, x, w.shape, at) if needs[1] else None
+    gw = None
+    if needs[1] and len(saved) > 2 and not traced(g, x, w):
+        gw = weight_grad_from_cols(g, saved[2], w.shape)
+    elif needs[1]:
+        gw = _weight_grad_of_conv(g, x, w.shape, at)
     gb = g.sum(axis=(0,) + tuple(range(2, g.ndim))) if len(needs) > 2 and needs[2] else None
     return gx, gw, gb
 
