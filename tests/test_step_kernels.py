@@ -191,3 +191,53 @@ def test_conv_saved_windows_are_first_order_only() -> None:
     np.testing.assert_allclose(clean[0], first, rtol=1e-12)
     np.testing.assert_allclose(again[0], clean[0], rtol=1e-12)  # create_graph recomputes
     np.testing.assert_allclose(again[1], clean[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training_grads_match_the_rule_formula(dtype: type, rtol: float, affine: bool) -> None:
+    from crossgrad.engine.numeric import bn_kernels
+
+    rng = np.random.default_rng(8)
+    x, g = (rng.standard_normal((5, 3, 4, 6)).astype(dtype) for _ in range(2))
+    w = rng.standard_normal(3).astype(dtype) if affine else None
+    axes, view = (0, 2, 3), (1, -1, 1, 1)
+    centered = x - x.mean(axis=axes).reshape(view)
+    invstd = (1 / np.sqrt((centered * centered).mean(axis=axes) + 1e-5)).astype(dtype)
+    xhat = centered * invstd.reshape(view)
+    gxh = g if w is None else g * w.reshape(view)
+    want = (gxh - gxh.mean(axis=axes).reshape(view)
+            - xhat * (gxh * xhat).mean(axis=axes).reshape(view)) * invstd.reshape(view)
+    got = bn_kernels.training_grads(g, w, xhat, invstd, axes, view)
+    assert got is not None and got[0].dtype == dtype
+    np.testing.assert_allclose(got[0], want, rtol=rtol, atol=rtol * np.abs(want).max())
+    assert np.array_equal(got[1], (g * xhat).sum(axis=axes)) and np.array_equal(got[2], g.sum(axis=axes))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_running_stats_reuse_the_ops_batch_statistics_bit_for_bit(dtype: type) -> None:
+    x0 = (np.random.default_rng(9).standard_normal((6, 3, 5, 4)) * 2 + 1).astype(dtype)
+    kind = crossgrad.tensor(x0).dtype
+    mean, var = crossgrad.zeros(3, dtype=kind), crossgrad.ones(3, dtype=kind)
+    x = crossgrad.tensor(x0, requires_grad=True)
+    F.batch_norm(x, mean, var, training=True, momentum=0.25)
+    count = x0.size // 3
+    want_mean = (1 - 0.25) * np.zeros(3, dtype) + 0.25 * x0.mean(axis=(0, 2, 3))
+    want_var = (1 - 0.25) * np.ones(3, dtype) + 0.25 * (x0.var(axis=(0, 2, 3)) * count / (count - 1))
+    assert np.array_equal(mean.numpy(), want_mean.astype(dtype))
+    assert np.array_equal(var.numpy(), want_var.astype(dtype))
+
+
+def test_batch_stats_are_handed_over_once_and_only_for_the_same_array() -> None:
+    from crossgrad.engine.numeric import bn_kernels
+
+    x = np.random.default_rng(10).standard_normal((4, 2, 3))
+    bn_kernels.batch_stats(x, (0, 2), (1, -1, 1))
+    assert bn_kernels.take_stats(x.copy()) is None  # another array: no stats, and the slot is cleared
+    bn_kernels.batch_stats(x, (0, 2), (1, -1, 1))
+    mean, var = bn_kernels.take_stats(x)
+    assert np.array_equal(mean, x.mean(axis=(0, 2))) and np.array_equal(var, x.var(axis=(0, 2)))
+    assert bn_kernels.take_stats(x) is None
+    half = x.astype(np.float16)  # numpy's var of float16 accumulates otherwise: not handed over
+    bn_kernels.batch_stats(half, (0, 2), (1, -1, 1))
+    assert bn_kernels.take_stats(half) is None
