@@ -7,7 +7,10 @@
    with the structure cached (new weight values every call), against the first-order check of
    the same graphs in alternating rounds.
 2. The same for a 2-layer 64-unit tanh net (x 16x8 -> Linear(8, 64) -> tanh -> Linear(64, 1),
-   MSE; 641 weights).
+   MSE; 641 weights): above the exact tier's 24 elements, so the symbolic witness is the tensor
+   tier's Hessian-vector products (tangents through its SymPy-derived gradient program); cold
+   includes SymPy's derivations and compilation. Also order 2 without the symbolic witness
+   (tier off), same rounds, to show what the tensor tier adds.
 3. The Hessian-vector product of the seed MLP (784-512-512-10, batch 64, float32, cross-entropy)
    by double backward: crossgrad vs PyTorch's double backward (torch on 1 thread, BLAS on 1
    thread for numpy too), alternating rounds. Goal: <= 1.5x. PyTorch only when installed.
@@ -34,12 +37,15 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import clear_caches as clear_first_order_caches  # noqa: E402
 from bench_check import seed_loss  # noqa: E402
-from crossgrad.engine.symbolic import second_order  # noqa: E402
+from crossgrad.engine.symbolic import contractions, second_order, tensor_hvp, tensor_second  # noqa: E402
 
 
 def clear_caches() -> None:
     clear_first_order_caches()
-    second_order._COMPILED.clear()
+    for cache in (second_order._COMPILED, tensor_hvp._SECONDS, tensor_second._SECOND):
+        cache.clear()
+    for derived in (contractions.matmul, contractions.linear, contractions.reduce_rows):
+        derived.cache_clear()
 
 
 def tanh_net(values_seed: int):
@@ -59,30 +65,44 @@ def timed(fn: Callable[..., object], *args: object, **kw: object) -> tuple[float
     return time.perf_counter() - start, out
 
 
+CONFIGS = {"order 2": {"order": 2}, "order 2, tier off": {"order": 2, "tier": "off"}, "order 1": {"order": 1}}
+
+
 def bench_check(name: str, make: Callable[[int], object], calls: int, rounds: int) -> None:
-    """Cold order 1 / order 2, then rounds of cached order-2 checks alternating with order-1 ones."""
+    """Cold, then rounds of cached checks per configuration (order 2 with and without the symbolic
+    witness, order 1), alternating."""
     cold = {}
-    for order in (1, 2):
+    for k, (label, kw) in enumerate(CONFIGS.items()):
         clear_caches()
-        cold[order], _ = timed(crossgrad.check, make(10_000 + order), order=order)
-    times: dict[int, list[float]] = {1: [], 2: []}
-    reports: dict[int, object] = {}
+        cold[label], _ = timed(crossgrad.check, make(10_000 + k), **kw)
+    for k, kw in enumerate(CONFIGS.values()):  # each clear above emptied the others' caches
+        crossgrad.check(make(20_000 + k), **kw)
+    times: dict[str, list[float]] = {label: [] for label in CONFIGS}
+    reports: dict[str, object] = {}
     seed = 0
     for _ in range(rounds):
-        for order in (2, 1):
+        for label, kw in CONFIGS.items():
             losses = [make(seed + k) for k in range(calls)]
             seed += calls
             for loss in losses:
-                t, reports[order] = timed(crossgrad.check, loss, order=order)
-                times[order].append(t)
-    m1, m2 = statistics.median(times[1]), statistics.median(times[2])
-    print(f"{name}: order 2 verdict {reports[2].verdict}, order 1 verdict {reports[1].verdict}")  # type: ignore[attr-defined]
-    print(f"   order 2: cold {cold[2] * 1e3:8.2f} ms, cached {m2 * 1e3:8.2f} ms (median of {len(times[2])})")
-    print(f"   order 1: cold {cold[1] * 1e3:8.2f} ms, cached {m1 * 1e3:8.2f} ms (median of {len(times[1])})")
-    print(f"   order 2 / order 1 (cached, same run): {m2 / m1:.2f}x")
+                t, reports[label] = timed(crossgrad.check, loss, **kw)
+                times[label].append(t)
+    med = {label: statistics.median(t) for label, t in times.items()}
+    two = reports["order 2"]
+    print(f"{name}: order 2 verdict {two.verdict} (symbolic tier {two.tier}), "  # type: ignore[attr-defined]
+          f"order 1 verdict {reports['order 1'].verdict}")  # type: ignore[attr-defined]
+    for label in CONFIGS:
+        spread = f"p10-p90 {_quantile(times[label], 0.1) * 1e3:.2f}-{_quantile(times[label], 0.9) * 1e3:.2f}"
+        print(f"   {label:18s}: cold {cold[label] * 1e3:8.2f} ms, cached {med[label] * 1e3:8.2f} ms "
+              f"(median of {len(times[label])}, {spread})")
+    print(f"   order 2 / order 1 (cached, same run): {med['order 2'] / med['order 1']:.2f}x")
     print("   order-2 stages (last call): " + ", ".join(
-        f"{k} {v * 1e3:.2f} ms" for k, v in reports[2].timings.items()) if reports[2].timings  # type: ignore[attr-defined]
-        else "   " + "; ".join(reports[2].notes))  # type: ignore[attr-defined]
+        f"{k} {v * 1e3:.2f} ms" for k, v in two.timings.items()))  # type: ignore[attr-defined]
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def mlp_hvp(lib: object, params: list, x: object, y: object, vs: list) -> object:

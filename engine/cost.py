@@ -47,10 +47,11 @@ def element_evaluations(plan: Plan, witnesses: tuple[str, ...], tier: str, progr
 
 
 def _second_order(plan: Plan) -> int:
-    """Order 2 (engine/hessian.py): per Hessian-vector product a double backward and two
-    first-order gradients for its finite differences, about 3x a differentiation's passes."""
+    """Order 2 (engine/hessian.py): per Hessian-vector product a double backward, two first-order
+    gradients for its finite differences and the tensor tier's tangent passes (large graphs),
+    about 4x a differentiation's passes."""
     from .hessian import DIRECTIONS, FULL_HESSIAN_MAX
 
     total = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
     products = total if total <= FULL_HESSIAN_MAX else DIRECTIONS
-    return products * 3 * NUMERIC_PASSES * intermediate_elements(plan)
+    return products * 4 * NUMERIC_PASSES * intermediate_elements(plan)

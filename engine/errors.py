@@ -8,7 +8,8 @@
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
-     ├── DtypeError (+ TypeError)       a bool/int64 tensor where an op needs a float one
+     ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
+ ├── IndexRangeError (+ IndexError, RuntimeError) an index tensor out of range
      └── GradientMismatch (+ AssertionError) a check did not agree (raise_for_mismatch,
                                          assert_gradients): pytest shows the report
 
@@ -74,7 +75,7 @@ class GradientMismatch(CrossgradError, AssertionError):
         self.report = report
 
 
-class IndexRangeError(CrossgradError, IndexError):
+class IndexRangeError(CrossgradError, IndexError, RuntimeError):
     """An index tensor (gather, index_select, embedding, x[idx]) names an element out of range."""
 
     def __init__(self, op: str, value: int, size: int) -> None:
@@ -82,7 +83,7 @@ class IndexRangeError(CrossgradError, IndexError):
         super().__init__(f"{op}(): index {value} is out of bounds for dimension with size {size}")
 
 
-class DtypeError(CrossgradError, TypeError):
+class DtypeError(CrossgradError, TypeError, RuntimeError):
     """An op got a tensor of the wrong dtype (a bool or int64 tensor where a float one is needed)."""
 
     def __init__(self, op: str, message: str) -> None:

@@ -7,10 +7,10 @@ the Hessian-vector products H v, split per leaf:
 
 - numeric: the engine's double backward (``grad(create_graph=True)``, then ``grad`` of <g, v>),
   i.e. the VJP rules differentiated by themselves;
-- symbolic (exact tier): SymPy differentiates twice — the closed-form gradient of the forward
-  graph (symbolic/closed_form.py, ``sympy.diff`` of the composed forward templates), then
-  ``sympy.diff`` of each gradient element by every leaf symbol (the Hessian, evaluated with
-  mpmath), times v. Offered up to SYMBOLIC_MAX differentiable elements; larger graphs get a note and no symbolic;
+- symbolic (hessian_symbolic.py): the exact tier up to SYMBOLIC_MAX differentiable elements —
+  the closed-form gradient of the forward graph (symbolic/closed_form.py) differentiated again
+  by ``sympy.diff`` (the Hessian, evaluated with mpmath), times v; larger graphs the tensor
+  tier — tangents through its SymPy-derived gradient program (symbolic/tensor_hvp.py);
 - finite_difference: central differences of the engine's FIRST-order gradient along v
   (first-order rules are what order=1 checks), in float64.
 """
@@ -26,6 +26,7 @@ import numpy as np
 from .compare import KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
+from .hessian_symbolic import symbolic_hvps
 from .report import LeafReport, Report, finish_leaf
 from .tolerance import Tolerance, policy
 
@@ -144,31 +145,38 @@ def directions(plan: Plan, rng_seed: int) -> tuple[np.ndarray, str]:
 
 def check_order2(request: Any) -> Report:
     """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared."""
-    from .check import _seed
+    from .check import _seed, _Timer
 
     _refuse_first_order_fields(request)
     plan = validate(request.graph)
     seed = _seed(plan, request.seed)
     vs, how = directions(plan, request.fd_seed)
-    found = {"numeric": numeric_hvps(plan, seed, vs)}
+    timer = _Timer()
+    found = {"numeric": timer.run("numeric", lambda: numeric_hvps(plan, seed, vs))}
     if "finite_difference" in request.witnesses:
-        found["finite_difference"] = fd_hvps(plan, seed, vs)
+        found["finite_difference"] = timer.run("finite_difference", lambda: fd_hvps(plan, seed, vs))
     notes = [f"order 2: {how}"]
-    sym, why = _symbolic(plan, seed, vs, request)
+    sym, tier, why = timer.run("symbolic", lambda: symbolic_hvps(plan, seed, vs, request))
     if sym is None:
         notes.append(f"{why}; symbolic did not run")
     else:
         found["symbolic"] = sym
-    report = Report("skipped", [], "exact" if sym is not None else "off", "order 2",
-                    f"gradient differences (step {FD_STEP:g})", notes=notes)
+    report = Report("skipped", [], tier, f"order 2: {why}", f"gradient differences (step {FD_STEP:g})",
+                    notes=notes)
     from .hessian_kinks import kink_tests
 
     report.leaves = _leaves(plan, seed, found, len(vs), request.tolerance, kink_tests(plan, seed, vs))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
-    report.order = 2
+    report.order, report.timings = 2, timer.times
     report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
         else request.fd_seed
     return report
+
+
+def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:
+    """(SymPy's H v or None, why): hessian_symbolic.symbolic_hvps without the tier (gradgradcheck)."""
+    found, _, why = symbolic_hvps(plan, seed, vs, request)
+    return found, why
 
 
 def _refuse_first_order_fields(request: Any) -> None:
@@ -179,30 +187,6 @@ def _refuse_first_order_fields(request: Any) -> None:
         raise FieldError("claimed", "claimed gradients are first-order; an order-2 check takes none")
     if "numeric" not in request.witnesses:
         raise FieldError("witnesses", "an order-2 check needs the numeric witness (its double backward)")
-
-
-def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:
-    """SymPy's H v when asked for and small: at most SYMBOLIC_MAX differentiable elements and the
-    exact tier's estimate times that count (a Hessian is that many gradients) within the request's
-    budget, so a server's deadline bounds it as it bounds the first-order exact tier. The
-    compiled Hessian is cached by structure (symbolic/second_order.py)."""
-    from .symbolic import closed_form, exact
-    from .symbolic.second_order import symbolic_hvps
-
-    if "symbolic" not in request.witnesses or request.tier == "off":
-        return None, "the symbolic witness was not requested"
-    n = sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())
-    if n > SYMBOLIC_MAX:
-        return None, f"SymPy second derivatives are offered for at most {SYMBOLIC_MAX} differentiable elements"
-    work = exact.estimate_work(plan) * n
-    if work > request.exact_budget:
-        return None, f"the exact tier's estimate for a Hessian ({work:,} element evaluations) is over " \
-                     f"the budget {request.exact_budget:,}"
-    found = symbolic_hvps(plan, seed, vs)
-    if found is None:
-        return None, "SymPy's expressions for this graph are too large to write out (over " \
-                     f"{closed_form.MAX_TREE:,} nodes as a tree)"
-    return found, ""
 
 
 def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any,

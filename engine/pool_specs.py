@@ -15,13 +15,21 @@ from .errors import ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 
-def _four_d(op: str, x: Sequence[int]) -> None:
-    if len(x) != 4:
-        raise ShapeError(op, f"expected a 4-D input (batch, channels, height, width), got input of shape {list(x)}")
+def _three_or_four_d(op: str, x: Sequence[int]) -> None:
+    if len(x) not in (3, 4):
+        raise ShapeError(op, "non-empty 3D (channels, height, width) or 4D (batch mode) tensor expected for "
+                             f"input, got input of shape {list(x)}")
+
+
+def planes(x: Sequence[int]) -> tuple[int, ...]:
+    """A pooling input's shape as (N, C, H, W): an unbatched (C, H, W) input is one sample, as in
+    torch (pooling is per plane, so both have the same flat layout)."""
+    return (1, *x) if len(x) == 3 else tuple(x)
 
 
 def pool_geometry(op: str, x: Sequence[int], at: dict) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
     """kernel, stride, padding, dilation and the output size per spatial dim, as torch computes them."""
+    x = planes(x)
     kernel = list(at["kernel_size"])
     stride = list(at["stride"]) or kernel
     pad, dil = list(at["padding"]), list(at.get("dilation", (1, 1)))
@@ -48,6 +56,7 @@ def pool_geometry(op: str, x: Sequence[int], at: dict) -> tuple[list[int], list[
 
 def avg_divisor(x_shape: Sequence[int], at: dict, kernel: list, stride: list, pad: list, out: list) -> np.ndarray:
     """torch's avg_pool2d divisor per output element."""
+    x_shape = planes(x_shape)
     if at["divisor_override"]:
         return np.full(tuple(out), float(at["divisor_override"]))
     sizes = []
@@ -62,17 +71,17 @@ def avg_divisor(x_shape: Sequence[int], at: dict, kernel: list, stride: list, pa
 
 def pool_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
-    _four_d(op, x)
-    return x[:2] + tuple(pool_geometry(op, x, at)[4])
+    _three_or_four_d(op, x)
+    return x[:-2] + tuple(pool_geometry(op, x, at)[4])
 
 
 def adaptive_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
-    _four_d(op, x)
+    _three_or_four_d(op, x)
     size = tuple(at["output_size"])
     if len(size) != 2 or min(size) < 1:
         raise ShapeError(op, f"output_size {list(size)} must be 2 positive ints")
-    return x[:2] + size
+    return x[:-2] + size
 
 
 def adaptive_ranges(size_in: int, size_out: int) -> np.ndarray:
@@ -87,6 +96,7 @@ def adaptive_ranges(size_in: int, size_out: int) -> np.ndarray:
 
 def adaptive_rows(x: Sequence[int], size: Sequence[int]) -> np.ndarray:
     """(N C out_h out_w, longest window) flat input indices of each adaptive window, -1 padded."""
+    x = planes(x)
     rh, rw = (adaptive_ranges(x[2 + d], size[d]) for d in range(2))
     grid = np.arange(int(np.prod(x, dtype=np.int64))).reshape(tuple(x))
     g = np.pad(grid, [(0, 0), (0, 0), (0, 1), (0, 1)], constant_values=-1)  # index -1 reads the pad
@@ -123,7 +133,8 @@ POOL_SPECS: tuple[OpSpec, ...] = (
         "max_pool2d", (Input("input"),), pool_shape, "MaxPool2DWithIndicesBackward0",
         (Case(((1, 2, 4, 4),)), Case(((1, 1, 5, 5),), {"kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1)}),
          Case(((1, 1, 5, 6),), {"kernel_size": (2, 3), "stride": (2, 2), "ceil_mode": True}),
-         Case(((1, 1, 6, 6),), {"kernel_size": (2, 2), "dilation": (2, 2), "stride": (1, 2)})),
+         Case(((1, 1, 6, 6),), {"kernel_size": (2, 2), "dilation": (2, 2), "stride": (1, 2)}),
+         Case(((2, 5, 5),), {"kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1)})),  # unbatched
         _POOL + (Attr("dilation", "shape", (1, 1)), Attr("ceil_mode", "bool", False)),
         kink="a tie inside a window: the gradient goes to the first maximum (row-major), as torch's index",
         doc="out[n, c, i, j] = max over the window (padding is -inf)",
@@ -133,7 +144,8 @@ POOL_SPECS: tuple[OpSpec, ...] = (
         (Case(((1, 2, 4, 4),)),
          Case(((1, 1, 5, 5),), {"kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1), "ceil_mode": True}),
          Case(((1, 1, 5, 5),), {"kernel_size": (3, 2), "padding": (1, 1), "count_include_pad": False}),
-         Case(((1, 1, 4, 5),), {"kernel_size": (2, 2), "divisor_override": 3})),
+         Case(((1, 1, 4, 5),), {"kernel_size": (2, 2), "divisor_override": 3}),
+         Case(((2, 5, 4),), {"kernel_size": (3, 2), "stride": (2, 2), "padding": (1, 1), "ceil_mode": True})),
         _POOL + (Attr("ceil_mode", "bool", False), Attr("count_include_pad", "bool", True),
                  Attr("divisor_override", "opt_int")),
         doc="out = sum over the window / divisor (window size clipped to the padded input, or the real count)",
@@ -141,13 +153,15 @@ POOL_SPECS: tuple[OpSpec, ...] = (
     OpSpec(
         "adaptive_avg_pool2d", (Input("input"),), adaptive_shape,
         lambda shapes, at: "MeanBackward1" if tuple(at["output_size"]) == (1, 1) else "AdaptiveAvgPool2DBackward0",
-        (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((2, 1, 4, 4),), {"output_size": (1, 1)})),
+        (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((2, 1, 4, 4),), {"output_size": (1, 1)}),
+         Case(((2, 5, 7),), {"output_size": (3, 4)})),
         (Attr("output_size", "shape", (1, 1)),),
         doc="mean over rows floor(i H / h) .. ceil((i + 1) H / h) - 1, likewise columns",
     ),
     OpSpec(
         "adaptive_max_pool2d", (Input("input"),), adaptive_shape, "AdaptiveMaxPool2DBackward0",
-        (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((1, 1, 4, 4),), {"output_size": (2, 2)})),
+        (Case(((1, 2, 5, 7),), {"output_size": (3, 4)}), Case(((1, 1, 4, 4),), {"output_size": (2, 2)}),
+         Case(((2, 5, 7),), {"output_size": (2, 3)})),
         (Attr("output_size", "shape", (1, 1)),),
         kink="a tie inside a window: the gradient goes to the first maximum (row-major), as torch's index",
         doc="max over rows floor(i H / h) .. ceil((i + 1) H / h) - 1, likewise columns",

@@ -41,9 +41,11 @@ def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
                 raise ShapeError(op, f"cannot replicate an empty dimension of input of shape {list(x)}")
         if x[d] + lo + hi < 0:
             raise ShapeError(op, f"pad {list(at['pad'])} makes dim {d} of input {list(x)} negative")
-    if at["mode"] != "constant" and len(at["pad"]) // 2 >= len(x) - 1:
-        raise ShapeError(op, f"{at['mode']} padding pads only the spatial dims, got pad {list(at['pad'])} "
-                             f"for input of shape {list(x)}")
+    k = len(at["pad"]) // 2
+    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
+        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
+                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
+                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
     return tuple(x[d] + lo + hi for d, (lo, hi) in enumerate(pairs))
 
 
@@ -112,7 +114,9 @@ RESAMPLE_SPECS: tuple[OpSpec, ...] = (
         (Case(((1, 2, 3, 3),), {"pad": (1, 2, 0, 1), "value": 0.5}),
          Case(((1, 1, 3, 4),), {"pad": (2, 1, 1, 2), "mode": "reflect"}),
          Case(((1, 1, 3, 3),), {"pad": (1, 0, 2, 1), "mode": "replicate"}),
-         Case(((2, 5),), {"pad": (-1, 2)})),
+         Case(((2, 5),), {"pad": (-1, 2)}),
+         Case(((2, 5),), {"pad": (2, 1), "mode": "reflect"}),  # unbatched (C, W)
+         Case(((2, 3, 4),), {"pad": (1, 2, 2, 0), "mode": "replicate"})),  # unbatched (C, H, W)
         (Attr("pad", "shape", ()), Attr("mode", "choice", "constant", PAD_MODES), Attr("value", "float", 0.0)),
         doc="torch.nn.functional.pad: pad (last dim first), constant/reflect/replicate",
     ),

@@ -38,8 +38,12 @@ def test_seed_graph_order2_is_checked_three_ways_and_the_hessian_is_compiled_onc
         crossgrad.check(_seed_graph(1, x_scale=2.0), order=2)
 
 
-def test_over_the_element_cap_symbolic_says_why() -> None:
+def test_over_the_element_cap_the_tensor_tier_answers_and_exact_says_why() -> None:
     w = crossgrad.tensor(np.random.default_rng(0).standard_normal((5, 5)), requires_grad=True)
-    report = crossgrad.check((crossgrad.tanh(w) * crossgrad.tanh(w.T)).sum(), order=2)
-    assert "at most 24 differentiable elements; symbolic did not run" in str(report)
-    assert report.verdict == "agree" and set(report.leaves[0].grads) == {"numeric", "finite_difference"}
+    loss = (crossgrad.tanh(w) * crossgrad.tanh(w.T)).sum()
+    report = crossgrad.check(loss, order=2)
+    assert report.tier == "tensor" and "25 differentiable elements, over the exact tier's 24" in report.tier_reason
+    assert report.verdict == "agree" and set(report.leaves[0].grads) == {"numeric", "symbolic", "finite_difference"}
+    exact_only = crossgrad.check(loss, order=2, tier="exact")
+    assert "over the exact tier's 24; symbolic did not run" in str(exact_only)
+    assert exact_only.verdict == "agree" and set(exact_only.leaves[0].grads) == {"numeric", "finite_difference"}

@@ -155,3 +155,27 @@ from crossgrad.engine.numeric.tensor_surface import (  # noqa: E402
 __all__ += ["CheckpointError", "load", "save"]
 __all__ += ["accelerator", "all", "allclose", "any", "clone", "cuda", "device", "isclose", "linspace",
             "rand_like", "randint", "randint_like", "randn_like", "randperm"]
+
+# torch's function forms and the rest of the everyday surface (parity sweep): torch.sum, torch.add,
+# torch.transpose, torch.max(a, b), torch.where(cond), torch.eye, torch.bool, linalg, special...
+from crossgrad import linalg, special  # noqa: E402
+from crossgrad.engine.numeric import tensor_compat as _tensor_compat  # noqa: E402,F401 (installs methods)
+from crossgrad.engine.numeric import tensor_indexing as _tensor_indexing  # noqa: E402,F401
+from crossgrad.engine.numeric import torch_functions as _functions  # noqa: E402
+
+# bound by name (several replace the plainer forms imported above: int inputs, torch.max(a, b), dtype=)
+globals().update({_name: getattr(_functions, _name) for _name in _functions.__all__})
+clip = _functions.clamp
+globals()["bool"] = bool_  # torch.bool (bound after the module body: nothing here calls the builtin)
+__all__ += [*_functions.__all__, "bool", "linalg", "special"]
+
+_NO_SUCH_DTYPE = ("int32", "int", "int16", "int8", "uint8", "float16", "half", "bfloat16", "complex64",
+                  "cfloat", "complex128", "cdouble", "short")
+
+
+def __getattr__(name: str) -> object:
+    """A torch dtype crossgrad does not have is named as such (not a bare AttributeError)."""
+    if name in _NO_SUCH_DTYPE:
+        raise AttributeError(f"crossgrad has no dtype {name!r}: its dtypes are float32 (float), float64 "
+                             "(double), int64 (long) and bool")
+    raise AttributeError(f"module 'crossgrad' has no attribute {name!r}")

@@ -171,3 +171,10 @@ def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     else:
         hv = tuple(Tensor._make(np.zeros_like(t._data)) for t in ins)
     return (out if create_graph else out.detach()), _untuple(tin, hv)
+
+
+def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Any, Any]:
+    """(func(inputs), v^T H): equal to hvp's H v, the Hessian of a twice-differentiable
+    function being symmetric (torch computes it by one backward less; the values agree)."""
+    return hvp(func, inputs, v, create_graph, strict)

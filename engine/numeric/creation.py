@@ -69,12 +69,23 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     return Tensor._make(arr)
 
 
-def zeros(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros(_size(size), _float(dtype)), requires_grad)
+def zeros(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    return _new(np.zeros(_size(_sized(size, kw)), _float(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones(_size(size), _float(dtype)), requires_grad)
+def ones(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    return _new(np.ones(_size(_sized(size, kw)), _float(dtype)), requires_grad)
+
+
+def _sized(size: tuple, kw: dict) -> tuple:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``; device="cpu" is accepted."""
+    if "device" in kw and str(kw.pop("device")).split(":")[0] != "cpu":
+        raise RuntimeError("crossgrad runs on one device, 'cpu'")
+    if "size" in kw:
+        size = (kw.pop("size"),)
+    if kw:
+        raise TypeError(f"unexpected keyword argument {next(iter(kw))!r}")
+    return size
 
 
 def full(size: Any, fill_value: Any, dtype: dtypes.dtype | None = None,
@@ -96,22 +107,24 @@ def rand(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = Fa
     return _new(rng.random(_size(size)).astype(_float(dtype)), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,
+def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,
            requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
+    elif start is None:
+        start = 0
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else dtypes.DEFAULT_FLOAT
     return _new(np.arange(start, end, step).astype(dtype.np), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
-    return Tensor._make(np.zeros(t._data.shape, (dtype.np if dtype else t._data.dtype)))
+def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(t._data.shape, (dtype.np if dtype else t._data.dtype)), requires_grad)
 
 
-def ones_like(t: Tensor, dtype: dtypes.dtype | None = None) -> Tensor:
-    return Tensor._make(np.ones(t._data.shape, (dtype.np if dtype else t._data.dtype)))
+def ones_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(t._data.shape, (dtype.np if dtype else t._data.dtype)), requires_grad)
 
 
 # --- the everyday surface (issue 11): random integers, ranges, *_like -----------------------

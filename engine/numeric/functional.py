@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import DtypeError
 from .dispatch import apply
 from .tensor import Tensor
 from .tensor_math import wrap
@@ -92,8 +93,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """Class-index targets only (int64); probability targets are not supported."""
     target = _t(target)
     if target.dtype.is_floating_point:
-        raise TypeError("crossgrad's cross_entropy takes class-index targets (int64); "
-                        "probability targets are not supported")
+        raise DtypeError("cross_entropy", "crossgrad's cross_entropy takes class-index targets (int64); "
+                         "probability targets (float targets) are not supported")
     if isinstance(weight, Tensor) and weight.requires_grad:
         raise RuntimeError("the derivative for 'weight' is not implemented.")
     if not 0.0 <= label_smoothing <= 1.0:

@@ -38,7 +38,7 @@ def _padding(padding: IntOrTuple | str, kernel: Sequence[int], dilation: tuple, 
         return (0,) * nd
     if padding == "same":
         if any(s != 1 for s in stride):
-            raise ValueError("padding='same' is not supported for strided convolutions")
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
         totals = [dilation[d] * (kernel[d] - 1) for d in range(nd)]
         if all(t % 2 == 0 for t in totals):
             return tuple(t // 2 for t in totals)
@@ -55,9 +55,21 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, 
     return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
 
 
+def _unbatched_1d(op: str, input: Tensor, run: Any) -> Tensor:
+    """torch's 1-D convolutions take an unbatched (C, L) input as one sample: unsqueezed, run,
+    squeezed (so the result's grad_fn is SqueezeBackward1, as torch's)."""
+    if input.dim() == 2:
+        return run(input.unsqueeze(0)).squeeze(0)
+    if input.dim() != 3:
+        raise ShapeError(op, f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
+                             f"{list(input.shape)}")
+    return run(input)
+
+
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+    return _unbatched_1d("conv1d", input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
+                                                           groups))
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
@@ -75,7 +87,8 @@ def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _unbatched_1d("conv_transpose1d", input, lambda x: _conv_t(
+        "conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
@@ -102,7 +115,7 @@ def _pool_indices(input: Tensor, attrs: dict) -> np.ndarray:
 
     data = np.asarray(input._data)
     flat = POOL_RULES["max_pool2d"].forward((data,), ops.resolve_attrs(ops.CATALOGUE["max_pool2d"], attrs))[1][0]
-    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64)
+    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(flat.shape[-data.ndim:])
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -115,7 +128,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
 
 def adaptive_avg_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None]) -> Tensor:
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
-    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
     return _run("adaptive_avg_pool2d", (input,), {"output_size": full})
 
 
@@ -248,5 +261,5 @@ def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | 
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
-    full = tuple(input.shape[2 + d] if v is None else int(v) for d, v in enumerate(size))
+    full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
     return _run("adaptive_max_pool2d", (input,), {"output_size": full})

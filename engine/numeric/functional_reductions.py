@@ -20,6 +20,19 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+class max_values(ValuesIndices):  # noqa: N801 (torch.return_types.max's name)
+    __slots__ = ()
+
+
+class min_values(ValuesIndices):  # noqa: N801
+    __slots__ = ()
+
+
+max_values.__name__ = max_values.__qualname__ = "max"
+min_values.__name__ = min_values.__qualname__ = "min"
+_RESULT = {"max": max_values, "min": min_values}
+
+
 def _dims(dim: Dims) -> tuple[int, ...] | None:
     if dim is None:
         return None
@@ -43,12 +56,12 @@ def _extreme(op: str, pick: Any, input: Tensor, dim: int | None, keepdim: bool) 
         return apply(f"{op}_all", (input,), {})
     values = apply(f"{op}_dim", (input,), {"dim": dim, "keepdim": keepdim})
     if not input.ndim:
-        return ValuesIndices(values, Tensor._make(np.zeros((), np.int64)))
+        return _RESULT[op](values, Tensor._make(np.zeros((), np.int64)))
     axis = dim % input.ndim
     index = np.asarray(pick(input._data, axis=axis), np.int64)
     if keepdim:
         index = np.expand_dims(index, axis)
-    return ValuesIndices(values, Tensor._make(index))
+    return _RESULT[op](values, Tensor._make(index))
 
 
 def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001

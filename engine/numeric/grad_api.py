@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import dispatch
 from .autograd import run_backward
 from .tensor import Tensor, _root_and_grad
@@ -29,8 +31,17 @@ def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``."""
+         create_graph: bool = False, allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``;
+    materialize_grads gives zeros for unused inputs (implies allow_unused, as torch)."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported; loop over the "
+                                  "grad_outputs or use crossgrad.autograd.functional.jacobian")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    allow_unused = bool(allow_unused) or materialize_grads
     outs, ins = _seq(outputs), _seq(inputs)
     seeds = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
     if len(seeds) != len(outs):
@@ -49,7 +60,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been "
                                "used in the graph. Set allow_unused=True if this is the desired "
                                "behavior.")
-        if g is None or isinstance(g, Tensor):
+        if g is None and materialize_grads:
+            result.append(Tensor._make(np.zeros_like(t._data)))
+        elif g is None or isinstance(g, Tensor):
             result.append(g)
         else:
             result.append(Tensor._make(g.astype(t._data.dtype, copy=True)))

@@ -35,6 +35,11 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
 
 class Module:
     """Base class: attribute assignment registers parameters and submodules, in order;
@@ -67,8 +72,8 @@ class Module:
         object.__setattr__(self, name, value)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        if not persistent:
-            raise NotImplementedError("crossgrad buffers are always persistent")
+        if not persistent:  # a buffer state_dict leaves out, as torch's
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
         self._buffers[name] = tensor
         object.__setattr__(self, name, tensor)
 
@@ -140,8 +145,9 @@ class Module:
         stack: list[tuple[str, Module]] = [("", self)]
         while stack:  # no dedup: a module registered twice appears under both names, as in torch
             name, module = stack.pop()
+            skip = module.__dict__.get("_non_persistent", ())
             for table in (module._parameters, module._buffers):
-                out.update((name + k, t.detach()) for k, t in table.items() if t is not None)
+                out.update((name + k, t.detach()) for k, t in table.items() if t is not None and k not in skip)
             stack.extend(reversed([(f"{name}{k}.", m) for k, m in module._modules.items() if m is not None]))
         return out
 

@@ -10,6 +10,7 @@ import numpy as np
 from .creation import default_generator
 from .dispatch import apply
 from .shape_api import _check_index
+from .tensor_math import _renamed
 
 
 def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm: float | None = None,
@@ -56,6 +57,9 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
     """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
+    data = getattr(input, "_data", None)
+    if data is not None and data.size and not ((data >= 0) & (data <= 1)).all():
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})
 
 
@@ -78,7 +82,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
                                  is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False) -> Any:
     """softmax(q k^T * scale + mask) v, recorded as torch's math path records it (matmuls, a
     masked_fill with -inf for bool / causal masks, softmax): every witness derives it from those
-    ops, and the output's grad_fn is UnsafeViewBackward0 as torch's on CPU."""
+    ops. The output's grad_fn carries torch 2.13's CPU name: its fused kernel's
+    (ScaledDotProductFlashAttentionForCpuBackward0) for 4-D inputs, UnsafeViewBackward0 otherwise."""
+    if attn_mask is not None and is_causal:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
     size = query.shape[-1]
@@ -96,7 +103,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     weights = apply("softmax", (scores,), {"dim": -1})
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
-    return apply("matmul", (weights, value), {})
+    out = apply("matmul", (weights, value), {})
+    if query.ndim == 4 and dropout_p == 0.0:
+        out = _renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
+    return out
 
 
 def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:

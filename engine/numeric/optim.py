@@ -20,6 +20,14 @@ class Optimizer:
         self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
         self.state: dict[Tensor, dict[str, Any]] = {}
 
+    def __repr__(self) -> str:
+        """torch's layout: the class name, then each group's settings (sorted, params left out)."""
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            text += "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+        return text + ")"
+
     def _params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
 
@@ -53,11 +61,22 @@ class Optimizer:
                 clear_grad(p, set_to_none)
 
 
+def torch_flags(foreach: Any, differentiable: bool, fused: Any, **more: Any) -> dict[str, Any]:
+    """torch's implementation switches: kept in the param groups as torch keeps them; only the
+    defaults are supported (foreach is a speed switch and is accepted as given)."""
+    if differentiable or fused or any(more.values()):
+        raise NotImplementedError("crossgrad's optimizers support differentiable=False, fused=None "
+                                  "and capturable=False only")
+    return {"foreach": foreach, "differentiable": differentiable, "fused": fused, **more}
+
+
 class SGD(Optimizer):
     """p -= lr * d, d = grad + wd p, then momentum buffer b = mu b + (1 - dampening) d."""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -66,18 +85,21 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov}
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                    "nesterov": nesterov, "maximize": maximize, **torch_flags(foreach, differentiable, fused)}
         super().__init__(params, defaults)
 
-    def step(self) -> None:
+    def step(self, closure: Any = None) -> Any:
+        loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is not None:
                     self._update(p, group)
+        return loss
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
         d = p._grad._data  # type: ignore[union-attr]
+        d = -d if group.get("maximize") else d
         if group["weight_decay"]:
             d = d + group["weight_decay"] * p._data
         mu = group["momentum"]

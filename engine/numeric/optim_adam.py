@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .optim import Optimizer
+from .optim import Optimizer, torch_flags
 from .tensor import Tensor
 
 
@@ -36,11 +36,15 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad, "maximize": maximize}
+                    "amsgrad": amsgrad, "maximize": maximize,
+                    "decoupled_weight_decay": decoupled_weight_decay or self.decoupled,
+                    **torch_flags(foreach, differentiable, fused, capturable=capturable)}
         super().__init__(params, defaults)
 
     def step(self, closure: Any = None) -> Any:
@@ -64,7 +68,7 @@ class Adam(Optimizer):
         grad = p._grad._data  # type: ignore[union-attr]
         grad = -grad if group["maximize"] else grad
         lr, wd, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
-        if wd and self.decoupled:
+        if wd and group.get("decoupled_weight_decay", self.decoupled):
             p._data *= p._data.dtype.type(1 - lr * wd)
         elif wd:
             grad = grad + wd * p._data
@@ -89,6 +93,8 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pool_specs import adaptive_rows, pool_geometry
+from ..pool_specs import adaptive_rows, planes, pool_geometry
 from .adjoints import to_maxima
 from .rules_conv import windows
 from .rules_pool import _pads
@@ -19,6 +19,7 @@ Arr = np.ndarray
 
 def _rows(x: Arr, op: str, at: dict) -> tuple[Arr, Arr]:
     """(values, flat input indices) per window, one row per output element; -inf / -1 outside."""
+    x = x.reshape(planes(x.shape))
     if op == "adaptive_max_pool2d":
         rows = adaptive_rows(x.shape, at["output_size"])
         return np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf), rows
@@ -41,11 +42,12 @@ def has_tie(op: str, x: Arr, at: dict) -> bool:
 def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
     def rule(side: int) -> Callable[[Arr, Any, Any], tuple]:
         def vjp(g: Arr, saved: Any, node: Any) -> tuple:
-            x = saved[2]
+            x = saved[2]  # (N, C, H, W) also for an unbatched input (unbatched.py)
             values, index = _rows(x, op, node.attrs)
             pick = values.argmax(axis=1) if side == 0 else values.shape[1] - 1 - values[:, ::-1].argmax(axis=1)
             flat = index[np.arange(len(index)), pick]
-            return (to_maxima(g, flat, x.shape, op, node.attrs),)
+            g4 = g.reshape((1, *g.shape)) if g.ndim == 3 else g
+            return (to_maxima(g4, flat, x.shape, op, node.attrs).reshape(tuple(node.shapes[0])),)
         return vjp
     return rule
 

@@ -17,6 +17,7 @@ from . import bn_kernels
 from .adjoints import separable_adjoint, spread, to_maxima
 from .rules_conv import windows
 from .ruletools import Arr, Rule, traced
+from .unbatched import unbatched
 
 
 def _pads(x_shape: tuple, kernel: list, stride: list, pad: list, dil: list, out: list) -> list[tuple[int, int]]:
@@ -174,10 +175,10 @@ def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     return gx, None, None, gw, gb
 
 
-POOL_RULES: dict[str, Rule] = {
-    "max_pool2d": Rule(_max_pool, _max_pool_vjp),
-    "avg_pool2d": Rule(_avg_pool, _avg_pool_vjp),
-    "adaptive_avg_pool2d": Rule(_adaptive, _adaptive_vjp),
-    "adaptive_max_pool2d": Rule(_adaptive_max, _max_pool_vjp),
+POOL_RULES: dict[str, Rule] = {  # pooling also takes torch's unbatched (C, H, W) input (unbatched.py)
+    "max_pool2d": unbatched(Rule(_max_pool, _max_pool_vjp)),
+    "avg_pool2d": unbatched(Rule(_avg_pool, _avg_pool_vjp)),
+    "adaptive_avg_pool2d": unbatched(Rule(_adaptive, _adaptive_vjp)),
+    "adaptive_max_pool2d": unbatched(Rule(_adaptive_max, _max_pool_vjp)),
     "batch_norm": Rule(_batch_norm, _batch_norm_vjp),
 }

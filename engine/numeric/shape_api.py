@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexRangeError, ShapeError
+from ..errors import DtypeError, IndexRangeError, ShapeError
 from ..shape_specs import INDEX_BOUND
 from .dispatch import apply
 
@@ -26,7 +26,7 @@ def _check_index(op: str, x: Any, index: Any, attrs: dict) -> None:
     if op == "embedding":
         x, index = index, x
     if index._data.dtype != np.int64:
-        raise TypeError(f"{op}(): Expected dtype int64 for index, got {index._data.dtype}")
+        raise DtypeError(op, f"Expected dtype int64 for index, got {index._data.dtype}")
     n = INDEX_BOUND[op]((index.shape, x.shape) if op == "embedding" else (x.shape, index.shape), attrs)
     lo = -n if op == "index" else 0
     bad = (index._data < lo) | (index._data >= n)
@@ -58,8 +58,12 @@ def unsqueeze(input: Any, dim: int) -> Any:
     return apply("unsqueeze", (input,), {"dim": int(dim)})
 
 
-def squeeze(input: Any, dim: int | None = None) -> Any:
-    return apply("squeeze", (input,), {"dim": None if dim is None else int(dim)})
+def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
+    if isinstance(dim, (tuple, list)):  # several dims: squeezed one by one, the highest first
+        for d in sorted({d % max(input.ndim, 1) for d in dim}, reverse=True):
+            input = squeeze(input, d) if input.shape[d] == 1 else input
+        return input
+    return apply("squeeze", (input,), {"dim": None if dim is None else int(dim)})  # type: ignore[arg-type]
 
 
 def flip(input: Any, dims: Sequence[int]) -> Any:
@@ -127,8 +131,8 @@ class ShapeMethods:
     def repeat(self, *repeats: Any) -> Any:
         return apply("repeat", (self,), {"repeats": _ints(repeats)})
 
-    def flip(self, *dims: Any) -> Any:
-        return flip(self, _ints(dims))
+    def flip(self, *dims: Any, **kw: Any) -> Any:
+        return flip(self, _ints(dims or (kw.pop("dims"),)))
 
     def gather(self, dim: int, index: Any) -> Any:
         return gather(self, dim, index)
@@ -148,7 +152,7 @@ class ShapeMethods:
     def masked_fill(self, mask: Any, value: float) -> Any:
         """value where mask (a bool tensor broadcasting to self), else self (MaskedFillBackward0)."""
         if getattr(mask, "_data", None) is None or mask._data.dtype != np.bool_:
-            raise TypeError("masked_fill only supports boolean masks, but got mask with dtype "
+            raise DtypeError("masked_fill", "masked_fill only supports boolean masks, but got mask with dtype "
                             f"{getattr(getattr(mask, '_data', None), 'dtype', type(mask).__name__)}")
         return apply("masked_fill", (self, mask), {"value": float(value)})
 

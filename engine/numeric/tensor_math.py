@@ -59,6 +59,18 @@ def _promote(a: Any, b: Any, op: str) -> tuple[Any, Any]:
         b = b._make(b._data.astype(a._data.dtype))
     elif op == "div" and ka in "bi" and kb in "bi":
         a, b = (t._make(t._data.astype(DEFAULT_FLOAT.np)) for t in (a, b))
+    elif ka == kb == "f" and a._data.dtype != b._data.dtype:
+        a, b = _zero_dim_follows(a, b)
+    return a, b
+
+
+def _zero_dim_follows(a: Any, b: Any) -> tuple[Any, Any]:
+    """torch: a 0-d float tensor takes a dimensioned float tensor's dtype (float32 x + tensor(2.,
+    float64) is float32). Only a 0-d tensor that does not require grad is cast (casts are not recorded)."""
+    if not a._data.ndim and b._data.ndim and not a._requires_grad:
+        return a._make(a._data.astype(b._data.dtype)), b
+    if not b._data.ndim and a._data.ndim and not b._requires_grad:
+        return a, b._make(b._data.astype(a._data.dtype))
     return a, b
 
 

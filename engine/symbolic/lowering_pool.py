@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
+from ..pool_specs import adaptive_rows, avg_divisor, planes, pool_geometry
 from .lowering_conv import _window_gather
 from .templates import Group, Stage, args, grid, reduce_rows, rows_last
 from .templates import exact_number as _num
@@ -101,8 +101,13 @@ def lower_batch_norm(shapes: Shapes, at: dict) -> list[Stage]:
     return stages
 
 
+def _planes(lower: Callable[[Shapes, dict], list[Stage]]) -> Callable[[Shapes, dict], list[Stage]]:
+    """An unbatched (C, H, W) input lowered as (1, C, H, W): the same flat layout, per plane."""
+    return lambda shapes, at: lower([planes(shapes[0]), *shapes[1:]], at)
+
+
 POOL_LOWERING = {
-    "max_pool2d": lower_max_pool, "avg_pool2d": lower_avg_pool,
-    "adaptive_avg_pool2d": lower_adaptive_avg, "adaptive_max_pool2d": lower_adaptive_max,
+    "max_pool2d": _planes(lower_max_pool), "avg_pool2d": _planes(lower_avg_pool),
+    "adaptive_avg_pool2d": _planes(lower_adaptive_avg), "adaptive_max_pool2d": _planes(lower_adaptive_max),
     "batch_norm": lower_batch_norm,
 }

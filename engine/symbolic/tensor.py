@@ -23,9 +23,12 @@ from ..allocator import keep_freed_memory
 from ..graph import Leaf, Plan, input_indices
 from . import contractions as C
 from . import tensor_linear as L
+from .codegen import numpy_function
 from .lowering import lower
 from .templates import Stage, args, partials
+from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
+from .tensor_elementwise import elementwise_step
 from .tensor_lowering import tensor_lower
 
 MAX_TEMPLATE_ARGS = 4096
@@ -50,6 +53,7 @@ class NotCovered(Exception):
 class VectorTemplate:
     forward: Callable[..., Any]
     gradient: Callable[..., Any]
+    partials: tuple[sp.Expr, ...] = ()  # the SymPy partials ``gradient`` computes (order 2 reuses them)
 
 
 _TEMPLATES: dict[tuple[sp.Expr, int], Any] = {}
@@ -63,7 +67,7 @@ def vector_template(template: sp.Expr, n_args: int) -> Any:
         s = args(n_args)
         found = partials(template, s)
         _TEMPLATES[key] = L.linear_template(template, s, found) or VectorTemplate(
-            sp.lambdify(s, template, NUMPY), sp.lambdify(s, found, NUMPY, cse=True))
+            numpy_function(s, template), numpy_function(s, found, cse=True), tuple(found))
     return _TEMPLATES[key]
 
 
@@ -151,6 +155,9 @@ def _step(plan: Plan, i: int) -> Any:
         return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
     if op in ("conv1d", "conv2d"):
         return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
+    found = elementwise_step(op, shapes, plan.attrs[i], plan.shapes[i], vector_template)
+    if found is not None:
+        return found
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
     stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
@@ -165,7 +172,7 @@ def compile_plan(plan: Plan) -> list[Any]:
     """One step per op node (None for leaves); cached by structure hash."""
     cached = _PLANS.get(plan.structure_hash)
     if cached is None:
-        cached = [None if isinstance(n, Leaf) else _step(plan, i) for i, n in enumerate(plan.graph.nodes)]
+        cached = [None if isinstance(n, Leaf) else cached_step(plan, i, _step) for i, n in enumerate(plan.graph.nodes)]
         _PLANS[plan.structure_hash] = cached
         if len(_PLANS) > 32:
             _PLANS.popitem(last=False)
@@ -347,6 +354,8 @@ def saves_values(plan: Plan) -> bool:
 def _step_saves(step: Any) -> bool:
     if isinstance(step, ConvStep):
         return True
+    if hasattr(step, "saves"):
+        return bool(step.saves)
     if isinstance(step, TemplateStep):
         return any(any(sp.diff(g.template, v).free_symbols for v in g.template.free_symbols)
                    for st in step.stages for g in st.groups)

@@ -45,3 +45,24 @@ __all__ += [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d",
     "Dropout2d", "MaxPool2d",
 ]
+
+from crossgrad.engine.numeric import nn_repr as _nn_repr  # noqa: E402 (torch's module reprs)
+from crossgrad.engine.numeric.nn_extra import (  # noqa: E402 (the rest of the everyday modules)
+    BCELoss,
+    CosineSimilarity,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    LogSoftmax,
+    NLLLoss,
+    ReLU6,
+    SmoothL1Loss,
+    Softmax,
+    Softplus,
+    Unflatten,
+)
+from crossgrad.nn import init  # noqa: E402
+
+_nn_repr._install()
+__all__ += ["BCELoss", "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss",
+            "ReLU6", "SmoothL1Loss", "Softmax", "Softplus", "Unflatten", "init"]
