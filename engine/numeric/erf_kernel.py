@@ -12,6 +12,7 @@ when the exact value lies within ~2e-11 of a rounding boundary (about 1 element 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -45,17 +46,18 @@ def erf(x: Arr) -> Arr:
 
 def erf_into(flat: Arr, out: Arr) -> None:
     """out[:] = erf(flat) for 1-D float32/float16 arrays, one cache-sized chunk at a time."""
-    scratch = Scratch(min(flat.size, CHUNK))
+    scratch = Scratch(min(flat.size, CHUNK), flat.dtype)
     for start in range(0, flat.size, CHUNK):
         stop = min(start + CHUNK, flat.size)
         scratch.rational(flat[start:stop], out[start:stop])
 
 
 class Scratch:
-    """float64 work arrays for one chunk: z, the powers t..t^8 of t = z^2, and P-1, Q-1 rows."""
+    """Work arrays for one chunk: z (the input's dtype), and in float64 the powers t..t^8 of
+    t = z^2 and the rows P - 1, Q - 1."""
 
-    def __init__(self, size: int) -> None:
-        self.z, self.powers, self.rows = np.empty(size), np.empty((_DEGREE, size)), np.empty((2, size))
+    def __init__(self, size: int, dtype: Any = np.float32) -> None:
+        self.z, self.powers, self.rows = np.empty(size, dtype), np.empty((_DEGREE, size)), np.empty((2, size))
 
     def rational(self, chunk: Arr, out: Arr) -> None:
         """out = z P(t) / Q(t), z = chunk clipped to [-4, 4]; both polynomials as one small GEMM."""
@@ -63,8 +65,8 @@ class Scratch:
         z = self.z[:n]
         powers = self.powers[:, :n] if n == self.z.size else np.empty((_DEGREE, n))
         rows = self.rows[:, :n] if n == self.z.size else np.empty((2, n))
-        np.clip(chunk, -_X_MAX, _X_MAX, out=z)
-        np.multiply(z, z, out=powers[0])
+        np.clip(chunk, -_X_MAX, _X_MAX, out=z)  # (the bounds are exact in float16 too)
+        np.multiply(z, z, out=powers[0], dtype=np.float64)
         for k in range(1, _DEGREE):
             np.multiply(powers[k - 1], powers[0], out=powers[k])
         np.matmul(_COEFS, powers, out=rows)
