@@ -241,3 +241,18 @@ def test_batch_stats_are_handed_over_once_and_only_for_the_same_array() -> None:
     half = x.astype(np.float16)  # numpy's var of float16 accumulates otherwise: not handed over
     bn_kernels.batch_stats(half, (0, 2), (1, -1, 1))
     assert bn_kernels.take_stats(half) is None
+
+
+@pytest.mark.parametrize("defaults", ["0", "1"])
+def test_backward_keeps_freed_memory_unless_told_not_to(defaults: str) -> None:
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    code = ("import crossgrad\nfrom crossgrad.engine import allocator\nassert allocator._tuned is None\n"
+            "x = crossgrad.ones(3, requires_grad=True)\n(x * x).sum().backward()\nprint(allocator._tuned)")
+    env = dict(os.environ, CROSSGRAD_MALLOC_DEFAULTS=defaults)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert out.stdout.strip() == ("True" if defaults == "0" and glibc else "False")
