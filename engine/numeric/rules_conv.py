@@ -18,6 +18,9 @@ from ..conv_specs import pairs
 from .ruletools import Arr, Rule, call, traced
 
 
+_CHUNK_BYTES = 1 << 20  # the window copy per chunk of samples: cache-sized, then multiplied
+
+
 def padded(x: Arr, pads: list[tuple[int, int]]) -> Arr:
     """x zero-padded on its spatial dims (low, high) per dim."""
     if not any(lo or hi for lo, hi in pads):
@@ -72,8 +75,16 @@ def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict) -> tuple[Arr, Arr]:
     win = windows(xp, kernel, out, at["stride"], at["dilation"])
     n = x.shape[0]
     order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-    cols = np.ascontiguousarray(win.transpose(order)).reshape(n, groups, -1, int(np.prod(out)))
-    y = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols).reshape((n, w.shape[0]) + out)
+    source = win.transpose(order)
+    full = np.empty(source.shape, x.dtype)
+    cols = full.reshape(n, groups, -1, int(np.prod(out)))
+    wmat = w.reshape(groups, w.shape[0] // groups, -1)
+    y = np.empty((n, groups, wmat.shape[1], cols.shape[-1]), np.result_type(wmat, cols))
+    step = max(1, _CHUNK_BYTES // max(full[:1].nbytes, 1))
+    for start in range(0, n, step):  # copy and multiply a few samples at a time, while in cache
+        np.copyto(full[start:start + step], source[start:start + step])
+        np.matmul(wmat, cols[start:start + step], out=y[start:start + step])
+    y = y.reshape((n, w.shape[0]) + out)
     if b is not None and b.dtype == y.dtype:
         y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
     elif b is not None:
