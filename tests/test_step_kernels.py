@@ -256,3 +256,16 @@ def test_backward_keeps_freed_memory_unless_told_not_to(defaults: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     glibc = platform.libc_ver()[0] == "glibc"
     assert out.stdout.strip() == ("True" if defaults == "0" and glibc else "False")
+
+
+@pytest.mark.parametrize("chunk", [1, 5000])
+def test_convolutions_by_sample_chunks_equal_the_whole_batch_bit_for_bit(monkeypatch, chunk: int) -> None:
+    from crossgrad.engine.numeric import rules_conv
+
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((7, 6, 9, 8)).astype(np.float32), rng.standard_normal((6, 2, 3, 2)).astype(np.float32)
+    at = {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 3, "output_padding": (1, 0)}
+    whole = rules_conv.conv_and_cols(x, w, w[:, 0, 0, 0], at), rules_conv.conv_transpose(x, w, None, at)
+    monkeypatch.setattr(rules_conv, "_CHUNK_BYTES", chunk)  # one sample, or a few, per chunk
+    (y, cols), t = rules_conv.conv_and_cols(x, w, w[:, 0, 0, 0], at), rules_conv.conv_transpose(x, w, None, at)
+    assert np.array_equal(y, whole[0][0]) and np.array_equal(cols, whole[0][1]) and np.array_equal(t, whole[1])

@@ -17,7 +17,6 @@ from numpy.lib.stride_tricks import as_strided
 from ..conv_specs import pairs
 from .ruletools import Arr, Rule, call, traced
 
-
 _CHUNK_BYTES = 1 << 20  # the window copy per chunk of samples: cache-sized, then multiplied
 
 
@@ -101,6 +100,21 @@ def weight_grad_from_cols(g: Arr, cols: Arr, w_shape: tuple) -> Arr:
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
+    """conv_transpose_planes on cache-sized chunks of samples (each sample is computed alone, so
+    the result is the same bit for bit; the per-tap planes of a whole batch can pass 20 MB)."""
+    per = at["groups"] * int(np.prod(w.shape[1:])) * int(np.prod(x.shape[2:])) * max(x.itemsize, w.itemsize)
+    step = max(1, _CHUNK_BYTES // max(per, 1))
+    if x.shape[0] <= step:
+        return conv_transpose_planes(x, w, b, at)
+    first = conv_transpose_planes(x[:step], w, b, at)
+    y = np.empty((x.shape[0],) + first.shape[1:], first.dtype)
+    y[:step] = first
+    for start in range(step, x.shape[0], step):
+        y[start:start + step] = conv_transpose_planes(x[start:start + step], w, b, at)
+    return y
+
+
+def conv_transpose_planes(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side).
 
     Per group, (O/G prod(K), C/G) weights times the (C/G, prod(in)) input give every tap's
