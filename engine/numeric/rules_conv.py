@@ -96,7 +96,10 @@ def weight_grad_from_cols(g: Arr, cols: Arr, w_shape: tuple) -> Arr:
     im2col copy); one batched matmul over samples and groups, then the sum over samples."""
     n, groups = cols.shape[:2]
     g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
-    return np.matmul(g4, np.swapaxes(cols, -1, -2)).sum(axis=0).reshape(w_shape)
+    if cols.shape[2] < 64:
+        return np.matmul(g4, np.swapaxes(cols, -1, -2)).sum(axis=0).reshape(w_shape)
+    # many window rows: the transposed product (BLAS's faster shape here), transposed back
+    return np.swapaxes(np.matmul(cols, np.swapaxes(g4, -1, -2)).sum(axis=0), -1, -2).reshape(w_shape)
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
