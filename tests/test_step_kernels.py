@@ -270,3 +270,20 @@ def test_convolutions_by_sample_chunks_equal_the_whole_batch_bit_for_bit(monkeyp
     monkeypatch.setattr(rules_conv, "_CHUNK_BYTES", chunk)  # one sample, or a few, per chunk
     (y, cols), t = rules_conv.conv_and_cols(x, w, w[:, 0, 0, 0], at), rules_conv.conv_transpose(x, w, None, at)
     assert np.array_equal(y, whole[0][0]) and np.array_equal(cols, whole[0][1]) and np.array_equal(t, whole[1])
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 4), (3, 5)])
+def test_adaptive_avg_pool_with_equal_windows_is_the_window_mean(size: tuple) -> None:
+    from types import SimpleNamespace
+
+    from crossgrad.engine.numeric import rules_pool
+    from crossgrad.engine.numeric.adjoints import separable_adjoint
+
+    rng = np.random.default_rng(12)
+    x, g = rng.standard_normal((2, 3, 6, 8)), rng.standard_normal((2, 3) + size)
+    a, b = (rules_pool.adaptive_matrix((6, 8)[d], size[d]) for d in range(2))
+    y, _ = rules_pool.POOL_RULES["adaptive_avg_pool2d"].forward((x,), {"output_size": size})
+    np.testing.assert_allclose(y, np.einsum("ih,nchw,jw->ncij", a, x, b), rtol=1e-13, atol=1e-15)
+    node = SimpleNamespace(shapes=(x.shape,), attrs={"output_size": size})
+    (gx,) = rules_pool.POOL_RULES["adaptive_avg_pool2d"].vjp(g, None, node)
+    np.testing.assert_allclose(gx, separable_adjoint(g, a, b), rtol=1e-13, atol=1e-15)

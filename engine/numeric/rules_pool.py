@@ -96,14 +96,31 @@ def adaptive_matrix(size_in: int, size_out: int) -> Arr:
     return mask / (end - start)[:, None]
 
 
+def _even_windows(shape: tuple, size: Any) -> tuple[int, int] | None:
+    """(kh, kw) when each output size divides its input size (windows of one size, no overlap)."""
+    h, w = shape[2:]
+    if size[0] and size[1] and h % size[0] == 0 and w % size[1] == 0:
+        return h // size[0], w // size[1]
+    return None
+
+
 def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """Window means; equal windows (a global pool) as a reshape and mean, as torch sums and divides."""
     x = xs[0]
+    even = _even_windows(x.shape, at["output_size"]) if x.ndim == 4 else None
+    if even is not None:
+        (n, c), (oh, ow) = x.shape[:2], at["output_size"]
+        return np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype), None
     a, b = (adaptive_matrix(x.shape[2 + d], at["output_size"][d]).astype(x.dtype) for d in range(2))
     return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), None
 
 
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     shape = node.shapes[0]
+    even = _even_windows(shape, node.attrs["output_size"]) if len(shape) == 4 and not traced(g) else None
+    if even is not None:  # g / window size, copied over each window
+        share = (g / (even[0] * even[1]))[:, :, :, None, :, None]
+        return (np.broadcast_to(share, g.shape[:3] + (even[0], g.shape[3], even[1])).reshape(shape),)
     a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
     return (separable_adjoint(g, a, b),)
 
