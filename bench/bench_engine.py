@@ -6,38 +6,58 @@
    float32, CrossEntropyLoss): forward + backward in crossgrad vs the same maths written
    directly in numpy (the floor). Goal: ratio <= 1.15.
 2. Per-op overhead: a chain of 1,000 small ops (forward + backward), per op.
-   Goal: at or below PyTorch's (about 9 us per op on 2 cores); PyTorch is measured too when
-   it happens to be installed, never required.
-Prints medians and ratios.
+   Goal: at or below PyTorch's; PyTorch is measured too when it happens to be installed, never
+   required. Wall time and process CPU time (on a loaded machine the CPU time is the steadier
+   figure: it leaves out time spent waiting for a core).
+Both engines on one thread (numpy's BLAS and torch's intra-op pool), rounds alternating in
+order; prints medians, the 10th-90th percentile spread and the per-round ratio.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-from collections.abc import Callable
+import os
 
-import crossgrad
-import crossgrad.nn.functional as F
-import numpy as np
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy loads: both engines on one core
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import crossgrad  # noqa: E402
+import crossgrad.nn.functional as F  # noqa: E402
+import numpy as np  # noqa: E402
 
 SIZES = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
 
 
-def paired_medians(fns: dict[str, Callable[[], object]], repeats: int,
-                   warmup: int = 3) -> dict[str, float]:
-    """Median time of each function, run in turn within every repeat (so drift hits all)."""
+def paired_times(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3,
+                 clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
+    """Each function's times, run in turn within every repeat, the order reversed every other
+    repeat (so drift and cache warmth hit all alike)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    names = list(fns)
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            start = clock()
+            fns[name]()
+            times[name].append(clock() - start)
+    return times
+
+
+def paired_medians(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3) -> dict[str, float]:
+    """Median time of each function (paired_times)."""
+    return {name: statistics.median(t) for name, t in paired_times(fns, repeats, warmup).items()}
+
+
+def spread(values: list[float]) -> tuple[float, float]:
+    """The 10th and 90th percentiles."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 10], ordered[min(len(ordered) - 1, 9 * len(ordered) // 10)]
 
 
 def make_data(seed: int = 0):
@@ -82,7 +102,8 @@ def crossgrad_step(params, x, y):
     return loss
 
 
-def bench_mlp(repeats: int) -> dict[str, float]:
+def bench_mlp(repeats: int) -> dict[str, dict[str, float]]:
+    """Per clock (wall, cpu): each step's median time."""
     arrays, x, y = make_data()
     params = [crossgrad.tensor(a, requires_grad=True) for a in arrays]
     xt, yt = crossgrad.tensor(x), crossgrad.tensor(y)
@@ -95,7 +116,9 @@ def bench_mlp(repeats: int) -> dict[str, float]:
         tp = [torch.tensor(a, requires_grad=True) for a in arrays]
         tx, ty = torch.tensor(x), torch.tensor(y)
         fns["pytorch"] = lambda: _torch_step(torch, tp, tx, ty)
-    return paired_medians(fns, repeats)
+    clocks = {"wall": time.perf_counter, "cpu": time.process_time}
+    return {c: {name: statistics.median(ts) for name, ts in paired_times(fns, repeats, clock=clock).items()}
+            for c, clock in clocks.items()}
 
 
 def _torch():
@@ -103,7 +126,7 @@ def _torch():
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     return torch
 
 
@@ -125,33 +148,40 @@ def chain(lib, x, n: int):
     y.sum().backward()
 
 
-def bench_chain(repeats: int, n: int = 1000) -> dict[str, float]:
+def bench_chain(repeats: int, n: int = 1000) -> dict[str, dict[str, list[float]]]:
+    """Per clock (wall, cpu): each engine's per-op times, one entry per repeat."""
     x = crossgrad.randn(8, requires_grad=True)
     fns: dict[str, Callable[[], object]] = {"crossgrad": lambda: chain(crossgrad, x, n)}
     torch = _torch()
     if torch is not None:
         tx = torch.randn(8, requires_grad=True)
         fns["pytorch"] = lambda: chain(torch, tx, n)
-    return {name: t / n for name, t in paired_medians(fns, repeats).items()}
+    clocks = {"wall": time.perf_counter, "cpu": time.process_time}
+    return {c: {name: [t / n for t in ts] for name, ts in paired_times(fns, repeats, clock=clock).items()}
+            for c, clock in clocks.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    mlp = bench_mlp(args.repeats)
-    print("seed MLP forward+backward, batch 64, float32 (median of "
-          f"{args.repeats}):")
-    for name, t in mlp.items():
-        print(f"  {name:12s} {t * 1e3:8.3f} ms   ratio to numpy floor {t / mlp['numpy floor']:.3f}")
+    print(f"seed MLP forward+backward, batch 64, float32 (median of {args.repeats}, alternating):")
+    for clock, mlp in bench_mlp(args.repeats).items():
+        for name, t in mlp.items():
+            print(f"  {clock:4s} {name:12s} {t * 1e3:8.3f} ms   ratio to numpy floor {t / mlp['numpy floor']:.3f}")
     print("  goal: crossgrad / numpy floor <= 1.15")
-    per_op = bench_chain(args.repeats)
-    print("per-op overhead, 1,000-op chain, forward+backward:")
-    for name, t in per_op.items():
-        print(f"  {name:12s} {t * 1e6:8.2f} us/op")
-    if "pytorch" in per_op:
-        print(f"  ratio crossgrad / pytorch {per_op['crossgrad'] / per_op['pytorch']:.3f}")
-    print("  goal: <= PyTorch's (about 9 us/op on 2 cores)")
+    print(f"per-op overhead, 1,000-op chain, forward+backward ({2 * args.repeats} alternating rounds):")
+    for clock, per_op in bench_chain(2 * args.repeats).items():
+        for name, ts in per_op.items():
+            lo, hi = spread(ts)
+            print(f"  {clock:4s} {name:10s} {statistics.median(ts) * 1e6:7.2f} us/op "
+                  f"(p10-p90 {lo * 1e6:.2f}-{hi * 1e6:.2f})")
+        if "pytorch" in per_op:
+            ratios = [a / b for a, b in zip(per_op["crossgrad"], per_op["pytorch"])]
+            lo, hi = spread(ratios)
+            print(f"  {clock:4s} crossgrad / pytorch per round: median {statistics.median(ratios):.3f} "
+                  f"(p10-p90 {lo:.3f}-{hi:.3f})")
+    print("  goal: <= PyTorch's")
 
 
 if __name__ == "__main__":

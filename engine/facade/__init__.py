@@ -158,7 +158,7 @@ __all__ += ["accelerator", "all", "allclose", "any", "clone", "cuda", "device", 
 
 # torch's function forms and the rest of the everyday surface (parity sweep): torch.sum, torch.add,
 # torch.transpose, torch.max(a, b), torch.where(cond), torch.eye, torch.bool, linalg, special...
-from crossgrad import linalg, special  # noqa: E402
+from crossgrad import linalg, special, utils  # noqa: E402 (utils: torch.utils.data after `import torch`)
 from crossgrad.engine.numeric import tensor_compat as _tensor_compat  # noqa: E402,F401 (installs methods)
 from crossgrad.engine.numeric import tensor_indexing as _tensor_indexing  # noqa: E402,F401
 from crossgrad.engine.numeric import torch_functions as _functions  # noqa: E402
@@ -167,7 +167,7 @@ from crossgrad.engine.numeric import torch_functions as _functions  # noqa: E402
 globals().update({_name: getattr(_functions, _name) for _name in _functions.__all__})
 clip = _functions.clamp
 globals()["bool"] = bool_  # torch.bool (bound after the module body: nothing here calls the builtin)
-__all__ += [*_functions.__all__, "bool", "linalg", "special"]
+__all__ += [*_functions.__all__, "bool", "linalg", "special", "utils"]
 
 _NO_SUCH_DTYPE = ("int32", "int", "int16", "int8", "uint8", "float16", "half", "bfloat16", "complex64",
                   "cfloat", "complex128", "cdouble", "short")

@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import ops
 from .autograd import AccumulateGrad, _mode, node_class
+from .dim_check import DIM_OPS
+from .dim_check import check as check_dims
 from .rules import RULES
 
 if TYPE_CHECKING:
@@ -60,9 +62,20 @@ def edge(t: Tensor) -> tuple[Any, int]:
 
 
 def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
-    """Forward ``op``; record a grad_fn if grad mode is on and an input requires grad."""
+    """Forward ``op``; record a grad_fn if grad mode is on and an input requires grad.
+    One and two inputs are unrolled (no comprehension frames): this is every op's fixed cost."""
     rule = RULES[op]
-    xs = tuple([None if t is None else t._data for t in inputs])
+    n = len(inputs)
+    if n == 2:
+        a, b = inputs
+        xs: tuple = (None if a is None else a._data, None if b is None else b._data)
+    elif n == 1:
+        a = inputs[0]
+        xs = (None if a is None else a._data,)
+    else:
+        xs = tuple([None if t is None else t._data for t in inputs])
+    if op in DIM_OPS:
+        check_dims(op, xs, attrs)
     if op in _VALIDATE_FIRST:
         _check_shapes(op, xs, attrs)
     try:
@@ -73,14 +86,33 @@ def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
     if type(out) is not np.ndarray:  # a numpy scalar (0-d result): saved must hold the array
         out, scalar = np.asarray(out), out
         saved = _resave(saved, scalar, out)
-    needs = tuple([t is not None and t._requires_grad for t in inputs])
+    if n == 2:
+        needs: tuple = (a is not None and a._requires_grad, b is not None and b._requires_grad)
+    elif n == 1:
+        needs = (a is not None and a._requires_grad,)
+    else:
+        needs = tuple([t is not None and t._requires_grad for t in inputs])
     if not _mode.enabled or True not in needs or op == "detach":
         return _tensor_cls._make(out)
-    shapes = tuple([None if x is None else x.shape for x in xs])
+    node = _record(op, rule, inputs, xs, needs, saved, attrs, out)
+    return _tensor_cls._make(out, node)
+
+
+def _record(op: str, rule: Any, inputs: tuple, xs: tuple, needs: tuple, saved: Any, attrs: dict,
+            out: np.ndarray) -> Any:
+    """The grad_fn Node of one op application."""
+    if len(xs) == 2:
+        x0, x1 = xs
+        n0, n1 = needs
+        shapes: tuple = (None if x0 is None else x0.shape, None if x1 is None else x1.shape)
+        nexts: tuple = (edge(inputs[0]) if n0 else _NO_EDGE, edge(inputs[1]) if n1 else _NO_EDGE)
+        consts: tuple = (None if n0 else x0, None if n1 else x1)
+    else:
+        shapes = tuple([None if x is None else x.shape for x in xs])
+        nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])
+        consts = tuple([None if need else x for x, need in zip(xs, needs)])
     cls = _FIXED_NODE.get(op) or node_class(ops.CATALOGUE[op].grad_fn_name(shapes, attrs) or "")
-    nexts = tuple([edge(t) if need else _NO_EDGE for t, need in zip(inputs, needs)])
-    consts = tuple([None if need else x for x, need in zip(xs, needs)])
     node = cls(op, rule.vjp, saved, shapes, attrs, needs, nexts, consts)
     if saved is not None:  # what create_graph substitutes for the saved arrays
         node.inputs, node.out = inputs, out
-    return _tensor_cls._make(out, node)
+    return node

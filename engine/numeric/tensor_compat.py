@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DtypeError
 from . import dtypes
+from . import functional as F
 from . import functional_elementwise as E
 from . import functional_masks as M
 from .autograd import _mode
@@ -236,6 +238,49 @@ def _soft_input(op: str, x: Tensor, dtype: dtypes.dtype | None) -> Tensor:
     return x
 
 
+def _logical(name: str, ufunc: Any, unary: bool = False) -> Any:
+    """~, &, |, ^ on bool and integer tensors (plain data: no gradient), torch's error on floats."""
+    def method(self: Tensor, other: Any = None) -> Tensor:
+        b = getattr(other, "_data", other)
+        if self._data.dtype.kind == "f" or getattr(b, "dtype", np.dtype(bool)).kind == "f" or isinstance(b, float):
+            raise DtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
+        return Tensor._make(np.asarray(ufunc(self._data) if unary else ufunc(self._data, b)))
+
+    return method
+
+
+def logical(ufunc: Any, unary: bool = False) -> Any:
+    """torch.logical_*: the truth of any dtype, a bool result."""
+    def fn(input: Tensor, other: Any = None) -> Tensor:
+        a = input._data.astype(bool)
+        if unary:
+            return Tensor._make(np.asarray(ufunc(a)))
+        return Tensor._make(np.asarray(ufunc(a, np.asarray(getattr(other, "_data", other)).astype(bool))))
+
+    return fn
+
+
+def remainder(self: Tensor, other: Any) -> Tensor:
+    """Python's modulo (the sign of the divisor), as torch's; d(x % c)/dx = 1 for a constant c."""
+    b = getattr(other, "_data", other)
+    if isinstance(other, Tensor) and other._requires_grad and _mode.enabled:
+        raise NotImplementedError("remainder with a divisor that requires grad is not supported")
+    if self._data.dtype.kind in "biu" and np.asarray(b).dtype.kind in "biu":
+        if np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return Tensor._make(np.asarray(np.mod(self._data, b)).astype(np.int64))
+    whole = np.asarray(np.floor(self._data / b) * b)  # a constant: no gradient flows through it
+    out = self - Tensor._make(whole.astype(self._data.dtype) if self._data.dtype.kind == "f" else whole)
+    return _renamed(out, "RemainderBackward0")
+
+
+def cumsum(self: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tensor:
+    x = _cast_for(self, dtype)
+    if x._data.dtype.kind in "biu":
+        return Tensor._make(np.cumsum(x._data, axis=dim).astype(np.int64))
+    return apply("cumsum", (x,), {"dim": dim})
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -251,11 +296,20 @@ _METHODS: dict[str, Any] = {
     "view_as": lambda self, other: self.view(tuple(other.shape)),
     "reshape_as": lambda self, other: self.reshape(tuple(other.shape)),
     "swapaxes": lambda self, a, b: self.transpose(a, b), "swapdims": lambda self, a, b: self.transpose(a, b),
-    "mm": lambda self, other: self.matmul(other), "bmm": lambda self, other: self.matmul(other),
+    "mm": lambda self, other: F.matmul(self, other),
     "nelement": lambda self: self.numel(), "is_floating_point": lambda self: self.dtype.is_floating_point,
     "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self._data.itemsize,
     "mT": property(lambda self: self.transpose(-2, -1)),
-    "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu,
+    "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
+    "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
+    "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
+    "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
+    "__rand__": _logical("bitwise_and", np.bitwise_and), "__ror__": _logical("bitwise_or", np.bitwise_or),
+    "logical_not": logical(np.logical_not, unary=True), "logical_and": logical(np.logical_and),
+    "logical_or": logical(np.logical_or), "logical_xor": logical(np.logical_xor),
+    "__mod__": remainder, "remainder": remainder,
+    "__matmul__": lambda self, other: F.matmul(self, other), "matmul": lambda self, other: F.matmul(self, other),
+    "__rmatmul__": lambda self, other: F.matmul(other, self),
 }
 _METHODS.update((name, _float_unary(name)) for name in FLOAT_UNARY)
 for _name, _fn in _METHODS.items():

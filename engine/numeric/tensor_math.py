@@ -16,8 +16,9 @@ _SCALARS: dict[tuple[Any, Any], np.ndarray] = {}
 
 def _scalar(value: Any, dtype: Any) -> np.ndarray:
     """A read-only 0-d array per (number, dtype), reused: scalar operands are never written.
-    Floats are keyed by their hex form, so -0.0 and 0.0 (equal as keys) stay apart."""
-    key = (value.hex() if type(value) is float else value, dtype)
+    A zero float is keyed by its hex form, so -0.0 and 0.0 (equal as keys) stay apart; other
+    numbers by value (1 and 1.0 are the same array in one dtype)."""
+    key = (value.hex() if not value and type(value) is float else value, dtype)
     arr = _SCALARS.get(key)
     if arr is None:
         if len(_SCALARS) > 1024:
@@ -90,6 +91,11 @@ class TensorMath(ShapeMethods):
         raise NotImplementedError
 
     def _binary(self, op: str, other: Any) -> Any:
+        kind = type(other)
+        if kind is float or kind is int:  # tensor op number, the commonest call: nothing to promote
+            dtype = self._data.dtype
+            if dtype.kind == "f":
+                return apply(op, (self, self._make(_scalar(other, dtype))), {})
         return apply(op, _promote(self, wrap(other, self), op), {})
 
     def _rbinary(self, op: str, other: Any) -> Any:

@@ -20,6 +20,7 @@ from ..graph import Leaf, Plan, input_indices
 from . import tensor as T
 from . import tensor_second as S2
 from .tensor_conv import ConvStep
+from .tensor_elementwise import ElementwiseStep, unbroadcast
 
 _SECONDS: OrderedDict[str, list[Any]] = OrderedDict()
 
@@ -32,7 +33,7 @@ def second_plan(plan: Plan) -> list[Any]:
         _SECONDS.move_to_end(plan.structure_hash)
         return cached
     try:
-        steps = T.compile_plan(plan)
+        steps = T.template_plan(plan)  # max pooling as its TemplateStep
     except (T.NotCovered, NotImplementedError):
         raise S2.NotTwice(_uncovered(plan)) from None
     seconds: list[Any] = []
@@ -50,9 +51,11 @@ def second_plan(plan: Plan) -> list[Any]:
     return seconds
 
 
-def _kernels(step: Any) -> list[list[S2.SecondKernel]] | None:
+def _kernels(step: Any) -> Any:
     if isinstance(step, (T.ContractionStep, ConvStep)):
         return None  # multilinear: the product rule, no second partials
+    if isinstance(step, ElementwiseStep):
+        return S2.second_kernel(step.template, len(step.sources), step.compiled)
     if not isinstance(step, T.TemplateStep):
         raise S2.NotTwice(f"no tangent rule for a {type(step).__name__}")
     return [[S2.second_kernel(g.template, g.gather.shape[1], vt) for g, vt in zip(st.groups, compiled)]
@@ -85,6 +88,8 @@ def _forward_tangent(step: Any, tape: Any, parts: Any, inputs: list, tangents: l
     if isinstance(step, T.TemplateStep):
         tb = S2.template_tangent(step, parts, [None if t is None else t.reshape(-1) for t in tangents])
         return tb[-1], tb
+    if isinstance(step, ElementwiseStep):
+        return _elementwise_tangent(step, tape, parts, tangents), tangents
     present = [x for x in inputs if x is not None]
     named = [t is not None for x, t in zip(inputs, tangents) if x is not None]
     if isinstance(step, T.ContractionStep):
@@ -102,6 +107,39 @@ def _forward_tangent(step: Any, tape: Any, parts: Any, inputs: list, tangents: l
                                 _chunk(known, part), (len(tape["X"][part]),) + step.canon_out[1:])
         out[part] = 0.0 if found is None else found
     return out, known
+
+
+def _elementwise_tangent(step: ElementwiseStep, cols: list, parts: list, tangents: list) -> Any:
+    """df = sum_j f_j ds_j on whole arrays (numpy broadcasts as the op did)."""
+    total = None
+    for j, src in enumerate(step.sources):
+        if tangents[src] is not None:
+            total = S2.add(total, parts[j] * tangents[src])
+    return None if total is None else np.broadcast_to(total, step.out_shape)
+
+
+def _elementwise_back(step: ElementwiseStep, cols: list, parts: list, second: S2.SecondKernel, tangents: list,
+                      adjoint: np.ndarray, tadjoint: Any, wants: list[bool]) -> tuple[list, list]:
+    """Primal adjoints u f_j and their tangents du f_j + u sum_k f_jk ds_k, summed back over
+    the axes an input was broadcast along."""
+    adjoint = adjoint.reshape(step.out_shape)
+    tup = None if tadjoint is None else tadjoint.reshape(step.out_shape)
+    tcols = [tangents[src] for src in step.sources]
+    h = None
+    if second.fn is not None and any(c is not None for c in tcols):
+        h = second.fn(*cols, *[0.0 if c is None else c for c in tcols])
+    found: list[Any] = [None] * len(wants)
+    tfound: list[Any] = [None] * len(wants)
+    for j, src in enumerate(step.sources):
+        if not wants[src]:
+            continue
+        shape = step.shapes[src]
+        found[src] = S2.add(found[src], unbroadcast(adjoint * parts[j], shape))  # type: ignore[arg-type]
+        t = None if tup is None else tup * parts[j]
+        t = t if h is None else S2.add(t, adjoint * h[j])
+        if t is not None:
+            tfound[src] = S2.add(tfound[src], unbroadcast(t, shape))  # type: ignore[arg-type]
+    return found, tfound
 
 
 def _chunk(known: dict, part: slice) -> dict:
@@ -171,7 +209,7 @@ def hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray:
     """[directions, differentiable elements]: H v of <output, seed> for each row v of ``vs``, float64."""
     keep_freed_memory()
     seconds = second_plan(plan)
-    steps = T.compile_plan(plan)
+    steps = T.template_plan(plan)  # max pooling as its TemplateStep
     with np.errstate(all="ignore"):
         values, tapes, parts = _primal(plan, steps)
         tangents = [_tangents(plan, steps, values, tapes, parts, v) for v in vs]
@@ -192,9 +230,17 @@ def _primal(plan: Plan, steps: list) -> tuple[list, list, list]:
         out, tape = T._forward(steps[i], [None if s is None else values[s] for s in input_indices(plan, i)])
         values.append(out.reshape(plan.shapes[i]))
         tapes.append(tape)
-        parts.append(S2.template_partials(steps[i], tape) if isinstance(steps[i], T.TemplateStep)
-                     and plan.active[i] else None)
+        parts.append(_partials(steps[i], tape) if plan.active[i] else None)
     return values, tapes, parts
+
+
+def _partials(step: Any, tape: Any) -> Any:
+    """The SymPy first partials at the forward values, shared by every direction."""
+    if isinstance(step, T.TemplateStep):
+        return S2.template_partials(step, tape)
+    if isinstance(step, ElementwiseStep):
+        return step.compiled.gradient(*tape)
+    return None
 
 
 def _tangents(plan: Plan, steps: list, values: list, tapes: list, parts: list, v: np.ndarray) -> tuple[list, list]:
@@ -248,6 +294,8 @@ def _reverse(plan: Plan, steps: list, seconds: list, tapes: list, parts: list, s
 def _back(step: Any, tape: Any, parts: Any, seconds: Any, ttape: Any, adjoint: np.ndarray, tadjoint: Any,
           wants: list[bool]) -> tuple[list, list]:
     """(the primal adjoints each input receives, their tangents)."""
+    if isinstance(step, ElementwiseStep):
+        return _elementwise_back(step, tape, parts, seconds, ttape, adjoint, tadjoint, wants)
     if isinstance(step, T.TemplateStep):
         adj = _stage_adjoints(step, tape, adjoint, wants)
         flat = None if tadjoint is None else tadjoint.reshape(-1)
