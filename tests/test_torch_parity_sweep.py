@@ -174,6 +174,8 @@ def test_unsupported_is_named():
     x = crossgrad.ones(3, 4, requires_grad=True)
     with pytest.raises(AttributeError, match="no dtype 'int32'"):
         crossgrad.int32  # noqa: B018
+    with pytest.raises(TypeError, match="dtype int32: crossgrad's dtypes are"):
+        x.int()
     with pytest.raises(IndexError, match="several index tensors"):
         x[crossgrad.tensor([0, 1]), crossgrad.tensor([1, 2])]
     with pytest.raises(NotImplementedError, match="matrix norm"):

@@ -281,6 +281,14 @@ def cumsum(self: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tens
     return apply("cumsum", (x,), {"dim": dim})
 
 
+def _absent_dtype(name: str, torch_dtype: str) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        raise TypeError(f"x.{name}() would make a tensor of dtype {torch_dtype}: crossgrad's dtypes are float32, "
+                        "float64, int64 and bool (use .float(), .double(), .long() or .bool())")
+
+    return method
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -312,5 +320,7 @@ _METHODS: dict[str, Any] = {
     "__rmatmul__": lambda self, other: F.matmul(other, self),
 }
 _METHODS.update((name, _float_unary(name)) for name in FLOAT_UNARY)
+_METHODS.update((name, _absent_dtype(name, dt)) for name, dt in (("int", "int32"), ("half", "float16"),
+                ("short", "int16"), ("byte", "uint8"), ("char", "int8"), ("bfloat16", "bfloat16")))
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
