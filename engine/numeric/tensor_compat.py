@@ -16,6 +16,7 @@ from . import dtypes
 from . import functional as F
 from . import functional_elementwise as E
 from . import functional_masks as M
+from . import functional_reductions as R
 from .autograd import _mode
 from .dispatch import apply
 from .shape_api import split
@@ -23,6 +24,7 @@ from .tensor import Tensor
 from .tensor_math import TensorMath, _renamed, wrap
 
 _SUM, _MEAN = TensorMath.sum, TensorMath.mean
+_CLONE = Tensor.clone  # type: ignore[attr-defined]  # installed by tensor_surface.py
 
 
 def as_float(t: Any) -> Any:
@@ -289,6 +291,18 @@ def _absent_dtype(name: str, torch_dtype: str) -> Any:
     return method
 
 
+def prod(self: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
+    x = _cast_for(self, dtype)
+    if x._data.dtype.kind in "biu":
+        axis = None if dim is None else dim
+        return Tensor._make(np.asarray(np.prod(x._data, axis=axis, keepdims=keepdim and dim is not None), np.int64))
+    return R.prod(x, dim, keepdim)
+
+
+def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return _CLONE(self)
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -310,6 +324,7 @@ _METHODS: dict[str, Any] = {
     "mT": property(lambda self: self.transpose(-2, -1)),
     "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
     "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
+    "prod": prod, "clone": clone,
     "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
     "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
     "__rand__": _logical("bitwise_and", np.bitwise_and), "__ror__": _logical("bitwise_or", np.bitwise_or),
