@@ -18,6 +18,7 @@ from . import functional_elementwise as E
 from . import functional_masks as M
 from . import functional_reductions as R
 from .autograd import _mode
+from .creation import _rng
 from .dispatch import apply
 from .shape_api import split
 from .tensor import Tensor
@@ -303,6 +304,15 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
     return _CLONE(self)
 
 
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    """In place from crossgrad's generator (torch's own draws differ, the distribution is the same)."""
+    return self._inplace(_rng(generator).uniform(a, b, self._data.shape))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    return self._inplace(_rng(generator).normal(mean, std, self._data.shape))
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -324,7 +334,7 @@ _METHODS: dict[str, Any] = {
     "mT": property(lambda self: self.transpose(-2, -1)),
     "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
     "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
-    "prod": prod, "clone": clone,
+    "prod": prod, "clone": clone, "uniform_": uniform_, "normal_": normal_,
     "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
     "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
     "__rand__": _logical("bitwise_and", np.bitwise_and), "__ror__": _logical("bitwise_or", np.bitwise_or),
