@@ -326,3 +326,7 @@ register(REDUCTION_SPECS)
 from .scatter_specs import SCATTER_SPECS  # noqa: E402
 
 register(SCATTER_SPECS)
+
+from .cast_specs import CAST_SPECS  # noqa: E402
+
+register(CAST_SPECS)

@@ -13,7 +13,7 @@ from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
-from . import access_log, errors, wire
+from . import access_log, batching, errors, wire
 from .errors import Draining
 from .limits import LimitError, Limits
 from .workers import SymbolicPool, runner
@@ -91,21 +91,9 @@ class CrossgradServicer(wire.ServicerBase):
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         """One answer per request, in order; a request that cannot be checked gets its own error
-        (StreamError) and the stream goes on. Draining and the deadline end the stream."""
-        for index, item in enumerate(requests):
-            started = time.perf_counter()
-            try:
-                with self._slot():
-                    report = self._check(item.request, context)
-            except Exception as err:
-                status = errors.to_status(err, f"requests[{index}].")
-                if status.code in STREAM_ENDING:
-                    self._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
-                access_log.record("CheckStream", context, item.ByteSize(), errors.code_name(status), started)
-                yield wire.stream_error(status)
-                continue
-            access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
-            yield wire.stream_response(report, item.request.figures_only)
+        (StreamError) and the stream goes on. Draining and the deadline end the stream.
+        Consecutive requests of one structure are checked together (batching.py)."""
+        return batching.stream(self, requests, context)
 
     @staticmethod
     def _fail(method: str, request: Any, context: Any, err: Exception, started: float, prefix: str = "") -> NoReturn:

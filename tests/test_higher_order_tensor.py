@@ -19,12 +19,15 @@ from crossgrad.engine.numeric import dispatch
 from crossgrad.engine.numeric.export import to_graph
 from crossgrad.engine.symbolic import tensor_hvp
 from crossgrad.engine.symbolic.tensor_second import NotTwice
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.catalogue_inputs import all_cases
 from tests.higher_cases import as_tensor, case_data, cotangent
 from tests.higher_large_graphs import GRAPHS, directions, double_backward, norm_block, tanh_mlp
 from tests.test_higher_order_check import _bad_softmax, _bad_tanh, _plant
 from tests.test_higher_order_kinks import W, _relu_squared
+from tests.test_random_graphs import SHAPES, run, step
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "higher_order_large.json").read_text())["hvps"]
 F = crossgrad.nn.functional
@@ -145,3 +148,21 @@ def test_kinks_at_order2_with_the_tensor_tier_follow_the_same_convention() -> No
     grads = report.leaves[0].grads
     assert grads["numeric"][0, 0] == 0.0 and grads["symbolic"][0, 0] == pytest.approx(W[0] / 2)
     np.testing.assert_allclose(grads["symbolic"][1:, 1:], np.diag([2 * W[1], 0.0]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=st.lists(st.sampled_from(SHAPES), min_size=1, max_size=3),
+       program=st.lists(step, min_size=1, max_size=6), seed=st.integers(0, 2**16))
+def test_random_graphs_tensor_tier_hvp_equals_the_double_backward(shapes, program, seed) -> None:  # noqa: ANN001
+    """Broadcasting, fan-out, softmax rows, means: the tangents agree with double backward."""
+    rng = np.random.default_rng(seed)
+    leaves = [crossgrad.tensor(rng.standard_normal(s), dtype=crossgrad.float64, requires_grad=True) for s in shapes]
+    out = run(program, leaves)
+    if not out.requires_grad:
+        return
+    loss = (out * crossgrad.tensor(rng.standard_normal(tuple(out.shape)))).sum()
+    plan = validate(to_graph(loss)[0])
+    vs = rng.standard_normal((2, sum(math.prod(plan.shapes[i]) for i in plan.grad_leaves())))
+    expected = hessian.numeric_hvps(plan, np.ones(()), vs)
+    np.testing.assert_allclose(tensor_hvp.hvps(plan, np.ones(()), vs), expected, rtol=1e-8,
+                               atol=1e-10 * max(1.0, float(np.abs(expected).max())))

@@ -105,17 +105,19 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     values = _run("max_pool2d", (input,), attrs)
     if not return_indices:
         return values
-    return values, Tensor._make(_pool_indices(input, attrs))
+    return values, Tensor._make(_pool_indices(input, attrs, "max_pool2d"))
 
 
-def _pool_indices(input: Tensor, attrs: dict) -> np.ndarray:
+def _pool_indices(input: Tensor, attrs: dict, op: str) -> np.ndarray:
     """torch's indices: each window's first maximum as a flat index into its (H, W) input plane
     (int64 data, not part of the graph, as max(dim)'s indices)."""
     from .rules_pool import POOL_RULES
 
     data = np.asarray(input._data)
-    flat = POOL_RULES["max_pool2d"].forward((data,), ops.resolve_attrs(ops.CATALOGUE["max_pool2d"], attrs))[1][0]
-    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(flat.shape[-data.ndim:])
+    resolved = ops.resolve_attrs(ops.CATALOGUE[op], attrs)
+    flat = POOL_RULES[op].forward((data,), resolved)[1][0]
+    out = ops.CATALOGUE[op].out_shape([data.shape], resolved)
+    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(out)
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -184,21 +186,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
                 mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None) -> Tensor:
-    """2-D nearest / bilinear resampling to ``size`` or by ``scale_factor`` (torch's index rules)."""
-    if mode not in ("nearest", "bilinear"):
-        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, bilinear)")
+    """Nearest / bilinear resampling of (N, C, H, W), nearest / linear of (N, C, L), to ``size``
+    or by ``scale_factor`` (torch's index rules)."""
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, linear, bilinear)")
     if align_corners is not None and mode == "nearest":
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
+    nd = 1 if input.dim() == 3 else 2  # other ranks: the shape rule's error
     scales = (0.0, 0.0)
     if size is None:
-        factors = (float(scale_factor),) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
-        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(2))
+        factors = (float(scale_factor),) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
+        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
-            scales = (float(factors[0]), float(factors[1]))
-    attrs = {"size": _tup(size, 2), "mode": mode, "align_corners": bool(align_corners),
+            scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    attrs = {"size": _tup(size, nd), "mode": mode, "align_corners": bool(align_corners),
              "scale_h": scales[0], "scale_w": scales[1]}
     return _run("interpolate", (input,), attrs)
 
@@ -242,6 +246,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if not use_input_stats:
         return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
     n, c = input.shape[0], input.shape[1]
+    if int(np.prod(input.shape[2:])) <= 1:  # torch's check, before the reshaped batch_norm's
+        raise ShapeError("instance_norm", "Expected more than 1 spatial element when training, got input size "
+                                          f"{list(input.shape)}")
     flat = input.reshape(1, n * c, -1)
     out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
     if running_mean is not None or running_var is not None:
@@ -255,9 +262,11 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None],
-                        return_indices: bool = False) -> Tensor:
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+                        return_indices: bool = False) -> Any:
+    """The pooled values; with return_indices, (values, indices) as torch."""
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
     full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
-    return _run("adaptive_max_pool2d", (input,), {"output_size": full})
+    values = _run("adaptive_max_pool2d", (input,), {"output_size": full})
+    if not return_indices:
+        return values
+    return values, Tensor._make(_pool_indices(input, {"output_size": full}, "adaptive_max_pool2d"))

@@ -310,3 +310,7 @@ RULES.update(SCATTER_RULES)
 from .rules_losses import LOSS_RULES  # noqa: E402
 
 RULES.update(LOSS_RULES)
+
+from .rules_cast import CAST_RULES  # noqa: E402
+
+RULES.update(CAST_RULES)
