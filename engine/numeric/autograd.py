@@ -70,6 +70,14 @@ class _GradModeContext:
 
     mode = True
 
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        """``@no_grad`` without parentheses decorates ``func`` directly, as torch 2.x allows."""
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def __init__(self, func: Callable[..., Any] | None = None) -> None:
+        pass
+
     def __enter__(self) -> None:
         self.prev = _mode.enabled
         _mode.enabled = self.mode
