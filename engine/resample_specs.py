@@ -30,6 +30,11 @@ def pad_pairs(op: str, x: Sequence[int], pad: Sequence[int]) -> list[tuple[int, 
 def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
     pairs = pad_pairs(op, x, at["pad"])
+    k = len(at["pad"]) // 2
+    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
+        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
+                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
+                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
     for d, (lo, hi) in enumerate(pairs):
         if at["mode"] != "constant" and (lo or hi):
             if min(lo, hi) < 0:
@@ -41,11 +46,6 @@ def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
                 raise ShapeError(op, f"cannot replicate an empty dimension of input of shape {list(x)}")
         if x[d] + lo + hi < 0:
             raise ShapeError(op, f"pad {list(at['pad'])} makes dim {d} of input {list(x)} negative")
-    k = len(at["pad"]) // 2
-    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
-        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
-                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
-                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
     return tuple(x[d] + lo + hi for d, (lo, hi) in enumerate(pairs))
 
 
@@ -66,14 +66,37 @@ def _pad_name(shapes: Sequence[Any], at: Any) -> str:
     return f"{kind}Pad{len(at['pad']) // 2}DBackward0"
 
 
+_LINEAR = {3: "linear", 4: "bilinear"}  # torch's interpolating mode per input rank
+
+
 def interp_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
+    """(N, C, L) resamples L (modes nearest, linear), (N, C, H, W) resamples H and W (nearest,
+    bilinear), as torch's interpolate."""
     x = tuple(shapes[0])
-    if len(x) != 4:
-        raise ShapeError(op, f"expected a 4-D input for 2-D interpolation, got input of shape {list(x)}")
+    if len(x) not in (3, 4):
+        raise ShapeError(op, f"expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got input of shape {list(x)}")
+    if at["mode"] != "nearest" and at["mode"] != _LINEAR[len(x)]:
+        raise ShapeError(op, f"Got {len(x)}D input, but {at['mode']} mode needs {5 - len(x) + 2}D input")
     size = tuple(at["size"])
-    if len(size) != 2 or min(size) < 1 or min(x[2:]) < 1:
-        raise ShapeError(op, f"output size {list(size)} must be 2 positive ints (input of shape {list(x)})")
+    if len(size) != len(x) - 2 or min(size) < 1 or min(x[2:]) < 1:
+        raise ShapeError(op, f"output size {list(size)} must be {len(x) - 2} positive ints (input of shape "
+                             f"{list(x)})")
     return x[:2] + size
+
+
+def as_2d(shape: Sequence[int], at: dict) -> tuple[tuple[int, ...], dict]:
+    """A 1-D interpolation as the 2-D one of a height-1 image: (N, C, L) -> (N, C, 1, L), its
+    linear mode bilinear (one row: the same weights), its scale the width's."""
+    if len(shape) != 3:
+        return tuple(shape), at
+    mode = "nearest" if at["mode"] == "nearest" else "bilinear"
+    return (*shape[:2], 1, shape[2]), {**at, "size": (1, *at["size"]), "mode": mode, "scale_h": 0.0}
+
+
+def _interp_name(shapes: Sequence[Any], at: Any) -> str:
+    dims = len(shapes[0]) - 2
+    kind = "Nearest" if at["mode"] == "nearest" else "Linear" if dims == 1 else "Bilinear"
+    return f"Upsample{kind}{dims}DBackward0"
 
 
 def _scale(size_in: int, size_out: int, given: float, align_corners: bool) -> float:
@@ -121,15 +144,18 @@ RESAMPLE_SPECS: tuple[OpSpec, ...] = (
         doc="torch.nn.functional.pad: pad (last dim first), constant/reflect/replicate",
     ),
     OpSpec(
-        "interpolate", (Input("input"),), interp_shape,
-        lambda shapes, at: "UpsampleNearest2DBackward0" if at["mode"] == "nearest" else "UpsampleBilinear2DBackward0",
+        "interpolate", (Input("input"),), interp_shape, _interp_name,
         (Case(((1, 2, 3, 2),), {"size": (5, 4)}),
          Case(((1, 1, 3, 4),), {"size": (5, 6), "mode": "bilinear"}),
          Case(((1, 1, 3, 3),), {"size": (4, 5), "mode": "bilinear", "align_corners": True}),
-         Case(((1, 1, 2, 3),), {"size": (5, 7), "mode": "bilinear", "scale_h": 2.5, "scale_w": 2.5})),
-        (Attr("size", "shape", (1, 1)), Attr("mode", "choice", "nearest", ("nearest", "bilinear")),
+         Case(((1, 1, 2, 3),), {"size": (5, 7), "mode": "bilinear", "scale_h": 2.5, "scale_w": 2.5}),
+         Case(((2, 2, 3),), {"size": (7,), "scale_w": 2.5}),
+         Case(((1, 2, 4),), {"size": (7,), "mode": "linear"}),
+         Case(((1, 1, 3),), {"size": (5,), "mode": "linear", "align_corners": True})),
+        (Attr("size", "shape", (1, 1)), Attr("mode", "choice", "nearest", ("nearest", "bilinear", "linear")),
          Attr("align_corners", "bool", False), Attr("scale_h", "float", 0.0), Attr("scale_w", "float", 0.0)),
-        doc="2-D nearest / bilinear resampling to `size` (scale_h/w: the scale_factor given, 0 if none)",
+        doc="nearest / bilinear resampling of (N, C, H, W) to `size` (h, w), nearest / linear of (N, C, L) "
+            "to `size` (l,) (scale_h/w: the scale_factor given, 0 if none; a 3-D input's is scale_w)",
     ),
     OpSpec(
         "pixel_shuffle", (Input("input"),), shuffle_shape, "PixelShuffleBackward0",

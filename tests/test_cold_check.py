@@ -140,3 +140,55 @@ def test_compiled_templates_and_partials_equal_sympy_values(index):
         for p, g in zip(partials, got_g):  # abs: gelu's two terms cancel far left
             assert g[row] == pytest.approx(float(p.xreplace(subs).evalf(30)), rel=1e-12, abs=1e-15)
     assert set(NAMESPACE) >= {"numpy", "functools", "erf", "Heaviside"}
+
+
+POOLS = [
+    ((2, 3, 6, 7), {"kernel_size": (2, 2)}),
+    ((1, 2, 5, 5), {"kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1)}),
+    ((1, 1, 5, 6), {"kernel_size": (2, 3), "stride": (2, 2), "ceil_mode": True}),
+    ((1, 1, 7, 6), {"kernel_size": (2, 2), "dilation": (2, 2), "stride": (1, 2), "padding": (1, 0)}),
+    ((2, 5, 5), {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1), "ceil_mode": True}),
+]
+
+
+@pytest.mark.parametrize(("shape", "attrs"), POOLS, ids=[f"pool-{i}" for i in range(len(POOLS))])
+def test_strided_max_pool_equals_the_exact_tier_and_the_template_form(shape, attrs):
+    from crossgrad.engine.symbolic.tensor_pool import MaxPoolStep
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    flat, every = x.reshape(-1), np.arange(0, x.size - 1, 7)
+    flat[every + 1] = flat[every]  # some ties inside windows
+    plan = validate(Graph((Leaf("x", x, True), OpNode("y", "max_pool2d", ("x",), attrs)), "y"))
+    assert isinstance(tensor.compile_plan(plan)[-1], MaxPoolStep)
+    assert isinstance(tensor.template_plan(plan)[-1], tensor.TemplateStep)  # what order 2 walks
+    seed = rng.standard_normal(plan.shapes[-1])
+    got = tensor.gradients(plan, seed)[0][0]
+    np.testing.assert_allclose(got, exact.gradients(plan, seed)[0][0], rtol=1e-12, atol=1e-13)
+    template = tensor.template_plan(plan)[-1]
+    out, tape = tensor._forward(template, [x])
+    np.testing.assert_array_equal(tensor._forward(tensor.compile_plan(plan)[-1], [x])[0], out.reshape(plan.shapes[-1]))
+    np.testing.assert_allclose(got, tensor._backward(template, tape, seed, [True])[0].reshape(shape), rtol=1e-13)
+
+
+def test_contractions_are_derived_once_for_every_size():
+    """The summation ranges are symbols: one sympy.diff per contraction kind, not per size (the
+    strided conv and linear tests above check the values against the exact tier)."""
+    from crossgrad.engine.symbolic import contractions as C
+    from crossgrad.engine.symbolic.tensor_conv import conv_contraction
+
+    assert C.linear(400, True) is C.linear(3, True) and C.linear(4, False) is not C.linear(4, True)
+    assert C.matmul(True, 64) is C.matmul(True, 1)
+    assert conv_contraction(2, 1, (5, 5), False, True) is conv_contraction(2, 6, (3, 2), False, True)
+    (term,) = C.linear(9, False).vjps["X"]
+    assert term.spec.count(",") == 1 and set(term.operands) == {"G", "W"}  # gX = G W
+
+
+def test_the_tensor_tiers_erf_is_math_erf_across_chunks():
+    import math
+
+    from crossgrad.engine.symbolic.codegen import erf
+
+    x = np.random.default_rng(6).standard_normal((3, 9000)) * 3
+    assert np.array_equal(erf(x), np.vectorize(math.erf)(x)) and erf(x).shape == (3, 9000)
+    assert erf(0.5) == math.erf(0.5)

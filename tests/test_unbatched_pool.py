@@ -102,6 +102,11 @@ OTHER = [
     ("pad reflect (C, H, W)", (2, 4, 5), lambda F, x, w: F.pad(x, (1, 2, 3, 1), mode="reflect")),
     ("pad replicate (C, H, W)", (2, 4, 5), lambda F, x, w: F.pad(x, (2, 0, 1, 1), mode="replicate")),
     ("pad reflect (N, C, W)", (2, 3, 5), lambda F, x, w: F.pad(x, (1, 1), mode="reflect")),
+    ("interpolate nearest (N, C, L) size", (2, 3, 5), lambda F, x, w: F.interpolate(x, size=8)),
+    ("interpolate nearest (N, C, L) scale", (2, 3, 5), lambda F, x, w: F.interpolate(x, scale_factor=2.5)),
+    ("interpolate linear (N, C, L)", (2, 3, 5), lambda F, x, w: F.interpolate(x, size=9, mode="linear")),
+    ("interpolate linear corners", (1, 2, 4), lambda F, x, w: F.interpolate(x, scale_factor=1.75, mode="linear",
+                                                                           align_corners=True)),
 ]
 
 
@@ -158,3 +163,39 @@ def test_pad_ranks_torch_refuses_are_a_typed_error(shape, pad, mode):
 def test_conv1d_other_ranks_are_torchs_typed_error(shape):
     with pytest.raises(ShapeError, match=r"conv1d: Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d"):
         F.conv1d(crossgrad.zeros(*shape), crossgrad.zeros(4, 3, 2))
+
+
+def test_one_d_upsampling_checks_agree_and_modes_follow_torchs_ranks():
+    crossgrad.manual_seed(1)
+    x = crossgrad.randn(2, 3, 5, dtype=crossgrad.float64, requires_grad=True)
+    up = crossgrad.nn.Upsample(scale_factor=2, mode="linear")(x)
+    assert tuple(up.shape) == (2, 3, 10) and up.grad_fn.name() == "UpsampleLinear1DBackward0"
+    near = F.interpolate(x, size=7)
+    assert near.grad_fn.name() == "UpsampleNearest1DBackward0"
+    c = crossgrad.randn(2, 3, 10, dtype=crossgrad.float64)
+    for tier in ("exact", "tensor"):
+        assert crossgrad.check((up * c).sum() + (near ** 2).sum(), tier=tier).verdict == "agree"
+    with pytest.raises(ShapeError, match="Got 3D input, but bilinear mode needs 4D input"):
+        F.interpolate(x, scale_factor=2, mode="bilinear")
+    with pytest.raises(ShapeError, match="Got 4D input, but linear mode needs 3D input"):
+        F.interpolate(crossgrad.zeros(1, 1, 2, 2), scale_factor=2, mode="linear")
+    with pytest.raises(ShapeError, match="interpolate: expected a 3-D"):
+        F.interpolate(crossgrad.zeros(2, 2), size=3)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 5), (3, 7, 5)])
+def test_adaptive_max_pool_indices_match_torch(shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal(shape)
+    x.reshape(-1)[1::4] = x.reshape(-1)[::4][: len(x.reshape(-1)[1::4])]  # ties: the first maximum wins
+    values, indices = F.adaptive_max_pool2d(crossgrad.tensor(x), (3, 2), return_indices=True)
+    want_v, want_i = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), (3, 2), return_indices=True)
+    assert indices.dtype == crossgrad.int64
+    np.testing.assert_array_equal(indices.numpy(), want_i.numpy())
+    np.testing.assert_array_equal(values.numpy(), want_v.numpy())
+
+
+def test_instance_norm_without_spatial_elements_is_torchs_error():
+    with pytest.raises(ShapeError, match=r"instance_norm: Expected more than 1 spatial element when training, "
+                                         r"got input size \[5, 3\]"):
+        F.instance_norm(crossgrad.zeros(5, 3))

@@ -13,9 +13,11 @@ import numpy as np
 
 from .. import ops
 from ..errors import ShapeError
+from . import bn_kernels
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
+from .tensor_math import _renamed
 
 IntOrTuple = int | Sequence[int]
 
@@ -104,17 +106,19 @@ def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None
     values = _run("max_pool2d", (input,), attrs)
     if not return_indices:
         return values
-    return values, Tensor._make(_pool_indices(input, attrs))
+    return values, Tensor._make(_pool_indices(input, attrs, "max_pool2d"))
 
 
-def _pool_indices(input: Tensor, attrs: dict) -> np.ndarray:
+def _pool_indices(input: Tensor, attrs: dict, op: str) -> np.ndarray:
     """torch's indices: each window's first maximum as a flat index into its (H, W) input plane
     (int64 data, not part of the graph, as max(dim)'s indices)."""
     from .rules_pool import POOL_RULES
 
     data = np.asarray(input._data)
-    flat = POOL_RULES["max_pool2d"].forward((data,), ops.resolve_attrs(ops.CATALOGUE["max_pool2d"], attrs))[1][0]
-    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(flat.shape[-data.ndim:])
+    resolved = ops.resolve_attrs(ops.CATALOGUE[op], attrs)
+    flat = POOL_RULES[op].forward((data,), resolved)[1][0]
+    out = ops.CATALOGUE[op].out_shape([data.shape], resolved)
+    return np.asarray(flat % (data.shape[-2] * data.shape[-1]), np.int64).reshape(out)
 
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -151,11 +155,13 @@ def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var
     x = input._data
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
+    stats = bn_kernels.take_stats(x)  # the op's own batch mean and variance, when it just ran on x
+    mean, var = stats if stats is not None else (x.mean(axis=axes), x.var(axis=axes))
     with no_grad():
         if running_mean is not None:
-            running_mean._data[...] = (1 - factor) * running_mean._data + factor * x.mean(axis=axes)
+            running_mean._data[...] = (1 - factor) * running_mean._data + factor * mean
         if running_var is not None:
-            unbiased = x.var(axis=axes) * count / max(count - 1, 1)
+            unbiased = var * count / max(count - 1, 1)
             running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
 
 
@@ -183,21 +189,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
                 mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None) -> Tensor:
-    """2-D nearest / bilinear resampling to ``size`` or by ``scale_factor`` (torch's index rules)."""
-    if mode not in ("nearest", "bilinear"):
-        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, bilinear)")
+    """Nearest / bilinear resampling of (N, C, H, W), nearest / linear of (N, C, L), to ``size``
+    or by ``scale_factor`` (torch's index rules)."""
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, linear, bilinear)")
     if align_corners is not None and mode == "nearest":
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
+    nd = 1 if input.dim() == 3 else 2  # other ranks: the shape rule's error
     scales = (0.0, 0.0)
     if size is None:
-        factors = (float(scale_factor),) * 2 if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
-        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(2))
+        factors = (float(scale_factor),) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)  # type: ignore[arg-type]
+        size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
-            scales = (float(factors[0]), float(factors[1]))
-    attrs = {"size": _tup(size, 2), "mode": mode, "align_corners": bool(align_corners),
+            scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    attrs = {"size": _tup(size, nd), "mode": mode, "align_corners": bool(align_corners),
              "scale_h": scales[0], "scale_w": scales[1]}
     return _run("interpolate", (input,), attrs)
 
@@ -224,14 +232,14 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                eps: float = 1e-5) -> Tensor:
     """Normalize over each (sample, group of C/G channels, spatial) with biased variance, then the
     per-channel affine: composed of batch_norm on the (1, N G, -1) view, so every interpretation
-    follows from batch_norm's (grad_fn is torch's composite-side AddBackward0/MulBackward0)."""
+    follows from batch_norm's; the output shows torch eager's grad_fn, NativeGroupNormBackward0."""
     n, c = input.shape[0], input.shape[1]
     if num_groups < 1 or c % num_groups:
         raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
                                        f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
     flat = input.reshape(1, n * num_groups, -1)
     out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
-    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+    return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "NativeGroupNormBackward0")
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -241,6 +249,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if not use_input_stats:
         return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
     n, c = input.shape[0], input.shape[1]
+    if int(np.prod(input.shape[2:])) <= 1:  # torch's check, before the reshaped batch_norm's
+        raise ShapeError("instance_norm", "Expected more than 1 spatial element when training, got input size "
+                                          f"{list(input.shape)}")
     flat = input.reshape(1, n * c, -1)
     out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
     if running_mean is not None or running_var is not None:
@@ -250,13 +261,15 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             for r, s in zip((running_mean, running_var), stats):
                 if r is not None and s is not None:
                     r._data[...] = s._data.reshape(n, c).mean(axis=0)
-    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+    return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "ViewBackward0")  # torch's name
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None],
-                        return_indices: bool = False) -> Tensor:
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+                        return_indices: bool = False) -> Any:
+    """The pooled values; with return_indices, (values, indices) as torch."""
     size = (output_size,) * 2 if isinstance(output_size, int) else tuple(output_size)
     full = tuple(input.shape[-2 + d] if v is None else int(v) for d, v in enumerate(size))
-    return _run("adaptive_max_pool2d", (input,), {"output_size": full})
+    values = _run("adaptive_max_pool2d", (input,), {"output_size": full})
+    if not return_indices:
+        return values
+    return values, Tensor._make(_pool_indices(input, {"output_size": full}, "adaptive_max_pool2d"))

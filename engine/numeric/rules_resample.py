@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..resample_specs import linear_taps, nearest_index, pad_index, pad_pairs
+from ..resample_specs import as_2d, linear_taps, nearest_index, pad_index, pad_pairs
 from .adjoints import separable_adjoint, unpad
 from .ruletools import Arr, Rule
+from .unbatched import one_dim
 
 
 def _pad(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -97,7 +98,7 @@ def _unshuffle(g: Arr, r: int) -> Arr:
 
 RESAMPLE_RULES: dict[str, Rule] = {
     "pad": Rule(_pad, _pad_vjp),
-    "interpolate": Rule(_interpolate, _interpolate_vjp),
+    "interpolate": one_dim(Rule(_interpolate, _interpolate_vjp), as_2d),  # (N, C, L) as (N, C, 1, L)
     "pixel_shuffle": Rule(lambda xs, at: (_shuffle(xs[0], at["upscale_factor"]), None),
                           lambda g, saved, node: (_unshuffle(g, node.attrs["upscale_factor"]),)),
 }

@@ -1,10 +1,9 @@
 """SymPy expressions (our own templates and their ``sympy.diff`` partials) as numpy functions.
 
-What ``sympy.lambdify(symbols, expr, [{...}, "numpy"], cse=...)`` does, with its printer
-(NumPyPrinter), but executed in a fixed namespace: lambdify's first call imports numpy's whole
-namespace (``from numpy import *`` pulls numpy.ma, numpy.testing, numpy.f2py: ~40 ms of a cold
-check) and each call re-inspects its arguments (~1-2 ms). Only expressions built by the
-lowerings are printed — never client text.
+``sympy.lambdify`` with its NumPy printer but a fixed namespace instead of the ``"numpy"``
+module string: with the string, lambdify's first call imports numpy's whole namespace
+(``from numpy import *`` pulls numpy.ma, numpy.testing, numpy.f2py: ~40 ms of a cold check).
+Only expressions built by the lowerings are printed — never client text.
 """
 
 from __future__ import annotations
@@ -15,14 +14,23 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.ma  # noqa: F401  (these three are imported lazily by numpy's first np.unique, SymPy's
 import sympy as sp
+import sympy.codegen.ast  # noqa: F401  first Add and its printer's first call: a process pays for them
+import sympy.tensor.tensor  # noqa: F401  once either way, here at import, not inside its first check)
 from sympy.printing.numpy import NumPyPrinter
 
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
 
 
 def erf(x: Any) -> np.ndarray:
-    return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64)
+    """math.erf elementwise, in cache-sized chunks (its object-array temporaries of a 500,000-element
+    gelu cost a quarter of the time when built whole)."""
+    x = np.asarray(x, np.float64)
+    flat, out = x.reshape(-1), np.empty(x.size)
+    for start in range(0, flat.size, 8192):
+        out[start:start + 8192] = _ERF(flat[start:start + 8192])
+    return out.reshape(x.shape)
 
 
 def heaviside(x: Any, h0: Any = 0.5) -> np.ndarray:
@@ -34,24 +42,12 @@ def heaviside(x: Any, h0: Any = 0.5) -> np.ndarray:
 NAMESPACE: dict[str, Any] = {"numpy": np, "functools": functools, "math": math, "Heaviside": heaviside, "erf": erf}
 _SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": True,
              "user_functions": {"Heaviside": "Heaviside", "erf": "erf"}}
-_COUNT = [0]
 
 
 def numpy_function(symbols: Sequence[sp.Symbol], expr: sp.Expr | Sequence[sp.Expr],
                    cse: bool = False) -> Callable[..., Any]:
-    """``expr`` (or a list of them, returned as a list) as a numpy function of ``symbols``."""
-    printer = NumPyPrinter(_SETTINGS)
-    many = isinstance(expr, (list, tuple))
-    exprs = list(expr) if many else [expr]
-    assigned: list[tuple[sp.Symbol, sp.Expr]] = []
-    if cse:
-        assigned, exprs = sp.cse(exprs)
-    names = [printer.doprint(s) for s in symbols]
-    lines = [f"def _template({', '.join(names)}):"]
-    lines += [f"    {printer.doprint(v)} = {printer.doprint(e)}" for v, e in assigned]
-    body = ", ".join(printer.doprint(e) for e in exprs)
-    lines.append(f"    return [{body}]" if many else f"    return {body}")
-    _COUNT[0] += 1
-    namespace = dict(NAMESPACE)
-    exec(compile("\n".join(lines), f"<crossgrad-template-{_COUNT[0]}>", "exec"), namespace)  # noqa: S102
-    return namespace["_template"]
+    """``expr`` (or a list of them, returned as a list) as a numpy function of ``symbols``:
+    lambdify with our printer and namespace only (no ``"numpy"`` module string, so no star-import)."""
+    fn: Callable[..., Any] = sp.lambdify(symbols, list(expr) if isinstance(expr, (list, tuple)) else expr,
+                                         modules=[NAMESPACE], printer=NumPyPrinter(_SETTINGS), cse=cse)
+    return fn

@@ -161,22 +161,36 @@ def derive(expr: sp.Expr, out_idx: tuple[sp.Symbol, ...], inputs: dict[str, int]
     return Contraction(forward, vjps)
 
 
-@lru_cache(maxsize=256)
+def size(name: str) -> sp.Symbol:
+    """A summation range's length as a symbol: the einsums do not depend on it, so one derivation
+    serves every size (a transformer's linears of 128 and 512 inputs, LeNet's two convs)."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
 def matmul(batched: bool, n_j: int) -> Contraction:
-    """C[(n,) i, k] = sum_j A[(n,) i, j] B[(n,) j, k]."""
+    """C[(n,) i, k] = sum_j A[(n,) i, j] B[(n,) j, k], j < n_j (derived once for every n_j)."""
+    return _matmul(batched)
+
+
+@lru_cache(maxsize=4)
+def _matmul(batched: bool) -> Contraction:
     n, i, j, k = sp.symbols("n i j k", integer=True)
     A, B = sp.IndexedBase("A"), sp.IndexedBase("B")
     lead = (n,) if batched else ()
-    expr = sp.Sum(A[lead + (i, j)] * B[lead + (j, k)], (j, 0, n_j - 1))
+    expr = sp.Sum(A[lead + (i, j)] * B[lead + (j, k)], (j, 0, size("J") - 1))
     return derive(expr, lead + (i, k), {"A": len(lead) + 2, "B": len(lead) + 2})
 
 
-@lru_cache(maxsize=256)
 def linear(n_in: int, bias: bool) -> Contraction:
-    """Y[m, o] = sum_j X[m, j] W[o, j] + b[o]."""
+    """Y[m, o] = sum_j X[m, j] W[o, j] + b[o], j < n_in (derived once for every n_in)."""
+    return _linear(bias)
+
+
+@lru_cache(maxsize=4)
+def _linear(bias: bool) -> Contraction:
     m, o, j = sp.symbols("m o j", integer=True)
     X, W, b = sp.IndexedBase("X"), sp.IndexedBase("W"), sp.IndexedBase("b")
-    expr = sp.Sum(X[m, j] * W[o, j], (j, 0, n_in - 1)) + (b[o] if bias else 0)
+    expr = sp.Sum(X[m, j] * W[o, j], (j, 0, size("J") - 1)) + (b[o] if bias else 0)
     return derive(expr, (m, o), {"X": 2, "W": 2, **({"b": 1} if bias else {})})
 
 

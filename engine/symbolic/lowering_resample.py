@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..resample_specs import linear_taps, nearest_index, pad_index
+from ..resample_specs import as_2d, linear_taps, nearest_index, pad_index
 from .templates import Group, Stage, args, gather_only, grid
 from .templates import exact_number as _num
 
@@ -48,7 +48,8 @@ def _lerp_stage(src_shape: tuple, axis: int, taps: tuple, source: int) -> tuple[
 
 
 def lower_interpolate(shapes: Shapes, at: dict) -> list[Stage]:
-    x = tuple(shapes[0])
+    """A 1-D (N, C, L) input resampled as the (N, C, 1, L) image (the same flat layout)."""
+    x, at = as_2d(tuple(shapes[0]), at)
     scales = (at["scale_h"], at["scale_w"])
     if at["mode"] == "nearest":
         ih, iw = (nearest_index(x[2 + d], at["size"][d], scales[d]) for d in range(2))

@@ -30,6 +30,7 @@ from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
 from .tensor_elementwise import elementwise_step
 from .tensor_lowering import tensor_lower
+from .tensor_pool import MaxPoolStep
 
 MAX_TEMPLATE_ARGS = 4096
 _ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
@@ -90,12 +91,22 @@ class TemplateStep:
 
     def __post_init__(self) -> None:
         """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
-        self.identity = [[_is_arange(g.out_index) and [_is_arange(c) for c in g.gather.T]
+        self.identity = [[_is_arange(g.out_index) and _arange_columns(g.gather)
                           for g in st.groups] for st in self.stages]
 
 
 def _is_arange(index: np.ndarray) -> bool:
     return bool(len(index) and index[0] == 0 and (np.diff(index) == 1).all())
+
+
+def _arange_columns(gather: np.ndarray) -> list[bool]:
+    """_is_arange of every column, in one pass (a 1,024-sample mean has 1,024 columns)."""
+    if not len(gather):
+        return [False] * gather.shape[1]
+    found = gather[0] == 0
+    if len(gather) > 1:
+        found &= (np.diff(gather, axis=0) == 1).all(axis=0)
+    return [bool(v) for v in found]
 
 
 def _matmul_step(shapes: list, out_shape: tuple) -> ContractionStep:
@@ -155,9 +166,16 @@ def _step(plan: Plan, i: int) -> Any:
         return _reduce_step(op, shapes, plan.attrs[i], plan.shapes[i])
     if op in ("conv1d", "conv2d"):
         return ConvStep(shapes, plan.attrs[i], plan.shapes[i])
+    if op == "max_pool2d":
+        return MaxPoolStep(shapes, plan.attrs[i], plan.shapes[i], vector_template)
     found = elementwise_step(op, shapes, plan.attrs[i], plan.shapes[i], vector_template)
-    if found is not None:
-        return found
+    return found if found is not None else _template_step(plan, i)
+
+
+def _template_step(plan: Plan, i: int) -> TemplateStep:
+    srcs = input_indices(plan, i)
+    shapes = [None if s is None else plan.shapes[s] for s in srcs]
+    op = plan.graph.nodes[i].op  # type: ignore[union-attr]
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
     stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
@@ -177,6 +195,14 @@ def compile_plan(plan: Plan) -> list[Any]:
         if len(_PLANS) > 32:
             _PLANS.popitem(last=False)
     return cached
+
+
+def template_plan(plan: Plan) -> list[Any]:
+    """compile_plan's steps with each first-order-only step (max pooling's strided windows) as its
+    TemplateStep (index arrays and all): the order-2 walk (tensor_hvp.py) reads a template step's
+    stages and gathers there."""
+    return [cached_step(plan, i, _template_step, "template") if getattr(s, "first_order_only", False) else s
+            for i, s in enumerate(compile_plan(plan))]
 
 
 def _column(buffer: np.ndarray, index: np.ndarray, identity: bool) -> np.ndarray:

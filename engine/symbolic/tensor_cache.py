@@ -66,11 +66,13 @@ def signature(plan: Plan, i: int) -> tuple | None:
     return key
 
 
-def cached_step(plan: Plan, i: int, build: Callable[[Plan, int], Any]) -> Any:
-    """Node ``i``'s compiled step: the one already derived for its signature, else ``build``'s."""
+def cached_step(plan: Plan, i: int, build: Callable[[Plan, int], Any], kind: str = "step") -> Any:
+    """Node ``i``'s compiled step of this ``kind``: the one already derived for its signature,
+    else ``build``'s."""
     key = signature(plan, i)
     if key is None:
         return build(plan, i)
+    key = (kind, *key)
     found = _STEPS.get(key)
     if found is not None:
         _STEPS.move_to_end(key)

@@ -23,15 +23,20 @@ from . import contractions as C
 CHUNK_ELEMENTS = 1 << 17  # window elements an einsum call may copy (a contiguous im2col chunk)
 
 
-@lru_cache(maxsize=64)
 def conv_contraction(nd: int, n_c: int, kernel: tuple[int, ...], grouped: bool, bias: bool) -> C.Contraction:
-    """The convolution's forward and VJP einsums for ``nd`` spatial dims (groups as a batch index)."""
+    """The convolution's forward and VJP einsums for ``nd`` spatial dims (groups as a batch index);
+    the channel and tap ranges are symbols: one derivation for every n_c and kernel size."""
+    return _conv_contraction(nd, grouped, bias)
+
+
+@lru_cache(maxsize=8)
+def _conv_contraction(nd: int, grouped: bool, bias: bool) -> C.Contraction:
     n, o, c, g = sp.symbols("n o c g", integer=True)
     spatial = tuple(sp.Symbol(f"i{d}", integer=True) for d in range(nd))
     taps = tuple(sp.Symbol(f"k{d}", integer=True) for d in range(nd))
     X, W, b = sp.IndexedBase("X"), sp.IndexedBase("W"), sp.IndexedBase("b")
     lead = (g,) if grouped else ()
-    limits = [(c, 0, n_c - 1)] + [(t, 0, size - 1) for t, size in zip(taps, kernel)]
+    limits = [(c, 0, C.size("C") - 1)] + [(t, 0, C.size(f"K{d}") - 1) for d, t in enumerate(taps)]
     expr = sp.Sum(X[(n,) + lead + (c,) + spatial + taps] * W[lead + (o, c) + taps], *limits)
     if bias:
         expr = expr + b[lead + (o,)]

@@ -33,7 +33,7 @@ def second_plan(plan: Plan) -> list[Any]:
         _SECONDS.move_to_end(plan.structure_hash)
         return cached
     try:
-        steps = T.compile_plan(plan)
+        steps = T.template_plan(plan)  # max pooling as its TemplateStep
     except (T.NotCovered, NotImplementedError):
         raise S2.NotTwice(_uncovered(plan)) from None
     seconds: list[Any] = []
@@ -209,7 +209,7 @@ def hvps(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> np.ndarray:
     """[directions, differentiable elements]: H v of <output, seed> for each row v of ``vs``, float64."""
     keep_freed_memory()
     seconds = second_plan(plan)
-    steps = T.compile_plan(plan)
+    steps = T.template_plan(plan)  # max pooling as its TemplateStep
     with np.errstate(all="ignore"):
         values, tapes, parts = _primal(plan, steps)
         tangents = [_tangents(plan, steps, values, tapes, parts, v) for v in vs]

@@ -53,10 +53,10 @@ def torch_call(name: str, t: list, at: dict) -> torch.Tensor:
         extra = {"value": at["value"]} if at["mode"] == "constant" else {}
         return F.pad(t[0], at["pad"], at["mode"], **extra)
     if name == "interpolate":
-        corners = at["align_corners"] if at["mode"] == "bilinear" else None
-        if at["scale_h"]:
-            return F.interpolate(t[0], scale_factor=(at["scale_h"], at["scale_w"]), mode=at["mode"],
-                                 align_corners=corners)
+        corners = at["align_corners"] if at["mode"] != "nearest" else None
+        if at["scale_h"] or at["scale_w"]:  # a 3-D input's scale is scale_w
+            factors = (at["scale_w"],) if t[0].dim() == 3 else (at["scale_h"], at["scale_w"])
+            return F.interpolate(t[0], scale_factor=factors, mode=at["mode"], align_corners=corners)
         return F.interpolate(t[0], size=at["size"], mode=at["mode"], align_corners=corners)
     if name == "pixel_shuffle":
         return F.pixel_shuffle(t[0], at["upscale_factor"])

@@ -114,6 +114,20 @@ def _upsample(mode: str) -> Rule:
     return rule
 
 
+def _upsample_1d(mode: str) -> Rule:
+    """upsample_{nearest,linear}1d(x, output_size, [align_corners,] scale(s)): (N, C, L) resampled
+    along L; the .vec forms carry a list of scale factors, the .default ones one scale or None."""
+    def rule(e: Emit, a: tuple, k: dict) -> str:
+        corners = bool(a[2]) if mode == "linear" else False
+        scales = arg(a, k, 3 if mode == "linear" else 2, "scale_factors", None)
+        if scales is None:
+            scales = arg(a, k, 3 if mode == "linear" else 2, "scales", None)
+        scale = float(scales[-1] if isinstance(scales, (list, tuple)) else scales or 0.0)
+        return e.op("interpolate", [a[0]], size=tuple(e.out_shape()[-1:]), mode=mode, align_corners=corners,
+                    scale_h=0.0, scale_w=scale)
+    return rule
+
+
 def _loss(op: str, extra: str | None = None, default: float = 1.0) -> Rule:
     """op(input, target, reduction[, extra]) losses."""
     def rule(e: Emit, a: tuple, k: dict) -> str:
@@ -208,6 +222,8 @@ EXTRA: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.constant_pad_nd.default": (("pad",), _constant_pad),
     "aten.upsample_nearest2d.vec": (("interpolate",), _upsample("nearest")),
     "aten.upsample_bilinear2d.vec": (("interpolate",), _upsample("bilinear")),
+    **{f"aten.upsample_{mode}1d.{form}": (("interpolate",), _upsample_1d(mode))
+       for mode in ("nearest", "linear") for form in ("vec", "default")},
     "aten.nll_loss_nd.default": (("nll_loss",), _nll),
     "aten.nll_loss.default": (("nll_loss",), _nll),
     "aten.l1_loss.default": (("l1_loss",), _loss("l1_loss")),
