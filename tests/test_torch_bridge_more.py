@@ -47,6 +47,8 @@ CASES = {  # name -> (function, input shapes (float64 unless given), catalogue o
     "F.cosine_similarity, broadcast": (
         lambda a, c: F.cosine_similarity(a, c, dim=-1) + F.cosine_similarity(a, a.flip(0)), [(4, 5), (5,)],
         {"norm", "clamp"}),
+    "F.embedding with padding_idx (every witness runs)": (lambda w: F.embedding(Y, w, padding_idx=2) * 2, [(5, 3)],
+                                                          {"embedding"}),
     "F.group_norm with affine": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 3), (4,), (4,)],
                                  {"batch_norm"}),
     "F.instance_norm": (lambda x: F.instance_norm(x), [(2, 3, 4, 4)], {"batch_norm"}),
