@@ -13,9 +13,16 @@ every job to a worker with its pickled plan (the protocol before leaf-values-onl
 Another column is the same check in this process (``crossgrad.engine.check.check`` on the
 decoded request, no server), timed in the same alternating rounds.
 busy-1ms is the echo after 1 ms of pure Python in the handler: gRPC's own cost around a handler
-that holds the GIL about as long as a check does.
+that holds the GIL about as long as a check does. in-gap is the in-process check again with 0.5 ms
+idle before each call, as a server's handler sees its calls (not part of the goal: it shows what
+the tight loop's warm caches are worth).
 Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
 Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50.
+
+``--stream N`` (default 2000) then streams N seed-structure requests (new weights each) through
+CheckStream, with batching (consecutive same-structure requests checked together) and without
+(server/batching.BATCHING off: one by one), in alternating rounds with the sequential echo, and
+prints requests/s of each against the echo's calls/s. Goal (issue 16): batched >= 1.0x the echo.
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ import grpc
 import numpy as np
 from crossgrad.client import wire
 from crossgrad.engine.check import check as engine_check
+from crossgrad.server import batching, workers
 from crossgrad.server import wire as server_wire
-from crossgrad.server import workers
 from crossgrad.server.app import create_server
 from crossgrad.server.limits import Limits
 from crossgrad.v1 import crossgrad_pb2
@@ -51,7 +58,8 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
 
     handler = grpc.method_handlers_generic_handler(
         "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req),
-                       "Busy": grpc.unary_unary_rpc_method_handler(busy)})
+                       "Busy": grpc.unary_unary_rpc_method_handler(busy),
+                       "Stream": grpc.stream_stream_rpc_method_handler(lambda reqs, ctx: (r for r in reqs))})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
@@ -61,6 +69,7 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
 
 ROUNDS = 5
 BUSY_SECONDS = 0.001
+GAP_SECONDS = 0.0005
 
 
 def payloads(count: int) -> list[bytes]:
@@ -78,9 +87,11 @@ def payloads(count: int) -> list[bytes]:
     return out
 
 
-def timed(call, items: list[bytes]) -> list[float]:
+def timed(call, items: list[bytes], idle: float = 0.0) -> list[float]:
     times = []
     for payload in items:
+        if idle:
+            time.sleep(idle)
         start = time.perf_counter()
         call(payload)
         times.append(time.perf_counter() - start)
@@ -98,7 +109,10 @@ def summary(name: str, times: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
-    calls = parser.parse_args().calls
+    parser.add_argument("--stream", type=int, default=2000, help="requests per CheckStream (0: skip)")
+    parser.add_argument("--only-stream", action="store_true", help="skip the unary comparisons")
+    args = parser.parse_args()
+    calls = args.calls
     items = payloads(calls)
     running = create_server("127.0.0.1", 0)
     echo, echo_port = echo_server(BUSY_SECONDS)
@@ -120,6 +134,7 @@ def main() -> None:
             echo_times: list[float] = []
             check_times: list[float] = []
             local_times: list[float] = []
+            gap_times: list[float] = []  # in-process, 0.5 ms idle before each call
             worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
             inline_times: list[float] = []  # A/B: proven structures to an idle worker that holds them
 
@@ -146,6 +161,10 @@ def main() -> None:
                 finally:
                     workers.INLINE_WORK = inline
 
+            if args.stream:
+                stream_rounds(a, echo_call, b.stream_stream("/bench.Echo/Stream"), payloads(args.stream), items)
+            if args.only_stream:
+                return
             per_round = max(1, calls // ROUNDS)
             for r in range(ROUNDS):
                 chunk = items[r * per_round:(r + 1) * per_round]
@@ -153,6 +172,7 @@ def main() -> None:
                 busy_times += timed(busy_call, chunk)
                 check_times += timed(check, chunk)
                 local_times += timed(in_process, chunk)
+                gap_times += timed(in_process, chunk, idle=GAP_SECONDS)
                 worker_times += timed(via_worker, chunk)
                 inline_times += timed(parallel, chunk)
                 pickled_times += timed(pickled_plan, chunk)
@@ -162,6 +182,7 @@ def main() -> None:
             summary("busy-1ms", busy_times)
             rate_check = summary("Check", check_times)
             summary("in-proc", local_times)
+            summary("in-gap", gap_times)
             summary("Check-w", worker_times)
             summary("Check-par", inline_times)
             summary("Check-p", pickled_times)
@@ -177,6 +198,51 @@ def main() -> None:
     finally:
         running.stop(0)
         echo.stop(0)
+
+
+STREAM_ROUNDS = 5
+
+
+def stream_rounds(channel: grpc.Channel, echo_call, echo_stream, requests: list[bytes],
+                  echo_items: list[bytes]) -> None:
+    """CheckStream of every request, batched and one by one, against the sequential echo (and a
+    streaming echo: what a Python gRPC stream itself costs per message)."""
+    stream = channel.stream_stream("/crossgrad.v1.CrossgradService/CheckStream")
+    wrapped = [crossgrad_pb2.CheckStreamRequest(request=crossgrad_pb2.CheckRequest.FromString(r)).SerializeToString()
+               for r in requests]
+
+    def run(batched: bool, inline: bool = False) -> float:
+        batching.BATCHING, batching.GROUP_INLINE = batched, inline
+        try:
+            start = time.perf_counter()
+            answers = [crossgrad_pb2.CheckStreamResponse.FromString(b) for b in stream(iter(wrapped))]
+            seconds = time.perf_counter() - start
+        finally:
+            batching.BATCHING, batching.GROUP_INLINE = True, False
+        assert len(answers) == len(wrapped) and not any(a.HasField("error") for a in answers)
+        flagged = sum(a.batched for a in answers)
+        assert (flagged > 0) == batched, flagged
+        return len(answers) / seconds
+
+    run(True)  # warm: the worker holds the structure
+    rates: dict[str, list[float]] = {"echo": [], "batched": [], "b-inline": [], "alone": [], "s-echo": []}
+    for _ in range(STREAM_ROUNDS):
+        rates["echo"].append(len(echo_items) / sum(timed(echo_call, echo_items)))
+        start = time.perf_counter()
+        rates["s-echo"].append(sum(1 for _ in echo_stream(iter(wrapped))) / (time.perf_counter() - start))
+        rates["batched"].append(run(True))
+        rates["alone"].append(run(False))
+        rates["b-inline"].append(run(True, inline=True))
+    echo = statistics.median(rates["echo"])
+    print(f"CheckStream of {len(requests)} seed-structure requests (new weights each), {STREAM_ROUNDS} "
+          f"alternating rounds, median:")
+    print(f"  echo     {echo:8.0f} calls/s (sequential unary)")
+    print("  (b-inline: batched, the group's symbolic witness in the server thread instead of one worker job;\n"
+          "   s-echo: the same requests through a streaming echo, the ceiling of a Python gRPC stream)")
+    for name in ("batched", "b-inline", "alone", "s-echo"):
+        rate = statistics.median(rates[name])
+        print(f"  {name:8s} {rate:8.0f} requests/s   {rate / echo:.2f}x the echo   "
+              f"(rounds: {', '.join(f'{r:.0f}' for r in rates[name])})")
 
 
 if __name__ == "__main__":

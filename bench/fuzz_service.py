@@ -9,6 +9,10 @@ status code's count (every one must be a documented code: OK, INVALID_ARGUMENT,
 RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED), the slowest answer, the server's and its workers' peak
 RSS (VmHWM), how many workers were replaced, and whether health stayed SERVING. The server's
 log (tracebacks of INTERNAL answers) goes to $CROSSGRAD_FUZZ_LOG when set.
+
+``--stream K`` sends them through CheckStream, K per stream, every other one an unmutated
+example with new float values (so the server batches runs of same-structure requests around the
+mutated ones); each answer's code is its StreamError's, or OK.
 """
 
 from __future__ import annotations
@@ -89,10 +93,45 @@ def mutate(message: pb.CheckRequest, rng: random.Random) -> bytes:
     return bytes(data)
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def fresh(message: pb.CheckRequest, rng: random.Random) -> bytes:
+    """The example with new values in every float leaf (same structure)."""
+    out = pb.CheckRequest()
+    out.CopyFrom(message)
+    for node in out.graph.nodes:
+        if node.HasField("leaf") and node.leaf.value.data:
+            node.leaf.value.data[:] = [rng.gauss(0.0, 1.0) for _ in node.leaf.value.data]
+    return out.SerializeToString()
+
+
+def streamed(channel: grpc.Channel, items: list[bytes]) -> list[str]:
+    """Each item's code through one CheckStream (field 1 of CheckStreamRequest wraps its bytes)."""
+    call = channel.stream_stream("/crossgrad.v1.CrossgradService/CheckStream", request_serializer=None,
+                                 response_deserializer=pb.CheckStreamResponse.FromString)
+    try:
+        answers = list(call(iter([b"\x0a" + _varint(len(x)) + x for x in items]), timeout=120))
+    except grpc.RpcError as err:
+        return [err.code().name] * len(items)
+    codes = ["OK" if not a.HasField("error") else grpc.StatusCode(_BY_VALUE[a.error.code]).name for a in answers]
+    return codes + ["MISSING"] * (len(items) - len(codes))
+
+
+_BY_VALUE = {s.value[0]: s.value for s in grpc.StatusCode}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stream", type=int, default=0, help="requests per CheckStream (0: unary Check)")
     args = parser.parse_args()
     log = open(os.environ.get("CROSSGRAD_FUZZ_LOG", os.devnull), "w")  # noqa: SIM115  (the server's whole life)
     proc = subprocess.Popen([sys.executable, "-m", "crossgrad", "-q", "serve", "--port", "0"],
@@ -109,7 +148,14 @@ def main() -> None:
     peak = {"server+workers": 0.0}
     started = time.monotonic()
     try:
-        for i in range(args.requests):
+        for i in range(0, args.requests if args.stream else 0, args.stream or 1):
+            items = [mutate(rng.choice(seeds), rng) if k % 2 else fresh(seeds[0], rng) for k in range(args.stream)]
+            t = time.monotonic()
+            for code in streamed(channel, items):
+                codes[code] += 1
+            slowest = max(slowest, (time.monotonic() - t, f"stream at request {i}"))
+            peak["server+workers"] = max(peak["server+workers"], status_mb(proc.pid, "VmHWM", max))
+        for i in range(0 if args.stream else args.requests):
             message = mutate(rng.choice(seeds), rng)
             t = time.monotonic()
             try:

@@ -301,7 +301,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         paths += sorted(p for p in item.iterdir() if p.suffix in (".py", ".json", ".npz")) if item.is_dir() else [item]
     if args.server:
         with _client(args.server, args) as client:
-            refs = references(assignment, client.check)
+            refs = references(assignment, client.check, lambda requests: list(client.check_many(requests)))
     else:
         refs = references(assignment)
     for problem in invalid_problems(refs):

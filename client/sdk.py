@@ -86,7 +86,9 @@ _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 def stream_answer(response: Any, return_exceptions: bool) -> Report | RemoteError:
     """A CheckStreamResponse's report; its own error raised (or returned) as a typed RemoteError."""
     if not response.HasField("error"):
-        return wire.report_in(response.response)
+        report = wire.report_in(response.response)
+        report.batched = response.batched
+        return report
     error = response.error
     code = _BY_NUMBER.get(error.code, grpc.StatusCode.UNKNOWN)
     violations = [(error.field, error.description)] if error.field else []

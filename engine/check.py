@@ -20,6 +20,7 @@ from .graph import Graph, GraphError, OpNode, Plan, input_indices, validate
 from .localize import localize, numeric_adjoints
 from .magnitudes import flowing_magnitudes
 from .numeric.run_graph import forward_values, numeric_gradients
+from .precision import gradient_dtypes
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
@@ -40,6 +41,9 @@ class WitnessTimeout(CrossgradError):
 # computed elsewhere (the server's worker processes) runs while this process does the others.
 # That function may have a ``cancel()``, called instead when the check fails before collecting.
 SymbolicHook = Callable[[Plan, np.ndarray, str], Callable[[], dict[int, np.ndarray]]]
+# Computes the numeric and finite-difference witnesses (into ``grads``) and returns the finite
+# differences: _local_witnesses, or a batch's precomputed answers (engine/batch_check.py)
+LocalHook = Callable[..., Any]
 
 
 @dataclass
@@ -196,12 +200,13 @@ def _local_witnesses(request: CheckRequest, plan: Plan, seed: np.ndarray, timer:
 
 
 def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: str, timer: _Timer,
-                   report: Report, symbolic: SymbolicHook) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
+                   report: Report, symbolic: SymbolicHook,
+                   local: LocalHook = _local_witnesses) -> tuple[dict[str, dict[int, np.ndarray]], Any]:
     grads: dict[str, dict[int, np.ndarray]] = {}
     wants_symbolic = tier != "off" and "symbolic" in request.witnesses
     pending = _start(symbolic, plan, seed, tier) if wants_symbolic else None
     try:
-        fd = _local_witnesses(request, plan, seed, timer, report, grads)
+        fd = local(request, plan, seed, timer, report, grads)
     except BaseException:
         getattr(pending, "cancel", lambda: None)()
         raise
@@ -282,12 +287,13 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
     entries: dict[int, LeafReport] = {}
     found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
     groups: dict[Group, list[tuple[int, list[Row]]]] = {}
+    precision = gradient_dtypes(plan)  # a float64 leaf cast to float32 on its way: float32 tolerances
     for leaf in plan.grad_leaves():
         entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
                                    {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
         for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found, failures).items():
             if rows:
-                key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows))
+                key = (unit, precision[leaf], tuple(pair for pair, _, _ in rows))
                 groups.setdefault(key, []).append((leaf, rows))
     scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
     flowing: dict[int, float] = {}
@@ -487,14 +493,44 @@ def grad_fn_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None) -> Report:
+def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None,
+          local: LocalHook = _local_witnesses) -> Report:
     """Validate, run the witnesses, compare every pair on every differentiable leaf.
 
     ``symbolic`` starts the symbolic witness (in this process by default, computed when
     collected; the server passes a worker pool with a deadline, which works while this process
     runs the numeric and finite-difference witnesses; a WitnessTimeout leaves the others' answer).
     ``plan``: ``validate(request.graph)`` when the caller already has it (the server does).
+    ``local``: computes the numeric and finite-difference witnesses (a batch passes its own).
     """
+    begun = check_begin(request, symbolic, plan, local)
+    if isinstance(begun, Report):
+        return begun
+    return check_finish(begun, _leaf_reports(begun.request, begun.plan, begun.seed, begun.grads, begun.fd,
+                                             begun.kink_values, begun.report.failures))
+
+
+@dataclass
+class Checking:
+    """A check whose witnesses have answered and whose leaves are not compared yet (a batch
+    compares the leaves of many such checks in one pass: engine/batch_compare.py)."""
+
+    request: CheckRequest
+    plan: Plan
+    seed: np.ndarray
+    tier: str
+    report: Report
+    timer: _Timer
+    grads: dict[str, dict[int, np.ndarray]]
+    fd: Any
+    kink_values: list[np.ndarray] | None
+    stages: dict[int, np.ndarray]
+
+
+def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan: Plan | None = None,
+                local: LocalHook = _local_witnesses) -> Report | Checking:
+    """``check`` up to the comparisons: the finished report of a program or a second-order
+    check, else the witnesses' answers."""
     if type(request.order) is not int or request.order != 1:
         from .hessian import check_order, check_order2
 
@@ -512,12 +548,19 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     stages = split_claimed(plan, claimed)
     if stages:
         request = replace(request, claimed=claimed)
-    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic)
+    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
     if isinstance(fd, fd_joint.JointDifferences):
         timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
         report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
-    report.leaves = _leaf_reports(request, plan, seed, grads, fd, kink_values, report.failures)
+    return Checking(request, plan, seed, tier, report, timer, grads, fd, kink_values, stages)
+
+
+def check_finish(c: Checking, leaves: list[LeafReport]) -> Report:
+    """``check`` after the comparisons: verdict, localization, claimed stages, closed forms."""
+    request, plan, seed, tier, report, timer, grads, fd = c.request, c.plan, c.seed, c.tier, c.report, c.timer, \
+        c.grads, c.fd
+    report.leaves = leaves
     if fd is not None and _fd_disagrees(report):
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
@@ -529,8 +572,8 @@ def check(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic, plan:
     elif report.verdict == MISMATCH and "numeric" in grads and fd is not None and \
             (report.tier == "off" or "symbolic" not in request.witnesses):  # not after a timeout: no time left
         timer.run("localize", lambda: _fd_culprits(plan, seed, report, request))
-    if stages:
-        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, stages, grads, tier, request, report))
+    if c.stages:
+        timer.run("claimed_stages", lambda: _claimed_stages(plan, seed, c.stages, grads, tier, request, report))
     if request.formulas and tier == "exact":
         timer.run("formulas", lambda: _attach_formulas(report, plan, seed))
     report.timings = timer.times

@@ -6,6 +6,8 @@
      │    ├── LimitError                  over a server limit (server.limits)
      │    └── ExpressionError             the safe expression form (client.expr)
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
+ │    ├── DimError (+ IndexError)     a dim out of range
+ │    └── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
      ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
@@ -46,6 +48,14 @@ class ShapeError(CrossgradError, RuntimeError):
         self.op = op
 
 
+class DimError(ShapeError, IndexError):
+    """A dim argument outside [-ndim, ndim - 1] (torch raises IndexError, "Dimension out of range")."""
+
+
+class BatchSizeError(ShapeError, ValueError):
+    """A loss whose input and target batch sizes differ (torch raises ValueError there)."""
+
+
 class AttributeSpecError(CrossgradError, TypeError):
     """An op attribute is unknown, of the wrong type, or out of range."""
 
@@ -78,9 +88,11 @@ class GradientMismatch(CrossgradError, AssertionError):
 class IndexRangeError(CrossgradError, IndexError, RuntimeError):
     """An index tensor (gather, index_select, embedding, x[idx]) names an element out of range."""
 
-    def __init__(self, op: str, value: int, size: int) -> None:
+    def __init__(self, op: str, value: int, size: int, dim: int | None = None) -> None:
         self.op, self.value, self.size = op, value, size
-        super().__init__(f"{op}(): index {value} is out of bounds for dimension with size {size}")
+        where = "dimension" if dim is None else f"dimension {dim}"
+        torch_words = " (index out of range in self)" if op in ("embedding", "index_select") else ""
+        super().__init__(f"{op}(): index {value} is out of bounds for {where} with size {size}{torch_words}")
 
 
 class DtypeError(CrossgradError, TypeError, RuntimeError):

@@ -18,6 +18,7 @@ from .symbolic import exact_forward, tensor_adjoints
 
 RTOL = 1e-9  # float64 forward of one op from identical inputs: a few ulp, far below this
 ATOL = 1e-9  # times the largest |value| among the node's inputs and output (cancellation inside the op)
+LOOSE32 = 1e-5  # both, for a float32 node (its numeric value is rounded to float32, the exact one is not)
 
 
 @dataclass
@@ -44,10 +45,11 @@ def _finite_max(*arrays: np.ndarray) -> float:
 
 
 def _compare(name: str, op: str, numeric: np.ndarray, exact: np.ndarray,
-             sources: list[np.ndarray]) -> ForwardMismatch | None:
+             sources: list[np.ndarray], float32: bool = False) -> ForwardMismatch | None:
     scale = _finite_max(exact, *sources)
+    rtol, atol = (LOOSE32, LOOSE32) if float32 else (RTOL, ATOL)
     with np.errstate(all="ignore"):
-        off = np.abs(numeric - exact) > RTOL * np.abs(exact) + ATOL * scale
+        off = np.abs(numeric - exact) > rtol * np.abs(exact) + atol * scale
     off |= np.isfinite(exact) != np.isfinite(numeric)
     off &= ~(np.isnan(exact) & np.isnan(numeric))
     off &= ~(np.isinf(exact) & (numeric == exact))
@@ -73,7 +75,8 @@ def forward_mismatches(plan: Plan, tier: str = "exact") -> list[ForwardMismatch]
         node = plan.graph.nodes[i]
         assert isinstance(node, OpNode)
         srcs = [np.asarray(numeric[s], np.float64) for s in input_indices(plan, i) if s is not None]
-        mismatch = _compare(node.name, node.op, np.asarray(numeric[i], np.float64), value, srcs)
+        mismatch = _compare(node.name, node.op, np.asarray(numeric[i], np.float64), value, srcs,
+                            plan.dtypes[i] == "float32")
         if mismatch is not None:
             found.append(mismatch)
     return found

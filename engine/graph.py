@@ -193,7 +193,7 @@ def _add_op(plan: Plan, node: OpNode, path: str) -> None:
     check_index_range(plan, spec, srcs, attrs, path)
     floats = [plan.dtypes[s] for s in srcs if s is not None and plan.dtypes[s] not in ("int64", "bool")]
     plan.shapes.append(tuple(shape))
-    plan.dtypes.append("float64" if "float64" in floats else "float32")
+    plan.dtypes.append(attrs["dtype"] if node.op == "to_dtype" else "float64" if "float64" in floats else "float32")
     plan.attrs.append(attrs)
     plan.active.append(node.op != "detach" and not node.no_grad and any(
         s is not None and plan.active[s] and specs[p].differentiable for p, s in enumerate(srcs)))

@@ -132,10 +132,14 @@ def _reduce_name(stem: str) -> Callable[[Shapes, Mapping[str, Any]], str]:
 
 
 def _linear_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
+    """torch 2.13's names: addmm/mm for 2-d input; with a bias a view otherwise, without one the
+    squeeze (1-d input) or unsafe view (batched input) of a matmul."""
     has_bias = len(shapes) > 2 and shapes[2] is not None
     if len(shapes[0]) == 2:
         return "AddmmBackward0" if has_bias else "MmBackward0"
-    return "ViewBackward0"
+    if has_bias:
+        return "ViewBackward0"
+    return "SqueezeBackward4" if len(shapes[0]) == 1 else "UnsafeViewBackward0"
 
 
 def _ce_name(shapes: Shapes, attrs: Mapping[str, Any]) -> str:
@@ -322,3 +326,7 @@ register(REDUCTION_SPECS)
 from .scatter_specs import SCATTER_SPECS  # noqa: E402
 
 register(SCATTER_SPECS)
+
+from .cast_specs import CAST_SPECS  # noqa: E402
+
+register(CAST_SPECS)

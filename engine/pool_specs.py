@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import BatchSizeError, ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 
@@ -113,7 +113,7 @@ def batch_norm_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...
     if not at["training"] and (shapes[1] is None or shapes[2] is None):
         raise ShapeError(op, "eval mode needs running_mean and running_var")
     if at["training"] and x[0] * _prod(x[2:]) < 2:
-        raise ShapeError(op, f"expected more than 1 value per channel when training, got input of shape {list(x)}")
+        raise BatchSizeError(op, f"Expected more than 1 value per channel when training, got input of shape {list(x)}")
     return x
 
 

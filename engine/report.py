@@ -47,6 +47,7 @@ class Report:
     culprits: list[Any] = field(default_factory=list)  # op nodes found at fault (each has .node), shown first
     order: int = 1  # 2: leaves hold Hessian-vector products, [directions, *leaf shape]
     directions_seed: int | None = None  # order 2: the seed of the directions (None: full Hessian)
+    batched: bool = False  # a CheckStream answer: checked together with same-structure neighbours
 
     def leaf(self, leaf: Any) -> LeafReport:
         """A leaf's report, by name or by the engine tensor that was checked."""
@@ -89,7 +90,10 @@ class Report:
 def _blame_non_finite(leaf: LeafReport) -> None:
     """A witness that is NaN or inf where every other witness is finite and they agree is wrong
     there: its pairs become mismatches (not merely non_finite), so it is named the suspect.
-    Finite differences are exempt: a NaN quotient means the function is not finite nearby."""
+    Finite differences are exempt: a NaN quotient means the function is not finite nearby.
+    A witness not finite somewhere makes every pair it takes part in count non-finite values."""
+    if not any(p.non_finite for p in leaf.pairs):
+        return
     for witness, grad in leaf.grads.items():
         if witness == "finite_difference":
             continue

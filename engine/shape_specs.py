@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .errors import ShapeError
+from .errors import DimError, ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 REAL = "real"  # ops.REAL (spelled here: this module is imported while ops is being built)
@@ -21,7 +21,7 @@ Shapes = Sequence[Any]
 
 def _dim(op: str, dim: int, ndim: int) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ShapeError(op, f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+        raise DimError(op, f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
                              f"{max(ndim, 1) - 1}], but got {dim})")
     return dim % max(ndim, 1)
 
@@ -113,8 +113,12 @@ def cat(op: str, shapes: Shapes, at: dict) -> tuple[int, ...]:
     for k, s in enumerate(shapes):
         s = tuple(s)
         if len(s) != len(first) or s[:d] + s[d + 1:] != first[:d] + first[d + 1:]:
+            same_rank = len(s) == len(first)
+            bad = next((i for i in range(len(s)) if i != d and s[i] != first[i]), None) if same_rank else None
+            words = "" if bad is None else (f" Expected size {first[bad]} but got size {s[bad]} for tensor number {k} "
+                                            "in the list.")
             raise ShapeError(op, f"Sizes of tensors must match except in dimension {d}: tensor 0 has shape "
-                                 f"{list(first)}, tensor {k} has shape {list(s)}")
+                                 f"{list(first)}, tensor {k} has shape {list(s)}.{words}")
         total += s[d]
     return first[:d] + (total,) + first[d + 1:]
 

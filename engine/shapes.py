@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import ShapeError
+from .errors import BatchSizeError, DimError, ShapeError
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -22,7 +22,9 @@ def broadcast(op: str, a: Shape, b: Shape) -> Shape:
         da = a[-i] if i <= len(a) else 1
         db = b[-i] if i <= len(b) else 1
         if da != db and 1 not in (da, db):
-            raise ShapeError(op, f"shapes {list(a)} and {list(b)} do not broadcast")
+            dim = max(len(a), len(b)) - i
+            raise ShapeError(op, f"shapes {list(a)} and {list(b)} do not broadcast: The size of tensor a ({da}) "
+                                 f"must match the size of tensor b ({db}) at non-singleton dimension {dim}")
         out.append(db if da == 1 else da)
     return tuple(reversed(out))
 
@@ -31,7 +33,8 @@ def norm_dim(op: str, dim: int, ndim: int) -> int:
     """Wrap a possibly negative dim into range, as PyTorch does (a 0-d tensor has dim 0/-1)."""
     size = max(ndim, 1)
     if not -size <= dim < size:
-        raise ShapeError(op, f"dim {dim} out of range for a {ndim}-d tensor")
+        raise DimError(op, f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+                           f"but got {dim})")
     return dim % size
 
 
@@ -75,8 +78,10 @@ def matmul(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
+        torch_words = (f"; mat1 and mat2 shapes cannot be multiplied ({a[0]}x{a[1]} and {b[0]}x{b[1]})"
+                       if len(a) == len(b) == 2 else "")
         raise ShapeError(
-            op, f"shapes {list(a)} and {list(b)} cannot be multiplied ({a2[-1]} != {b2[-2]})"
+            op, f"shapes {list(a)} and {list(b)} cannot be multiplied ({a2[-1]} != {b2[-2]}){torch_words}"
         )
     batch = broadcast(op, a2[:-2], b2[:-2])
     out = batch + (a2[-2], b2[-1])
@@ -96,10 +101,10 @@ def reshape(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     known = numel(tuple(s for s in target if s != -1))
     if -1 in target:
         if known == 0 or total % known:
-            raise ShapeError(op, f"shape {list(target)} is invalid for input of size {total}")
+            raise ShapeError(op, f"shape '{list(target)}' is invalid for input of size {total}")
         target = tuple(total // known if s == -1 else s for s in target)
     if numel(target) != total:
-        raise ShapeError(op, f"shape {list(target)} is invalid for input of size {total}")
+        raise ShapeError(op, f"shape '{list(target)}' is invalid for input of size {total}")
     return target
 
 
@@ -162,7 +167,9 @@ def linear(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (..., in), weight (out, in), optional bias (out,) -> (..., out)."""
     x, w = shapes[0], shapes[1]
     if len(w) != 2 or not x or x[-1] != w[1]:
-        raise ShapeError(op, f"input {list(x)} and weight {list(w)} do not fit (..., in) @ (out, in)")
+        torch_words = (f"; mat1 and mat2 shapes cannot be multiplied ({numel(x[:-1])}x{x[-1]} and {w[1]}x{w[0]})"
+                       if len(w) == 2 and x else "")
+        raise ShapeError(op, f"input {list(x)} and weight {list(w)} do not fit (..., in) @ (out, in){torch_words}")
     out = x[:-1] + (w[0],)
     if len(shapes) > 2 and shapes[2] is not None:
         broadcast(op, out, shapes[2])
@@ -194,6 +201,11 @@ def mse(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
 def cross_entropy(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input (N, C) or (C,), class-index target (N,) or (), optional weight (C,)."""
     x, t = shapes[0], shapes[1]
+    if len(x) == 2 and len(t) == 1 and t[0] != x[0]:
+        raise BatchSizeError(op, f"Expected input batch_size ({x[0]}) to match target batch_size ({t[0]}).")
+    if len(x) > 2:
+        raise ShapeError(op, f"input {list(x)}: (N, C, d1, ...) inputs are not supported; put the classes "
+                             "last (permute) and flatten input and target alike")
     if len(x) not in (1, 2) or t != x[:-1]:
         raise ShapeError(op, f"input {list(x)} and class-index target {list(t)} do not fit")
     if len(shapes) > 2 and shapes[2] is not None and shapes[2] != (x[-1],):

@@ -18,6 +18,7 @@ from crossgrad.engine.graph import Graph, Leaf, Plan
 KNOWN_PER_WORKER = 256
 _SEP = b"\n"
 VALUES, PLAN = b"V", b"P"  # a message's first byte: leaf values of a known structure, or a pickled plan
+MANY, PLANS = b"M", b"Q"  # the same for a group of requests of one structure (one job, one answer)
 
 
 def key_of(plan: Plan, seed: np.ndarray, tier: str) -> str:
@@ -26,12 +27,17 @@ def key_of(plan: Plan, seed: np.ndarray, tier: str) -> str:
 
 def pack(key: str, plan: Plan, seed: np.ndarray) -> bytes:
     """A VALUES message: the key, then every leaf's values and the seed, raw bytes in node order."""
-    parts = [VALUES, key.encode(), _SEP]
-    for node in plan.graph.nodes:
-        if isinstance(node, Leaf):
-            parts.append(np.ascontiguousarray(node.value).tobytes())
-    parts.append(np.ascontiguousarray(seed).tobytes())
-    return b"".join(parts)
+    return b"".join([VALUES, key.encode(), _SEP, *_values(plan, seed)])
+
+
+def pack_many(key: str, plans: list[Plan], seeds: list[np.ndarray]) -> bytes:
+    """A MANY message: the key, then each request's leaf values and seed as in ``pack``."""
+    return b"".join([MANY, key.encode(), _SEP, *[part for p, s in zip(plans, seeds) for part in _values(p, s)]])
+
+
+def _values(plan: Plan, seed: np.ndarray) -> list[bytes]:
+    parts = [np.ascontiguousarray(node.value).tobytes() for node in plan.graph.nodes if isinstance(node, Leaf)]
+    return [*parts, np.ascontiguousarray(seed).tobytes()]
 
 
 def split_key(buffer: bytes) -> tuple[str, memoryview]:
@@ -42,16 +48,30 @@ def split_key(buffer: bytes) -> tuple[str, memoryview]:
 
 def unpack(known: Plan, seed_dtype: np.dtype, data: memoryview) -> tuple[Plan, np.ndarray]:
     """The known plan with the buffer's leaf values, and the seed (arrays own their memory)."""
-    nodes, offset = list(known.graph.nodes), 0
+    plan, seed, offset = _unpack_at(known, seed_dtype, data, 0)
+    if offset != len(data):
+        raise ValueError(f"leaf buffer of {len(data)} bytes, {offset} expected")
+    return plan, seed
+
+
+def unpack_many(known: Plan, seed_dtype: np.dtype, data: memoryview) -> list[tuple[Plan, np.ndarray]]:
+    """A MANY message's requests, each as ``unpack`` gives one."""
+    items, offset = [], 0
+    while offset < len(data):
+        plan, seed, offset = _unpack_at(known, seed_dtype, data, offset)
+        items.append((plan, seed))
+    return items
+
+
+def _unpack_at(known: Plan, seed_dtype: np.dtype, data: memoryview, offset: int) -> tuple[Plan, np.ndarray, int]:
+    nodes = list(known.graph.nodes)
     for i, node in enumerate(nodes):
         if isinstance(node, Leaf):
             value, offset = _take(data, offset, np.asarray(node.value).dtype, known.shapes[i])
             nodes[i] = Leaf(node.name, value, node.requires_grad)
     seed, offset = _take(data, offset, seed_dtype, known.shapes[known.output])
-    if offset != len(data):
-        raise ValueError(f"leaf buffer of {len(data)} bytes, {offset} expected")
     graph = Graph(tuple(nodes), known.graph.output)
-    return dataclasses.replace(known, graph=graph), seed
+    return dataclasses.replace(known, graph=graph), seed, offset
 
 
 def skeleton(plan: Plan) -> Plan:

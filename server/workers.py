@@ -37,6 +37,7 @@ from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
 from . import leafbuf
+from .group_jobs import GroupAnswers, run_many
 
 _CTX = mp.get_context("spawn")
 INLINE_WORK = 2_000  # exact-tier units (~2 ms at the slow end) run in the caller when proven
@@ -67,6 +68,9 @@ def _serve(conn: Any, memory_mb: int) -> None:
         except EOFError:
             return
         try:
+            if message[:1] in (leafbuf.MANY, leafbuf.PLANS):
+                run_many(known, first, message, conn.send)
+                continue
             key, plan, seed, tier = _job(known, message)
             run = exact.gradients if tier == "exact" else tensor.gradients
             started = time.perf_counter()
@@ -147,6 +151,15 @@ class _Worker:
         self.conn.send_bytes(leafbuf.PLAN + pickle.dumps((key, plan, seed, tier), pickle.HIGHEST_PROTOCOL))
         return False
 
+    def send_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str) -> None:
+        """A group's job: leaf values only when this worker knows the structure, else the plans."""
+        key = leafbuf.key_of(plans[0], seeds[0], tier)
+        if COMPACT_JOBS and self.known.get(key) is not None:
+            self.conn.send_bytes(leafbuf.pack_many(key, plans, seeds))
+            return
+        self.known.put(key, True)
+        self.conn.send_bytes(leafbuf.PLANS + pickle.dumps((key, plans, seeds, tier), pickle.HIGHEST_PROTOCOL))
+
     def kill(self) -> None:
         self.process.kill()
         self.process.join(5)
@@ -193,9 +206,25 @@ class SymbolicPool:
             raise WitnessTimeout("the worker died") from None
         return _Pending(lambda: self._collect(worker, deadline, alive, plan.structure_hash, tier))
 
+    def submit_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str, deadline: float,
+                    alive: Callable[[], bool] = lambda: True) -> GroupAnswers:
+        """One worker job for requests of one structure (a stream's batch, never inline); its
+        answers arrive a part at a time (group_jobs.GroupAnswers)."""
+        worker = self._acquire(deadline, leafbuf.key_of(plans[0], seeds[0], tier))
+        try:
+            worker.send_many(plans, seeds, tier)
+        except OSError:
+            self._replace(worker)
+            raise WitnessTimeout("the worker died") from None
+        return GroupAnswers(self, worker, deadline, alive, plans[0].structure_hash, tier)
+
     def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
             alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:
         return self.submit(plan, seed, tier, deadline, alive)()
+
+    def inline(self, plan: Plan, tier: str) -> bool:
+        """Whether ``submit`` would run this structure in the calling thread."""
+        return self._inline(plan, tier)
 
     def _inline(self, plan: Plan, tier: str) -> bool:
         """A proven structure with tiny exact-tier work (see the module docstring)."""

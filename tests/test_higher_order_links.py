@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from crossgrad.engine.numeric import dispatch
 
-from tests.catalogue_inputs import all_cases
+from tests.catalogue_inputs import all_cases, rounds_to_float32
 from tests.higher_cases import as_tensor, case_data, cotangent, directions
 from tests.test_higher_order import BY_CASE
 
@@ -24,7 +24,8 @@ NOT_YET_LINKED: dict[str, tuple[int, ...]] = {}
 def _cases() -> list:
     return [pytest.param(n, i, marks=pytest.mark.xfail(strict=True, reason="VJP not create_graph-safe"))
             if i in NOT_YET_LINKED.get(n, ()) else (n, i) for n, i in all_cases()
-            if n != "detach"]  # detach passes no gradient: nothing to differentiate twice
+            if n != "detach"  # detach passes no gradient: nothing to differentiate twice
+            and not rounds_to_float32(n, i)]  # differences of a float32 forward at 1e-6 are noise
 
 
 def _forward(name: str, arrays: list, attrs: dict) -> np.ndarray:

@@ -62,7 +62,7 @@ def test_shape_methods_values_and_no_op_contiguous():
 @pytest.mark.parametrize(("call", "error", "text"), [
     (lambda x: x.gather(1, torch.tensor([[3], [0]])), IndexRangeError, "gather(): index 3 is out of bounds"),
     (lambda x: x.index_select(0, torch.tensor([2])), IndexRangeError,
-     "index 2 is out of bounds for dimension with size 2"),
+     "index 2 is out of bounds for dimension 0 with size 2 (index out of range in self)"),
     (lambda x: x[torch.tensor([-3])], IndexRangeError, "index(): index -3"),
     (lambda x: x.split([1, 1], dim=1), ShapeError, "sum exactly to 3"),
     (lambda x: x.gather(1, torch.tensor([[1.0]])), TypeError, "int64"),

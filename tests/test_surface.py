@@ -78,14 +78,18 @@ def test_one_device_cpu_honestly_reported():
             bad()
 
 
-def test_to_dtype_converts_data_and_refuses_recording():
+def test_to_dtype_converts_data_and_records_float_conversions():
     t = torch.arange(3).to(torch.float64)
     assert t.dtype == torch.float64 and t.tolist() == [0.0, 1.0, 2.0]
     assert torch.ones(2).to("cpu", torch.float64).dtype == torch.float64
     assert torch.ones(2).to(torch.arange(2)).dtype == torch.int64
     assert torch.ones(2).to(dtype=torch.float64, device="cpu").dtype == torch.float64
-    with pytest.raises(RuntimeError, match="ToCopyBackward0"):
-        _leaf(2).to(torch.float64)
+    x = _leaf(2)
+    y = x.to(torch.float64)
+    assert y.dtype == torch.float64 and type(y.grad_fn).__name__ == "ToCopyBackward0"
+    (y * 3).sum().backward()
+    assert x.grad.dtype == x.dtype and x.grad.tolist() == [3.0, 3.0]
+    assert x.long().requires_grad is False  # to an integer dtype: data, no gradient
     with pytest.raises(TypeError, match="invalid argument"):
         torch.ones(2).to(3)
 

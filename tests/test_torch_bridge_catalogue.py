@@ -38,7 +38,9 @@ def _opsa(op):
 CALLS = {**make_torch_golden.TORCH_CALLS, **make_golden_opsb.TORCH_CALLS,
          **{op: _first(f) for op, f in make_golden_reductions.CALLS.items()},
          **{op: _cnn(op) for op in make_golden_cnn.OPS}, "dropout": _dropout,
-         "scatter_add": lambda x, at: torch.scatter_add(x[0], at["dim"], x[1], x[2])}
+         "scatter_add": lambda x, at: torch.scatter_add(x[0], at["dim"], x[1], x[2]),
+         # through float32 first, so that the float64 cases convert too (x.to(x.dtype) is x itself)
+         "to_dtype": lambda x, at: x[0].float().to(getattr(torch, at["dtype"]))}
 CALLS.update({s.name: _opsa(s.name) for s in ops.ELEMENTWISE_SPECS if s.name not in CALLS})
 # catalogue ops whose PyTorch spelling has no ATen op of its own: the request holds other ops
 SPELLED_OTHERWISE = {"dropout": "mul"}

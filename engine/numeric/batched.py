@@ -226,6 +226,8 @@ def _schedule(plan: Plan, leaves: list[int], order: list[int]) -> tuple[dict[int
 class Batched:
     """Batched forwards of the graph with some leaves moved, copy by copy (see the module doc)."""
 
+    table: dict[str, BatchRule] = TABLE  # a subclass may pass a leading axis through more ops
+
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
         self.plan, self.leaves = plan, leaves
         self._base: list[Any] | None = None
@@ -266,7 +268,7 @@ class Batched:
             flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
             xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
-            rule = TABLE.get(op, _loop)
+            rule = self.table.get(op, _loop)
             moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
             if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
                 weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
@@ -377,3 +379,5 @@ TABLE["dropout"] = TABLE["masked_fill"] = _elementwise
 TABLE["nll_loss"] = _loop
 TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
                                              "binary_cross_entropy")})
+# to_dtype: finite differences compute in float64 and pass a conversion through unrounded
+TABLE["to_dtype"] = lambda fwd, xs, flags, at, shapes, out: xs[0]

@@ -65,8 +65,8 @@ def tensor(data: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = F
 
 def from_numpy(arr: np.ndarray) -> Tensor:
     """Shares memory with ``arr``, as torch.from_numpy does."""
-    dtypes.supported(arr.dtype)
-    return Tensor._make(arr)
+    found = dtypes.supported(arr.dtype)
+    return Tensor._make(arr.astype(found.np, copy=False))  # int32 etc. are copied as int64 (no such dtype here)
 
 
 def zeros(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False, **kw: Any) -> Tensor:

@@ -61,10 +61,51 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(first, (tuple, list)):
         if any(len(s) != len(first) for s in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        return type(first)(default_collate(list(col)) for col in zip(*batch)) if isinstance(first, tuple) \
-            else [default_collate(list(col)) for col in zip(*batch)]
+        columns = [default_collate(list(col)) for col in zip(*batch)]
+        return type(first)(*columns) if hasattr(first, "_fields") else columns  # torch: tuples become lists
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                     f"found {type(first).__name__}")
+
+
+def default_convert(data: Any) -> Any:
+    """What an unbatched loader yields (torch's default_convert): arrays become tensors, tuples lists."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        return creation.from_numpy(data)
+    if isinstance(data, Mapping):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and not hasattr(data, "_fields"):
+        return [default_convert(d) for d in data]
+    return data
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset, self.indices = dataset, list(indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def random_split(dataset: Any, lengths: Sequence[float], generator: creation.Generator | None = None) -> list[Subset]:
+    """Disjoint random Subsets of the given lengths (or fractions summing to 1, remainders spread
+    round-robin as torch does). The permutation is crossgrad's generator's, not torch's."""
+    n = len(dataset)
+    if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
+        sizes = [int(np.floor(n * f)) for f in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+    else:
+        sizes = [int(v) for v in lengths]
+    if sum(sizes) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    order = (generator or creation.default_generator).rng.permutation(n).tolist()
+    starts = np.cumsum([0, *sizes])
+    return [Subset(dataset, order[a:b]) for a, b in zip(starts[:-1], starts[1:])]
 
 
 class DataLoader:
@@ -88,7 +129,7 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         order = self._order()
         if self.batch_size is None:
-            return (self.dataset[int(i)] for i in order)
+            return (default_convert(self.dataset[int(i)]) for i in order)
         return (self.collate_fn([self.dataset[int(i)] for i in order[s:s + self.batch_size]])
                 for s in range(0, len(self) * self.batch_size, self.batch_size))
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import ops
 from .autograd import AccumulateGrad, _mode, node_class
+from .dim_check import DIM_OPS
+from .dim_check import check as check_dims
 from .rules import RULES
 
 if TYPE_CHECKING:
@@ -72,6 +74,8 @@ def apply(op: str, inputs: tuple[Any, ...], attrs: dict) -> Tensor:
         xs = (None if a is None else a._data,)
     else:
         xs = tuple([None if t is None else t._data for t in inputs])
+    if op in DIM_OPS:
+        check_dims(op, xs, attrs)
     if op in _VALIDATE_FIRST:
         _check_shapes(op, xs, attrs)
     try:

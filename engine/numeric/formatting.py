@@ -25,7 +25,7 @@ def _body(arr: np.ndarray) -> str:
 def format_tensor(t: Any) -> str:
     """The body, then dtype (when not a default), then grad_fn or requires_grad."""
     suffix = []
-    if t._data.dtype not in (np.float32, np.int64):
+    if t._data.dtype not in (np.float32, np.int64, np.bool_):
         suffix.append(f"dtype={t.dtype!r}")
     if t.grad_fn is not None:
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")

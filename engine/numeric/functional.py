@@ -20,8 +20,17 @@ def _opt(x: Any, like: Tensor) -> Tensor | None:
     return None if x is None else _t(x, like)
 
 
+def same_dtype(op: str, a: Tensor, b: Tensor | None) -> None:
+    """torch's matmul/linear never mix dtypes (float32 @ float64 and int64 @ float32 raise)."""
+    if b is not None and a._data.dtype != b._data.dtype:
+        raise DtypeError(op, f"expected both operands to have the same dtype, but got {a.dtype.name} "
+                             f"and {b.dtype.name}")
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    return apply("matmul", (_t(input), _t(other)), {})
+    input, other = _t(input), _t(other)
+    same_dtype("matmul", input, other)
+    return apply("matmul", (input, other), {})
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
@@ -74,6 +83,7 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight.T + bias."""
+    same_dtype("linear", input, weight)
     return apply("linear", (input, weight, bias), {})
 
 

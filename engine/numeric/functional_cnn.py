@@ -13,9 +13,11 @@ import numpy as np
 
 from .. import ops
 from ..errors import ShapeError
+from . import bn_kernels
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
+from .tensor_math import _renamed
 
 IntOrTuple = int | Sequence[int]
 
@@ -153,11 +155,13 @@ def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var
     x = input._data
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
+    stats = bn_kernels.take_stats(x)  # the op's own batch mean and variance, when it just ran on x
+    mean, var = stats if stats is not None else (x.mean(axis=axes), x.var(axis=axes))
     with no_grad():
         if running_mean is not None:
-            running_mean._data[...] = (1 - factor) * running_mean._data + factor * x.mean(axis=axes)
+            running_mean._data[...] = (1 - factor) * running_mean._data + factor * mean
         if running_var is not None:
-            unbiased = x.var(axis=axes) * count / max(count - 1, 1)
+            unbiased = var * count / max(count - 1, 1)
             running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
 
 
@@ -228,14 +232,14 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                eps: float = 1e-5) -> Tensor:
     """Normalize over each (sample, group of C/G channels, spatial) with biased variance, then the
     per-channel affine: composed of batch_norm on the (1, N G, -1) view, so every interpretation
-    follows from batch_norm's (grad_fn is torch's composite-side AddBackward0/MulBackward0)."""
+    follows from batch_norm's; the output shows torch eager's grad_fn, NativeGroupNormBackward0."""
     n, c = input.shape[0], input.shape[1]
     if num_groups < 1 or c % num_groups:
         raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
                                        f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
     flat = input.reshape(1, n * num_groups, -1)
     out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
-    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+    return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "NativeGroupNormBackward0")
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -257,7 +261,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             for r, s in zip((running_mean, running_var), stats):
                 if r is not None and s is not None:
                     r._data[...] = s._data.reshape(n, c).mean(axis=0)
-    return _affine(out.reshape(tuple(input.shape)), weight, bias)
+    return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "ViewBackward0")  # torch's name
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: IntOrTuple | Sequence[int | None],

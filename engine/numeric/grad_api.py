@@ -47,6 +47,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     if len(seeds) != len(outs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
                            f"grad_outputs and {len(outs)} outputs")
+    for i, o in enumerate(outs):  # torch checks the outputs first
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -70,9 +73,27 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
+             create_graph: bool = False, inputs: Any = None) -> None:
+    """torch.autograd.backward; with ``inputs`` only those tensors' ``.grad`` accumulate."""
+    if inputs is not None:
+        return _backward_into(_seq(tensors), grad_tensors, retain_graph, create_graph, _seq(inputs))
     outs = _seq(tensors)
     seeds = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
     retain = create_graph if retain_graph is None else bool(retain_graph)
     roots, grads = _roots(outs, seeds, create_graph)
     run_backward(roots, grads, retain, None, create_graph)
+
+
+def _backward_into(outs: list, grad_tensors: Any, retain_graph: bool | None, create_graph: bool,
+                   inputs: list) -> None:
+    """backward(inputs=[...]): the gradients of those tensors only, added to their ``.grad``."""
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    found = grad(outs, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
+    for t, g in zip(inputs, found):
+        if g is None:
+            continue
+        if create_graph:
+            t._grad = g if t._grad is None else t._grad + g
+        else:
+            t._accumulate_grad(g._data)

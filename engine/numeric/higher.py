@@ -79,6 +79,8 @@ class RuleTensor(Tensor):
             return self
         if not self._requires_grad:
             return constant(self._data.astype(dtype))
+        if np.dtype(dtype).name in ("float32", "float64"):
+            return record("to_dtype", (self,), dtype=np.dtype(dtype).name)
         raise _unmapped("astype")
 
     def __getitem__(self, index: Any) -> Any:

@@ -71,6 +71,11 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        object.__delattr__(self, name)
+
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         if not persistent:  # a buffer state_dict leaves out, as torch's
             self.__dict__.setdefault("_non_persistent", set()).add(name)
@@ -139,15 +144,16 @@ class Module:
     def modules(self) -> Iterator[Module]:
         return (m for _, m in self.named_modules())
 
-    def state_dict(self) -> OrderedDict[str, Tensor]:
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Per module (pre-order): its parameters, then its buffers — torch's keys and order."""
         out: OrderedDict[str, Tensor] = OrderedDict()
-        stack: list[tuple[str, Module]] = [("", self)]
+        stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:  # no dedup: a module registered twice appears under both names, as in torch
             name, module = stack.pop()
             skip = module.__dict__.get("_non_persistent", ())
             for table in (module._parameters, module._buffers):
-                out.update((name + k, t.detach()) for k, t in table.items() if t is not None and k not in skip)
+                out.update((name + k, t if keep_vars else t.detach()) for k, t in table.items()
+                           if t is not None and k not in skip)
             stack.extend(reversed([(f"{name}{k}.", m) for k, m in module._modules.items() if m is not None]))
         return out
 
@@ -187,6 +193,9 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def half(self) -> Module:
+        raise TypeError("crossgrad has no float16 (its dtypes are float32, float64, int64 and bool)")
 
     def apply(self, fn: Any) -> Module:
         """fn on every submodule (children first), then on self, as torch's apply."""
@@ -274,8 +283,12 @@ class Flatten(Module):
 
 
 class Sequential(Module):
-    def __init__(self, *modules: Module) -> None:
+    def __init__(self, *modules: Any) -> None:
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):  # Sequential(OrderedDict(...))
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+            return
         for i, m in enumerate(modules):
             setattr(self, str(i), m)
 

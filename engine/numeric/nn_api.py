@@ -52,6 +52,11 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
+    t, n = getattr(target, "_data", None), input.shape[-1] if input.dim() else 0
+    if t is not None and t.dtype.kind in "iu" and t.size:
+        bad = (t != ignore_index) & ((t < 0) | (t >= n))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")  # torch's message and type
     return apply("nll_loss", (input, target, weight), {"ignore_index": int(ignore_index), "reduction": reduction})
 
 

@@ -147,6 +147,72 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
+class _Pool1d(Module):
+    """A 1-d pooling module over crossgrad.nn.functional's 1-d pools (torch's attribute names)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, **kwargs: Any) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.options = kwargs
+
+    def extra_repr(self) -> str:
+        more = "".join(f", {k}={v}" for k, v in self.options.items())
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{more}"
+
+
+class MaxPool1d(_Pool1d):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, dilation=dilation, ceil_mode=ceil_mode)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return _api("max_pool1d")(input, self.kernel_size, self.stride, self.padding, self.options["dilation"],
+                                  self.options["ceil_mode"], self.return_indices)
+
+
+class AvgPool1d(_Pool1d):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        def single(v: Any) -> tuple:
+            return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+        super().__init__(single(kernel_size), None if stride is None else single(stride), single(padding))
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _api("avg_pool1d")(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                  self.count_include_pad)
+
+
+class _Adaptive(Module):
+    _fn = ""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        if self.return_indices:
+            return _api(self._fn)(input, self.output_size, True)
+        return _api(self._fn)(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_Adaptive):
+    _fn = "adaptive_avg_pool1d"
+
+
+class AdaptiveMaxPool1d(_Adaptive):
+    _fn = "adaptive_max_pool1d"
+
+
+class AdaptiveMaxPool2d(_Adaptive):
+    _fn = "adaptive_max_pool2d"
+
+
 def _relu_init(self: ReLU, inplace: bool = False) -> None:
     Module.__init__(self)
     self.inplace = inplace
@@ -221,5 +287,8 @@ Module.get_parameter = _member("_parameters", "nn.Parameter")  # type: ignore[at
 Module.get_buffer = _member("_buffers", "buffer")  # type: ignore[attr-defined]
 Embedding.from_pretrained = classmethod(_from_pretrained)  # type: ignore[attr-defined]
 
-__all__ = ["BCELoss", "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss",
-           "ReLU6", "SmoothL1Loss", "Softmax", "Softplus", "Unflatten"]
+__all__ = [
+    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d", "BCELoss",
+    "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss", "ReLU6", "SmoothL1Loss",
+    "Softmax", "Softplus", "Unflatten",
+]

@@ -55,6 +55,14 @@ class Optimizer:
             self.state[p] = {k: np.array(getattr(v, "_data", v), dtype=p._data.dtype)
                              if isinstance(v, (Tensor, np.ndarray)) else v for k, v in s.items()}
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """A new group, the optimizer's defaults filling what it does not set (torch's rule)."""
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        if any(id(p) in {id(q) for q in self._params()} for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append({**self.defaults, **param_group, "params": params})
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:

@@ -31,7 +31,8 @@ def _check_index(op: str, x: Any, index: Any, attrs: dict) -> None:
     lo = -n if op == "index" else 0
     bad = (index._data < lo) | (index._data >= n)
     if bad.any():
-        raise IndexRangeError(op, int(index._data[bad][0]), n)
+        dim = attrs.get("dim", 0) % max(x.ndim if op != "embedding" else 2, 1)
+        raise IndexRangeError(op, int(index._data[bad][0]), n, dim)
 
 
 def _indexed(op: str, x: Any, index: Any, attrs: dict) -> Any:

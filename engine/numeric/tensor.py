@@ -33,6 +33,10 @@ class Size(tuple):
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64))
 
+    def __getitem__(self, index: Any) -> Any:
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
 
 class Tensor(TensorMath):
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_accumulator",
@@ -150,11 +154,11 @@ class Tensor(TensorMath):
             self._grad._data += grad  # in place, as PyTorch's AccumulateGrad
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        if create_graph:
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        if create_graph or inputs is not None:
             from .grad_api import backward
 
-            return backward([self], [gradient], retain_graph, create_graph=True)
+            return backward([self], [gradient], retain_graph, create_graph=create_graph, inputs=inputs)
         root, grad = _root_and_grad(self, gradient)
         run_backward([root], [grad], bool(retain_graph))
 

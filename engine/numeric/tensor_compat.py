@@ -11,16 +11,21 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DtypeError
 from . import dtypes
+from . import functional as F
 from . import functional_elementwise as E
 from . import functional_masks as M
+from . import functional_reductions as R
 from .autograd import _mode
+from .creation import _rng
 from .dispatch import apply
 from .shape_api import split
 from .tensor import Tensor
 from .tensor_math import TensorMath, _renamed, wrap
 
 _SUM, _MEAN = TensorMath.sum, TensorMath.mean
+_CLONE = Tensor.clone  # type: ignore[attr-defined]  # installed by tensor_surface.py
 
 
 def as_float(t: Any) -> Any:
@@ -236,6 +241,78 @@ def _soft_input(op: str, x: Tensor, dtype: dtypes.dtype | None) -> Tensor:
     return x
 
 
+def _logical(name: str, ufunc: Any, unary: bool = False) -> Any:
+    """~, &, |, ^ on bool and integer tensors (plain data: no gradient), torch's error on floats."""
+    def method(self: Tensor, other: Any = None) -> Tensor:
+        b = getattr(other, "_data", other)
+        if self._data.dtype.kind == "f" or getattr(b, "dtype", np.dtype(bool)).kind == "f" or isinstance(b, float):
+            raise DtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
+        return Tensor._make(np.asarray(ufunc(self._data) if unary else ufunc(self._data, b)))
+
+    return method
+
+
+def logical(ufunc: Any, unary: bool = False) -> Any:
+    """torch.logical_*: the truth of any dtype, a bool result."""
+    def fn(input: Tensor, other: Any = None) -> Tensor:
+        a = input._data.astype(bool)
+        if unary:
+            return Tensor._make(np.asarray(ufunc(a)))
+        return Tensor._make(np.asarray(ufunc(a, np.asarray(getattr(other, "_data", other)).astype(bool))))
+
+    return fn
+
+
+def remainder(self: Tensor, other: Any) -> Tensor:
+    """Python's modulo (the sign of the divisor), as torch's; d(x % c)/dx = 1 for a constant c."""
+    b = getattr(other, "_data", other)
+    if isinstance(other, Tensor) and other._requires_grad and _mode.enabled:
+        raise NotImplementedError("remainder with a divisor that requires grad is not supported")
+    if self._data.dtype.kind in "biu" and np.asarray(b).dtype.kind in "biu":
+        if np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return Tensor._make(np.asarray(np.mod(self._data, b)).astype(np.int64))
+    whole = np.asarray(np.floor(self._data / b) * b)  # a constant: no gradient flows through it
+    out = self - Tensor._make(whole.astype(self._data.dtype) if self._data.dtype.kind == "f" else whole)
+    return _renamed(out, "RemainderBackward0")
+
+
+def cumsum(self: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tensor:
+    x = _cast_for(self, dtype)
+    if x._data.dtype.kind in "biu":
+        return Tensor._make(np.cumsum(x._data, axis=dim).astype(np.int64))
+    return apply("cumsum", (x,), {"dim": dim})
+
+
+def _absent_dtype(name: str, torch_dtype: str) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        raise TypeError(f"x.{name}() would make a tensor of dtype {torch_dtype}: crossgrad's dtypes are float32, "
+                        "float64, int64 and bool (use .float(), .double(), .long() or .bool())")
+
+    return method
+
+
+def prod(self: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
+    x = _cast_for(self, dtype)
+    if x._data.dtype.kind in "biu":
+        axis = None if dim is None else dim
+        return Tensor._make(np.asarray(np.prod(x._data, axis=axis, keepdims=keepdim and dim is not None), np.int64))
+    return R.prod(x, dim, keepdim)
+
+
+def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return _CLONE(self)
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    """In place from crossgrad's generator (torch's own draws differ, the distribution is the same)."""
+    return self._inplace(_rng(generator).uniform(a, b, self._data.shape))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    return self._inplace(_rng(generator).normal(mean, std, self._data.shape))
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -251,12 +328,24 @@ _METHODS: dict[str, Any] = {
     "view_as": lambda self, other: self.view(tuple(other.shape)),
     "reshape_as": lambda self, other: self.reshape(tuple(other.shape)),
     "swapaxes": lambda self, a, b: self.transpose(a, b), "swapdims": lambda self, a, b: self.transpose(a, b),
-    "mm": lambda self, other: self.matmul(other), "bmm": lambda self, other: self.matmul(other),
+    "mm": lambda self, other: F.matmul(self, other),
     "nelement": lambda self: self.numel(), "is_floating_point": lambda self: self.dtype.is_floating_point,
     "is_contiguous": lambda self, memory_format=None: True, "element_size": lambda self: self._data.itemsize,
     "mT": property(lambda self: self.transpose(-2, -1)),
-    "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu,
+    "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
+    "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
+    "prod": prod, "clone": clone, "uniform_": uniform_, "normal_": normal_,
+    "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
+    "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
+    "__rand__": _logical("bitwise_and", np.bitwise_and), "__ror__": _logical("bitwise_or", np.bitwise_or),
+    "logical_not": logical(np.logical_not, unary=True), "logical_and": logical(np.logical_and),
+    "logical_or": logical(np.logical_or), "logical_xor": logical(np.logical_xor),
+    "__mod__": remainder, "remainder": remainder,
+    "__matmul__": lambda self, other: F.matmul(self, other), "matmul": lambda self, other: F.matmul(self, other),
+    "__rmatmul__": lambda self, other: F.matmul(other, self),
 }
 _METHODS.update((name, _float_unary(name)) for name in FLOAT_UNARY)
+_METHODS.update((name, _absent_dtype(name, dt)) for name, dt in (("int", "int32"), ("half", "float16"),
+                ("short", "int16"), ("byte", "uint8"), ("char", "int8"), ("bfloat16", "bfloat16")))
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

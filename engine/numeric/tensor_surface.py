@@ -73,10 +73,11 @@ def to(self: Tensor, *args: Any, copy: bool = False, non_blocking: bool = False,
     target = _target(args, kwargs)
     if target is None or target.np == self._data.dtype:
         return clone(self) if copy else self
-    if self._requires_grad and _mode.enabled:
-        raise RuntimeError(f"crossgrad does not record dtype conversions (torch's ToCopyBackward0): convert "
-                           f"the {self.dtype.name} data to {target.name} before it requires grad")
-    return Tensor._make(self._data.astype(target.np))
+    if self._requires_grad and _mode.enabled and target.is_floating_point and self.dtype.is_floating_point:
+        from .dispatch import apply
+
+        return apply("to_dtype", (self,), {"dtype": target.name})  # recorded: ToCopyBackward0
+    return Tensor._make(self._data.astype(target.np))  # to int64 / bool: no gradient, as in torch
 
 
 def clone(self: Tensor) -> Tensor:

@@ -31,6 +31,41 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+logical_not, logical_and, logical_or, logical_xor = (C.logical(np.logical_not, unary=True), C.logical(np.logical_and),
+                                                     C.logical(np.logical_or), C.logical(np.logical_xor))
+remainder, cumsum, prod, clone = C.remainder, C.cumsum, C.prod, C.clone
+
+
+def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: Any = None) -> Tensor:
+    """The tensor itself when nothing changes (as torch), else a new one."""
+    if isinstance(data, Tensor) and (dtype is None or dtype == data.dtype):
+        return data
+    return Tensor(getattr(data, "_data", data), dtype=dtype)
+
+
+def FloatTensor(*args: Any) -> Tensor:  # noqa: N802 (torch's legacy constructor names)
+    """torch.FloatTensor(data) / FloatTensor(*size) (zeros; crossgrad never hands out uninitialized memory)."""
+    return _legacy(dtypes.float32, args)
+
+
+def DoubleTensor(*args: Any) -> Tensor:  # noqa: N802
+    return _legacy(dtypes.float64, args)
+
+
+def LongTensor(*args: Any) -> Tensor:  # noqa: N802
+    return _legacy(dtypes.int64, args)
+
+
+def BoolTensor(*args: Any) -> Tensor:  # noqa: N802
+    return _legacy(dtypes.bool_, args)
+
+
+def _legacy(dtype: dtypes.dtype, args: tuple) -> Tensor:
+    if args and all(isinstance(a, int) for a in args):
+        return Tensor._make(np.zeros(args, dtype.np))
+    return Tensor(args[0] if args else [], dtype=dtype)
+
+
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     return input ** exponent if isinstance(input, Tensor) else exponent.__rpow__(input)
 
@@ -217,13 +252,14 @@ class inference_mode(set_grad_enabled):
 
 
 __all__ = [
-    "add", "argmax", "bmm", "cat", "clamp", "concat", "concatenate", "cos", "div", "divide", "empty",
-    "empty_like", "erf", "exp", "expm1", "eye", "flatten", "floor_divide", "ger", "get_default_dtype",
-    "inference_mode", "is_floating_point", "is_tensor", "log", "log1p", "log_softmax", "masked_fill", "max",
-    "mean", "min", "mm", "mul", "multiply", "neg", "negative", "nonzero", "numel", "outer", "permute", "pow",
-    "reciprocal", "reshape", "rsqrt", "sigmoid", "sin", "softmax", "sqrt", "square", "std_mean", "sub",
-    "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "transpose", "tril", "triu", "true_divide",
-    "unbind", "var_mean", "where",
+    "add", "argmax", "as_tensor", "bmm", "BoolTensor", "cat", "clamp", "clone", "concat", "concatenate", "cos",
+    "cumsum", "div", "divide", "DoubleTensor", "empty", "empty_like", "erf", "exp", "expm1", "eye", "flatten",
+    "FloatTensor", "floor_divide", "ger", "get_default_dtype", "inference_mode", "is_floating_point",
+    "is_tensor", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "LongTensor", "masked_fill", "max", "mean", "min", "mm", "mul", "multiply", "neg", "negative", "nonzero",
+    "numel", "outer", "permute", "pow", "prod", "reciprocal", "remainder", "reshape", "rsqrt", "sigmoid", "sin",
+    "softmax", "sqrt", "square", "std_mean", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh",
+    "transpose", "tril", "triu", "true_divide", "unbind", "var_mean", "where",
 ]
 
 Tensor.max = max  # type: ignore[attr-defined]  # x.max(other): the elementwise maximum, as in torch

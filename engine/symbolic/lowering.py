@@ -166,6 +166,7 @@ DIRECT: dict[str, Callable[[Shapes, dict], list[Stage]]] = {
     "reshape": lambda sh, at: [gather_only(grid(sh[0]), 0)],
     "flatten": lambda sh, at: [gather_only(grid(sh[0]), 0)],
     "detach": lambda sh, at: [gather_only(grid(sh[0]), 0)],
+    "to_dtype": lambda sh, at: [gather_only(grid(sh[0]), 0)],  # a dtype conversion is the identity
     "transpose": lambda sh, at: [gather_only(np.swapaxes(grid(sh[0]), at["dim0"], at["dim1"])
                                              if sh[0] else grid(sh[0]), 0)],
     "permute": lambda sh, at: [gather_only(np.transpose(grid(sh[0]), at["dims"]), 0)],

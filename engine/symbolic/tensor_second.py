@@ -66,7 +66,7 @@ def second_kernel(template: sp.Expr, n_args: int, compiled: Any) -> SecondKernel
 def _derive(template: sp.Expr, n_args: int, firsts: tuple[sp.Expr, ...] | None = None) -> SecondKernel:
     """Row j: sum over the placeholders k that f_j holds of diff(f_j, s_k) t_k. A piecewise-
     constant f_j (Max, Min, relu, abs: Heavisides and signs of placeholders) has none a.e."""
-    from .codegen import numpy_function
+    from .tensor import NUMPY
 
     s, t = args(n_args), tangent_args(n_args)
     found = list(firsts or partials(template, s))
@@ -83,7 +83,7 @@ def _derive(template: sp.Expr, n_args: int, firsts: tuple[sp.Expr, ...] | None =
         raise NotTwice(f"SymPy leaves an unevaluated second derivative of {template}")
     if all(r == 0 for r in rows):
         return SecondKernel(None)
-    return SecondKernel(numpy_function(s + t, rows, cse=True))
+    return SecondKernel(sp.lambdify(s + t, rows, NUMPY, cse=True))
 
 
 def _piecewise_constant(expr: sp.Expr, s: tuple[sp.Symbol, ...]) -> bool:

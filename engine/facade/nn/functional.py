@@ -78,8 +78,16 @@ __all__ += ["binary_cross_entropy", "cosine_similarity", "dropout", "embedding",
             "l1_loss", "layer_norm", "nll_loss", "scaled_dot_product_attention", "smooth_l1_loss"]
 
 from crossgrad.engine.numeric import functional_extra as _extra  # noqa: E402
-from crossgrad.engine.numeric.functional_extra import normalize, one_hot, relu6  # noqa: E402
+from crossgrad.engine.numeric.functional_extra import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    max_pool1d,
+    normalize,
+    one_hot,
+    relu6,
+)
 
 # bound by name: softmax/log_softmax with dtype= and torch's implicit dim, sigmoid/tanh of int inputs
 globals().update({_name: getattr(_extra, _name) for _name in _extra.__all__})
-__all__ += ["normalize", "one_hot", "relu6"]
+__all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d", "normalize", "one_hot", "relu6"]

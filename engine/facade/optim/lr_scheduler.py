@@ -3,3 +3,7 @@
 from crossgrad.engine.numeric.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 
 __all__ = ["CosineAnnealingLR", "LRScheduler", "StepLR"]
+
+from crossgrad.engine.numeric.lr_scheduler_extra import ExponentialLR, LambdaLR, LinearLR, MultiStepLR  # noqa: E402
+
+__all__ += ["ExponentialLR", "LambdaLR", "LinearLR", "MultiStepLR"]

@@ -66,6 +66,8 @@ class Builder:
         self.constants: dict[torch.fx.Node, Any] = {}  # concrete values of nodes no leaf reaches
         self.unsupported: dict[str, tuple[Any, str]] = {}  # ATen op name -> (the op, the user's line)
         self.params: dict[str, torch.Tensor] = {}  # closed-over tensors that require grad, as leaves
+        self.values: dict[str, np.ndarray] = {}  # leaf values that require no grad (indices, masks), by name
+        self.constant_leaves: set[str] = set()  # leaves holding constants of the trace (not input data)
         self.current: torch.fx.Node | None = None
         self._count = 0
 
@@ -77,7 +79,8 @@ class Builder:
         name = self._fresh(self.current.name if self.current is not None else op)
         self.nodes.append(OpNode(name, op, tuple(inputs), attrs))
         self.shapes[name] = self._shape_of(op, inputs, attrs)
-        self.dtypes[name] = floats[0] if floats else self.dtypes.get(inputs[0])
+        self.dtypes[name] = np.dtype(attrs["dtype"]).type if op == "to_dtype" else \
+            floats[0] if floats else self.dtypes.get(inputs[0])
         return name
 
     def _as_float(self, name: str, dtype: Any) -> str:
@@ -109,6 +112,30 @@ class Builder:
     def out_shape(self) -> tuple[int, ...]:
         return _meta(self.current)[0] if self.current is not None else ()
 
+    def out_dtype(self) -> Any:
+        """The numpy dtype of the current node's traced value (None if not a supported tensor)."""
+        dtype = _meta(self.current)[1] if self.current is not None else None
+        return None if dtype is None else DTYPES.get(dtype)
+
+    def dtype(self, name: str) -> Any:
+        return self.dtypes.get(name)
+
+    def traced_value(self) -> Any:
+        """What the current node computed for these inputs (a tensor or a tuple): the request
+        becomes value-dependent."""
+        assert self.current is not None
+        self.value_dependent = True
+        return self._recorded()[0][self.current]
+
+    def value(self, name: str) -> np.ndarray | None:
+        """The value of a leaf that requires no grad (an index or a mask known at capture); reading
+        one that came from the inputs makes the request value-dependent (never reused as a template)."""
+        if name not in self.values:
+            return None
+        if name not in self.constant_leaves:
+            self.value_dependent = True
+        return self.values[name]
+
     # --- conversion -----------------------------------------------------------------------
     def _fresh(self, stem: str) -> str:
         while stem in self.shapes:
@@ -121,6 +148,8 @@ class Builder:
         name = self._fresh(stem)
         self.nodes.append(Leaf(name, value, requires_grad))
         self.shapes[name], self.dtypes[name] = tuple(value.shape), value.dtype.type
+        if not requires_grad:
+            self.values[name] = value
         return name
 
     def _args(self, args: Any) -> Any:
@@ -133,6 +162,8 @@ class Builder:
             value = self.constants[node]
             self.env[node] = self.leaf(node.name, leaf_value(node.name, value), False) \
                 if isinstance(value, torch.Tensor) else value
+            if isinstance(value, torch.Tensor):
+                self.constant_leaves.add(self.env[node])
         return self.env[node]
 
     def _recorded(self) -> tuple[dict, dict]:

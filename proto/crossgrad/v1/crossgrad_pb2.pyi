@@ -422,12 +422,14 @@ class CheckStreamRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[CheckRequest, _Mapping]] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("response", "error")
+    __slots__ = ("response", "error", "batched")
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    BATCHED_FIELD_NUMBER: _ClassVar[int]
     response: CheckResponse
     error: StreamError
-    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    batched: bool
+    def __init__(self, response: _Optional[_Union[CheckResponse, _Mapping]] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., batched: _Optional[bool] = ...) -> None: ...
 
 class StreamError(_message.Message):
     __slots__ = ("code", "message", "field", "description")

@@ -1,5 +1,13 @@
 """``crossgrad.utils.data`` as in ``torch.utils.data``."""
 
-from crossgrad.engine.numeric.data import DataLoader, Dataset, TensorDataset, default_collate
+from crossgrad.engine.numeric.data import (
+    DataLoader,
+    Dataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    default_convert,
+    random_split,
+)
 
-__all__ = ["DataLoader", "Dataset", "TensorDataset", "default_collate"]
+__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "default_convert", "random_split"]

@@ -1,0 +1,88 @@
+"""The comparisons of many checks in one pass (a batch of requests of one structure).
+
+``check`` compares the leaves of one request that share a dtype, a unit and a set of pairs in
+one ``compare_leaves`` call; here those leaves of every request of a batch go into the same
+call (its members are (request, leaf)), so a batch pays numpy's per-call cost once, not once per
+request. Each member's figures depend only on its own values, its tolerance and its request's
+seed scale (part of the grouping), and the tolerance floor's magnitudes are asked per member,
+so every comparison equals the one the request would get alone. A request with values on a kink
+(its kink tests need its own forward values) is compared alone, as ``check`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .check import PAIRS, Checking, Row, _leaf_reports, _leaf_rows, _side_by_side
+from .compare import PairComparison, compare_leaves
+from .magnitudes import flowing_magnitudes
+from .report import LeafReport, finish_leaf
+from .tolerance import policy
+
+Member = tuple[int, int, list[Row]]  # (request in the batch, leaf, its rows)
+
+
+def leaf_reports_many(checks: Sequence[Checking]) -> list[list[LeafReport]]:
+    """Each check's leaf reports, as ``check``'s own comparisons would give them."""
+    out: list[list[LeafReport] | None] = [None] * len(checks)
+    entries: list[dict[int, LeafReport]] = [{} for _ in checks]
+    found: list[dict[tuple[int, tuple[str, str]], PairComparison]] = [{} for _ in checks]
+    groups: dict[tuple, list[Member]] = {}
+    for n, c in enumerate(checks):
+        if c.kink_values is not None:
+            out[n] = _leaf_reports(c.request, c.plan, c.seed, c.grads, c.fd, c.kink_values, c.report.failures)
+            continue
+        _collect(n, c, entries[n], found[n], groups)
+    magnitudes = _Magnitudes(checks)
+    for key, members in groups.items():
+        for row in _compare(key, members, magnitudes):
+            for (n, leaf, _), result in zip(members, row):
+                found[n][(leaf, result.witnesses)] = result
+    for n, leaves in enumerate(entries):
+        if out[n] is None:
+            for leaf, entry in leaves.items():
+                entry.pairs = [found[n][(leaf, pair)] for pair in PAIRS if (leaf, pair) in found[n]]
+                finish_leaf(entry)
+            out[n] = list(leaves.values())
+    return [x if x is not None else [] for x in out]
+
+
+def _collect(n: int, c: Checking, entries: dict[int, LeafReport], found: dict,
+             groups: dict[tuple, list[Member]]) -> None:
+    """Check ``n``'s leaves and rows (as check._leaf_reports makes them) into ``groups``."""
+    plan = c.plan
+    scales = {"elements": float(np.abs(c.seed).max(initial=0.0)), "directions": getattr(c.fd, "seed_scale", 1.0)}
+    for leaf in plan.grad_leaves():
+        entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
+                                   {w: g[leaf] for w, g in c.grads.items() if leaf in g}, [])
+        for unit, rows in _leaf_rows(leaf, entries[leaf], c.fd, found, c.report.failures).items():
+            if rows:
+                key = (unit, plan.dtypes[leaf], tuple(pair for pair, _, _ in rows), c.request.tolerance, scales[unit])
+                groups.setdefault(key, []).append((n, leaf, rows))
+
+
+class _Magnitudes:
+    """Per check, flowing_magnitudes computed once and only when a floor is needed."""
+
+    def __init__(self, checks: Sequence[Checking]) -> None:
+        self.checks = checks
+        self.found: dict[int, dict[int, float]] = {}
+
+    def __call__(self, n: int, leaf: int) -> float:
+        if n not in self.found:
+            self.found[n] = flowing_magnitudes(self.checks[n].plan, self.checks[n].seed)
+        return self.found[n].get(leaf, 0.0)
+
+
+def _compare(key: tuple, members: list[Member], magnitudes: Callable[[int, int], float]) -> list[list[Any]]:
+    """[pair][member] comparisons of one group, as check._compare_group makes them."""
+    unit, dtype, pairs, tolerance, seed_scale = key
+    tols = [policy(dtype, pair, tolerance) for pair in pairs]
+    rows = [(leaf, r) for _, leaf, r in members]
+    shapes = [np.shape(r[0][1]) for _, r in rows]
+    floors = None if unit != "elements" else lambda: [magnitudes(n, leaf) for n, leaf, _ in members]
+    return compare_leaves(list(pairs), _side_by_side(rows, 1), _side_by_side(rows, 2), shapes, dtype, tols, None,
+                          unit, seed_scale, floors)

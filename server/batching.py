@@ -1,0 +1,173 @@
+"""CheckStream's batches: consecutive requests of one structure evaluated together.
+
+A reader thread moves the stream's requests into a queue as they arrive. The handler takes the
+first waiting request (blocking only when none is waiting) and every other request already
+there (at most ``batch_check.MAX_GROUP``): it never waits for requests that have not arrived,
+so the first answer is never delayed. Those requests are converted and validated; runs of
+consecutive requests with one ``batch_key`` (same structure and options; only leaf values and
+claimed values differ) are checked together by ``engine.batch_check.check_group`` with one
+symbolic worker job per run. Everything else, and any request that failed before its run was
+formed, goes through the servicer's own one-request path, so its errors, admission and limits
+are exactly a unary Check's. Answers stay one per request, in order; a request's error is its
+own (``requests[i]...``); only UNAVAILABLE and DEADLINE_EXCEEDED end the stream.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from crossgrad.engine import batch_check
+from crossgrad.engine.graph import validate
+
+from . import access_log, errors, wire
+
+BATCHING = True  # False: every request of a stream alone (bench_service's A/B)
+# True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
+# witness in this thread too, request by request; False: one worker job for the group
+GROUP_INLINE = False
+_END = object()
+
+
+class _Failed:
+    """The request iterator raised (the client went away): re-raised in the handler."""
+
+    def __init__(self, err: BaseException) -> None:
+        self.err = err
+
+
+def _read(requests: Iterable[Any], waiting: queue.SimpleQueue) -> None:
+    try:
+        for item in requests:
+            waiting.put(item)
+    except BaseException as err:  # noqa: BLE001  (handed to the handler thread)
+        waiting.put(_Failed(err))
+    waiting.put(_END)
+
+
+def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any]:
+    """CheckStream's answers, one per request, in order (see the module doc)."""
+    if not BATCHING:
+        for index, item in enumerate(requests):
+            yield alone(servicer, item, index, context)
+        return
+    waiting: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
+    index = 0
+    while True:
+        items = [waiting.get()]
+        while len(items) < batch_check.MAX_GROUP and items[-1] is not _END and not isinstance(items[-1], _Failed):
+            try:
+                items.append(waiting.get_nowait())
+            except queue.Empty:
+                break
+        last = items[-1]
+        done = last is _END or isinstance(last, _Failed)
+        if done:
+            items.pop()
+        yield from _answer(servicer, items, index, context)
+        index += len(items)
+        if isinstance(last, _Failed):
+            raise last.err
+        if done:
+            return
+
+
+def alone(servicer: Any, item: Any, index: int, context: Any) -> Any:
+    """One request through the servicer's own path: its report, or its own error."""
+    started = time.perf_counter()
+    try:
+        with servicer._slot():
+            report = servicer._check(item.request, context)
+    except Exception as err:
+        return _error(servicer, item, index, context, err, started)
+    access_log.record("CheckStream", context, item.ByteSize(), report.verdict, started)
+    return wire.stream_response(report, item.request.figures_only)
+
+
+def _error(servicer: Any, item: Any, index: int, context: Any, err: Exception, started: float) -> Any:
+    """A request's own error answer; a stream-ending status ends the call (raises)."""
+    from .service import STREAM_ENDING
+
+    status = errors.to_status(err, f"requests[{index}].")
+    if status.code in STREAM_ENDING:
+        servicer._fail("CheckStream", item, context, err, started, prefix=f"requests[{index}].")
+    access_log.record("CheckStream", context, item.ByteSize(), errors.code_name(status), started)
+    return wire.stream_error(status)
+
+
+def _answer(servicer: Any, items: list[Any], first: int, context: Any) -> Iterator[Any]:
+    if len(items) == 1:
+        yield alone(servicer, items[0], first, context)
+        return
+    started = time.perf_counter()
+    deadline, budget = _deadline(servicer, context)
+    prepared = [_prepare(servicer, item, deadline, budget) for item in items]
+    for start, stop in batch_check.runs([None if p is None else p[2] for p in prepared]):
+        if stop - start == 1:
+            yield alone(servicer, items[start], first + start, context)
+            continue
+        yield from _group(servicer, items[start:stop], prepared[start:stop], first + start, context, deadline,
+                          started)
+
+
+def _deadline(servicer: Any, context: Any) -> tuple[float, float]:
+    """The symbolic deadline and the call's budget, as CrossgradServicer._check computes them."""
+    from .service import ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE
+
+    limits = servicer.limits
+    remaining = context.time_remaining() if context is not None else None
+    budget = min(remaining or limits.max_deadline_seconds, limits.max_deadline_seconds)
+    margin = max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget)
+    return time.monotonic() + max(0.0, budget - margin), budget
+
+
+def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple | None:
+    """(engine request, plan, batch key), as CrossgradServicer._check prepares them; None when
+    the request cannot be batched or fails here (it then goes alone, to get its own error)."""
+    from .service import EXACT_EVALUATIONS_PER_SECOND
+
+    limits = servicer.limits
+    try:
+        request = wire.request_in(item.request, limits)
+        request.exact_budget = min(request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
+        request.deadline = deadline
+        limits.check_exact_budget(request)
+        plan = validate(request.graph, limits.max_nodes)
+        limits.check_plan(plan, request, item.request.figures_only)
+        if servicer.big is not None and servicer.admission.is_big(plan, request):
+            return None  # a big check goes alone, to its own worker (admission.py)
+        key = batch_check.batch_key(request, plan)
+    except Exception:  # answered by the one-request path, which maps it
+        return None
+    return None if key is None else (request, plan, key)
+
+
+def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, context: Any, deadline: float,
+           started: float) -> Iterator[Any]:
+    """A run of one batch key: checked together, answered one by one."""
+    alive = context.is_active if context is not None else (lambda: True)
+
+    def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
+        return servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive)
+
+    plans = [p[1] for p in prepared]
+    inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
+    try:
+        with servicer._slot():
+            results = batch_check.check_group([p[0] for p in prepared], plans, None if inline else symbolic_many)
+    except Exception:  # admission refused, or a fault in the batch path: each request alone
+        for k, item in enumerate(items):
+            yield alone(servicer, item, first + k, context)
+        return
+    for k, (item, result) in enumerate(zip(items, results)):
+        if isinstance(result, Exception):
+            yield _error(servicer, item, first + k, context, result, started)
+            continue
+        access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
+        response = wire.stream_response(result, item.request.figures_only)
+        response.batched = True
+        yield response

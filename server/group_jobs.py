@@ -1,0 +1,113 @@
+"""A worker's job for a group of requests of one structure (a CheckStream batch).
+
+The first job of a structure carries the pickled plans (PLANS); later ones only every request's
+leaf values and seed (MANY, leafbuf.pack_many). The answer is each request's gradients, or its
+own error text in its place, so one bad request does not fail its group.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+from crossgrad.engine.check import WitnessTimeout
+from crossgrad.engine.graph import Plan
+
+from . import leafbuf
+
+PART = 32  # the worker sends its answers this many requests at a time
+
+
+def run_many(known: leafbuf.Known, first: dict[str, float], message: bytes, send: Callable[[Any], None]) -> None:
+    """A group's job (one structure, many requests): each request's gradients, or its own error
+    text in its place, sent PART at a time as ("part", answers) and last ("ok", (answers, the
+    structure's first-run seconds)), so the server compares the first requests while the worker
+    computes the next."""
+    from crossgrad.engine.symbolic import exact, tensor
+
+    key, items, tier = _many_job(known, message)
+    run = exact.gradients if tier == "exact" else tensor.gradients
+    results: list[Any] = []
+    for k, (plan, seed) in enumerate(items):
+        started = time.perf_counter()
+        try:
+            results.append(run(plan, seed)[0])
+        except Exception as err:  # this request's own failure; the others still run
+            results.append(f"{type(err).__name__}: {err}")
+        first.setdefault(key, time.perf_counter() - started)
+        if len(results) == PART and k + 1 < len(items):
+            send(("part", results))
+            results = []
+    send(("ok", (results, first[key])))
+
+
+class GroupAnswers:
+    """The answers of a group's job as they arrive: ``get(n)`` waits for request n's gradients
+    (a WitnessTimeout instance in its place when its own run failed) and raises WitnessTimeout
+    when the job failed, the worker died or the deadline passed (the worker is then replaced);
+    ``finish()`` reads the rest, so the worker returns to the pool."""
+
+    def __init__(self, pool: Any, worker: Any, deadline: float, alive: Callable[[], bool], structure: str,
+                 tier: str) -> None:
+        self.pool, self.worker, self.deadline, self.alive = pool, worker, deadline, alive
+        self.structure, self.tier = structure, tier
+        self.found: list[Any] = []
+        self.done = False
+        self.failure: WitnessTimeout | None = None
+
+    def get(self, n: int) -> Any:
+        while len(self.found) <= n and not self.done:
+            self._read()
+        if n < len(self.found):
+            return self.found[n]
+        raise self.failure or WitnessTimeout("symbolic witness failed: no answer for this request")
+
+    def finish(self) -> None:
+        while not self.done:
+            self._read()
+
+    def _read(self) -> None:
+        worker = self.worker
+        try:
+            while not worker.conn.poll(0.05):
+                if time.monotonic() > self.deadline or not self.alive() or not worker.process.is_alive():
+                    why = "the worker died" if not worker.process.is_alive() else "the deadline passed"
+                    raise WitnessTimeout(f"symbolic witness stopped: {why}")
+            status, payload = worker.conn.recv()
+        except (WitnessTimeout, EOFError, OSError) as err:
+            self.pool._replace(worker)
+            self.done = True
+            self.failure = err if isinstance(err, WitnessTimeout) else WitnessTimeout("the worker died")
+            return
+        if status == "part":
+            self._add(payload)
+            return
+        self.pool._release(worker)
+        self.done = True
+        if status != "ok":
+            self.failure = WitnessTimeout(f"symbolic witness failed: {payload}")
+            return
+        answers, first_run = payload
+        self._add(answers)
+        if self.tier == "exact":
+            self.pool._prove(self.structure, first_run)
+
+    def _add(self, answers: list[Any]) -> None:
+        self.found += [WitnessTimeout(f"symbolic witness failed: {g}") if isinstance(g, str) else g for g in answers]
+
+
+def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, list[tuple[Plan, np.ndarray]], str]:
+    """(key, [(plan, seed)], tier) from a PLANS or MANY message."""
+    if message[:1] == leafbuf.PLANS:
+        key, plans, seeds, tier = pickle.loads(message[1:])
+        known.put(key, (leafbuf.skeleton(plans[0]), seeds[0].dtype, tier))
+        return key, list(zip(plans, seeds)), tier
+    key, data = leafbuf.split_key(message)
+    entry = known.get(key)
+    if entry is None:
+        raise LookupError(f"structure {key} is not known to this worker")
+    skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+    return key, leafbuf.unpack_many(skeleton, seed_dtype, data), tier

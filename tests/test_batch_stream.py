@@ -1,0 +1,126 @@
+"""CheckStream batches consecutive same-structure requests (server/batching.py), on a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from crossgrad.client import wire
+from crossgrad.engine.check import CheckRequest, check
+from crossgrad.engine.graph import Graph, Leaf, OpNode
+from crossgrad.server import batching
+from crossgrad.server import wire as server_wire
+from crossgrad.server.limits import Limits
+from crossgrad.v1 import crossgrad_pb2 as pb
+
+SEED = Path(__file__).parents[1] / "examples" / "seed.json"
+
+
+@pytest.fixture()
+def arrived(monkeypatch):
+    """Every request of a stream has arrived before the server answers the first: the grouping
+    is then deterministic (in normal use it takes whatever has arrived)."""
+    real = batching.stream
+    monkeypatch.setattr(batching, "stream", lambda servicer, requests, context: real(servicer, list(requests), context))
+
+
+@pytest.fixture()
+def call(server):
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield channel.stream_stream("/crossgrad.v1.CrossgradService/CheckStream",
+                                    request_serializer=pb.CheckStreamRequest.SerializeToString,
+                                    response_deserializer=pb.CheckStreamResponse.FromString)
+
+
+def _seed_requests(count: int, rng: np.random.Generator) -> list:
+    base = wire.request_from_json(SEED.read_text())
+    base.formulas = False
+    out = []
+    for _ in range(count):
+        request = pb.CheckRequest()
+        request.CopyFrom(base)
+        for node in request.graph.nodes:
+            if node.WhichOneof("kind") == "leaf" and node.leaf.requires_grad:
+                node.leaf.value.data[:] = rng.standard_normal(len(node.leaf.value.data)).astype(np.float32).tolist()
+        out.append(request)
+    return out
+
+
+def _square(value: float) -> pb.CheckRequest:
+    graph = Graph((Leaf("x", np.array([value]), True), OpNode("m", "mul", ("x", "x")),
+                   OpNode("s", "sum", ("m",), {"dim": None, "keepdim": False})), "s")
+    return wire.request_out(CheckRequest(graph))
+
+
+def _stream(call, requests: list) -> list:
+    return list(call(pb.CheckStreamRequest(request=r) for r in requests))
+
+
+def _without_flag_and_timings(response):
+    copy = pb.CheckStreamResponse()
+    copy.CopyFrom(response)
+    copy.batched = False
+    copy.response.ClearField("timings_ms")
+    return copy
+
+
+def test_a_batched_stream_answers_exactly_as_one_by_one(arrived, call, monkeypatch):
+    """Every figure equal; a planted wrong claimed gradient in the middle is caught there only.
+    70 requests: the worker's answers arrive in parts of 32 (group_jobs.PART)."""
+    requests = _seed_requests(70, np.random.default_rng(4))
+    for k, request in enumerate(requests):  # every request claims b's gradient; request 40 wrongly
+        right = check(server_wire.request_in(request, Limits())).grad("b", "symbolic")
+        request.claimed["b"].CopyFrom(wire.tensor_out(right if k != 40 else right + [0.5, -0.5, 0.25]))
+    together = _stream(call, requests)
+    monkeypatch.setattr(batching, "BATCHING", False)
+    alone = _stream(call, requests)
+    assert all(r.batched for r in together)
+    assert not any(r.batched for r in alone)
+    assert [_without_flag_and_timings(r) for r in together] == [_without_flag_and_timings(r) for r in alone]
+    verdicts = [pb.Verdict.Name(r.response.verdict) for r in together]
+    assert verdicts == ["VERDICT_AGREE"] * 40 + ["VERDICT_MISMATCH"] + ["VERDICT_AGREE"] * 29
+    b = next(leaf for leaf in together[40].response.leaves if leaf.name == "b")
+    assert pb.Verdict.Name(b.verdict) == "VERDICT_MISMATCH" and pb.Witness.Name(b.suspect) == "WITNESS_CLAIMED"
+
+
+def test_a_bad_request_inside_a_batch_gets_its_own_error(arrived, call):
+    requests = _seed_requests(7, np.random.default_rng(5))
+    requests[3].graph.nodes[2].op.inputs[1] = "nowhere"
+    answers = _stream(call, requests)
+    assert len(answers) == 7
+    assert [a.HasField("error") for a in answers] == [False] * 3 + [True] + [False] * 3
+    error = answers[3].error
+    assert error.code == 3 and error.field == "requests[3].graph.nodes[2].inputs[1]", error
+    assert [a.batched for a in answers] == [True, True, True, False, True, True, True]
+    assert all(pb.Verdict.Name(a.response.verdict) == "VERDICT_AGREE" for a in answers if not a.HasField("error"))
+
+
+def test_a_stream_mixing_structures_keeps_order_and_flags_only_runs(arrived, call):
+    seeds = _seed_requests(4, np.random.default_rng(6))
+    requests = [seeds[0], _square(1.0), seeds[1], seeds[2], _square(2.0), _square(3.0), seeds[3], _square(4.0)]
+    answers = _stream(call, requests)
+    assert [a.batched for a in answers] == [False, False, True, True, True, True, False, False]
+    symbolic = [list(a.response.leaves[0].symbolic.data) for a in answers]
+    assert [s for s, r in zip(symbolic, requests) if r.root == "s"] == [[2.0], [4.0], [6.0], [8.0]]
+    assert all(pb.Verdict.Name(a.response.verdict) == "VERDICT_AGREE" for a in answers)
+
+
+def test_sdk_check_many_reports_say_batched(arrived, server):
+    """The SDK's reports carry the flag; batched or not, the figures are the local check's."""
+    import crossgrad as torch
+    from crossgrad.client import Client
+
+    losses = []
+    for k in range(4):
+        w = torch.tensor(np.arange(3.0) + k, requires_grad=True)
+        losses.append((w.tanh() * w).sum())
+    with Client(f"127.0.0.1:{server.port}", deadline=60) as client:
+        reports = list(client.check_many(losses))
+    assert [r.batched for r in reports] == [True] * 4
+    for report, loss in zip(reports, losses):
+        alone = torch.check(loss)
+        assert report.verdict == alone.verdict == "agree"
+        assert np.array_equal(report.leaves[0].grads["numeric"], alone.leaves[0].grads["numeric"])
+        assert np.array_equal(report.leaves[0].grads["finite_difference"], alone.leaves[0].grads["finite_difference"])
