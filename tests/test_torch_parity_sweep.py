@@ -79,6 +79,9 @@ CASES = {
     "linear grad_fn names": "w, b = torch.ones(3, 8), torch.ones(3)\nout = [type(F.linear(torch.ones(*s, requires_grad=True), w, *extra).grad_fn).__name__ for s in ((2, 5, 8), (5, 8), (8,)) for extra in ((), (b,))]",
     "clip_grad_norm_ and value_": "w = torch.tensor([3.0, 4.0], requires_grad=True)\nv = torch.tensor([3.0, -4.0], requires_grad=True)\n((w * w).sum() + (v * v).sum()).backward()\nn = torch.nn.utils.clip_grad_norm_([w], max_norm=1.0)\ntorch.nn.utils.clip_grad_value_(v, 1.0)\nout = (n, w.grad, v.grad)",
     "norm grad_fn names": "x = torch.arange(96.0).reshape(2, 6, 2, 4).sin().requires_grad_()\nout = [type(y.grad_fn).__name__ for y in (F.group_norm(x, 3, torch.ones(6), torch.zeros(6)), F.group_norm(x, 3), nn.GroupNorm(3, 6)(x), F.instance_norm(x, weight=torch.ones(6), bias=torch.zeros(6)), x[0, 0].t())]",
+    "device= everywhere": "d = torch.device('cpu')\nout = (torch.arange(3, dtype=torch.long, device=d), torch.tensor([1.0], device='cpu'), torch.zeros_like(torch.ones(2), device='cpu'), torch.full((2,), 1.0, device=d), torch.eye(2, device='cpu'), torch.randn(2, device='cpu').shape, nn.Linear(2, 3, device='cpu').weight.shape, nn.Conv2d(2, 3, 3, device=d, dtype=torch.float64).weight.dtype, nn.LayerNorm(3, device='cpu', dtype=torch.float64).weight.dtype, nn.BatchNorm2d(3, device='cpu').running_mean)",
+    "no_grad bare, prod dtype, clone memory_format": X + "@torch.no_grad\ndef f(a):\n    return a * 2\nout = (f(x).requires_grad, torch.tensor([1, 2, 3]).prod(dtype=torch.float32), x.clone(memory_format=torch.contiguous_format))",
+    "in-place init draws": "torch.manual_seed(0)\nm = nn.Linear(64, 64)\nm.weight.data.normal_(mean=0.0, std=0.02)\nm.bias.data.uniform_(-0.1, 0.1)\nout = (0.018 < float(m.weight.detach().std()) < 0.022, bool((m.bias.abs() <= 0.1).all()), m.weight.requires_grad, m.weight.is_leaf)",
     # optimizers
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,
@@ -174,6 +177,12 @@ def test_unsupported_is_named():
     x = crossgrad.ones(3, 4, requires_grad=True)
     with pytest.raises(AttributeError, match="no dtype 'int32'"):
         crossgrad.int32  # noqa: B018
+    with pytest.raises(TypeError, match="dtype int32: crossgrad's dtypes are"):
+        x.int()
+    with pytest.raises(RuntimeError, match="one device, 'cpu'"):
+        crossgrad.zeros(2, device="cuda")
+    with pytest.raises(RuntimeError, match="one device, 'cpu'"):
+        crossgrad.nn.Linear(2, 2, device="cuda:0")
     with pytest.raises(IndexError, match="several index tensors"):
         x[crossgrad.tensor([0, 1]), crossgrad.tensor([1, 2])]
     with pytest.raises(NotImplementedError, match="matrix norm"):

@@ -165,9 +165,16 @@ from crossgrad.engine.numeric import torch_functions as _functions  # noqa: E402
 
 # bound by name (several replace the plainer forms imported above: int inputs, torch.max(a, b), dtype=)
 globals().update({_name: getattr(_functions, _name) for _name in _functions.__all__})
+from crossgrad.engine.numeric.device_kw import accepts_device as _accepts_device  # noqa: E402
+
+for _name in ("tensor", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like", "ones_like", "full_like",
+              "linspace", "randint", "rand_like", "randn_like", "randint_like", "randperm", "empty", "empty_like",
+              "eye", "as_tensor"):
+    globals()[_name] = _accepts_device(globals()[_name])  # torch's device= ("cpu" only)
+contiguous_format = preserve_format = "contiguous_format"  # torch.memory_format values: crossgrad is always contiguous
 clip = _functions.clamp
 globals()["bool"] = bool_  # torch.bool (bound after the module body: nothing here calls the builtin)
-__all__ += [*_functions.__all__, "bool", "linalg", "special", "utils"]
+__all__ += [*_functions.__all__, "bool", "contiguous_format", "linalg", "preserve_format", "special", "utils"]
 
 _NO_SUCH_DTYPE = ("int32", "int", "int16", "int8", "uint8", "float16", "half", "bfloat16", "complex64",
                   "cfloat", "complex128", "cdouble", "short")

@@ -19,10 +19,11 @@ def check(op: str, xs: tuple, attrs: dict) -> None:
     x = xs[0]
     if x is None:
         return
-    ndim = x.ndim + (op in _ONE_MORE)
+    ndim = x.ndim + 1 if op in _ONE_MORE else x.ndim
+    size = ndim or 1
     for name in DIM_ATTRS[op]:
         value: Any = attrs.get(name)
-        if value is None:
-            continue
+        if value is None or type(value) is int and -size <= value < size:
+            continue  # the common case, without a call
         for d in (value if isinstance(value, (tuple, list)) else (value,)):
             norm_dim(op, int(d), ndim)

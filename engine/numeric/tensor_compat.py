@@ -16,13 +16,16 @@ from . import dtypes
 from . import functional as F
 from . import functional_elementwise as E
 from . import functional_masks as M
+from . import functional_reductions as R
 from .autograd import _mode
+from .creation import _rng
 from .dispatch import apply
 from .shape_api import split
 from .tensor import Tensor
 from .tensor_math import TensorMath, _renamed, wrap
 
 _SUM, _MEAN = TensorMath.sum, TensorMath.mean
+_CLONE = Tensor.clone  # type: ignore[attr-defined]  # installed by tensor_surface.py
 
 
 def as_float(t: Any) -> Any:
@@ -281,6 +284,35 @@ def cumsum(self: Tensor, dim: int, *, dtype: dtypes.dtype | None = None) -> Tens
     return apply("cumsum", (x,), {"dim": dim})
 
 
+def _absent_dtype(name: str, torch_dtype: str) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        raise TypeError(f"x.{name}() would make a tensor of dtype {torch_dtype}: crossgrad's dtypes are float32, "
+                        "float64, int64 and bool (use .float(), .double(), .long() or .bool())")
+
+    return method
+
+
+def prod(self: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
+    x = _cast_for(self, dtype)
+    if x._data.dtype.kind in "biu":
+        axis = None if dim is None else dim
+        return Tensor._make(np.asarray(np.prod(x._data, axis=axis, keepdims=keepdim and dim is not None), np.int64))
+    return R.prod(x, dim, keepdim)
+
+
+def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return _CLONE(self)
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+    """In place from crossgrad's generator (torch's own draws differ, the distribution is the same)."""
+    return self._inplace(_rng(generator).uniform(a, b, self._data.shape))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+    return self._inplace(_rng(generator).normal(mean, std, self._data.shape))
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -302,6 +334,7 @@ _METHODS: dict[str, Any] = {
     "mT": property(lambda self: self.transpose(-2, -1)),
     "t": lambda self: _renamed(TensorMath.t(self), "TBackward0") if self.ndim == 2 else TensorMath.t(self),
     "softmax": softmax, "log_softmax": log_softmax, "tril": tril, "triu": triu, "cumsum": cumsum,
+    "prod": prod, "clone": clone, "uniform_": uniform_, "normal_": normal_,
     "__invert__": _logical("bitwise_not", np.invert, unary=True), "__and__": _logical("bitwise_and", np.bitwise_and),
     "__or__": _logical("bitwise_or", np.bitwise_or), "__xor__": _logical("bitwise_xor", np.bitwise_xor),
     "__rand__": _logical("bitwise_and", np.bitwise_and), "__ror__": _logical("bitwise_or", np.bitwise_or),
@@ -312,5 +345,7 @@ _METHODS: dict[str, Any] = {
     "__rmatmul__": lambda self, other: F.matmul(other, self),
 }
 _METHODS.update((name, _float_unary(name)) for name in FLOAT_UNARY)
+_METHODS.update((name, _absent_dtype(name, dt)) for name, dt in (("int", "int32"), ("half", "float16"),
+                ("short", "int16"), ("byte", "uint8"), ("char", "int8"), ("bfloat16", "bfloat16")))
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

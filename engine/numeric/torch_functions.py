@@ -33,7 +33,7 @@ def _t(x: Any) -> Tensor:
 
 logical_not, logical_and, logical_or, logical_xor = (C.logical(np.logical_not, unary=True), C.logical(np.logical_and),
                                                      C.logical(np.logical_or), C.logical(np.logical_xor))
-remainder, cumsum = C.remainder, C.cumsum
+remainder, cumsum, prod, clone = C.remainder, C.cumsum, C.prod, C.clone
 
 
 def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: Any = None) -> Tensor:
@@ -252,15 +252,14 @@ class inference_mode(set_grad_enabled):
 
 
 __all__ = [
-    "as_tensor", "BoolTensor", "cumsum", "DoubleTensor", "FloatTensor", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "LongTensor", "remainder",
-    "add", "argmax", "bmm", "cat", "clamp", "concat", "concatenate", "cos", "div", "divide", "empty",
-    "empty_like", "erf", "exp", "expm1", "eye", "flatten", "floor_divide", "ger", "get_default_dtype",
-    "inference_mode", "is_floating_point", "is_tensor", "log", "log1p", "log_softmax", "masked_fill", "max",
-    "mean", "min", "mm", "mul", "multiply", "neg", "negative", "nonzero", "numel", "outer", "permute", "pow",
-    "reciprocal", "reshape", "rsqrt", "sigmoid", "sin", "softmax", "sqrt", "square", "std_mean", "sub",
-    "subtract", "sum", "swapaxes", "swapdims", "t", "tanh", "transpose", "tril", "triu", "true_divide",
-    "unbind", "var_mean", "where",
+    "add", "argmax", "as_tensor", "bmm", "BoolTensor", "cat", "clamp", "clone", "concat", "concatenate", "cos",
+    "cumsum", "div", "divide", "DoubleTensor", "empty", "empty_like", "erf", "exp", "expm1", "eye", "flatten",
+    "FloatTensor", "floor_divide", "ger", "get_default_dtype", "inference_mode", "is_floating_point",
+    "is_tensor", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "LongTensor", "masked_fill", "max", "mean", "min", "mm", "mul", "multiply", "neg", "negative", "nonzero",
+    "numel", "outer", "permute", "pow", "prod", "reciprocal", "remainder", "reshape", "rsqrt", "sigmoid", "sin",
+    "softmax", "sqrt", "square", "std_mean", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "tanh",
+    "transpose", "tril", "triu", "true_divide", "unbind", "var_mean", "where",
 ]
 
 Tensor.max = max  # type: ignore[attr-defined]  # x.max(other): the elementwise maximum, as in torch

@@ -69,6 +69,11 @@ from crossgrad.engine.numeric.nn_extra import (  # noqa: E402 (the rest of the e
 from crossgrad.nn import init, utils  # noqa: E402
 
 _nn_repr._install()
+
+from crossgrad.engine.numeric.device_kw import accept_device_in_init as _accept_device  # noqa: E402
+
+for _cls in (Linear, Conv1d, Conv2d, ConvTranspose2d, Embedding, LayerNorm, BatchNorm1d, BatchNorm2d, GroupNorm):
+    _accept_device(_cls)  # torch's device= ("cpu" only)
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d", "BCELoss",
     "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss", "ReLU6", "SmoothL1Loss",
