@@ -37,15 +37,24 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_check import clear_caches as clear_first_order_caches  # noqa: E402
 from bench_check import seed_loss  # noqa: E402
-from crossgrad.engine.symbolic import contractions, second_order, tensor_hvp, tensor_second  # noqa: E402
+from crossgrad.engine.symbolic import (  # noqa: E402
+    contractions,
+    second_order,
+    tensor_cache,
+    tensor_hvp,
+    tensor_second,
+)
 
 
 def clear_caches() -> None:
     clear_first_order_caches()
     for cache in (second_order._COMPILED, tensor_hvp._SECONDS, tensor_second._SECOND):
         cache.clear()
-    for derived in (contractions.matmul, contractions.linear, contractions.reduce_rows):
-        derived.cache_clear()
+    for module in (contractions, tensor_cache):
+        for value in vars(module).values():
+            if hasattr(value, "cache_clear"):  # the contractions' lru caches
+                value.cache_clear()
+    tensor_cache._STEPS.clear()  # compiled steps per op signature, process-wide
 
 
 def tanh_net(values_seed: int):

@@ -13,7 +13,9 @@ every job to a worker with its pickled plan (the protocol before leaf-values-onl
 Another column is the same check in this process (``crossgrad.engine.check.check`` on the
 decoded request, no server), timed in the same alternating rounds.
 busy-1ms is the echo after 1 ms of pure Python in the handler: gRPC's own cost around a handler
-that holds the GIL about as long as a check does.
+that holds the GIL about as long as a check does. in-gap is the in-process check again with 0.5 ms
+idle before each call, as a server's handler sees its calls (not part of the goal: it shows what
+the tight loop's warm caches are worth).
 Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
 Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50.
 
@@ -67,6 +69,7 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
 
 ROUNDS = 5
 BUSY_SECONDS = 0.001
+GAP_SECONDS = 0.0005
 
 
 def payloads(count: int) -> list[bytes]:
@@ -84,9 +87,11 @@ def payloads(count: int) -> list[bytes]:
     return out
 
 
-def timed(call, items: list[bytes]) -> list[float]:
+def timed(call, items: list[bytes], idle: float = 0.0) -> list[float]:
     times = []
     for payload in items:
+        if idle:
+            time.sleep(idle)
         start = time.perf_counter()
         call(payload)
         times.append(time.perf_counter() - start)
@@ -129,6 +134,7 @@ def main() -> None:
             echo_times: list[float] = []
             check_times: list[float] = []
             local_times: list[float] = []
+            gap_times: list[float] = []  # in-process, 0.5 ms idle before each call
             worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
             inline_times: list[float] = []  # A/B: proven structures to an idle worker that holds them
 
@@ -166,6 +172,7 @@ def main() -> None:
                 busy_times += timed(busy_call, chunk)
                 check_times += timed(check, chunk)
                 local_times += timed(in_process, chunk)
+                gap_times += timed(in_process, chunk, idle=GAP_SECONDS)
                 worker_times += timed(via_worker, chunk)
                 inline_times += timed(parallel, chunk)
                 pickled_times += timed(pickled_plan, chunk)
@@ -175,6 +182,7 @@ def main() -> None:
             summary("busy-1ms", busy_times)
             rate_check = summary("Check", check_times)
             summary("in-proc", local_times)
+            summary("in-gap", gap_times)
             summary("Check-w", worker_times)
             summary("Check-par", inline_times)
             summary("Check-p", pickled_times)

@@ -17,8 +17,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from . import blas, wire
+from .admission import Admission, BigChecks
 from .limits import Limits
 from .service import CrossgradServicer
+from .witness_pool import CheckPool
 from .workers import SymbolicPool
 
 log = logging.getLogger("crossgrad.server")
@@ -39,6 +41,7 @@ class Running:
     health: health.HealthServicer
     pool: SymbolicPool
     servicer: CrossgradServicer
+    big: CheckPool | None = None
 
     def stop(self, grace: float = GRACE_SECONDS) -> None:
         """Report NOT_SERVING, answer new checks UNAVAILABLE, let running ones finish within
@@ -52,6 +55,8 @@ class Running:
         threading.Event().wait(DRAIN_LINGER)  # late arrivals and client retries still get UNAVAILABLE
         self.server.stop(1.0).wait()
         self.pool.close()
+        if self.big is not None:
+            self.big.close()
 
 
 class _BearerToken(grpc.ServerInterceptor):
@@ -77,11 +82,12 @@ class _BearerToken(grpc.ServerInterceptor):
 
 def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | None = None,
                   tls: tuple[bytes, bytes] | None = None, token: str | None = None,
-                  reuse_port: bool = False) -> Running:
+                  reuse_port: bool = False, big: BigChecks | None = None) -> Running:
     """A started server; ``port=0`` picks a free port (see ``Running.port``).
 
     ``tls`` is (certificate chain PEM, private key PEM); ``token`` requires a bearer token;
-    ``reuse_port`` shares the port with the other processes of ``serve --processes``.
+    ``reuse_port`` shares the port with the other processes of ``serve --processes``; ``big``
+    configures the pool for big checks (admission.py; default from the environment).
     """
     limits = limits or Limits()
     blas.limit_threads(blas_threads())
@@ -95,7 +101,9 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
                          maximum_concurrent_rpcs=workers,
                          interceptors=[_BearerToken(token)] if token else None)
     pool = SymbolicPool(limits.symbolic_workers)
-    servicer = CrossgradServicer(limits, pool)
+    big = big or BigChecks.from_env()
+    big_pool = CheckPool(big.workers, big.memory_mb, big.nice) if big.workers else None
+    servicer = CrossgradServicer(limits, pool, big_pool, Admission(big))
     wire.add_servicer(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -108,15 +116,21 @@ def create_server(host: str = "127.0.0.1", port: int = 50051, limits: Limits | N
         else:
             bound = server.add_secure_port(address, grpc.ssl_server_credentials([(tls[1], tls[0])]))
     except RuntimeError as err:
-        pool.close()
+        _close(pool, big_pool)
         raise OSError(f"cannot listen on {host}:{port}: {err}") from None
     if bound == 0:
-        pool.close()
+        _close(pool, big_pool)
         raise OSError(f"cannot listen on {host}:{port} (address in use?)")
     server.start()
     for name in ("", wire.SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server, bound, health_servicer, pool, servicer)
+    return Running(server, bound, health_servicer, pool, servicer, big_pool)
+
+
+def _close(pool: SymbolicPool, big_pool: CheckPool | None) -> None:
+    pool.close()
+    if big_pool is not None:
+        big_pool.close()
 
 
 def serve(host: str, port: int, limits: Limits | None = None, tls: tuple[bytes, bytes] | None = None,

@@ -138,6 +138,8 @@ def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple 
         limits.check_exact_budget(request)
         plan = validate(request.graph, limits.max_nodes)
         limits.check_plan(plan, request, item.request.figures_only)
+        if servicer.big is not None and servicer.admission.is_big(plan, request):
+            return None  # a big check goes alone, to its own worker (admission.py)
         key = batch_check.batch_key(request, plan)
     except Exception:  # answered by the one-request path, which maps it
         return None

@@ -14,8 +14,10 @@ from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
 from . import access_log, batching, errors, wire
+from .admission import Admission, BigChecks
 from .errors import Draining
 from .limits import LimitError, Limits
+from .witness_pool import CheckPool
 from .workers import SymbolicPool, runner
 
 VERSION = crossgrad.__version__
@@ -32,9 +34,12 @@ STREAM_ENDING = frozenset({code_pb2.UNAVAILABLE, code_pb2.DEADLINE_EXCEEDED})
 
 
 class CrossgradServicer(wire.ServicerBase):
-    def __init__(self, limits: Limits, pool: SymbolicPool) -> None:
+    def __init__(self, limits: Limits, pool: SymbolicPool, big: CheckPool | None = None,
+                 admission: Admission | None = None) -> None:
         self.limits = limits
         self.pool = pool
+        self.big = big  # big checks run whole in these workers (admission.py); None: all in-thread
+        self.admission = admission or Admission(BigChecks(workers=0 if big is None else 1))
         # Check and CheckStream only: health and reflection must answer even when this is full
         self.active = 0
         self.draining = False
@@ -68,8 +73,9 @@ class CrossgradServicer(wire.ServicerBase):
         remaining = context.time_remaining() if context is not None else None
         budget = min(remaining or self.limits.max_deadline_seconds, self.limits.max_deadline_seconds)
         # leave time to answer: comparing, building and sending the report (a loaded machine needs more)
-        deadline = time.monotonic() + max(0.0, budget - max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget))
-        symbolic = runner(self.pool, deadline, context.is_active if context is not None else lambda: True)
+        end = time.monotonic() + budget
+        deadline = end - min(budget, max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget))
+        alive = context.is_active if context is not None else lambda: True
         engine_request = wire.request_in(request, self.limits)
         # auto takes the exact tier only when it can finish in half the time this call has left
         engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
@@ -77,7 +83,10 @@ class CrossgradServicer(wire.ServicerBase):
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
         self.limits.check_plan(plan, engine_request, request.figures_only)
-        return check(engine_request, symbolic, plan)
+        if self.big is not None and self.admission.is_big(plan, engine_request):
+            with self.admission.big():  # off this thread: small checks keep the interpreter
+                return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
+        return check(engine_request, runner(self.pool, deadline, alive), plan)
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         started = time.perf_counter()

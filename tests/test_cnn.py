@@ -92,7 +92,7 @@ def test_classic_conv_input_gradient_bug_is_caught_at_the_input(monkeypatch, bug
 
 def test_groups_mixed_in_the_weight_gradient_is_caught_at_the_weight(monkeypatch):
     def vjp(rule, g, saved, node):
-        x, w = saved
+        x, w = saved[0], saved[1]
         rolled = np.roll(x, x.shape[1] // node.attrs["groups"], axis=1)  # the other group's channels
         good = rule.vjp(g, saved, node)
         return good[0], rules_conv._weight_grad_of_conv(g, rolled, w.shape, node.attrs), good[2]

@@ -56,7 +56,6 @@ def test_bad_graphs_name_the_node_and_field():
 
 def _wrong_ln(g, saved, node):
     """layer_norm's input gradient with the row means taken over the batch axis."""
-    x, w = saved
     gx, gw, gb = NN_RULES["layer_norm"].vjp(g, saved, node)
     return gx - gx.mean(axis=-1, keepdims=True) + gx.mean(axis=0, keepdims=True), gw, gb
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..allocator import keep_freed_memory
+
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -211,6 +213,7 @@ def run_backward(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
     position), the gradients arriving at those nodes are returned and no ``.grad`` changes.
     With ``create_graph`` the gradients are Tensors and every VJP is recorded (grad mode on).
     """
+    keep_freed_memory()  # a training step's multi-MB temporaries would page-fault in every step
     if create_graph:
         prev, _mode.enabled = _mode.enabled, True
         try:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import ShapeError
+from . import bn_kernels
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
@@ -154,11 +155,13 @@ def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var
     x = input._data
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
+    stats = bn_kernels.take_stats(x)  # the op's own batch mean and variance, when it just ran on x
+    mean, var = stats if stats is not None else (x.mean(axis=axes), x.var(axis=axes))
     with no_grad():
         if running_mean is not None:
-            running_mean._data[...] = (1 - factor) * running_mean._data + factor * x.mean(axis=axes)
+            running_mean._data[...] = (1 - factor) * running_mean._data + factor * mean
         if running_var is not None:
-            unbiased = x.var(axis=axes) * count / max(count - 1, 1)
+            unbiased = var * count / max(count - 1, 1)
             running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
 
 

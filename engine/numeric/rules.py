@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import losses
-from .ruletools import Arr, Rule, embed, log_softmax, sigmoid, unbroadcast
+from . import array_kernels, losses
+from .ruletools import Arr, Rule, embed, log_softmax, sigmoid, traced, unbroadcast
 
 
 def _tie_mask(a: Arr, b: Arr, wins: Arr, dtype: Any) -> Arr:
@@ -263,14 +263,20 @@ def _flat_shape(shape: tuple, at: dict) -> tuple:
 
 
 # --- softmax family -------------------------------------------------------------------
-SOFTMAX = _unary(
-    lambda x, at: np.exp(log_softmax(x, at["dim"])),
-    lambda g, x, y, at: y * (g - (g * y).sum(axis=at["dim"], keepdims=True)),
-)
-LOG_SOFTMAX = _unary(
-    lambda x, at: log_softmax(x, at["dim"]),
-    lambda g, x, y, at: g - np.exp(y) * g.sum(axis=at["dim"], keepdims=True),
-)
+def _softmax_vjp(g: Arr, x: Arr, y: Arr, at: dict) -> Arr:
+    if not traced(g, y):
+        return array_kernels.softmax_vjp(g, y, at["dim"])
+    return y * (g - (g * y).sum(axis=at["dim"], keepdims=True))
+
+
+def _log_softmax_vjp(g: Arr, x: Arr, y: Arr, at: dict) -> Arr:
+    if not traced(g, y):
+        return array_kernels.log_softmax_vjp(g, y, at["dim"])
+    return g - np.exp(y) * g.sum(axis=at["dim"], keepdims=True)
+
+
+SOFTMAX = _unary(lambda x, at: array_kernels.softmax(x, at["dim"]), _softmax_vjp)
+LOG_SOFTMAX = _unary(lambda x, at: log_softmax(x, at["dim"]), _log_softmax_vjp)
 
 
 DETACH = Rule(lambda xs, at: (xs[0], None), lambda g, saved, node: (None,))

@@ -15,7 +15,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..conv_specs import pairs
-from .ruletools import Arr, Rule, call
+from .ruletools import Arr, Rule, call, traced
+
+_CHUNK_BYTES = 1 << 20  # the window copy per chunk of samples: cache-sized, then multiplied
 
 
 def padded(x: Arr, pads: list[tuple[int, int]]) -> Arr:
@@ -53,7 +55,12 @@ def from_rows(rows: Arr, n: int, out: tuple) -> Arr:
 
 
 def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
-    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p].
+    """out[n, o, i] = b[o] + sum_{c, p} xpad[n, g C/G + c, s i + d p] w[o, c, p]."""
+    return conv_and_cols(x, w, b, at)[0]
+
+
+def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict) -> tuple[Arr, Arr]:
+    """The convolution and its window matrix (N, G, C/G prod(K), prod(out)).
 
     The windows are copied once as (N, G, C/G prod(K), prod(out)) (the output positions
     innermost, so the copy runs along rows) and multiplied by each group's weight matrix: the
@@ -67,16 +74,50 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     win = windows(xp, kernel, out, at["stride"], at["dilation"])
     n = x.shape[0]
     order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-    cols = np.ascontiguousarray(win.transpose(order)).reshape(n, groups, -1, int(np.prod(out)))
-    y = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols).reshape((n, w.shape[0]) + out)
+    source = win.transpose(order)
+    full = np.empty(source.shape, x.dtype)
+    cols = full.reshape(n, groups, -1, int(np.prod(out)))
+    wmat = w.reshape(groups, w.shape[0] // groups, -1)
+    y = np.empty((n, groups, wmat.shape[1], cols.shape[-1]), np.result_type(wmat, cols))
+    step = max(1, _CHUNK_BYTES // max(full[:1].nbytes, 1))
+    for start in range(0, n, step):  # copy and multiply a few samples at a time, while in cache
+        np.copyto(full[start:start + step], source[start:start + step])
+        np.matmul(wmat, cols[start:start + step], out=y[start:start + step])
+    y = y.reshape((n, w.shape[0]) + out)
     if b is not None and b.dtype == y.dtype:
         y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
     elif b is not None:
         y = y + b.reshape((-1,) + (1,) * nd)
-    return y.astype(np.result_type(x, w), copy=False)
+    return y.astype(np.result_type(x, w), copy=False), cols
+
+
+def weight_grad_from_cols(g: Arr, cols: Arr, w_shape: tuple) -> Arr:
+    """dL/dw = sum_n g[n] cols[n]^T per group: the forward's window matrix reused (no second
+    im2col copy); one batched matmul over samples and groups, then the sum over samples."""
+    n, groups = cols.shape[:2]
+    g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
+    if cols.shape[2] < 64:
+        return np.matmul(g4, np.swapaxes(cols, -1, -2)).sum(axis=0).reshape(w_shape)
+    # many window rows: the transposed product (BLAS's faster shape here), transposed back
+    return np.swapaxes(np.matmul(cols, np.swapaxes(g4, -1, -2)).sum(axis=0), -1, -2).reshape(w_shape)
 
 
 def conv_transpose(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
+    """conv_transpose_planes on cache-sized chunks of samples (each sample is computed alone, so
+    the result is the same bit for bit; the per-tap planes of a whole batch can pass 20 MB)."""
+    per = at["groups"] * int(np.prod(w.shape[1:])) * int(np.prod(x.shape[2:])) * max(x.itemsize, w.itemsize)
+    step = max(1, _CHUNK_BYTES // max(per, 1))
+    if x.shape[0] <= step:
+        return conv_transpose_planes(x, w, b, at)
+    first = conv_transpose_planes(x[:step], w, b, at)
+    y = np.empty((x.shape[0],) + first.shape[1:], first.dtype)
+    y[:step] = first
+    for start in range(step, x.shape[0], step):
+        y[start:start + step] = conv_transpose_planes(x[start:start + step], w, b, at)
+    return y
+
+
+def conv_transpose_planes(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     """Each x[n, c, i] adds x w[c, o, p] at position s i + d p - lo (then output_padding on the high side).
 
     Per group, (O/G prod(K), C/G) weights times the (C/G, prod(in)) input give every tap's
@@ -168,14 +209,21 @@ def _weight_grad_of_conv(g: Arr, x: Arr, w_shape: tuple, at: dict) -> Any:
 
 
 def _conv_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    return conv(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at), (xs[0], xs[1])
+    """Saves the window matrix too: derived data the first-order weight gradient reads; under
+    create_graph the VJP computes that gradient as a recorded convolution of the live input."""
+    y, cols = conv_and_cols(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at)
+    return y, (xs[0], xs[1], cols)
 
 
 def _conv_vjp(g: Arr, saved: Any, node: Any) -> tuple:
-    x, w = saved
+    x, w = saved[0], saved[1]
     needs, at = node.needs, node.attrs
     gx = _input_grad_of_conv(g, w, x.shape, at) if needs[0] else None
-    gw = _weight_grad_of_conv(g, x, w.shape, at) if needs[1] else None
+    gw = None
+    if needs[1] and len(saved) > 2 and not traced(g, x, w):
+        gw = weight_grad_from_cols(g, saved[2], w.shape)
+    elif needs[1]:
+        gw = _weight_grad_of_conv(g, x, w.shape, at)
     gb = g.sum(axis=(0,) + tuple(range(2, g.ndim))) if len(needs) > 2 and needs[2] else None
     return gx, gw, gb
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import erf_kernel
+from . import erf_kernel, gelu_kernel
 from .chunked import chunked
 from .rules import _unary
 from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
@@ -49,6 +49,24 @@ def _gelu_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
         return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x))
     cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
     return g * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+
+
+def _gelu_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """gelu; approximate="none" also keeps Phi(x) for the first-order VJP (gelu_kernel)."""
+    x = xs[0]
+    if at["approximate"] == "tanh" or x.dtype.kind != "f":
+        out = chunked(_gelu)(x, at)
+        return out, (x, out)
+    out, cdf = gelu_kernel.forward(x)
+    return out, (x, out, cdf)
+
+
+def _gelu_backward(g: Arr, saved: tuple, node: Any) -> tuple:
+    """The saved Phi on arrays; under create_graph Phi recomputed from the live input."""
+    x, out = saved[0], saved[1]
+    if len(saved) == 3 and not traced(g, x):
+        return (gelu_kernel.vjp(g, x, saved[2]),)
+    return (chunked(_gelu_vjp)(g, x, out, node.attrs),)
 
 
 def _silu_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
@@ -120,7 +138,7 @@ ELEMENTWISE_RULES: dict[str, Rule] = {
     "rsqrt": _unary(_quiet(lambda x, at: 1 / np.sqrt(x)), lambda g, x, out, at: -0.5 * g * out * out * out),
     "square": _unary(lambda x, at: x * x, lambda g, x, out, at: 2 * g * x),
     "silu": _unary(lambda x, at: x * sigmoid(x), _silu_vjp),
-    "gelu": _unary(chunked(_gelu), chunked(_gelu_vjp)),
+    "gelu": Rule(_gelu_forward, _gelu_backward),
     "leaky_relu": _unary(_leaky, lambda g, x, out, at: g * np.where(x > 0, 1, at["negative_slope"]).astype(g.dtype)),
     "elu": _unary(_quiet(_elu), lambda g, x, out, at: g * np.where(
         x > 0, 1, at["alpha"] * np.exp(np.minimum(x, 0))).astype(g.dtype)),

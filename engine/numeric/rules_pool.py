@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import adaptive_rows, avg_divisor, pool_geometry
+from . import bn_kernels
 from .adjoints import separable_adjoint, spread, to_maxima
 from .rules_conv import windows
 from .ruletools import Arr, Rule, traced
@@ -95,14 +96,31 @@ def adaptive_matrix(size_in: int, size_out: int) -> Arr:
     return mask / (end - start)[:, None]
 
 
+def _even_windows(shape: tuple, size: Any) -> tuple[int, int] | None:
+    """(kh, kw) when each output size divides its input size (windows of one size, no overlap)."""
+    h, w = shape[2:]
+    if size[0] and size[1] and h % size[0] == 0 and w % size[1] == 0:
+        return h // size[0], w // size[1]
+    return None
+
+
 def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """Window means; equal windows (a global pool) as a reshape and mean, as torch sums and divides."""
     x = xs[0]
+    even = _even_windows(x.shape, at["output_size"]) if x.ndim == 4 else None
+    if even is not None:
+        (n, c), (oh, ow) = x.shape[:2], at["output_size"]
+        return np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype), None
     a, b = (adaptive_matrix(x.shape[2 + d], at["output_size"][d]).astype(x.dtype) for d in range(2))
     return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), None
 
 
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     shape = node.shapes[0]
+    even = _even_windows(shape, node.attrs["output_size"]) if len(shape) == 4 and not traced(g) else None
+    if even is not None:  # g / window size, copied over each window
+        share = (g / (even[0] * even[1]))[:, :, :, None, :, None]
+        return (np.broadcast_to(share, g.shape[:3] + (even[0], g.shape[3], even[1])).reshape(shape),)
     a, b = (adaptive_matrix(shape[2 + d], node.attrs["output_size"][d]).astype(g.dtype) for d in range(2))
     return (separable_adjoint(g, a, b),)
 
@@ -124,14 +142,19 @@ def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def _bn_stats(x: Arr, rm: Arr, rv: Arr, at: dict) -> tuple[Arr, Arr]:
     """(xhat, invstd): the batch's biased statistics in training, else the running ones."""
     axes, view = _bn_axes(x)
-    if at["training"]:
+    live = traced(x)  # create_graph: the formulas recorded; on arrays, bn_kernels (same bits)
+    if not at["training"]:
+        centered, var = x - rm.reshape(view), rv
+    elif live:
         mean = x.mean(axis=axes)
         centered = x - mean.reshape(view)
         var = (centered * centered).mean(axis=axes)
     else:
-        centered, var = x - rm.reshape(view), rv
+        centered, var = bn_kernels.batch_stats(x, axes, view)
     invstd = (1.0 / np.sqrt(var + at["eps"])).astype(x.dtype)
-    return centered * invstd.reshape(view), invstd
+    if live:
+        return centered * invstd.reshape(view), invstd
+    return bn_kernels.scale_in_place(centered, invstd, view), invstd
 
 
 def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
@@ -140,9 +163,7 @@ def _batch_norm(xs: tuple, at: dict) -> tuple[Arr, Any]:
     x, rm, rv, w, b = xs
     _, view = _bn_axes(x)
     xhat, invstd = _bn_stats(x, rm, rv, at)
-    y = xhat if w is None else xhat * w.reshape(view)
-    if b is not None:
-        y = y + b.reshape(view)
+    y = bn_kernels.affine(xhat, w, b, view)
     return y.astype(np.result_type(*[v for v in xs if v is not None]), copy=False), (x, rm, rv, w, xhat, invstd)
 
 
@@ -153,9 +174,14 @@ def _batch_norm_vjp(g: Arr, saved: Any, node: Any) -> tuple:
         xhat, invstd = _bn_stats(x, rm, rv, node.attrs)
     axes, view = _bn_axes(g)
     needs = node.needs
-    gxh = g if w is None else g * w.reshape(view)
+    fast = None
+    if needs[0] and node.attrs["training"] and not traced(g, x, w):
+        fast = bn_kernels.training_grads(g, w, xhat, invstd, axes, view)
+    if fast is not None:
+        return fast[0], None, None, (fast[1] if needs[3] else None), (fast[2] if needs[4] else None)
     gx = None
     if needs[0]:
+        gxh = g if w is None else g * w.reshape(view)
         if node.attrs["training"]:
             gx = (gxh - gxh.mean(axis=axes).reshape(view)
                   - xhat * (gxh * xhat).mean(axis=axes).reshape(view)) * invstd.reshape(view)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .ruletools import Arr, Rule, call, data
+from .ruletools import Arr, Rule, call, data, traced
 
 
 def gather_where(index: Arr, dim: int) -> tuple:
@@ -46,8 +46,33 @@ def scatter_rows(g: Arr, rows: Arr, shape: tuple) -> Arr:
     ``rows``, in order) added at rows ``rows`` (repeats add up): the VJP of x[rows]."""
     flat = np.asarray(data(rows)).reshape(-1) % shape[0]
     g = g.reshape((flat.size,) + tuple(shape[1:]))
+    if not traced(g):
+        return add_rows(g, flat, shape)
     index = np.broadcast_to(flat.reshape((-1,) + (1,) * (len(shape) - 1)), g.shape)
     return call("scatter_add", np.zeros(shape, g.dtype), index, g, dim=0)
+
+
+def add_rows(g: Arr, flat: Arr, shape: tuple) -> Arr:
+    """Zeros of ``shape`` plus g[i] at row flat[i], each row summed in the order of i (as
+    np.add.at and torch's embedding backward add), vectorized over the k-th repeats of a row."""
+    out = np.zeros(shape, g.dtype)
+    if not flat.size:
+        return out
+    order = np.argsort(flat, kind="stable")
+    ranked = flat[order]
+    starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+    rank = np.arange(flat.size) - np.repeat(starts, np.diff(np.append(starts, flat.size)))
+    repeats = int(rank.max()) + 1
+    if repeats > _MAX_REPEATS:
+        np.add.at(out, flat, g)
+        return out
+    for k in range(repeats):
+        pick = order[rank == k]  # the k-th occurrence of each row: distinct rows, so += adds once
+        out[flat[pick]] += g[pick]
+    return out
+
+
+_MAX_REPEATS = 64  # beyond this many repeats of one row, np.add.at (same order) is the faster loop
 
 
 SCATTER_RULES: dict[str, Rule] = {"scatter_add": Rule(_scatter_add, _scatter_add_vjp)}

@@ -163,3 +163,8 @@ def tensor_lower(op: str, shapes: Shapes, attrs: dict, ints: Sequence[np.ndarray
     """The staged lowering of ``op`` for the tensor tier, or None to use lowering.py's."""
     lowering = TENSOR_LOWERING.get(op)
     return None if lowering is None else lowering(shapes, attrs, ints)
+
+
+from .tensor_lowering_rows import ROW_LOWERING  # noqa: E402 (registration: logsumexp, var, std, norm)
+
+TENSOR_LOWERING.update(ROW_LOWERING)

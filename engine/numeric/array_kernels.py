@@ -1,0 +1,82 @@
+"""First-order kernels on plain arrays with fewer temporaries: the same numpy operations in the
+same order as the rule formulas they stand for (equal bit for bit), written into buffers the
+kernel itself allocated. Fresh multi-megabyte temporaries cost page faults on every step; these
+kernels reuse theirs. Never called on tensors (create_graph keeps the rule formulas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Arr = np.ndarray
+
+
+def log_softmax(x: Arr, dim: int) -> Arr:
+    """x - max - log(sum(exp(x - max))) along dim (ruletools.log_softmax's formula)."""
+    shifted = x - x.max(axis=dim, keepdims=True)
+    if shifted.ndim == 0:
+        return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    total = np.exp(shifted).sum(axis=dim, keepdims=True)
+    shifted -= np.log(total)
+    return shifted
+
+
+def softmax(x: Arr, dim: int) -> Arr:
+    """exp(log_softmax(x)), exponentiated in place."""
+    out = log_softmax(x, dim)
+    return np.exp(out, out=out) if out.ndim else np.exp(out)
+
+
+def softmax_vjp(g: Arr, y: Arr, dim: int) -> Arr:
+    """y * (g - sum(g * y)) along dim."""
+    if y.ndim == 0 or g.shape != y.shape:
+        return y * (g - (g * y).sum(axis=dim, keepdims=True))
+    t = g * y
+    np.subtract(g, t.sum(axis=dim, keepdims=True), out=t)
+    t *= y
+    return t
+
+
+def log_softmax_vjp(g: Arr, y: Arr, dim: int) -> Arr:
+    """g - exp(y) * sum(g) along dim."""
+    if y.ndim == 0 or g.shape != y.shape or g.dtype != y.dtype:
+        return g - np.exp(y) * g.sum(axis=dim, keepdims=True)
+    e = np.exp(y)
+    e *= g.sum(axis=dim, keepdims=True)
+    return np.subtract(g, e, out=e)
+
+
+def masked_fill(x: Arr, mask: Arr, value: Any) -> Arr:
+    """np.where(mask, value, x) as a copy of x with value written where mask holds."""
+    if mask.dtype != np.bool_ or np.broadcast_shapes(mask.shape, x.shape) != x.shape:
+        return np.where(mask, value, x)
+    out = x.copy()
+    np.copyto(out, value, where=mask)
+    return out
+
+
+def normalized(x: Arr, axes: tuple[int, ...], eps: Any) -> tuple[Arr, Arr]:
+    """(x - mean) * rstd and rstd = 1 / sqrt(biased var + eps) over axes (rules_nn._normalized)."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    if centered.ndim == 0:
+        rstd = 1 / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+        return centered * rstd, rstd
+    square = centered * centered
+    rstd = 1 / np.sqrt(square.mean(axis=axes, keepdims=True) + eps)
+    centered *= rstd
+    return centered, rstd
+
+
+def layer_norm_dx(g: Arr, w: Arr | None, xhat: Arr, rstd: Arr, axes: tuple[int, ...]) -> Arr:
+    """rstd * (gh - mean(gh) - x_hat * mean(gh * x_hat)), gh = g * w."""
+    gh = g * w if w is not None else g.copy()
+    if gh.shape != xhat.shape or not gh.dtype == xhat.dtype == rstd.dtype:
+        return rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+    t = gh * xhat
+    second = t.mean(axis=axes, keepdims=True)
+    np.multiply(xhat, second, out=t)
+    gh -= gh.mean(axis=axes, keepdims=True)
+    gh -= t
+    gh *= rstd
+    return gh
