@@ -3,8 +3,10 @@
 The floor covers rounding noise on a gradient that cancels to ~0 (``softmax(x).sum()``): that
 noise is eps times the terms that cancelled, not eps times the seed. Those terms are measured by
 a backward pass whose adjoints have random signs at every node (each node's incoming adjoint is
-multiplied elementwise by +-1 before its VJP), which keeps their size and breaks the structured
-cancellation: softmax's VJP of a sign-scrambled adjoint is as large as its terms. A gradient
+multiplied elementwise by a random sign and a random factor in [0.5, 1.5) before its VJP), which
+keeps their size and breaks the structured cancellation: softmax's VJP of a scrambled adjoint is as
+large as its terms. Signs alone are not enough: a short row can draw the same sign everywhere
+(a 3-element softmax row, 1 in 4), and softmax's VJP of a constant row is 0 again. A gradient
 scaled down by 1e-7 has terms scaled by 1e-7 too, so a sign flip there is never "noise".
 """
 
@@ -22,7 +24,8 @@ ROUNDS = 2
 
 def _scrambled(vjp: Any, rng: np.random.Generator) -> Any:
     def run(g: np.ndarray, saved: Any, node: Any) -> Any:
-        return vjp(g * rng.choice((-1.0, 1.0), size=np.shape(g)), saved, node)
+        shape = np.shape(g)
+        return vjp(g * (rng.choice((-1.0, 1.0), size=shape) * rng.uniform(0.5, 1.5, size=shape)), saved, node)
     return run
 
 

@@ -14,7 +14,7 @@ from crossgrad.engine.numeric.rules import RULES
 from crossgrad.engine.numeric.ruletools import Rule
 from crossgrad.engine.symbolic import closed_form, exact
 from crossgrad.engine.tolerance import Tolerance
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .test_random_graphs import SHAPES, run, step
@@ -219,6 +219,9 @@ def test_non_scalar_output_needs_a_seed():
 @given(shapes=st.lists(st.sampled_from(SHAPES), min_size=1, max_size=3),
        program=st.lists(step, min_size=1, max_size=5), seed=st.integers(0, 2**16),
        double=st.booleans())
+# softmax(x).sum() where both scrambling rounds drew one sign per 3-element row: the rounding
+# noise's scale came out 1e-18 and the noise was a false mismatch (signs alone kept it cancelling)
+@example(shapes=[(2, 3), ()], program=[("u", "softmax", 0, 0), ("u", "exp_tanh", 1, 0)], seed=0, double=False)
 def test_no_false_alarms_on_random_graphs(shapes, program, seed, double):
     rng = np.random.default_rng(seed)
     dtype = torch.float64 if double else torch.float32

@@ -28,7 +28,7 @@ from .lowering import lower
 from .templates import Stage, args, partials
 from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
-from .tensor_elementwise import elementwise_step
+from .tensor_elementwise import elementwise_step, unbroadcast
 from .tensor_lowering import tensor_lower
 from .tensor_pool import MaxPoolStep
 
@@ -115,16 +115,30 @@ def _matmul_step(shapes: list, out_shape: tuple) -> ContractionStep:
     b2 = b + (1,) if len(b) == 1 else b
     if len(b2) == 2 and len(a2) > 2:  # (..., i, j) @ (j, k): fold the batch into the rows
         a2 = (int(np.prod(a2[:-1], dtype=np.int64)), a2[-1])
-    if a2[:-2] != b2[:-2]:
-        raise NotCovered("matmul with broadcast batch dimensions")
-    batch = int(np.prod(a2[:-2], dtype=np.int64))
-    batched = len(a2) > 2
+    full = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+    batch = int(np.prod(full, dtype=np.int64))
+    batched = len(full) > 0
     ca = (batch,) + a2[-2:] if batched else a2
     cb = (batch,) + b2[-2:] if batched else b2
     out_canon = ca[:-1] + cb[-1:]
     return ContractionStep(C.matmul(batched, a2[-1]), ("A", "B"),
-                           lambda xs: [xs[0].reshape(ca), xs[1].reshape(cb)],
-                           [lambda g: g.reshape(a), lambda g: g.reshape(b)], out_canon, out_shape)
+                           lambda xs: [_batch(xs[0], a2, full, ca), _batch(xs[1], b2, full, cb)],
+                           [lambda g: _unbatch(g, full, a2, a), lambda g: _unbatch(g, full, b2, b)],
+                           out_canon, out_shape)
+
+
+def _batch(x: np.ndarray, shape: tuple, full: tuple, canon: tuple) -> np.ndarray:
+    """An operand read along the broadcast batch (a view when nothing is broadcast)."""
+    x = x.reshape(shape)
+    return x.reshape(canon) if shape[:-2] == full else np.broadcast_to(x, full + shape[-2:]).reshape(canon)
+
+
+def _unbatch(g: np.ndarray, full: tuple, shape: tuple, original: tuple) -> np.ndarray:
+    """The canonical adjoint back to the operand: summed over the batch dims it was broadcast along
+    (the adjoint of reading one element many times)."""
+    if shape[:-2] != full:
+        g = unbroadcast(g.reshape(full + shape[-2:]), shape)
+    return g.reshape(original)
 
 
 def _linear_step(shapes: list, out_shape: tuple) -> ContractionStep:
