@@ -166,6 +166,9 @@ class CheckPool:
             self._replace(worker)
             raise LimitError("request", f"the check's worker died (address space limit {self.memory_mb} MB); "
                                         "it has been replaced") from None
+        except BaseException:  # an answer that cannot be read: the worker's state is unknown
+            self._replace(worker)
+            raise
         self._release(worker)
         return answer
 
@@ -175,6 +178,7 @@ class CheckPool:
             while True:
                 for dead in [w for w in self._idle if not w.process.is_alive()]:
                     self._idle.remove(dead)
+                    dead.kill()  # already dead: the join is immediate; closes its pipe
                     self._forget(dead)
                 if self._idle:
                     return self._idle.pop()
@@ -200,14 +204,15 @@ class CheckPool:
             self._free.notify()
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker``; its replacement starts when a big check next needs one."""
+        """Kill ``worker`` (outside the lock: its join may take seconds); its replacement starts
+        when a big check next needs one."""
+        worker.kill()
         with self._free:
             self._forget(worker)
             self._free.notify()
 
     def _forget(self, worker: _Worker) -> None:
-        """(Holding ``_free``) kill a dead or overrunning worker and free its place."""
-        worker.kill()
+        """(Holding ``_free``) free the place of a dead or killed worker."""
         self._started -= 1
         self.replaced += 1
 

@@ -11,6 +11,7 @@ LRU; nothing is written to disk.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ MAX_STEPS = 256
 MAX_BYTES = 256 << 20  # index arrays the cached steps may hold (a server sees many big graphs)
 _STEPS: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
 _STATS = {"hits": 0, "misses": 0, "bytes": 0}
+_LOCK = threading.Lock()
 
 
 def _nbytes(step: Any) -> int:
@@ -79,19 +81,21 @@ def cached_step(plan: Plan, i: int, build: Callable[[Plan, int], Any], kind: str
     if key is None:
         return build(plan, i)
     key = (kind, *key)
-    entry = _STEPS.get(key)
-    if entry is not None:
-        _STEPS.move_to_end(key)
-        _STATS["hits"] += 1
-        return entry[0]
-    _STATS["misses"] += 1
-    found = build(plan, i)
+    with _LOCK:  # request threads share the table (order-2 and inline checks run in them)
+        entry = _STEPS.get(key)
+        if entry is not None:
+            _STEPS.move_to_end(key)
+            _STATS["hits"] += 1
+            return entry[0]
+        _STATS["misses"] += 1
+    found = build(plan, i)  # outside the lock: a derivation can take seconds
     size = _nbytes(found)
-    if size <= MAX_BYTES // 4:  # a huge one is not kept (its plan's own cache still holds it)
-        _STEPS[key] = (found, size)
-        _STATS["bytes"] += size
-    while _STEPS and (len(_STEPS) > MAX_STEPS or _STATS["bytes"] > MAX_BYTES):
-        _STATS["bytes"] -= _STEPS.popitem(last=False)[1][1]
+    with _LOCK:
+        if size <= MAX_BYTES // 4 and key not in _STEPS:  # a huge one is not kept (its plan's cache holds it)
+            _STEPS[key] = (found, size)
+            _STATS["bytes"] += size
+        while _STEPS and (len(_STEPS) > MAX_STEPS or _STATS["bytes"] > MAX_BYTES):
+            _STATS["bytes"] -= _STEPS.popitem(last=False)[1][1]
     return found
 
 

@@ -9,6 +9,7 @@ carries its own tangents. Independent of the numeric engine: no numeric VJP rule
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -23,15 +24,17 @@ from .tensor_conv import ConvStep
 from .tensor_elementwise import ElementwiseStep, unbroadcast
 
 _SECONDS: OrderedDict[str, list[Any]] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def second_plan(plan: Plan) -> list[Any]:
     """Per node: the templates' second-derivative kernels (TemplateStep), or None (contractions,
     convolutions, leaves). Raises :class:`tensor_second.NotTwice` naming every op it cannot cover."""
-    cached = _SECONDS.get(plan.structure_hash)
-    if cached is not None:
-        _SECONDS.move_to_end(plan.structure_hash)
-        return cached
+    with _LOCK:  # order-2 checks run in the server's request threads
+        cached = _SECONDS.get(plan.structure_hash)
+        if cached is not None:
+            _SECONDS.move_to_end(plan.structure_hash)
+            return cached
     try:
         steps = T.template_plan(plan)  # max pooling as its TemplateStep
     except (T.NotCovered, NotImplementedError):
@@ -45,9 +48,10 @@ def second_plan(plan: Plan) -> list[Any]:
             missing.append(f"{_name(plan, i)}: {err}")
     if missing:
         raise S2.NotTwice("; ".join(missing))
-    _SECONDS[plan.structure_hash] = seconds
-    if len(_SECONDS) > 32:
-        _SECONDS.popitem(last=False)
+    with _LOCK:
+        _SECONDS[plan.structure_hash] = seconds
+        if len(_SECONDS) > 32:
+            _SECONDS.popitem(last=False)
     return seconds
 
 
