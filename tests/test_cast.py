@@ -107,3 +107,22 @@ def test_a_second_backward_through_a_cast_alone_is_allowed_as_in_pytorch() -> No
     z.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         z.backward()
+
+
+def _precision(loss) -> dict[str, str]:
+    from crossgrad.engine.numeric.export import to_graph
+    from crossgrad.engine.precision import gradient_dtypes
+
+    plan = validate(to_graph(loss)[0])
+    return {plan.graph.nodes[i].name: d for i, d in gradient_dtypes(plan).items()}
+
+
+def test_float32_tolerances_only_for_leaves_whose_gradient_meets_float32_values() -> None:
+    x = crossgrad.randn(3, dtype=crossgrad.float64, requires_grad=True)
+    y = crossgrad.randn(3, dtype=crossgrad.float32, requires_grad=True)
+    # x's gradient (2x) never meets a float32 value: float64 tolerances for it
+    assert sorted(_precision((x ** 2).sum() + y.tanh().sum()).values()) == ["float32", "float64"]
+    # x's gradient is tanh(y) computed in float32: float32 tolerances
+    assert set(_precision((x * y.tanh().double()).sum()).values()) == {"float32"}
+    # x itself goes through float32 on its way
+    assert set(_precision((x.float().tanh().double() * 2.0).sum()).values()) == {"float32"}
