@@ -35,3 +35,8 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def values(self) -> list[Any]:
+        """A snapshot of the kept values (tests read every compiled template)."""
+        with self._lock:
+            return list(self._items.values())
