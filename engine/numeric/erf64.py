@@ -56,18 +56,33 @@ CHUNK = 16384
 _HIGH = np.uint64(0xFFFFFFFF00000000)
 
 
-def _poly(c: tuple[float, ...], s: Arr) -> Arr:
-    """sum c_k s^k in glibc's order: (c0 + s c1) + s^2 (c2 + s c3) + s^4 (c4 + s c5) + s^6 (...)
-    + s^8 c8, with s^4 = s^2 s^2, s^6 = s^4 s^2, s^8 = s^4 s^4; a lone top coefficient multiplies
-    its power directly."""
-    s2 = s * s
-    powers = {2: s2}
-    out = c[0] + s * c[1]
+def _ratio(p: tuple[float, ...], q: tuple[float, ...], s: Arr) -> Arr:
+    """P(s) / Q(s), both summed in glibc's order (see _sum) over shared powers s^2, s^4 = s^2 s^2,
+    s^6 = s^4 s^2, s^8 = s^4 s^4."""
+    top = max(len(p), len(q)) - 1
+    powers = {2: s * s}
+    if top >= 4:
+        powers[4] = powers[2] * powers[2]
+    if top >= 6:
+        powers[6] = powers[4] * powers[2]
+    if top >= 8:
+        powers[8] = powers[4] * powers[4]
+    return _sum(p, s, powers) / _sum(q, s, powers)
+
+
+def _sum(c: tuple[float, ...], s: Arr, powers: dict[int, Arr]) -> Arr:
+    """(c0 + s c1) + s^2 (c2 + s c3) + s^4 (c4 + s c5) + ..., left to right; a lone top
+    coefficient multiplies its power directly (glibc's s6*P4, s8*sa8)."""
+    out = s * c[1]
+    out += c[0]
     for k in range(2, len(c), 2):
-        if k not in powers:
-            powers[k] = powers[4] * (s2 if k == 6 else powers[4]) if k > 4 else s2 * s2
-        term = c[k] + s * c[k + 1] if k + 1 < len(c) else c[k]
-        out = out + powers[k] * term
+        if k + 1 < len(c):
+            term = s * c[k + 1]
+            term += c[k]
+            term *= powers[k]
+        else:
+            term = powers[k] * c[k]
+        out += term
     return out
 
 
@@ -84,19 +99,19 @@ def erf(x: Arr) -> Arr:
 def _chunk(x: Arr, out: Arr) -> None:
     """out[:] = erf(x) for one 1-D chunk: each band on its own elements, then +-1 and nan."""
     a = np.abs(x)
-    band = np.zeros(a.shape, np.int8)  # 0 below 2^-28 .. 5 from 6 on, nan 5 too
-    for edge in _EDGES:
-        band += ~(a < edge)
-    counts = np.bincount(band, minlength=6)
+    below = [a < edge for edge in _EDGES]  # (nan is below none: it lands with +-1)
+    done = 0
     for k, fn in enumerate(_FUNCS):
-        if counts[k] == a.size:
+        count = np.count_nonzero(below[k]) - done
+        if count == a.size:
             out[:] = fn(x, a)
             return
-        if counts[k]:
-            idx = np.flatnonzero(band == k)
+        if count:
+            idx = np.flatnonzero(below[k] if k == 0 else below[k] ^ below[k - 1])
             out[idx] = fn(x[idx], a[idx])
-    if counts[5]:
-        idx = np.flatnonzero(band == 5)
+        done += count
+    if done < a.size:
+        idx = np.flatnonzero(~below[-1])
         ends = np.copysign(1.0, x[idx])
         ends[np.isnan(x[idx])] = np.nan
         out[idx] = ends
@@ -111,12 +126,12 @@ def _tiny(x: Arr, a: Arr) -> Arr:
 
 def _small(x: Arr, a: Arr) -> Arr:
     z = x * x
-    return x + x * (_poly(PP, z) / _poly(QQ, z))
+    return x + x * _ratio(PP, QQ, z)
 
 
 def _middle(x: Arr, a: Arr) -> Arr:
     s = a - 1.0
-    y = ERX + _poly(PA, s) / _poly(QA, s)
+    y = ERX + _ratio(PA, QA, s)
     return np.copysign(y, x)
 
 
@@ -125,7 +140,7 @@ def _tail(r: tuple[float, ...], q: tuple[float, ...]) -> Callable[[Arr, Arr], Ar
     def band(x: Arr, a: Arr) -> Arr:
         s = 1.0 / (a * a)
         z = (a.view(np.uint64) & _HIGH).view(np.float64)
-        e = np.exp(-z * z - 0.5625) * np.exp((z - a) * (z + a) + _poly(r, s) / _poly(q, s))
+        e = np.exp(-z * z - 0.5625) * np.exp((z - a) * (z + a) + _ratio(r, q, s))
         return np.copysign(1.0 - e / a, x)
     return band
 
