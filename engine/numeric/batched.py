@@ -48,8 +48,10 @@ def _elementwise(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: l
 
 
 def _loop(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
-    """The fallback: the op once per copy."""
+    """The fallback: the op once per copy (a single copy as a view: no stacking copy)."""
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    if count == 1:
+        return np.asarray(fwd(tuple(x[0] if f else x for x, f in zip(xs, flags)), at)[0])[None]
     return np.stack([np.asarray(fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0])
                      for b in range(count)])
 
