@@ -14,6 +14,7 @@ own (``requests[i]...``); only UNAVAILABLE and DEADLINE_EXCEEDED end the stream.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -25,10 +26,11 @@ from crossgrad.engine.graph import validate
 
 from . import access_log, errors, wire
 
-BATCHING = True  # False: every request of a stream alone (bench_service's A/B)
+# False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
+BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
 # True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
 # witness in this thread too, request by request; False: one worker job for the group
-GROUP_INLINE = False
+GROUP_INLINE = os.environ.get("CROSSGRAD_STREAM_GROUP_INLINE", "0") == "1"
 _END = object()
 
 

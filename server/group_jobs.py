@@ -111,3 +111,17 @@ def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, list[tuple[Pla
         raise LookupError(f"structure {key} is not known to this worker")
     skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
     return key, leafbuf.unpack_many(skeleton, seed_dtype, data), tier
+
+
+class SplitAnswers:
+    """A group's job in two halves on two workers: requests [0, cut) and [cut, n)."""
+
+    def __init__(self, first: GroupAnswers, second: GroupAnswers, cut: int) -> None:
+        self.first, self.second, self.cut = first, second, cut
+
+    def get(self, n: int) -> Any:
+        return self.first.get(n) if n < self.cut else self.second.get(n - self.cut)
+
+    def finish(self) -> None:
+        self.first.finish()
+        self.second.finish()

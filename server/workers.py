@@ -37,7 +37,7 @@ from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
 from . import leafbuf
-from .group_jobs import GroupAnswers, run_many
+from .group_jobs import GroupAnswers, SplitAnswers, run_many
 
 _CTX = mp.get_context("spawn")
 INLINE_WORK = 2_000  # exact-tier units (~2 ms at the slow end) run in the caller when proven
@@ -47,6 +47,7 @@ PROVEN_CACHE_SIZE = 1024
 # witnesses) rather than inline. Off: on a loaded 2-core machine the worker's wake-up cost more
 # than the ~0.3 ms it saves (bench_service.py, Check-i vs Check, same run)
 PARALLEL_PROVEN = False
+SPLIT_AT_LEAST = 16  # a group's job goes to two idle workers when each half has this many requests
 COMPACT_JOBS = True  # False: every job carries the pickled plan (bench_service's A/B)
 
 
@@ -207,16 +208,28 @@ class SymbolicPool:
         return _Pending(lambda: self._collect(worker, deadline, alive, plan.structure_hash, tier))
 
     def submit_many(self, plans: list[Plan], seeds: list[np.ndarray], tier: str, deadline: float,
-                    alive: Callable[[], bool] = lambda: True) -> GroupAnswers:
-        """One worker job for requests of one structure (a stream's batch, never inline); its
-        answers arrive a part at a time (group_jobs.GroupAnswers)."""
-        worker = self._acquire(deadline, leafbuf.key_of(plans[0], seeds[0], tier))
-        try:
-            worker.send_many(plans, seeds, tier)
-        except OSError:
-            self._replace(worker)
-            raise WitnessTimeout("the worker died") from None
-        return GroupAnswers(self, worker, deadline, alive, plans[0].structure_hash, tier)
+                    alive: Callable[[], bool] = lambda: True) -> GroupAnswers | SplitAnswers:
+        """One worker job for requests of one structure (a stream's batch, never inline), split
+        in two halves when a second worker is idle; answers arrive a part at a time (group_jobs)."""
+        key = leafbuf.key_of(plans[0], seeds[0], tier)
+        workers = [self._acquire(deadline, key)]
+        second = self._take(key, known_only=False) if len(plans) >= 2 * SPLIT_AT_LEAST else None
+        workers += [second] if second is not None else []
+        cut = [0, len(plans) // 2, len(plans)] if len(workers) == 2 else [0, len(plans)]
+        jobs: list[GroupAnswers] = []
+        for k, worker in enumerate(workers):
+            part = slice(cut[k], cut[k + 1])
+            try:
+                worker.send_many(plans[part], seeds[part], tier)
+            except OSError:
+                self._replace(worker)
+                for job in jobs:
+                    job.finish()
+                for other in workers[k + 1:]:
+                    self._release(other)
+                raise WitnessTimeout("the worker died") from None
+            jobs.append(GroupAnswers(self, worker, deadline, alive, plans[0].structure_hash, tier))
+        return jobs[0] if len(jobs) == 1 else SplitAnswers(jobs[0], jobs[1], cut[1])
 
     def run(self, plan: Plan, seed: np.ndarray, tier: str, deadline: float,
             alive: Callable[[], bool] = lambda: True) -> dict[int, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import grpc
@@ -124,3 +125,27 @@ def test_sdk_check_many_reports_say_batched(arrived, server):
         assert report.verdict == alone.verdict == "agree"
         assert np.array_equal(report.leaves[0].grads["numeric"], alone.leaves[0].grads["numeric"])
         assert np.array_equal(report.leaves[0].grads["finite_difference"], alone.leaves[0].grads["finite_difference"])
+
+
+def test_a_group_job_split_over_two_idle_workers_answers_every_request():
+    from crossgrad.engine.graph import validate
+    from crossgrad.engine.symbolic import exact
+    from crossgrad.server.group_jobs import SplitAnswers
+    from crossgrad.server.workers import SymbolicPool
+
+    pool = SymbolicPool(2)
+    try:
+        plans = []
+        for k in range(40):
+            graph = Graph((Leaf("x", np.array([0.5 + k, -1.0]), True), OpNode("t", "tanh", ("x",)),
+                           OpNode("s", "sum", ("t",), {"dim": None, "keepdim": False})), "s")
+            plans.append(validate(graph))
+        seeds = [np.ones(())] * 40
+        job = pool.submit_many(plans, seeds, "exact", time.monotonic() + 60)
+        assert isinstance(job, SplitAnswers) and job.cut == 20
+        for n in (0, 19, 20, 39):
+            assert np.array_equal(job.get(n)[0], exact.gradients(plans[n], seeds[n])[0][0])
+        job.finish()
+        assert len(pool.idle_workers()) == 2  # both back in the pool
+    finally:
+        pool.close()

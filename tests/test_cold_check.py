@@ -192,3 +192,16 @@ def test_the_tensor_tiers_erf_is_math_erf_across_chunks():
     x = np.random.default_rng(6).standard_normal((3, 9000)) * 3
     assert np.array_equal(erf(x), np.vectorize(math.erf)(x)) and erf(x).shape == (3, 9000)
     assert erf(0.5) == math.erf(0.5)
+
+
+def test_the_signature_cache_is_bounded_by_the_bytes_its_steps_hold(monkeypatch):
+    rng = np.random.default_rng(7)
+    tensor_cache.clear()
+    monkeypatch.setattr(tensor_cache, "MAX_BYTES", 40_000)
+    for n in range(3, 9):  # softmax steps of growing size: the oldest are dropped
+        plan = validate(Graph((Leaf("x", rng.standard_normal((n, 50)), True),
+                               OpNode("y", "softmax", ("x",), {"dim": -1})), "y"))
+        tensor.compile_plan(plan)
+        assert tensor_cache.stats()["bytes"] <= 40_000
+    assert 0 < tensor_cache.stats()["size"] < 6
+    tensor_cache.clear()

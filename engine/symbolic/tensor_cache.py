@@ -20,8 +20,14 @@ import numpy as np
 from ..graph import Leaf, Plan, input_indices
 
 MAX_STEPS = 256
-_STEPS: OrderedDict[tuple, Any] = OrderedDict()
-_STATS = {"hits": 0, "misses": 0}
+MAX_BYTES = 256 << 20  # index arrays the cached steps may hold (a server sees many big graphs)
+_STEPS: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+_STATS = {"hits": 0, "misses": 0, "bytes": 0}
+
+
+def _nbytes(step: Any) -> int:
+    """The index arrays a template step holds (the other steps hold none of note)."""
+    return sum(g.gather.nbytes + g.out_index.nbytes for st in getattr(step, "stages", ()) for g in st.groups)
 
 
 def _frozen(value: Any) -> Any:
@@ -73,16 +79,19 @@ def cached_step(plan: Plan, i: int, build: Callable[[Plan, int], Any], kind: str
     if key is None:
         return build(plan, i)
     key = (kind, *key)
-    found = _STEPS.get(key)
-    if found is not None:
+    entry = _STEPS.get(key)
+    if entry is not None:
         _STEPS.move_to_end(key)
         _STATS["hits"] += 1
-        return found
+        return entry[0]
     _STATS["misses"] += 1
     found = build(plan, i)
-    _STEPS[key] = found
-    while len(_STEPS) > MAX_STEPS:
-        _STEPS.popitem(last=False)
+    size = _nbytes(found)
+    if size <= MAX_BYTES // 4:  # a huge one is not kept (its plan's own cache still holds it)
+        _STEPS[key] = (found, size)
+        _STATS["bytes"] += size
+    while _STEPS and (len(_STEPS) > MAX_STEPS or _STATS["bytes"] > MAX_BYTES):
+        _STATS["bytes"] -= _STEPS.popitem(last=False)[1][1]
     return found
 
 
@@ -94,3 +103,4 @@ def stats() -> dict[str, int]:
 def clear() -> None:
     """Forget every cached step (a cold start for tests and benchmarks)."""
     _STEPS.clear()
+    _STATS["bytes"] = 0
