@@ -52,3 +52,12 @@ def test_special_values_and_shapes() -> None:
 def test_erf_kernel_uses_it_for_float64() -> None:
     x = np.random.default_rng(2).standard_normal(3000) * 3
     assert np.array_equal(erf_kernel.erf(x), erf64.erf(x))
+
+
+def test_a_majority_band_run_on_the_whole_chunk_leaves_the_others_right() -> None:
+    rng = np.random.default_rng(3)
+    for scale in (0.3, 1.0, 3.0, 1e-300):  # the small or tiny band holds most, or none does
+        x = np.concatenate([rng.standard_normal(9000) * scale, [np.inf, -np.inf, np.nan, 1e300, -3.0, 2e-310]])
+        got, want = erf64.erf(x), EXACT(x).astype(np.float64)
+        assert np.array_equal(got, want, equal_nan=True) or np.all(_ulps(got, want)[~np.isnan(x)] <= 1)
+        assert np.isnan(got[-4]) and got[-6:-4].tolist() == [1.0, -1.0] and got[-3] == 1.0

@@ -97,20 +97,21 @@ def erf(x: Arr) -> Arr:
 
 
 def _chunk(x: Arr, out: Arr) -> None:
-    """out[:] = erf(x) for one 1-D chunk: each band on its own elements, then +-1 and nan."""
+    """out[:] = erf(x) for one 1-D chunk: each band on its own elements, then +-1 and nan. A band
+    holding most of the chunk runs on all of it first (no gather and scatter of its elements),
+    the other bands overwrite theirs."""
     a = np.abs(x)
     below = [a < edge for edge in _EDGES]  # (nan is below none: it lands with +-1)
-    done = 0
+    counts = np.diff([0] + [np.count_nonzero(b) for b in below] + [a.size])
+    most = int(np.argmax(counts[:-1]))
+    if 2 * counts[most] > a.size:
+        with np.errstate(all="ignore"):  # (elements of other bands may overflow; overwritten below)
+            out[:] = _FUNCS[most](x, a)
     for k, fn in enumerate(_FUNCS):
-        count = np.count_nonzero(below[k]) - done
-        if count == a.size:
-            out[:] = fn(x, a)
-            return
-        if count:
+        if counts[k] and not (k == most and 2 * counts[k] > a.size):
             idx = np.flatnonzero(below[k] if k == 0 else below[k] ^ below[k - 1])
             out[idx] = fn(x[idx], a[idx])
-        done += count
-    if done < a.size:
+    if counts[-1]:
         idx = np.flatnonzero(~below[-1])
         ends = np.copysign(1.0, x[idx])
         ends[np.isnan(x[idx])] = np.nan
