@@ -152,10 +152,15 @@ def _precompute(request: CheckRequest, plans: list[Plan], seeds: list[np.ndarray
             batch.symbolic = symbolic_many(plans, seeds, tier)
         except WitnessTimeout:
             batch.symbolic = None  # each request starts its own
-    if "numeric" in request.witnesses and batch_numeric.supported(plan):
-        batch.numeric = _timed(batch, "numeric", count, lambda: _numeric(plans, seeds))
-    if "finite_difference" in request.witnesses and _fd_per_element(plan) and batch_fd.batchable(plan):
-        batch.fd = _timed(batch, "finite_difference", count, lambda: batch_fd.per_element(plans, seeds))
+    try:
+        if "numeric" in request.witnesses and batch_numeric.supported(plan):
+            batch.numeric = _timed(batch, "numeric", count, lambda: _numeric(plans, seeds))
+        if "finite_difference" in request.witnesses and _fd_per_element(plan) and batch_fd.batchable(plan):
+            batch.fd = _timed(batch, "finite_difference", count, lambda: batch_fd.per_element(plans, seeds))
+    except BaseException:
+        if batch.symbolic is not None:  # the worker holding the group's symbolic job goes back
+            batch.symbolic.finish()
+        raise
     return batch
 
 

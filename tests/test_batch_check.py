@@ -108,3 +108,27 @@ def test_large_graphs_are_checked_alone():
     small = Graph((Leaf("x", np.zeros(8), True), OpNode("s", "sum", ("x",), {"dim": None, "keepdim": False})), "s")
     assert batch_check.batch_key(CheckRequest(big), validate(big)) is None
     assert batch_check.batch_key(CheckRequest(small), validate(small)) is not None
+
+
+def test_a_group_that_fails_before_its_checks_still_gives_back_its_symbolic_worker(monkeypatch):
+    """An unexpected error in the batched numeric pass escapes to the caller (who checks the
+    requests one by one), but the group's symbolic job is read to its end first: a job left
+    unread would hold its worker for good."""
+    class Job:
+        finished = False
+
+        def get(self, n):
+            raise AssertionError("no report was begun")
+
+        def finish(self):
+            Job.finished = True
+
+    def tanh_sum(v):
+        return Graph((Leaf("x", np.full(3, v), True), OpNode("y", "tanh", ("x",)), OpNode("s", "sum", ("y",))), "s")
+
+    requests = [CheckRequest(tanh_sum(v), tier="exact") for v in (0.1, 0.2)]
+    plans = [validate(r.graph) for r in requests]
+    monkeypatch.setattr(batch_check, "_numeric", lambda *a: (_ for _ in ()).throw(KeyError("planted")))
+    with pytest.raises(KeyError, match="planted"):
+        batch_check.check_group(requests, plans, lambda p, s, t: Job())
+    assert Job.finished

@@ -93,3 +93,17 @@ def test_a_vjp_that_does_not_cast_back_scaled_is_caught(monkeypatch: pytest.Monk
     assert report.verdict == "mismatch"
     assert report.leaves[0].suspect == "numeric"
     assert "x32" in str(report) and "to_dtype" in str(report)
+
+
+def test_a_second_backward_through_a_cast_alone_is_allowed_as_in_pytorch() -> None:
+    """ToCopyBackward0 saves no tensor (only the input's dtype), so torch lets a second backward
+    through it run; a node that saved a tensor still refuses (torch's message)."""
+    x = crossgrad.ones(3, requires_grad=True)
+    y = x.double().sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    z = (x.double() * x.double()).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        z.backward()

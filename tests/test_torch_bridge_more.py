@@ -1,7 +1,7 @@
 """Everyday PyTorch lines the bridge maps since issue 13's third round: dtype conversions,
 advanced indexing (``logits[torch.arange(n), y]``, ``x[mask]``), element-selecting reads
-(masked_select, diagonal, trace, unfold, take, topk/sort values), group norm, circular padding,
-nearest-exact / bicubic interpolation and grouped-query attention. Each: crossgrad's forward and
+(masked_select, diagonal, trace, unfold, take, topk/sort values), cosine similarity, group norm,
+circular padding, nearest-exact / bicubic interpolation and grouped-query attention. Each: crossgrad's forward and
 gradient equal PyTorch's, gradcheck passes, and a planted backward bug is caught by name."""
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ CASES = {  # name -> (function, input shapes (float64 unless given), catalogue o
     "topk, sort, kthvalue, median values (and indices as data)": (
         lambda x: x.topk(2, dim=1).values.sum(1) + x.sort(1, descending=True).values[:, 1]
         * x.sort(0).indices[:, 0].double() + x.kthvalue(2, 1).values + x.median(1).values, [(4, 5)], {"index"}),
+    "F.cosine_similarity, broadcast": (
+        lambda a, c: F.cosine_similarity(a, c, dim=-1) + F.cosine_similarity(a, a.flip(0)), [(4, 5), (5,)],
+        {"norm", "clamp"}),
+    "F.embedding with padding_idx (every witness runs)": (lambda w: F.embedding(Y, w, padding_idx=2) * 2, [(5, 3)],
+                                                          {"embedding"}),
     "F.group_norm with affine": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3, 3), (4,), (4,)],
                                  {"batch_norm"}),
     "F.instance_norm": (lambda x: F.instance_norm(x), [(2, 3, 4, 4)], {"batch_norm"}),

@@ -82,6 +82,7 @@ CASES = {
     "device= everywhere": "d = torch.device('cpu')\nout = (torch.arange(3, dtype=torch.long, device=d), torch.tensor([1.0], device='cpu'), torch.zeros_like(torch.ones(2), device='cpu'), torch.full((2,), 1.0, device=d), torch.eye(2, device='cpu'), torch.randn(2, device='cpu').shape, nn.Linear(2, 3, device='cpu').weight.shape, nn.Conv2d(2, 3, 3, device=d, dtype=torch.float64).weight.dtype, nn.LayerNorm(3, device='cpu', dtype=torch.float64).weight.dtype, nn.BatchNorm2d(3, device='cpu').running_mean)",
     "no_grad bare, prod dtype, clone memory_format": X + "@torch.no_grad\ndef f(a):\n    return a * 2\nout = (f(x).requires_grad, torch.tensor([1, 2, 3]).prod(dtype=torch.float32), x.clone(memory_format=torch.contiguous_format))",
     "in-place init draws": "torch.manual_seed(0)\nm = nn.Linear(64, 64)\nm.weight.data.normal_(mean=0.0, std=0.02)\nm.bias.data.uniform_(-0.1, 0.1)\nout = (0.018 < float(m.weight.detach().std()) < 0.022, bool((m.bias.abs() <= 0.1).all()), m.weight.requires_grad, m.weight.is_leaf)",
+    "bool reprs": "out = [repr(torch.tensor(v)) for v in ([True], [True, False], [[True, False], [True, True]], True, [False])]",
     # optimizers
     "sgd maximize": M + "opt = torch.optim.SGD(model.parameters(), lr=0.1, maximize=True, momentum=0.5)\n" + STEPS,
     "adam decoupled": M + "opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)\n" + STEPS,

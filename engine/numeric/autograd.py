@@ -115,6 +115,11 @@ class enable_grad(_GradModeContext):
 Vjp = Callable[[np.ndarray, Any, "Node"], Sequence[np.ndarray | None]]
 
 
+class Metadata(str):
+    """A node's saved value that is not a tensor (a dtype name): kept after backward, as torch keeps
+    a node's non-tensor attributes, so a second backward through that node alone is allowed."""
+
+
 class Node:
     """A recorded op: what backward needs to turn the output's gradient into the inputs'."""
 
@@ -144,7 +149,7 @@ class Node:
 
     def release(self) -> None:
         """Free saved values, as PyTorch does after a backward without retain_graph."""
-        if self.saved is not None:
+        if self.saved is not None and not isinstance(self.saved, Metadata):
             self.saved = None
             self.inputs = self.out = None
             self.freed = True

@@ -11,6 +11,11 @@ _PREFIX = "tensor("
 
 def _body(arr: np.ndarray) -> str:
     """Four fixed decimals, integral floats as ``1.``, scientific when numpy would need it."""
+    if arr.dtype == np.bool_:  # torch pads to the widest word present: [True] but [ True, False]
+        width = 5 if (~arr).any() else 4
+        text = np.array2string(arr.reshape(-1) if not arr.ndim else arr, separator=", ", prefix=_PREFIX,
+                               threshold=1000, formatter={"bool": lambda v: str(bool(v)).rjust(width)})
+        return text[1:-1] if not arr.ndim else text
     if arr.dtype.kind != "f":
         return np.array2string(arr, separator=", ", prefix=_PREFIX, threshold=1000)
     finite = arr[np.isfinite(arr)]

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import Metadata
 from .ruletools import Arr, Rule, call, traced
 
 
 def _forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """Saves the input's dtype name (no array): what the VJP casts back to."""
+    """Saves the input's dtype name (no array, so not freed by backward): what the VJP casts back to."""
     x = np.asarray(xs[0])
-    return x.astype(at["dtype"]), x.dtype.name
+    return x.astype(at["dtype"]), Metadata(x.dtype.name)
 
 
 def _vjp(g: Arr, source: Any, node: Any) -> tuple:

@@ -313,6 +313,16 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any
     return self._inplace(_rng(generator).normal(mean, std, self._data.shape))
 
 
+_MATMUL = TensorMath.__matmul__
+
+
+def matmul(self: Tensor, other: Any) -> Tensor:
+    """x @ y; operands of different dtypes are refused, as torch's (the same dtype: the fast path)."""
+    if type(other) is Tensor and self._data.dtype == other._data.dtype:
+        return _MATMUL(self, other)
+    return F.matmul(self, other)
+
+
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "erf", "log1p", "expm1",
                "reciprocal", "rsqrt")
 _METHODS: dict[str, Any] = {
@@ -341,7 +351,7 @@ _METHODS: dict[str, Any] = {
     "logical_not": logical(np.logical_not, unary=True), "logical_and": logical(np.logical_and),
     "logical_or": logical(np.logical_or), "logical_xor": logical(np.logical_xor),
     "__mod__": remainder, "remainder": remainder,
-    "__matmul__": lambda self, other: F.matmul(self, other), "matmul": lambda self, other: F.matmul(self, other),
+    "__matmul__": matmul, "matmul": matmul,
     "__rmatmul__": lambda self, other: F.matmul(other, self),
 }
 _METHODS.update((name, _float_unary(name)) for name in FLOAT_UNARY)

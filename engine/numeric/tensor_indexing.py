@@ -52,6 +52,16 @@ def _masked(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def getitem(self: Tensor, index: Any) -> Any:
+    kind = type(index)
+    if kind is slice:  # the common forms go straight to the integer/slice path
+        return _BASE(self, index)
+    if kind is int:
+        shape = self._data.shape
+        if shape and -shape[0] <= index < shape[0]:
+            return _BASE(self, index)
+    elif kind is tuple and all(type(i) is slice or type(i) is int for i in index):
+        _check_ints(self, index)
+        return _BASE(self, index)
     items = index if isinstance(index, tuple) else (index,)
     if len(items) == 1 and isinstance(items[0], Tensor) and items[0]._data.dtype == np.bool_:
         return _masked(self, items[0])

@@ -9,6 +9,7 @@ Only expressions built by the lowerings are printed — never client text.
 from __future__ import annotations
 
 import functools
+import linecache
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,4 +51,5 @@ def numpy_function(symbols: Sequence[sp.Symbol], expr: sp.Expr | Sequence[sp.Exp
     lambdify with our printer and namespace only (no ``"numpy"`` module string, so no star-import)."""
     fn: Callable[..., Any] = sp.lambdify(symbols, list(expr) if isinstance(expr, (list, tuple)) else expr,
                                          modules=[NAMESPACE], printer=NumPyPrinter(_SETTINGS), cse=cse)
+    linecache.cache.pop(fn.__code__.co_filename, None)  # lambdify keeps every source it wrote there
     return fn

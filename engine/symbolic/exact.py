@@ -21,6 +21,7 @@ from .. import ops
 from ..graph import Leaf, OpNode, Plan, input_indices
 from . import raw
 from .lowering import lower
+from .memo import Memo
 from .raw import NAN
 from .templates import Stage, args, partials
 from .work_models import WORK as WORK_MODELS
@@ -49,32 +50,30 @@ class Gradient:
     reads: frozenset[int]
 
 
-_TEMPLATES: dict[tuple[sp.Expr, int], Compiled] = {}
-_GRADIENTS: dict[tuple[sp.Expr, int, tuple[bool, ...]], Gradient] = {}
+_TEMPLATES = Memo(2048)  # compiled templates kept per process (they embed client constants)
+_GRADIENTS = Memo(4096)
 _PLANS: OrderedDict[str, list[NodeProgram | None]] = OrderedDict()
 PLAN_CACHE_SIZE = 64
 
 
 def compile_template(template: sp.Expr, n_args: int) -> Compiled:
     """lambdify the template and differentiate it by every placeholder, once per template."""
-    key = (template, n_args)
-    if key not in _TEMPLATES:
+    def build() -> Compiled:
         s = args(n_args)
-        _TEMPLATES[key] = Compiled(template, raw.compile_raw(s, [template], many=False), tuple(partials(template, s)))
-    return _TEMPLATES[key]
+        return Compiled(template, raw.compile_raw(s, [template], many=False), tuple(partials(template, s)))
+    return _TEMPLATES.get((template, n_args), build)
 
 
 def gradient_for(compiled: Compiled, wanted: tuple[bool, ...]) -> Gradient:
     """The partials by the wanted placeholders (0 for the others), compiled once per mask."""
-    key = (compiled.template, len(wanted), wanted)
-    if key not in _GRADIENTS:
+    def build() -> Gradient:
         symbols = args(len(wanted))
         found = [p if w else sp.Integer(0) for p, w in zip(compiled.partials, wanted)]
         reads = frozenset(k for k, v in enumerate(symbols) if any(v in p.free_symbols for p in found))
         direct = _direct(found, symbols)
         fn = None if direct is not None else raw.compile_raw(symbols, found, many=True)
-        _GRADIENTS[key] = Gradient(fn, direct or (), reads)
-    return _GRADIENTS[key]
+        return Gradient(fn, direct or (), reads)
+    return _GRADIENTS.get((compiled.template, len(wanted), wanted), build)
 
 
 def _direct(found: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[int, Any], ...] | None:

@@ -13,6 +13,7 @@ Min, sign, Heaviside, Piecewise) is lambdified by SymPy for mpmath and called on
 
 from __future__ import annotations
 
+import linecache
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,8 +61,11 @@ _MPMATH = {name: getattr(_CONTEXT, name) for name in dir(_CONTEXT) if not name.s
 
 
 def lambdify(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[..., Any]:
-    """SymPy's lambdify for mpmath, in our context."""
-    return sp.lambdify(symbols, expr, [_MPMATH, "mpmath"])
+    """SymPy's lambdify for mpmath, in our context (its source is not kept in linecache: a
+    server compiles templates with ever new client constants)."""
+    fn = sp.lambdify(symbols, expr, [_MPMATH, "mpmath"])
+    linecache.cache.pop(fn.__code__.co_filename, None)
+    return fn
 
 
 def constant(expr: sp.Expr) -> Raw:

@@ -8,7 +8,6 @@ lambdified to numpy and applied to all elements at once.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from . import contractions as C
 from . import tensor_linear as L
 from .codegen import numpy_function
 from .lowering import lower
+from .memo import Memo
 from .templates import Stage, args, partials
 from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
@@ -33,19 +33,7 @@ from .tensor_lowering import tensor_lower
 from .tensor_pool import MaxPoolStep
 
 MAX_TEMPLATE_ARGS = 4096
-_ERF = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf
-
-
-def _erf(x: Any) -> np.ndarray:
-    return np.asarray(_ERF(np.asarray(x, np.float64)), np.float64)
-
-
-# numpy's heaviside ufunc for SymPy's Heaviside(x, H0) (SymPy passes its own H0 = 1/2);
-# lambdify's default prints a much slower numpy.select
-NUMPY: list[Any] = [{"Heaviside": lambda x, h0=0.5: np.heaviside(x, float(h0)),
-          "erf": _erf}, "numpy"]
-
-
+TEMPLATES_KEPT = 2048  # compiled templates kept per process (they embed client constants)
 class NotCovered(Exception):
     """An op signature the tensor tier does not derive (the report says which)."""
 
@@ -57,19 +45,20 @@ class VectorTemplate:
     partials: tuple[sp.Expr, ...] = ()  # the SymPy partials ``gradient`` computes (order 2 reuses them)
 
 
-_TEMPLATES: dict[tuple[sp.Expr, int], Any] = {}
+_TEMPLATES = Memo(TEMPLATES_KEPT)
 
 
 def vector_template(template: sp.Expr, n_args: int) -> Any:
-    key = (template, n_args)
-    if key not in _TEMPLATES:
-        if n_args > MAX_TEMPLATE_ARGS and not L.plain_sum(template):
-            raise NotCovered(f"a template with {n_args} placeholders")
-        s = args(n_args)
-        found = partials(template, s)
-        _TEMPLATES[key] = L.linear_template(template, s, found) or VectorTemplate(
-            numpy_function(s, template), numpy_function(s, found, cse=True), tuple(found))
-    return _TEMPLATES[key]
+    return _TEMPLATES.get((template, n_args), lambda: _compile_template(template, n_args))
+
+
+def _compile_template(template: sp.Expr, n_args: int) -> Any:
+    if n_args > MAX_TEMPLATE_ARGS and not L.plain_sum(template):
+        raise NotCovered(f"a template with {n_args} placeholders")
+    s = args(n_args)
+    found = partials(template, s)
+    return L.linear_template(template, s, found) or VectorTemplate(
+        numpy_function(s, template), numpy_function(s, found, cse=True), tuple(found))
 
 
 @dataclass

@@ -22,6 +22,8 @@ import sympy as sp
 
 from . import contractions as C
 from . import tensor_linear as L
+from .codegen import numpy_function
+from .memo import Memo
 from .templates import args, partials
 
 MAX_SECOND_PAIRS = 1024  # (first partial, placeholder it holds) pairs SymPy differentiates per template
@@ -50,24 +52,19 @@ def _almost_everywhere(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
 
 
-_SECOND: dict[tuple[sp.Expr, int], SecondKernel] = {}
+_SECOND = Memo(2048)  # second-derivative kernels kept per process (they embed client constants)
 
 
 def second_kernel(template: sp.Expr, n_args: int, compiled: Any) -> SecondKernel:
     """The template's Hessian times a tangent, by ``sympy.diff`` of its first partials."""
     if isinstance(compiled, L.LinearTemplate) or n_args == 0:
         return SecondKernel(None)
-    key = (template, n_args)
-    if key not in _SECOND:
-        _SECOND[key] = _derive(template, n_args, getattr(compiled, "partials", ()) or None)
-    return _SECOND[key]
+    return _SECOND.get((template, n_args), lambda: _derive(template, n_args, getattr(compiled, "partials", ()) or None))
 
 
 def _derive(template: sp.Expr, n_args: int, firsts: tuple[sp.Expr, ...] | None = None) -> SecondKernel:
     """Row j: sum over the placeholders k that f_j holds of diff(f_j, s_k) t_k. A piecewise-
     constant f_j (Max, Min, relu, abs: Heavisides and signs of placeholders) has none a.e."""
-    from .tensor import NUMPY
-
     s, t = args(n_args), tangent_args(n_args)
     found = list(firsts or partials(template, s))
     held = [[] if _piecewise_constant(f, s) else [k for k, v in enumerate(s) if v in f.free_symbols]
@@ -83,7 +80,7 @@ def _derive(template: sp.Expr, n_args: int, firsts: tuple[sp.Expr, ...] | None =
         raise NotTwice(f"SymPy leaves an unevaluated second derivative of {template}")
     if all(r == 0 for r in rows):
         return SecondKernel(None)
-    return SecondKernel(sp.lambdify(s + t, rows, NUMPY, cse=True))
+    return SecondKernel(numpy_function(s + t, rows, cse=True))
 
 
 def _piecewise_constant(expr: sp.Expr, s: tuple[sp.Symbol, ...]) -> bool:

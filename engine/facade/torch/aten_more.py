@@ -96,6 +96,19 @@ def _by_indices(dim_at: int) -> Rule:
     return rule
 
 
+def _cosine_similarity(e: Emit, a: tuple, k: dict) -> str:
+    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim: PyTorch's own formula (each
+    vector normalized first, its norm clamped below at eps)."""
+    dim, eps = int(arg(a, k, 2, "dim", 1)), float(arg(a, k, 3, "eps", 1e-8))
+    rank = max(len(e.shape(a[0])), len(e.shape(a[1])))
+    units = []
+    for x in a[:2]:
+        d = dim % rank - (rank - len(e.shape(x)))  # the dim in x's own (unbroadcast) shape
+        norm = e.op("norm", [x], p=2.0, dim=(d,), keepdim=True)
+        units.append(e.op("div", [x, e.op("clamp", [norm], min=eps, max=None)]))
+    return e.op("sum", [e.op("mul", units)], dim=(dim,), keepdim=False)
+
+
 def _group_norm(e: Emit, a: tuple, k: dict) -> str:
     """aten.group_norm(x, groups, weight, bias, eps): batch_norm (training statistics, no running
     ones) of the (1, N G, -1) view, then the per-channel affine (torch's composite)."""
@@ -161,6 +174,7 @@ MORE: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.sort.stable": (("index", "reshape"), _by_indices(99)),  # dim is keyword-only
     "aten.kthvalue.default": (("index", "reshape"), _by_indices(2)),
     "aten.median.dim": (("index", "reshape"), _by_indices(1)),
+    "aten.cosine_similarity.default": (("norm", "clamp", "div", "mul", "sum"), _cosine_similarity),
     "aten.group_norm.default": (("batch_norm", "reshape", "mul", "add"), _group_norm),
     "aten.pad.default": (("pad", "slice", "cat"), _circular),
     "aten.scaled_dot_product_attention.default": (
