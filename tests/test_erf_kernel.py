@@ -32,9 +32,13 @@ def test_special_values_and_shape() -> None:
     assert np.isnan(got[1, 0]) and got[1, 1:3].tolist() == [1.0, -1.0] and got[1, 3] > 0
 
 
-def test_float64_keeps_math_erf() -> None:
-    x = np.random.default_rng(0).standard_normal(1000) * 3
-    assert np.array_equal(erf_kernel.erf(x), EXACT(x).astype(np.float64))
+def test_float64_is_math_erf_within_one_ulp() -> None:
+    """float64 runs glibc's algorithm in numpy (tests/test_erf64.py); only numpy's exp may round
+    unlike glibc's, so a few elements in 10^4 differ, by 1 ulp."""
+    x = np.random.default_rng(0).standard_normal(100_000) * 3
+    got, want = erf_kernel.erf(x), EXACT(x).astype(np.float64)
+    assert np.max(np.abs(got - want) / np.spacing(np.abs(want))) <= 1
+    assert np.mean(got == want) > 0.999
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

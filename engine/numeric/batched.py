@@ -24,6 +24,7 @@ from .. import ops
 from ..graph import Leaf, Plan, input_indices
 from . import losses
 from .rules import RULES, index_along, reduced_dims
+from .rules_conv import conv_and_cols, conv_from_cols
 from .ruletools import Arr
 from .run_graph import evaluator
 
@@ -48,8 +49,10 @@ def _elementwise(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: l
 
 
 def _loop(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
-    """The fallback: the op once per copy."""
+    """The fallback: the op once per copy (a single copy as a view: no stacking copy)."""
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
+    if count == 1:
+        return np.asarray(fwd(tuple(x[0] if f else x for x, f in zip(xs, flags)), at)[0])[None]
     return np.stack([np.asarray(fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0])
                      for b in range(count)])
 
@@ -328,10 +331,17 @@ def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: 
     step = max(1, CONV_CHUNK // max(1, window))
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
     result = np.empty((count,) + tuple(out))
-    for b in range(count):
-        copy = tuple(x[b] if f else x for x, f in zip(xs, flags))
-        for start in range(0, shapes[0][0], step):
-            result[b, start:start + step] = fwd((copy[0][start:start + step],) + copy[1:], at)[0]
+    copies = [tuple(x[b] if f else x for x, f in zip(xs, flags)) + (None,) for b in range(count)]
+    shared = fwd is RULES["conv2d"].forward and len(shapes[0]) == len(shapes[1])  # batched input
+    for start in range(0, shapes[0][0], step):
+        part = xs[0][start:start + step]
+        if not shared:
+            for b in range(count):
+                result[b, start:start + step] = fwd((part,) + copies[b][1:-1], at)[0]
+            continue
+        result[0, start:start + step], cols = conv_and_cols(part, copies[0][1], copies[0][2], at)
+        for b in range(1, count):  # the same windows: copied once, multiplied by each copy's weight
+            result[b, start:start + step] = conv_from_cols(cols, part.dtype, copies[b][1], copies[b][2], out[2:])
     return result
 
 

@@ -17,26 +17,32 @@ from .rules_pool import _pads
 Arr = np.ndarray
 
 
-def _rows(x: Arr, op: str, at: dict) -> tuple[Arr, Arr]:
-    """(values, flat input indices) per window, one row per output element; -inf / -1 outside."""
+def _rows(x: Arr, op: str, at: dict, with_index: bool = True) -> tuple[Arr, Arr | None]:
+    """(values, flat input indices) per window, one row per output element; -inf / -1 outside
+    (the indices only when asked: a tie test reads the values alone)."""
     x = x.reshape(planes(x.shape))
     if op == "adaptive_max_pool2d":
         rows = adaptive_rows(x.shape, at["output_size"])
         return np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf), rows
     kernel, stride, pad, dil, out = pool_geometry(op, x.shape, at)
     pads = [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out)
-    grid = np.arange(x.size).reshape(x.shape)
     taps = kernel[0] * kernel[1]
     shape = (tuple(kernel), tuple(out), tuple(stride), tuple(dil))
     values = windows(np.pad(x, pads, constant_values=-np.inf), *shape).reshape(-1, taps)
+    if not with_index:
+        return values, None
+    grid = np.arange(x.size).reshape(x.shape)
     index = windows(np.pad(grid, pads, constant_values=-1), *shape).reshape(-1, taps)
     return values, index
 
 
 def has_tie(op: str, x: Arr, at: dict) -> bool:
-    values, _ = _rows(x, op, at)
+    """Whether some window holds its finite maximum twice: every window with a finite maximum
+    holds it at least once, so a tie means more hits in all than such windows."""
+    values, _ = _rows(x, op, at, with_index=False)
     top = values.max(axis=1, keepdims=True)
-    return bool(((values == top) & np.isfinite(top)).sum(axis=1).max(initial=0) > 1)
+    finite = np.isfinite(top)
+    return bool(np.count_nonzero((values == top) & finite) > np.count_nonzero(finite))
 
 
 def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
@@ -44,6 +50,7 @@ def branch(op: str) -> Callable[[int], Callable[[Arr, Any, Any], tuple]]:
         def vjp(g: Arr, saved: Any, node: Any) -> tuple:
             x = saved[2]  # (N, C, H, W) also for an unbatched input (unbatched.py)
             values, index = _rows(x, op, node.attrs)
+            assert index is not None
             pick = values.argmax(axis=1) if side == 0 else values.shape[1] - 1 - values[:, ::-1].argmax(axis=1)
             flat = index[np.arange(len(index)), pick]
             g4 = g.reshape((1, *g.shape)) if g.ndim == 3 else g

@@ -255,3 +255,18 @@ CONV_TRANSPOSE = Rule(_transpose_forward, _transpose_vjp)
 CONV_RULES: dict[str, Rule] = {
     "conv1d": CONV, "conv2d": CONV, "conv_transpose1d": CONV_TRANSPOSE, "conv_transpose2d": CONV_TRANSPOSE,
 }
+
+
+def conv_from_cols(cols: Arr, x_dtype: Any, w: Arr, b: Arr | None, out: tuple) -> Arr:
+    """conv_and_cols(x, w, b, at)[0] from its window matrix ``cols`` for another weight and bias,
+    bit for bit (the same per-sample products and bias add): finite differences move the weight
+    of a convolution whose input stays, so the windows are copied once for every copy."""
+    n, groups = cols.shape[:2]
+    wmat = w.reshape(groups, w.shape[0] // groups, -1)
+    y = np.matmul(wmat, cols, dtype=np.result_type(wmat, cols)).reshape((n, w.shape[0]) + tuple(out))
+    nd = len(out)
+    if b is not None and b.dtype == y.dtype:
+        y += b.reshape((-1,) + (1,) * nd)
+    elif b is not None:
+        y = y + b.reshape((-1,) + (1,) * nd)
+    return y.astype(np.result_type(x_dtype, w), copy=False)
