@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .check import PAIRS, Checking, Row, _leaf_reports, _leaf_rows, _side_by_side
+from .check import PAIRS, Checking, Row, _leaf_reports, _side_by_side, leaf_groups
 from .compare import PairComparison, compare_leaves
 from .magnitudes import flowing_magnitudes
-from .precision import gradient_dtypes
 from .report import LeafReport, finish_leaf
 from .tolerance import policy
 
@@ -53,17 +52,14 @@ def leaf_reports_many(checks: Sequence[Checking]) -> list[list[LeafReport]]:
 
 def _collect(n: int, c: Checking, entries: dict[int, LeafReport], found: dict,
              groups: dict[tuple, list[Member]]) -> None:
-    """Check ``n``'s leaves and rows (as check._leaf_reports makes them) into ``groups``."""
-    plan = c.plan
+    """Check ``n``'s leaves and rows (check.leaf_groups, as a lone check groups them) into
+    ``groups``, whose key adds what may differ between requests: tolerance and seed scale."""
     scales = {"elements": float(np.abs(c.seed).max(initial=0.0)), "directions": getattr(c.fd, "seed_scale", 1.0)}
-    precision = gradient_dtypes(plan)  # the tolerances' dtype, as check._leaf_reports chooses it
-    for leaf in plan.grad_leaves():
-        entries[leaf] = LeafReport(plan.graph.nodes[leaf].name, plan.shapes[leaf], plan.dtypes[leaf],
-                                   {w: g[leaf] for w, g in c.grads.items() if leaf in g}, [])
-        for unit, rows in _leaf_rows(leaf, entries[leaf], c.fd, found, c.report.failures).items():
-            if rows:
-                key = (unit, precision[leaf], tuple(pair for pair, _, _ in rows), c.request.tolerance, scales[unit])
-                groups.setdefault(key, []).append((n, leaf, rows))
+    own, own_groups = leaf_groups(c.plan, c.grads, c.fd, found, c.report.failures)
+    entries.update(own)
+    for (unit, dtype, pairs), members in own_groups.items():
+        key = (unit, dtype, pairs, c.request.tolerance, scales[unit])
+        groups.setdefault(key, []).extend((n, leaf, rows) for leaf, rows in members)
 
 
 class _Magnitudes:

@@ -280,12 +280,11 @@ def _side_by_side(members: list[tuple[int, list[Row]]], side: int) -> np.ndarray
 Group = tuple[str, str, tuple[tuple[str, str], ...]]  # unit, dtype, pairs: leaves compared together
 
 
-def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: dict, fd: Any,
-                  kink_values: list[np.ndarray] | None, failures: dict[str, str]) -> list[LeafReport]:
-    """Every pair of witnesses on every leaf. Leaves with the same dtype, unit and pairs are
-    compared in one pass (the seed graph: both leaves, three pairs, one call)."""
+def leaf_groups(plan: Plan, grads: dict, fd: Any, found: dict, failures: dict[str, str]
+                ) -> tuple[dict[int, LeafReport], dict[Group, list[tuple[int, list[Row]]]]]:
+    """Each differentiable leaf's report (pairs still to compare; pairs decided without comparing
+    go into ``found``) and its rows grouped by (unit, the tolerances' dtype, pairs)."""
     entries: dict[int, LeafReport] = {}
-    found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
     groups: dict[Group, list[tuple[int, list[Row]]]] = {}
     precision = gradient_dtypes(plan)  # a float64 leaf cast to float32 on its way: float32 tolerances
     for leaf in plan.grad_leaves():
@@ -293,8 +292,16 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
                                    {w: g[leaf] for w, g in grads.items() if leaf in g}, [])
         for unit, rows in _leaf_rows(leaf, entries[leaf], fd, found, failures).items():
             if rows:
-                key = (unit, precision[leaf], tuple(pair for pair, _, _ in rows))
-                groups.setdefault(key, []).append((leaf, rows))
+                groups.setdefault((unit, precision[leaf], tuple(pair for pair, _, _ in rows)), []).append((leaf, rows))
+    return entries, groups
+
+
+def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: dict, fd: Any,
+                  kink_values: list[np.ndarray] | None, failures: dict[str, str]) -> list[LeafReport]:
+    """Every pair of witnesses on every leaf. Leaves with the same dtype, unit and pairs are
+    compared in one pass (the seed graph: both leaves, three pairs, one call)."""
+    found: dict[tuple[int, tuple[str, str]], PairComparison] = {}
+    entries, groups = leaf_groups(plan, grads, fd, found, failures)
     scales = {"elements": float(np.abs(seed).max(initial=0.0)), "directions": getattr(fd, "seed_scale", 1.0)}
     flowing: dict[int, float] = {}
 

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crossgrad.engine import batch_check
-from crossgrad.engine.graph import validate
 
 from . import access_log, errors, wire
 
@@ -106,7 +105,7 @@ def _answer(servicer: Any, items: list[Any], first: int, context: Any) -> Iterat
         yield alone(servicer, items[0], first, context)
         return
     started = time.perf_counter()
-    deadline, budget = _deadline(servicer, context)
+    deadline, _, budget = servicer.budget(context)
     prepared = [_prepare(servicer, item, deadline, budget) for item in items]
     for start, stop in batch_check.runs([None if p is None else p[2] for p in prepared]):
         if stop - start == 1:
@@ -116,30 +115,11 @@ def _answer(servicer: Any, items: list[Any], first: int, context: Any) -> Iterat
                           started)
 
 
-def _deadline(servicer: Any, context: Any) -> tuple[float, float]:
-    """The symbolic deadline and the call's budget, as CrossgradServicer._check computes them."""
-    from .service import ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE
-
-    limits = servicer.limits
-    remaining = context.time_remaining() if context is not None else None
-    budget = min(remaining or limits.max_deadline_seconds, limits.max_deadline_seconds)
-    margin = max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget)
-    return time.monotonic() + max(0.0, budget - margin), budget
-
-
 def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple | None:
-    """(engine request, plan, batch key), as CrossgradServicer._check prepares them; None when
-    the request cannot be batched or fails here (it then goes alone, to get its own error)."""
-    from .service import EXACT_EVALUATIONS_PER_SECOND
-
-    limits = servicer.limits
+    """(engine request, plan, batch key), as a lone Check prepares them; None when the request
+    cannot be batched or fails here (it then goes alone, to get its own error)."""
     try:
-        request = wire.request_in(item.request, limits)
-        request.exact_budget = min(request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
-        request.deadline = deadline
-        limits.check_exact_budget(request)
-        plan = validate(request.graph, limits.max_nodes)
-        limits.check_plan(plan, request, item.request.figures_only)
+        request, plan = servicer.prepare(item.request, deadline, budget)
         if servicer.big is not None and servicer.admission.is_big(plan, request):
             return None  # a big check goes alone, to its own worker (admission.py)
         key = batch_check.batch_key(request, plan)

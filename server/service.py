@@ -70,12 +70,25 @@ class CrossgradServicer(wire.ServicerBase):
 
     def _check(self, request: Any, context: Any) -> Any:
         """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
+        deadline, end, budget = self.budget(context)
+        alive = context.is_active if context is not None else lambda: True
+        engine_request, plan = self.prepare(request, deadline, budget)
+        if self.big is not None and self.admission.is_big(plan, engine_request):
+            with self.admission.big():  # off this thread: small checks keep the interpreter
+                return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
+        return check(engine_request, runner(self.pool, deadline, alive), plan)
+
+    def budget(self, context: Any) -> tuple[float, float, float]:
+        """(the symbolic witness's deadline, the call's end, its budget in seconds): the client's
+        deadline capped, less time to answer — comparing, building and sending the report (a
+        loaded machine needs more)."""
         remaining = context.time_remaining() if context is not None else None
         budget = min(remaining or self.limits.max_deadline_seconds, self.limits.max_deadline_seconds)
-        # leave time to answer: comparing, building and sending the report (a loaded machine needs more)
         end = time.monotonic() + budget
-        deadline = end - min(budget, max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget))
-        alive = context.is_active if context is not None else lambda: True
+        return end - min(budget, max(ANSWER_MARGIN_SECONDS, ANSWER_MARGIN_SHARE * budget)), end, budget
+
+    def prepare(self, request: Any, deadline: float, budget: float) -> tuple[Any, Any]:
+        """The engine request and its validated plan, within the limits (raises what they refuse)."""
         engine_request = wire.request_in(request, self.limits)
         # auto takes the exact tier only when it can finish in half the time this call has left
         engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
@@ -83,10 +96,7 @@ class CrossgradServicer(wire.ServicerBase):
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
         self.limits.check_plan(plan, engine_request, request.figures_only)
-        if self.big is not None and self.admission.is_big(plan, engine_request):
-            with self.admission.big():  # off this thread: small checks keep the interpreter
-                return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
-        return check(engine_request, runner(self.pool, deadline, alive), plan)
+        return engine_request, plan
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         started = time.perf_counter()
