@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import ShapeError
-from . import bn_kernels
+from . import bn_kernels, pad_modes
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
@@ -180,10 +180,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    if mode not in ("constant", "reflect", "replicate"):
-        raise NotImplementedError(f"pad mode {mode!r} is not supported (constant, reflect, replicate)")
-    return _run("pad", (input,), {"pad": tuple(int(p) for p in pad), "mode": mode,
-                                  "value": 0.0 if value is None else float(value)})
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant" and value:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    return pad_modes.pad(input, pad, mode, 0.0 if value is None else float(value))
 
 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
@@ -196,6 +197,8 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
     if align_corners is not None and mode == "nearest":
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     nd = 1 if input.dim() == 3 else 2  # other ranks: the shape rule's error
@@ -238,7 +241,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
                                        f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
     flat = input.reshape(1, n * num_groups, -1)
-    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    if flat.shape[-1] == 1:  # one element per group: x - mean is 0 (torch allows it; batch_norm would not)
+        out = flat * 0.0
+    else:
+        out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
     return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "NativeGroupNormBackward0")
 
 
@@ -247,7 +253,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Each (sample, channel) normalized over its spatial elements: batch_norm on the (1, N C, ...) view."""
     if not use_input_stats:
-        return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
+        out = batch_norm(input, running_mean, running_var, None, None, False, momentum, eps)
+        return _renamed(_affine(out, weight, bias), "ViewBackward0")
     n, c = input.shape[0], input.shape[1]
     if int(np.prod(input.shape[2:])) <= 1:  # torch's check, before the reshaped batch_norm's
         raise ShapeError("instance_norm", "Expected more than 1 spatial element when training, got input size "
