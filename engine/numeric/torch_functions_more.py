@@ -71,6 +71,24 @@ def masked_fill_tensor(input: Tensor, mask: Tensor, value: Tensor) -> Tensor:
     return _renamed(out, "MaskedFillBackward1")
 
 
+def set_default_dtype(d: Any) -> None:
+    """The float dtype of Python floats, factories and new layers (float32 or float64)."""
+    from . import dtypes
+
+    if d not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"only floating-point types are supported as the default type (crossgrad's are float32 and "
+                        f"float64), got {d}")
+    dtypes.DEFAULT_FLOAT = d
+
+
+def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
+    """x.type(): torch's legacy type name ('torch.FloatTensor'); x.type(dtype): x.to(dtype)."""
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+        return f"torch.{names[self.dtype.name]}Tensor"
+    return self.to(dtype)
+
+
 def _as_mask(b: Any) -> Tensor:
     return b if isinstance(b, Tensor) else Tensor._make(np.asarray(b))
 
@@ -79,6 +97,7 @@ def install() -> None:
     Tensor.select = select  # type: ignore[attr-defined]
     Tensor.masked_select = masked_select  # type: ignore[attr-defined]
     Tensor.equal = equal  # type: ignore[attr-defined]
+    Tensor.type = tensor_type  # type: ignore[attr-defined]
 
 
-__all__ = ["equal", "masked_select", "select"]
+__all__ = ["equal", "masked_select", "select", "set_default_dtype"]
