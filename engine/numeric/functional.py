@@ -107,6 +107,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          "probability targets (float targets) are not supported")
     if isinstance(weight, Tensor) and weight.requires_grad:
         raise RuntimeError("the derivative for 'weight' is not implemented.")
+    from .functional_cnn import same_floats
+
+    same_floats("cross_entropy", input, weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() > 2:

@@ -11,6 +11,7 @@ import numpy as np
 from ..shapes import broadcast
 from .creation import default_generator
 from .dispatch import apply
+from .functional_cnn import same_floats
 from .shape_api import _check_index
 from .tensor_math import _renamed
 
@@ -27,6 +28,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm:
 
 def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Any:
+    same_floats("layer_norm", input, weight, bias)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     return apply("layer_norm", (input, weight, bias), {"normalized_shape": tuple(int(n) for n in shape),
                                                         "eps": float(eps)})
@@ -34,7 +36,19 @@ def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = 
 
 def _loss(op: str, input: Any, target: Any, reduction: str, **attrs: Any) -> Any:
     input, target = broadcast_target(op, input, target, warn=op != "kl_div")
+    input, target = _promoted(op, input, target)
     return apply(op, (input, target), {"reduction": reduction, **attrs})
+
+
+def _promoted(op: str, input: Any, target: Any) -> tuple[Any, Any]:
+    """Mixed float dtypes as torch computes them: promoted (huber_loss: the input's dtype)."""
+    a, b = getattr(input, "_data", None), getattr(target, "_data", None)
+    if a is None or b is None or a.dtype == b.dtype or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return input, target
+    if op == "huber_loss":
+        return input, target.to(input.dtype)
+    wide = input.dtype if a.dtype.itemsize >= b.dtype.itemsize else target.dtype
+    return input.to(wide), target.to(wide)
 
 
 def warn_target_size(input: Any, target: Any) -> None:
@@ -73,6 +87,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
+    same_floats("nll_loss", input, weight)
     if input.dim() > 2:
         from .loss_spatial import flattened
 
@@ -87,6 +102,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
     """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
+    same_floats("binary_cross_entropy", input, target, weight)
     data = getattr(input, "_data", None)
     if data is not None and data.size and not ((data >= 0) & (data <= 1)).all():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
@@ -116,6 +132,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     (ScaledDotProductFlashAttentionForCpuBackward0) for 4-D inputs whose value head size is the
     query's, UnsafeViewBackward0 otherwise. A query row whose mask hides every key is 0 (torch's
     safe softmax), its gradients 0: the row is left unmasked and its weights multiplied by 0."""
+    same_floats("scaled_dot_product_attention", query, key, value)
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:

@@ -65,4 +65,15 @@ CASES = {
     "DataLoader worker options, ConcatDataset": "data = torch.utils.data\nds = data.TensorDataset(torch.arange(10.0).reshape(5, 2), torch.arange(5))\nc = data.ConcatDataset([ds, ds])\nout = ([b for b in data.DataLoader(ds, batch_size=2, num_workers=0, pin_memory=True, persistent_workers=False)], len(c), c[7], c.cumulative_sizes, len(ds + ds))",
     "TensorDataset size mismatch": "out = torch.utils.data.TensorDataset(torch.ones(3), torch.ones(4))",
     "set_default_dtype, type(), randint_like": "torch.set_default_dtype(torch.float64)\ntry:\n    out = [str(t.dtype) for t in (torch.ones(2), torch.tensor([1.5]), torch.tensor([1, 2]) * 0.5, nn.Linear(2, 3).weight, nn.Conv2d(1, 2, 3).bias, torch.randn(2))] + [torch.ones(1).type(), torch.ones(1, dtype=torch.long).type(), str(torch.ones(1).type(torch.float32).dtype), tuple(torch.randint_like(torch.ones(2, 3), 4).shape)]\nfinally:\n    torch.set_default_dtype(torch.float32)",
+    # layers never mix float dtypes (torch's RuntimeError; crossgrad promoted silently); regression losses promote
+    "conv of a float64 input in a float32 layer": "torch.manual_seed(0)\nout = nn.Conv2d(2, 3, 3)(torch.ones(1, 2, 4, 4, dtype=torch.float64))",
+    "batch_norm of a float64 input in a float32 layer": "out = nn.BatchNorm2d(2)(torch.ones(2, 2, 3, 3, dtype=torch.float64))",
+    "layer_norm with a float64 weight": "out = F.layer_norm(torch.ones(2, 3), (3,), torch.ones(3, dtype=torch.float64))",
+    "sdpa of mixed dtypes": "out = F.scaled_dot_product_attention(torch.ones(1, 2, 3), torch.ones(1, 2, 3, dtype=torch.float64), torch.ones(1, 2, 3))",
+    "cross_entropy with a float64 weight": "out = F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 1]), weight=torch.ones(3, dtype=torch.float64))",
+    "regression losses of mixed dtypes": "a = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)\nb = torch.tensor([0.25, 1.0, 1.0], dtype=torch.float64)\nys = [F.l1_loss(a, b), F.smooth_l1_loss(a, b), F.huber_loss(a, b), F.kl_div(a, b), F.mse_loss(a, b)]\nout = [(str(y.dtype), y) for y in ys]",
+    "conv padding strings": "out = nn.Conv2d(2, 3, 3, padding='full')",
+    "conv same with stride": "out = nn.Conv2d(2, 3, 3, padding='same', stride=2)",
+    "F.conv2d padding string": "out = F.conv2d(torch.ones(1, 2, 4, 4), torch.ones(3, 2, 3, 3), padding='full')",
+    "instance_norm of one spatial element": "out = F.instance_norm(torch.ones(2, 4, 1, 1))",
 }
