@@ -176,6 +176,12 @@ from crossgrad.engine.numeric import torch_functions_more as _more  # noqa: E402
 _more.install()
 globals().update({_name: getattr(_more, _name) for _name in _more.__all__})
 __all__ += _more.__all__
+from crossgrad.engine.numeric import tensor_more as _tensor_more  # noqa: E402 (sort, topk, multinomial, ...)
+
+_tensor_more.install()
+globals().update({_name: getattr(_tensor_more, _name) for _name in _tensor_more.FUNCTIONS})
+moveaxis = _tensor_more.movedim
+__all__ += [*_tensor_more.FUNCTIONS, "moveaxis"]
 contiguous_format = preserve_format = "contiguous_format"  # torch.memory_format values: crossgrad is always contiguous
 clip = _functions.clamp
 globals()["bool"] = bool_  # torch.bool (bound after the module body: nothing here calls the builtin)
