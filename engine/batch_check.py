@@ -75,6 +75,12 @@ def _small(plan: Plan) -> bool:
 
 def _fixed_leaves(plan: Plan) -> tuple:
     """The values of leaves read by an input that takes no gradient."""
+    return tuple((i, np.asarray(plan.graph.nodes[i].value).tobytes())  # type: ignore[union-attr]
+                 for i in sorted(fixed_leaf_indices(plan)))
+
+
+def fixed_leaf_indices(plan: Plan) -> set[int]:
+    """Leaves read by an input that takes no gradient: their values are part of ``batch_key``."""
     fixed: set[int] = set()
     for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
         if isinstance(node, Leaf):
@@ -83,7 +89,7 @@ def _fixed_leaves(plan: Plan) -> tuple:
         specs = ops.CATALOGUE[node.op].input_specs(len(srcs))
         fixed.update(s for p, s in enumerate(srcs) if s is not None and not specs[p].differentiable
                      and isinstance(plan.graph.nodes[s], Leaf))
-    return tuple((i, np.asarray(plan.graph.nodes[i].value).tobytes()) for i in sorted(fixed))  # type: ignore[union-attr]
+    return fixed
 
 
 @dataclass

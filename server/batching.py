@@ -23,13 +23,15 @@ from typing import Any
 
 from crossgrad.engine import batch_check
 
-from . import access_log, errors, wire
+from . import access_log, errors, stream_values, wire
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
 BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
 # True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
 # witness in this thread too, request by request; False: one worker job for the group
 GROUP_INLINE = os.environ.get("CROSSGRAD_STREAM_GROUP_INLINE", "0") == "1"
+# False: every request of a batch converted and validated in full (no stream_values templates)
+TEMPLATES = os.environ.get("CROSSGRAD_STREAM_TEMPLATES", "1") != "0"
 _END = object()
 
 
@@ -106,13 +108,30 @@ def _answer(servicer: Any, items: list[Any], first: int, context: Any) -> Iterat
         return
     started = time.perf_counter()
     deadline, _, budget = servicer.budget(context)
-    prepared = [_prepare(servicer, item, deadline, budget) for item in items]
+    prepared = _prepare_all(servicer, items, deadline, budget)
     for start, stop in batch_check.runs([None if p is None else p[2] for p in prepared]):
         if stop - start == 1:
             yield alone(servicer, items[start], first + start, context)
             continue
         yield from _group(servicer, items[start:stop], prepared[start:stop], first + start, context, deadline,
                           started)
+
+
+def _prepare_all(servicer: Any, items: list[Any], deadline: float, budget: float) -> list[tuple | None]:
+    """Each item's ``_prepare``; an item equal to the last template outside its values
+    (stream_values.py) takes the template's preparation with its own values."""
+    out: list[tuple | None] = []
+    template = None
+    for item in items:
+        values = None if template is None else template.values(item)
+        if values is not None:
+            out.append(template.prepared_with(values))
+            continue
+        found = _prepare(servicer, item, deadline, budget)
+        out.append(found)
+        template = None if found is None or not TEMPLATES else \
+            stream_values.Template.of(item, found, batch_check.fixed_leaf_indices(found[1]))
+    return out
 
 
 def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple | None:
