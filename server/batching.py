@@ -23,7 +23,7 @@ from typing import Any
 
 from crossgrad.engine import batch_check
 
-from . import access_log, errors, stream_values, wire
+from . import access_log, errors, stream_values, wire, wire_fast
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
 BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
@@ -169,6 +169,4 @@ def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, con
             yield _error(servicer, item, first + k, context, result, started)
             continue
         access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
-        response = wire.stream_response(result, item.request.figures_only)
-        response.batched = True
-        yield response
+        yield wire_fast.stream_response(result, item.request.figures_only, batched=True)
