@@ -132,3 +132,24 @@ def test_a_group_that_fails_before_its_checks_still_gives_back_its_symbolic_work
     with pytest.raises(KeyError, match="planted"):
         batch_check.check_group(requests, plans, lambda p, s, t: Job())
     assert Job.finished
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_batched_finite_differences_are_bit_for_bit_each_request_s(name):
+    """Signed zeros and values beyond 1 (steps scale with |x|) included."""
+    from crossgrad.engine import batch_fd, finite_diff
+
+    graphs = _variants(GRAPHS[name](), 5, np.random.default_rng(5))
+    for k, graph in enumerate(graphs):
+        for node in graph.nodes:
+            if isinstance(node, Leaf) and node.requires_grad:
+                node.value.reshape(-1)[k % node.value.size] = -0.0
+                node.value.reshape(-1)[(k + 1) % node.value.size] *= 40.0
+    plans = [validate(g) for g in graphs]
+    seeds = [np.ones(p.shapes[p.output]) for p in plans]
+    assert batch_fd.batchable(plans[0])
+    for plan, seed, together in zip(plans, seeds, batch_fd.per_element(plans, seeds)):
+        alone = finite_diff.finite_differences(plan, seed)
+        assert alone.grads.keys() == together.grads.keys()
+        for leaf, g in alone.grads.items():
+            assert g.dtype == together.grads[leaf].dtype and g.tobytes() == together.grads[leaf].tobytes()
