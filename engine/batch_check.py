@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -107,6 +107,16 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
     """Reports of requests with one ``batch_key``, in order; a request that failed gets its
     exception in its place. ``symbolic_many`` None: the symbolic witness runs in ``check``."""
     results: list[Any] = [None] * len(requests)
+    for r, result in check_group_iter(requests, plans, symbolic_many):
+        results[r] = result
+    return results
+
+
+def check_group_iter(requests: Sequence[CheckRequest], plans: Sequence[Plan],
+                     symbolic_many: SymbolicMany | None = None) -> Iterator[tuple[int, Any]]:
+    """``check_group``'s (request number, result) in order, each CHUNK as soon as it is compared
+    (the symbolic worker computes the next ones meanwhile)."""
+    results: list[Any] = [None] * len(requests)
     seeds: dict[int, np.ndarray] = {}
     for r, (request, plan) in enumerate(zip(requests, plans)):
         try:
@@ -115,8 +125,10 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
             results[r] = err
     ok = list(seeds)
     if not ok:
-        return results
+        yield from enumerate(results)
+        return
     batch = _precompute(requests[ok[0]], [plans[r] for r in ok], [seeds[r] for r in ok], symbolic_many)
+    sent = 0
     try:
         for start in range(0, len(ok), CHUNK):
             begun: dict[int, Checking] = {}
@@ -132,10 +144,13 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
                 else:
                     results[r] = found
             _finish(begun, results)
+            ready = ok[start + CHUNK] if start + CHUNK < len(ok) else len(requests)
+            for r in range(sent, ready):
+                yield r, results[r]
+            sent = ready
     finally:
         if batch.symbolic is not None:  # read to the end even when no report needed it: frees the worker
             batch.symbolic.finish()
-    return results
 
 
 def _finish(begun: dict[int, Checking], results: list[Any]) -> None:

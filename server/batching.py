@@ -10,6 +10,12 @@ symbolic worker job per run. Everything else, and any request that failed before
 formed, goes through the servicer's own one-request path, so its errors, admission and limits
 are exactly a unary Check's. Answers stay one per request, in order; a request's error is its
 own (``requests[i]...``); only UNAVAILABLE and DEADLINE_EXCEEDED end the stream.
+
+The batches are computed in their own thread, which queues each answer as soon as its part of a
+group (batch_check.CHUNK requests) is compared; the handler sends them from that queue, so sending
+(one message at a time, each waited for by gRPC) overlaps computing the next ones. A batch's
+requests after the first of a structure read only their values (stream_values.py), and its
+answers are built in place (wire_fast.py).
 """
 
 from __future__ import annotations
@@ -58,7 +64,40 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
             yield alone(servicer, item, index, context)
         return
     waiting: queue.SimpleQueue = queue.SimpleQueue()
+    answers: queue.SimpleQueue = queue.SimpleQueue()
+    stopped = threading.Event()
     threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
+    threading.Thread(target=_compute, args=(servicer, waiting, answers, context, stopped), daemon=True,
+                     name="stream-batches").start()
+    try:
+        while True:
+            answer = answers.get()
+            if answer is _END:
+                return
+            if isinstance(answer, _Failed):
+                raise answer.err
+            yield answer
+    finally:
+        stopped.set()  # the call ended (or was cancelled): no more batches
+
+
+def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.SimpleQueue, context: Any,
+             stopped: threading.Event) -> None:
+    """The batches' answers into ``answers`` as each is made, so they are sent while the next
+    ones are computed; then _END, or _Failed with what ended the call."""
+    try:
+        for answer in _batches(servicer, waiting, context):
+            if stopped.is_set():
+                return
+            answers.put(answer)
+    except BaseException as err:  # noqa: BLE001  (re-raised in the handler thread; an abort's status is set)
+        answers.put(_Failed(err))
+        return
+    answers.put(_END)
+
+
+def _batches(servicer: Any, waiting: queue.SimpleQueue, context: Any) -> Iterator[Any]:
+    """Take what has arrived (at least one request), answer it, repeat until the stream ends."""
     index = 0
     while True:
         items = [waiting.get()]
@@ -149,7 +188,25 @@ def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple 
 
 def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, context: Any, deadline: float,
            started: float) -> Iterator[Any]:
-    """A run of one batch key: checked together, answered one by one."""
+    """A run of one batch key: checked together, answered one by one as each part is compared;
+    after a fault in the batch path (or admission refused) the rest go alone."""
+    results = _group_results(servicer, prepared, context, deadline)
+    answered = 0
+    while True:
+        try:
+            found = next(results, None)
+        except Exception:
+            break
+        if found is None:
+            return
+        k, result = found
+        yield _respond(servicer, items[k], first + k, context, result, started)
+        answered = k + 1
+    for k in range(answered, len(items)):
+        yield alone(servicer, items[k], first + k, context)
+
+
+def _group_results(servicer: Any, prepared: list[Any], context: Any, deadline: float) -> Iterator[tuple[int, Any]]:
     alive = context.is_active if context is not None else (lambda: True)
 
     def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
@@ -157,16 +214,12 @@ def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, con
 
     plans = [p[1] for p in prepared]
     inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
-    try:
-        with servicer._slot():
-            results = batch_check.check_group([p[0] for p in prepared], plans, None if inline else symbolic_many)
-    except Exception:  # admission refused, or a fault in the batch path: each request alone
-        for k, item in enumerate(items):
-            yield alone(servicer, item, first + k, context)
-        return
-    for k, (item, result) in enumerate(zip(items, results)):
-        if isinstance(result, Exception):
-            yield _error(servicer, item, first + k, context, result, started)
-            continue
-        access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
-        yield wire_fast.stream_response(result, item.request.figures_only, batched=True)
+    with servicer._slot():
+        yield from batch_check.check_group_iter([p[0] for p in prepared], plans, None if inline else symbolic_many)
+
+
+def _respond(servicer: Any, item: Any, index: int, context: Any, result: Any, started: float) -> Any:
+    if isinstance(result, Exception):
+        return _error(servicer, item, index, context, result, started)
+    access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
+    return wire_fast.stream_response(result, item.request.figures_only, batched=True)
