@@ -103,7 +103,7 @@ def _differing_leaves(plans: Sequence[Plan], copies: int) -> dict[int, np.ndarra
     for i, node in enumerate(plans[0].graph.nodes[: plans[0].output + 1]):
         if not isinstance(node, Leaf) or node.requires_grad:
             continue
-        values = [np.asarray(p.graph.nodes[i].value) for p in plans]  # type: ignore[union-attr]
-        if any(not np.array_equal(v, values[0]) for v in values[1:]):
-            out[i] = np.repeat(np.stack(values), copies, axis=0)
+        stack = np.stack([np.asarray(p.graph.nodes[i].value) for p in plans])  # type: ignore[union-attr]
+        if not (stack == stack[:1]).all():  # as np.array_equal: a nan differs (stacking it changes nothing)
+            out[i] = np.repeat(stack, copies, axis=0)
     return out
