@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from crossgrad.engine import batch_check
 
 from . import access_log, errors, stream_values, wire, wire_fast
@@ -161,15 +162,16 @@ def _prepare_all(servicer: Any, items: list[Any], deadline: float, budget: float
     (stream_values.py) takes the template's preparation with its own values."""
     out: list[tuple | None] = []
     template = None
-    for item in items:
-        values = None if template is None else template.values(item)
-        if values is not None:
-            out.append(template.prepared_with(values))
-            continue
-        found = _prepare(servicer, item, deadline, budget)
-        out.append(found)
-        template = None if found is None or not TEMPLATES else \
-            stream_values.Template.of(item, found, batch_check.fixed_leaf_indices(found[1]))
+    with np.errstate(over="ignore"):  # float32 values from doubles: beyond its range is inf (tensor_in's rule)
+        for item in items:
+            values = None if template is None else template.values(item)
+            if values is not None:
+                out.append(template.prepared_with(values))
+                continue
+            found = _prepare(servicer, item, deadline, budget)
+            out.append(found)
+            template = None if found is None or not TEMPLATES else \
+                stream_values.Template.of(item, found, batch_check.fixed_leaf_indices(found[1]))
     return out
 
 

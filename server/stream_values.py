@@ -18,7 +18,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from crossgrad.engine.graph import Graph, Leaf
+from crossgrad.engine.graph import Leaf
 from crossgrad.v1 import crossgrad_pb2 as pb
 
 _F = {name: pb.CheckRequest.DESCRIPTOR.fields_by_name[name].number for name in ("graph", "gradient", "claimed")}
@@ -106,6 +106,9 @@ class Template:
         self.data, self.holes, self.prepared = data, holes, prepared
         cuts = [0, *[x for h in holes for x in (h.start, h.end)], len(data)]
         self.segments = [(cuts[k], cuts[k + 1], data[cuts[k]:cuts[k + 1]]) for k in range(0, len(cuts), 2)]
+        self.dtype = holes[0].dtype if len({h.dtype for h in holes}) == 1 else None  # one cast for all holes
+        ends = np.cumsum([0] + [(h.end - h.start) // 8 for h in holes]).tolist()
+        self.spans = list(zip(ends, ends[1:]))
 
     @classmethod
     def of(cls, item: Any, prepared: tuple, fixed: set[int]) -> Template | None:
@@ -123,7 +126,9 @@ class Template:
         return cls(data, holes, prepared) if holes else None
 
     def values(self, item: Any) -> list[np.ndarray] | None:
-        """The hole values of ``item`` when it equals the template outside the holes, else None."""
+        """The hole values of ``item`` when it equals the template outside the holes, else None.
+        A double beyond float32's range becomes inf, as in ``wire.tensor_in`` (numpy warns about
+        that overflow unless called under ``np.errstate(over="ignore")``, as batching does)."""
         serialize = getattr(item, "SerializeToString", None)
         if serialize is None:
             return None
@@ -133,9 +138,11 @@ class Template:
         for start, end, same in self.segments:
             if data[start:end] != same:
                 return None
-        with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, as tensor_in does
-            return [np.frombuffer(data, "<f8", (h.end - h.start) // 8, h.start).astype(h.dtype).reshape(h.shape)
-                    for h in self.holes]
+        if self.dtype is not None:
+            values = np.frombuffer(b"".join([data[h.start:h.end] for h in self.holes]), "<f8").astype(self.dtype)
+            return [values[a:b].reshape(h.shape) for (a, b), h in zip(self.spans, self.holes)]
+        return [np.frombuffer(data, "<f8", (h.end - h.start) // 8, h.start).astype(h.dtype).reshape(h.shape)
+                for h in self.holes]
 
     def prepared_with(self, values: list[np.ndarray]) -> tuple:
         """(engine request, plan, batch key) of the template with these hole values."""
@@ -145,15 +152,22 @@ class Template:
         for hole, value in zip(self.holes, values):
             kind, at = hole.where
             if kind == "leaf":
-                node = nodes[at]
-                nodes[at] = Leaf(node.name, value, node.requires_grad)
+                nodes[at] = _replaced(nodes[at], value=value)
             elif kind == "seed":
                 seed = value
             else:
                 claimed[at] = value
-        graph = Graph(tuple(nodes), request.graph.output)
-        return (dataclasses.replace(request, graph=graph, seed=seed, claimed=claimed),
-                dataclasses.replace(plan, graph=graph), key)
+        graph = _replaced(request.graph, nodes=tuple(nodes))
+        return _replaced(request, graph=graph, seed=seed, claimed=claimed), _replaced(plan, graph=graph), key
+
+
+def _replaced(obj: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` without running ``__init__`` again (~5x faster; these dataclasses
+    have no ``__post_init__`` and no init-only fields: tests/test_stream_values.py checks it)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def _holes(data: bytes, request: Any, fixed: set[int]) -> list[_Hole]:
