@@ -22,19 +22,23 @@ from . import wire
 _GRAD_FIELDS = ("numeric", "symbolic", "finite_difference", "claimed")
 
 
+_HEADERS: dict[tuple, bytes] = {}  # (shape, dtype char) -> a float Tensor's shape and dtype fields, serialized
+_FLOAT_CHARS = {"f": pb.DTYPE_FLOAT32, "d": pb.DTYPE_FLOAT64}
+
+
 def _tensor(msg: Any, arr: Any) -> None:
-    """``wire.tensor_out(arr)`` into ``msg``."""
+    """``wire.tensor_out(arr)`` into ``msg``: a float array as one parse of its cached shape and
+    dtype fields and its packed doubles."""
     arr = np.asarray(arr)
-    dtype = wire.DTYPE_OUT.get(arr.dtype, pb.DTYPE_FLOAT64)
-    if arr.ndim:
-        msg.shape.extend(arr.shape)
-    msg.dtype = dtype
-    if dtype == pb.DTYPE_INT64:
-        msg.int_data.extend(arr.ravel().tolist())
-    elif arr.size >= wire.PACKED_FROM:
-        msg.MergeFromString(wire._packed_data(arr))
-    elif arr.size:
-        msg.data.extend(arr.ravel().tolist())
+    key = (arr.shape, arr.dtype.char)
+    header = _HEADERS.get(key)
+    if header is None:
+        dtype = _FLOAT_CHARS.get(arr.dtype.char, pb.DTYPE_FLOAT64 if arr.dtype.char != "q" else pb.DTYPE_INT64)
+        if dtype == pb.DTYPE_INT64 or wire.DTYPE_OUT.get(arr.dtype, pb.DTYPE_FLOAT64) != dtype:
+            msg.CopyFrom(wire.tensor_out(arr))  # int64 and other dtypes: as wire writes them
+            return
+        header = _HEADERS[key] = pb.Tensor(shape=arr.shape, dtype=dtype).SerializeToString()
+    msg.MergeFromString(header + wire._packed_data(arr) if arr.size else header)
 
 
 def _comparison(m: Any, p: PairComparison) -> None:
