@@ -1,6 +1,6 @@
 """CheckStream's batches: consecutive requests of one structure evaluated together.
 
-A reader thread moves the stream's requests into a queue as they arrive. The handler takes the
+A reader thread moves the stream's requests into a queue as they arrive. A batch thread takes the
 first waiting request (blocking only when none is waiting) and every other request already
 there (at most ``batch_check.MAX_GROUP``): it never waits for requests that have not arrived,
 so the first answer is never delayed. Those requests are converted and validated; runs of
@@ -11,8 +11,8 @@ formed, goes through the servicer's own one-request path, so its errors, admissi
 are exactly a unary Check's. Answers stay one per request, in order; a request's error is its
 own (``requests[i]...``); only UNAVAILABLE and DEADLINE_EXCEEDED end the stream.
 
-The batches are computed in their own thread, which queues each answer as soon as its part of a
-group (batch_check.CHUNK requests) is compared; the handler sends them from that queue, so sending
+The batch thread queues each answer as soon as its part of a group (batch_check.CHUNK requests)
+is compared; the handler sends them from that queue, so sending
 (one message at a time, each waited for by gRPC) overlaps computing the next ones. A batch's
 requests after the first of a structure read only their values (stream_values.py), and its
 answers are built in place (wire_fast.py).
