@@ -39,6 +39,8 @@ BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
 GROUP_INLINE = os.environ.get("CROSSGRAD_STREAM_GROUP_INLINE", "0") == "1"
 # False: every request of a batch converted and validated in full (no stream_values templates)
 TEMPLATES = os.environ.get("CROSSGRAD_STREAM_TEMPLATES", "1") != "0"
+# Answers computed ahead of the one being sent, at most (memory stays bounded by a slow reader)
+ANSWERS_AHEAD = 2 * batch_check.MAX_GROUP
 _END = object()
 
 
@@ -65,7 +67,7 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
             yield alone(servicer, item, index, context)
         return
     waiting: queue.SimpleQueue = queue.SimpleQueue()
-    answers: queue.SimpleQueue = queue.SimpleQueue()
+    answers: queue.Queue = queue.Queue(maxsize=ANSWERS_AHEAD)
     stopped = threading.Event()
     threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
     threading.Thread(target=_compute, args=(servicer, waiting, answers, context, stopped), daemon=True,
@@ -82,19 +84,30 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
         stopped.set()  # the call ended (or was cancelled): no more batches
 
 
-def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.SimpleQueue, context: Any,
+def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.Queue, context: Any,
              stopped: threading.Event) -> None:
     """The batches' answers into ``answers`` as each is made, so they are sent while the next
-    ones are computed; then _END, or _Failed with what ended the call."""
+    ones are computed; then _END, or _Failed with what ended the call. At most ANSWERS_AHEAD
+    wait to be sent: a client that does not read its answers stops the computing."""
     try:
         for answer in _batches(servicer, waiting, context):
-            if stopped.is_set():
+            if not _put(answers, answer, stopped):
                 return
-            answers.put(answer)
     except BaseException as err:  # noqa: BLE001  (re-raised in the handler thread; an abort's status is set)
-        answers.put(_Failed(err))
+        _put(answers, _Failed(err), stopped)
         return
-    answers.put(_END)
+    _put(answers, _END, stopped)
+
+
+def _put(answers: queue.Queue, answer: Any, stopped: threading.Event) -> bool:
+    """Queue an answer, waiting for room; False once the call has ended (nobody will read it)."""
+    while not stopped.is_set():
+        try:
+            answers.put(answer, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _batches(servicer: Any, waiting: queue.SimpleQueue, context: Any) -> Iterator[Any]:

@@ -169,3 +169,32 @@ def test_a_group_job_split_over_two_idle_workers_answers_every_request():
         assert len(pool.idle_workers()) == 2  # both back in the pool
     finally:
         pool.close()
+
+
+def test_answers_computed_ahead_are_bounded_and_stop_with_the_call(monkeypatch):
+    """A client that does not read its answers stops the batch thread (memory stays bounded);
+    the end of the call releases it."""
+    import queue
+    import threading
+
+    made = []
+
+    def batches(servicer, waiting, context):
+        for k in range(100):
+            made.append(k)
+            yield k
+
+    monkeypatch.setattr(batching, "_batches", batches)
+    answers: queue.Queue = queue.Queue(maxsize=5)
+    stopped = threading.Event()
+    thread = threading.Thread(target=batching._compute, args=(None, None, answers, None, stopped))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while answers.qsize() < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert answers.qsize() == 5 and len(made) == 6  # the sixth waits for room
+    assert [answers.get() for _ in range(3)] == [0, 1, 2]
+    stopped.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive() and len(made) <= 10
