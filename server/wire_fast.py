@@ -45,8 +45,9 @@ def _comparison(m: Any, p: PairComparison) -> None:
     """``wire.comparison_out(p)`` into ``m``."""
     m.first, m.second = wire.WITNESS_ENUM.get(p.witnesses[0], 0), wire.WITNESS_ENUM.get(p.witnesses[1], 0)
     m.verdict, m.max_abs, m.max_rel, m.max_ulp = wire.VERDICTS[p.verdict], p.max_abs, p.max_rel, p.max_ulp
-    m.mismatched, m.total, m.kinks, m.non_finite, m.unresolved = p.mismatched, p.total, p.kinks, p.non_finite, \
-        p.unresolved
+    m.total = p.total
+    if p.mismatched or p.kinks or p.non_finite or p.unresolved:  # usually all 0, proto3's default
+        m.mismatched, m.kinks, m.non_finite, m.unresolved = p.mismatched, p.kinks, p.non_finite, p.unresolved
     if p.worst_index:
         m.worst_index.extend(p.worst_index)
     if p.worst_values:
@@ -54,7 +55,9 @@ def _comparison(m: Any, p: PairComparison) -> None:
     if p.tolerance is not None:
         tol = m.tolerance
         tol.rtol, tol.atol, tol.floor = p.tolerance.rtol, p.tolerance.atol, p.tolerance.floor
-    m.unit, m.reason = p.unit, p.reason
+    m.unit = p.unit
+    if p.reason:
+        m.reason = p.reason
     for index, (a, b, e) in zip(p.mismatched_indices, p.mismatched_values):
         found = m.mismatches.add()
         found.index.extend(index)
