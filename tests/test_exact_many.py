@@ -53,3 +53,26 @@ def test_a_many_message_reads_back_as_stacked_arrays():
             assert stacks[i].dtype == expected.dtype and stacks[i].tobytes() == expected.tobytes()
     with pytest.raises(ValueError, match="whole number"):
         leafbuf.unpack_stacks(leafbuf.skeleton(plans[0]), seeds[0].dtype, data[:-3])
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+def test_a_group_job_answers_each_request_as_its_tier_alone(tier):
+    """group_jobs.run_many over a first (pickled plans) and a later (values only) message."""
+    import pickle
+
+    from crossgrad.engine.symbolic import tensor
+    from crossgrad.server import group_jobs
+
+    plans = _plans(5)
+    seeds = [np.full((), 1.0 + k) for k in range(5)]
+    key = leafbuf.key_of(plans[0], seeds[0], tier)
+    known, first, sent = leafbuf.Known(), {}, []
+    run = exact.gradients if tier == "exact" else tensor.gradients
+    for message in (leafbuf.PLANS + pickle.dumps((key, plans, seeds, tier)), leafbuf.pack_many(key, plans, seeds)):
+        sent.clear()
+        group_jobs.run_many(known, first, message, sent.append)
+        assert [status for status, _ in sent] == ["ok"]
+        answers = sent[0][1][0]
+        for plan, seed, found in zip(plans, seeds, answers):
+            alone = run(plan, seed)[0]
+            assert all(g.tobytes() == found[leaf].tobytes() for leaf, g in alone.items())
