@@ -8,6 +8,7 @@ lambdified to numpy and applied to all elements at once.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,10 +81,13 @@ class TemplateStep:
     compiled: list[list[Any]]  # VectorTemplate or tensor_linear.LinearTemplate
 
     def __post_init__(self) -> None:
-        """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
-        self.identity = [[_is_arange(g.out_index) and _arange_columns(g.gather)
-                          for g in st.groups] for st in self.stages]
         self.strided = plan_step(self.stages, self.compiled)  # first order: its groups on views
+
+    @functools.cached_property
+    def identity(self) -> list[list[Any]]:
+        """Mark gathers that are the identity (elementwise ops): no indexing needed there (the
+        gathered path's; computed when first read)."""
+        return [[_is_arange(g.out_index) and _arange_columns(g.gather) for g in st.groups] for st in self.stages]
 
 
 def _is_arange(index: np.ndarray) -> bool:
@@ -220,14 +224,15 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None],
     the first-order backward reads; the order-2 walk reads gathered columns)."""
     buffers: list[Any] = [None if x is None else x.reshape(-1) for x in inputs]
     columns = []
-    for s, (stage, compiled, identity) in enumerate(zip(step.stages, step.compiled, step.identity)):
+    for s, (stage, compiled) in enumerate(zip(step.stages, step.compiled)):
         out = np.empty(stage.size)
         stage_columns: list[Any] = []
-        for g, (group, vt, same) in enumerate(zip(stage.groups, compiled, identity)):
+        for g, (group, vt) in enumerate(zip(stage.groups, compiled)):
             sg = step.strided[s][g] if first_order else None
             if sg is not None:
                 stage_columns.append(strided_forward(sg, group, vt, buffers, out))
                 continue
+            same = step.identity[s][g]
             if L.one_source(group, vt):
                 out[group.out_index] = L.forward(group, vt, buffers[group.sources[0]])
                 stage_columns.append([])
@@ -251,12 +256,13 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
     for s in range(len(step.stages) - 1, -1, -1):
         if step.stages[s].detached or adj[n_in + s] is None:
             continue
-        groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s], step.strided[s])
-        for group, vt, cols, same, sg in groups:
+        groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.strided[s])
+        for g, (group, vt, cols, sg) in enumerate(groups):
             if strided and sg is not None:
                 for src, contribution in strided_backward(sg, group, vt, cols, adj[n_in + s], buffers, n_in, wants):
                     adj[src] = contribution if adj[src] is None else adj[src] + contribution
                 continue
+            same = step.identity[s][g]
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
             src = group.sources[0] if group.sources else 0
             if L.one_source(group, vt):

@@ -33,8 +33,7 @@ def _runs(index: np.ndarray, cut: int) -> list[tuple[int, int]] | None:
     while block < n:
         seq = index[::block]
         step = int(seq[1] - seq[0])
-        bad = np.flatnonzero(np.diff(seq) != step)
-        run = int(bad[0]) + 1 if len(bad) else len(seq)
+        run = _run_length(seq, step)
         room = len(seq)
         if block < cut:
             if cut % block:
@@ -46,6 +45,27 @@ def _runs(index: np.ndarray, cut: int) -> list[tuple[int, int]] | None:
         axes.append((size, step))
         block *= size
     return axes
+
+
+def _run_length(seq: np.ndarray, step: int) -> int:
+    """How many leading elements of ``seq`` lie on the line seq[0] + p step, by doubling p and
+    bisecting (O(log n) reads: a wrong guess only fails the layout's element-by-element check)."""
+    n, first = len(seq), int(seq[0])
+
+    def on(p: int) -> bool:
+        return int(seq[p]) - first == p * step
+
+    lo, hi = 1, 2
+    while hi < n and on(hi):
+        lo, hi = hi, hi * 2
+    if hi >= n:
+        if on(n - 1):
+            return n
+        hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if on(mid) else (lo, mid)
+    return lo + 1
 
 
 def _divisor_at_most(n: int, bound: int) -> int:
@@ -85,21 +105,29 @@ def _refine(all_runs: list[list[tuple[int, int]]], cut: int) -> tuple[tuple[int,
     return tuple(sizes[d] for d in reversed(keep)), [tuple(st[d] for d in reversed(keep)) for st in strides]
 
 
+_ARANGE = [np.arange(0, dtype=np.int64)]
+
+
 def _indices(offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
-    out = np.full(shape, offset, np.int64)
-    for d, (size, stride) in enumerate(zip(shape, strides)):
-        if stride:
-            out += (np.arange(size, dtype=np.int64) * stride).reshape((-1,) + (1,) * (len(shape) - d - 1))
-    return out
+    """The index array of a layout, as a read-only strided view of one shared arange."""
+    reach = offset + sum((n - 1) * st for n, st in zip(shape, strides)) + 1
+    if len(_ARANGE[0]) < reach:
+        grown = np.arange(max(reach, 2 * len(_ARANGE[0])), dtype=np.int64)
+        grown.flags.writeable = False
+        _ARANGE[0] = grown
+    return view(_ARANGE[0], (offset, strides), shape)
 
 
 def _one_to_one(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
-    """Whether the layout without its stride-0 axes reaches each element at most once."""
-    kept = [(size, st) for size, st in zip(shape, strides) if st and size > 1]
-    if not kept:
-        return True
-    reached = _indices(0, tuple(s for s, _ in kept), tuple(st for _, st in kept)).reshape(-1)
-    return bool(np.bincount(reached).max() <= 1)
+    """Whether the layout without its stride-0 axes reaches each element at most once: each
+    stride, smallest first, exceeds the span of the smaller ones (sufficient; a layout this
+    misses keeps its gathers)."""
+    span = 0
+    for stride, size in sorted((st, n) for n, st in zip(shape, strides) if st and n > 1):
+        if stride <= span:
+            return False
+        span += (size - 1) * stride
+    return True
 
 
 def layouts(indexes: list[np.ndarray], cut: int = 0) -> tuple[tuple[int, ...], list[Layout]] | None:
@@ -120,7 +148,7 @@ def layouts(indexes: list[np.ndarray], cut: int = 0) -> tuple[tuple[int, ...], l
     out = []
     for ix, st in zip(indexes, strides):
         offset = int(ix[0])
-        if not np.array_equal(_indices(offset, shape, st).reshape(-1), ix):
+        if not np.array_equal(_indices(offset, shape, st), ix.reshape(shape)):
             return None
         out.append((offset, st))
     return shape, out
@@ -143,15 +171,20 @@ class StridedGroup:
     summed: tuple[tuple[int, ...], ...]  # per column: the stride-0 axes its adjoint is summed over
     linear_rows: int = 0  # a one-source linear template: rows (the placeholders are the inner axes)
     direct: tuple[bool, ...] = field(init=False)
+    kept: tuple[tuple[int, ...], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        """Per column: whether it reads its whole buffer in order (its adjoint is the grid's, flat)."""
+        """Per column: whether it reads its whole buffer in order (its adjoint is the grid's, flat),
+        and its view's shape (1 along its stride-0 axes: numpy broadcasts it, and a function of
+        the column alone — a row's 1/sqrt(var + eps) — is computed once per row, not per element)."""
         object.__setattr__(self, "direct", tuple(
             offset == 0 and not summed and strides == _c_strides(self.shape)
             for (offset, strides), summed in zip(self.columns, self.summed)))
+        object.__setattr__(self, "kept", tuple(tuple(1 if st == 0 else n for n, st in zip(self.shape, strides))
+                                               for _, strides in self.columns))
 
     def gather(self, buffers: list[Any], sources: tuple[int, ...]) -> list[np.ndarray]:
-        return [view(buffers[s], c, self.shape) for s, c in zip(sources, self.columns)]
+        return [view(buffers[s], c, kept) for s, c, kept in zip(sources, self.columns, self.kept)]
 
     def scatter(self, j: int, values: np.ndarray, size: int) -> np.ndarray:
         """Column ``j``'s adjoint (``values`` on the grid), a new flat array of the source's ``size``."""
@@ -162,7 +195,7 @@ class StridedGroup:
         if self.summed[j]:
             values = values.sum(axis=self.summed[j], keepdims=True)
         offset, strides = self.columns[j]
-        kept = tuple(1 if st == 0 else n for n, st in zip(self.shape, strides))
+        kept = self.kept[j]
         out = np.empty(size) if int(np.prod(kept)) == size else np.zeros(size)  # one-to-one: all reached
         view(out, (offset, strides), kept)[...] = values
         return out
