@@ -130,3 +130,25 @@ def test_the_joint_function_is_the_template_and_its_sympy_partials():
     for xv, o, dv in zip(x[::10], out[::10], d[::10]):
         w_out, w_d = want(float(xv))
         assert abs(o - float(w_out)) <= 1e-15 * max(1.0, abs(o)) and abs(dv - float(w_d)) <= 1e-15
+
+
+@pytest.mark.parametrize("spec, shapes, used", [
+    ("gade,fabcde->fgbc", [(4, 2, 3, 3), (5, 2, 6, 6, 3, 3)], True),  # conv forward on windows
+    ("cdab,ceabfg->defg", [(5, 4, 6, 6), (5, 2, 6, 6, 3, 3)], True),  # its weight gradient
+    ("abc,acd->abd", [(3, 4, 5), (3, 5, 2)], False),  # a batch index: einsum's
+    ("aab,bc->ac", [(3, 3, 4), (4, 2)], False),  # a diagonal
+    ("ab,bc->a", [(3, 4), (4, 2)], False),  # c summed inside one operand
+])
+def test_two_operand_contractions_on_a_strided_view_run_as_tensordot(spec, shapes, used):
+    from crossgrad.engine.symbolic import contractions as C
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shapes[0])
+    base = rng.standard_normal(shapes[1][:2] + tuple(n + 2 for n in shapes[1][2:4])) if len(shapes[1]) == 6 else None
+    if base is not None:  # a window view, as the conv's
+        s = base.strides
+        b = np.lib.stride_tricks.as_strided(base, shapes[1], s + s[2:], writeable=False)
+    else:
+        b = rng.standard_normal(shapes[1])
+    assert (C._as_tensordot(spec, a, b) is not None) == used
+    np.testing.assert_allclose(C.einsum(spec, a, b), np.einsum(spec, a, b), rtol=1e-12, atol=1e-12)
