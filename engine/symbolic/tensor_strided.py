@@ -186,10 +186,11 @@ class StridedGroup:
     def gather(self, buffers: list[Any], sources: tuple[int, ...]) -> list[np.ndarray]:
         return [view(buffers[s], c, kept) for s, c, kept in zip(sources, self.columns, self.kept)]
 
-    def scatter(self, j: int, values: np.ndarray, size: int) -> np.ndarray:
-        """Column ``j``'s adjoint (``values`` on the grid), a new flat array of the source's ``size``."""
-        if self.direct[j] and values.shape == self.shape and values.size == size and values.base is None \
-                and values.flags.c_contiguous:  # a fresh product (strided_backward's), already in order
+    def scatter(self, j: int, values: np.ndarray, size: int, owned: bool = False) -> np.ndarray:
+        """Column ``j``'s adjoint (``values`` on the grid), a new flat array of the source's ``size``.
+        ``owned``: ``values`` is a new array nobody else holds (it may be returned as it is)."""
+        if self.direct[j] and owned and values.shape == self.shape and values.size == size \
+                and values.flags.c_contiguous:  # already in the buffer's order
             return values.reshape(-1)
         values = np.broadcast_to(values, self.shape)
         if self.summed[j]:
@@ -206,7 +207,7 @@ class StridedGroup:
 
     def linear_backward(self, upstream: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
         rows = np.multiply.outer(np.broadcast_to(upstream, (self.linear_rows,)), weights)
-        return self.scatter(0, rows.reshape(self.shape), size)
+        return self.scatter(0, rows.reshape(self.shape), size, owned=True)
 
 
 def plan(group: Any, linear_one_source: bool) -> StridedGroup | None:
@@ -274,5 +275,14 @@ def strided_backward(sg: StridedGroup, group: Any, vt: Any, cols: list[Any], sta
         return [(src, sg.linear_backward(stage_adjoint[:sg.linear_rows], vt.weights, len(buffers[src])))]
     upstream = view(stage_adjoint, sg.out, sg.shape)
     partials = vt.gradient(*cols) if cols else []
-    return [(src, sg.scatter(j, upstream * partials[j], len(buffers[src])))
+    return [(src, _contribution(sg, j, upstream, partials[j], len(buffers[src])))
             for j, src in enumerate(group.sources) if src >= n_in or wants[src]]
+
+
+def _contribution(sg: StridedGroup, j: int, upstream: np.ndarray, partial: Any, size: int) -> np.ndarray:
+    """upstream * partial scattered to column j's buffer; a partial of +-1 on a summed column is
+    applied after the sum (exact: no product pass over the grid)."""
+    if sg.summed[j] and isinstance(partial, (int, float, np.number)) and abs(partial) == 1:
+        found = sg.scatter(j, upstream, size)
+        return found if partial == 1 else np.negative(found, out=found)
+    return sg.scatter(j, upstream * partial, size, owned=True)
