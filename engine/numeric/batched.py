@@ -377,6 +377,10 @@ from .batched_shape import SHAPE_BATCH, padding_rows_unmoved  # noqa: E402 (regi
 
 TABLE.update(SHAPE_BATCH)
 
+from .values_only import batched_max_pool  # noqa: E402 (registration block)
+
+TABLE["max_pool2d"] = batched_max_pool
+
 
 def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
     """The part-B losses: as bce/mse; kl_div's batchmean is the per-copy sum over the batch size."""
