@@ -70,21 +70,20 @@ def _matmul(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, 
 
 
 def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
-    """input @ weight^T (+ bias), with the weight's last two axes swapped so a batch axis stays first."""
+    """The rule's own product (it folds every leading dim into one GEMM): copies of the input are
+    more rows of one product; a moved weight takes one product per copy. The bias is added after."""
     x, w, b = xs
-    weight_t = np.swapaxes(w, -1, -2)
-    if any(flags[:2]):
-        product = _matmul(_matmul_rule, (x, weight_t), flags[:2], at, [shapes[0], shapes[1][::-1]], out)
+    if flags[1]:
+        product = _loop(fwd, (x, w, None), [flags[0], True, False], at, shapes, out)
     else:
-        product = np.matmul(x, weight_t)
+        product = fwd((x, w, None), at)[0]
     if b is None:
+        return product
+    if any(flags[:2]) and product.dtype == np.result_type(product, b):  # the product is a new array
+        product += _lift(b, shapes[2], len(out)) if flags[2] else b
         return product
     return _elementwise(lambda ys, _: (ys[0] + ys[1], None), (product, b), [any(flags[:2]), flags[2]], at,
                         [out, shapes[2]], out)
-
-
-def _matmul_rule(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    return np.matmul(xs[0], xs[1]), None
 
 
 def _reduction(reduce: Callable[..., Arr]) -> BatchRule:
