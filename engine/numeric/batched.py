@@ -338,6 +338,8 @@ def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: 
             for b in range(count):
                 result[b, start:start + step] = fwd((part,) + copies[b][1:-1], at)[0]
             continue
+        part = part.astype(np.result_type(part, copies[0][1]), copy=False)  # the windows in the products'
+        # dtype (a float32 input, float64 weights): copied once, not cast inside every product
         result[0, start:start + step], cols = conv_and_cols(part, copies[0][1], copies[0][2], at)
         for b in range(1, count):  # the same windows: copied once, multiplied by each copy's weight
             result[b, start:start + step] = conv_from_cols(cols, part.dtype, copies[b][1], copies[b][2], out[2:])
