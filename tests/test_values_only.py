@@ -93,3 +93,41 @@ def test_a_planted_pool_forward_still_reaches_finite_differences(monkeypatch):
     monkeypatch.setitem(RULES, "max_pool2d", Rule(lambda xs, at: (rule.forward(xs, at)[0] * 2, None), rule.vjp))
     planted = Batched(plan, base).outputs({0: stack})
     assert np.allclose(planted, 4 * honest)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 700])
+def test_conv_values_are_the_rules_output_bit_for_bit(chunk_bytes, monkeypatch):
+    """The same products chunk by chunk (several chunks when the buffer is small)."""
+    from crossgrad.engine.numeric import rules_conv
+
+    monkeypatch.setattr(rules_conv, "_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(9)
+    rule = RULES["conv2d"].forward
+    for _ in range(60):
+        nd, groups = int(rng.integers(1, 3)), int(rng.choice([1, 2]))
+        dtype = [np.float32, np.float64][rng.integers(2)]
+        x = rng.standard_normal((int(rng.integers(1, 7)), 2 * groups) + (int(rng.integers(5, 9)),) * nd).astype(dtype)
+        w = rng.standard_normal((2 * groups, 2) + (int(rng.integers(1, 4)),) * nd).astype(dtype)
+        b = rng.standard_normal(2 * groups).astype(dtype) if rng.integers(2) else None
+        at = {"stride": tuple(int(s) for s in rng.integers(1, 3, nd)), "groups": groups,
+              "padding": tuple(int(p) for p in rng.integers(0, 2, nd)),
+              "dilation": tuple(int(d) for d in rng.integers(1, 3, nd))}
+        xs = (x, w) + ((b,) if b is not None else ())
+        want, got = rule(xs, at)[0], values_only.conv_values(xs, at)[0]
+        assert got.dtype == want.dtype and np.array_equal(_bits(got), _bits(want))
+
+
+def test_the_evaluator_and_batched_forwards_take_the_stand_ins_and_a_planted_conv_runs_as_itself(monkeypatch):
+    from crossgrad.engine.numeric.run_graph import evaluator
+
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    conv = torch.nn.Conv2d(3, 4, 3, dtype=torch.float64)
+    loss = (torch.relu(conv(x)) ** 2).sum()
+    from crossgrad.engine.graph import validate
+    from crossgrad.engine.numeric.export import to_graph
+
+    plan = validate(to_graph(loss, {id(conv.weight): "w", id(conv.bias): "b"})[0])
+    honest = evaluator(plan)({})[plan.output]
+    rule = RULES["conv2d"]
+    monkeypatch.setitem(RULES, "conv2d", Rule(lambda xs, at: (rule.forward(xs, at)[0] * 2, None), rule.vjp))
+    assert np.isclose(evaluator(plan)({})[plan.output], 4 * honest)

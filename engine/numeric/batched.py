@@ -27,6 +27,7 @@ from .rules import RULES, index_along, reduced_dims
 from .rules_conv import conv_and_cols, conv_from_cols
 from .ruletools import Arr
 from .run_graph import evaluator
+from .values_only import STAND_INS
 
 # issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
 ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
@@ -270,8 +271,8 @@ class Batched:
             flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
             xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
-            rule = self.table.get(op, _loop)
-            moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+            rule, fwd = self.table.get(op, _loop), RULES[op].forward
+            moved[i] = np.asarray(rule(STAND_INS.get(fwd, fwd), xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
             if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
                 weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
                 moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
@@ -331,7 +332,7 @@ def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: 
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
     result = np.empty((count,) + tuple(out))
     copies = [tuple(x[b] if f else x for x, f in zip(xs, flags)) + (None,) for b in range(count)]
-    shared = fwd is RULES["conv2d"].forward and len(shapes[0]) == len(shapes[1])  # batched input
+    shared = fwd in _CONV_FORWARDS and len(shapes[0]) == len(shapes[1])  # batched input
     for start in range(0, shapes[0][0], step):
         part = xs[0][start:start + step]
         if not shared:
@@ -346,6 +347,7 @@ def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: 
     return result
 
 
+_CONV_FORWARDS = (RULES["conv2d"].forward, STAND_INS[RULES["conv2d"].forward])  # the rule, or its stand-in
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
                                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
 TABLE.update({"conv1d": _conv_samples, "conv2d": _conv_samples})

@@ -1,12 +1,14 @@
 """Stand-ins for forward rules when only the output value is wanted (plain forward evaluations:
 finite differences, kink tests, the forward check), bit for bit the rule's output.
 
-max_pool2d's rule also finds each window's first maximum, the index its VJP reads. Its stand-in
-takes the maxima on strided views of the input (no window copy), along the width and then the
-height: ``np.maximum(tap, best)`` keeps ``best`` on a tie, so each value is the window's first
-maximum bit for bit (-0.0 and 0.0 included) and a NaN wins, as in the rule. A stand-in replaces exactly
-the rule it was written for: ``STAND_INS`` is keyed by that forward function, so a rule swapped
-in the table (a planted bug in a test) runs as itself.
+A convolution's rule keeps its window matrix for the weight's gradient; its stand-in copies
+each chunk's windows into one reused buffer (the same products). max_pool2d's rule also finds
+each window's first maximum, the index its VJP reads; its stand-in takes the maxima on strided
+views of the input (no window copy), along the width and then the height: ``np.maximum(tap,
+best)`` keeps ``best`` on a tie, so each value is the window's first maximum bit for bit (-0.0
+and 0.0 included) and a NaN wins, as in the rule. A stand-in replaces exactly the rule it was
+written for: ``STAND_INS`` is keyed by that forward function, so a rule swapped in the table (a
+planted bug in a test) runs as itself.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from ..pool_specs import planes, pool_geometry
 from .rules import RULES
-from .rules_conv import windows
+from .rules_conv import conv_and_cols, windows
 from .rules_pool import _pads
 from .ruletools import Arr
 
@@ -69,7 +71,14 @@ def tied_windows(x: Arr, at: dict) -> bool:
     return bool(np.any((hits > 1) & np.isfinite(best)))
 
 
-STAND_INS: dict[Any, Any] = {RULES["max_pool2d"].forward: lambda xs, at: (pool_maxima(xs[0], at), None)}
+def conv_values(xs: tuple, at: dict) -> tuple[Arr, None]:
+    """conv1d/conv2d's output without its window matrix (the rule keeps it for the weight's
+    gradient): the same products, each chunk's windows in one reused cache-sized buffer."""
+    return conv_and_cols(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at, keep=False)[0], None
+
+
+STAND_INS: dict[Any, Any] = {RULES["max_pool2d"].forward: lambda xs, at: (pool_maxima(xs[0], at), None),
+                             RULES["conv2d"].forward: conv_values}
 
 
 def batched_max_pool(fwd: Any, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
