@@ -80,7 +80,8 @@ def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, 
         product = fwd((x, w, None), at)[0]
     if b is None:
         return product
-    if any(flags[:2]) and product.dtype == np.result_type(product, b):  # the product is a new array
+    if any(flags[:2]) and product.dtype == np.result_type(product, b) and \
+            not any(np.may_share_memory(product, v) for v in (x, w)):  # a new array (a planted rule's may not be)
         product += _lift(b, shapes[2], len(out)) if flags[2] else b
         return product
     return _elementwise(lambda ys, _: (ys[0] + ys[1], None), (product, b), [any(flags[:2]), flags[2]], at,
