@@ -106,7 +106,7 @@ def _filled(template: _Template, values: dict[str, np.ndarray]) -> Graph:
     for name, value in values.items():
         slot = template.slots.get(name)
         if slot is not None:
-            nodes[slot] = Leaf(name, value, nodes[slot].requires_grad)  # type: ignore[union-attr]
+            nodes[slot] = Leaf(name, value, nodes[slot].requires_grad)
     return Graph(tuple(nodes), template.graph.output)
 
 
