@@ -225,15 +225,19 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
 Row = tuple[tuple[str, str], np.ndarray, np.ndarray]  # a pair of witnesses and their two values
 
 
+_NUMPY_DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}  # dtype.name runs Python code
+
+
 def _unusable(entry: LeafReport, failures: dict[str, str]) -> dict[str, str]:
     """Witnesses whose gradient of this leaf cannot be compared: it failed, or its shape (or, for
     the numeric engine, its dtype) is not the leaf's. A finding about that witness, not an error."""
     found = {w: why for w, why in failures.items() if w not in entry.grads}
+    shape = tuple(entry.shape)
     for witness, grad in entry.grads.items():
-        if np.shape(grad) != tuple(entry.shape):
+        if np.shape(grad) != shape:
             found[witness] = (f"{witness}'s gradient has shape {list(np.shape(grad))}, the leaf's is "
                               f"{list(entry.shape)}")
-        elif witness == "numeric" and np.asarray(grad).dtype.name != entry.dtype:
+        elif witness == "numeric" and np.asarray(grad).dtype != _NUMPY_DTYPES.get(entry.dtype, entry.dtype):
             found[witness] = f"numeric's gradient is {np.asarray(grad).dtype.name}, the leaf is {entry.dtype}"
     return found
 

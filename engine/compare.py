@@ -148,14 +148,16 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
     maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
     bad_leaves = _per_leaf(np.logical_or, bad, starts, sizes, False).tolist()
+    every_row = np.arange(len(pairs))
     for leaf, (start, size, shape) in enumerate(zip(starts, sizes, shapes)):
         if not size:
             continue
-        worst = ranked[:, start:start + size].argmax(axis=1).tolist()
+        at = ranked[:, start:start + size].argmax(axis=1)
         largest = diff[:, start:start + size].argmax(axis=1).tolist()
+        a_at, b_at = a[every_row, at + start].tolist(), b[every_row, at + start].tolist()  # one gather per leaf
+        worst = at.tolist()
         for r, row in enumerate(results):
-            _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst[r],
-                          a[r, start + worst[r]], b[r, start + worst[r]])
+            _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst[r], a_at[r], b_at[r])
             if row[leaf].non_finite < size:
                 row[leaf].max_abs_index = _unravel(largest[r], shape)
             if bad_leaves[r][leaf]:
