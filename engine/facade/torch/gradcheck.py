@@ -175,14 +175,29 @@ def _collect(report: Report, row: str, findings: dict[str, _Finding]) -> None:
             continue
         pair = max(pairs, key=lambda p: (p.mismatched + p.non_finite, p.max_abs))
         finding.off += pair.mismatched + pair.non_finite
-        if pair.max_abs > finding.worst:
-            claimed, expected = pair.worst_values or (float("nan"), float("nan"))
+        index, values, size = pair.worst_index, pair.worst_values, pair.max_abs
+        if not pair.mismatched_indices:  # only non-finite values, which the figures leave out: name the first
+            index, values, size = *_non_finite_at(leaf, pair), math.inf
+        if size > finding.worst:
+            claimed, expected = values or (float("nan"), float("nan"))
             if pair.witnesses[0] != "claimed":
                 claimed, expected = expected, claimed
             other = pair.witnesses[1] if pair.witnesses[0] == "claimed" else pair.witnesses[0]
-            finding.worst, finding.report, finding.row = pair.max_abs, report, row
-            finding.line = (f"worst at {list(pair.worst_index or ())} along {row}: expected {expected!r} ({other}), "
+            finding.worst, finding.report, finding.row = size, report, row
+            finding.line = (f"worst at {list(index or ())} along {row}: expected {expected!r} ({other}), "
                             f"claimed {claimed!r} (PyTorch autograd); suspect: {_suspect(leaf)}")
+
+
+def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None, tuple[float, float] | None]:
+    """The first element where one of the pair's two gradients is not finite, and both values there."""
+    a, b = (np.asarray(leaf.grads.get(w, np.nan), np.float64) for w in pair.witnesses)
+    if a.shape != b.shape:
+        return None, None
+    found = np.argwhere(~(np.isfinite(a) & np.isfinite(b)))
+    if not len(found):
+        return None, None
+    index = tuple(int(i) for i in found[0])
+    return index, (float(a[index]), float(b[index]))
 
 
 def _message(findings: dict[str, _Finding], unit: str) -> str:
