@@ -1,5 +1,5 @@
 """ATen ops the bridge maps as chains of catalogue ops (engine/facade/torch/aten_chains.py):
-cumprod (exact at zeros), cdist p=1 and p=2 (both of torch's compute paths), and out-of-place
+cumprod (exact at zeros), cdist p=1 and p=2 (both of torch's compute paths, and a zero distance), and out-of-place
 index_put (index_add, index_fill, index_copy, a masked write into a copy). Each: crossgrad's
 forward and gradient equal PyTorch's, gradcheck passes, a planted backward bug in a custom
 Function is caught by input and element, and what cannot be mapped is refused by name."""
@@ -31,6 +31,9 @@ CASES = {  # name -> (function, inputs: shapes or fixed values, catalogue ops th
     "cdist p=1 at zero distance": (
         lambda x, y: torch.cdist(x, y[:3] * 0 + x.detach(), p=1).sum(1, True) + torch.cdist(x, y, p=1),
         [(3, 4), (5, 4)], {"norm"}),
+    "cdist p=2 at zero distance (gradient 0, as PyTorch's)": (
+        lambda x, y: torch.cdist(x, y[:3] * 0 + x.detach()).sum(1, True) + torch.cdist(x, y), [(3, 4), (5, 4)],
+        {"norm"}),
     "index_add, repeated rows": (lambda x, y: x.index_add(0, IDX, y), [(3, 4), (5, 4)], {"scatter_add"}),
     "index_add along dim 1 with alpha": (lambda x, y: x.index_add(1, torch.tensor([3, 1, 3]), y[:3, :3].T, alpha=2.0),
                                          [(3, 4), (5, 4)], {"scatter_add"}),

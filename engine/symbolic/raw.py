@@ -193,11 +193,16 @@ def _lambdified(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
     return lambda env: fn(*[env[k] for k in at])
 
 
-def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bool) -> Callable[..., Any]:
+def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bool,
+                shared: bool = True) -> Callable[..., Any]:
     """A function of raw values for ``symbols`` returning the raw value of ``exprs[0]`` (``many``
-    False) or the list of all of them, common subexpressions computed once. A value that would
-    be complex is nan; a division by zero makes the whole result :data:`NAN` (mpmath raises)."""
-    temporaries, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("t"))
+    False) or the list of all of them, common subexpressions computed once (``shared``). A value
+    that would be complex is nan; a division by zero makes the whole result :data:`NAN` (mpmath
+    raises) — unless it came from a subexpression shared out of a Piecewise branch whose condition
+    does not hold (x / |x| where |x| = 0 picks 0): such a call is redone without sharing."""
+    temporaries, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("t")) if shared else ([], list(exprs))
+    branches = bool(temporaries) and any(e.has(sp.Piecewise) for e in exprs)
+    unshared: list[Callable[..., Any]] = []
     slots = {s: k for k, s in enumerate(symbols)}
     steps = []
     for name, value in temporaries:
@@ -213,6 +218,10 @@ def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bo
                 env.append(step(env))
             return [out(env) for out in outputs] if many else only(env)
         except (ZeroDivisionError, ValueError, OverflowError):  # OverflowError: a magnitude past any float
-            return NAN
+            if not branches:
+                return NAN
+            if not unshared:
+                unshared.append(compile_raw(symbols, exprs, many, shared=False))
+            return unshared[0](*values)
 
     return run
