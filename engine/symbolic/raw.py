@@ -14,6 +14,7 @@ Min, sign, Heaviside, Piecewise) is lambdified by SymPy for mpmath and called on
 from __future__ import annotations
 
 import linecache
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,7 +40,20 @@ def mul(a: Raw, b: Raw) -> Raw:
 
 def to_floats(values: Sequence[Raw | None]) -> list[float]:
     """Rounded to float64 (None, an adjoint nothing reached, is 0)."""
-    return [0.0 if v is None else libmp.to_float(v, rnd=RND) for v in values]
+    return [0.0 if v is None else _to_float(v) for v in values]
+
+
+def _to_float(v: Raw) -> float:
+    """libmp.to_float(v, rnd=RND), faster where the result is a normal float: int -> float rounds
+    to nearest, ties to even, as RND does, and scaling by 2**exp is then exact. Zero, inf, nan
+    (mantissa 0) and results near the subnormal range take libmp's path."""
+    sign, man, exp, bc = v
+    if not man or exp + bc < -1000:
+        return libmp.to_float(v, rnd=RND)
+    try:
+        return math.ldexp(float(-man if sign else man), exp)
+    except OverflowError:
+        return libmp.to_float(v, rnd=RND)
 
 
 def from_number(value: Any) -> Raw:
