@@ -280,6 +280,11 @@ def _fill_figures(result: PairComparison, maxima: list[float], shape: tuple[int,
 
 @functools.lru_cache(maxsize=4096)
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    rank = len(shape)
+    if rank == 2:  # the common cases without the loop (called per pair and leaf)
+        return divmod(flat, shape[1])
+    if rank == 1:
+        return (flat,)
     index = []
     for size in reversed(shape):
         flat, k = divmod(flat, size)
