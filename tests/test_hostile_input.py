@@ -139,3 +139,15 @@ def test_order_2_through_a_float32_cast_is_judged_at_float32():
     want = np.diag(-2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
     np.testing.assert_allclose(report.leaves[0].grads["finite_difference"], want, rtol=1e-6, atol=1e-9)
     assert report.leaves[0].dtype == "float64"
+
+
+def test_order_2_of_a_small_graph_with_a_huge_gradient_tree_leaves_sympy_to_the_tensor_tier():
+    """A 4x3 training batch_norm has 12 elements but a 12,876-node gradient: SymPy differentiating
+    it again and lambdify took 14-40 s in the request thread (cold, any new shape); now the tensor
+    tier answers."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    graph = Graph((Leaf("x", x, True), OpNode("n", "batch_norm", ("x",), {"training": True}),
+                   OpNode("q", "tanh", ("n",)), OpNode("l", "sum", ("q",))), "l")
+    report = check(CheckRequest(graph, order=2))
+    assert (report.verdict, report.tier) == ("agree", "tensor")
+    assert "differentiate again" in report.tier_reason
