@@ -187,3 +187,36 @@ def test_torchs_float32_gradient_of_a_two_element_normalization_agrees(op):
     (norm * w).sum().backward()
     report = check(CheckRequest(graph, claimed={"x": x.grad.numpy()}))
     assert report.verdict in ("agree", "unresolved")  # was mismatch; elements of ~1e-6 are within the noise
+
+
+def _tie(x):  # noqa: ANN001, ANN202
+    import crossgrad
+
+    w = crossgrad.tensor([0.3, -0.7, 1.1, 0.9], dtype=crossgrad.float64)
+    return x.amax(dim=1).pow(2).sum() + (x.pow(2) * w).sum()
+
+
+def test_order_2_at_a_tie_where_the_gradient_jumps_is_a_convention_and_a_planted_bug_is_still_caught(monkeypatch):
+    """amax(x)^2 at a tie [3, 3]: the gradient jumps (the even split goes to one element), so no
+    second derivative exists and the one-sided quotients are both ~jump/h (equal: the even split
+    is their midpoint) — this was a mismatch naming finite differences. pow's VJP with x detached
+    still fails at an element off the tie."""
+    import crossgrad
+    from crossgrad.engine.numeric.rules import RULES
+    from crossgrad.engine.numeric.ruletools import Rule
+
+    def x():  # noqa: ANN202
+        return crossgrad.tensor([[1.0, 3.0, 3.0, 0.5]], dtype=crossgrad.float64, requires_grad=True)
+
+    assert crossgrad.check(_tie(x()), order=2).verdict == "convention"
+    good = RULES["pow"]
+
+    def detached(g, saved, node):  # noqa: ANN001, ANN202
+        v = saved[0]._data if hasattr(saved[0], "_data") else saved[0]
+        return (g * node.attrs["exponent"] * v ** (node.attrs["exponent"] - 1),)
+
+    monkeypatch.setitem(RULES, "pow", Rule(good.forward, detached))
+    report = crossgrad.check(_tie(x()), order=2)
+    assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric"
+    numeric_fd = next(p for p in report.leaves[0].pairs if p.witnesses == ("numeric", "finite_difference"))
+    assert (0, 0, 0) in numeric_fd.mismatched_indices and (3, 0, 3) in numeric_fd.mismatched_indices
