@@ -61,6 +61,11 @@ class CheckRequest:
     deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
 
+    def __post_init__(self) -> None:  # a misspelt witness was silently left out
+        for i, witness in enumerate(self.witnesses):
+            if witness not in (*WITNESSES, "claimed"):
+                raise GraphError(f"witnesses[{i}]", f"unknown witness {witness!r}; one of {[*WITNESSES, 'claimed']}")
+
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
     shape = plan.shapes[plan.output]
