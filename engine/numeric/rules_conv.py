@@ -241,6 +241,8 @@ def _transpose_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     needs, at = node.needs, node.attrs
     nd = len(at["stride"])
     gx = call(_names(nd)[0], g, w, None, **_common(at)) if needs[0] else None
+    if gx is not None and gx.shape[2:] != x.shape[2:]:  # output_padding >= stride (dilation > stride)
+        gx = gx[(slice(None), slice(None)) + tuple(slice(0, s) for s in x.shape[2:])]
     gw = None
     if needs[1]:
         gw = _weight_grad_of_transpose(g, x, w.shape, at, pairs("conv_transpose", at["padding"], nd))
