@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import erf_kernel, gelu_kernel
+from . import erf_kernel, gelu_kernel, phi32
 from .chunked import chunked
 from .rules import _unary
 from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
@@ -36,9 +36,17 @@ def _quiet(fn: Any) -> Any:
     return run
 
 
+def _float32(x: Any) -> bool:
+    """A float32 array: gelu's Phi in float32 arithmetic (phi32), as torch; under create_graph
+    (tensors) Phi stays the recorded erf op's."""
+    return type(x) is np.ndarray and x.dtype == np.float32
+
+
 def _gelu(x: Arr, at: dict) -> Arr:
     if at["approximate"] == "tanh":
         return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
+    if _float32(x):
+        return x * phi32.phi(x)
     return 0.5 * x * (1 + erf(x / math.sqrt(2.0)))
 
 
@@ -47,7 +55,7 @@ def _gelu_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
     if at["approximate"] == "tanh":
         t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
         return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x))
-    cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
+    cdf = phi32.phi(x) if _float32(x) else 0.5 * (1 + erf(x / math.sqrt(2.0)))
     return g * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
 
 
