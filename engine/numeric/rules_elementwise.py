@@ -60,20 +60,24 @@ def _gelu_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
 
 
 def _gelu_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """gelu; approximate="none" also keeps Phi(x) for the first-order VJP (gelu_kernel)."""
+    """gelu; approximate="none" also keeps Phi(x) for the first-order VJP (gelu_kernel), float32
+    gelu'(x) itself (phi32, computed chunk by chunk beside Phi)."""
     x = xs[0]
     if at["approximate"] == "tanh" or x.dtype.kind != "f":
         out = chunked(_gelu)(x, at)
         return out, (x, out)
+    if x.dtype == np.float32:
+        out, slope = phi32.gelu(x, derivative=True)
+        return out, (x, out, None, slope)
     out, cdf = gelu_kernel.forward(x)
     return out, (x, out, cdf)
 
 
 def _gelu_backward(g: Arr, saved: tuple, node: Any) -> tuple:
-    """The saved Phi on arrays; under create_graph Phi recomputed from the live input."""
+    """The saved Phi or gelu'(x) on arrays; under create_graph recomputed from the live input."""
     x, out = saved[0], saved[1]
-    if len(saved) == 3 and not traced(g, x):
-        return (gelu_kernel.vjp(g, x, saved[2]),)
+    if len(saved) > 2 and not traced(g, x):
+        return (g * saved[3],) if saved[2] is None else (gelu_kernel.vjp(g, x, saved[2]),)
     return (chunked(_gelu_vjp)(g, x, out, node.attrs),)
 
 
