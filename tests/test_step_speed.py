@@ -63,3 +63,18 @@ def test_row_max_equals_max(dtype: type) -> None:
     with pytest.raises(ValueError):  # an empty row has no max, as before
         array_kernels.row_max(np.zeros((3, 0), dtype), 1)
     assert array_kernels.row_max(np.array([1, 5, 2]), 0).tolist() == [5]
+
+
+def test_sum_leading_is_the_leading_axes_sum() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((16, 64, 40))
+    exact = a.sum(axis=(0, 1))
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        got = array_kernels.sum_leading(a.astype(dtype), 2)
+        assert got.dtype == dtype and got.shape == (40,)
+        np.testing.assert_allclose(got, exact, rtol=tol, atol=tol)
+    np.testing.assert_allclose(array_kernels.sum_leading(a, 1), a.sum(axis=0), rtol=1e-12)
+    assert array_kernels.sum_leading(np.array([[np.inf, 1.0], [2.0, np.nan]]), 1)[0] == np.inf
+    for odd in (a.transpose(1, 0, 2), np.zeros((0, 3)), np.arange(12).reshape(3, 4)):  # numpy's sum
+        np.testing.assert_array_equal(array_kernels.sum_leading(odd, 1), odd.sum(axis=0))
+    assert array_kernels.sum_leading(a, 0) is not None and array_kernels.sum_leading(a, 0).shape == a.shape

@@ -185,8 +185,13 @@ def _linear_vjp(g: Arr, s: tuple, node: Any) -> tuple:
     needs = node.needs
     gx = (_fold(g, w.shape[0]) @ w).reshape(node.shapes[0]) if needs[0] else None
     gw = g2.T @ x.reshape(-1, w.shape[1]) if needs[1] else None
-    gb = unbroadcast(g2.sum(axis=0), node.shapes[2]) if len(needs) > 2 and needs[2] else None
+    gb = unbroadcast(_bias_grad(g2), node.shapes[2]) if len(needs) > 2 and needs[2] else None
     return gx, gw, gb
+
+
+def _bias_grad(g2: Any) -> Any:
+    """The bias gradient: g summed over the batch (one GEMV on arrays, a recorded sum on tensors)."""
+    return g2.sum(axis=0) if traced(g2) else array_kernels.sum_leading(g2, 1)
 
 
 LINEAR = Rule(_linear, _linear_vjp)
