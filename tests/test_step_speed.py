@@ -78,3 +78,67 @@ def test_sum_leading_is_the_leading_axes_sum() -> None:
     for odd in (a.transpose(1, 0, 2), np.zeros((0, 3)), np.arange(12).reshape(3, 4)):  # numpy's sum
         np.testing.assert_array_equal(array_kernels.sum_leading(odd, 1), odd.sum(axis=0))
     assert array_kernels.sum_leading(a, 0) is not None and array_kernels.sum_leading(a, 0).shape == a.shape
+
+
+def _split_grads(x0: np.ndarray, pieces, retain: bool = False):
+    """Gradients of sum_i w_i * piece_i(x) through the walker, and the same sum computed by hand."""
+    x = crossgrad.tensor(x0, requires_grad=True)
+    h = x * 1.0  # a non-leaf whose gradient the pieces share
+    total, want = None, np.zeros_like(x0)
+    for k, piece in enumerate(pieces):
+        part = piece(h)
+        w = np.linspace(-1, 1, part.numel()).reshape(tuple(part.shape)) + k
+        term = (part * crossgrad.tensor(w)).sum()
+        total = term if total is None else total + term
+        view = np.zeros_like(x0)
+        piece(view)[...] += w  # the numpy view of the same piece
+        want += view
+    total.backward(retain_graph=retain)
+    return x.grad.numpy(), want, total
+
+
+@pytest.mark.parametrize("pieces", [
+    [lambda t: t[:, 0:3], lambda t: t[:, 3:5], lambda t: t[:, 5:8]],  # a split
+    [lambda t: t[:, 0:4], lambda t: t[:, 2:6], lambda t: t[:, 1:2]],  # overlapping
+    [lambda t: t[1], lambda t: t[:, 2:6], lambda t: t[0]],  # select and slice
+    [lambda t: t[:, ::2], lambda t: t[:, 1::2]],  # strided
+])
+def test_pieces_add_into_one_gradient(pieces: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crossgrad.engine.numeric import autograd
+
+    calls = []
+    for vjp, add in list(autograd.ADDS_INTO.items()):
+        def counted(g: np.ndarray, node: object, total: np.ndarray, add: object = add) -> None:
+            calls.append(1)
+            add(g, node, total)  # type: ignore[operator]
+
+        monkeypatch.setitem(autograd.ADDS_INTO, vjp, counted)
+    x0 = np.random.default_rng(5).standard_normal((3, 8))
+    got, want, _ = _split_grads(x0, pieces)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
+    assert len(calls) == len(pieces) - 1  # the first piece's VJP makes the array, the others add
+
+
+def test_pieces_of_a_leaf_retain_graph_and_autograd_grad() -> None:
+    x0 = np.random.default_rng(6).standard_normal((4, 6))
+    x = crossgrad.tensor(x0, requires_grad=True)
+    a, b, c = x.split(2, dim=1)
+    loss = (a * 2).sum() + (b * 3).sum() + (c * c).sum()
+    (g,) = crossgrad.autograd.grad(loss, [x], retain_graph=True)
+    want = np.concatenate([np.full((4, 2), 2.0), np.full((4, 2), 3.0), 2 * x0[:, 4:]], axis=1)
+    np.testing.assert_array_equal(g.numpy(), want)
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * want)  # accumulated, the first not overwritten
+    assert np.array_equal(g.numpy(), want)
+
+
+def test_a_replaced_slice_rule_is_not_bypassed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crossgrad.engine.numeric import rules
+    from crossgrad.engine.numeric.ruletools import Rule
+
+    wrong = Rule(rules.SLICE.forward, lambda g, saved, node: (2 * rules.SLICE.vjp(g, saved, node)[0],))
+    monkeypatch.setitem(rules.RULES, "slice", wrong)
+    x0 = np.ones((2, 6))
+    got, want, _ = _split_grads(x0, [lambda t: t[:, 0:2], lambda t: t[:, 2:4], lambda t: t[:, 4:6]])
+    np.testing.assert_allclose(got, 2 * want)  # the planted factor 2 reaches every piece

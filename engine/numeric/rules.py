@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import array_kernels, losses
+from .autograd import ADDS_INTO
 from .ruletools import Arr, Rule, embed, log_softmax, sigmoid, traced, unbroadcast
 
 
@@ -258,6 +259,20 @@ SLICE = _shape_only(
     lambda x, at: x[index_along(x.shape, at["dim"], slice(at["start"], at["stop"], at["step"]))],
     _slice_vjp,
 )
+
+
+def _add_into(item: Callable[[dict], Any]) -> Callable[[Arr, Any, Arr], None]:
+    """The VJP of select/slice added into ``total``, the input's gradient so far (a split's pieces
+    write into one array instead of each embedding into zeros and the pieces being summed)."""
+
+    def add(g: Arr, node: Any, total: Arr) -> None:
+        total[index_along(node.shapes[0], node.attrs["dim"], item(node.attrs))] += g
+
+    return add
+
+
+ADDS_INTO[SELECT.vjp] = _add_into(lambda at: at["index"])
+ADDS_INTO[SLICE.vjp] = _add_into(lambda at: slice(at["start"], at["stop"], at["step"]))
 
 
 def _flat_shape(shape: tuple, at: dict) -> tuple:
