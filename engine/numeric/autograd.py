@@ -271,7 +271,7 @@ def _deliver(node: Node, grad: Any, retain_graph: bool, capture: dict | None,
         from .higher import run_vjp
 
         input_grads: Sequence[Any] = run_vjp(node, grad)
-    elif add_into is not None and _added_into(add_into, node, grad, pending, owned):
+    elif add_into is not None and owned is not None and _added_into(add_into, node, grad, pending, owned):
         input_grads = (_ADDED,)
     else:
         input_grads = node.apply(grad)
@@ -296,9 +296,10 @@ def _deliver(node: Node, grad: Any, retain_graph: bool, capture: dict | None,
 def _added_into(add: Callable, node: Node, grad: Any, pending: dict, owned: dict) -> bool:
     """Add the node's input gradient into the pending sum in place when that sum is ours alone."""
     nxt = node.next_functions[0][0]
-    total = pending.get(nxt) if nxt is not None else None
-    if (total is None or owned.get(id(total)) is not total or type(grad) is not np.ndarray
-            or total.shape != node.shapes[0] or total.dtype != grad.dtype):
+    total = None if nxt is None else pending.get(nxt)
+    if total is None or owned.get(id(total)) is not total or type(grad) is not np.ndarray:
+        return False
+    if total.shape != node.shapes[0] or total.dtype != grad.dtype:
         return False
     if node.freed:
         raise RuntimeError(SECOND_BACKWARD)
