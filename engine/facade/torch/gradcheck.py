@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from crossgrad.engine.check import CheckRequest, check
 from crossgrad.engine.compare import AGREE, CONVENTION, MISMATCH, NON_FINITE
-from crossgrad.engine.graph import Graph, Leaf
+from crossgrad.engine.graph import Graph, Leaf, Plan, validate
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
 from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
@@ -70,6 +70,11 @@ class _Template:
     directions: list[str]  # direction leaves (several outputs), empty for one output
     closed_over: dict[str, torch.Tensor]  # parameters the function closes over, by leaf name
     value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
+    slots: dict[str, int] = dataclasses.field(default_factory=dict)  # leaf name -> its position in the graph
+    plan: Plan | None = None  # the validated facts, reused while every refilled leaf is floating point
+
+    def __post_init__(self) -> None:
+        self.slots = {n.name: i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf)}
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
@@ -83,8 +88,8 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
                       (v if getattr(v, "__hash__", None) else id(v)) for v in values)
 
 
-def _template(func: Any, inputs: list[torch.Tensor]) -> _Template:
-    key = _signature(func, list(_parameters(func).values()) + inputs)
+def _template(func: Any, inputs: list[torch.Tensor], params: dict[str, torch.Tensor]) -> _Template:
+    key = _signature(func, list(params.values()) + inputs)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -119,9 +124,24 @@ def _parameters(func: Any) -> dict[str, torch.Tensor]:
 
 
 def _filled(template: _Template, values: dict[str, np.ndarray]) -> Graph:
-    nodes = tuple(dataclasses.replace(n, value=values[n.name]) if isinstance(n, Leaf) and n.name in values else n
-                  for n in template.graph.nodes)
-    return Graph(nodes, template.graph.output)
+    nodes = list(template.graph.nodes)
+    for name, value in values.items():
+        slot = template.slots.get(name)
+        if slot is not None:
+            nodes[slot] = Leaf(name, value, nodes[slot].requires_grad)
+    return Graph(tuple(nodes), template.graph.output)
+
+
+def _planned(template: _Template, graph: Graph, values: dict[str, np.ndarray]) -> Plan:
+    """``validate(graph)``, from the template's validated facts when only floating-point values
+    changed (validation reads shapes, dtypes and integer values, never a float)."""
+    floats = all(v.dtype.kind == "f" for v in values.values())
+    if template.plan is None or not floats:
+        plan = validate(graph)
+        if floats:
+            template.plan = dataclasses.replace(plan, graph=template.graph)
+        return plan
+    return dataclasses.replace(template.plan, graph=graph)
 
 
 def float_outputs(result: Any) -> list[torch.Tensor]:
@@ -183,14 +203,29 @@ def _collect(report: Report, row: str, findings: dict[str, _Finding]) -> None:
             continue
         pair = max(pairs, key=lambda p: (p.mismatched + p.non_finite, p.max_abs))
         finding.off += pair.mismatched + pair.non_finite
-        if pair.max_abs > finding.worst:
-            claimed, expected = pair.worst_values or (float("nan"), float("nan"))
+        index, values, size = pair.worst_index, pair.worst_values, pair.max_abs
+        if not pair.mismatched_indices:  # only non-finite values, which the figures leave out: name the first
+            index, values, size = *_non_finite_at(leaf, pair), math.inf
+        if size > finding.worst:
+            claimed, expected = values or (float("nan"), float("nan"))
             if pair.witnesses[0] != "claimed":
                 claimed, expected = expected, claimed
             other = pair.witnesses[1] if pair.witnesses[0] == "claimed" else pair.witnesses[0]
-            finding.worst, finding.report, finding.row = pair.max_abs, report, row
-            finding.line = (f"worst at {list(pair.worst_index or ())} along {row}: expected {expected!r} ({other}), "
+            finding.worst, finding.report, finding.row = size, report, row
+            finding.line = (f"worst at {list(index or ())} along {row}: expected {expected!r} ({other}), "
                             f"claimed {claimed!r} (PyTorch autograd); suspect: {_suspect(leaf)}")
+
+
+def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None, tuple[float, float] | None]:
+    """The first element where one of the pair's two gradients is not finite, and both values there."""
+    a, b = (np.asarray(leaf.grads.get(w, np.nan), np.float64) for w in pair.witnesses)
+    if a.shape != b.shape:
+        return None, None
+    found = np.argwhere(~(np.isfinite(a) & np.isfinite(b)))
+    if not len(found):
+        return None, None
+    index = tuple(int(i) for i in found[0])
+    return index, (float(a[index]), float(b[index]))
 
 
 def _message(findings: dict[str, _Finding], unit: str) -> str:
@@ -221,7 +256,8 @@ def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[
     seed = None if template.directions else direction[0].detach().double().numpy()
     claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
               for (n, t), g in zip(wanted.items(), claimed)}
-    return check(CheckRequest(_filled(template, leaves), seed, claimed=claims, **options))
+    graph = _filled(template, leaves)
+    return check(CheckRequest(graph, seed, claimed=claims, **options), plan=_planned(template, graph, leaves))
 
 
 def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float | None = None,
@@ -236,8 +272,9 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     ignored_keywords("gradcheck", ignored, TORCH_KEYWORDS)
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
     rng_state = torch.get_rng_state()  # PyTorch's call below draws the dropout masks the capture recorded
+    params = _parameters(func)
     try:
-        template = _template(func, inputs)  # first: a capture may touch buffers torch's backward will read
+        template = _template(func, inputs, params)  # first: a capture may touch buffers torch's backward will read
     except NothingToCheck:
         return True
     torch.set_rng_state(rng_state)
@@ -245,8 +282,7 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
         result = func(*inputs)
     outputs = float_outputs(result)
     tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
-    named = {**template.closed_over, **_parameters(func),
-             **dict(zip(template.leaves[len(_parameters(func)):], tensors))}
+    named = {**template.closed_over, **params, **dict(zip(template.leaves[len(params):], tensors))}
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     if not wanted:
