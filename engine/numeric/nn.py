@@ -41,6 +41,14 @@ class IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
+def _type_name(value: Any) -> str:
+    """torch's name for a value's type in its assignment errors ('torch.FloatTensor')."""
+    if isinstance(value, Tensor):
+        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "int64": "torch.LongTensor",
+                "bool": "torch.BoolTensor"}.get(value.dtype.name, "torch.Tensor")
+    return type(value).__name__
+
+
 class Module:
     """Base class: attribute assignment registers parameters and submodules, in order;
     ``register_buffer`` adds state that is saved but not trained (torch's buffers)."""
@@ -63,12 +71,21 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Parameter):
+        if isinstance(value, Parameter):  # a replaced member keeps its place in torch's order
+            self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
+        elif value is not None and name in self._parameters:
+            raise TypeError(f"cannot assign {_type_name(value)!r} as parameter {name!r} "
+                            "(torch.nn.Parameter or None expected)")
+        elif value is not None and name in self._modules:
+            raise TypeError(f"cannot assign {_type_name(value)!r} as child module {name!r} "
+                            "(torch.nn.Module or None expected)")
+        elif value is None and (name in self._parameters or name in self._modules):
+            table: dict[str, Any] = self._parameters if name in self._parameters else self._modules
+            table[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

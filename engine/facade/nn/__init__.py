@@ -86,3 +86,9 @@ from crossgrad.nn import more_cnn as _more_cnn  # noqa: E402 (padding, resamplin
 from crossgrad.nn.more_cnn import *  # noqa: E402,F403
 
 __all__ += _more_cnn.__all__
+
+from crossgrad.engine.numeric import nn_containers_more as _containers  # noqa: E402 (ParameterList, ...)
+from crossgrad.engine.numeric.nn_containers_more import ParameterDict, ParameterList  # noqa: E402
+
+_containers.install()
+__all__ += ["ParameterDict", "ParameterList"]
