@@ -18,6 +18,9 @@ class Optimizer:
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
+        for group in self.param_groups:  # a tensor lr (torch accepts one) as its number
+            if isinstance(group.get("lr"), Tensor):
+                group["lr"] = float(group["lr"].item())
         self.state: dict[Tensor, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
