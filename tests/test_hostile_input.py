@@ -220,3 +220,15 @@ def test_order_2_at_a_tie_where_the_gradient_jumps_is_a_convention_and_a_planted
     assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric"
     numeric_fd = next(p for p in report.leaves[0].pairs if p.witnesses == ("numeric", "finite_difference"))
     assert (0, 0, 0) in numeric_fd.mismatched_indices and (3, 0, 3) in numeric_fd.mismatched_indices
+
+
+def test_order_2_of_a_max_or_min_over_a_long_row_leaves_sympy_to_the_tensor_tier():
+    """fuzz_service (seed 7, request 791): the Hessian example with its sum swapped for amin over 6
+    elements held a request thread over 5 minutes in lambdify re-simplifying Min (now evaluate(False))
+    and ~23 s in sympy.diff of Min; a max/min row over 3 elements now goes to the tensor tier."""
+    rng = np.random.default_rng(0)
+    graph = Graph((Leaf("x", rng.standard_normal(6), True), Leaf("w", rng.standard_normal(6)),
+                   OpNode("m", "mul", ("x", "w")), OpNode("t", "tanh", ("m",)),
+                   OpNode("a", "amin", ("t",), {"dim": None}), OpNode("l", "square", ("a",))), "l")
+    report = check(CheckRequest(graph, order=2))
+    assert (report.verdict, report.tier) == ("agree", "tensor") and "max/min over 6 elements" in report.tier_reason
