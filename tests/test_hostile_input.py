@@ -232,3 +232,14 @@ def test_order_2_of_a_max_or_min_over_a_long_row_leaves_sympy_to_the_tensor_tier
                    OpNode("a", "amin", ("t",), {"dim": None}), OpNode("l", "square", ("a",))), "l")
     report = check(CheckRequest(graph, order=2))
     assert (report.verdict, report.tier) == ("agree", "tensor") and "max/min over 6 elements" in report.tier_reason
+
+
+def test_a_submission_returning_a_non_array_gets_a_message_naming_the_gradient_not_grader_source():
+    """The grader's own np.asarray line (and its caret) was the student's feedback."""
+    from crossgrad.client.grading import runner
+
+    trial = {"x": {"shape": [2], "data": [1.0, 2.0]}}
+    answer = runner._call(lambda x: {"x": x, "y": "not an array"}, trial, ["x", "y"], {"y": 2})
+    assert answer == {"error": "gradient 'y' is a str, not an array of numbers (could not convert string to float: "
+                               "'not an array')"}
+    assert runner._call(lambda x: {"x": 2 * x}, trial, ["x"], {})["ok"]["x"] == {"shape": [2], "data": [2.0, 4.0]}
