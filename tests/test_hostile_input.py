@@ -243,3 +243,14 @@ def test_a_submission_returning_a_non_array_gets_a_message_naming_the_gradient_n
     assert answer == {"error": "gradient 'y' is a str, not an array of numbers (could not convert string to float: "
                                "'not an array')"}
     assert runner._call(lambda x: {"x": 2 * x}, trial, ["x"], {})["ok"]["x"] == {"shape": [2], "data": [2.0, 4.0]}
+
+
+@pytest.mark.parametrize("mode, scales", [("bilinear", (1e-300, 2.0)), ("nearest", (2.0, 1e-300))])
+def test_interpolate_refuses_a_scale_whose_source_indices_overflow(mode, scales):
+    """1 / scale = 1e300 cast to int64 gave index -2^63: an IndexError (INTERNAL over the wire)."""
+    graph = Graph((Leaf("x", np.ones((1, 1, 3, 3)), True),
+                   OpNode("o", "interpolate", ("x",), {"size": (5, 5), "mode": mode, "scale_h": scales[0],
+                                                       "scale_w": scales[1]}), OpNode("l", "sum", ("o",))), "l")
+    with pytest.raises(GraphError, match="maps output positions to source indices") as err:
+        check(CheckRequest(graph))
+    assert err.value.path == "graph.nodes[1]"
