@@ -254,3 +254,16 @@ def test_interpolate_refuses_a_scale_whose_source_indices_overflow(mode, scales)
     with pytest.raises(GraphError, match="maps output positions to source indices") as err:
         check(CheckRequest(graph))
     assert err.value.path == "graph.nodes[1]"
+
+
+@pytest.mark.parametrize("message, words", [("symbolic witness failed: ValueError: boom", "symbolic witness failed"),
+                                            ("the call's deadline passed", "symbolic witness timed out")])
+def test_a_failed_symbolic_witness_is_not_reported_as_timed_out(message, words):
+    from crossgrad.engine.check import WitnessTimeout
+
+    def broken(plan, seed, tier):  # noqa: ANN001, ANN202  (the server's worker hook, failing)
+        raise WitnessTimeout(message)
+
+    report = check(CheckRequest(_graph("tanh", (3,))), symbolic=broken)
+    assert report.notes[0].startswith(words) and ("timed out" in report.notes[0]) == ("deadline" in message)
+    assert ("timed out" in report.tier_reason) == ("deadline" in message)
