@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fd_joint, finite_diff, kinks, ops
+from . import fd_joint, finite_diff, kinks, ops, plan_facts
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -60,6 +60,11 @@ class CheckRequest:
     exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
     deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
+
+    def __post_init__(self) -> None:  # a misspelt witness was silently left out
+        for i, witness in enumerate(self.witnesses):
+            if witness not in (*WITNESSES, "claimed"):
+                raise GraphError(f"witnesses[{i}]", f"unknown witness {witness!r}; one of {[*WITNESSES, 'claimed']}")
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -138,11 +143,15 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
 def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     """Forward values when some active kink op sits exactly on its kink, else None."""
-    if not any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
-               for i, n in enumerate(plan.graph.nodes[: plan.output + 1])):
+    if not plan_facts.memo(plan, "kink ops", _has_kink_ops):
         return None
     values = forward_values(plan)
     return values if kinks.at_kink(plan, values) else None
+
+
+def _has_kink_ops(plan: Plan) -> bool:
+    return any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
+               for i, n in enumerate(plan.graph.nodes[: plan.output + 1]))
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
@@ -488,7 +497,11 @@ def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, t
 
 
 def grad_fn_names(plan: Plan) -> dict[str, str]:
-    """What PyTorch would call each recorded op node's grad_fn."""
+    """What PyTorch would call each recorded op node's grad_fn (once per structure and names)."""
+    return dict(plan_facts.memo(plan, "grad_fns", _grad_fn_names, names=True))
+
+
+def _grad_fn_names(plan: Plan) -> dict[str, str]:
     names = {}
     for i, node in enumerate(plan.graph.nodes):
         if isinstance(node, OpNode) and plan.active[i]:
