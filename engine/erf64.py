@@ -1,9 +1,7 @@
 """erf in float64 on arrays, equal to math.erf (glibc's erf) in nearly every element, 1 ulp off in the rest.
 
-A special function, not a derivative rule: it lives beside the witnesses (like numpy's exp) and
-serves the numeric engine's float64 erf/gelu (numeric/erf_kernel.py) and the tensor tier's
-generated templates (symbolic/codegen.py), so the symbolic package still imports nothing of the
-numeric engine. tests/test_erf64.py holds it to math.erf.
+Shared by the numeric engine (erf_kernel), the symbolic templates (codegen) and finite differences:
+a special function, not a rule of either witness.
 
 A numpy port of the fdlibm s_erf.c algorithm as glibc 2.36 evaluates it (sysdeps/ieee754/dbl-64/
 s_erf.c: the same coefficients, polynomials split in even/odd parts summed in glibc's order):
