@@ -1,11 +1,12 @@
 """Fit the rational approximation behind crossgrad's float32 erf (engine/numeric/erf_kernel.py).
 
-    python bench/fit_erf.py [M N]
+    python bench/fit_erf.py [M N] [--phi]
 
 erf(x) / x = P(t) / Q(t), t = x^2, on |x| <= 4 (beyond, erf rounds to +-1 in float32): a
 weighted linear least-squares fit of P - f Q = 0 at Chebyshev nodes, reweighted by 1/Q
 (Sanathanan-Koerner iterations), with f from mpmath at 30 digits. Prints the coefficients of
-P and Q in powers of t and the fit's largest relative error.
+P and Q in powers of t and the fit's largest relative error. ``--phi``: the same fit rewritten
+for erf(x / sqrt 2) / x in powers of t = x^2 (engine/numeric/phi32.py, float32 gelu's Phi).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def fit(m: int, n: int, nodes: int = 3000, rounds: int = 12) -> tuple[np.ndarray
 
 
 def main() -> None:
-    m, n = (int(a) for a in sys.argv[1:3]) if len(sys.argv) > 2 else (8, 6)
+    args = [a for a in sys.argv[1:] if a != "--phi"]
+    m, n = (int(a) for a in args[:2]) if len(args) > 1 else (8, 6)
     p, q, err = fit(m, n)
+    if "--phi" in sys.argv:  # z = x / sqrt 2: erf(z) / x = P(z^2) / (sqrt 2 Q(z^2)), z^2 = t / 2
+        halves = 2.0 ** -np.arange(max(m, n) + 1)
+        p, q = p * halves[: m + 1] / np.sqrt(2.0), q * halves[: n + 1]
     print(f"_P = {tuple(p.tolist())!r}")
     print(f"_Q = {tuple(q.tolist())!r}")
     print(f"largest relative error of the fit: {err:.2e}")

@@ -89,6 +89,23 @@ def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol
                         seed_scale)[0]
 
 
+@np.errstate(all="ignore")
+def agrees(a: np.ndarray, b: np.ndarray, tol: Tolerance, seed_scale: float = 1.0) -> bool:
+    """Whether ``compare(pair, a, b, dtype, tol, seed_scale=seed_scale).verdict`` is agree
+    (no kink test, no magnitudes): every pair of values finite and within the tolerance. The
+    verdict alone, without the report's figures (the screen asks it of every leaf)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if not a.size:
+        return True
+    diff = np.abs(a - b)
+    if not np.isfinite(diff).all():  # (a non-finite value, or inf - inf)
+        return False
+    bigger = np.maximum(np.abs(a), np.abs(b))
+    limit = tol.rtol * bigger + tol.atol * bigger.max()  # (compare_leaves's order of operations)
+    limit += tol.floor * seed_scale
+    return not bool((diff > limit).any())
+
+
 def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dtype: str,
                  tols: list[Tolerance], kinks: list[KinkTest | None] | None = None, unit: str = "elements",
                  seed_scale: float = 1.0) -> list[PairComparison]:
@@ -263,6 +280,11 @@ def _fill_figures(result: PairComparison, maxima: list[float], shape: tuple[int,
 
 @functools.lru_cache(maxsize=4096)
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    rank = len(shape)
+    if rank == 2:  # the common cases without the loop (called per pair and leaf)
+        return divmod(flat, shape[1])
+    if rank == 1:
+        return (flat,)
     index = []
     for size in reversed(shape):
         flat, k = divmod(flat, size)

@@ -12,9 +12,30 @@ import numpy as np
 Arr = np.ndarray
 
 
+def row_max(x: Arr, dim: int) -> Arr:
+    """x.max(axis=dim, keepdims=True), the same values; seeded with -inf numpy reduces short float
+    rows ~3x faster (the GPT block's attention rows: 64 elements)."""
+    if x.ndim and x.shape[dim] and x.dtype.kind == "f":
+        return x.max(axis=dim, keepdims=True, initial=-np.inf)
+    return x.max(axis=dim, keepdims=True)
+
+
+def sum_leading(a: Arr, lead: int) -> Arr:
+    """a summed over its first ``lead`` axes (a bias or norm weight's gradient): one GEMV with a
+    ones vector for a C-contiguous float32/float64 array (~3x faster than numpy's axis-0 sum,
+    which adds row after row; BLAS's blocked sum is also the more accurate), else numpy's sum."""
+    if 0 < lead < a.ndim and a.size and a.flags.c_contiguous and a.dtype in _BLAS_FLOATS:
+        rows = int(np.prod(a.shape[:lead]))
+        return np.matmul(np.ones(rows, a.dtype), a.reshape(rows, -1)).reshape(a.shape[lead:])
+    return a.sum(axis=tuple(range(lead)))
+
+
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def log_softmax(x: Arr, dim: int) -> Arr:
     """x - max - log(sum(exp(x - max))) along dim (ruletools.log_softmax's formula)."""
-    shifted = x - x.max(axis=dim, keepdims=True)
+    shifted = x - row_max(x, dim)
     if shifted.ndim == 0:
         return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     total = np.exp(shifted).sum(axis=dim, keepdims=True)

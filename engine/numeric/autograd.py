@@ -237,29 +237,42 @@ def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
     ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
     captured: list[np.ndarray | None] = [None] * (len(capture) if capture else 0)
     stored: set[int] = set()
+    owned: dict[int, np.ndarray] = {}  # pending arrays no one else holds (may be added into)
     while ready:
         node = ready.pop()
         grad = pending.pop(node)
+        owned.pop(id(grad), None)
         if capture is not None and node in capture:
             captured[capture[node]] = grad
         if type(node) is AccumulateGrad:
             if capture is None:
                 _store(node.variable, grad, stored, create_graph)
             continue
-        _deliver(node, grad, retain_graph, capture, stored, pending, deps, ready, create_graph)
+        _deliver(node, grad, retain_graph, capture, stored, pending, deps, ready, create_graph, owned)
     return captured
+
+
+# A VJP function -> add(g, node, total): that VJP's input gradient added into ``total`` in place.
+# Only for VJPs whose single input gradient is a new array (select and slice, registered by
+# rules.py): a split's pieces then add into one array instead of each embedding into zeros and the
+# pieces being summed. Keyed by the function, so a replaced rule is not bypassed.
+ADDS_INTO: dict[Callable, Callable[[np.ndarray, Any, np.ndarray], None]] = {}
+_ADDED = object()
 
 
 def _deliver(node: Node, grad: Any, retain_graph: bool, capture: dict | None,
              stored: set[int], pending: dict, deps: dict, ready: list,
-             create_graph: bool = False) -> None:
+             create_graph: bool = False, owned: dict | None = None) -> None:
     """Run one node's VJP and hand the input gradients to the next nodes."""
     if node.retained is not None and capture is None:
         _store(node.retained(), grad, stored, create_graph)
+    add_into = None if create_graph or owned is None else ADDS_INTO.get(node.vjp)
     if create_graph:
         from .higher import run_vjp
 
         input_grads: Sequence[Any] = run_vjp(node, grad)
+    elif add_into is not None and owned is not None and _added_into(add_into, node, grad, pending, owned):
+        input_grads = (_ADDED,)
     else:
         input_grads = node.apply(grad)
     if not retain_graph:
@@ -267,14 +280,31 @@ def _deliver(node: Node, grad: Any, retain_graph: bool, capture: dict | None,
     for (nxt, _), g in zip(node.next_functions, input_grads):
         if nxt is None:
             continue
-        if g is not None:
+        if g is not None and g is not _ADDED:
             prev = pending.get(nxt)
-            pending[nxt] = g if prev is None else prev + g
+            total = pending[nxt] = g if prev is None else prev + g
+            if owned is not None and (prev is not None or add_into is not None):
+                owned.pop(id(prev), None)
+                owned[id(total)] = total  # a sum made here, or a registered VJP's new array
         deps[nxt] -= 1
         if deps[nxt] == 0 and nxt in pending:
             ready.append(nxt)
         elif deps[nxt] == 0:
             _skip_subgraph(nxt, deps, pending, ready)
+
+
+def _added_into(add: Callable, node: Node, grad: Any, pending: dict, owned: dict) -> bool:
+    """Add the node's input gradient into the pending sum in place when that sum is ours alone."""
+    nxt = node.next_functions[0][0]
+    total = None if nxt is None else pending.get(nxt)
+    if total is None or owned.get(id(total)) is not total or type(grad) is not np.ndarray:
+        return False
+    if total.shape != node.shapes[0] or total.dtype != grad.dtype:
+        return False
+    if node.freed:
+        raise RuntimeError(SECOND_BACKWARD)
+    add(grad, node, total)
+    return True
 
 
 def _skip_subgraph(node: Any, deps: dict, pending: dict, ready: list) -> None:

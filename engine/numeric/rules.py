@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import array_kernels, losses
+from .autograd import ADDS_INTO
 from .ruletools import Arr, Rule, embed, log_softmax, sigmoid, traced, unbroadcast
 
 
@@ -185,8 +186,13 @@ def _linear_vjp(g: Arr, s: tuple, node: Any) -> tuple:
     needs = node.needs
     gx = (_fold(g, w.shape[0]) @ w).reshape(node.shapes[0]) if needs[0] else None
     gw = g2.T @ x.reshape(-1, w.shape[1]) if needs[1] else None
-    gb = unbroadcast(g2.sum(axis=0), node.shapes[2]) if len(needs) > 2 and needs[2] else None
+    gb = unbroadcast(_bias_grad(g2), node.shapes[2]) if len(needs) > 2 and needs[2] else None
     return gx, gw, gb
+
+
+def _bias_grad(g2: Any) -> Any:
+    """The bias gradient: g summed over the batch (one GEMV on arrays, a recorded sum on tensors)."""
+    return g2.sum(axis=0) if traced(g2) else array_kernels.sum_leading(g2, 1)
 
 
 LINEAR = Rule(_linear, _linear_vjp)
@@ -253,6 +259,20 @@ SLICE = _shape_only(
     lambda x, at: x[index_along(x.shape, at["dim"], slice(at["start"], at["stop"], at["step"]))],
     _slice_vjp,
 )
+
+
+def _add_into(item: Callable[[dict], Any]) -> Callable[[Arr, Any, Arr], None]:
+    """The VJP of select/slice added into ``total``, the input's gradient so far (a split's pieces
+    write into one array instead of each embedding into zeros and the pieces being summed)."""
+
+    def add(g: Arr, node: Any, total: Arr) -> None:
+        total[index_along(node.shapes[0], node.attrs["dim"], item(node.attrs))] += g
+
+    return add
+
+
+ADDS_INTO[SELECT.vjp] = _add_into(lambda at: at["index"])
+ADDS_INTO[SLICE.vjp] = _add_into(lambda at: slice(at["start"], at["stop"], at["step"]))
 
 
 def _flat_shape(shape: tuple, at: dict) -> tuple:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import erf_kernel, gelu_kernel
+from . import erf_kernel, gelu_kernel, phi32
 from .chunked import chunked
 from .rules import _unary
 from .ruletools import Arr, Rule, call, sigmoid, traced, unbroadcast
@@ -36,9 +36,17 @@ def _quiet(fn: Any) -> Any:
     return run
 
 
+def _float32(x: Any) -> bool:
+    """A float32 array: gelu's Phi in float32 arithmetic (phi32), as torch; under create_graph
+    (tensors) Phi stays the recorded erf op's."""
+    return type(x) is np.ndarray and x.dtype == np.float32
+
+
 def _gelu(x: Arr, at: dict) -> Arr:
     if at["approximate"] == "tanh":
         return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x)))
+    if _float32(x):
+        return x * phi32.phi(x)
     return 0.5 * x * (1 + erf(x / math.sqrt(2.0)))
 
 
@@ -47,25 +55,29 @@ def _gelu_vjp(g: Arr, x: Arr, out: Arr, at: dict) -> Arr:
     if at["approximate"] == "tanh":
         t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
         return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x))
-    cdf = 0.5 * (1 + erf(x / math.sqrt(2.0)))
+    cdf = phi32.phi(x) if _float32(x) else 0.5 * (1 + erf(x / math.sqrt(2.0)))
     return g * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
 
 
 def _gelu_forward(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    """gelu; approximate="none" also keeps Phi(x) for the first-order VJP (gelu_kernel)."""
+    """gelu; approximate="none" also keeps Phi(x) for the first-order VJP (gelu_kernel), float32
+    gelu'(x) itself (phi32, computed chunk by chunk beside Phi)."""
     x = xs[0]
     if at["approximate"] == "tanh" or x.dtype.kind != "f":
         out = chunked(_gelu)(x, at)
         return out, (x, out)
+    if x.dtype == np.float32:
+        out, slope = phi32.gelu(x, derivative=True)
+        return out, (x, out, None, slope)
     out, cdf = gelu_kernel.forward(x)
     return out, (x, out, cdf)
 
 
 def _gelu_backward(g: Arr, saved: tuple, node: Any) -> tuple:
-    """The saved Phi on arrays; under create_graph Phi recomputed from the live input."""
+    """The saved Phi or gelu'(x) on arrays; under create_graph recomputed from the live input."""
     x, out = saved[0], saved[1]
-    if len(saved) == 3 and not traced(g, x):
-        return (gelu_kernel.vjp(g, x, saved[2]),)
+    if len(saved) > 2 and not traced(g, x):
+        return (g * saved[3],) if saved[2] is None else (gelu_kernel.vjp(g, x, saved[2]),)
     return (chunked(_gelu_vjp)(g, x, out, node.attrs),)
 
 

@@ -66,10 +66,11 @@ def _layer_norm_vjp(g: Arr, saved: tuple, node: Any) -> tuple:
     elif needs[0]:
         gh = g if w is None else g * w
         gx = rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+    arrays = not traced(g, x, w)
     if len(needs) > 1 and needs[1]:
-        gw = (g * xhat).sum(axis=batch)
+        gw = array_kernels.sum_leading(g * xhat, len(batch)) if arrays else (g * xhat).sum(axis=batch)
     if len(needs) > 2 and needs[2]:
-        gb = g.sum(axis=batch)
+        gb = array_kernels.sum_leading(g, len(batch)) if arrays else g.sum(axis=batch)
     return gx, gw, gb
 
 
