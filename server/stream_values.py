@@ -10,7 +10,6 @@ around payloads of packed doubles cannot differ otherwise. Its engine request is
 with those values read by ``np.frombuffer`` (float32 rounded from the doubles as ``wire.tensor_in``
 rounds them), and its plan the first one's with the new graph (validation reads no float value).
 Anything else (other bytes, another encoding, a message that does not parse) goes the full way.
-Part of the server's converter: generated code is reached through ``wire`` only.
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ from typing import Any
 
 import numpy as np
 from crossgrad.engine.graph import Leaf
-
-from .wire import pb
+from crossgrad.v1 import crossgrad_pb2 as pb
 
 _F = {name: pb.CheckRequest.DESCRIPTOR.fields_by_name[name].number for name in ("graph", "gradient", "claimed")}
 _STREAM_REQUEST = pb.CheckStreamRequest.DESCRIPTOR.fields_by_name["request"].number

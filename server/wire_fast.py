@@ -5,8 +5,7 @@ their parents (~60 us for the seed graph's report: upb's keyword construction an
 appends copy); this builds the same message by ``add()`` and attribute assignment into the
 parent (~2x less). The result equals ``wire.stream_response``'s (tests/test_wire_fast.py compares
 them over many reports). Reports with culprits or program steps, and answers a big-check worker
-serialized, go through ``wire.stream_response``. Part of the server's converter: generated code
-is reached through ``wire`` only.
+serialized, go through ``wire.stream_response``.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from typing import Any
 import numpy as np
 from crossgrad.engine.compare import PairComparison
 from crossgrad.engine.report import LeafReport, Report
+from crossgrad.v1 import crossgrad_pb2 as pb
 
 from . import wire
-from .wire import pb
 
 _GRAD_FIELDS = ("numeric", "symbolic", "finite_difference", "claimed")
 
