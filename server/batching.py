@@ -31,6 +31,7 @@ import numpy as np
 from crossgrad.engine import batch_check
 
 from . import access_log, errors, group_jobs, stream_values, wire, wire_fast
+from .inbox import Inbox
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
 BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
@@ -43,6 +44,10 @@ TEMPLATES = os.environ.get("CROSSGRAD_STREAM_TEMPLATES", "1") != "0"
 PIPELINE = os.environ.get("CROSSGRAD_STREAM_PIPELINE", "1") != "0"
 # Answers computed ahead of the one being sent, at most (memory stays bounded by a slow reader)
 ANSWERS_AHEAD = 2 * batch_check.MAX_GROUP
+# Bytes of requests read ahead of the one being checked, at most: beyond this the reader stops
+# taking messages from gRPC, so a client sending faster than the server checks is held back by
+# flow control instead of growing the server's memory (one request is always admitted)
+INBOX_BYTES = int(os.environ.get("CROSSGRAD_STREAM_INBOX_BYTES", str(64 * 1024 * 1024)))
 _END = object()
 
 
@@ -53,10 +58,11 @@ class _Failed:
         self.err = err
 
 
-def _read(requests: Iterable[Any], waiting: queue.SimpleQueue) -> None:
+def _read(requests: Iterable[Any], waiting: Inbox) -> None:
     try:
         for item in requests:
-            waiting.put(item)
+            if not waiting.put(item, item.ByteSize()):
+                return  # the call ended
     except BaseException as err:  # noqa: BLE001  (handed to the handler thread)
         waiting.put(_Failed(err))
     waiting.put(_END)
@@ -68,10 +74,13 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
         for index, item in enumerate(requests):
             yield alone(servicer, item, index, context)
         return
-    waiting: queue.SimpleQueue = queue.SimpleQueue()
+    waiting = Inbox(INBOX_BYTES)
     threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
     if not PIPELINE:
-        yield from _batches(servicer, waiting, context)
+        try:
+            yield from _batches(servicer, waiting, context)
+        finally:
+            waiting.close()
         return
     answers: queue.Queue = queue.Queue(maxsize=ANSWERS_AHEAD)
     stopped = threading.Event()
@@ -87,9 +96,10 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
             yield answer
     finally:
         stopped.set()  # the call ended (or was cancelled): no more batches
+        waiting.close()  # and no more reading
 
 
-def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.Queue, context: Any,
+def _compute(servicer: Any, waiting: Inbox, answers: queue.Queue, context: Any,
              stopped: threading.Event) -> None:
     """The batches' answers into ``answers`` as each is made, so they are sent while the next
     ones are computed; then _END, or _Failed with what ended the call. At most ANSWERS_AHEAD
@@ -115,7 +125,7 @@ def _put(answers: queue.Queue, answer: Any, stopped: threading.Event) -> bool:
     return False
 
 
-def _batches(servicer: Any, waiting: queue.SimpleQueue, context: Any) -> Iterator[Any]:
+def _batches(servicer: Any, waiting: Inbox, context: Any) -> Iterator[Any]:
     """Take what has arrived (at least one request), answer it, repeat until the stream ends."""
     index = 0
     while True:
