@@ -147,6 +147,41 @@ def cases() -> Iterator[Case]:
                                                  OpNode("q", "mul", ("n", "w")), OpNode("l", "sum", ("q",))],
            lambda x, w: (F.layer_norm(x, (4,)) * w).sum(), {"x": (const + 1e6).astype(f32)},
            {"w": rng(9).standard_normal((2, 4)).astype(f32)})
+    # convolutions and pooling in float32, odd geometry
+    cx, cw = rng(21).standard_normal((2, 4, 7, 6)).astype(f32), rng(22).standard_normal((6, 2, 3, 2)).astype(f32)
+    cs = rng(23).standard_normal((2, 6, 4, 4)).astype(f32)
+    yield ("conv2d groups/stride/dilation float32", [OpNode("c", "conv2d", ("x", "w"), {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2}),
+                                                     OpNode("q", "mul", ("c", "s")), OpNode("l", "sum", ("q",))],
+           lambda x, w, s: (F.conv2d(x, w, stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2) * s).sum(), {"x": cx, "w": cw}, {"s": cs})
+    tx, tw = rng(24).standard_normal((1, 2, 3, 3)).astype(f32), rng(25).standard_normal((2, 3, 3, 3)).astype(f32)
+    yield ("conv_transpose2d stride 2 output_padding float32", [OpNode("c", "conv_transpose2d", ("x", "w"), {"stride": (2, 2), "padding": (1, 1), "output_padding": (1, 0)}),
+                                                                OpNode("t", "tanh", ("c",)), OpNode("l", "sum", ("t",))],
+           lambda x, w: torch.tanh(F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=(1, 0))).sum(), {"x": tx, "w": tw}, {})
+    px = rng(26).standard_normal((1, 2, 5, 5))
+    yield ("avg_pool2d ceil_mode, no pad count", [OpNode("p", "avg_pool2d", ("x",), {"kernel_size": (3, 3), "stride": (2, 2), "padding": (1, 1), "ceil_mode": True, "count_include_pad": False}),
+                                                  OpNode("q", "square", ("p",)), OpNode("l", "sum", ("q",))],
+           lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False).square().sum(), {"x": px}, {})
+    yield ("interpolate bilinear align_corners", [OpNode("p", "interpolate", ("x",), {"size": (7, 4), "mode": "bilinear", "align_corners": True}),
+                                                  OpNode("q", "square", ("p",)), OpNode("l", "sum", ("q",))],
+           lambda x: F.interpolate(x, size=(7, 4), mode="bilinear", align_corners=True).square().sum(), {"x": px}, {})
+    # losses at their kinks and options
+    lx, ly = np.array([0.0, 1.0, 2.5, -1.0, 0.3]), np.array([0.0, 0.0, 0.5, -1.0, 1.3])
+    yield ("huber at delta, l1 at 0", [OpNode("h", "huber_loss", ("x", "y"), {"delta": 1.0}), OpNode("a", "l1_loss", ("x", "y")),
+                                       OpNode("l", "add", ("h", "a"))],
+           lambda x, y: F.huber_loss(x, y, delta=1.0) + F.l1_loss(x, y), {"x": lx}, {"y": ly})
+    yield ("smooth_l1 at beta", [OpNode("l", "smooth_l1_loss", ("x", "y"), {"beta": 1.0})],
+           lambda x, y: F.smooth_l1_loss(x, y, beta=1.0), {"x": lx}, {"y": ly})
+    logits = rng(27).standard_normal((5, 4)) * 3
+    yield ("cross_entropy ignore_index + label_smoothing + weight", [OpNode("l", "cross_entropy", ("x", "t", "cw"), {"ignore_index": 2, "label_smoothing": 0.1})],
+           lambda x, t, cw: F.cross_entropy(x, t, cw, ignore_index=2, label_smoothing=0.1), {"x": logits},
+           {"t": np.array([0, 2, 3, 1, 2]), "cw": np.array([0.5, 1.0, 2.0, 1.5])})
+    yield ("cross_entropy huge logits float32", [OpNode("l", "cross_entropy", ("x", "t"))],
+           lambda x, t: F.cross_entropy(x, t), {"x": (logits * 1e3).astype(f32)}, {"t": np.array([0, 2, 3, 1, 2])})
+    yield ("embedding padding_idx", [OpNode("e", "embedding", ("i", "x"), {"padding_idx": 1}), OpNode("q", "mul", ("e", "w")), OpNode("l", "sum", ("q",))],
+           lambda x, i, w: (F.embedding(i, x, padding_idx=1) * w).sum(), {"x": rng(28).standard_normal((5, 3))},
+           {"i": np.array([1, 0, 1, 4]), "w": rng(29).standard_normal((4, 3))})
+    yield ("where with inf in the unselected branch", [OpNode("a", "log", ("x",)), OpNode("w", "where", ("c", "a", "x")), OpNode("l", "sum", ("w",))],
+           lambda x, c: torch.where(c, torch.log(x), x).sum(), {"x": np.array([1.0, 0.0, 2.0])}, {"c": np.array([True, False, True])})
     # index ops with repeats
     yield ("embedding repeated rows", [OpNode("e", "embedding", ("i", "x")), OpNode("q", "mul", ("e", "w")), OpNode("l", "sum", ("q",))],
            lambda x, i, w: (F.embedding(i, x) * w).sum(), {"x": rng(10).standard_normal((5, 3))},

@@ -61,8 +61,8 @@ def per_element(plans: Sequence[Plan], seeds: Sequence[np.ndarray]) -> list[F.Fi
 def _chunk(plans: Sequence[Plan], seeds: Sequence[np.ndarray], leaves: list[int],
            sizes: list[int]) -> list[F.FiniteDifferences]:
     plan, count = plans[0], sum(sizes)
-    bases = {leaf: np.stack([np.asarray(p.graph.nodes[leaf].value, np.float64).reshape(-1)  # type: ignore[union-attr]
-                             for p in plans]) for leaf in leaves}  # [request, element]
+    bases = {leaf: np.stack([p.graph.nodes[leaf].value for p in plans]).reshape(len(plans), -1)  # type: ignore[union-attr]
+             .astype(np.float64) for leaf in leaves}  # [request, element]: one cast for all requests
     steps = {leaf: F.STEP * np.maximum(1.0, np.abs(b)) for leaf, b in bases.items()}
     stacks = _moved_stacks(plan, bases, steps, leaves, sizes)
     stacks.update(_differing_leaves(plans, 2 * count))

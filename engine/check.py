@@ -168,8 +168,10 @@ def _symbolic(pending: Callable[[], dict[int, np.ndarray]], tier: str, timer: _T
     except (tensor.NotCovered, NotImplementedError) as err:
         report.tier, report.tier_reason = "off", f"the {tier} tier does not cover {err}"
     except WitnessTimeout as err:
-        report.tier_reason = f"{report.tier_reason}; timed out: {err}"
-        report.notes.append(f"symbolic witness timed out ({err}); the other witnesses still answered")
+        failed = str(err).startswith("symbolic witness failed")  # a failure is not called a timeout
+        report.tier_reason = f"{report.tier_reason}; {err if failed else f'timed out: {err}'}"
+        what = str(err) if failed else f"symbolic witness timed out ({err})"
+        report.notes.append(f"{what}; the other witnesses still answered")
     return None
 
 

@@ -45,6 +45,10 @@ def _exact(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any, n: int) -
 
     if n > SYMBOLIC_MAX:
         return None, f"{n} differentiable elements, over the exact tier's {SYMBOLIC_MAX}"
+    row = _extremum_row(plan)
+    if row > EXTREMUM_ROW_MAX:
+        return None, f"a max/min over {row} elements (SymPy differentiates Max/Min of more than " \
+                     f"{EXTREMUM_ROW_MAX} arguments twice in seconds to minutes)"
     work = exact.estimate_work(plan) * n
     if work > request.exact_budget:
         return None, f"the exact tier's estimate for a Hessian ({work:,} element evaluations) is over " \
@@ -55,6 +59,28 @@ def _exact(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any, n: int) -
                      f"differentiate again (over {closed_form.MAX_TREE:,} nodes as a tree, or elements x gradient " \
                      f"nodes over {HESSIAN_TREE_MAX:,})"
     return found, ""
+
+
+EXTREMA = ("amax", "amin", "max_all", "min_all", "max_dim", "min_dim", "max_pool2d", "adaptive_max_pool2d")
+# the row length of a max/min above which order 2 leaves SymPy's exact tier: differentiating
+# Max(*row) twice and lambdify took 0.6 s for 3 elements, 2.4 s for 4, 7 s for 5, 23 s for 6
+# (in the request thread, where no deadline stops it)
+EXTREMUM_ROW_MAX = 3
+
+
+def _extremum_row(plan: Plan) -> int:
+    """The longest row a max/min op of the graph reduces (kernel taps for a max pool)."""
+    longest = 0
+    for i, node in enumerate(plan.graph.nodes):
+        op = getattr(node, "op", None)
+        if op not in EXTREMA:
+            continue
+        src = plan.sources[i][0]
+        size_in, size_out = math.prod(plan.shapes[src]) if src is not None else 1, math.prod(plan.shapes[i]) or 1
+        row = math.prod(plan.attrs[i]["kernel_size"]) if op == "max_pool2d" else -(-size_in // size_out) + (
+            op == "adaptive_max_pool2d")
+        longest = max(longest, row)
+    return longest
 
 
 def _tensor(plan: Plan, seed: np.ndarray, vs: np.ndarray, why: str) -> Found:

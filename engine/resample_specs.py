@@ -87,6 +87,9 @@ def interp_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     if len(size) != len(x) - 2 or min(size) < 1 or min(x[2:]) < 1:
         raise ShapeError(op, f"output size {list(size)} must be {len(x) - 2} positive ints (input of shape "
                              f"{list(x)})")
+    for name, given, out in zip(("scale_h", "scale_w")[4 - len(x):], (at["scale_h"], at["scale_w"])[4 - len(x):], size):
+        if given > 0 and (out + 1) / given > 2.0**52:  # source indices dst / scale left int64 (IndexError)
+            raise ShapeError(op, f"{name} {given!r} maps output positions to source indices beyond 2^52")
     return x[:2] + size
 
 

@@ -30,17 +30,24 @@ from typing import Any
 import numpy as np
 from crossgrad.engine import batch_check
 
-from . import access_log, errors, stream_values, wire, wire_fast
+from . import access_log, errors, group_jobs, stream_values, wire, wire_fast
+from .inbox import Inbox
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
 BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
 # True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
-# witness in this thread too, request by request; False: one worker job for the group
+# witness in this thread too (group_jobs.InlineAnswers); False: one worker job for the group
 GROUP_INLINE = os.environ.get("CROSSGRAD_STREAM_GROUP_INLINE", "0") == "1"
 # False: every request of a batch converted and validated in full (no stream_values templates)
 TEMPLATES = os.environ.get("CROSSGRAD_STREAM_TEMPLATES", "1") != "0"
+# False (CROSSGRAD_STREAM_PIPELINE=0): the batches computed in the handler thread, between sends
+PIPELINE = os.environ.get("CROSSGRAD_STREAM_PIPELINE", "1") != "0"
 # Answers computed ahead of the one being sent, at most (memory stays bounded by a slow reader)
 ANSWERS_AHEAD = 2 * batch_check.MAX_GROUP
+# Bytes of requests read ahead of the one being checked, at most: beyond this the reader stops
+# taking messages from gRPC, so a client sending faster than the server checks is held back by
+# flow control instead of growing the server's memory (one request is always admitted)
+INBOX_BYTES = int(os.environ.get("CROSSGRAD_STREAM_INBOX_BYTES", str(64 * 1024 * 1024)))
 _END = object()
 
 
@@ -51,10 +58,11 @@ class _Failed:
         self.err = err
 
 
-def _read(requests: Iterable[Any], waiting: queue.SimpleQueue) -> None:
+def _read(requests: Iterable[Any], waiting: Inbox) -> None:
     try:
         for item in requests:
-            waiting.put(item)
+            if not waiting.put(item, item.ByteSize()):
+                return  # the call ended
     except BaseException as err:  # noqa: BLE001  (handed to the handler thread)
         waiting.put(_Failed(err))
     waiting.put(_END)
@@ -66,10 +74,16 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
         for index, item in enumerate(requests):
             yield alone(servicer, item, index, context)
         return
-    waiting: queue.SimpleQueue = queue.SimpleQueue()
+    waiting = Inbox(INBOX_BYTES)
+    threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
+    if not PIPELINE:
+        try:
+            yield from _batches(servicer, waiting, context)
+        finally:
+            waiting.close()
+        return
     answers: queue.Queue = queue.Queue(maxsize=ANSWERS_AHEAD)
     stopped = threading.Event()
-    threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
     threading.Thread(target=_compute, args=(servicer, waiting, answers, context, stopped), daemon=True,
                      name="stream-batches").start()
     try:
@@ -82,9 +96,10 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
             yield answer
     finally:
         stopped.set()  # the call ended (or was cancelled): no more batches
+        waiting.close()  # and no more reading
 
 
-def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.Queue, context: Any,
+def _compute(servicer: Any, waiting: Inbox, answers: queue.Queue, context: Any,
              stopped: threading.Event) -> None:
     """The batches' answers into ``answers`` as each is made, so they are sent while the next
     ones are computed; then _END, or _Failed with what ended the call. At most ANSWERS_AHEAD
@@ -110,7 +125,7 @@ def _put(answers: queue.Queue, answer: Any, stopped: threading.Event) -> bool:
     return False
 
 
-def _batches(servicer: Any, waiting: queue.SimpleQueue, context: Any) -> Iterator[Any]:
+def _batches(servicer: Any, waiting: Inbox, context: Any) -> Iterator[Any]:
     """Take what has arrived (at least one request), answer it, repeat until the stream ends."""
     index = 0
     while True:
@@ -224,13 +239,16 @@ def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, con
 def _group_results(servicer: Any, prepared: list[Any], context: Any, deadline: float) -> Iterator[tuple[int, Any]]:
     alive = context.is_active if context is not None else (lambda: True)
 
-    def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
-        return servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive)
-
     plans = [p[1] for p in prepared]
     inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
+
+    def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
+        if inline and tier == "exact":
+            return group_jobs.InlineAnswers(list(plans), list(seeds))
+        return servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive)
+
     with servicer._slot():
-        yield from batch_check.check_group_iter([p[0] for p in prepared], plans, None if inline else symbolic_many)
+        yield from batch_check.check_group_iter([p[0] for p in prepared], plans, symbolic_many)
 
 
 def _respond(servicer: Any, item: Any, index: int, context: Any, result: Any, started: float) -> Any:

@@ -3,7 +3,7 @@
 ``wire.stream_response`` builds each message from keyword arguments and copies sub-messages into
 their parents (~60 us for the seed graph's report: upb's keyword construction and repeated-field
 appends copy); this builds the same message by ``add()`` and attribute assignment into the
-parent (~3x less). The result equals ``wire.stream_response``'s (tests/test_wire_fast.py compares
+parent (~2x less). The result equals ``wire.stream_response``'s (tests/test_wire_fast.py compares
 them over many reports). Reports with culprits or program steps, and answers a big-check worker
 serialized, go through ``wire.stream_response``.
 """

@@ -198,3 +198,22 @@ def test_answers_computed_ahead_are_bounded_and_stop_with_the_call(monkeypatch):
     stopped.set()
     thread.join(timeout=5)
     assert not thread.is_alive() and len(made) <= 10
+
+
+def test_a_proven_structure_s_group_computed_in_the_server_thread_answers_alike(arrived, call, monkeypatch):
+    """CROSSGRAD_STREAM_GROUP_INLINE=1: the group's exact tier in this thread (group_jobs.InlineAnswers)."""
+    from crossgrad.server import group_jobs
+
+    requests = _seed_requests(12, np.random.default_rng(12))
+    for k, request in enumerate(requests):
+        right = check(server_wire.request_in(request, Limits())).grad("b", "symbolic")
+        request.claimed["b"].CopyFrom(wire.tensor_out(right if k != 5 else right + [0.0, 0.5, 0.0]))
+    by_worker = _stream(call, requests)  # also proves the structure
+    made = []
+    real = group_jobs.InlineAnswers.__init__
+    monkeypatch.setattr(group_jobs.InlineAnswers, "__init__", lambda self, *a: made.append(1) or real(self, *a))
+    monkeypatch.setattr(batching, "GROUP_INLINE", True)
+    inline = _stream(call, requests)
+    assert made == [1] and all(a.batched for a in inline)
+    assert [_without_flag_and_timings(a) for a in inline] == [_without_flag_and_timings(a) for a in by_worker]
+    assert [pb.Verdict.Name(a.response.verdict) for a in inline].count("VERDICT_MISMATCH") == 1

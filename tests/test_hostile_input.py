@@ -220,3 +220,50 @@ def test_order_2_at_a_tie_where_the_gradient_jumps_is_a_convention_and_a_planted
     assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric"
     numeric_fd = next(p for p in report.leaves[0].pairs if p.witnesses == ("numeric", "finite_difference"))
     assert (0, 0, 0) in numeric_fd.mismatched_indices and (3, 0, 3) in numeric_fd.mismatched_indices
+
+
+def test_order_2_of_a_max_or_min_over_a_long_row_leaves_sympy_to_the_tensor_tier():
+    """fuzz_service (seed 7, request 791): the Hessian example with its sum swapped for amin over 6
+    elements held a request thread over 5 minutes in lambdify re-simplifying Min (now evaluate(False))
+    and ~23 s in sympy.diff of Min; a max/min row over 3 elements now goes to the tensor tier."""
+    rng = np.random.default_rng(0)
+    graph = Graph((Leaf("x", rng.standard_normal(6), True), Leaf("w", rng.standard_normal(6)),
+                   OpNode("m", "mul", ("x", "w")), OpNode("t", "tanh", ("m",)),
+                   OpNode("a", "amin", ("t",), {"dim": None}), OpNode("l", "square", ("a",))), "l")
+    report = check(CheckRequest(graph, order=2))
+    assert (report.verdict, report.tier) == ("agree", "tensor") and "max/min over 6 elements" in report.tier_reason
+
+
+def test_a_submission_returning_a_non_array_gets_a_message_naming_the_gradient_not_grader_source():
+    """The grader's own np.asarray line (and its caret) was the student's feedback."""
+    from crossgrad.client.grading import runner
+
+    trial = {"x": {"shape": [2], "data": [1.0, 2.0]}}
+    answer = runner._call(lambda x: {"x": x, "y": "not an array"}, trial, ["x", "y"], {"y": 2})
+    assert answer == {"error": "gradient 'y' is a str, not an array of numbers (could not convert string to float: "
+                               "'not an array')"}
+    assert runner._call(lambda x: {"x": 2 * x}, trial, ["x"], {})["ok"]["x"] == {"shape": [2], "data": [2.0, 4.0]}
+
+
+@pytest.mark.parametrize("mode, scales", [("bilinear", (1e-300, 2.0)), ("nearest", (2.0, 1e-300))])
+def test_interpolate_refuses_a_scale_whose_source_indices_overflow(mode, scales):
+    """1 / scale = 1e300 cast to int64 gave index -2^63: an IndexError (INTERNAL over the wire)."""
+    graph = Graph((Leaf("x", np.ones((1, 1, 3, 3)), True),
+                   OpNode("o", "interpolate", ("x",), {"size": (5, 5), "mode": mode, "scale_h": scales[0],
+                                                       "scale_w": scales[1]}), OpNode("l", "sum", ("o",))), "l")
+    with pytest.raises(GraphError, match="maps output positions to source indices") as err:
+        check(CheckRequest(graph))
+    assert err.value.path == "graph.nodes[1]"
+
+
+@pytest.mark.parametrize("message, words", [("symbolic witness failed: ValueError: boom", "symbolic witness failed"),
+                                            ("the call's deadline passed", "symbolic witness timed out")])
+def test_a_failed_symbolic_witness_is_not_reported_as_timed_out(message, words):
+    from crossgrad.engine.check import WitnessTimeout
+
+    def broken(plan, seed, tier):  # noqa: ANN001, ANN202  (the server's worker hook, failing)
+        raise WitnessTimeout(message)
+
+    report = check(CheckRequest(_graph("tanh", (3,))), symbolic=broken)
+    assert report.notes[0].startswith(words) and ("timed out" in report.notes[0]) == ("deadline" in message)
+    assert ("timed out" in report.tier_reason) == ("deadline" in message)

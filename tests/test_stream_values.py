@@ -133,17 +133,17 @@ def test_bytes_not_laid_out_as_expected_give_no_template(data):
 
 
 def test_the_copied_dataclasses_have_nothing_init_would_add():
-    """stream_values._replaced copies fields without __init__: fine only while these classes have
-    no __post_init__ reading a field it replaces (values, graph, seed, claimed) and every field is an
-    init field. CheckRequest's checks its witnesses, which a copy keeps from the template's request."""
+    """stream_values._replaced copies fields without __init__ and runs __post_init__: the same
+    object only while every field is an init field."""
     import dataclasses
-    import inspect
 
+    from crossgrad.engine.errors import CrossgradError
     from crossgrad.engine.graph import Plan
 
-    for cls in (Leaf, Graph, Plan):
-        assert not hasattr(cls, "__post_init__"), cls
-    post_init = inspect.getsource(CheckRequest.__post_init__)
-    assert not any(f"self.{name}" in post_init for name in ("graph", "seed", "claimed")), post_init
     for cls in (Leaf, Graph, Plan, CheckRequest):
         assert all(f.init for f in dataclasses.fields(cls)), cls
+    request = _prepared(_seed_item({}))[0]
+    with pytest.raises(CrossgradError, match="unknown witness"):  # CheckRequest's __post_init__ ran
+        stream_values._replaced(request, witnesses=("numeric", "symbolik"))
+    copy = stream_values._replaced(request, seed=np.ones(()))
+    assert copy.seed.shape == () and copy.graph is request.graph and request.seed is None

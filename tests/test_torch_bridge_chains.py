@@ -47,6 +47,27 @@ CASES = {  # name -> (function, inputs: shapes or fixed values, catalogue ops th
 }
 
 
+def _mask_write(x):
+    z = x * 2
+    z[z > 0] = 1.0  # an in-place write into an intermediate: index_put_
+    return z * x
+
+
+def _chained_writes(x, y):
+    z = x * 1.5
+    z.add_(y[:3]).index_fill_(1, torch.tensor([0, 2]), 0.5)  # decomposed: index_put + copy_
+    z.index_add_(0, IDX, y)
+    z.masked_fill_(z > 2, 0.25)
+    return z * x
+
+
+CASES.update({
+    "z[mask] = v in place": (_mask_write, [(3, 4)], {"scatter_add", "masked_fill"}),
+    "add_, index_fill_, index_add_, masked_fill_ in place, chained": (_chained_writes, [(3, 4), (5, 4)],
+                                                                     {"scatter_add", "masked_fill"}),
+})
+
+
 def _inputs(specs: list) -> list:
     gen = torch.Generator().manual_seed(3)
     return [(torch.randn(*s, generator=gen, dtype=D) if isinstance(s, tuple) else torch.tensor(s, dtype=D))
@@ -189,3 +210,60 @@ def test_what_cannot_be_mapped_is_refused_by_name_and_line() -> None:
         from_torch(lambda x, y: torch.cdist(x, y, p=3), [x, y])
     with pytest.raises(UnsupportedOpError, match=r"aten\.index_put\.default[\s\S]*x\.index_put"):
         from_torch(lambda x, y: x.index_put((torch.tensor([0, 0]),), y[:2]), [x, y])  # which write wins: undefined
+
+
+def _write_into_a_view(x, y):
+    w = x * 3
+    w[1:][w[1:] > 1] = 0.0  # w changes too
+    return w * x
+
+
+def _view_then_write(x, y):
+    z = x * 3
+    row = z[0]  # a view taken before the write sees it
+    z[z > 1] = 0.0
+    return row * 2
+
+
+def _row_assignment(x, y):
+    z = x * 3
+    z[1] = y[0]  # a write into the view z[1]
+    return z * 2
+
+
+@pytest.mark.parametrize("fn", [_write_into_a_view, _view_then_write, _row_assignment])
+def test_an_in_place_write_another_tensor_can_see_is_refused_by_name_and_line(fn) -> None:
+    x, y = torch.randn(3, 4, dtype=D, requires_grad=True), torch.randn(5, 4, dtype=D, requires_grad=True)
+    with pytest.raises(UnsupportedOpError, match=rf"aten\.copy_\.default[\s\S]*line \d+, in {fn.__name__}"):
+        from_torch(fn, [x, y])
+
+
+class _Clip(torch.autograd.Function):
+    """out = x with the elements above 1 set to 1 (an in-place masked write in forward);
+    ``planted``: the backward forgets that the written elements no longer depend on x."""
+
+    planted = False
+
+    @staticmethod
+    def forward(ctx, x):
+        z = x.clone()
+        z[z > 1] = 1.0
+        ctx.save_for_backward(x)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g.clone() if _Clip.planted else g * (x <= 1)
+
+
+def test_a_planted_bug_behind_an_in_place_write_names_the_input_and_element() -> None:
+    x = torch.tensor([[0.5, 1.5, -2.0], [3.0, 0.25, 0.75]], dtype=D, requires_grad=True)
+    assert gradcheck(_Clip.apply, (x,))
+    _Clip.planted = True
+    try:
+        with pytest.raises(GradcheckError, match=r"input 'x' \[2, 3\] float64: 2 of 36 Jacobian entries off; "
+                                                 r"worst at \[(0, 1|1, 0)\]"):
+            gradcheck(_Clip.apply, (x,))
+    finally:
+        _Clip.planted = False

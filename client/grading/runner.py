@@ -35,10 +35,17 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise _TimeLimit()
 
 
-def _encode(value: Any, size: int) -> dict[str, Any]:
+class _NotNumbers(Exception):
+    pass
+
+
+def _encode(key: str, value: Any, size: int) -> dict[str, Any]:
     import numpy as np
 
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:  # the grader's conversion, not the student's code: no traceback
+        raise _NotNumbers(f"gradient {key!r} is a {type(value).__name__}, not an array of numbers ({err})") from None
     if arr.size != size:
         return {"shape": list(arr.shape)}
     return {"shape": list(arr.shape), "data": [v if math.isfinite(v) else None for v in arr.ravel().tolist()]}
@@ -53,8 +60,10 @@ def _call(fn: Any, trial: dict[str, Any], gradients: list[str], sizes: dict[str,
         result = fn(**args)
         if not isinstance(result, dict):
             return {"error": f"returned {type(result).__name__}, expected a dict of arrays"}
-        return {"ok": {k: _encode(result[k], args[k].size if k in args else sizes[k]) for k in gradients
+        return {"ok": {k: _encode(k, result[k], args[k].size if k in args else sizes[k]) for k in gradients
                        if k in result}}
+    except _NotNumbers as err:
+        return {"error": str(err)}
     except MemoryError:
         return {"error": "MemoryError: the memory limit was exceeded"}
     except Exception:

@@ -57,7 +57,8 @@ def _compiled(plan: Plan, seed: np.ndarray) -> Callable[..., Any] | None:
         symbols = [s for i in plan.grad_leaves() for s in closed_form._leaf_exprs(plan, i, _leaf(plan, i))]
         gradient = [e for i in plan.grad_leaves() for e in forms[i]]
         hessian = [[_almost_everywhere(sp.diff(g, x)) for x in symbols] for g in gradient]  # sympy.diff twice
-        fn = sp.lambdify(symbols, hessian, "mpmath")
+        with sp.evaluate(False):  # unsafe names (w[0,1]) make lambdify xreplace; Min re-simplified each time
+            fn = sp.lambdify(symbols, hessian, "mpmath")
     _COMPILED[key] = fn
     if len(_COMPILED) > CACHE_SIZE:
         _COMPILED.popitem(last=False)

@@ -1,6 +1,6 @@
 """ATen ops -> chains of catalogue ops, fourth table (tried first; same rule shape, see aten.py):
-cumprod, cdist and out-of-place index_put (index_fill, index_add, index_copy and masked writes of
-a copy decompose into it).
+cumprod, cdist, out-of-place index_put (index_fill, index_add, index_copy and masked writes of
+a copy decompose into it), and in-place writes into intermediates that no other tensor sees.
 
 - ``cumprod`` along ``dim``: the product over a stack whose copy i keeps elements 0..i and holds
   1 beyond (``masked_fill(x[.., None, :], j > i, 1).prod(-1)``). prod's gradient is exact at zeros
@@ -13,6 +13,10 @@ a copy decompose into it).
   added there by the catalogue's scatter_add into the flattened input, after those elements are
   zeroed (masked_fill) unless ``accumulate``. A write without ``accumulate`` that repeats an
   element declines (torch leaves which write wins undefined) and is refused by name.
+- In-place writes (``z[mask] = v``, ``index_put_``, ``add_``, ``mul_``, ``masked_fill_``, and the
+  ``copy_`` a decomposed in-place op ends with): make_fx hands later readers the write's result,
+  so the out-of-place value is the write's — when the tensor written is no view, has no view and
+  is not read afterwards (else another tensor would see the write: declined, refused by name).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 
-from .aten import Emit, Rule, arg
+from .aten import Emit, Rule, _alpha, _binary, arg
+from .aten_extra import _masked_fill
 from .aten_more import FLOATS, _positions
 
 STACK_MAX = 10_000_000  # elements of cumprod's (.., n, n, ..) stack; beyond: refused by name
@@ -84,10 +90,80 @@ def _index_put(e: Any, a: tuple, k: dict) -> str | None:
     return e.op("reshape", [out], shape=tuple(shape))
 
 
+def _aliases(node: Any) -> bool:
+    """Whether an FX node's value may share memory with another tensor: the user's own tensors
+    (inputs, parameters), and outputs whose op schema says they alias an input (views, in-place)."""
+    schema = getattr(node.target, "_schema", None) if node.op == "call_function" else None
+    return schema is None or any(r.alias_info is not None for r in schema.returns)
+
+
+def _written(node: Any) -> Any:
+    """The tensor a chain of in-place writes (``z.index_fill_(...).index_add_(...)``) started from."""
+    while node.op == "call_function" and _writes_first(node.target):
+        node = node.args[0]
+    return node
+
+
+def _writes_first(op: Any) -> bool:
+    """An in-place op (its schema marks the first argument written: ``Tensor(a!) self``)."""
+    arguments = getattr(getattr(op, "_schema", None), "arguments", None)
+    info = arguments[0].alias_info if arguments else None
+    return info is not None and info.is_write
+
+
+def _in_place(out_of_place: Rule) -> Rule:
+    """An in-place write into an intermediate tensor (``z[mask] = v``, ``index_put_``, the
+    ``copy_`` that a decomposed in-place op ends with) as the out-of-place value it leaves, when
+    no other tensor can see the write: the tensor written is no view, no view of it is taken, and
+    nothing reads it afterwards except through the write's result. Otherwise it declines (refused
+    by name): a view or the user's own tensor would change too."""
+    def rule(e: Any, a: tuple, k: dict) -> str | None:
+        node = e.current
+        target = node.args[0]
+        if not isinstance(target, torch.fx.Node) or _aliases(_written(target)):
+            return None
+        later, after = set(), node.next
+        while after.op != "root":
+            later.add(after)
+            after = after.next
+        if any(u is not node and (_aliases(u) or u in later) for u in target.users):
+            return None
+        out = out_of_place(e, a, k)
+        if out is None or e.shape(out) != e.shape(a[0]):
+            return None
+        if e.dtype(out) is not e.dtype(a[0]):  # an in-place op keeps the written tensor's dtype
+            if e.dtype(a[0]) not in FLOATS:
+                return None
+            out = e.op("to_dtype", [out], dtype=np.dtype(e.dtype(a[0])).name)
+        return out
+    return rule
+
+
+def _copy(e: Any, a: tuple, k: dict) -> str | None:
+    """dst.copy_(src): src broadcast to dst's shape and cast to its (float) dtype."""
+    dst, src = a[0], a[1]
+    if not isinstance(src, str):
+        return None
+    if e.dtype(src) is not e.dtype(dst):
+        if e.dtype(dst) not in FLOATS or e.dtype(src) not in FLOATS:
+            return None
+        src = e.op("to_dtype", [src], dtype=np.dtype(e.dtype(dst)).name)
+    if e.shape(src) != e.shape(dst):
+        src = e.op("expand", [src], size=tuple(e.shape(dst)))
+    return src
+
+
 CHAINS: dict[str, tuple[tuple[str, ...], Rule]] = {
     "aten.cumprod.default": (("unsqueeze", "expand", "masked_fill", "prod"), _cumprod),
     "aten.cdist.default": (("unsqueeze", "sub", "norm"), _cdist(2)),
     "aten._cdist_forward.default": (("unsqueeze", "sub", "norm"), _cdist(2)),
     "aten._euclidean_dist.default": (("unsqueeze", "sub", "norm"), _cdist(None)),
     "aten.index_put.default": (("reshape", "masked_fill", "expand", "scatter_add"), _index_put),
+    "aten.index_put_.default": (("reshape", "masked_fill", "expand", "scatter_add"), _in_place(_index_put)),
+    "aten.copy_.default": (("expand", "to_dtype"), _in_place(_copy)),
+    **{f"aten.{name}_.{overload}": (("add", "sub", "mul", "div", "to_dtype"), _in_place(rule))
+       for name, overload, rule in (("add", "Tensor", _alpha("add")), ("add", "Scalar", _alpha("add")),
+                                    ("sub", "Tensor", _alpha("sub")), ("mul", "Tensor", _binary("mul")),
+                                    ("mul", "Scalar", _binary("mul")), ("div", "Tensor", _binary("div")))},
+    "aten.masked_fill_.Scalar": (("masked_fill", "to_dtype"), _in_place(_masked_fill)),
 }
