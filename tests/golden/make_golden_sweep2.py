@@ -12,8 +12,6 @@ import sys
 import warnings
 
 import numpy as np
-import torch
-import torch.nn.functional as F  # noqa: N812
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from sweep2_cases import CASES  # noqa: E402
@@ -48,5 +46,8 @@ def run(code: str, lib, functional, nn) -> object:
 
 
 if __name__ == "__main__":
+    import torch  # only here: the torch-free test imports encode and run from this module
+    import torch.nn.functional as F  # noqa: N812
+
     OUT.write_text(json.dumps({name: run(code, torch, F, torch.nn) for name, code in CASES.items()}, indent=0) + "\n")
     print(f"wrote {OUT} ({len(CASES)} cases)")
