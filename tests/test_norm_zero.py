@@ -33,3 +33,24 @@ def test_a_piecewise_branch_is_not_evaluated_outside_its_condition() -> None:
     fn = raw.compile_raw((x0, x1), grads, many=True)
     assert raw.to_floats(fn(from_float(0.0), from_float(0.0))) == [0.0, 0.0]
     assert raw.to_floats(fn(from_float(3.0), from_float(4.0))) == [0.6, 0.8]
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_std_of_a_constant_row_has_gradient_zero_and_a_wrong_claim_is_still_caught(tier: str, dtype) -> None:
+    """torch's std_backward masks result == 0 to 0; so do the numeric rule and both symbolic tiers
+    (the symbolic witness gave 0 / 0 there and the check blamed it). Row 1 is x - mean over
+    (n - 1) std: [-1, -1, 2] / (2 * sqrt(3)) (torch 2.13 gives the same)."""
+    values = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 4.0]], dtype)
+    x = tensor(values, requires_grad=True)
+    report = check(x.std(dim=1).sum(), tier=tier)
+    assert report.verdict == "agree", str(report)
+    row1 = np.array([-1.0, -1.0, 2.0]) / (2 * np.sqrt(3.0))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for witness in ("numeric", "symbolic"):
+        got = report.leaves[0].grads[witness]
+        assert got[0].tolist() == [0.0, 0.0, 0.0], witness
+        np.testing.assert_allclose(got[1], row1, rtol=rtol, err_msg=witness)
+    wrong = np.array([[np.nan] * 3, row1], dtype)  # the textbook (x - mean) / (n - 1) std: 0 / 0 at row 0
+    y = tensor(values, requires_grad=True)
+    assert check(y.std(dim=1).sum(), names={"x": y}, claimed={"x": wrong}, tier=tier).verdict != "agree"

@@ -191,8 +191,9 @@ def _variance(correction: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
 
 
 def zero_safe_sqrt(s: sp.Expr) -> sp.Expr:
-    """sqrt of a sum of squares, 0 (with derivative 0) where the sum is 0: PyTorch's subgradient
-    of a 2-norm at the zero vector (its derivative x / sqrt(s) would be 0 / 0 there)."""
+    """sqrt of a sum of squares (a 2-norm's, a variance's), 0 with derivative 0 where the sum is 0:
+    PyTorch's subgradient of a 2-norm at the zero vector and of std at a constant row (the
+    derivative x / sqrt(s) would be 0 / 0 there)."""
     return sp.Piecewise((sp.sqrt(s), s > 0), (0, True))
 
 
@@ -222,7 +223,7 @@ REDUCTIONS: dict[str, Callable[[dict], Callable[[Sequence[sp.Expr]], sp.Expr]]] 
     "amin": lambda at: lambda xs: sp.Min(*xs), "min_all": lambda at: lambda xs: sp.Min(*xs),
     "min_dim": lambda at: lambda xs: sp.Min(*xs),
     "var": lambda at: _variance(at["correction"]),
-    "std": lambda at: lambda xs: sp.sqrt(_variance(at["correction"])(xs)),
+    "std": lambda at: lambda xs: zero_safe_sqrt(_variance(at["correction"])(xs)),
     "norm": lambda at: _norm(at["p"]),
     "prod": lambda at: lambda xs: sp.Mul(*xs),
 }

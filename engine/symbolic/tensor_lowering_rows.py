@@ -71,7 +71,7 @@ def lower_std(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> li
     stages = _variance("std", shapes, at)
     if stages is None:
         return None
-    return stages + [_map(sp.sqrt, len(shapes) + 3, stages[-1].size)]
+    return stages + [_map(zero_safe_sqrt, len(shapes) + 3, stages[-1].size)]
 
 
 def lower_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage] | None:
