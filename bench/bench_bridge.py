@@ -9,8 +9,11 @@
    as inputs: torch with fast_mode=True (one random projection per input), crossgrad checking
    every element (tensor tier, directional finite differences).
 
-The two are called alternately, round after round (a crossgrad call reuses its cached
-capture: the first call, reported apart, pays make_fx). Medians are reported with the ratio.
+The two are called alternately, round after round. The goal figure is the median of these
+repeated calls: a crossgrad call reuses its cached capture (the graph structure, the mapping and
+the validated plan, per function and input shapes/dtypes/requires_grad) and re-runs every
+witness and comparison on the current values; the first call, which pays make_fx, is reported
+apart. Medians are reported with the ratio, and the load average with them.
 Both run on one thread: torch.set_num_threads(1), and numpy's OpenBLAS pinned to one thread
 before numpy loads (on a loaded 2-core machine its spinning threads made crossgrad's MLP
 check ~15x torch instead of ~2x).
@@ -76,7 +79,8 @@ def compare(name: str, ours: Callable[[], object], theirs: Callable[[], object],
         times["torch"].append(_time(theirs))
     a, b = statistics.median(times["crossgrad"]), statistics.median(times["torch"])
     print(f"{name}: crossgrad.torch.gradcheck {a * 1e3:.2f} ms, torch.autograd.gradcheck {b * 1e3:.2f} ms, "
-          f"ratio {a / b:.2f}x (median of {rounds}; crossgrad's first call with capture {first * 1e3:.0f} ms)")
+          f"ratio {a / b:.2f}x (median of {rounds} repeated calls, the goal figure; crossgrad's first call with "
+          f"capture {first * 1e3:.0f} ms; load average {os.getloadavg()[0]:.1f})")
     return a / b
 
 

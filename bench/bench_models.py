@@ -71,12 +71,16 @@ MODELS = {
 }
 
 
-def stepper(model: Any, loss: Callable[[], Any], optimizer: Any) -> Callable[[], float]:
+CPU: dict[str, list[float]] = {}  # process CPU seconds per timed call, by kind (load-independent-ish)
+
+
+def stepper(model: Any, loss: Callable[[], Any], optimizer: Any, kind: str = "step") -> Callable[[], float]:
     def step() -> float:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         optimizer.zero_grad()
         loss().backward()
         optimizer.step()
+        CPU.setdefault(kind, []).append(time.process_time() - cpu)
         return time.perf_counter() - start
 
     return step
@@ -97,16 +101,18 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False)
     label, make = MODELS[key]
     model, loss, optimizer = make(crossgrad, quick)
     ours = stepper(model, loss, optimizer)
-    theirs = stepper(*make(torch, quick)) if torch is not None else None
+    theirs = stepper(*make(torch, quick), kind="torch") if torch is not None else None
     names = dict(model.named_parameters())
 
     def check() -> tuple[float, Any]:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = crossgrad.check(loss(), names=names)
+        CPU.setdefault("check", []).append(time.process_time() - cpu)
         return time.perf_counter() - start, report
 
     ours(), theirs and theirs()  # warm up
     cold, report = check() if not step_only else (0.0, None)
+    CPU.clear()
     times: dict[str, list[float]] = {"step": [], "torch": [], "check": []}
     last = report
     for _ in range(rounds):
@@ -128,6 +134,10 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False)
     checked = statistics.median(times["check"])
     print(f"  full three-way check: cold {cold * 1e3:.0f} ms = {cold / step:.1f}x a step; "
           f"cached {checked * 1e3:.0f} ms = {checked / step:.1f}x a step (goal <= 10x)")
+    cpu_step, cpu_check = (statistics.median(CPU[k]) for k in ("step", "check"))
+    print(f"  the same in process CPU time (less sensitive to other processes on a loaded machine): step "
+          f"{cpu_step * 1e3:.1f} ms, cached check {cpu_check * 1e3:.0f} ms = {cpu_check / cpu_step:.1f}x; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"  verdict {report.verdict}, tier {report.tier}, finite differences {report.finite_difference}")
     for name, found in (("cold", report), ("cached, last round", last)):
         print(f"  check stages ({name}, ms): " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in found.timings.items()))

@@ -10,6 +10,8 @@ the sequential gRPC echo of bench_service.py (in this process) in the same round
 requests/s against the echo's calls/s, and the CPU seconds the server and its workers spent per
 request (/proc): on a loaded machine the wall-clock rate depends on the scheduler, the CPU per
 request is what batching saves. Goal (issue 16): batched >= 1.0x the echo's calls/s.
+The requests are built and serialized before any timing; the CPU split (server process alone,
+its symbolic workers, and this client process) shows where a request's CPU goes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import grpc
 from bench_load import cpu_seconds
@@ -36,6 +39,12 @@ def start(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     return proc, int(proc.stdout.readline())  # type: ignore[union-attr]
 
 
+def _own_cpu(pid: int) -> float:
+    """User + system CPU seconds of the process alone (not its workers)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -47,6 +56,8 @@ def main() -> None:
     echo, echo_port = echo_server(0.0)
     rates: dict[str, list[float]] = {name: [] for name in ["echo", *MODES]}
     cpu: dict[str, list[float]] = {name: [] for name in MODES}
+    main: dict[str, list[float]] = {name: [] for name in MODES}  # the server process without its workers
+    client: dict[str, list[float]] = {name: [] for name in MODES}
     try:
         calls = {name: grpc.insecure_channel(f"127.0.0.1:{port}").stream_stream(
             "/crossgrad.v1.CrossgradService/CheckStream") for name, (_, port) in servers.items()}
@@ -57,9 +68,12 @@ def main() -> None:
             rates["echo"].append(500 / sum(timed(echo_call, items[:500])))
             for name, call in calls.items():
                 pid, before, start_time = servers[name][0].pid, cpu_seconds(servers[name][0].pid), time.perf_counter()
+                own, mine = _own_cpu(pid), time.process_time()
                 answered = sum(1 for _ in call(iter(wrapped)))
                 rates[name].append(answered / (time.perf_counter() - start_time))
                 cpu[name].append((cpu_seconds(pid) - before) / answered)
+                main[name].append((_own_cpu(pid) - own) / answered)
+                client[name].append((time.process_time() - mine) / answered)
     finally:
         for proc, _ in servers.values():
             proc.terminate()
@@ -71,8 +85,10 @@ def main() -> None:
     print(f"  echo     {echo_rate:8.0f} calls/s (sequential unary, this process)")
     for name in MODES:
         rate = statistics.median(rates[name])
-        print(f"  {name:8s} {rate:8.0f} requests/s  {rate / echo_rate:5.2f}x the echo   server CPU "
-              f"{statistics.median(cpu[name]) * 1e6:6.0f} us/request")
+        total, own = statistics.median(cpu[name]) * 1e6, statistics.median(main[name]) * 1e6
+        mine = statistics.median(client[name]) * 1e6
+        print(f"  {name:8s} {rate:8.0f} requests/s  {rate / echo_rate:5.2f}x the echo   server CPU {total:6.0f} "
+              f"us/request (process {own:.0f}, workers {total - own:.0f}; client {mine:.0f})")
 
 
 if __name__ == "__main__":

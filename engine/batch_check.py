@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -75,6 +75,12 @@ def _small(plan: Plan) -> bool:
 
 def _fixed_leaves(plan: Plan) -> tuple:
     """The values of leaves read by an input that takes no gradient."""
+    return tuple((i, np.asarray(plan.graph.nodes[i].value).tobytes())  # type: ignore[union-attr]
+                 for i in sorted(fixed_leaf_indices(plan)))
+
+
+def fixed_leaf_indices(plan: Plan) -> set[int]:
+    """Leaves read by an input that takes no gradient: their values are part of ``batch_key``."""
     fixed: set[int] = set()
     for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
         if isinstance(node, Leaf):
@@ -83,7 +89,7 @@ def _fixed_leaves(plan: Plan) -> tuple:
         specs = ops.CATALOGUE[node.op].input_specs(len(srcs))
         fixed.update(s for p, s in enumerate(srcs) if s is not None and not specs[p].differentiable
                      and isinstance(plan.graph.nodes[s], Leaf))
-    return tuple((i, np.asarray(plan.graph.nodes[i].value).tobytes()) for i in sorted(fixed))  # type: ignore[union-attr]
+    return fixed
 
 
 @dataclass
@@ -101,6 +107,16 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
     """Reports of requests with one ``batch_key``, in order; a request that failed gets its
     exception in its place. ``symbolic_many`` None: the symbolic witness runs in ``check``."""
     results: list[Any] = [None] * len(requests)
+    for r, result in check_group_iter(requests, plans, symbolic_many):
+        results[r] = result
+    return results
+
+
+def check_group_iter(requests: Sequence[CheckRequest], plans: Sequence[Plan],
+                     symbolic_many: SymbolicMany | None = None) -> Iterator[tuple[int, Any]]:
+    """``check_group``'s (request number, result) in order, each CHUNK as soon as it is compared
+    (the symbolic worker computes the next ones meanwhile)."""
+    results: list[Any] = [None] * len(requests)
     seeds: dict[int, np.ndarray] = {}
     for r, (request, plan) in enumerate(zip(requests, plans)):
         try:
@@ -109,8 +125,10 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
             results[r] = err
     ok = list(seeds)
     if not ok:
-        return results
+        yield from enumerate(results)
+        return
     batch = _precompute(requests[ok[0]], [plans[r] for r in ok], [seeds[r] for r in ok], symbolic_many)
+    sent = 0
     try:
         for start in range(0, len(ok), CHUNK):
             begun: dict[int, Checking] = {}
@@ -126,10 +144,13 @@ def check_group(requests: Sequence[CheckRequest], plans: Sequence[Plan],
                 else:
                     results[r] = found
             _finish(begun, results)
+            ready = ok[start + CHUNK] if start + CHUNK < len(ok) else len(requests)
+            for r in range(sent, ready):
+                yield r, results[r]
+            sent = ready
     finally:
         if batch.symbolic is not None:  # read to the end even when no report needed it: frees the worker
             batch.symbolic.finish()
-    return results
 
 
 def _finish(begun: dict[int, Checking], results: list[Any]) -> None:
@@ -194,8 +215,10 @@ def _local_hook(batch: _Batch, n: int) -> Callable[..., Any]:
     def local(request: CheckRequest, plan: Plan, seed: np.ndarray, timer: Any, report: Any, grads: dict) -> Any:
         rest = tuple(w for w in request.witnesses
                      if not (w == "numeric" and batch.numeric) and not (w == "finite_difference" and batch.fd))
-        alone = request if rest == tuple(request.witnesses) else replace(request, witnesses=rest)
-        fd = _local_witnesses(alone, plan, seed, timer, report, grads)
+        fd = None  # _local_witnesses runs only the numeric and finite-difference witnesses
+        if "numeric" in rest or "finite_difference" in rest:
+            alone = request if rest == tuple(request.witnesses) else replace(request, witnesses=rest)
+            fd = _local_witnesses(alone, plan, seed, timer, report, grads)
         if batch.numeric is not None and "numeric" in request.witnesses:
             grads["numeric"], report.output = batch.numeric[n]
             timer.times["numeric"] = batch.seconds["numeric"]

@@ -12,6 +12,7 @@ so every comparison equals the one the request would get alone. A request with v
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ Member = tuple[int, int, list[Row]]  # (request in the batch, leaf, its rows)
 
 def leaf_reports_many(checks: Sequence[Checking]) -> list[list[LeafReport]]:
     """Each check's leaf reports, as ``check``'s own comparisons would give them."""
+    if len(checks) > 1 and _uniform(checks):
+        return _uniform_reports(checks)
     out: list[list[LeafReport] | None] = [None] * len(checks)
     entries: list[dict[int, LeafReport]] = [{} for _ in checks]
     found: list[dict[tuple[int, tuple[str, str]], PairComparison]] = [{} for _ in checks]
@@ -60,6 +63,63 @@ def _collect(n: int, c: Checking, entries: dict[int, LeafReport], found: dict,
     for (unit, dtype, pairs), members in own_groups.items():
         key = (unit, dtype, pairs, c.request.tolerance, scales[unit])
         groups.setdefault(key, []).extend((n, leaf, rows) for leaf, rows in members)
+
+
+def _signature(c: Checking) -> tuple:
+    grads = tuple((w, tuple((leaf, np.shape(g), getattr(g, "dtype", None)) for leaf, g in by_leaf.items()))
+                  for w, by_leaf in c.grads.items())
+    return c.fd is None, c.request.tolerance, grads
+
+
+def _uniform(checks: Sequence[Checking]) -> bool:
+    """Every check has gradients from the same witnesses of the same leaves, shapes and dtypes,
+    no witness failure, no value on a kink and element-wise finite differences (or none): the
+    first check's grouping of leaves and pairs (check.leaf_groups) is then every check's."""
+    if checks[0].fd is not None and checks[0].fd.mode != "per_element":
+        return False
+    first = _signature(checks[0])
+    return all(c.kink_values is None and not c.report.failures and _signature(c) == first for c in checks)
+
+
+def _uniform_reports(checks: Sequence[Checking]) -> list[list[LeafReport]]:
+    """``leaf_reports_many`` of uniform checks: the first one's leaf_groups for all, each group's
+    values stacked per witness and leaf (members leaf by leaf, then request by request)."""
+    c0 = checks[0]
+    skipped: dict[tuple[int, tuple[str, str]], PairComparison] = {}
+    entries0, groups0 = leaf_groups(c0.plan, c0.grads, c0.fd, skipped, c0.report.failures)
+    found = [{k: replace(v) for k, v in skipped.items()} for _ in checks]
+    entries = [{leaf: LeafReport(e.name, e.shape, e.dtype, {w: g[leaf] for w, g in c.grads.items() if leaf in g}, [])
+                for leaf, e in entries0.items()} for c in checks]
+    buckets: dict[float, list[int]] = {}  # requests by their seed's scale (part of each comparison)
+    for n, c in enumerate(checks):
+        buckets.setdefault(float(np.abs(c.seed).max(initial=0.0)), []).append(n)
+    magnitudes = _Magnitudes(checks)
+    for (unit, dtype, pairs), members0 in groups0.items():
+        leaves = [leaf for leaf, _ in members0]
+        tols = [policy(dtype, pair, c0.request.tolerance) for pair in pairs]
+        for scale, ns in buckets.items():
+            members = [(n, leaf) for leaf in leaves for n in ns]
+            a, b = (_stacked(checks, ns, leaves, [pair[side] for pair in pairs]) for side in (0, 1))
+            shapes = [c0.plan.shapes[leaf] for _, leaf in members]
+            floors = lambda members=members: [magnitudes(n, leaf) for n, leaf in members]  # noqa: E731
+            for pair, row in zip(pairs, compare_leaves(list(pairs), a, b, shapes, dtype, tols, None, unit, scale,
+                                                       floors)):
+                for (n, leaf), result in zip(members, row):
+                    found[n][(leaf, pair)] = result
+    for n, leaves_of in enumerate(entries):
+        for leaf, entry in leaves_of.items():
+            entry.pairs = [found[n][(leaf, pair)] for pair in PAIRS if (leaf, pair) in found[n]]
+            finish_leaf(entry)
+    return [list(e.values()) for e in entries]
+
+
+def _stacked(checks: Sequence[Checking], ns: list[int], leaves: list[int], witnesses: list[str]) -> np.ndarray:
+    """[pairs, elements]: row r holds witness r's gradient of every leaf in turn, each leaf's
+    values request by request (requests ``ns``), in float64."""
+    rows = []
+    for w in witnesses:
+        rows.append(np.concatenate([np.stack([checks[n].grads[w][leaf] for n in ns]).reshape(-1) for leaf in leaves]))
+    return np.array(rows, np.float64)
 
 
 class _Magnitudes:

@@ -61,8 +61,9 @@ def per_element(plans: Sequence[Plan], seeds: Sequence[np.ndarray]) -> list[F.Fi
 def _chunk(plans: Sequence[Plan], seeds: Sequence[np.ndarray], leaves: list[int],
            sizes: list[int]) -> list[F.FiniteDifferences]:
     plan, count = plans[0], sum(sizes)
-    bases = [F._base(p) for p in plans]
-    steps = [{leaf: F.STEP * np.maximum(1.0, np.abs(b[leaf].reshape(-1))) for leaf in leaves} for b in bases]
+    bases = {leaf: np.stack([np.asarray(p.graph.nodes[leaf].value, np.float64).reshape(-1)  # type: ignore[union-attr]
+                             for p in plans]) for leaf in leaves}  # [request, element]
+    steps = {leaf: F.STEP * np.maximum(1.0, np.abs(b)) for leaf, b in bases.items()}
     stacks = _moved_stacks(plan, bases, steps, leaves, sizes)
     stacks.update(_differing_leaves(plans, 2 * count))
     result = _Stacked(plan, {}).outputs(stacks)
@@ -70,29 +71,29 @@ def _chunk(plans: Sequence[Plan], seeds: Sequence[np.ndarray], leaves: list[int]
     f = (result * seed_stack).reshape(len(result), -1).sum(axis=1).reshape(len(plans), 2, count)
     slopes = (f[:, 0] - f[:, 1]) / 2
     offsets = np.cumsum([0] + sizes).tolist()
-    return [F.FiniteDifferences("per_element", None, {
-        leaf: (slopes[r, first:end] / steps[r][leaf]).reshape(plan.shapes[leaf])
-        for leaf, first, end in zip(leaves, offsets, offsets[1:])}, {}, {}) for r in range(len(plans))]
+    grads = {leaf: (slopes[:, first:end] / steps[leaf]).reshape((len(plans),) + plan.shapes[leaf])
+             for leaf, first, end in zip(leaves, offsets, offsets[1:])}
+    return [F.FiniteDifferences("per_element", None, {leaf: g[r] for leaf, g in grads.items()}, {}, {})
+            for r in range(len(plans))]
 
 
-def _moved_stacks(plan: Plan, bases: list[dict[int, np.ndarray]], steps: list[dict[int, np.ndarray]],
+def _moved_stacks(plan: Plan, bases: dict[int, np.ndarray], steps: dict[int, np.ndarray],
                   leaves: list[int], sizes: list[int]) -> dict[int, np.ndarray]:
     """Per request: its 2 x count copies, + then -, perturbation k moving element k of the leaves
-    laid end to end (finite_diff._per_element's order)."""
+    laid end to end (finite_diff._per_element's order: each copy is base + d and base - d, d zero
+    but at the moved element, so -0.0 becomes 0.0 in the + copies as it does there)."""
     count = sum(sizes)
     offsets = np.cumsum([0] + sizes).tolist()
     stacks = {}
     for leaf, first, end in zip(leaves, offsets, offsets[1:]):
-        shape = plan.shapes[leaf]
-        stack = np.empty((len(bases), 2, count) + shape)
+        base, requests = bases[leaf], len(bases[leaf])
+        d = np.zeros((requests, count, end - first))
         rows = np.arange(first, end)
-        for r, (base, step) in enumerate(zip(bases, steps)):
-            d = np.zeros((count, end - first))
-            d[rows, rows - first] = step[leaf]
-            d = d.reshape((count,) + shape)
-            np.add(base[leaf], d, out=stack[r, 0])
-            np.subtract(base[leaf], d, out=stack[r, 1])
-        stacks[leaf] = stack.reshape((-1,) + shape)
+        d[:, rows, rows - first] = steps[leaf]
+        stack = np.empty((requests, 2, count, end - first))
+        np.add(base[:, None, :], d, out=stack[:, 0])
+        np.subtract(base[:, None, :], d, out=stack[:, 1])
+        stacks[leaf] = stack.reshape((-1,) + plan.shapes[leaf])
     return stacks
 
 
@@ -102,7 +103,7 @@ def _differing_leaves(plans: Sequence[Plan], copies: int) -> dict[int, np.ndarra
     for i, node in enumerate(plans[0].graph.nodes[: plans[0].output + 1]):
         if not isinstance(node, Leaf) or node.requires_grad:
             continue
-        values = [np.asarray(p.graph.nodes[i].value) for p in plans]  # type: ignore[union-attr]
-        if any(not np.array_equal(v, values[0]) for v in values[1:]):
-            out[i] = np.repeat(np.stack(values), copies, axis=0)
+        stack = np.stack([np.asarray(p.graph.nodes[i].value) for p in plans])  # type: ignore[union-attr]
+        if not (stack == stack[:1]).all():  # as np.array_equal: a nan differs (stacking it changes nothing)
+            out[i] = np.repeat(stack, copies, axis=0)
     return out

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fd_joint, finite_diff, kinks, ops
+from . import fd_joint, finite_diff, kinks, ops, plan_facts
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -60,6 +60,11 @@ class CheckRequest:
     exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
     deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
+
+    def __post_init__(self) -> None:  # a misspelt witness was silently left out
+        for i, witness in enumerate(self.witnesses):
+            if witness not in (*WITNESSES, "claimed"):
+                raise GraphError(f"witnesses[{i}]", f"unknown witness {witness!r}; one of {[*WITNESSES, 'claimed']}")
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -138,11 +143,15 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
 def kinks_present(plan: Plan) -> list[np.ndarray] | None:
     """Forward values when some active kink op sits exactly on its kink, else None."""
-    if not any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
-               for i, n in enumerate(plan.graph.nodes[: plan.output + 1])):
+    if not plan_facts.memo(plan, "kink ops", _has_kink_ops):
         return None
     values = forward_values(plan)
     return values if kinks.at_kink(plan, values) else None
+
+
+def _has_kink_ops(plan: Plan) -> bool:
+    return any(getattr(n, "op", None) in kinks.KINK_AT and plan.active[i]
+               for i, n in enumerate(plan.graph.nodes[: plan.output + 1]))
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
@@ -225,15 +234,19 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
 Row = tuple[tuple[str, str], np.ndarray, np.ndarray]  # a pair of witnesses and their two values
 
 
+_NUMPY_DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}  # dtype.name runs Python code
+
+
 def _unusable(entry: LeafReport, failures: dict[str, str]) -> dict[str, str]:
     """Witnesses whose gradient of this leaf cannot be compared: it failed, or its shape (or, for
     the numeric engine, its dtype) is not the leaf's. A finding about that witness, not an error."""
     found = {w: why for w, why in failures.items() if w not in entry.grads}
+    shape = tuple(entry.shape)
     for witness, grad in entry.grads.items():
-        if np.shape(grad) != tuple(entry.shape):
+        if np.shape(grad) != shape:
             found[witness] = (f"{witness}'s gradient has shape {list(np.shape(grad))}, the leaf's is "
                               f"{list(entry.shape)}")
-        elif witness == "numeric" and np.asarray(grad).dtype.name != entry.dtype:
+        elif witness == "numeric" and np.asarray(grad).dtype != _NUMPY_DTYPES.get(entry.dtype, entry.dtype):
             found[witness] = f"numeric's gradient is {np.asarray(grad).dtype.name}, the leaf is {entry.dtype}"
     return found
 
@@ -267,14 +280,9 @@ def _leaf_rows(leaf: int, entry: LeafReport, fd: Any, skipped: dict,
 
 def _side_by_side(members: list[tuple[int, list[Row]]], side: int) -> np.ndarray:
     """[pairs, elements]: each pair's values on every member leaf, leaves side by side."""
-    sizes = [np.size(rows[0][side]) for _, rows in members]
-    out = np.empty((len(members[0][1]), sum(sizes)))
-    start = 0
-    for (_, rows), size in zip(members, sizes):
-        for r, row in enumerate(rows):
-            out[r, start:start + size] = np.ravel(row[side])
-        start += size
-    return out
+    count = len(members[0][1])
+    flat = np.concatenate([rows[r][side] for r in range(count) for _, rows in members], axis=None, dtype=np.float64)
+    return flat.reshape(count, -1)  # one call: on small graphs numpy's per-call cost is the cost
 
 
 Group = tuple[str, str, tuple[tuple[str, str], ...]]  # unit, dtype, pairs: leaves compared together
@@ -489,7 +497,11 @@ def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, t
 
 
 def grad_fn_names(plan: Plan) -> dict[str, str]:
-    """What PyTorch would call each recorded op node's grad_fn."""
+    """What PyTorch would call each recorded op node's grad_fn (once per structure and names)."""
+    return dict(plan_facts.memo(plan, "grad_fns", _grad_fn_names, names=True))
+
+
+def _grad_fn_names(plan: Plan) -> dict[str, str]:
     names = {}
     for i, node in enumerate(plan.graph.nodes):
         if isinstance(node, OpNode) and plan.active[i]:

@@ -89,6 +89,23 @@ def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol
                         seed_scale)[0]
 
 
+@np.errstate(all="ignore")
+def agrees(a: np.ndarray, b: np.ndarray, tol: Tolerance, seed_scale: float = 1.0) -> bool:
+    """Whether ``compare(pair, a, b, dtype, tol, seed_scale=seed_scale).verdict`` is agree
+    (no kink test, no magnitudes): every pair of values finite and within the tolerance. The
+    verdict alone, without the report's figures (the screen asks it of every leaf)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if not a.size:
+        return True
+    diff = np.abs(a - b)
+    if not np.isfinite(diff).all():  # (a non-finite value, or inf - inf)
+        return False
+    bigger = np.maximum(np.abs(a), np.abs(b))
+    limit = tol.rtol * bigger + tol.atol * bigger.max()  # (compare_leaves's order of operations)
+    limit += tol.floor * seed_scale
+    return not bool((diff > limit).any())
+
+
 def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dtype: str,
                  tols: list[Tolerance], kinks: list[KinkTest | None] | None = None, unit: str = "elements",
                  seed_scale: float = 1.0) -> list[PairComparison]:
@@ -148,16 +165,19 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
     maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
     bad_leaves = _per_leaf(np.logical_or, bad, starts, sizes, False).tolist()
+    worst_at, largest_at = _segment_argmax(ranked, starts, sizes), _segment_argmax(diff, starts, sizes)
+    columns = np.minimum(worst_at + np.asarray(starts, np.int64), max(a.shape[1] - 1, 0))  # an empty leaf: unread
+    worsts = [np.take_along_axis(x, columns, axis=1).tolist() if x.shape[1] else np.zeros(columns.shape).tolist()
+              for x in (a, b)]
+    worst_at, largest_at = worst_at.tolist(), largest_at.tolist()
     for leaf, (start, size, shape) in enumerate(zip(starts, sizes, shapes)):
         if not size:
             continue
-        worst = ranked[:, start:start + size].argmax(axis=1).tolist()
-        largest = diff[:, start:start + size].argmax(axis=1).tolist()
         for r, row in enumerate(results):
-            _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst[r],
-                          a[r, start + worst[r]], b[r, start + worst[r]])
+            _fill_figures(row[leaf], [m[r][leaf] for m in maxima], shape, worst_at[r][leaf],
+                          worsts[0][r][leaf], worsts[1][r][leaf])
             if row[leaf].non_finite < size:
-                row[leaf].max_abs_index = _unravel(largest[r], shape)
+                row[leaf].max_abs_index = _unravel(largest_at[r][leaf], shape)
             if bad_leaves[r][leaf]:
                 at = slice(start, start + size)
                 excess = diff[r, at] / np.maximum(limit[r, at], REL_FLOOR)
@@ -207,6 +227,20 @@ def _per_leaf(ufunc: np.ufunc, x: np.ndarray, starts: list[int], sizes: list[int
     return out
 
 
+def _segment_argmax(x: np.ndarray, starts: list[int], sizes: list[int]) -> np.ndarray:
+    """[rows, leaves]: where each leaf's columns are largest (the first such; 0 for a leaf
+    without elements), the leaves of one size in one call."""
+    out = np.zeros((x.shape[0], len(sizes)), np.int64)
+    by_size: dict[int, list[int]] = {}
+    for k, size in enumerate(sizes):
+        if size:
+            by_size.setdefault(size, []).append(k)
+    for size, leaves in by_size.items():
+        columns = np.asarray([starts[k] for k in leaves])[:, None] + np.arange(size)
+        out[:, leaves] = x[:, columns].argmax(axis=2)
+    return out
+
+
 @functools.lru_cache(maxsize=64)
 def _tolerance_columns(tols: tuple[Tolerance, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """rtol, atol and floor of each row, as [rows, 1] columns."""
@@ -244,7 +278,13 @@ def _fill_figures(result: PairComparison, maxima: list[float], shape: tuple[int,
         result.worst_values = (float(a_at), float(b_at))
 
 
+@functools.lru_cache(maxsize=4096)
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    rank = len(shape)
+    if rank == 2:  # the common cases without the loop (called per pair and leaf)
+        return divmod(flat, shape[1])
+    if rank == 1:
+        return (flat,)
     index = []
     for size in reversed(shape):
         flat, k = divmod(flat, size)

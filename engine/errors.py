@@ -7,6 +7,7 @@
      │    └── ExpressionError             the safe expression form (client.expr)
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
  │    ├── DimError (+ IndexError)     a dim out of range
+ │    ├── RankNotSupported (+ NotImplementedError) a rank/mode combination torch does not implement
  │    └── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
@@ -50,6 +51,11 @@ class ShapeError(CrossgradError, RuntimeError):
 
 class DimError(ShapeError, IndexError):
     """A dim argument outside [-ndim, ndim - 1] (torch raises IndexError, "Dimension out of range")."""
+
+
+class RankNotSupported(ShapeError, NotImplementedError):
+    """An input rank a mode has no kernel for (pad's non-constant modes, interpolate's linear
+    modes): torch raises NotImplementedError there."""
 
 
 class BatchSizeError(ShapeError, ValueError):

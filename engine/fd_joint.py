@@ -20,7 +20,7 @@ import numpy as np
 
 from . import finite_diff as F
 from .allocator import keep_freed_memory
-from .compare import AGREE, compare
+from .compare import AGREE, agrees, compare
 from .graph import Plan
 from .tolerance import Tolerance, policy
 
@@ -114,8 +114,7 @@ def _differing(plan: Plan, grads: dict[str, dict[int, np.ndarray]], override: To
         a, b = numeric.get(leaf), symbolic.get(leaf)
         if a is None or b is None or np.shape(a) != np.shape(b):
             continue
-        tol = policy(plan.dtypes[leaf], ("numeric", "symbolic"), override)
-        if compare(("numeric", "symbolic"), a, b, plan.dtypes[leaf], tol).verdict != AGREE:
+        if not agrees(a, b, policy(plan.dtypes[leaf], ("numeric", "symbolic"), override)):
             out.append(leaf)
     return out
 

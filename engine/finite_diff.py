@@ -10,6 +10,7 @@ together, in batches (numeric/batched.py).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class _Objective:
         parts = [self._sides(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
         if not parts:
             return np.zeros(0), np.zeros(0)
+        if len(parts) == 1:
+            return parts[0]
         return np.concatenate([p for p, _ in parts]), np.concatenate([m for _, m in parts])
 
     def _sides(self, deltas: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +179,7 @@ def _per_element(objective: _Objective, base: dict[int, np.ndarray]) -> dict[int
     if not leaves:
         return {}
     steps = {leaf: STEP * np.maximum(1.0, np.abs(x.reshape(-1))) for leaf, x in base.items()}
-    offsets = np.cumsum([0] + [x.size for x in base.values()]).tolist()
+    offsets = list(itertools.accumulate([x.size for x in base.values()], initial=0))
 
     def deltas(start: int, stop: int) -> dict[int, np.ndarray]:
         moved = {}

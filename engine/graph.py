@@ -272,11 +272,29 @@ def _validate(graph: Graph) -> Plan:
             _add_leaf(plan, node, path)
         else:
             _add_op(plan, node, path)
+        if isinstance(node, OpNode):
+            _refuse_empty(plan, node, i, path)
         plan.index[node.name] = i
     if graph.output not in plan.index:
         raise GraphError("output", f"unknown node {graph.output!r}")
     plan.structure_hash = structure_hash(plan)
     return plan
+
+
+EMPTY_OK = ("sum", "mean")  # ops whose witnesses all handle an input with no elements
+
+
+def _refuse_empty(plan: Plan, node: OpNode, i: int, path: str) -> None:
+    """An op with no output elements, or an empty input to an op beyond sum/mean: the witnesses'
+    kernels and SymPy's templates assume elements (they failed, or named a witness suspect)."""
+    if 0 in plan.shapes[i]:
+        raise GraphError(path, f"{node.op} {node.name!r} would have no elements (shape "
+                               f"{list(plan.shapes[i])}): a check needs non-empty tensors")
+    for pos, src in enumerate(plan.sources[i]):
+        if node.op not in EMPTY_OK and src is not None and 0 in plan.shapes[src]:
+            shape = list(plan.shapes[src])
+            raise GraphError(f"{path}.inputs[{pos}]", f"{node.op} of {node.inputs[pos]!r} with no elements (shape "
+                                                      f"{shape}): only sum and mean take empty tensors")
 
 
 def _add_leaf(plan: Plan, leaf: Leaf, path: str) -> None:

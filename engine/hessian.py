@@ -27,6 +27,7 @@ from .compare import KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
 from .hessian_symbolic import symbolic_hvps
+from .precision import gradient_dtypes
 from .report import LeafReport, Report, finish_leaf
 from .tolerance import Tolerance, policy
 
@@ -65,8 +66,11 @@ def _run(plan: Plan, values: dict[int, np.ndarray], as_float64: bool) -> tuple[l
                 tensors.append(t.requires_grad_() if node.requires_grad else t)
                 continue
             inputs = tuple([None if s is None else tensors[s] for s in input_indices(plan, i)])
+            attrs = plan.attrs[i]
+            if as_float64 and node.op == "to_dtype":  # as first-order finite differences: unrounded
+                attrs = {**attrs, "dtype": "float64"}
             with set_grad_enabled(not node.no_grad):
-                tensors.append(apply(node.op, inputs, plan.attrs[i]))
+                tensors.append(apply(node.op, inputs, attrs))
     return [tensors[i] for i in plan.grad_leaves()], tensors[plan.output]
 
 
@@ -192,13 +196,14 @@ def _refuse_first_order_fields(request: Any) -> None:
 def _leaves(plan: Plan, seed: np.ndarray, found: dict, count: int, tol: Any,
             kinks: Callable[[int, Tolerance], KinkTest] | None) -> list[LeafReport]:
     out, start = [], 0
+    precision = gradient_dtypes(plan)  # a float64 leaf cast to float32 on its way: float32 tolerances
     for i in plan.grad_leaves():
-        size, shape, dtype = math.prod(plan.shapes[i]), plan.shapes[i], plan.dtypes[i]
+        size, shape, dtype = math.prod(plan.shapes[i]), plan.shapes[i], precision[i]  # judged in
         grads = {w: rows[:, start:start + size].reshape((count,) + shape) for w, rows in found.items()}
         start += size
         tols = {p: policy(dtype, p, tol) for p in PAIRS if p[0] in grads and p[1] in grads}
         pairs = [compare(p, grads[p[0]], grads[p[1]], dtype, t, None if kinks is None else kinks(i, t),
                          seed_scale=float(np.abs(seed).max(initial=0.0))) for p, t in tols.items()]
-        entry = LeafReport(plan.graph.nodes[i].name, (count,) + shape, dtype, grads, pairs)
+        entry = LeafReport(plan.graph.nodes[i].name, (count,) + shape, plan.dtypes[i], grads, pairs)
         out.append(finish_leaf(entry))
     return out

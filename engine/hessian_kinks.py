@@ -8,6 +8,9 @@ between the one-sided difference quotients of the engine's gradient along v_d,
     left = (g(x) - g(x - h v_d)) / h,   right = (g(x + h v_d) - g(x)) / h,
 
 and those two differ (a real jump of the second derivative), with the slack first order uses.
+Where the gradient itself jumps along v_d at the element (a tie of amax, max(), maximum: its
+one-sided change over the step is a fraction of the gradient, not ~h H v), no second derivative
+exists and any finite answer is a convention.
 The engine's double backward picks PyTorch's branch (relu''(0) = 0 from relu'(0) = 0), SymPy's
 Heaviside(0) = 1/2 gives a midpoint, central differences another: each is a valid answer.
 """
@@ -24,6 +27,9 @@ from .graph import Plan
 from .tolerance import Tolerance
 
 STEP = 1e-6  # relative step of the one-sided quotients
+# a one-sided change of the gradient over that step beyond this fraction of its size is a jump of
+# the gradient (amax's even split at a tie moves to one element), not curvature: h |H v| ~ 1e-6 |H v|
+JUMP = 1e-3
 
 
 def kink_tests(plan: Plan, seed: np.ndarray, vs: np.ndarray) -> Callable[[int, Tolerance], KinkTest] | None:
@@ -52,6 +58,7 @@ class _Quotients:
         scale = max((float(np.abs(b).max(initial=0)) for b in self.base.values()), default=0.0)
         self.h = STEP * max(1.0, scale)
         self.centre = self._gradient(0, 0.0)
+        self.size = float(np.abs(self.centre).max(initial=0.0))  # the gradient's scale, for jumps
         self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _gradient(self, d: int, sign: float) -> np.ndarray:
@@ -78,6 +85,8 @@ def _test(quotients: _Quotients, start: int, shape: tuple[int, ...], rtol: float
         element = start + (int(np.ravel_multi_index(index[1:], shape)) if shape else 0)
         left, right, noise = (float(q[element]) for q in quotients.at(d))
         lo, hi = min(left, right), max(left, right)
+        if max(abs(lo), abs(hi)) * quotients.h > JUMP * quotients.size:
+            return True  # the gradient itself jumps here (a tie of amax/max/maximum): no second derivative
         slack = 10 * (STEP + rtol) * max(abs(lo), abs(hi)) + noise
         return hi - lo > slack and all(lo - slack <= v <= hi + slack for v in (a, b))
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .graph import Plan
-from .symbolic.second_order import SYMBOLIC_MAX
+from .symbolic.second_order import HESSIAN_TREE_MAX, SYMBOLIC_MAX
 
 Found = tuple[np.ndarray | None, str, str]  # (H v rows or None, tier that ran or "off", reason)
 
@@ -51,8 +51,9 @@ def _exact(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any, n: int) -
                      f"the budget {request.exact_budget:,}"
     found = exact_hvps(plan, seed, vs)
     if found is None:
-        return None, "the exact tier's SymPy expressions for this graph are too large to write out (over " \
-                     f"{closed_form.MAX_TREE:,} nodes as a tree)"
+        return None, "the exact tier's SymPy expressions for this graph are too large to write out or to " \
+                     f"differentiate again (over {closed_form.MAX_TREE:,} nodes as a tree, or elements x gradient " \
+                     f"nodes over {HESSIAN_TREE_MAX:,})"
     return found, ""
 
 

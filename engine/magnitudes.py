@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .graph import Plan
+from .magnitude_terms import term_vjp
 from .numeric.run_graph import float64_gradients
 
 ROUNDS = 2
@@ -30,8 +31,12 @@ def _scrambled(vjp: Any, rng: np.random.Generator) -> Any:
 
 
 def _one_round(plan: Plan, seed: np.ndarray, rng: np.random.Generator) -> dict[int, float]:
-    grads = float64_gradients(plan, np.abs(np.asarray(seed, np.float64)),
-                              lambda i, node: _scrambled(node.vjp, rng) if hasattr(node, "vjp") else None)
+    def replace(i: int, node: Any) -> Any:
+        if not hasattr(node, "vjp"):
+            return None
+        return _scrambled(term_vjp(getattr(plan.graph.nodes[i], "op", ""), node.vjp), rng)
+
+    grads = float64_gradients(plan, np.abs(np.asarray(seed, np.float64)), replace)
     return {i: float(np.max(np.where(np.isfinite(g), np.abs(g), 0.0), initial=0.0)) for i, g in grads.items()}
 
 

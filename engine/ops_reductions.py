@@ -28,6 +28,20 @@ def _one_dim(op: str, shapes: Shapes, attrs: dict) -> tuple[int, ...]:
     return S.reduction(op, shapes, {**attrs, "dim": attrs["dim"]})
 
 
+def _extreme(shape_fn: Any, name: str) -> Any:
+    """amax/amin/max/min have no identity: torch refuses to reduce an empty dim (numpy raised)."""
+    def rule(op: str, shapes: Shapes, attrs: dict) -> tuple[int, ...]:
+        out = shape_fn(op, shapes, attrs)
+        x, dim = shapes[0], attrs.get("dim")
+        if dim is None and 0 in x:
+            raise S.ShapeError(op, f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        for d in S.norm_dims(op, dim, len(x)) if dim is not None else ():
+            if x[d] == 0:
+                raise S.DimError(op, f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        return out
+    return rule
+
+
 def _cumsum_shape(op: str, shapes: Shapes, attrs: Mapping[str, Any]) -> tuple[int, ...]:
     S.norm_dim(op, attrs["dim"], max(1, len(shapes[0])))
     return tuple(shapes[0])
@@ -36,20 +50,20 @@ def _cumsum_shape(op: str, shapes: Shapes, attrs: Mapping[str, Any]) -> tuple[in
 REDUCTION_SPECS: tuple[OpSpec, ...] = (
     OpSpec("logsumexp", _x(), S.reduction, "LogsumexpBackward0", CASES, attrs=(DIM, KEEPDIM),
            doc="log(sum(exp(input), dim)), computed stably"),
-    OpSpec("amax", _x(), S.reduction, "AmaxBackward0", CASES, attrs=(DIM, KEEPDIM),
+    OpSpec("amax", _x(), _extreme(S.reduction, "amax"), "AmaxBackward0", CASES, attrs=(DIM, KEEPDIM),
            kink="ties share the gradient evenly (as torch.amax)", doc="largest element along dims"),
-    OpSpec("amin", _x(), S.reduction, "AminBackward0", CASES, attrs=(DIM, KEEPDIM),
+    OpSpec("amin", _x(), _extreme(S.reduction, "amin"), "AminBackward0", CASES, attrs=(DIM, KEEPDIM),
            kink="ties share the gradient evenly (as torch.amin)", doc="smallest element along dims"),
-    OpSpec("max_all", _x(), S.reduction, "MaxBackward1", (Case(((2, 3),)), Case(((4,),))),
+    OpSpec("max_all", _x(), _extreme(S.reduction, "max"), "MaxBackward1", (Case(((2, 3),)), Case(((4,),))),
            kink="ties share the gradient evenly (torch's max() of all elements)", doc="tensor.max()"),
-    OpSpec("min_all", _x(), S.reduction, "MinBackward1", (Case(((2, 3),)), Case(((4,),))),
+    OpSpec("min_all", _x(), _extreme(S.reduction, "min"), "MinBackward1", (Case(((2, 3),)), Case(((4,),))),
            kink="ties share the gradient evenly (torch's min() of all elements)", doc="tensor.min()"),
-    OpSpec("max_dim", _x(), _one_dim, "MaxBackward0",
+    OpSpec("max_dim", _x(), _extreme(_one_dim, "max"), "MaxBackward0",
            (Case(((2, 3),), {"dim": 1}), Case(((3, 4),), {"dim": 0, "keepdim": True})),
            attrs=(Attr("dim", "int", 0), KEEPDIM),
            kink="the gradient goes to the returned index only (the first maximum), not split",
            doc="the values of torch.max(input, dim)"),
-    OpSpec("min_dim", _x(), _one_dim, "MinBackward0",
+    OpSpec("min_dim", _x(), _extreme(_one_dim, "min"), "MinBackward0",
            (Case(((2, 3),), {"dim": 1}), Case(((3, 4),), {"dim": 0, "keepdim": True})),
            attrs=(Attr("dim", "int", 0), KEEPDIM),
            kink="the gradient goes to the returned index only (the first minimum), not split",
@@ -58,7 +72,8 @@ REDUCTION_SPECS: tuple[OpSpec, ...] = (
            attrs=(DIM, Attr("correction", "float", 1.0), KEEPDIM),
            doc="sum((x - mean)^2) / (N - correction)"),
     OpSpec("std", _x(), S.reduction, "StdBackward0", CASES + (Case(((5,),), {"correction": 0}),),
-           attrs=(DIM, Attr("correction", "float", 1.0), KEEPDIM), doc="sqrt(var)"),
+           attrs=(DIM, Attr("correction", "float", 1.0), KEEPDIM),
+           kink="a constant row (std 0): the gradient is 0 (as torch's std_backward)", doc="sqrt(var)"),
     OpSpec("norm", _x(), S.reduction, "LinalgVectorNormBackward0",
            CASES + (Case(((2, 3),), {"p": 1.0, "dim": (1,)}),),
            attrs=(Attr("p", "float", 2.0), DIM, KEEPDIM),

@@ -72,6 +72,8 @@ def avg_divisor(x_shape: Sequence[int], at: dict, kernel: list, stride: list, pa
 def pool_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
     _three_or_four_d(op, x)
+    if at.get("divisor_override") == 0:  # torch's check (0 was taken as no override)
+        raise ShapeError(op, "divisor must be not zero")
     return x[:-2] + tuple(pool_geometry(op, x, at)[4])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import RankNotSupported, ShapeError
 from .ops import Attr, Case, Input, OpSpec
 
 PAD_MODES = ("constant", "reflect", "replicate")
@@ -27,14 +27,20 @@ def pad_pairs(op: str, x: Sequence[int], pad: Sequence[int]) -> list[tuple[int, 
     return pairs
 
 
+def check_pad_rank(op: str, x: Sequence[int], at: dict) -> None:
+    """Non-constant modes pad the last k = 1, 2, 3 dims of a (k + 1)-D or (k + 2)-D input."""
+    k = len(at["pad"]) // 2
+    if k not in (1, 2, 3) or len(x) not in (k + 1, k + 2):
+        raise RankNotSupported(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
+                                   f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
+                                   "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
+
+
 def pad_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     x = tuple(shapes[0])
     pairs = pad_pairs(op, x, at["pad"])
-    k = len(at["pad"]) // 2
-    if at["mode"] != "constant" and (k not in (1, 2, 3) or len(x) not in (k + 1, k + 2)):
-        raise ShapeError(op, f"Padding size {len(at['pad'])} is not supported for {len(x)}D input tensor "
-                             f"(shape {list(x)}): {at['mode']} padding of the last k dims takes a (k + 1)-D "
-                             "unbatched or (k + 2)-D batched input, k = 1, 2, 3")
+    if at["mode"] != "constant":
+        check_pad_rank(op, x, at)
     for d, (lo, hi) in enumerate(pairs):
         if at["mode"] != "constant" and (lo or hi):
             if min(lo, hi) < 0:
@@ -76,7 +82,7 @@ def interp_shape(op: str, shapes: Sequence[Any], at: dict) -> tuple[int, ...]:
     if len(x) not in (3, 4):
         raise ShapeError(op, f"expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got input of shape {list(x)}")
     if at["mode"] != "nearest" and at["mode"] != _LINEAR[len(x)]:
-        raise ShapeError(op, f"Got {len(x)}D input, but {at['mode']} mode needs {5 - len(x) + 2}D input")
+        raise RankNotSupported(op, f"Got {len(x)}D input, but {at['mode']} mode needs {5 - len(x) + 2}D input")
     size = tuple(at["size"])
     if len(size) != len(x) - 2 or min(size) < 1 or min(x[2:]) < 1:
         raise ShapeError(op, f"output size {list(size)} must be {len(x) - 2} positive ints (input of shape "

@@ -187,7 +187,7 @@ def pointwise_loss(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
     """input and target of the same shape, optional extra inputs broadcast to it."""
     x, t = shapes[0], shapes[1]
     if x != t:
-        raise ShapeError(op, f"target size {list(t)} must be the same as input size {list(x)}")
+        raise BatchSizeError(op, f"target size {list(t)} must be the same as input size {list(x)}")  # torch: ValueError
     for extra in shapes[2:]:
         if extra is not None and broadcast(op, x, extra) != x:
             raise ShapeError(op, f"{list(extra)} does not broadcast to input size {list(x)}")

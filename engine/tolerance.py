@@ -22,6 +22,8 @@ Every call to ``check`` can override the numbers for all pairs.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 REL_FLOOR = 1e-300  # keeps the symmetric relative difference finite when both values are 0
@@ -32,6 +34,15 @@ class Tolerance:
     rtol: float
     atol: float
     floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        """A NaN bound made every comparison agree, a negative one every comparison mismatch."""
+        from .errors import FieldError
+
+        for name in ("rtol", "atol", "floor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < math.inf:
+                raise FieldError(f"tolerance.{name}", f"must be a finite number >= 0, got {value!r}")
 
     def __str__(self) -> str:
         return f"rtol={self.rtol:g}, atol={self.atol:g}*scale, floor={self.floor:g}*magnitude"

@@ -1,6 +1,6 @@
 """CheckStream's batches: consecutive requests of one structure evaluated together.
 
-A reader thread moves the stream's requests into a queue as they arrive. The handler takes the
+A reader thread moves the stream's requests into a queue as they arrive. A batch thread takes the
 first waiting request (blocking only when none is waiting) and every other request already
 there (at most ``batch_check.MAX_GROUP``): it never waits for requests that have not arrived,
 so the first answer is never delayed. Those requests are converted and validated; runs of
@@ -10,6 +10,12 @@ symbolic worker job per run. Everything else, and any request that failed before
 formed, goes through the servicer's own one-request path, so its errors, admission and limits
 are exactly a unary Check's. Answers stay one per request, in order; a request's error is its
 own (``requests[i]...``); only UNAVAILABLE and DEADLINE_EXCEEDED end the stream.
+
+The batch thread queues each answer as soon as its part of a group (batch_check.CHUNK requests)
+is compared; the handler sends them from that queue, so sending
+(one message at a time, each waited for by gRPC) overlaps computing the next ones. A batch's
+requests after the first of a structure read only their values (stream_values.py), and its
+answers are built in place (wire_fast.py).
 """
 
 from __future__ import annotations
@@ -21,15 +27,20 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from crossgrad.engine import batch_check
 
-from . import access_log, errors, wire
+from . import access_log, errors, stream_values, wire, wire_fast
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
 BATCHING = os.environ.get("CROSSGRAD_STREAM_BATCHING", "1") != "0"
 # True: a structure the pool runs inline (proven, tiny exact-tier work) gets its group's symbolic
 # witness in this thread too, request by request; False: one worker job for the group
 GROUP_INLINE = os.environ.get("CROSSGRAD_STREAM_GROUP_INLINE", "0") == "1"
+# False: every request of a batch converted and validated in full (no stream_values templates)
+TEMPLATES = os.environ.get("CROSSGRAD_STREAM_TEMPLATES", "1") != "0"
+# Answers computed ahead of the one being sent, at most (memory stays bounded by a slow reader)
+ANSWERS_AHEAD = 2 * batch_check.MAX_GROUP
 _END = object()
 
 
@@ -56,7 +67,51 @@ def stream(servicer: Any, requests: Iterable[Any], context: Any) -> Iterator[Any
             yield alone(servicer, item, index, context)
         return
     waiting: queue.SimpleQueue = queue.SimpleQueue()
+    answers: queue.Queue = queue.Queue(maxsize=ANSWERS_AHEAD)
+    stopped = threading.Event()
     threading.Thread(target=_read, args=(requests, waiting), daemon=True, name="stream-reader").start()
+    threading.Thread(target=_compute, args=(servicer, waiting, answers, context, stopped), daemon=True,
+                     name="stream-batches").start()
+    try:
+        while True:
+            answer = answers.get()
+            if answer is _END:
+                return
+            if isinstance(answer, _Failed):
+                raise answer.err
+            yield answer
+    finally:
+        stopped.set()  # the call ended (or was cancelled): no more batches
+
+
+def _compute(servicer: Any, waiting: queue.SimpleQueue, answers: queue.Queue, context: Any,
+             stopped: threading.Event) -> None:
+    """The batches' answers into ``answers`` as each is made, so they are sent while the next
+    ones are computed; then _END, or _Failed with what ended the call. At most ANSWERS_AHEAD
+    wait to be sent: a client that does not read its answers stops the computing."""
+    try:
+        for answer in _batches(servicer, waiting, context):
+            if not _put(answers, answer, stopped):
+                return
+    except BaseException as err:  # noqa: BLE001  (re-raised in the handler thread; an abort's status is set)
+        _put(answers, _Failed(err), stopped)
+        return
+    _put(answers, _END, stopped)
+
+
+def _put(answers: queue.Queue, answer: Any, stopped: threading.Event) -> bool:
+    """Queue an answer, waiting for room; False once the call has ended (nobody will read it)."""
+    while not stopped.is_set():
+        try:
+            answers.put(answer, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _batches(servicer: Any, waiting: queue.SimpleQueue, context: Any) -> Iterator[Any]:
+    """Take what has arrived (at least one request), answer it, repeat until the stream ends."""
     index = 0
     while True:
         items = [waiting.get()]
@@ -106,13 +161,31 @@ def _answer(servicer: Any, items: list[Any], first: int, context: Any) -> Iterat
         return
     started = time.perf_counter()
     deadline, _, budget = servicer.budget(context)
-    prepared = [_prepare(servicer, item, deadline, budget) for item in items]
+    prepared = _prepare_all(servicer, items, deadline, budget)
     for start, stop in batch_check.runs([None if p is None else p[2] for p in prepared]):
         if stop - start == 1:
             yield alone(servicer, items[start], first + start, context)
             continue
         yield from _group(servicer, items[start:stop], prepared[start:stop], first + start, context, deadline,
                           started)
+
+
+def _prepare_all(servicer: Any, items: list[Any], deadline: float, budget: float) -> list[tuple | None]:
+    """Each item's ``_prepare``; an item equal to the last template outside its values
+    (stream_values.py) takes the template's preparation with its own values."""
+    out: list[tuple | None] = []
+    template = None
+    with np.errstate(over="ignore"):  # float32 values from doubles: beyond its range is inf (tensor_in's rule)
+        for item in items:
+            values = None if template is None else template.values(item)
+            if values is not None:
+                out.append(template.prepared_with(values))
+                continue
+            found = _prepare(servicer, item, deadline, budget)
+            out.append(found)
+            template = None if found is None or not TEMPLATES else \
+                stream_values.Template.of(item, found, batch_check.fixed_leaf_indices(found[1]))
+    return out
 
 
 def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple | None:
@@ -130,7 +203,25 @@ def _prepare(servicer: Any, item: Any, deadline: float, budget: float) -> tuple 
 
 def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, context: Any, deadline: float,
            started: float) -> Iterator[Any]:
-    """A run of one batch key: checked together, answered one by one."""
+    """A run of one batch key: checked together, answered one by one as each part is compared;
+    after a fault in the batch path (or admission refused) the rest go alone."""
+    results = _group_results(servicer, prepared, context, deadline)
+    answered = 0
+    while True:
+        try:
+            found = next(results, None)
+        except Exception:
+            break
+        if found is None:
+            return
+        k, result = found
+        yield _respond(servicer, items[k], first + k, context, result, started)
+        answered = k + 1
+    for k in range(answered, len(items)):
+        yield alone(servicer, items[k], first + k, context)
+
+
+def _group_results(servicer: Any, prepared: list[Any], context: Any, deadline: float) -> Iterator[tuple[int, Any]]:
     alive = context.is_active if context is not None else (lambda: True)
 
     def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
@@ -138,18 +229,12 @@ def _group(servicer: Any, items: list[Any], prepared: list[Any], first: int, con
 
     plans = [p[1] for p in prepared]
     inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
-    try:
-        with servicer._slot():
-            results = batch_check.check_group([p[0] for p in prepared], plans, None if inline else symbolic_many)
-    except Exception:  # admission refused, or a fault in the batch path: each request alone
-        for k, item in enumerate(items):
-            yield alone(servicer, item, first + k, context)
-        return
-    for k, (item, result) in enumerate(zip(items, results)):
-        if isinstance(result, Exception):
-            yield _error(servicer, item, first + k, context, result, started)
-            continue
-        access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
-        response = wire.stream_response(result, item.request.figures_only)
-        response.batched = True
-        yield response
+    with servicer._slot():
+        yield from batch_check.check_group_iter([p[0] for p in prepared], plans, None if inline else symbolic_many)
+
+
+def _respond(servicer: Any, item: Any, index: int, context: Any, result: Any, started: float) -> Any:
+    if isinstance(result, Exception):
+        return _error(servicer, item, index, context, result, started)
+    access_log.record("CheckStream", context, item.ByteSize(), result.verdict, started)
+    return wire_fast.stream_response(result, item.request.figures_only, batched=True)

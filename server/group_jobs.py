@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import numpy as np
 from crossgrad.engine.check import WitnessTimeout
-from crossgrad.engine.graph import Plan
+from crossgrad.engine.graph import Leaf, Plan
 
 from . import leafbuf
 
@@ -25,23 +25,31 @@ def run_many(known: leafbuf.Known, first: dict[str, float], message: bytes, send
     """A group's job (one structure, many requests): each request's gradients, or its own error
     text in its place, sent PART at a time as ("part", answers) and last ("ok", (answers, the
     structure's first-run seconds)), so the server compares the first requests while the worker
-    computes the next."""
-    from crossgrad.engine.symbolic import exact, tensor
+    computes the next. The exact tier converts every request's values at once (exact_many)."""
+    from crossgrad.engine.symbolic import exact_many
 
-    key, items, tier = _many_job(known, message)
-    run = exact.gradients if tier == "exact" else tensor.gradients
+    key, plan, stacks, seeds, tier = _many_job(known, message)
+    answers = exact_many.gradients_many(plan, stacks, seeds) if tier == "exact" else _one_by_one(plan, stacks, seeds)
     results: list[Any] = []
-    for k, (plan, seed) in enumerate(items):
-        started = time.perf_counter()
-        try:
-            results.append(run(plan, seed)[0])
-        except Exception as err:  # this request's own failure; the others still run
-            results.append(f"{type(err).__name__}: {err}")
+    started = time.perf_counter()
+    for k, found in enumerate(answers):
+        results.append(f"{type(found).__name__}: {found}" if isinstance(found, Exception) else found)
         first.setdefault(key, time.perf_counter() - started)
-        if len(results) == PART and k + 1 < len(items):
+        if len(results) == PART and k + 1 < len(seeds):
             send(("part", results))
             results = []
     send(("ok", (results, first[key])))
+
+
+def _one_by_one(plan: Plan, stacks: dict[int, np.ndarray], seeds: np.ndarray) -> Iterator[Any]:
+    """The tensor tier, request by request (its exception in its place)."""
+    from crossgrad.engine.symbolic import tensor
+
+    for r in range(len(seeds)):
+        try:
+            yield tensor.gradients(leafbuf.with_values(plan, {i: s[r] for i, s in stacks.items()}), seeds[r])[0]
+        except Exception as err:  # noqa: BLE001  (this request's own failure; the others still run)
+            yield err
 
 
 class GroupAnswers:
@@ -99,18 +107,22 @@ class GroupAnswers:
         self.found += [WitnessTimeout(f"symbolic witness failed: {g}") if isinstance(g, str) else g for g in answers]
 
 
-def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, list[tuple[Plan, np.ndarray]], str]:
-    """(key, [(plan, seed)], tier) from a PLANS or MANY message."""
+def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, Plan, dict[int, np.ndarray], np.ndarray, str]:
+    """(key, a plan of the structure, every leaf's values [requests, *shape], the seeds, tier)
+    from a PLANS or MANY message."""
     if message[:1] == leafbuf.PLANS:
         key, plans, seeds, tier = pickle.loads(message[1:])
         known.put(key, (leafbuf.skeleton(plans[0]), seeds[0].dtype, tier))
-        return key, list(zip(plans, seeds)), tier
+        stacks = {i: np.stack([np.asarray(p.graph.nodes[i].value) for p in plans])
+                  for i, node in enumerate(plans[0].graph.nodes) if isinstance(node, Leaf)}
+        return key, plans[0], stacks, np.stack(seeds), tier
     key, data = leafbuf.split_key(message)
     entry = known.get(key)
     if entry is None:
         raise LookupError(f"structure {key} is not known to this worker")
     skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
-    return key, leafbuf.unpack_many(skeleton, seed_dtype, data), tier
+    stacks, seeds = leafbuf.unpack_stacks(skeleton, seed_dtype, data)
+    return key, skeleton, stacks, seeds, tier
 
 
 class SplitAnswers:

@@ -54,13 +54,23 @@ def unpack(known: Plan, seed_dtype: np.dtype, data: memoryview) -> tuple[Plan, n
     return plan, seed
 
 
-def unpack_many(known: Plan, seed_dtype: np.dtype, data: memoryview) -> list[tuple[Plan, np.ndarray]]:
-    """A MANY message's requests, each as ``unpack`` gives one."""
-    items, offset = [], 0
-    while offset < len(data):
-        plan, seed, offset = _unpack_at(known, seed_dtype, data, offset)
-        items.append((plan, seed))
-    return items
+def unpack_stacks(known: Plan, seed_dtype: np.dtype, data: memoryview) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """A MANY message's values as arrays with the requests on the first axis: every leaf's
+    [requests, *shape] and the seeds' (one numpy view per leaf, no per-request objects)."""
+    leaves = [i for i, node in enumerate(known.graph.nodes) if isinstance(node, Leaf)]
+    fields = [(f"n{i}", np.asarray(known.graph.nodes[i].value).dtype, known.shapes[i]) for i in leaves]
+    record = np.dtype([*fields, ("seed", seed_dtype, known.shapes[known.output])])
+    if record.itemsize == 0 or len(data) % record.itemsize:
+        raise ValueError(f"leaf buffer of {len(data)} bytes is not a whole number of {record.itemsize}-byte requests")
+    rows = np.frombuffer(data, record)
+    return {i: rows[f"n{i}"].copy() for i in leaves}, rows["seed"].copy()
+
+
+def with_values(known: Plan, values: dict[int, np.ndarray]) -> Plan:
+    """The known plan with these leaf values (the others as they are)."""
+    nodes = tuple(Leaf(n.name, values[i], n.requires_grad) if i in values and isinstance(n, Leaf) else n
+                  for i, n in enumerate(known.graph.nodes))
+    return dataclasses.replace(known, graph=Graph(nodes, known.graph.output))
 
 
 def _unpack_at(known: Plan, seed_dtype: np.dtype, data: memoryview, offset: int) -> tuple[Plan, np.ndarray, int]:

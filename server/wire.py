@@ -205,12 +205,16 @@ def request_in(req: Any, limits: Limits) -> CheckRequest:
         raise GraphError("request", f"{req.size} bytes that are not a CheckRequest message (protobuf parse error)")
     graph = graph_in(req.graph, req.root, limits)
     limits.check_count(len(req.program), limits.max_program_steps, "program", "steps")
-    witnesses = tuple(WITNESSES[w] for w in req.witnesses if w in WITNESSES) or \
-        ("numeric", "symbolic", "finite_difference")
+    for i, w in enumerate(req.witnesses):
+        if w not in WITNESSES:
+            raise GraphError(f"witnesses[{i}]", f"unknown witness {w} (NUMERIC, SYMBOLIC, FINITE_DIFFERENCE, CLAIMED)")
+    if req.tier not in TIERS:
+        raise GraphError("tier", f"unknown tier {req.tier} (AUTO, EXACT, TENSOR or OFF)")
+    witnesses = tuple(WITNESSES[w] for w in req.witnesses) or ("numeric", "symbolic", "finite_difference")
     return CheckRequest(
         graph=graph,
         seed=tensor_in(req.gradient, "gradient", limits) if req.HasField("gradient") else None,
-        tier=TIERS.get(req.tier, "auto"),
+        tier=TIERS[req.tier],
         witnesses=witnesses,
         tolerance=Tolerance(req.tolerance.rtol, req.tolerance.atol, req.tolerance.floor)
         if req.HasField("tolerance") else None,

@@ -132,3 +132,50 @@ def test_a_group_that_fails_before_its_checks_still_gives_back_its_symbolic_work
     with pytest.raises(KeyError, match="planted"):
         batch_check.check_group(requests, plans, lambda p, s, t: Job())
     assert Job.finished
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_batched_finite_differences_are_bit_for_bit_each_request_s(name):
+    """Signed zeros and values beyond 1 (steps scale with |x|) included."""
+    from crossgrad.engine import batch_fd, finite_diff
+
+    graphs = _variants(GRAPHS[name](), 5, np.random.default_rng(5))
+    for k, graph in enumerate(graphs):
+        for node in graph.nodes:
+            if isinstance(node, Leaf) and node.requires_grad:
+                node.value.reshape(-1)[k % node.value.size] = -0.0
+                node.value.reshape(-1)[(k + 1) % node.value.size] *= 40.0
+    plans = [validate(g) for g in graphs]
+    seeds = [np.ones(p.shapes[p.output]) for p in plans]
+    assert batch_fd.batchable(plans[0])
+    for plan, seed, together in zip(plans, seeds, batch_fd.per_element(plans, seeds)):
+        alone = finite_diff.finite_differences(plan, seed)
+        assert alone.grads.keys() == together.grads.keys()
+        for leaf, g in alone.grads.items():
+            assert g.dtype == together.grads[leaf].dtype and g.tobytes() == together.grads[leaf].tobytes()
+
+
+def test_uniform_groups_compare_as_the_general_path(monkeypatch):
+    """Every request claims a gradient (one wrongly) and has its own seed scale: the stacked
+    comparison of uniform checks (batch_compare._uniform_reports) gives every figure the
+    per-request grouping gives."""
+    from crossgrad.engine import batch_compare
+    from crossgrad.engine.check import check_begin
+
+    graph = Graph((Leaf("x", np.zeros((2, 3)), True), OpNode("t", "tanh", ("x",)), Leaf("v", np.zeros(3), True),
+                   OpNode("m", "mul", ("t", "v")), OpNode("s", "sum", ("m",), {"dim": 1, "keepdim": False})), "s")
+    rng = np.random.default_rng(9)
+    requests = []
+    for k, g in enumerate(_variants(graph, 6, rng)):
+        seed = np.array([1.0, -2.0]) * (1 + k % 2)
+        right = check(CheckRequest(g, seed=seed)).grad("v", "symbolic")
+        claimed = right + (np.array([0.0, 0.5, 0.0]) if k == 2 else 0.0)
+        requests.append(CheckRequest(g, seed=seed, claimed={"v": claimed}))
+    checks = [check_begin(r) for r in requests]
+    assert batch_compare._uniform(checks)
+    together = batch_compare.leaf_reports_many(checks)
+    monkeypatch.setattr(batch_compare, "_uniform", lambda checks: False)
+    general = batch_compare.leaf_reports_many(checks)
+    assert together == general
+    assert [max(p.mismatched for leaf in leaves for p in leaf.pairs) > 0 for leaves in together] == \
+        [False, False, True, False, False, False]

@@ -98,6 +98,26 @@ def test_a_bad_request_inside_a_batch_gets_its_own_error(arrived, call):
     assert all(pb.Verdict.Name(a.response.verdict) == "VERDICT_AGREE" for a in answers if not a.HasField("error"))
 
 
+def test_later_requests_of_a_batch_read_only_their_values(arrived, call, monkeypatch):
+    """Requests 2..n of a run take the first one's validated graph with their own values
+    (stream_values); the answers equal those of requests converted in full."""
+    from crossgrad.server import stream_values
+
+    requests = _seed_requests(9, np.random.default_rng(8))
+    requests[4].graph.nodes[5].leaf.value.data[:] = [1e300, -0.0, float("nan")]  # inf in float32, nan
+    requests[6].fd_seed = 5  # another option: the full way, alone; 7 is the next template
+    used = []
+    real = stream_values.Template.prepared_with
+    monkeypatch.setattr(stream_values.Template, "prepared_with", lambda self, v: used.append(1) or real(self, v))
+    fast = _stream(call, requests)
+    assert len(used) == 6 and [a.batched for a in fast] == [True] * 6 + [False] + [True] * 2
+    monkeypatch.setattr(batching, "TEMPLATES", False)
+    full = _stream(call, requests)
+    assert len(used) == 6
+    assert [_without_flag_and_timings(a) for a in fast] == [_without_flag_and_timings(a) for a in full]
+    assert pb.Verdict.Name(fast[4].response.verdict) == "VERDICT_NON_FINITE"
+
+
 def test_a_stream_mixing_structures_keeps_order_and_flags_only_runs(arrived, call):
     seeds = _seed_requests(4, np.random.default_rng(6))
     requests = [seeds[0], _square(1.0), seeds[1], seeds[2], _square(2.0), _square(3.0), seeds[3], _square(4.0)]
@@ -149,3 +169,32 @@ def test_a_group_job_split_over_two_idle_workers_answers_every_request():
         assert len(pool.idle_workers()) == 2  # both back in the pool
     finally:
         pool.close()
+
+
+def test_answers_computed_ahead_are_bounded_and_stop_with_the_call(monkeypatch):
+    """A client that does not read its answers stops the batch thread (memory stays bounded);
+    the end of the call releases it."""
+    import queue
+    import threading
+
+    made = []
+
+    def batches(servicer, waiting, context):
+        for k in range(100):
+            made.append(k)
+            yield k
+
+    monkeypatch.setattr(batching, "_batches", batches)
+    answers: queue.Queue = queue.Queue(maxsize=5)
+    stopped = threading.Event()
+    thread = threading.Thread(target=batching._compute, args=(None, None, answers, None, stopped))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while answers.qsize() < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert answers.qsize() == 5 and len(made) == 6  # the sixth waits for room
+    assert [answers.get() for _ in range(3)] == [0, 1, 2]
+    stopped.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive() and len(made) <= 10

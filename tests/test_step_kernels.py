@@ -57,7 +57,8 @@ def _grads(fn, x0: np.ndarray, corrupt: int | None, create_graph: bool) -> tuple
 
 CASES = {
     "gelu": (lambda x: F.gelu(x), [2]),
-    "layer_norm": (lambda x: F.layer_norm(x, (5,), crossgrad.ones(5) * 1.5, crossgrad.zeros(5) + 0.25), [2, 3]),
+    "layer_norm": (lambda x: F.layer_norm(x, (5,), crossgrad.ones(5, dtype=x.dtype) * 1.5,
+                                          crossgrad.zeros(5, dtype=x.dtype) + 0.25), [2, 3]),
 }
 
 

@@ -171,6 +171,11 @@ for _name in ("tensor", "zeros", "ones", "full", "randn", "rand", "arange", "zer
               "linspace", "randint", "rand_like", "randn_like", "randint_like", "randperm", "empty", "empty_like",
               "eye", "as_tensor"):
     globals()[_name] = _accepts_device(globals()[_name])  # torch's device= ("cpu" only)
+from crossgrad.engine.numeric import torch_functions_more as _more  # noqa: E402 (second parity sweep)
+
+_more.install()
+globals().update({_name: getattr(_more, _name) for _name in _more.__all__})
+__all__ += _more.__all__
 contiguous_format = preserve_format = "contiguous_format"  # torch.memory_format values: crossgrad is always contiguous
 clip = _functions.clamp
 globals()["bool"] = bool_  # torch.bool (bound after the module body: nothing here calls the builtin)

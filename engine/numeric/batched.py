@@ -27,6 +27,7 @@ from .rules import RULES, index_along, reduced_dims
 from .rules_conv import conv_and_cols, conv_from_cols
 from .ruletools import Arr
 from .run_graph import evaluator
+from .values_only import STAND_INS
 
 # issue 11, part A: elementwise ops whose forward broadcasts a leading batch axis
 ELEMENTWISE_A = ("sin", "cos", "erf", "log1p", "expm1", "reciprocal", "rsqrt", "square", "silu", "gelu",
@@ -70,21 +71,21 @@ def _matmul(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, 
 
 
 def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
-    """input @ weight^T (+ bias), with the weight's last two axes swapped so a batch axis stays first."""
+    """The rule's own product (it folds every leading dim into one GEMM): copies of the input are
+    more rows of one product; a moved weight takes one product per copy. The bias is added after."""
     x, w, b = xs
-    weight_t = np.swapaxes(w, -1, -2)
-    if any(flags[:2]):
-        product = _matmul(_matmul_rule, (x, weight_t), flags[:2], at, [shapes[0], shapes[1][::-1]], out)
+    if flags[1]:
+        product = _loop(fwd, (x, w, None), [flags[0], True, False], at, shapes, out)
     else:
-        product = np.matmul(x, weight_t)
+        product = fwd((x, w, None), at)[0]
     if b is None:
+        return product
+    if any(flags[:2]) and product.dtype == np.result_type(product, b) and \
+            not any(np.may_share_memory(product, v) for v in (x, w)):  # a new array (a planted rule's may not be)
+        product += _lift(b, shapes[2], len(out)) if flags[2] else b
         return product
     return _elementwise(lambda ys, _: (ys[0] + ys[1], None), (product, b), [any(flags[:2]), flags[2]], at,
                         [out, shapes[2]], out)
-
-
-def _matmul_rule(xs: tuple, at: dict) -> tuple[Arr, Any]:
-    return np.matmul(xs[0], xs[1]), None
 
 
 def _reduction(reduce: Callable[..., Arr]) -> BatchRule:
@@ -271,8 +272,8 @@ class Batched:
             flags = [s in moved and inputs[p].differentiable for p, s in enumerate(srcs)]
             xs = tuple(None if s is None else moved[s] if f else unmoved[s] for s, f in zip(srcs, flags))
             shapes = [None if s is None else plan.shapes[s] for s in srcs]
-            rule = self.table.get(op, _loop)
-            moved[i] = np.asarray(rule(RULES[op].forward, xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
+            rule, fwd = self.table.get(op, _loop), RULES[op].forward
+            moved[i] = np.asarray(rule(STAND_INS.get(fwd, fwd), xs, flags, plan.attrs[i], shapes, plan.shapes[i]))
             if op == "embedding" and flags[1] and plan.attrs[i].get("padding_idx") is not None:
                 weight = self.leaves.get(srcs[1]) if srcs[1] is not None else None
                 moved[i] = padding_rows_unmoved(moved[i], xs[0], plan.attrs[i]["padding_idx"], weight)
@@ -332,19 +333,22 @@ def _conv_samples(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: 
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
     result = np.empty((count,) + tuple(out))
     copies = [tuple(x[b] if f else x for x, f in zip(xs, flags)) + (None,) for b in range(count)]
-    shared = fwd is RULES["conv2d"].forward and len(shapes[0]) == len(shapes[1])  # batched input
+    shared = fwd in _CONV_FORWARDS and len(shapes[0]) == len(shapes[1])  # batched input
     for start in range(0, shapes[0][0], step):
         part = xs[0][start:start + step]
         if not shared:
             for b in range(count):
                 result[b, start:start + step] = fwd((part,) + copies[b][1:-1], at)[0]
             continue
+        part = part.astype(np.result_type(part, copies[0][1]), copy=False)  # the windows in the products'
+        # dtype (a float32 input, float64 weights): copied once, not cast inside every product
         result[0, start:start + step], cols = conv_and_cols(part, copies[0][1], copies[0][2], at)
         for b in range(1, count):  # the same windows: copied once, multiplied by each copy's weight
             result[b, start:start + step] = conv_from_cols(cols, part.dtype, copies[b][1], copies[b][2], out[2:])
     return result
 
 
+_CONV_FORWARDS = (RULES["conv2d"].forward, STAND_INS[RULES["conv2d"].forward])  # the rule, or its stand-in
 TABLE.update({op: _conv for op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
                                    "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d")})
 TABLE.update({"conv1d": _conv_samples, "conv2d": _conv_samples})
@@ -376,6 +380,10 @@ TABLE.update({"pad": _direct, "pixel_shuffle": _direct, "interpolate": _conv, "b
 from .batched_shape import SHAPE_BATCH, padding_rows_unmoved  # noqa: E402 (registration block)
 
 TABLE.update(SHAPE_BATCH)
+
+from .values_only import batched_max_pool  # noqa: E402 (registration block)
+
+TABLE["max_pool2d"] = batched_max_pool
 
 
 def _pointwise_loss(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:

@@ -177,4 +177,5 @@ def randn_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool
 
 def randint_like(t: Tensor, low: int, high: Any = None, dtype: dtypes.dtype | None = None,
                  generator: Generator | None = None) -> Tensor:
+    low, high = (0, low) if high is None else (low, high)
     return randint(low, high, t._data.shape, dtype=dtype or t.dtype, generator=generator)

@@ -33,8 +33,9 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         if any(t.shape[:1] != tensors[0].shape[:1] for t in tensors):
-            raise ValueError("Size mismatch between tensors: "
-                             + ", ".join(str(list(t.shape)) for t in tensors))
+            from .data_more import SizeMismatch
+
+            raise SizeMismatch("Size mismatch between tensors: " + ", ".join(str(list(t.shape)) for t in tensors))
         self.tensors = tensors
 
     def __getitem__(self, index: int) -> tuple[Tensor, ...]:
@@ -113,7 +114,10 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
                  drop_last: bool = False, collate_fn: Callable[[list[Any]], Any] | None = None,
-                 generator: creation.Generator | None = None, num_workers: int = 0) -> None:
+                 generator: creation.Generator | None = None, num_workers: int = 0, pin_memory: bool = False,
+                 timeout: float = 0, worker_init_fn: Any = None, persistent_workers: bool = False,
+                 prefetch_factor: int | None = None) -> None:
+        """Worker and memory-pinning options are accepted and change nothing (one process, one device)."""
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle

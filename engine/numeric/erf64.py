@@ -88,35 +88,43 @@ def _sum(c: tuple[float, ...], s: Arr, powers: dict[int, Arr]) -> Arr:
 
 
 def erf(x: Arr) -> Arr:
-    """erf elementwise for a float64 array (any shape), a new float64 array; cache-sized chunks."""
+    """erf elementwise for a float64 array (any shape), a new float64 array.
+
+    Each element's band is found over the whole array; a band holding most elements runs on all
+    of them in place (no gather and scatter; the other bands overwrite theirs), each other band
+    on its elements gathered once. Band functions run on cache-sized chunks, and a small band
+    costs a few numpy calls, not a few per chunk."""
     x = np.asarray(x, np.float64)
     out = np.empty(x.shape)
     flat_x, flat_out = x.ravel(), out.reshape(-1)
-    for start in range(0, flat_x.size, CHUNK):
-        _chunk(flat_x[start:start + CHUNK], flat_out[start:start + CHUNK])
-    return out
-
-
-def _chunk(x: Arr, out: Arr) -> None:
-    """out[:] = erf(x) for one 1-D chunk: each band on its own elements, then +-1 and nan. A band
-    holding most of the chunk runs on all of it first (no gather and scatter of its elements),
-    the other bands overwrite theirs."""
-    a = np.abs(x)
+    if not flat_x.size:
+        return out
+    a = np.abs(flat_x)
     below = [a < edge for edge in _EDGES]  # (nan is below none: it lands with +-1)
     counts = np.diff([0] + [np.count_nonzero(b) for b in below] + [a.size])
     most = int(np.argmax(counts[:-1]))
-    if 2 * counts[most] > a.size:
+    whole = 2 * counts[most] > a.size
+    if whole:
         with np.errstate(all="ignore"):  # (elements of other bands may overflow; overwritten below)
-            out[:] = _FUNCS[most](x, a)
+            _chunked(_FUNCS[most], flat_x, a, flat_out)
     for k, fn in enumerate(_FUNCS):
-        if counts[k] and not (k == most and 2 * counts[k] > a.size):
+        if counts[k] and not (k == most and whole):
             idx = np.flatnonzero(below[k] if k == 0 else below[k] ^ below[k - 1])
-            out[idx] = fn(x[idx], a[idx])
+            part = np.empty(idx.size)
+            _chunked(fn, flat_x[idx], a[idx], part)
+            flat_out[idx] = part
     if counts[-1]:
         idx = np.flatnonzero(~below[-1])
-        ends = np.copysign(1.0, x[idx])
-        ends[np.isnan(x[idx])] = np.nan
-        out[idx] = ends
+        ends = np.copysign(1.0, flat_x[idx])
+        ends[np.isnan(flat_x[idx])] = np.nan
+        flat_out[idx] = ends
+    return out
+
+
+def _chunked(fn: Callable[[Arr, Arr], Arr], x: Arr, a: Arr, out: Arr) -> None:
+    """out[:] = fn(x, a) on 1-D arrays, CHUNK elements at a time."""
+    for start in range(0, x.size, CHUNK):
+        out[start:start + CHUNK] = fn(x[start:start + CHUNK], a[start:start + CHUNK])
 
 
 def _tiny(x: Arr, a: Arr) -> Arr:

@@ -107,12 +107,25 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          "probability targets (float targets) are not supported")
     if isinstance(weight, Tensor) and weight.requires_grad:
         raise RuntimeError("the derivative for 'weight' is not implemented.")
+    from .functional_cnn import same_floats
+
+    same_floats("cross_entropy", input, weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() > 2:
+        from .loss_spatial import flattened
+
+        return flattened(cross_entropy, input, target, reduction, weight=weight, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing)
     attrs = {"ignore_index": int(ignore_index), "reduction": reduction,
              "label_smoothing": float(label_smoothing)}
     return apply("cross_entropy", (input, target, _opt(weight, input)), attrs)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    return apply("mse_loss", (input, _t(target, input)), {"reduction": reduction})
+    target = _t(target, input)
+    if hasattr(target, "shape") and tuple(target.shape) != tuple(input.shape):
+        from .nn_api import warn_target_size
+
+        warn_target_size(input, target)
+    return apply("mse_loss", (input, target), {"reduction": reduction})

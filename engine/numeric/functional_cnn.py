@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..errors import ShapeError
-from . import bn_kernels
+from ..errors import BatchSizeError, DtypeError, ShapeError
+from . import bn_kernels, pad_modes
 from .autograd import no_grad
 from .dispatch import apply
 from .tensor import Tensor
@@ -26,7 +26,17 @@ def _tup(value: IntOrTuple, nd: int) -> tuple[int, ...]:
     return (int(value),) * nd if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
 
 
+def same_floats(op: str, input: Any, *others: Any) -> None:
+    """torch never mixes float dtypes in a layer (float32 input, float64 weight: RuntimeError)."""
+    for other in others:
+        if isinstance(other, Tensor) and isinstance(input, Tensor) and other._data.dtype != input._data.dtype \
+                and other._data.dtype.kind == "f" and input._data.dtype.kind == "f":
+            raise DtypeError(op, f"expected scalar type {input.dtype.name} but found {other.dtype.name}: input and "
+                                 f"parameters must share one dtype (torch: mixed dtype (CPU))")
+
+
 def _run(op: str, inputs: tuple, attrs: dict) -> Tensor:
+    same_floats(op, *inputs)
     shapes = [None if t is None else tuple(t.shape) for t in inputs]
     ops.CATALOGUE[op].out_shape(shapes, ops.resolve_attrs(ops.CATALOGUE[op], attrs))
     return apply(op, inputs, ops.resolve_attrs(ops.CATALOGUE[op], attrs))
@@ -45,7 +55,7 @@ def _padding(padding: IntOrTuple | str, kernel: Sequence[int], dilation: tuple, 
             return tuple(t // 2 for t in totals)
         return tuple(v for t in totals for v in (t // 2, t - t // 2))
     if isinstance(padding, str):
-        raise ValueError(f"Invalid padding string {padding!r}, should be one of ['valid', 'same']")
+        raise RuntimeError(f"Invalid padding string: {padding!r} (should be one of 'valid', 'same')")
     return _tup(padding, nd)
 
 
@@ -141,6 +151,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Training normalizes with the batch's statistics and updates the running ones in place
     (mean, and the unbiased variance, by ``momentum``): state outside the gradient."""
     attrs = {"training": bool(training), "momentum": float(momentum), "eps": float(eps)}
+    same_floats("batch_norm", input, running_mean, running_var, weight, bias)
     if not training:
         return _run("batch_norm", (input, running_mean, running_var, weight, bias), attrs)
     out = _run("batch_norm", (input, None, None, weight, bias), attrs)
@@ -180,10 +191,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    if mode not in ("constant", "reflect", "replicate"):
-        raise NotImplementedError(f"pad mode {mode!r} is not supported (constant, reflect, replicate)")
-    return _run("pad", (input,), {"pad": tuple(int(p) for p in pad), "mode": mode,
-                                  "value": 0.0 if value is None else float(value)})
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant" and value:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    return pad_modes.pad(input, pad, mode, 0.0 if value is None else float(value))
 
 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
@@ -196,6 +208,8 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
     if align_corners is not None and mode == "nearest":
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
     nd = 1 if input.dim() == 3 else 2  # other ranks: the shape rule's error
@@ -233,12 +247,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     """Normalize over each (sample, group of C/G channels, spatial) with biased variance, then the
     per-channel affine: composed of batch_norm on the (1, N G, -1) view, so every interpretation
     follows from batch_norm's; the output shows torch eager's grad_fn, NativeGroupNormBackward0."""
+    same_floats("group_norm", input, weight, bias)
     n, c = input.shape[0], input.shape[1]
     if num_groups < 1 or c % num_groups:
         raise ShapeError("group_norm", f"Expected number of channels in input to be divisible by num_groups, "
                                        f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
     flat = input.reshape(1, n * num_groups, -1)
-    out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
+    if flat.shape[-1] == 1:  # one element per group: x - mean is 0 (torch allows it; batch_norm would not)
+        out = flat * 0.0
+    else:
+        out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})
     return _renamed(_affine(out.reshape(tuple(input.shape)), weight, bias), "NativeGroupNormBackward0")
 
 
@@ -246,11 +264,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Each (sample, channel) normalized over its spatial elements: batch_norm on the (1, N C, ...) view."""
+    same_floats("instance_norm", input, running_mean, running_var, weight, bias)
     if not use_input_stats:
-        return _affine(batch_norm(input, running_mean, running_var, None, None, False, momentum, eps), weight, bias)
+        out = batch_norm(input, running_mean, running_var, None, None, False, momentum, eps)
+        return _renamed(_affine(out, weight, bias), "ViewBackward0")
     n, c = input.shape[0], input.shape[1]
     if int(np.prod(input.shape[2:])) <= 1:  # torch's check, before the reshaped batch_norm's
-        raise ShapeError("instance_norm", "Expected more than 1 spatial element when training, got input size "
+        raise BatchSizeError("instance_norm", "Expected more than 1 spatial element when training, got input size "
                                           f"{list(input.shape)}")
     flat = input.reshape(1, n * c, -1)
     out = _run("batch_norm", (flat, None, None, None, None), {"training": True, "eps": float(eps)})

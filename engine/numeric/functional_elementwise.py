@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DtypeError
+from . import torch_functions_more
 from .dispatch import apply
 from .tensor import Tensor
 from .tensor_math import wrap
@@ -67,6 +68,8 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     """min(max(input, min), max); the gradient passes at the bounds (as PyTorch)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if torch_functions_more.needs_tensor_clamp(min, max):
+        return torch_functions_more.clamp_tensors(input, min, max)
     attrs = {"min": _bound("clamp", min, "min"), "max": _bound("clamp", max, "max")}
     return apply("clamp", (floating("clamp", input),), attrs)
 

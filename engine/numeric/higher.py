@@ -217,10 +217,11 @@ def record(op: str, inputs: tuple, **attrs: Any) -> RuleTensor:
 
 
 def _where(cond: Any, a: Any, b: Any) -> Any:
-    """where with a constant mask: a m + b (1 - m) (non-finite values off the mask leak)."""
+    """where with a constant mask, recorded as the catalogue's where (a non-finite value off the
+    mask stays out: std's and norm's VJPs at 0 pick 0 where the division gives nan)."""
     dtype = np.result_type(*[_raw(x) for x in (a, b)])
-    m = np.asarray(_raw(cond), dtype=dtype)
-    return _tensor(a) * m + _tensor(b) * (1 - m)
+    a, b = (x if isinstance(x, Tensor) else constant(np.asarray(x, dtype)) for x in (a, b))
+    return record("where", (constant(np.asarray(_raw(cond), dtype=bool)), a, b))
 
 
 def _broadcast_to(x: Any, shape: Any, **kw: Any) -> Any:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..shapes import broadcast
 from .creation import default_generator
 from .dispatch import apply
+from .functional_cnn import same_floats
 from .shape_api import _check_index
 from .tensor_math import _renamed
 
@@ -25,13 +28,45 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm:
 
 def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Any:
+    same_floats("layer_norm", input, weight, bias)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     return apply("layer_norm", (input, weight, bias), {"normalized_shape": tuple(int(n) for n in shape),
                                                         "eps": float(eps)})
 
 
 def _loss(op: str, input: Any, target: Any, reduction: str, **attrs: Any) -> Any:
+    input, target = broadcast_target(op, input, target, warn=op != "kl_div")
+    input, target = _promoted(op, input, target)
     return apply(op, (input, target), {"reduction": reduction, **attrs})
+
+
+def _promoted(op: str, input: Any, target: Any) -> tuple[Any, Any]:
+    """Mixed float dtypes as torch computes them: promoted (huber_loss: the input's dtype)."""
+    a, b = getattr(input, "_data", None), getattr(target, "_data", None)
+    if a is None or b is None or a.dtype == b.dtype or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return input, target
+    if op == "huber_loss":
+        return input, target.to(input.dtype)
+    wide = input.dtype if a.dtype.itemsize >= b.dtype.itemsize else target.dtype
+    return input.to(wide), target.to(wide)
+
+
+def warn_target_size(input: Any, target: Any) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size (torch.Size({list(target.shape)})) that is different to the input size "
+                      f"(torch.Size({list(input.shape)})). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=5)
+
+
+def broadcast_target(op: str, input: Any, target: Any, warn: bool = True) -> tuple[Any, Any]:
+    """torch broadcasts a target of another size against the input (with its warning) for the
+    pointwise regression losses; both are expanded to the common shape."""
+    if not hasattr(target, "_data") or not hasattr(input, "_data") or tuple(input.shape) == tuple(target.shape):
+        return input, target
+    shape = broadcast(op, tuple(input.shape), tuple(target.shape))  # torch's error when they do not broadcast
+    if warn:
+        warn_target_size(input, target)
+    return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in (input, target))
 
 
 def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
@@ -52,6 +87,11 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
 
 def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
+    same_floats("nll_loss", input, weight)
+    if input.dim() > 2:
+        from .loss_spatial import flattened
+
+        return flattened(nll_loss, input, target, reduction, weight=weight, ignore_index=ignore_index)
     t, n = getattr(target, "_data", None), input.shape[-1] if input.dim() else 0
     if t is not None and t.dtype.kind in "iu" and t.size:
         bad = (t != ignore_index) & ((t < 0) | (t >= n))
@@ -62,6 +102,7 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean") -> Any:
     """-w [y log(x) + (1 - y) log(1 - x)] of probabilities x (logs clamped at -100, as torch)."""
+    same_floats("binary_cross_entropy", input, target, weight)
     data = getattr(input, "_data", None)
     if data is not None and data.size and not ((data >= 0) & (data <= 1)).all():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
@@ -88,7 +129,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     """softmax(q k^T * scale + mask) v, recorded as torch's math path records it (matmuls, a
     masked_fill with -inf for bool / causal masks, softmax): every witness derives it from those
     ops. The output's grad_fn carries torch 2.13's CPU name: its fused kernel's
-    (ScaledDotProductFlashAttentionForCpuBackward0) for 4-D inputs, UnsafeViewBackward0 otherwise."""
+    (ScaledDotProductFlashAttentionForCpuBackward0) for 4-D inputs whose value head size is the
+    query's, UnsafeViewBackward0 otherwise. A query row whose mask hides every key is 0 (torch's
+    safe softmax), its gradients 0: the row is left unmasked and its weights multiplied by 0."""
+    same_floats("scaled_dot_product_attention", query, key, value)
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
@@ -100,16 +144,24 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if is_causal:
         blocked = ~np.tril(np.ones((length, source), bool))
         scores = apply("masked_fill", (scores, query._make(blocked)), {"value": float("-inf")})
+    alive = None  # rows with no visible key: torch's safe softmax makes them 0, not nan
     if attn_mask is not None:
         if attn_mask._data.dtype == np.bool_:
-            scores = apply("masked_fill", (scores, attn_mask._make(~attn_mask._data)), {"value": float("-inf")})
+            alive = attn_mask._data.any(axis=-1, keepdims=True)
+            blocked = ~attn_mask._data & alive
+            scores = apply("masked_fill", (scores, attn_mask._make(blocked)), {"value": float("-inf")})
+        elif not attn_mask.requires_grad and np.isneginf(attn_mask._data).any():
+            alive = ~np.isneginf(attn_mask._data).all(axis=-1, keepdims=True)
+            scores = scores + attn_mask._make(np.where(alive, attn_mask._data, 0))
         else:
             scores = scores + attn_mask
     weights = apply("softmax", (scores,), {"dim": -1})
+    if alive is not None and not alive.all():
+        weights = weights * weights._make(alive.astype(weights._data.dtype))
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     out = apply("matmul", (weights, value), {})
-    if query.ndim == 4 and dropout_p == 0.0:
+    if query.ndim == 4 and dropout_p == 0.0 and value.shape[-1] == query.shape[-1]:
         out = _renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
     return out
 

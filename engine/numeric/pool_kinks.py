@@ -13,6 +13,7 @@ from ..pool_specs import adaptive_rows, planes, pool_geometry
 from .adjoints import to_maxima
 from .rules_conv import windows
 from .rules_pool import _pads
+from .values_only import tied_windows
 
 Arr = np.ndarray
 
@@ -39,6 +40,8 @@ def _rows(x: Arr, op: str, at: dict, with_index: bool = True) -> tuple[Arr, Arr 
 def has_tie(op: str, x: Arr, at: dict) -> bool:
     """Whether some window holds its finite maximum twice: every window with a finite maximum
     holds it at least once, so a tie means more hits in all than such windows."""
+    if op == "max_pool2d":
+        return tied_windows(x, at)  # the same test on strided views, no window copy
     values, _ = _rows(x, op, at, with_index=False)
     top = values.max(axis=1, keepdims=True)
     finite = np.isfinite(top)

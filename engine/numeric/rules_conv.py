@@ -59,12 +59,14 @@ def conv(x: Arr, w: Arr, b: Arr | None, at: dict) -> Arr:
     return conv_and_cols(x, w, b, at)[0]
 
 
-def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict) -> tuple[Arr, Arr]:
+def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict, keep: bool = True) -> tuple[Arr, Arr]:
     """The convolution and its window matrix (N, G, C/G prod(K), prod(out)).
 
     The windows are copied once as (N, G, C/G prod(K), prod(out)) (the output positions
     innermost, so the copy runs along rows) and multiplied by each group's weight matrix: the
-    product comes out as (N, O, prod(out)), already the output's layout.
+    product comes out as (N, O, prod(out)), already the output's layout. ``keep=False``: the
+    output alone (the same products), each chunk's windows copied into one reused buffer and
+    the window matrix returned is that buffer's last chunk.
     """
     nd, groups = len(at["stride"]), at["groups"]
     xp = padded(x, pairs("conv", at["padding"], nd))
@@ -75,14 +77,15 @@ def conv_and_cols(x: Arr, w: Arr, b: Arr | None, at: dict) -> tuple[Arr, Arr]:
     n = x.shape[0]
     order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
     source = win.transpose(order)
-    full = np.empty(source.shape, x.dtype)
-    cols = full.reshape(n, groups, -1, int(np.prod(out)))
+    step = max(1, _CHUNK_BYTES // max(source[:1].size * x.itemsize, 1))
+    full = np.empty(source.shape if keep else (min(step, n),) + source.shape[1:], x.dtype)
+    cols = full.reshape(len(full), groups, -1, int(np.prod(out)))
     wmat = w.reshape(groups, w.shape[0] // groups, -1)
     y = np.empty((n, groups, wmat.shape[1], cols.shape[-1]), np.result_type(wmat, cols))
-    step = max(1, _CHUNK_BYTES // max(full[:1].nbytes, 1))
     for start in range(0, n, step):  # copy and multiply a few samples at a time, while in cache
-        np.copyto(full[start:start + step], source[start:start + step])
-        np.matmul(wmat, cols[start:start + step], out=y[start:start + step])
+        rows = slice(start, start + step) if keep else slice(0, min(step, n - start))
+        np.copyto(full[rows], source[start:start + step])
+        np.matmul(wmat, cols[rows], out=y[start:start + step])
     y = y.reshape((n, w.shape[0]) + out)
     if b is not None and b.dtype == y.dtype:
         y += b.reshape((-1,) + (1,) * nd)  # y is the product's own new array
@@ -238,6 +241,8 @@ def _transpose_vjp(g: Arr, saved: Any, node: Any) -> tuple:
     needs, at = node.needs, node.attrs
     nd = len(at["stride"])
     gx = call(_names(nd)[0], g, w, None, **_common(at)) if needs[0] else None
+    if gx is not None and gx.shape[2:] != x.shape[2:]:  # output_padding >= stride (dilation > stride)
+        gx = gx[(slice(None), slice(None)) + tuple(slice(0, s) for s in x.shape[2:])]
     gw = None
     if needs[1]:
         gw = _weight_grad_of_transpose(g, x, w.shape, at, pairs("conv_transpose", at["padding"], nd))

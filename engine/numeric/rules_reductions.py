@@ -71,6 +71,12 @@ def _var_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
     return g * 2 * (x - np.mean(x, axis=dims, keepdims=True)) / (_count(x.shape, dims) - at["correction"])
 
 
+def _std_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """d var / (2 std), 0 where std is 0 (a constant row), as torch's std_backward."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(out == 0, 0.0, _var_vjp(g, x, out, dims, at) / (2 * out))
+
+
 def _norm(x: Arr, dims: tuple, at: dict) -> Arr:
     if at["p"] == 1:
         return np.sum(np.abs(x), axis=dims, keepdims=True)
@@ -135,8 +141,7 @@ REDUCTION_RULES: dict[str, Rule] = {
     "min_dim": _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True),
                           lambda g, x, out, dims, at: _first_index(g, x, out, dims, at, np.argmin)),
     "var": _reduction(_var, _var_vjp),
-    "std": _reduction(lambda x, dims, at: np.sqrt(_var(x, dims, at)),
-                      lambda g, x, out, dims, at: _var_vjp(g, x, out, dims, at) / (2 * out)),
+    "std": _reduction(lambda x, dims, at: np.sqrt(_var(x, dims, at)), _std_vjp),
     "norm": _reduction(_norm, _norm_vjp),
     "prod": _reduction(lambda x, dims, at: np.prod(x, axis=dims, keepdims=True), _prod_vjp),
     "cumsum": Rule(_cumsum_forward, _cumsum_vjp),

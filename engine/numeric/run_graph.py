@@ -13,6 +13,7 @@ from .autograd import set_grad_enabled
 from .dispatch import apply
 from .rules import RULES
 from .tensor import Tensor
+from .values_only import STAND_INS
 
 
 def _leaf_tensor(leaf: Leaf) -> Tensor:
@@ -46,14 +47,16 @@ def numeric_gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarra
 
 def evaluator(plan: Plan) -> Callable[[dict[int, np.ndarray]], list[Any]]:
     """leaf values -> every node's value up to the output (other leaves from the graph),
-    forward rules only, with the per-node lookups done once (finite differences call it often)."""
+    forward rules only (or their values-only stand-ins, values_only.py), with the per-node
+    lookups done once (finite differences call it often)."""
     steps: list[tuple[int, Any, tuple[int | None, ...], dict]] = []
     constants: dict[int, np.ndarray] = {}
     for i, node in enumerate(plan.graph.nodes[: plan.output + 1]):
         if isinstance(node, Leaf):
             constants[i] = np.asarray(node.value)
         else:
-            steps.append((i, RULES[node.op].forward, input_indices(plan, i), plan.attrs[i]))
+            fwd = RULES[node.op].forward
+            steps.append((i, STAND_INS.get(fwd, fwd), input_indices(plan, i), plan.attrs[i]))
 
     def run(leaves: dict[int, np.ndarray]) -> list[Any]:
         values: list[Any] = [None] * (plan.output + 1)

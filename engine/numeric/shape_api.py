@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DtypeError, IndexRangeError, ShapeError
 from ..shape_specs import INDEX_BOUND
+from .autograd import node_class
 from .dispatch import apply
 
 
@@ -61,9 +62,12 @@ def unsqueeze(input: Any, dim: int) -> Any:
 
 def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
     if isinstance(dim, (tuple, list)):  # several dims: squeezed one by one, the highest first
+        out = input
         for d in sorted({d % max(input.ndim, 1) for d in dim}, reverse=True):
-            input = squeeze(input, d) if input.shape[d] == 1 else input
-        return input
+            out = squeeze(out, d) if out.shape[d] == 1 else out
+        if out is not input and out.grad_fn is not None:
+            out.grad_fn.__class__ = node_class("SqueezeBackward2")  # torch's name for a dims tuple
+        return out
     return apply("squeeze", (input,), {"dim": None if dim is None else int(dim)})  # type: ignore[arg-type]
 
 
@@ -76,6 +80,8 @@ def gather(input: Any, dim: int, index: Any) -> Any:
 
 
 def index_select(input: Any, dim: int, index: Any) -> Any:
+    if getattr(index, "ndim", 1) > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
     return _indexed("index_select", input, index, {"dim": int(dim)})
 
 
@@ -155,6 +161,10 @@ class ShapeMethods:
         if getattr(mask, "_data", None) is None or mask._data.dtype != np.bool_:
             raise DtypeError("masked_fill", "masked_fill only supports boolean masks, but got mask with dtype "
                             f"{getattr(getattr(mask, '_data', None), 'dtype', type(mask).__name__)}")
+        if hasattr(value, "_data"):  # a 0-d tensor value (MaskedFillBackward1); its gradient when it needs one
+            from .torch_functions_more import masked_fill_tensor
+
+            return masked_fill_tensor(self, mask, value)  # type: ignore[arg-type]
         return apply("masked_fill", (self, mask), {"value": float(value)})
 
     def contiguous(self, memory_format: Any = None) -> Any:

@@ -1,6 +1,7 @@
 """torch's indexing forms beyond integers and slices, each lowered to catalogue ops: ``x[None]`` and
 ``x[..., 1]`` (unsqueeze / full slices), ``x[mask]`` with a bool mask (reshape + ``index``),
-``x[:, idx]`` with a 1-D int64 tensor (index_select, shown as IndexBackward0), and torch's
+``x[:, idx]`` with a 1-D int64 tensor (index_select, shown as IndexBackward0), several index
+tensors (tensor_multi_index.py), and torch's
 IndexError for an integer out of range. Installed as ``Tensor.__getitem__``."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import tensor_multi_index
 from .tensor import Tensor
 from .tensor_math import TensorMath, _renamed
 
@@ -73,13 +75,17 @@ def getitem(self: Tensor, index: Any) -> Any:
             x = x.unsqueeze(dim)
         plain.append(slice(None) if item is None else item)
     tensors = [i for i, item in enumerate(plain) if _is_tensor_index(item)]
+    only = plain[tensors[0]] if len(tensors) == 1 else None
+    if isinstance(only, Tensor) and only._data.ndim == 0 and only._data.dtype.kind in "iu":
+        plain[tensors[0]] = int(only._data)  # a 0-d index tensor selects, as an int
+        _check_ints(x, tuple(plain))
+        tensors = []
     if not tensors:
         return _BASE(x, tuple(plain))
     if tensors == [0] and all(isinstance(i, slice) and i == slice(None) for i in plain[1:]):
         return _BASE(x, plain[0])  # x[idx]: IndexBackward0, any index shape
-    if len(tensors) > 1:
-        raise IndexError("crossgrad indexes by at most one integer tensor (with slices and integers); "
-                         "several index tensors (x[i, j]) are not supported")
+    if len(tensors) > 1 or any(getattr(getattr(plain[i], "_data", None), "dtype", None) == np.bool_ for i in tensors):
+        return tensor_multi_index.several(_BASE, x, plain, tensors)
     return _one_tensor(x, plain, tensors[0])
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from .autograd import node_class
 from .dispatch import apply
-from .dtypes import DEFAULT_FLOAT
 from .shape_api import ShapeMethods
 
 _SCALARS: dict[tuple[Any, Any], np.ndarray] = {}
@@ -36,7 +36,7 @@ def wrap(value: Any, like: Any) -> Any:
     if type(value) is float and dtype.kind == "f" or type(value) is int and dtype.kind in "fi":
         return like._make(_scalar(value, dtype))  # the common case, without result_type
     if type(value) is float and dtype.kind in "bi":
-        arr = np.asarray(value, DEFAULT_FLOAT.np)  # torch: integral tensor op float -> default float
+        arr = np.asarray(value, dtypes.DEFAULT_FLOAT.np)  # torch: integral tensor op float -> default float
     elif isinstance(value, (bool, int, float, np.number)):
         arr = np.asarray(value, dtype=np.result_type(like._data.dtype, value))
     else:
@@ -59,7 +59,7 @@ def _promote(a: Any, b: Any, op: str) -> tuple[Any, Any]:
     elif kb in "bi" and ka == "f":
         b = b._make(b._data.astype(a._data.dtype))
     elif op == "div" and ka in "bi" and kb in "bi":
-        a, b = (t._make(t._data.astype(DEFAULT_FLOAT.np)) for t in (a, b))
+        a, b = (t._make(t._data.astype(dtypes.DEFAULT_FLOAT.np)) for t in (a, b))
     elif ka == kb == "f" and a._data.dtype != b._data.dtype:
         a, b = _zero_dim_follows(a, b)
     return a, b
@@ -136,7 +136,7 @@ class TensorMath(ShapeMethods):
             if self._data.dtype.kind in "bi":  # integral tensors never require grad
                 if type(exponent) is int:
                     return self._make(np.power(self._data.astype(np.int64), exponent))
-                return self._make(self._data.astype(DEFAULT_FLOAT.np)) ** exponent
+                return self._make(self._data.astype(dtypes.DEFAULT_FLOAT.np)) ** exponent
             return apply("pow", (self,), {"exponent": float(exponent)})
         return self._binary("pow_tensor", exponent)
 

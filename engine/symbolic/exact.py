@@ -255,12 +255,18 @@ def _mpfs(values: np.ndarray) -> list[Any]:
     return list(zip(sign.tolist(), mantissa.tolist(), exponent.tolist(), bits.tolist()))
 
 
+def read_leaves(plan: Plan, programs: list[NodeProgram | None]) -> list[int]:
+    """The leaves some program reads, in node order (whose values are converted)."""
+    read = {s for program in programs if program is not None for s in program.srcs if s is not None}
+    return [i for i, node in enumerate(plan.graph.nodes) if isinstance(node, Leaf) and i in read]
+
+
 def _leaf_mpfs(plan: Plan, programs: list[NodeProgram | None], seed: np.ndarray) -> tuple[list[Any], list[Any]]:
     """Every read leaf's values and the seed, converted in one pass (per-call overhead dominates
     small leaves). Returns the per-node value lists (None for unread leaves) and the seed's."""
-    read = {s for program in programs if program is not None for s in program.srcs if s is not None}
-    leaves = {i: node for i, node in enumerate(plan.graph.nodes) if isinstance(node, Leaf) and i in read}
-    arrays = [np.asarray(node.value, np.float64).ravel() for node in leaves.values()] + [seed.ravel()]
+    leaves = {i: plan.graph.nodes[i] for i in read_leaves(plan, programs)}
+    arrays = [np.asarray(node.value, np.float64).ravel()  # type: ignore[union-attr]
+              for node in leaves.values()] + [seed.ravel()]
     converted = _mpfs(np.concatenate(arrays))
     values: list[Any] = [None] * len(plan.graph.nodes)
     start = 0
@@ -273,8 +279,15 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], None
     """d <output, seed> / d leaf for every leaf that requires grad. (The output's value is not
     computed: no derivative reads it. The tensor tier's twin returns it.)"""
     programs = compile_plan(plan)
-    nodes = plan.graph.nodes
     values, seed_values = _leaf_mpfs(plan, programs, seed)
+    return evaluate(plan, programs, values, seed_values), None
+
+
+def evaluate(plan: Plan, programs: list[NodeProgram | None], values: list[Any],
+             seed_values: list[Any]) -> dict[int, np.ndarray]:
+    """``gradients`` from the leaves' raw values (``values``, per node; None for a leaf no
+    program reads) and the seed's (engine/symbolic/exact_many.py converts many requests' at once)."""
+    nodes = plan.graph.nodes
     tapes: list[_Tape | None] = [None] * len(nodes)
     for i, node in enumerate(nodes):
         if isinstance(node, Leaf):
@@ -284,7 +297,7 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], None
         tapes[i] = _Tape([None if s is None else values[s] for s in program.srcs])
         values[i] = tapes[i].run(program)  # type: ignore[union-attr]
     adjoints = _reverse(plan, programs, tapes, seed_values)
-    return {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}, None
+    return {i: _to_float(adjoints[i], plan.shapes[i]) for i in plan.grad_leaves()}
 
 
 def _reverse(plan: Plan, programs: list, tapes: list, seed: list[Any]) -> list[list[Any] | None]:

@@ -190,10 +190,16 @@ def _variance(correction: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
     return var
 
 
+def zero_safe_sqrt(s: sp.Expr) -> sp.Expr:
+    """sqrt of a sum of squares, 0 (with derivative 0) where the sum is 0: PyTorch's subgradient
+    of a 2-norm at the zero vector (its derivative x / sqrt(s) would be 0 / 0 there)."""
+    return sp.Piecewise((sp.sqrt(s), s > 0), (0, True))
+
+
 def _norm(p: float) -> Callable[[Sequence[sp.Expr]], sp.Expr]:
     if p == 1:
         return lambda xs: sp.Add(*[sp.Abs(x) for x in xs])
-    return lambda xs: sp.sqrt(sp.Add(*[x * x for x in xs]))
+    return lambda xs: zero_safe_sqrt(sp.Add(*[x * x for x in xs]))
 
 
 def _cumsum(shapes: Shapes, at: dict) -> list[Stage]:

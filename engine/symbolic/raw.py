@@ -14,6 +14,7 @@ Min, sign, Heaviside, Piecewise) is lambdified by SymPy for mpmath and called on
 from __future__ import annotations
 
 import linecache
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,7 +40,20 @@ def mul(a: Raw, b: Raw) -> Raw:
 
 def to_floats(values: Sequence[Raw | None]) -> list[float]:
     """Rounded to float64 (None, an adjoint nothing reached, is 0)."""
-    return [0.0 if v is None else libmp.to_float(v, rnd=RND) for v in values]
+    return [0.0 if v is None else _to_float(v) for v in values]
+
+
+def _to_float(v: Raw) -> float:
+    """libmp.to_float(v, rnd=RND), faster where the result is a normal float: int -> float rounds
+    to nearest, ties to even, as RND does, and scaling by 2**exp is then exact. Zero, inf, nan
+    (mantissa 0) and results near the subnormal range take libmp's path."""
+    sign, man, exp, bc = v
+    if not man or exp + bc < -1000:
+        return libmp.to_float(v, rnd=RND)
+    try:
+        return math.ldexp(float(-man if sign else man), exp)
+    except OverflowError:
+        return libmp.to_float(v, rnd=RND)
 
 
 def from_number(value: Any) -> Raw:
@@ -193,11 +207,16 @@ def _lambdified(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
     return lambda env: fn(*[env[k] for k in at])
 
 
-def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bool) -> Callable[..., Any]:
+def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bool,
+                shared: bool = True) -> Callable[..., Any]:
     """A function of raw values for ``symbols`` returning the raw value of ``exprs[0]`` (``many``
-    False) or the list of all of them, common subexpressions computed once. A value that would
-    be complex is nan; a division by zero makes the whole result :data:`NAN` (mpmath raises)."""
-    temporaries, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("t"))
+    False) or the list of all of them, common subexpressions computed once (``shared``). A value
+    that would be complex is nan; a division by zero makes the whole result :data:`NAN` (mpmath
+    raises) — unless it came from a subexpression shared out of a Piecewise branch whose condition
+    does not hold (x / |x| where |x| = 0 picks 0): such a call is redone without sharing."""
+    temporaries, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("t")) if shared else ([], list(exprs))
+    branches = bool(temporaries) and any(e.has(sp.Piecewise) for e in exprs)
+    unshared: list[Callable[..., Any]] = []
     slots = {s: k for k, s in enumerate(symbols)}
     steps = []
     for name, value in temporaries:
@@ -213,6 +232,10 @@ def compile_raw(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr], many: bo
                 env.append(step(env))
             return [out(env) for out in outputs] if many else only(env)
         except (ZeroDivisionError, ValueError, OverflowError):  # OverflowError: a magnitude past any float
-            return NAN
+            if not branches:
+                return NAN
+            if not unshared:
+                unshared.append(compile_raw(symbols, exprs, many, shared=False))
+            return unshared[0](*values)
 
     return run

@@ -21,6 +21,9 @@ from ..graph import Leaf, Plan
 from . import closed_form
 
 SYMBOLIC_MAX = 24  # differentiable elements up to which SymPy differentiates twice (it is slow)
+# elements x the gradient's tree size up to which it does: sympy.diff and lambdify walk about that
+# many nodes (~0.1 ms each, in the request thread); a 4x3 batch_norm (154,512) took 14-40 s
+HESSIAN_TREE_MAX = 60_000
 CACHE_SIZE = 64
 _COMPILED: OrderedDict[str, Callable[..., Any] | None] = OrderedDict()
 
@@ -50,7 +53,7 @@ def _compiled(plan: Plan, seed: np.ndarray) -> Callable[..., Any] | None:
         return _COMPILED[key]
     forms = closed_form.closed_forms(plan, seed)
     fn = None
-    if forms is not None:
+    if forms is not None and _hessian_size(forms) <= HESSIAN_TREE_MAX:
         symbols = [s for i in plan.grad_leaves() for s in closed_form._leaf_exprs(plan, i, _leaf(plan, i))]
         gradient = [e for i in plan.grad_leaves() for e in forms[i]]
         hessian = [[_almost_everywhere(sp.diff(g, x)) for x in symbols] for g in gradient]  # sympy.diff twice
@@ -59,6 +62,12 @@ def _compiled(plan: Plan, seed: np.ndarray) -> Callable[..., Any] | None:
     if len(_COMPILED) > CACHE_SIZE:
         _COMPILED.popitem(last=False)
     return fn
+
+
+def _hessian_size(forms: dict[int, list[sp.Expr]]) -> int:
+    """Differentiable elements x nodes of the gradient's trees: the work of differentiating it again."""
+    gradient = [e for exprs in forms.values() for e in exprs]
+    return len(gradient) * sum(closed_form.tree_size(e, HESSIAN_TREE_MAX + 1) for e in gradient)
 
 
 def _almost_everywhere(expr: sp.Expr) -> sp.Expr:

@@ -84,7 +84,7 @@ def rows_last(shape: Sequence[int], dims: Sequence[int]) -> np.ndarray:
     kept = [d for d in range(len(shape)) if d not in dims]
     g = np.transpose(g, kept + list(dims))
     reduced = int(np.prod([shape[d] for d in dims], dtype=np.int64))
-    return g.reshape(-1, reduced)
+    return g.reshape(int(np.prod([shape[d] for d in kept], dtype=np.int64)), reduced)  # -1 fails on 0 elements
 
 
 def reduce_rows(rows: np.ndarray, source: int, combine: Callable[[Sequence[sp.Expr]], sp.Expr]) -> Stage:

@@ -8,6 +8,7 @@ lambdified to numpy and applied to all elements at once.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ from .memo import Memo
 from .templates import Stage, args, partials
 from .tensor_cache import cached_step
 from .tensor_conv import ConvStep
-from .tensor_elementwise import elementwise_step, unbroadcast
+from .tensor_elementwise import ElementwiseStep, elementwise_step, unbroadcast
 from .tensor_lowering import tensor_lower
 from .tensor_pool import MaxPoolStep
+from .tensor_strided import StridedTape, plan_step, strided_backward, strided_forward
 
 MAX_TEMPLATE_ARGS = 4096
 TEMPLATES_KEPT = 2048  # compiled templates kept per process (they embed client constants)
@@ -79,9 +81,13 @@ class TemplateStep:
     compiled: list[list[Any]]  # VectorTemplate or tensor_linear.LinearTemplate
 
     def __post_init__(self) -> None:
-        """Mark gathers that are the identity (elementwise ops): no indexing needed there."""
-        self.identity = [[_is_arange(g.out_index) and _arange_columns(g.gather)
-                          for g in st.groups] for st in self.stages]
+        self.strided = plan_step(self.stages, self.compiled)  # first order: its groups on views
+
+    @functools.cached_property
+    def identity(self) -> list[list[Any]]:
+        """Mark gathers that are the identity (elementwise ops): no indexing needed there (the
+        gathered path's; computed when first read)."""
+        return [[_is_arange(g.out_index) and _arange_columns(g.gather) for g in st.groups] for st in self.stages]
 
 
 def _is_arange(index: np.ndarray) -> bool:
@@ -212,13 +218,21 @@ def _column(buffer: np.ndarray, index: np.ndarray, identity: bool) -> np.ndarray
     return buffer if identity and len(buffer) == len(index) else buffer[index]
 
 
-def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None],
+                      first_order: bool = True) -> tuple[np.ndarray, Any]:
+    """``first_order``: groups on views where the step has their layouts (a StridedTape, which only
+    the first-order backward reads; the order-2 walk reads gathered columns)."""
     buffers: list[Any] = [None if x is None else x.reshape(-1) for x in inputs]
     columns = []
-    for stage, compiled, identity in zip(step.stages, step.compiled, step.identity):
+    for s, (stage, compiled) in enumerate(zip(step.stages, step.compiled)):
         out = np.empty(stage.size)
         stage_columns: list[Any] = []
-        for group, vt, same in zip(stage.groups, compiled, identity):
+        for g, (group, vt) in enumerate(zip(stage.groups, compiled)):
+            sg = step.strided[s][g] if first_order else None
+            if sg is not None:
+                stage_columns.append(strided_forward(sg, group, vt, buffers, out))
+                continue
+            same = step.identity[s][g]
             if L.one_source(group, vt):
                 out[group.out_index] = L.forward(group, vt, buffers[group.sources[0]])
                 stage_columns.append([])
@@ -229,7 +243,7 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None]) -> tu
             stage_columns.append(cols)
         buffers.append(out)
         columns.append(stage_columns)
-    return buffers[-1], (buffers, columns)
+    return buffers[-1], (StridedTape if first_order else tuple)((buffers, columns))
 
 
 def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
@@ -238,11 +252,17 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
     n_in = len(buffers) - len(step.stages)
     adj: list[Any] = [None] * len(buffers)
     adj[-1] = adjoint.reshape(-1)
+    strided = isinstance(tape, StridedTape)
     for s in range(len(step.stages) - 1, -1, -1):
         if step.stages[s].detached or adj[n_in + s] is None:
             continue
-        groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.identity[s])
-        for group, vt, cols, same in groups:
+        groups = zip(step.stages[s].groups, step.compiled[s], columns[s], step.strided[s])
+        for g, (group, vt, cols, sg) in enumerate(groups):
+            if strided and sg is not None:
+                for src, contribution in strided_backward(sg, group, vt, cols, adj[n_in + s], buffers, n_in, wants):
+                    adj[src] = contribution if adj[src] is None else adj[src] + contribution
+                continue
+            same = step.identity[s][g]
             upstream = _column(adj[n_in + s], group.out_index, bool(same))
             src = group.sources[0] if group.sources else 0
             if L.one_source(group, vt):
@@ -299,9 +319,13 @@ def _contraction_backward(step: ContractionStep, arrays: dict, adjoint: np.ndarr
     return grads + [None] * (len(wants) - len(grads))
 
 
-def _forward(step: Any, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+def _forward(step: Any, inputs: list[np.ndarray | None], first_order: bool = True) -> tuple[np.ndarray, Any]:
+    """A step's output and its tape; ``first_order``: a tape only ``_backward`` reads (views,
+    partials computed with the output)."""
     if isinstance(step, TemplateStep):
-        return _template_forward(step, inputs)
+        return _template_forward(step, inputs, first_order)
+    if first_order and isinstance(step, ElementwiseStep):
+        return step.forward_with_partials(inputs)
     if isinstance(step, ContractionStep):
         return _contraction_forward(step, inputs)
     return step.forward(inputs)

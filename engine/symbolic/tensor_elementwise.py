@@ -16,9 +16,27 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .codegen import numpy_function
 from .lowering import BINARY, UNARY, lower
+from .memo import Memo
+from .templates import args
 
 ELEMENTWISE = frozenset(UNARY) | frozenset(BINARY) | {"where", "masked_fill", "dropout"}
+_COSTLY = (sp.erf, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos)  # functions worth evaluating once, not twice
+_JOINT = Memo(512)
+
+
+class Partials(tuple):
+    """A first-order tape: the SymPy partials, computed with the output (not the input columns)."""
+
+
+def joint_function(template: sp.Expr, partials: tuple[sp.Expr, ...], n_args: int) -> Any:
+    """The template and its partials as ONE numpy function (common subexpressions computed once),
+    when they share a costly function call (gelu's erf, tanh's tanh, sigmoid's exp); else None."""
+    shared = template.atoms(*_COSTLY) & set().union(*(p.atoms(*_COSTLY) for p in partials))
+    if not shared:
+        return None
+    return _JOINT.get((template, n_args), lambda: numpy_function(args(n_args), [template, *partials], cse=True))
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -42,6 +60,8 @@ class ElementwiseStep:
         self.shapes = [None if s is None else tuple(s) for s in shapes]
         self.out_shape = tuple(out_shape)
         self.saves = any(sp.diff(template, v).free_symbols for v in template.free_symbols)
+        found = getattr(compiled, "partials", ())
+        self.joint = joint_function(template, found, len(sources)) if found else None
 
     def forward(self, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
         cols = [inputs[s] for s in self.sources]
@@ -50,11 +70,22 @@ class ElementwiseStep:
             out = np.array(np.broadcast_to(out, self.out_shape))
         return out, cols
 
+    def forward_with_partials(self, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
+        """forward, its tape the partials when one function computes them with the output."""
+        if self.joint is None:
+            return self.forward(inputs)
+        out, *partials = self.joint(*[inputs[s] for s in self.sources])
+        out = np.asarray(out, np.float64)
+        if out.shape != self.out_shape:
+            out = np.array(np.broadcast_to(out, self.out_shape))
+        return out, Partials(partials)
+
     def backward(self, cols: list, adjoint: np.ndarray, wants: list[bool]) -> list[np.ndarray | None]:
+        """``cols``: the input columns, or their Partials (forward_with_partials's tape)."""
         grads: list[Any] = [None] * len(wants)
         if not any(wants[s] for s in self.sources):
             return grads
-        partials = self.compiled.gradient(*cols)
+        partials = cols if isinstance(cols, Partials) else self.compiled.gradient(*cols)
         adjoint = adjoint.reshape(self.out_shape)
         for s, partial in zip(self.sources, partials):
             if not wants[s]:

@@ -231,7 +231,8 @@ def _primal(plan: Plan, steps: list) -> tuple[list, list, list]:
             tapes.append(None)
             parts.append(None)
             continue
-        out, tape = T._forward(steps[i], [None if s is None else values[s] for s in input_indices(plan, i)])
+        out, tape = T._forward(steps[i], [None if s is None else values[s] for s in input_indices(plan, i)],
+                               first_order=False)  # gathered columns: the tangent walk indexes them
         values.append(out.reshape(plan.shapes[i]))
         tapes.append(tape)
         parts.append(_partials(steps[i], tape) if plan.active[i] else None)

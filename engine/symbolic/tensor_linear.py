@@ -20,11 +20,17 @@ class LinearTemplate:
     base: float  # the template at all placeholders 0
 
     def forward(self, *cols: np.ndarray) -> Any:
-        total: Any = self.base
-        for w, col in zip(self.weights.tolist(), cols):
-            if w:
-                total = total + (col if w == 1.0 else w * col)
-        return total
+        """sum of weight * column (+ base): a weight of 1 or -1 adds or subtracts the column, and
+        the first column starts the sum (no pass adding a zero base, no copy of the first column)."""
+        terms = [(w, col) for w, col in zip(self.weights.tolist(), cols) if w]
+        if not terms:
+            return self.base
+        w0, total = terms[0]
+        if w0 != 1.0 or len(terms) == 1:
+            total = w0 * total  # a new array: the result never aliases an input
+        for w, col in terms[1:]:
+            total = total + col if w == 1.0 else (total - col if w == -1.0 else total + w * col)
+        return total + self.base if self.base else total
 
     def gradient(self, *cols: np.ndarray) -> list[float]:
         return self.weights.tolist()

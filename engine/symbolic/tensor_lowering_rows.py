@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from .. import shapes as S
+from .lowering import zero_safe_sqrt
 from .templates import Stage, elementwise, reduce_rows, rows_last
 from .templates import exact_number as _num
 from .tensor_lowering import _mean_of, _per_element, _row_of, _total
@@ -83,7 +84,7 @@ def lower_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> l
     if at["p"] == 1:
         return [_map(sp.Abs, 0, rows.size), reduce_rows(rows, n_in, _total)]
     return [_map(lambda v: v * v, 0, rows.size), reduce_rows(rows, n_in, _total),
-            _map(sp.sqrt, n_in + 1, rows.shape[0])]
+            _map(zero_safe_sqrt, n_in + 1, rows.shape[0])]
 
 
 ROW_LOWERING = {"logsumexp": lower_logsumexp, "var": lower_var, "std": lower_std, "norm": lower_norm}

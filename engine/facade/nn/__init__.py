@@ -67,15 +67,22 @@ from crossgrad.engine.numeric.nn_extra import (  # noqa: E402 (the rest of the e
     Unflatten,
 )
 from crossgrad.nn import init, utils  # noqa: E402
+from crossgrad.nn.instancenorm import InstanceNorm1d, InstanceNorm2d  # noqa: E402
 
 _nn_repr._install()
 
 from crossgrad.engine.numeric.device_kw import accept_device_in_init as _accept_device  # noqa: E402
 
-for _cls in (Linear, Conv1d, Conv2d, ConvTranspose2d, Embedding, LayerNorm, BatchNorm1d, BatchNorm2d, GroupNorm):
+for _cls in (Linear, Conv1d, Conv2d, ConvTranspose2d, Embedding, LayerNorm, BatchNorm1d, BatchNorm2d, GroupNorm,
+             InstanceNorm1d, InstanceNorm2d):
     _accept_device(_cls)  # torch's device= ("cpu" only)
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "MaxPool1d", "BCELoss",
     "CosineSimilarity", "HuberLoss", "KLDivLoss", "L1Loss", "LogSoftmax", "NLLLoss", "ReLU6", "SmoothL1Loss",
-    "Softmax", "Softplus", "Unflatten", "init", "utils",
+    "Softmax", "Softplus", "Unflatten", "init", "utils", "InstanceNorm1d", "InstanceNorm2d",
 ]
+
+from crossgrad.nn import more_cnn as _more_cnn  # noqa: E402 (padding, resampling and 1-D siblings)
+from crossgrad.nn.more_cnn import *  # noqa: E402,F403
+
+__all__ += _more_cnn.__all__

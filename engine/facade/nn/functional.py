@@ -91,3 +91,7 @@ from crossgrad.engine.numeric.functional_extra import (  # noqa: E402
 # bound by name: softmax/log_softmax with dtype= and torch's implicit dim, sigmoid/tanh of int inputs
 globals().update({_name: getattr(_extra, _name) for _name in _extra.__all__})
 __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_pool1d", "normalize", "one_hot", "relu6"]
+
+from crossgrad.engine.numeric.functional_cnn_more import dropout1d, pixel_unshuffle  # noqa: E402
+
+__all__ += ["dropout1d", "pixel_unshuffle"]

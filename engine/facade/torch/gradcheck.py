@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from crossgrad.engine.check import CheckRequest, check
 from crossgrad.engine.compare import AGREE, CONVENTION, MISMATCH, NON_FINITE
-from crossgrad.engine.graph import Graph, Leaf
+from crossgrad.engine.graph import Graph, Leaf, Plan, validate
 from crossgrad.engine.report import LeafReport, Report
 from crossgrad.engine.tolerance import Tolerance
+from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
 
 from .bridge import convert
-from .build import leaf_value
+from .build import _floating, leaf_value
 
 JACOBIAN_MAX = 16  # outputs up to this many elements: full Jacobian, one VJP per element
 DIRECTIONS = 2  # larger outputs: this many seeded random VJP directions
@@ -40,7 +41,25 @@ ALL_WITNESSES = ("numeric", "symbolic", "finite_difference")
 TORCH_DEFAULTS = {"atol": 1e-5, "rtol": 1e-3}
 
 
-class GradcheckError(RuntimeError):
+TORCH_KEYWORDS = frozenset({"eps", "nondet_tol", "check_undefined_grad", "check_grad_dtypes", "check_batched_grad",
+                            "check_batched_forward_grad", "check_forward_ad", "check_backward_ad", "fast_mode",
+                            "masked"})
+
+
+class NothingToCheck(ValueError):
+    """The function has no floating-point output: torch's gradcheck passes it (nothing to differentiate)."""
+
+
+def ignored_keywords(name: str, ignored: dict[str, Any], known: frozenset[str]) -> None:
+    """torch's own keywords are accepted and ignored with a note; any other is torch's TypeError."""
+    unknown = sorted(set(ignored) - known)
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}")
+    if ignored:
+        warnings.warn(f"crossgrad.torch.{name} ignores {sorted(ignored)}", stacklevel=3)
+
+
+class GradcheckError(TorchGradcheckError):
     """PyTorch's gradient disagrees with crossgrad's witnesses; the message is the agreement report."""
 
 
@@ -51,6 +70,11 @@ class _Template:
     directions: list[str]  # direction leaves (several outputs), empty for one output
     closed_over: dict[str, torch.Tensor]  # parameters the function closes over, by leaf name
     value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
+    slots: dict[str, int] = dataclasses.field(default_factory=dict)  # leaf name -> its position in the graph
+    plan: Plan | None = None  # the validated facts, reused while every refilled leaf is floating point
+
+    def __post_init__(self) -> None:
+        self.slots = {n.name: i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf)}
 
 
 _CACHE: OrderedDict[Any, _Template] = OrderedDict()
@@ -64,8 +88,8 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
                       (v if getattr(v, "__hash__", None) else id(v)) for v in values)
 
 
-def _template(func: Any, inputs: list[torch.Tensor]) -> _Template:
-    key = _signature(func, list(_parameters(func).values()) + inputs)
+def _template(func: Any, inputs: list[torch.Tensor], params: dict[str, torch.Tensor]) -> _Template:
+    key = _signature(func, list(params.values()) + inputs)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -83,6 +107,9 @@ def _template(func: Any, inputs: list[torch.Tensor]) -> _Template:
 def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
     """The graph of ``func``; several outputs are summed against direction leaves."""
     captured, builder, names = convert(func, inputs)
+    names = [n for n in names if _floating(builder.dtypes.get(n))]  # torch checks the float outputs only
+    if not names:
+        raise NothingToCheck("gradcheck: the function has no floating-point output to differentiate")
     directions = [] if len(names) == 1 else \
         [builder.leaf(f"direction{k}", np.zeros(builder.shape(name), builder.dtypes[name]), False)
          for k, name in enumerate(names)]
@@ -97,9 +124,30 @@ def _parameters(func: Any) -> dict[str, torch.Tensor]:
 
 
 def _filled(template: _Template, values: dict[str, np.ndarray]) -> Graph:
-    nodes = tuple(dataclasses.replace(n, value=values[n.name]) if isinstance(n, Leaf) and n.name in values else n
-                  for n in template.graph.nodes)
-    return Graph(nodes, template.graph.output)
+    nodes = list(template.graph.nodes)
+    for name, value in values.items():
+        slot = template.slots.get(name)
+        if slot is not None:
+            nodes[slot] = Leaf(name, value, nodes[slot].requires_grad)
+    return Graph(tuple(nodes), template.graph.output)
+
+
+def _planned(template: _Template, graph: Graph, values: dict[str, np.ndarray]) -> Plan:
+    """``validate(graph)``, from the template's validated facts when only floating-point values
+    changed (validation reads shapes, dtypes and integer values, never a float)."""
+    floats = all(v.dtype.kind == "f" for v in values.values())
+    if template.plan is None or not floats:
+        plan = validate(graph)
+        if floats:
+            template.plan = dataclasses.replace(plan, graph=template.graph)
+        return plan
+    return dataclasses.replace(template.plan, graph=graph)
+
+
+def float_outputs(result: Any) -> list[torch.Tensor]:
+    """The function's floating-point outputs (torch's gradcheck skips integer ones)."""
+    outputs = [result] if isinstance(result, torch.Tensor) else list(result)
+    return [o for o in outputs if isinstance(o, torch.Tensor) and o.is_floating_point()]
 
 
 def _directions(outputs: list[torch.Tensor]) -> list[list[torch.Tensor]]:
@@ -155,14 +203,29 @@ def _collect(report: Report, row: str, findings: dict[str, _Finding]) -> None:
             continue
         pair = max(pairs, key=lambda p: (p.mismatched + p.non_finite, p.max_abs))
         finding.off += pair.mismatched + pair.non_finite
-        if pair.max_abs > finding.worst:
-            claimed, expected = pair.worst_values or (float("nan"), float("nan"))
+        index, values, size = pair.worst_index, pair.worst_values, pair.max_abs
+        if not pair.mismatched_indices:  # only non-finite values, which the figures leave out: name the first
+            index, values, size = *_non_finite_at(leaf, pair), math.inf
+        if size > finding.worst:
+            claimed, expected = values or (float("nan"), float("nan"))
             if pair.witnesses[0] != "claimed":
                 claimed, expected = expected, claimed
             other = pair.witnesses[1] if pair.witnesses[0] == "claimed" else pair.witnesses[0]
-            finding.worst, finding.report, finding.row = pair.max_abs, report, row
-            finding.line = (f"worst at {list(pair.worst_index or ())} along {row}: expected {expected!r} ({other}), "
+            finding.worst, finding.report, finding.row = size, report, row
+            finding.line = (f"worst at {list(index or ())} along {row}: expected {expected!r} ({other}), "
                             f"claimed {claimed!r} (PyTorch autograd); suspect: {_suspect(leaf)}")
+
+
+def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None, tuple[float, float] | None]:
+    """The first element where one of the pair's two gradients is not finite, and both values there."""
+    a, b = (np.asarray(leaf.grads.get(w, np.nan), np.float64) for w in pair.witnesses)
+    if a.shape != b.shape:
+        return None, None
+    found = np.argwhere(~(np.isfinite(a) & np.isfinite(b)))
+    if not len(found):
+        return None, None
+    index = tuple(int(i) for i in found[0])
+    return index, (float(a[index]), float(b[index]))
 
 
 def _message(findings: dict[str, _Finding], unit: str) -> str:
@@ -186,12 +249,15 @@ def _row_name(outputs: list[torch.Tensor], k: int) -> str:
 def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[str, torch.Tensor],
                outputs: list[torch.Tensor], direction: list[torch.Tensor], **options: Any) -> Report:
     """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed."""
-    claimed = torch.autograd.grad(outputs, list(wanted.values()), direction, retain_graph=True, allow_unused=True)
+    live = [(o, d) for o, d in zip(outputs, direction) if o.requires_grad]  # a detached output claims 0
+    claimed = torch.autograd.grad([o for o, _ in live], list(wanted.values()), [d for _, d in live],
+                                  retain_graph=True, allow_unused=True) if live else [None] * len(wanted)
     leaves = {**values, **{d: leaf_value(d, v) for d, v in zip(template.directions, direction)}}
     seed = None if template.directions else direction[0].detach().double().numpy()
     claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
               for (n, t), g in zip(wanted.items(), claimed)}
-    return check(CheckRequest(_filled(template, leaves), seed, claimed=claims, **options))
+    graph = _filled(template, leaves)
+    return check(CheckRequest(graph, seed, claimed=claims, **options), plan=_planned(template, graph, leaves))
 
 
 def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float | None = None,
@@ -203,23 +269,25 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     atol/rtol override crossgrad's dtype-aware tolerance for every pair (atol is relative to the
     leaf's largest gradient). Other torch keywords (eps, fast_mode, nondet_tol, ...) are ignored.
     """
-    if ignored:
-        warnings.warn(f"crossgrad.torch.gradcheck ignores {sorted(ignored)}", stacklevel=2)
+    ignored_keywords("gradcheck", ignored, TORCH_KEYWORDS)
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
     rng_state = torch.get_rng_state()  # PyTorch's call below draws the dropout masks the capture recorded
-    template = _template(func, inputs)  # first: a capture may touch buffers torch's backward will read
+    params = _parameters(func)
+    try:
+        template = _template(func, inputs, params)  # first: a capture may touch buffers torch's backward will read
+    except NothingToCheck:
+        return True
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
-    outputs = [result] if isinstance(result, torch.Tensor) else list(result)
+    outputs = float_outputs(result)
     tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
-    named = {**template.closed_over, **_parameters(func),
-             **dict(zip(template.leaves[len(_parameters(func)):], tensors))}
+    named = {**template.closed_over, **params, **dict(zip(template.leaves[len(params):], tensors))}
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     if not wanted:
         raise ValueError("gradcheck expects at least one input tensor to require gradient, "
-                         "but none of them has requires_grad=True.")
+                         "but none of them have requires_grad=True.")
     findings: dict[str, _Finding] = {}
     full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES

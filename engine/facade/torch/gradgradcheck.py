@@ -10,7 +10,6 @@ Hessian) up to hessian.FULL_HESSIAN_MAX differentiable elements, else seeded nor
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,19 @@ from crossgrad.engine.report import LeafReport, Report, finish_leaf
 from crossgrad.engine.tolerance import policy
 
 from .build import leaf_value
-from .gradcheck import GradcheckError, _capture, _collect, _filled, _Finding, _message, _parameters, _tolerance
+from .gradcheck import (
+    TORCH_KEYWORDS,
+    GradcheckError,
+    _capture,
+    _collect,
+    _filled,
+    _Finding,
+    _message,
+    _parameters,
+    _tolerance,
+    float_outputs,
+    ignored_keywords,
+)
 
 PAIRS = (("claimed", "numeric"), ("claimed", "symbolic"), ("claimed", "finite_difference"), *hessian.PAIRS)
 
@@ -51,15 +62,15 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
     ``grad_outputs`` (default: seeded standard normals, as torch draws random ones) weights the
     outputs; the Hessian of <outputs, grad_outputs> is checked along each direction.
     """
-    if ignored:
-        warnings.warn(f"crossgrad.torch.gradgradcheck ignores {sorted(ignored)}", stacklevel=2)
+    ignored_keywords("gradgradcheck", ignored, TORCH_KEYWORDS | {"gen_non_contig_grad_outputs", "check_fwd_over_rev",
+                                                                 "check_rev_over_rev"})
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
     rng_state = torch.get_rng_state()
     template = _capture(func, inputs)
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
-    outputs = [result] if isinstance(result, torch.Tensor) else list(result)
+    outputs = float_outputs(result)
     if grad_outputs is None:
         generator = torch.Generator().manual_seed(0)
         grad_outputs = [torch.randn(o.shape, generator=generator, dtype=torch.float64).to(o.dtype) for o in outputs]

@@ -11,3 +11,7 @@ from crossgrad.engine.numeric.data import (
 )
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "default_convert", "random_split"]
+
+from crossgrad.engine.numeric.data_more import ConcatDataset  # noqa: E402
+
+__all__ += ["ConcatDataset"]
