@@ -162,8 +162,9 @@ class Template:
 
 
 def _replaced(obj: Any, **changes: Any) -> Any:
-    """``dataclasses.replace`` without running ``__init__`` again (~5x faster; these dataclasses
-    have no ``__post_init__`` and no init-only fields: tests/test_stream_values.py checks it)."""
+    """``dataclasses.replace`` without running ``__init__`` again (~5x faster; no ``__post_init__``
+    of these dataclasses reads a replaced field and none has init-only fields:
+    tests/test_stream_values.py checks it)."""
     new = object.__new__(type(obj))
     new.__dict__.update(obj.__dict__)
     new.__dict__.update(changes)

@@ -202,7 +202,7 @@ def test_the_tensor_tiers_erf_is_math_erf_within_an_ulp_and_vectorized():
 
 def test_a_compiled_gelu_template_calls_erf_once_on_the_whole_array(monkeypatch):
     import sympy as sp
-    from crossgrad.engine.numeric import erf64
+    from crossgrad.engine import erf64
 
     seen: list[tuple[int, ...]] = []
     real = erf64.erf

@@ -1,11 +1,12 @@
-"""The float64 erf (engine/numeric/erf64.py, glibc's algorithm in numpy) against math.erf."""
+"""The float64 erf (engine/erf64.py, glibc's algorithm in numpy) against math.erf."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from crossgrad.engine.numeric import erf64, erf_kernel
+from crossgrad.engine import erf64
+from crossgrad.engine.numeric import erf_kernel
 
 EXACT = np.frompyfunc(math.erf, 1, 1)
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, 6.0, -6.0, np.nextafter(6.0, 0), 0.84375, 1.25, -1.25,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import erf64
+from .. import erf64
 
 Arr = np.ndarray
 

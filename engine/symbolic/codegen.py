@@ -21,7 +21,7 @@ import sympy.codegen.ast  # noqa: F401  first Add and its printer's first call: 
 import sympy.tensor.tensor  # noqa: F401  once either way, here at import, not inside its first check)
 from sympy.printing.numpy import NumPyPrinter
 
-from ..numeric import erf64
+from .. import erf64
 
 
 def erf(x: Any) -> np.ndarray:

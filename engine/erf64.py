@@ -1,5 +1,8 @@
 """erf in float64 on arrays, equal to math.erf (glibc's erf) in nearly every element, 1 ulp off in the rest.
 
+Shared by the numeric engine (erf_kernel), the symbolic templates (codegen) and finite differences:
+a special function, not a rule of either witness.
+
 A numpy port of the fdlibm s_erf.c algorithm as glibc 2.36 evaluates it (sysdeps/ieee754/dbl-64/
 s_erf.c: the same coefficients, polynomials split in even/odd parts summed in glibc's order):
   |x| < 2^-28:       x + efx x
