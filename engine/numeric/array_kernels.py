@@ -5,6 +5,7 @@ kernels reuse theirs. Never called on tensors (create_graph keeps the rule formu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,13 @@ def sum_leading(a: Arr, lead: int) -> Arr:
     """a summed over its first ``lead`` axes (a bias or norm weight's gradient): one GEMV with a
     ones vector for a C-contiguous float32/float64 array (~3x faster than numpy's axis-0 sum,
     which adds row after row; BLAS's blocked sum is also the more accurate), else numpy's sum."""
-    if 0 < lead < a.ndim and a.size and a.flags.c_contiguous and a.dtype in _BLAS_FLOATS:
-        rows = int(np.prod(a.shape[:lead]))
+    rows = math.prod(a.shape[:lead])
+    if rows >= _GEMV_ROWS and lead < a.ndim and a.flags.c_contiguous and a.dtype in _BLAS_FLOATS:
         return np.matmul(np.ones(rows, a.dtype), a.reshape(rows, -1)).reshape(a.shape[lead:])
     return a.sum(axis=tuple(range(lead)))
+
+
+_GEMV_ROWS = 512  # fewer rows: numpy's sum costs less than setting up the GEMV
 
 
 _BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
