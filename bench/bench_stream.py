@@ -6,7 +6,8 @@ Starts `crossgrad serve --processes 1` three times: batching on (one worker job 
 batching on with the group's symbolic witness in the server thread
 (CROSSGRAD_STREAM_GROUP_INLINE=1), and batching off (CROSSGRAD_STREAM_BATCHING=0: one by one).
 Streams REQUESTS seed-structure requests (new weights each) to each in alternating rounds, with
-the sequential gRPC echo of bench_service.py (in this process) in the same rounds. Prints
+the sequential gRPC echo of bench_service.py (its server in its own process too, as the check
+servers are) in the same rounds. Prints
 requests/s against the echo's calls/s, and the CPU seconds the server and its workers spent per
 request (/proc): on a loaded machine the wall-clock rate depends on the scheduler, the CPU per
 request is what batching saves. Goal (issue 16): batched >= 1.0x the echo's calls/s.
@@ -45,15 +46,30 @@ def _own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_echo() -> tuple[subprocess.Popen, int]:
+    """bench_service's echo server in a process of its own (this script with --serve-echo)."""
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-echo"], stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())  # type: ignore[union-attr]
+
+
+def serve_echo() -> None:
+    server, port = echo_server(0.0)
+    print(port, flush=True)
+    server.wait_for_termination()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
+    if opts.serve_echo:
+        return serve_echo()
     items = payloads(opts.requests)
     wrapped = [pb.CheckStreamRequest(request=pb.CheckRequest.FromString(r)).SerializeToString() for r in items]
     servers = {name: start(env) for name, env in MODES.items()}
-    echo, echo_port = echo_server(0.0)
+    echo, echo_port = start_echo()
     rates: dict[str, list[float]] = {name: [] for name in ["echo", *MODES]}
     cpu: dict[str, list[float]] = {name: [] for name in MODES}
     main: dict[str, list[float]] = {name: [] for name in MODES}  # the server process without its workers
@@ -78,11 +94,12 @@ def main() -> None:
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait(timeout=30)
-        echo.stop(0)
+        echo.terminate()
+        echo.wait(timeout=30)
     echo_rate = statistics.median(rates["echo"])
     print(f"CheckStream of {opts.requests} seed-structure requests, separate server processes, {opts.rounds} "
           f"alternating rounds (median); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"  echo     {echo_rate:8.0f} calls/s (sequential unary, this process)")
+    print(f"  echo     {echo_rate:8.0f} calls/s (sequential unary, its server in its own process)")
     for name in MODES:
         rate = statistics.median(rates[name])
         total, own = statistics.median(cpu[name]) * 1e6, statistics.median(main[name]) * 1e6
