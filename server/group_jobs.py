@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from crossgrad.engine.check import WitnessTimeout
@@ -116,11 +116,7 @@ def _many_job(known: leafbuf.Known, message: bytes) -> tuple[str, Plan, dict[int
         stacks = {i: np.stack([np.asarray(p.graph.nodes[i].value) for p in plans])
                   for i, node in enumerate(plans[0].graph.nodes) if isinstance(node, Leaf)}
         return key, plans[0], stacks, np.stack(seeds), tier
-    key, data = leafbuf.split_key(message)
-    entry = known.get(key)
-    if entry is None:
-        raise LookupError(f"structure {key} is not known to this worker")
-    skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+    key, data, skeleton, seed_dtype, tier = known.structure(message)
     stacks, seeds = leafbuf.unpack_stacks(skeleton, seed_dtype, data)
     return key, skeleton, stacks, seeds, tier
 

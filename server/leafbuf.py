@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from typing import cast
 
 import numpy as np
 from crossgrad.engine.graph import Graph, Leaf, Plan
@@ -110,6 +111,16 @@ class Known:
         if item is not None:
             self.items.move_to_end(key)
         return item
+
+    def structure(self, message: bytes) -> tuple[str, memoryview, Plan, np.dtype, str]:
+        """(key, raw values, skeleton plan, seed dtype, tier) of a VALUES or MANY message whose
+        structure this worker holds; LookupError if it does not."""
+        key, data = split_key(message)
+        entry = self.get(key)
+        if entry is None:
+            raise LookupError(f"structure {key} is not known to this worker")
+        skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+        return key, data, skeleton, seed_dtype, tier
 
     def put(self, key: str, item: object) -> None:
         self.items[key] = item

@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from crossgrad.engine.check import WitnessTimeout
@@ -88,11 +88,7 @@ def _job(known: leafbuf.Known, message: bytes) -> tuple[str, Plan, np.ndarray, s
         key, plan, seed, tier = pickle.loads(message[1:])
         known.put(key, (leafbuf.skeleton(plan), seed.dtype, tier))
         return key, plan, seed, tier
-    key, data = leafbuf.split_key(message)
-    entry = known.get(key)
-    if entry is None:
-        raise LookupError(f"structure {key} is not known to this worker")
-    skeleton, seed_dtype, tier = cast(tuple[Plan, np.dtype, str], entry)
+    key, data, skeleton, seed_dtype, tier = known.structure(message)
     plan, seed = leafbuf.unpack(skeleton, seed_dtype, data)
     return key, plan, seed, tier
 
