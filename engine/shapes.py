@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import BatchSizeError, DimError, ShapeError
+from .errors import BatchSizeError, DimError, ReductionError, ShapeError
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -179,7 +179,7 @@ def linear(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
 def _loss_out(op: str, shape: Shape, attrs: Attrs) -> Shape:
     reduction_ = attrs["reduction"]
     if reduction_ not in ("none", "mean", "sum"):
-        raise ShapeError(op, f"{reduction_!r} is not a valid value for reduction")
+        raise ReductionError(op, f"{reduction_!r} is not a valid value for reduction")
     return shape if reduction_ == "none" else ()
 
 

@@ -48,7 +48,11 @@ def as_array(data: Any, dtype: dtypes.dtype | None = None) -> np.ndarray:
 def _size(size: tuple) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    shape = tuple(int(s) for s in size)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
 
 
 def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -116,7 +120,17 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtyp
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else dtypes.DEFAULT_FLOAT
+    _check_range(start, end, step)
     return _new(np.arange(start, end, step).astype(dtype.np), requires_grad)
+
+
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """torch's arange refusals: a zero step, a step pointing away from the end."""
+    start, end, step = (float(getattr(v, "_data", v)) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
 
 
 def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:

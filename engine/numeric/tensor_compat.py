@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError
+from ..errors import KernelDtypeError
 from . import dtypes
 from . import functional as F
 from . import functional_elementwise as E
@@ -137,14 +137,14 @@ def _inplace_binary(op: str) -> Any:
         result = getattr(self, f"__{op}__")(other)
         if _mode.enabled and result._requires_grad:
             return result
-        return self._inplace(result)
+        return self._inplace_op(result)
 
     method.__name__ = f"__i{op}__"
     return method
 
 
 def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    return self._inplace(div(self, other, rounding_mode=rounding_mode))
+    return self._inplace_op(div(self, other, rounding_mode=rounding_mode))
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
@@ -237,7 +237,7 @@ def _soft_dim(x: Tensor, dim: int | None, kw: dict) -> int:
 def _soft_input(op: str, x: Tensor, dtype: dtypes.dtype | None) -> Tensor:
     x = _cast_for(x, dtype)
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: not implemented for '{x.dtype.name}' (pass dtype=torch.float32)")
+        raise KernelDtypeError(op, f"not implemented for '{x.dtype.name}' (pass dtype=torch.float32)")
     return x
 
 
@@ -246,7 +246,7 @@ def _logical(name: str, ufunc: Any, unary: bool = False) -> Any:
     def method(self: Tensor, other: Any = None) -> Tensor:
         b = getattr(other, "_data", other)
         if self._data.dtype.kind == "f" or getattr(b, "dtype", np.dtype(bool)).kind == "f" or isinstance(b, float):
-            raise DtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
+            raise KernelDtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
         return Tensor._make(np.asarray(ufunc(self._data) if unary else ufunc(self._data, b)))
 
     return method
