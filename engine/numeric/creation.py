@@ -100,15 +100,15 @@ def full(size: Any, fill_value: Any, dtype: dtypes.dtype | None = None,
 
 
 def randn(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
-          generator: Generator | None = None) -> Tensor:
+          generator: Generator | None = None, **kw: Any) -> Tensor:
     rng = (generator or default_generator).rng
-    return _new(rng.standard_normal(_size(size)).astype(_float(dtype)), requires_grad)
+    return _new(rng.standard_normal(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
 
 
 def rand(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
-         generator: Generator | None = None) -> Tensor:
+         generator: Generator | None = None, **kw: Any) -> Tensor:
     rng = (generator or default_generator).rng
-    return _new(rng.random(_size(size)).astype(_float(dtype)), requires_grad)
+    return _new(rng.random(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
 
 
 def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,

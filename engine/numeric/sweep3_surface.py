@@ -1,0 +1,95 @@
+"""What the third parity sweep found missing from torch's surface: the random generator's state
+(``torch.get_rng_state``/``set_rng_state``, ``initial_seed``, ``seed``, ``Generator.get_state``/
+``set_state``; ``Generator.seed`` stays the seed's value, not torch's reseeding method),
+``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``.
+
+A generator state is crossgrad's own (numpy PCG64's state as JSON bytes, held in an int64 tensor:
+crossgrad has no uint8); it restores crossgrad's streams, not torch's, and torch's states are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from . import functional_reductions as R
+from .creation import Generator, default_generator
+from .tensor import Tensor
+
+_FORMAT = "crossgrad-rng-1"
+
+
+def _get_state(self: Generator) -> Tensor:
+    """This generator's state as a tensor of byte values (``set_state`` takes it back)."""
+    text = json.dumps({"format": _FORMAT, "seed": self.seed, "state": self.rng.bit_generator.state})
+    return Tensor._make(np.frombuffer(text.encode(), np.uint8).astype(np.int64))
+
+
+def _set_state(self: Generator, new_state: Any) -> Generator:
+    """Restore a state ``get_state`` returned (a torch state or other tensor is refused, by name)."""
+    data = getattr(new_state, "_data", None)
+    try:
+        if data is None or data.ndim != 1 or data.dtype.kind not in "iu":
+            raise ValueError
+        saved = json.loads(bytes(data.astype(np.uint8)).decode())
+        if saved.get("format") != _FORMAT:
+            raise ValueError
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = saved["state"]
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise RuntimeError("set_rng_state: not a crossgrad generator state (get_rng_state() returns one; "
+                           "torch's states are not crossgrad's)") from exc
+    self.seed, self.rng = int(saved["seed"]), rng
+    return self
+
+
+
+
+def get_rng_state() -> Tensor:
+    return _get_state(default_generator)
+
+
+def set_rng_state(new_state: Any) -> None:
+    _set_state(default_generator, new_state)
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Reseed the default generator from the operating system's entropy; the new seed (torch.seed)."""
+    new = int(np.random.SeedSequence().entropy) % (2 ** 63)  # type: ignore[arg-type]
+    default_generator.manual_seed(new)
+    return new
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return input.clamp(min=min)  # type: ignore[attr-defined]
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return input.clamp(max=max)  # type: ignore[attr-defined]
+
+
+_NORM = R.norm
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Any = None,
+         dtype: dtypes.dtype | None = None) -> Tensor:
+    """torch.norm / x.norm with ``dtype=`` (the input cast first, as torch computes it)."""
+    if out is not None:
+        raise TypeError("norm(): out= is not supported")
+    return _NORM(input if dtype is None else input.to(dtype), p, dim, keepdim)
+
+
+FUNCTIONS = ("clamp_max", "clamp_min", "get_rng_state", "initial_seed", "norm", "seed", "set_rng_state")
+
+
+def install() -> None:
+    Generator.get_state = _get_state  # type: ignore[attr-defined]
+    Generator.set_state = _set_state  # type: ignore[attr-defined]
+    Tensor.norm = norm  # type: ignore[attr-defined]
