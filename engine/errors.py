@@ -9,7 +9,8 @@
  │    ├── DimError (+ IndexError)     a dim out of range
  │    ├── RankNotSupported (+ NotImplementedError) a rank/mode combination torch does not implement
  │    ├── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
- │    └── ReductionError (+ ValueError) a loss's reduction is not none/mean/sum
+ │    ├── ReductionError (+ ValueError) a loss's reduction is not none/mean/sum
+ │    └── SliceStepError (+ ValueError) a slice step below 1
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
      ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
@@ -66,6 +67,10 @@ class BatchSizeError(ShapeError, ValueError):
 
 class ReductionError(ShapeError, ValueError):
     """A loss's reduction other than 'none', 'mean', 'sum' (torch raises ValueError there)."""
+
+
+class SliceStepError(ShapeError, ValueError):
+    """A slice with a step below 1 (torch raises ValueError: "step must be greater than zero")."""
 
 
 class AttributeSpecError(CrossgradError, TypeError):

@@ -138,6 +138,8 @@ class TensorMath(ShapeMethods):
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             if self._data.dtype.kind in "bi":  # integral tensors never require grad
                 if type(exponent) is int:
+                    if exponent < 0:
+                        raise RuntimeError("Integers to negative integer powers are not allowed.")
                     return self._make(np.power(self._data.astype(np.int64), exponent))
                 return self._make(self._data.astype(dtypes.DEFAULT_FLOAT.np)) ** exponent
             return apply("pow", (self,), {"exponent": float(exponent)})
