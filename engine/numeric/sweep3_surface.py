@@ -1,7 +1,8 @@
 """What the third parity sweep found missing from torch's surface: the random generator's state
 (``torch.get_rng_state``/``set_rng_state``, ``initial_seed``, ``seed``, ``Generator.get_state``/
 ``set_state``; ``Generator.seed`` stays the seed's value, not torch's reseeding method),
-``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``.
+``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``, ``torch.iinfo``, ``dtype.itemsize``,
+``x.numpy(force=True)``, ``flatten`` returning the tensor itself when nothing merges (torch's).
 
 A generator state is crossgrad's own (numpy PCG64's state as JSON bytes, held in an int64 tensor:
 crossgrad has no uint8); it restores crossgrad's streams, not torch's, and torch's states are refused.
@@ -86,10 +87,42 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     return _NORM(input if dtype is None else input.to(dtype), p, dim, keepdim)
 
 
-FUNCTIONS = ("clamp_max", "clamp_min", "get_rng_state", "initial_seed", "norm", "seed", "set_rng_state")
+class iinfo:  # noqa: N801 (torch.iinfo)
+    """torch.iinfo(dtype): bits, max, min of an integer dtype (int64 here)."""
+
+    def __init__(self, type: dtypes.dtype) -> None:  # noqa: A002
+        if type.is_floating_point or type is dtypes.bool_:
+            raise TypeError(f"iinfo(): argument 'type' must be an integer dtype, got {type!r}")
+        info = np.iinfo(type.np)
+        self.bits, self.max, self.min, self.dtype = info.bits, int(info.max), int(info.min), type.name
+
+
+_NUMPY = Tensor.numpy
+_FLATTEN = Tensor.flatten
+
+
+def _numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
+    """x.numpy(); ``force=True`` is torch's detach first (there is only the cpu to copy from)."""
+    return _NUMPY(self.detach() if force else self)
+
+
+def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """torch returns the tensor itself when start and end name one dim (a 1-D tensor, x.flatten(1)
+    of 2-D): no FlattenBackward/ViewBackward node; a 0-d tensor becomes 1-D."""
+    if self.ndim == 0:
+        return self.reshape(1)
+    if start_dim % self.ndim == end_dim % self.ndim:
+        return self
+    return _FLATTEN(self, start_dim, end_dim)
+
+
+FUNCTIONS = ("clamp_max", "clamp_min", "get_rng_state", "iinfo", "initial_seed", "norm", "seed", "set_rng_state")
 
 
 def install() -> None:
     Generator.get_state = _get_state  # type: ignore[attr-defined]
     Generator.set_state = _set_state  # type: ignore[attr-defined]
     Tensor.norm = norm  # type: ignore[attr-defined]
+    Tensor.numpy = _numpy  # type: ignore[method-assign]
+    Tensor.flatten = _flatten  # type: ignore[method-assign,assignment]
+    dtypes.dtype.itemsize = property(lambda self: self.np.itemsize)  # type: ignore[attr-defined]

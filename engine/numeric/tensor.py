@@ -129,6 +129,9 @@ class Tensor(TensorMath):
         if value is not None and value.shape != self.shape:
             raise RuntimeError(f"assigned grad has data of a different size ({list(value.shape)} "
                                f"vs {list(self.shape)})")
+        if value is not None and value._data.dtype != self._data.dtype:
+            raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor with "
+                               f"dtype '{self.dtype.name}'")
         self._grad = value
 
     @property

@@ -528,6 +528,39 @@ CASES.update({
     "reprs across magnitudes and sizes": "rng = np.random.default_rng(1)\nout = []\nfor k, shape in enumerate([(), (5,), (3, 4), (2, 3, 4), (30,), (1001,), (40, 30), (2, 2, 300), (12, 12, 12)]):\n    for scale in (1e-6, 1e-3, 1.0, 37.0, 1e5, 1e9):\n        a = np.asarray(rng.standard_normal(shape) * scale)\n        if k % 3 == 1:\n            a = np.asarray(np.round(a))\n        if k % 4 == 2 and a.size:\n            a.reshape(-1)[0], a.reshape(-1)[-1] = np.nan, -np.inf\n        out += [repr(torch.from_numpy(a.copy())), repr(torch.from_numpy(a.astype(np.float32))), repr(torch.from_numpy(a.astype(np.float32)).requires_grad_())]\n    out.append(repr(torch.from_numpy(np.asarray(rng.integers(-500, 500, shape)))))\n    out.append(repr(torch.from_numpy(np.asarray(rng.random(shape) > 0.5))))",
 })
 
+# tensor protocol (len, iteration, numbers, Size, dtypes), .grad assignment, method shapes, grad_fn names over the catalogue's surface
+CASES.update({
+    "numpy on requires grad": "x = torch.ones(2, requires_grad=True)\nout = x.numpy()",
+    "numpy force": "x = torch.ones(2, requires_grad=True)\nout = x.numpy(force=True).tolist()",
+    "len 0-d": "out = len(torch.tensor(1.0))",
+    "iterate rows": "x = torch.arange(6.0).reshape(2, 3)\nout = [r for r in x]",
+    "iterate 0-d": "out = [v for v in torch.tensor(1.0)]",
+    "contains": "x = torch.tensor([1, 2, 3])\nout = (3 in x, 5 in x, torch.tensor(2) in x)",
+    "float of multi": "out = float(torch.ones(2))",
+    "int of float tensor": "out = (int(torch.tensor(2.7)), float(torch.tensor(3)), bool(torch.tensor(0.0)), int(torch.tensor([5])))",
+    "Size ops": "s = torch.ones(2, 3).shape\nout = (s + (1,), s[0], type(s[0]).__name__, s.numel(), torch.Size([2, 3]) == (2, 3), list(s), s[-1], len(s), repr(s), str(torch.Size([])), type(s[1:]).__name__)",
+    "dtype attributes": "x = torch.ones(2)\nout = (x.dtype.is_floating_point, torch.int64.is_floating_point, x.is_floating_point(), torch.is_floating_point(torch.arange(2)), x.element_size(), torch.float64.itemsize, x.dtype == torch.float, torch.long == torch.int64, torch.double is torch.float64, repr(torch.float32), str(torch.bool), torch.tensor([True]).dtype == torch.bool)",
+    "iinfo finfo": "out = (torch.iinfo(torch.int64).max, torch.finfo(torch.float32).tiny, torch.finfo().eps, torch.finfo(torch.float64).min)",
+    "requires_grad on nonleaf": "x = torch.ones(2, requires_grad=True)\ny = x * 2\ny.requires_grad = False",
+    "requires_grad set leaf": "x = torch.ones(2)\nx.requires_grad = True\nout = (x.requires_grad, x.is_leaf)",
+    "grad assignment": "w = torch.ones(2, requires_grad=True)\nw.grad = torch.full((2,), 3.0)\n(w * 2).sum().backward()\nout = w.grad",
+    "grad assignment bad shape": "w = torch.ones(2, requires_grad=True)\nw.grad = torch.ones(3)",
+    "grad assignment bad dtype": "w = torch.ones(2, requires_grad=True)\nw.grad = torch.ones(2, dtype=torch.float64)",
+    "nonleaf grad None": "import warnings\nx = torch.ones(2, requires_grad=True)\ny = x * 2\ny.sum().backward()\nwith warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n    out = y.grad",
+    "new_tensor new_empty": "x = torch.ones(2, dtype=torch.float64)\nout = (x.new_tensor([1, 2]), x.new_ones(3), x.new_empty(2).shape, x.new_zeros((2, 2)).dtype == torch.float64, x.new_full((1,), 7))",
+    "type_as": "out = torch.arange(3).type_as(torch.ones(1, dtype=torch.float64))",
+    "flatten unflatten": "x = torch.arange(24.0).reshape(2, 3, 4)\nout = (x.flatten().shape, x.flatten(1).shape, x.flatten(0, 1).shape, x.flatten(-2, -1).shape, torch.flatten(x, start_dim=1, end_dim=-1).shape, x.unflatten(-1, (2, 2)).shape, x.unflatten(1, (-1, 1)).shape)",
+    "T on 1d and 3d": "out = (torch.ones(3).T.shape, torch.ones(2, 3).T.shape)",
+    "view dtype-free forms": "x = torch.arange(6.0)\nout = (x.view(2, 3).shape, x.view((3, 2)).shape, x.view([6]).shape, x.view(-1, 2).shape, x.view(torch.Size([1, 6])).shape, x.reshape(-1).shape, x.reshape((2, -1)).shape)",
+    "permute neg": "x = torch.ones(2, 3, 4)\nout = (x.permute(2, 0, 1).shape, x.permute(-1, -3, -2).shape, x.permute((1, 0, 2)).shape, torch.permute(x, [2, 1, 0]).shape)",
+    "transpose same dim": "x = torch.arange(6.0).reshape(2, 3).requires_grad_()\ny = x.transpose(1, 1)\nout = (y, type(y.grad_fn).__name__)",
+    "unsqueeze chain grad_fn": "x = torch.ones(3, requires_grad=True)\nout = [type(t.grad_fn).__name__ for t in (x.unsqueeze(0), x[None], x.view(1, 3), x.reshape(3, 1), x.expand(2, 3), x.repeat(2), x.flip(0), x.flatten(), x.squeeze(), x.t() if False else x.unsqueeze(1).t(), x.unsqueeze(1).T, x.unsqueeze(0).mT)]",
+    "grad_fn names reductions": "x = torch.ones(2, 3, requires_grad=True)\nout = [type(t.grad_fn).__name__ for t in (x.sum(), x.sum(0), x.mean(), x.mean(1), x.var(), x.var(0), x.std(), x.std(1), x.norm(), x.norm(dim=1), x.norm(p=1), x.prod(), x.prod(1), x.cumsum(0), x.logsumexp(1), x.amax(), x.amax(1), x.max(), x.max(1)[0], x.min(0).values, x.amin(0))]",
+    "grad_fn names elementwise": "x = torch.ones(2, 3, requires_grad=True)\nm = torch.ones(2, 3) > 0\nout = [type(t.grad_fn).__name__ for t in (x.sin(), x.cos(), torch.erf(x), x.log1p(), x.expm1(), x.reciprocal(), x.rsqrt(), x.square(), F.silu(x), F.gelu(x), F.gelu(x, approximate='tanh'), F.leaky_relu(x), F.elu(x), x.clamp(0, 1), x.clamp(min=0), F.hardtanh(x), torch.where(m, x, 0.0), x.masked_fill(m, 0.0), x.exp(), x.log(), x.sqrt(), x.abs(), -x, x * 2, x / 2, x - 1, 1 - x, x ** 2, 2 ** x, x ** x, x.tanh(), x.sigmoid(), x.relu(), F.softplus(x))]",
+    "grad_fn names nn": "x = torch.ones(2, 3, requires_grad=True)\nw = torch.ones(4, 3, requires_grad=True)\nt = torch.tensor([0, 2])\nout = [type(v.grad_fn).__name__ for v in (F.layer_norm(x, (3,)), F.layer_norm(x, (3,), torch.ones(3), torch.zeros(3)), F.embedding(t, w), F.linear(x, w), F.softmax(x, 1), F.log_softmax(x, 1), F.cross_entropy(x, t), F.nll_loss(x, t), F.mse_loss(x, x.detach()), F.l1_loss(x, x.detach()), F.smooth_l1_loss(x, x.detach()), F.huber_loss(x, x.detach()), F.kl_div(x, x.detach()), F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid()), F.binary_cross_entropy_with_logits(x, x.detach()), F.cosine_similarity(x, x.detach()), F.dropout(x, 0.5), torch.cat([x, x]), torch.stack([x, x]), x.split(1)[0], x.chunk(3, 1)[1], x.gather(1, torch.zeros(2, 1, dtype=torch.long)), x.index_select(1, torch.tensor([0])), x[torch.tensor([0])], x[:, 1], x[0], x.tril(), x.triu(), x.to(torch.float64), x.clone(), x.contiguous())]",
+    "sdpa names": "q = torch.ones(2, 3, 4, requires_grad=True)\nq4 = torch.ones(1, 2, 3, 4, requires_grad=True)\nout = [type(v.grad_fn).__name__ for v in (F.scaled_dot_product_attention(q, q, q), F.scaled_dot_product_attention(q4, q4, q4, is_causal=True), F.scaled_dot_product_attention(q4, q4, q4, attn_mask=torch.zeros(3, 3)), F.scaled_dot_product_attention(q4, q4, q4, scale=0.1))]",
+})
+
 FIXED = (
     # values and names
     "cos sim zero", "argmin argmax", "logsumexp int", "to copy true", "std mean unbiased",
@@ -540,6 +573,7 @@ FIXED = (
     "named_parameters remove_duplicate", "train bad mode", "sum over empty tuple", "sum dim None keepdim",
     "norm dtype", "negative step slice", "index tensor int32 like", "int pow negative", "maximum mixed", "repr long",
     "nll all ignored mean nan", "ce all ignored", "Embedding _weight", "reprs across magnitudes and sizes",
+    "numpy force", "dtype attributes", "iinfo finfo", "grad assignment bad dtype", "unsqueeze chain grad_fn",
     # wrong input: silently accepted before (nan, an int result, a wrong dtype), now torch's error
     "layer_norm int", "dropout int", "sdpa mask int", "bce bad range target", "allclose mixed dtype raises",
     "add_ float into int raises", "arange bad step", "optimizer non-leaf", "optimizer tensor not list",
