@@ -16,6 +16,7 @@
      ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
  │    └── KernelDtypeError (+ NotImplementedError) no kernel for that dtype (torch's words)
  ├── IndexRangeError (+ IndexError, RuntimeError) an index tensor out of range
+     ├── DeviceError (+ RuntimeError, AssertionError) a device other than the cpu
      └── GradientMismatch (+ AssertionError) a check did not agree (raise_for_mismatch,
                                          assert_gradients): pytest shows the report
 
@@ -71,6 +72,11 @@ class ReductionError(ShapeError, ValueError):
 
 class SliceStepError(ShapeError, ValueError):
     """A slice with a step below 1 (torch raises ValueError: "step must be greater than zero")."""
+
+
+class DeviceError(CrossgradError, RuntimeError, AssertionError):
+    """A device other than the cpu (torch's CPU build asserts "Torch not compiled with CUDA enabled",
+    a CUDA build without a GPU raises RuntimeError: this is both)."""
 
 
 class AttributeSpecError(CrossgradError, TypeError):

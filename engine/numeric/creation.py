@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DeviceError
 from . import dtypes
 from .tensor import Tensor
 
@@ -84,7 +85,7 @@ def ones(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = Fa
 def _sized(size: tuple, kw: dict) -> tuple:
     """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``; device="cpu" is accepted."""
     if "device" in kw and str(kw.pop("device")).split(":")[0] != "cpu":
-        raise RuntimeError("crossgrad runs on one device, 'cpu'")
+        raise DeviceError("crossgrad runs on one device, 'cpu'")
     if "size" in kw:
         size = (kw.pop("size"),)
     if kw:

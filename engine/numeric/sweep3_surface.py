@@ -2,7 +2,9 @@
 (``torch.get_rng_state``/``set_rng_state``, ``initial_seed``, ``seed``, ``Generator.get_state``/
 ``set_state``; ``Generator.seed`` stays the seed's value, not torch's reseeding method),
 ``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``, ``torch.iinfo``, ``dtype.itemsize``,
-``x.numpy(force=True)``, ``flatten`` returning the tensor itself when nothing merges (torch's).
+``x.numpy(force=True)``, ``flatten`` returning the tensor itself when nothing merges (torch's),
+``torch.backends`` (no mps/cuda/cudnn: reported unavailable; cudnn's flags settable) and
+``torch.use_deterministic_algorithms`` (crossgrad is deterministic: the flag is only recorded).
 
 A generator state is crossgrad's own (numpy PCG64's state as JSON bytes, held in an int64 tensor:
 crossgrad has no uint8); it restores crossgrad's streams, not torch's, and torch's states are refused.
@@ -116,7 +118,45 @@ def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return _FLATTEN(self, start_dim, end_dim)
 
 
-FUNCTIONS = ("clamp_max", "clamp_min", "get_rng_state", "iinfo", "initial_seed", "norm", "seed", "set_rng_state")
+class _Switches:
+    """A backend that is not there: ``is_available()``/``is_built()`` False, flags settable."""
+
+    def __init__(self, **flags: Any) -> None:
+        self.__dict__.update(flags)
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def is_built() -> bool:
+        return False
+
+
+class _Backends:
+    """``torch.backends``: the reproducibility and device idioms (``backends.mps.is_available()``,
+    ``backends.cudnn.deterministic = True``) run; nothing but the cpu exists."""
+
+    def __init__(self) -> None:
+        self.mps, self.cuda = _Switches(), _Switches()
+        self.cudnn = _Switches(deterministic=False, benchmark=False, enabled=True, allow_tf32=True)
+
+
+backends = _Backends()
+_DETERMINISTIC = {"on": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Recorded only: every crossgrad kernel is deterministic already."""
+    _DETERMINISTIC["on"] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _DETERMINISTIC["on"]
+
+
+FUNCTIONS = ("are_deterministic_algorithms_enabled", "backends", "use_deterministic_algorithms", "clamp_max",
+             "clamp_min", "get_rng_state", "iinfo", "initial_seed", "norm", "seed", "set_rng_state")
 
 
 def install() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError
+from ..errors import DeviceError, DtypeError
 from . import dtypes
 from .autograd import _mode
 from .dispatch import apply
@@ -28,7 +28,7 @@ class device:
     def __init__(self, type: Any = "cpu", index: int | None = None) -> None:
         name = str(type)  # a device prints as "cpu"
         if name.split(":")[0] != "cpu":
-            raise RuntimeError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
+            raise DeviceError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
                                "(use 'cpu', or torch itself for accelerators)")
         self.type, self.index = "cpu", index
 
@@ -143,7 +143,7 @@ for _name, _fn in _METHODS.items():
 
 
 def _cuda(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    raise RuntimeError("crossgrad runs on one device, 'cpu'; .cuda() is not available")
+    raise DeviceError("crossgrad runs on one device, 'cpu'; .cuda() is not available")
 
 
 Tensor.cuda = _cuda  # type: ignore[attr-defined]

@@ -561,6 +561,27 @@ CASES.update({
     "sdpa names": "q = torch.ones(2, 3, 4, requires_grad=True)\nq4 = torch.ones(1, 2, 3, 4, requires_grad=True)\nout = [type(v.grad_fn).__name__ for v in (F.scaled_dot_product_attention(q, q, q), F.scaled_dot_product_attention(q4, q4, q4, is_causal=True), F.scaled_dot_product_attention(q4, q4, q4, attn_mask=torch.zeros(3, 3)), F.scaled_dot_product_attention(q4, q4, q4, scale=0.1))]",
 })
 
+# devices (one, the cpu), grad modes, autograd forms, whole training / checkpoint / determinism idioms
+CASES.update({
+    "device idioms": "device = 'cuda' if torch.cuda.is_available() else 'mps' if torch.backends.mps.is_available() else 'cpu'\nd2 = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else 'cpu'\nx = torch.ones(2).to(device)\nm = nn.Linear(2, 2).to(device)\nout = (device, d2, str(x.device), str(m.weight.device), str(torch.device(device)), torch.cuda.device_count(), torch.backends.cudnn.is_available())",
+    "to forms": "x = torch.ones(2, requires_grad=True)\nout = [(str(t.dtype), str(t.device), type(t.grad_fn).__name__ if t.grad_fn else None) for t in (x.to('cpu', torch.float64), x.to(device='cpu', dtype=torch.float64), x.to(torch.device('cpu')), x.to('cpu', non_blocking=True), x.to(dtype=torch.float32), x.cpu(), x.double(), x.float(), x.to(x))]",
+    "cuda raises": "out = torch.ones(2).cuda()",
+    "to cuda raises": "out = torch.ones(2).to('cuda')",
+    "device object": "d = torch.device('cpu')\nout = (d.type, d.index, repr(d), str(d), d == 'cpu', torch.device('cpu', 0).index if False else 0, torch.device('cpu:0').type)",
+    "manual_seed types": "g = torch.manual_seed(0)\nout = (type(g).__name__, isinstance(g, torch.Generator))",
+    "no_grad nested set_grad_enabled": "x = torch.ones(2, requires_grad=True)\nwith torch.no_grad():\n    with torch.enable_grad():\n        a = x * 2\n    b = x * 2\nwith torch.set_grad_enabled(False):\n    c = x * 2\ntorch.set_grad_enabled(True)\nd = x * 2\nout = (a.requires_grad, b.requires_grad, c.requires_grad, d.requires_grad, torch.is_grad_enabled())",
+    "inference_mode decorator": "@torch.inference_mode()\ndef f(x):\n    return x * 2\nout = f(torch.ones(2, requires_grad=True)).requires_grad",
+    "detach requires_grad_ chain": "x = torch.ones(2, requires_grad=True)\ny = (x * 2).detach().requires_grad_()\nz = (y * 3).sum()\nz.backward()\nout = (y.grad, x.grad, y.is_leaf)",
+    "backward gradient arg": "x = torch.tensor([1.0, 2.0], requires_grad=True)\ny = x * x\ny.backward(torch.tensor([1.0, 0.5]))\nout = x.grad",
+    "autograd grad create_graph": "x = torch.tensor([1.0, 2.0], requires_grad=True)\ny = (x ** 3).sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\nh, = torch.autograd.grad(g.sum(), x)\nout = (g, h)",
+    "retain_graph": "x = torch.tensor([1.0, 2.0], requires_grad=True)\ny = (x ** 2).sum()\ny.backward(retain_graph=True)\ny.backward()\nout = x.grad",
+    "model parameters count idiom": "m = nn.Sequential(nn.Embedding(10, 8), nn.LayerNorm(8), nn.Dropout(0.1), nn.Linear(8, 10))\nout = (sum(p.numel() for p in m.parameters()), [n for n, p in m.named_parameters() if p.dim() >= 2], [n for n, p in m.named_parameters() if p.dim() < 2])",
+    "AdamW param groups decay idiom": "m = nn.Sequential(nn.Embedding(10, 8), nn.LayerNorm(8), nn.Linear(8, 10))\nfor p in m.parameters():\n    p.data = torch.linspace(-1, 1, p.numel()).reshape(p.shape)\ndecay = [p for p in m.parameters() if p.dim() >= 2]\nno_decay = [p for p in m.parameters() if p.dim() < 2]\nopt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}], lr=1e-2, betas=(0.9, 0.95))\nidx = torch.tensor([[1, 2, 3], [4, 5, 6]])\nfor _ in range(3):\n    opt.zero_grad(set_to_none=True)\n    logits = m(idx)\n    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), idx.view(-1))\n    loss.backward()\n    torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)\n    opt.step()\nout = (loss, list(m.parameters()))",
+    "train eval loop idiom": "torch.manual_seed(0)\ndata = torch.utils.data\nX = torch.linspace(-1, 1, 20).reshape(10, 2)\nY = (X.sum(1) > 0).long()\nloader = data.DataLoader(data.TensorDataset(X, Y), batch_size=4)\nmodel = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Dropout(0.0), nn.Linear(4, 2))\nfor p in model.parameters():\n    p.data = torch.linspace(-0.5, 0.5, p.numel()).reshape(p.shape)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nloss_fn = nn.CrossEntropyLoss()\nlosses = []\nfor epoch in range(2):\n    model.train()\n    for xb, yb in loader:\n        pred = model(xb)\n        loss = loss_fn(pred, yb)\n        loss.backward()\n        opt.step()\n        opt.zero_grad()\n        losses.append(round(loss.item(), 5))\n    model.eval()\n    correct = 0\n    with torch.no_grad():\n        for xb, yb in loader:\n            correct += (model(xb).argmax(1) == yb).type(torch.float).sum().item()\nout = (losses, correct)",
+    "determinism idiom": "torch.backends.cudnn.deterministic = True\ntorch.backends.cudnn.benchmark = False\ntorch.use_deterministic_algorithms(True)\nout = (torch.backends.cudnn.deterministic, torch.are_deterministic_algorithms_enabled(), torch.backends.mps.is_built())\ntorch.use_deterministic_algorithms(False)\ntorch.backends.cudnn.deterministic = False",
+    "checkpoint idiom": "import io\nm = nn.Linear(2, 2)\nopt = torch.optim.Adam(m.parameters())\nm(torch.ones(1, 2)).sum().backward()\nopt.step()\nb = io.BytesIO()\ntorch.save({'epoch': 1, 'model_state_dict': m.state_dict(), 'optimizer_state_dict': opt.state_dict(), 'loss': 0.5}, b)\nb.seek(0)\nck = torch.load(b, weights_only=True)\nm2 = nn.Linear(2, 2)\nopt2 = torch.optim.Adam(m2.parameters())\nm2.load_state_dict(ck['model_state_dict'])\nopt2.load_state_dict(ck['optimizer_state_dict'])\nm2(torch.ones(1, 2)).sum().backward()\nopt2.step()\nm(torch.ones(1, 2)).sum().backward()\nopt.step()\nout = (ck['epoch'], ck['loss'], torch.allclose(m.weight, m2.weight), opt2.state_dict()['state'][0]['step'])",
+})
+
 FIXED = (
     # values and names
     "cos sim zero", "argmin argmax", "logsumexp int", "to copy true", "std mean unbiased",
@@ -574,6 +595,7 @@ FIXED = (
     "norm dtype", "negative step slice", "index tensor int32 like", "int pow negative", "maximum mixed", "repr long",
     "nll all ignored mean nan", "ce all ignored", "Embedding _weight", "reprs across magnitudes and sizes",
     "numpy force", "dtype attributes", "iinfo finfo", "grad assignment bad dtype", "unsqueeze chain grad_fn",
+    "device idioms", "cuda raises", "to cuda raises", "determinism idiom",
     # wrong input: silently accepted before (nan, an int result, a wrong dtype), now torch's error
     "layer_norm int", "dropout int", "sdpa mask int", "bce bad range target", "allclose mixed dtype raises",
     "add_ float into int raises", "arange bad step", "optimizer non-leaf", "optimizer tensor not list",
