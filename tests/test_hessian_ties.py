@@ -66,3 +66,31 @@ def test_a_direction_that_leaves_a_tie_alone_keeps_the_quotient_test(monkeypatch
     bad = set(report.leaves[0].pairs[1].mismatched_indices)  # numeric ~ finite_difference
     assert bad == {(1 * 4 + 3, 0, 0, 1, 3), (3 * 4 + 3, 0, 0, 3, 3)}  # the untied maxima: d^2/dx^2 = 2 w
     # (windows 0 and 2 are tied: their elements are excused by design)
+    assert [c.op for c in report.culprits] == ["max_pool2d"]  # checked alone, the only op at fault
+    assert "max_pool2d under create_graph" in str(report) and "by its output adjoint" in str(report)
+
+
+def test_a_wrong_double_backward_is_named_at_its_own_node(monkeypatch):
+    """pow's VJP with x detached (relu(x)^2 loses its curvature): pow is named, not relu or mul."""
+    good = RULES["pow"]
+
+    def detached(g, saved, node):  # noqa: ANN001, ANN202
+        x = saved[0]._data if hasattr(saved[0], "_data") else saved[0]
+        return (g * node.attrs["exponent"] * x ** (node.attrs["exponent"] - 1),)
+
+    monkeypatch.setitem(RULES, "pow", Rule(good.forward, detached))
+    x = cg.tensor([0.0, 1.5, -2.0], dtype=cg.float64, requires_grad=True)
+    report = cg.check((cg.relu(x) ** 2 * cg.tensor([0.3, -0.7, 1.1], dtype=cg.float64)).sum(), order=2)
+    assert report.verdict == "mismatch"
+    assert [(c.op, c.input, c.index) for c in report.culprits] == [("pow", 0, (1, 1))]
+    from crossgrad.server.wire import response_out
+
+    sent = response_out(report).culprits  # over the wire as a backward culprit with its own message
+    assert [(c.op, c.node) for c in sent] == [("pow", report.culprits[0].node)]
+    assert "checked alone at order 2" in sent[0].message
+
+
+def test_a_right_graph_names_nothing_and_pays_nothing():
+    with np.errstate(all="ignore"):
+        report = cg.check(CASES["max_pool2d"](), order=2)
+    assert report.culprits == [] and "localize" not in report.timings
