@@ -279,6 +279,8 @@ def _flat_shape(shape: tuple, at: dict) -> tuple:
     if not shape:
         return (1,)
     start, end = at["start_dim"] % len(shape), at["end_dim"] % len(shape)
+    if start > end:  # the shape rule's ShapeError is raised by the dispatcher
+        raise ValueError("flatten: start_dim after end_dim")
     return shape[:start] + (-1,) + shape[end + 1 :]
 
 
