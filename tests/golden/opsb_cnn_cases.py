@@ -119,3 +119,40 @@ CASES = {
     # ---- a small CNN written as a user would
     "LeNet-style module": "torch.manual_seed(0)\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)\n        self.bn = nn.BatchNorm2d(6)\n        self.pool = nn.MaxPool2d(2)\n        self.conv2 = nn.Conv2d(6, 16, 5)\n        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(16 * 5 * 5, 10))\n    def forward(self, x):\n        x = self.pool(F.relu(self.bn(self.conv1(x))))\n        return self.fc(F.avg_pool2d(F.relu(self.conv2(x)), 2))\nm = Net().double()\nwith torch.no_grad():\n    for k, p in enumerate(m.parameters()):\n        p.copy_(torch.arange(p.numel(), dtype=torch.float64).reshape(p.shape).mul(0.37 + k).sin().mul(0.2))\nx = torch.arange(3 * 28 * 28, dtype=torch.float64).reshape(3, 1, 28, 28).mul(0.011).sin()\nloss = F.cross_entropy(m(x), torch.tensor([1, 7, 3]))\nloss.backward()\nout = (loss, [(n, p.grad.reshape(-1)[:24], p.grad.sum(), p.grad.pow(2).sum()) for n, p in m.named_parameters()], list(m.state_dict()), m.bn.running_var, m.bn.running_mean)",
 }
+
+RES = "torch.manual_seed(0)\nclass Block(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)\n        self.bn1 = nn.BatchNorm2d(c)\n        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)\n        self.bn2 = nn.BatchNorm2d(c)\n        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 3))\n    def forward(self, x):\n        y = F.relu(self.bn1(self.conv1(x)))\n        return self.head(F.relu(self.bn2(self.conv2(y)) + x))\nm = Block(4).double()\nwith torch.no_grad():\n    for k, p in enumerate(m.parameters()):\n        p.copy_(torch.arange(p.numel(), dtype=torch.float64).reshape(p.shape).mul(0.61 + k).sin().mul(0.3))\n" + X4.replace("2 * 4 * 7 * 6", "2 * 4 * 7 * 6") + "t = torch.tensor([2, 0])\n"
+
+CASES.update({
+    # ---- more module and state semantics
+    "ResNet-style block trained 3 SGD steps": RES + "opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)\nlosses = []\nfor _ in range(3):\n    opt.zero_grad()\n    loss = F.cross_entropy(m(x.detach()), t)\n    loss.backward()\n    opt.step()\n    losses.append(loss.item())\nm.eval()\nout = (losses, m(x.detach()), [(n, b) for n, b in m.named_buffers()], [n for n, _ in m.named_parameters()], list(m.state_dict()), [p.detach() for p in m.parameters()])",
+    "eval freezes running stats and train() restores": RES + "m.eval()\na = m(x)\nrm = m.bn1.running_mean.clone()\nm.train()\nm(x)\nout = (a, rm, m.bn1.running_mean, m.bn1.training, m.head[0].training, m.bn2.num_batches_tracked)",
+    "load_state_dict strict errors": RES + "sd = m.state_dict()\ndel sd['bn1.running_var']\nout = m.load_state_dict(sd)",
+    "load_state_dict non-strict": RES + "sd = m.state_dict()\ndel sd['bn1.running_var']\nsd['extra'] = torch.ones(1)\nr = m.load_state_dict(sd, strict=False)\nout = (list(r.missing_keys), list(r.unexpected_keys))",
+    "frozen conv has no grad": RES + "m.conv1.requires_grad_(False)\nF.cross_entropy(m(x), t).backward()\nout = (m.conv1.weight.grad is None, m.conv2.weight.grad is None, x.grad)",
+    "BatchNorm eval before training": BN + "m = nn.BatchNorm2d(3, eps=1e-3).double()\nm.eval()\ny = m(x)" + G + "out = (y, x.grad, m.num_batches_tracked, type(y.grad_fn).__name__)",
+    "BatchNorm momentum 0 and float32": "x = torch.arange(4 * 3 * 5, dtype=torch.float32).reshape(4, 3, 5).mul(0.53).sin().mul(2).add(0.5).requires_grad_()\nm = nn.BatchNorm1d(3, momentum=0.0)\ny = m(x)" + G + "out = (y, x.grad, m.running_mean, m.running_var, m.weight.grad)",
+    "BatchNorm affine off no stats": BN + "m = nn.BatchNorm2d(3, affine=False, track_running_stats=False).double()\ny = m(x)" + G + "out = (y, x.grad, list(m.state_dict()), repr(m))",
+    "BatchNorm1d eval on 3D": X3 + "m = nn.BatchNorm1d(4).double()\nm(x * 3)\nm.eval()\ny = m(x)" + G + "out = (y, x.grad, m.running_var)",
+    "GroupNorm affine off": X4 + "m = nn.GroupNorm(4, 4, eps=1e-3, affine=False).double()\ny = m(x)" + G + "out = (y, x.grad, list(m.state_dict()), repr(m))",
+    "Dropout2d train zeroes whole channels": "torch.manual_seed(1)\nx = torch.arange(8 * 16 * 3 * 3, dtype=torch.float64).reshape(8, 16, 3, 3).add(1)\ny = nn.Dropout2d(0.5)(x)\nkept = (y == x * 2).flatten(2).all(2)\ndropped = (y == 0).flatten(2).all(2)\nout = (bool((kept | dropped).all()), bool(kept.any()), bool(dropped.any()), y.dtype == x.dtype)",
+    # ---- more conv / pool variants
+    "conv_transpose1d function": X3 + "w = torch.arange(4 * 3 * 3, dtype=torch.float64).reshape(4, 3, 3).cos().requires_grad_()\ny = F.conv_transpose1d(x, w, torch.ones(6, dtype=torch.float64), stride=3, padding=2, output_padding=1, groups=2, dilation=2)" + G + "out = (y, x.grad, w.grad)",
+    "ConvTranspose2d module groups dilation": "torch.manual_seed(0)\nm = nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2, dilation=(1, 2), bias=False).double()\nwith torch.no_grad():\n    m.weight.copy_(torch.arange(m.weight.numel(), dtype=torch.float64).reshape(m.weight.shape).sin())\n" + X4 + "y = m(x)" + G + "out = (y, x.grad, m.weight.grad, repr(m), [(n, tuple(p.shape)) for n, p in m.named_parameters()])",
+    "max_pool2d unbatched and dilation module": "x = torch.arange(3 * 7 * 6, dtype=torch.float64).reshape(3, 7, 6).mul(0.37).sin().requires_grad_()\nm = nn.MaxPool2d((3, 2), stride=2, padding=1, dilation=(2, 1), ceil_mode=True)\ny = m(x)" + G + "out = (y, x.grad, repr(m))",
+    "max_pool2d return_indices ceil padding": X4 + "y, i = F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)" + G + "out = (y, i, x.grad)",
+    "adaptive_max_pool2d larger output": X4 + "y = F.adaptive_max_pool2d(x, (9, 7))" + G + "out = (y, x.grad)",
+    "avg_pool2d tuple kernel no stride": X4 + "y = nn.AvgPool2d((3, 2))(x)" + G + "out = (y, x.grad)",
+    "pad negative constant and replicate 3D": X3 + "y = torch.cat([F.pad(x, (-2, 1), value=0.5).reshape(-1), F.pad(x, (3, 0), mode='replicate').reshape(-1), F.pad(x, (8, 8), mode='reflect').reshape(-1)])" + G + "out = (y, x.grad)",
+    "Upsample scale tuple and UpsamplingBilinear2d": X4 + "y = torch.cat([nn.Upsample(scale_factor=(2, 1.5))(x).reshape(-1), nn.UpsamplingBilinear2d(scale_factor=2)(x).reshape(-1)])" + G + "out = (y, x.grad)",
+    # ---- more bad input
+    "conv2d 3-D weight": X4 + "out = F.conv2d(x, torch.ones(2, 4, 3, dtype=torch.float64))",
+    "conv2d bias wrong size": X4 + "out = F.conv2d(x, torch.ones(2, 4, 3, 3, dtype=torch.float64), torch.ones(3, dtype=torch.float64))",
+    "max_pool2d zero kernel": X4 + "out = F.max_pool2d(x, 0)",
+    "avg_pool2d padding too big": X4 + "out = F.avg_pool2d(x, 2, padding=2)",
+    "adaptive pool negative size": X4 + "out = F.adaptive_avg_pool2d(x, (-1, 2))",
+    "batch_norm running stats wrong size": BN + "out = F.batch_norm(x, torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))",
+    "pixel_shuffle channels not divisible": X4 + "out = F.pixel_shuffle(x, 3)",
+    "interpolate zero size": X4 + "out = F.interpolate(x, size=(0, 3))",
+    "GroupNorm groups do not divide": "out = nn.GroupNorm(3, 4)",
+    "group_norm channels mismatch": X4 + "out = F.group_norm(x, 3)",
+})

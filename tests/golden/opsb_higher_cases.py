@@ -97,3 +97,32 @@ CASES = {
     "hess indexing": hess("(torch.cat([x[[0, 2, 2]], x.reshape(2, 3)[:, 1], torch.stack([x, x.flip(0)]).sum(0)]) ** 3).sum() + torch.where(x > 0, x ** 2, x.exp()).sum() + x.gather(0, torch.tensor([1, 1, 0])).pow(2).sum()", "x = torch.linspace(-1, 1.3, 6, dtype=torch.float64).requires_grad_()\n"),
     "hess float32": hess("(x.exp() * x.sin()).sum() + x.softmax(0)[1]", "x = torch.tensor([0.5, -1.25, 2.0], requires_grad=True)\n"),
 }
+
+MLP = "torch.manual_seed(0)\nm = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()\nwith torch.no_grad():\n    for k, p in enumerate(m.parameters()):\n        p.copy_(torch.arange(p.numel(), dtype=torch.float64).reshape(p.shape).mul(0.7 + k).sin())\nxs = torch.linspace(-1, 1, 15, dtype=torch.float64).reshape(5, 3)\nt = torch.tensor([0, 1, 1, 0, 1])\n"
+
+CASES.update({
+    "gradient-norm penalty on parameters": FLAGS + MLP + "loss = F.cross_entropy(m(xs), t)\ngs = torch.autograd.grad(loss, list(m.parameters()), create_graph=True)\npen = sum(g.pow(2).sum() for g in gs)\n(loss + 0.5 * pen).backward()\nout = ([flags(g) for g in gs], [p.grad for p in m.parameters()])",
+    "hessian over module parameters": MLP + "w0, b0, w1, b1 = [p.detach().clone() for p in m.parameters()]\nout = torch.autograd.functional.hessian(lambda a, c: F.cross_entropy((xs @ a.t() + b0).tanh() @ c.t() + b1, t), (w0, w1))",
+    "third order through softmax and tanh": X + "y = (x.softmax(0) * x.tanh()).sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\nh, = torch.autograd.grad(g[0], x, create_graph=True)\nk, = torch.autograd.grad(h.pow(2).sum(), x)\nout = (g, h.detach(), k)",
+    "create_graph cross_entropy ignore_index and weight": "x = torch.linspace(-1, 1.3, 12, dtype=torch.float64).reshape(4, 3).requires_grad_()\nw = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)\nl = F.cross_entropy(x, torch.tensor([2, -100, 0, 1]), weight=w, ignore_index=-100, label_smoothing=0.2)\ng, = torch.autograd.grad(l, x, create_graph=True)\nhv, = torch.autograd.grad(g, x, torch.arange(12, dtype=torch.float64).reshape(4, 3).cos())\nout = (l, g.detach(), hv)",
+    "leaf used twice and a view input": X + "y = (x * x.exp() + x[0] * x).sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\nout = (torch.autograd.grad(g.sum(), x), torch.autograd.grad(y, x[0], allow_unused=True))",
+    "keyword outputs and inputs": X + "out = torch.autograd.grad(outputs=[(x ** 2).sum()], inputs=[x], grad_outputs=[torch.tensor(2.0, dtype=torch.float64)])",
+    "enable_grad inside no_grad": FLAGS + X + "with torch.no_grad():\n    with torch.enable_grad():\n        y = (x ** 3).sum()\n    g, = torch.autograd.grad(y, x, create_graph=True)\nout = (y.requires_grad, flags(g))",
+    "zero_grad after create_graph": X + "opt = torch.optim.SGD([x], lr=0.1)\n(x ** 3).sum().backward(create_graph=True)\nopt.zero_grad()\nout = x.grad is None",
+    "create_graph through float32 conv": "x = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(1, 2, 4, 4).sin().requires_grad_()\nw = torch.arange(2 * 2 * 3 * 3, dtype=torch.float32).reshape(2, 2, 3, 3).cos().requires_grad_()\ng, = torch.autograd.grad(F.conv2d(x, w, padding=1).tanh().sum(), x, create_graph=True)\n(g ** 2).sum().backward()\nout = (g.detach(), x.grad, w.grad)",
+    "hvp through batch_norm eval and layer_norm weight": XIMG + AF + "ln_w = torch.linspace(0.5, 1.5, 4, dtype=torch.float64).requires_grad_()\nrm, rv = torch.tensor([0.1, -0.2], dtype=torch.float64), torch.tensor([1.5, 0.7], dtype=torch.float64)\nf = lambda a, b: (F.layer_norm(F.batch_norm(a, rm, rv, training=False), (4,), b) ** 3).sum()\nout = (AF.hvp(f, (x, ln_w), (torch.ones_like(x), torch.ones(4, dtype=torch.float64))), AF.hessian(f, (x[:, :, :1], ln_w))[1][1])",
+    "hessian with an unused input": X + AF + "z = torch.ones(2, dtype=torch.float64)\nout = AF.hessian(lambda a, b: (a ** 3).sum(), (x, z))",
+    "hessian strict with an unused input": X + AF + "z = torch.ones(2, dtype=torch.float64)\nout = AF.hessian(lambda a, b: (a ** 3).sum(), (x, z), strict=True)",
+    "jvp and vjp create_graph": FLAGS + X + AF + "o, j = AF.jvp(lambda a: a.exp() * a.sum(), x, torch.ones(3, dtype=torch.float64), create_graph=True)\no2, v = AF.vjp(lambda a: a.exp() * a.sum(), x, torch.ones(3, dtype=torch.float64), create_graph=True)\nj.sum().backward()\nout = (flags(o), flags(j), flags(v), x.grad)",
+    "vjp of a scalar function without v": X + AF + "out = (AF.vjp(lambda a: (a ** 2).sum(), x), AF.jvp(lambda a: (a ** 2).sum(), x, torch.ones(3, dtype=torch.float64)))",
+    "backward twice retain and create_graph mix": X + "y = (x.sin() * x).sum()\ny.backward(retain_graph=True)\ny.backward(create_graph=True)\nout = (x.grad.detach(), x.grad.requires_grad, torch.autograd.grad(x.grad.sum(), x))",
+    "grad of a gradient through max_pool and relu": XIMG + "y = F.max_pool2d(F.relu(x - 0.2), 2).pow(2).sum() + F.avg_pool2d(x, 2, ceil_mode=True).exp().sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\nout = (g.detach(), torch.autograd.grad(g.pow(2).sum(), x))",
+})
+
+CASES.update({
+    # autograd.grad runs only the nodes leading to its inputs (torch's engine): a branch leading
+    # elsewhere is not freed, and an input the graph never reaches frees nothing
+    "grad frees only the branch it ran": "x = torch.tensor([0.5, 1.0], dtype=torch.float64, requires_grad=True)\nz = torch.tensor([2.0, 3.0], dtype=torch.float64, requires_grad=True)\na = x.exp()\ngz, = torch.autograd.grad((a * z).sum(), z)\ngx, = torch.autograd.grad(a.sum(), x)\nout = (gz, gx)",
+    "grad of an unreached input frees nothing": X + "y = (x * x.exp()).sum()\nu, = torch.autograd.grad(y, x[0], allow_unused=True)\nout = (u is None, torch.autograd.grad(y, x))",
+    "create_graph grad then a grad reaching only one leaf": X + W + "y = (w @ x.exp()).pow(2).sum()\ngw, = torch.autograd.grad(y, w, create_graph=True)\nhx, = torch.autograd.grad(gw.sum(), x)\nout = (gw.detach(), hx, torch.autograd.grad(y, x))",
+})
