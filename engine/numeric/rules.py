@@ -301,7 +301,7 @@ SOFTMAX = _unary(lambda x, at: array_kernels.softmax(x, at["dim"]), _softmax_vjp
 LOG_SOFTMAX = _unary(lambda x, at: log_softmax(x, at["dim"]), _log_softmax_vjp)
 
 
-DETACH = Rule(lambda xs, at: (xs[0], None), lambda g, saved, node: (None,))
+DETACH = Rule(lambda xs, at: (xs[0].view(), None), lambda g, saved, node: (None,))  # a view: see Tensor.detach
 
 RULES: dict[str, Rule] = {
     "add": ADD, "sub": SUB, "mul": MUL, "div": DIV, "maximum": MAXIMUM, "minimum": MINIMUM,
