@@ -50,6 +50,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                          "but got: allow_unused=False.")
     allow_unused = bool(allow_unused) or materialize_grads
     outs, ins = _seq(outputs), _seq(inputs)
+    if not ins:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     seeds = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
     if len(seeds) != len(outs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
