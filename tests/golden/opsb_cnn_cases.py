@@ -156,3 +156,13 @@ CASES.update({
     "GroupNorm groups do not divide": "out = nn.GroupNorm(3, 4)",
     "group_norm channels mismatch": X4 + "out = F.group_norm(x, 3)",
 })
+
+TIES = "x = torch.tensor([[[[1.0, 3.0, 3.0, 0.0, 2.0], [3.0, 1.0, 2.0, 2.0, 2.0], [0.0, 0.0, 1.0, 2.0, 2.0], [5.0, 5.0, 5.0, 5.0, 1.0]]]], dtype=torch.float64, requires_grad=True)\n"
+
+CASES.update({
+    # a tie inside a window: the gradient goes to the index torch returns (the first maximum)
+    "max_pool2d ties go to the first maximum": TIES + "y, i = F.max_pool2d(x, 2, 1, return_indices=True)" + G + "out = (y, i, x.grad)",
+    "max_pool2d ties with padding and ceil": TIES + "y, i = F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)" + G + "out = (y, i, x.grad)",
+    "adaptive_max_pool2d ties": TIES + "y, i = F.adaptive_max_pool2d(x, (2, 3), return_indices=True)" + G + "out = (y, i, x.grad)",
+    "default init of the CNN modules": "torch.manual_seed(0)\nms = [nn.ConvTranspose2d(6, 8, 3, groups=2), nn.Conv1d(5, 4, 7), nn.ConvTranspose1d(3, 4, 2)]\nfans = [4 * 9, 5 * 7, 4 * 2]\nout = [(bool(m.weight.abs().max() <= 1 / f ** 0.5), bool(m.weight.abs().max() > 0.8 / f ** 0.5), bool(m.bias.abs().max() <= 1 / f ** 0.5), tuple(m.weight.shape)) for m, f in zip(ms, fans)] + [(nn.BatchNorm2d(3).weight, nn.BatchNorm2d(3).bias, nn.GroupNorm(1, 3).weight, nn.GroupNorm(1, 3).bias)]",
+})

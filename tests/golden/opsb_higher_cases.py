@@ -126,3 +126,13 @@ CASES.update({
     "grad of an unreached input frees nothing": X + "y = (x * x.exp()).sum()\nu, = torch.autograd.grad(y, x[0], allow_unused=True)\nout = (u is None, torch.autograd.grad(y, x))",
     "create_graph grad then a grad reaching only one leaf": X + W + "y = (w @ x.exp()).pow(2).sum()\ngw, = torch.autograd.grad(y, w, create_graph=True)\nhx, = torch.autograd.grad(gw.sum(), x)\nout = (gw.detach(), hx, torch.autograd.grad(y, x))",
 })
+
+CASES.update({
+    # a detached alias of an input read as the input itself under create_graph (wrong second derivatives)
+    "detached intermediate times itself": X + "h = x.tanh()\ny = (h.detach() * h).sum() + (h * h.data).pow(2).sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\nout = (g.detach(), torch.autograd.grad(g.sum(), x))",
+    "detached leaf factor": FLAGS + X + "g, = torch.autograd.grad((x.detach() * x).sum(), x, create_graph=True)\nout = flags(g)",
+    # piecewise-linear ops: torch's gradient depends on the input (zero derivative), so it can be differentiated again
+    "second derivative of piecewise-linear ops": X + "y = (F.relu(x) + x.abs() + F.leaky_relu(x, 0.2) + F.hardtanh(x) + F.relu6(x) + F.max_pool1d(x.reshape(1, 1, 3), 2, 1).sum() + F.adaptive_max_pool2d(x.reshape(1, 1, 1, 3), (1, 2)).sum()).sum() + F.l1_loss(x, torch.zeros(3, dtype=torch.float64)) + x.norm(p=1)\ng, = torch.autograd.grad(y, x, create_graph=True)\nout = (g.detach(), g.requires_grad, torch.autograd.grad(g.sum(), x))",
+    "ReLU net Hessian in the input with frozen weights": "torch.manual_seed(0)\nm = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double().requires_grad_(False)\n" + X + "g, = torch.autograd.grad(m(x).sum(), x, create_graph=True)\nout = (g.requires_grad, torch.autograd.grad(g.sum(), x), torch.autograd.functional.hessian(lambda a: m(a).sum(), x))",
+    "grad with no inputs": X + "out = torch.autograd.grad((x * 2).sum(), [])",
+})
