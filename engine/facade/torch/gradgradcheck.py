@@ -35,6 +35,7 @@ from .gradcheck import (
     float_outputs,
     ignored_keywords,
 )
+from .repeats import unique
 
 PAIRS = (("claimed", "numeric"), ("claimed", "symbolic"), ("claimed", "finite_difference"), *hessian.PAIRS)
 
@@ -75,7 +76,7 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
         generator = torch.Generator().manual_seed(0)
         grad_outputs = [torch.randn(o.shape, generator=generator, dtype=torch.float64).to(o.dtype) for o in outputs]
     grad_outputs = [grad_outputs] if isinstance(grad_outputs, torch.Tensor) else list(grad_outputs)
-    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
+    tensors = unique([v for v in inputs if isinstance(v, torch.Tensor)])
     params = _parameters(func)
     named = {**template.closed_over, **params, **dict(zip(template.leaves[len(params):], tensors))}
     values = {name: leaf_value(name, t) for name, t in named.items()}
