@@ -376,3 +376,19 @@ def test_gradgradcheck_call_shapes() -> None:
     assert outcome(ct.gradgradcheck, CubeFirstOrderOnly.apply, (X,)) is ct.GradcheckError
     with pytest.raises(ct.GradcheckError, match="input 'a'"):
         ct.gradgradcheck(CubeFirstOrderOnly.apply, (X,))
+
+
+def test_gradgradcheck_inputs_and_outputs_as_torch() -> None:
+    lin = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh()).double()
+    cases = [(lambda a: (a ** 3, a.argmax()), (X,)), (lambda a, k, b: a ** 3 * k * b, (X, 2.0, B.detach())),
+             (lin, (_t([0.5, -1.0, 2.0], [1.0, 0.0, -0.5]),)), (torch.tanh, X)]
+    for func, inputs in cases:
+        assert outcome(torch.autograd.gradgradcheck, func, inputs) is True
+        assert outcome(ct.gradgradcheck, func, inputs) is True
+    only_indices = lambda a: a.argmax()  # noqa: E731
+    assert outcome(torch.autograd.gradgradcheck, only_indices, (X,)) is TypeError  # torch crashes
+    assert outcome(ct.gradcheck, only_indices, (X,)) is True and outcome(ct.gradgradcheck, only_indices, (X,)) is True
+    for check in (torch.autograd.gradgradcheck, ct.gradgradcheck):
+        assert outcome(check, lambda a: a ** 2, (X.detach(),)) is ValueError  # nothing requires grad
+    with pytest.raises(ct.GradcheckError, match="input 'a'.*numerical gradient is not zero"):
+        ct.gradgradcheck(lambda a: a.detach() ** 2, (X,))  # torch's own gradgradcheck crashes (TypeError)

@@ -42,6 +42,8 @@ CACHE_SIZE = 32
 LARGE = 100_000  # more differentiable elements: the symbolic witness (confirmed by finite differences) judges
 ALL_WITNESSES = ("numeric", "symbolic", "finite_difference")
 TORCH_DEFAULTS = {"atol": 1e-5, "rtol": 1e-3}
+NOTHING_REQUIRES_GRAD = ("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of them have requires_grad=True.")  # torch's ValueError
 
 
 TORCH_KEYWORDS = frozenset({"eps", "nondet_tol", "check_undefined_grad", "check_grad_dtypes", "check_batched_grad",
@@ -294,8 +296,7 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     if not wanted:
-        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
-                         "but none of them have requires_grad=True.")
+        raise ValueError(NOTHING_REQUIRES_GRAD)
     if outputs and not any(o.requires_grad for o in outputs):
         return _detached(func, inputs, template, rng_state, raise_exception)
     findings: dict[str, _Finding] = {}
