@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import crossgrad
+from crossgrad.engine import offload
 from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
-from . import access_log, batching, errors, wire
+from . import access_log, batching, calls, errors, wire
 from .admission import Admission, BigChecks
 from .errors import Draining
 from .limits import LimitError, Limits
@@ -76,7 +77,8 @@ class CrossgradServicer(wire.ServicerBase):
         if self.big is not None and self.admission.is_big(plan, engine_request):
             with self.admission.big():  # off this thread: small checks keep the interpreter
                 return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
-        return check(engine_request, runner(self.pool, deadline, alive), plan)
+        with offload.using(calls.runner(self.pool, deadline, alive)):  # its other SymPy work too (calls.py)
+            return check(engine_request, runner(self.pool, deadline, alive), plan)
 
     def budget(self, context: Any) -> tuple[float, float, float]:
         """(the symbolic witness's deadline, the call's end, its budget in seconds): the client's
