@@ -14,6 +14,7 @@ run once per copy.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -235,12 +236,14 @@ class Batched:
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
         self.plan, self.leaves = plan, leaves
         self._base: list[Any] | None = None
+        self._lock = threading.Lock()  # batches of one Batched may run on several threads
 
     def _unmoved(self, downstream: list[int]) -> list[Any]:
         """Unperturbed values: every leaf's, and every op node's if a batched forward reads one
         unmoved (that forward runs once, and only then: with every leaf moved, it never does)."""
-        if self._base is None and _reads_unmoved_ops(self.plan, downstream):
-            self._base = evaluator(self.plan)(self.leaves)
+        with self._lock:
+            if self._base is None and _reads_unmoved_ops(self.plan, downstream):
+                self._base = evaluator(self.plan)(self.leaves)
         if self._base is not None:
             return self._base
         values: list[Any] = [None] * (self.plan.output + 1)
