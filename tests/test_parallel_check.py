@@ -22,6 +22,7 @@ def _small_thresholds(monkeypatch):
     """A small graph counts as large (threads), and its joint finite differences take one batch
     per direction (the model sizes would cost seconds of test time)."""
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
+    monkeypatch.setattr(parallel, "idle_core", lambda: True)  # (a loaded test machine still runs threads)
     monkeypatch.setattr(fd_joint, "JOINT_BATCH_ELEMENTS", 1)
 
 
@@ -175,6 +176,18 @@ def test_limit_one_and_the_environment_turn_threads_off(monkeypatch):
     assert not parallel.worth_it(plan)
     monkeypatch.setenv(parallel.ENV, "3")
     assert parallel.configured() == 3
+
+
+def test_a_busy_machine_runs_sequentially(monkeypatch):
+    monkeypatch.undo()
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
+    loss, _ = _loss()
+    plan = crossgrad.engine.graph.validate(crossgrad.engine.numeric.export.to_graph(loss, {})[0])
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    assert not parallel.idle_core() and not parallel.worth_it(plan)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.2, 3.0, 3.0))
+    assert parallel.idle_core() and parallel.worth_it(plan)
 
 
 def test_a_bad_thread_count_is_a_field_error():
