@@ -149,7 +149,8 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False,
     print(f"  the same in process CPU time (less sensitive to other processes on a loaded machine): step "
           f"{cpu_step * 1e3:.1f} ms, cached check {cpu_check * 1e3:.0f} ms = {cpu_check / cpu_step:.1f}x; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"  threads per check: {parallel.threads()} ({parallel.ENV}; a large graph's witnesses side by side)")
+    print(f"  threads per check: {parallel.threads()} ({parallel.ENV}; a large graph's witnesses side by side, "
+          f"when a core is idle: {'yes' if parallel.idle_core() else 'no'} at the end)")
     if sequential:
         one, cpu_one = statistics.median(times["sequential"]), statistics.median(CPU["sequential"])
         print(f"  the cached check on one thread, alternating: {one * 1e3:.0f} ms = {one / step:.1f}x a step; "
