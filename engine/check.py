@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fd_joint, finite_diff, kinks, offload, ops, plan_facts
+from . import fd_joint, finite_diff, kinks, offload, ops, parallel, plan_facts
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -61,11 +61,14 @@ class CheckRequest:
     exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
     deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
+    threads: int | None = None  # at most this many threads for a large graph's witnesses (engine/parallel.py)
 
     def __post_init__(self) -> None:  # a misspelt witness was silently left out
         for i, witness in enumerate(self.witnesses):
             if witness not in (*WITNESSES, "claimed"):
                 raise GraphError(f"witnesses[{i}]", f"unknown witness {witness!r}; one of {[*WITNESSES, 'claimed']}")
+        if not parallel.valid(self.threads):
+            raise GraphError("threads", f"must be a positive integer or None, got {self.threads!r}")
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -156,8 +159,11 @@ def _has_kink_ops(plan: Plan) -> bool:
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
-    """In this process: computed when collected."""
+    """In this process: the tensor tier of a large graph on a pool thread from now on (beside the
+    other witnesses, engine/parallel.py), else computed when collected."""
     run = exact.gradients if tier == "exact" else tensor.gradients
+    if tier == "tensor" and parallel.worth_it(plan):
+        return parallel.start(lambda: run(plan, seed)[0])
     return lambda: run(plan, seed)[0]
 
 
@@ -223,6 +229,8 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
         getattr(pending, "cancel", lambda: None)()
         raise
     found = None if pending is None else _symbolic(pending, tier, timer, report)
+    if isinstance(pending, parallel.Pending):  # its own time on its thread, not the wait for it
+        timer.times["symbolic"] = pending.seconds
     if found is not None:
         grads["symbolic"] = found
     grads = {w: grads[w] for w in WITNESSES if w in grads}  # the report's column order
@@ -599,9 +607,10 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
     stages = split_claimed(plan, claimed)
     if stages:
         request = replace(request, claimed=claimed)
-    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
-    if isinstance(fd, fd_joint.JointDifferences):
-        timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
+    with parallel.limit(request.threads):
+        grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
+        if isinstance(fd, fd_joint.JointDifferences):
+            timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
         report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     return Checking(request, plan, seed, tier, report, timer, grads, fd, kink_values, stages)
