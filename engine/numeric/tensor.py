@@ -166,8 +166,10 @@ class Tensor(TensorMath):
         run_backward([root], [grad], bool(retain_graph))
 
     def detach(self) -> Tensor:
-        """Same values (shared memory), no history, requires_grad=False."""
-        return Tensor._make(self._data)
+        """Same values (shared memory), no history, requires_grad=False. A view, not the same
+        array: a recorded VJP tells its saved inputs apart by array identity, so ``h.detach() * h``
+        under create_graph must not read the detached factor as ``h``."""
+        return Tensor._make(self._data.view())
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
