@@ -27,6 +27,7 @@ from crossgrad.engine.check import CheckRequest, check  # noqa: E402
 from crossgrad.engine.graph import Graph, Leaf, OpNode  # noqa: E402
 from crossgrad.engine.numeric.rules import RULES  # noqa: E402
 from crossgrad.engine.numeric.ruletools import Rule, traced  # noqa: E402
+
 from tests.catalogue_inputs import all_cases  # noqa: E402
 from tests.graphs import case_request  # noqa: E402
 

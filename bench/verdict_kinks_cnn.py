@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of ops, one lambda each)
 """Random graphs of the newer kink ops on integer leaves (a bench, not a test): max/avg/adaptive
 pooling, amax/max(dim), clamp/hardtanh/leaky_relu/elu/relu, -inf masks before softmax /
 log_softmax / logsumexp, layer_norm, training batch_norm, conv2d — ties and kinks everywhere.
