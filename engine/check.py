@@ -131,12 +131,15 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
     def at_kink(index: tuple[int, ...], a: float, b: float) -> bool:
         left, right, noise = finite_diff.one_sided(plan, seed, leaf, index)
-        if within(min(left, right), max(left, right), a, b, noise):
+        if not all(map(math.isfinite, (left, right, noise))):  # f not finite nearby (a NaN loss): the hull alone
+            left, right, noise = math.nan, math.nan, 0.0
+        elif within(min(left, right), max(left, right), a, b, noise):
             return True
         bounds = hull(index)
         if bounds is None or abs(bounds[1] - bounds[0]) <= 10 * (finite_diff.STEP + tol.rtol) * max(map(abs, bounds)):
             return False  # the branch choices do not move this element: it is not at a kink
-        return within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
+        ends = [v for v in (left, right) if math.isfinite(v)]
+        return within(min([bounds[0], *ends]), max([bounds[1], *ends]), a, b, noise)
 
     return at_kink
 

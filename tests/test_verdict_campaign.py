@@ -47,3 +47,37 @@ def test_a_wrong_log_softmax_rule_on_a_masked_row_is_still_caught(monkeypatch):
     w = np.where(ROWS, 0.0, RNG.standard_normal((3, 4)))  # masked outputs ignored: f has no -1e9 terms
     report = check(CheckRequest(_masked("log_softmax", -1e9, w), tier="exact"))
     assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric", str(report)
+
+
+def _nan_loss_with_kinks():
+    import crossgrad as torch
+    import crossgrad.nn.functional as F  # noqa: N812
+
+    r = np.random.default_rng(0)
+    x = torch.tensor(r.integers(-2, 3, (2, 2, 4, 4)).astype(float), dtype=torch.float64, requires_grad=True)
+    mask = np.zeros((2, 2, 4, 4), bool)
+    mask[0, 0, 1] = True  # one fully masked row: softmax NaN there, so the loss is NaN
+    t = F.leaky_relu(torch.softmax(F.hardtanh(x).masked_fill(torch.tensor(mask), float("-inf")), -1), 0.1)
+    return (t * torch.tensor(r.integers(1, 4, (2, 2, 4, 4)) * 0.5)).sum()
+
+
+def test_kinks_under_a_nan_loss_are_judged_by_the_branch_hull():
+    """leaky_relu at 0 (masked softmax outputs) with a NaN loss: the one-sided quotients are NaN, so
+    every kink element was a mismatch (numeric -0.0 vs symbolic -0.12); the hull decides them."""
+    import crossgrad as torch
+
+    with np.errstate(all="ignore"):
+        report = torch.check(_nan_loss_with_kinks())
+    assert report.verdict == "non_finite", str(report)
+    pair = report.leaves[0].pairs[0]
+    assert pair.witnesses == ("numeric", "symbolic") and pair.mismatched == 0 and pair.kinks > 0
+
+
+def test_a_wrong_leaky_relu_rule_under_a_nan_loss_is_still_a_mismatch(monkeypatch):
+    import crossgrad as torch
+
+    rule = RULES["leaky_relu"]
+    monkeypatch.setitem(RULES, "leaky_relu", Rule(rule.forward, lambda g, s, n: (rule.vjp(g, s, n)[0] * 1.5,)))
+    with np.errstate(all="ignore"):
+        report = torch.check(_nan_loss_with_kinks())
+    assert report.verdict == "mismatch", str(report)
