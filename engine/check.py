@@ -25,6 +25,7 @@ from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
+from .value_domains import refuse_out_of_domain
 
 TIERS = ("auto", "exact", "tensor", "off")
 EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
@@ -568,6 +569,7 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
     if request.program:
         return _run_program(request, plan, tier, report, timer)
     seed = _seed(plan, request.seed)
+    refuse_out_of_domain(plan)
     claimed = dict(request.claimed)
     stages = split_claimed(plan, claimed)
     if stages:

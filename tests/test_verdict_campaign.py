@@ -81,3 +81,19 @@ def test_a_wrong_leaky_relu_rule_under_a_nan_loss_is_still_a_mismatch(monkeypatc
     with np.errstate(all="ignore"):
         report = torch.check(_nan_loss_with_kinks())
     assert report.verdict == "mismatch", str(report)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_binary_cross_entropy_outside_its_domain_is_refused_by_field_as_torch_refuses(order):
+    """An input of 2.0 (or -1, or NaN) made the witnesses disagree on nonsense: `mismatch`."""
+    from crossgrad.engine.graph import GraphError
+
+    for bad in (2.0, -1.0, float("nan")):
+        graph = Graph((Leaf("x", np.array([bad, 0.5]), True), Leaf("y", np.array([0.5, 1.0]), False),
+                       OpNode("p", "add", ("x", "x")), OpNode("l", "binary_cross_entropy", ("p", "y"))), "l")
+        with pytest.raises(GraphError, match="all elements of input should be between 0 and 1") as err:
+            check(CheckRequest(graph, order=order))
+        assert err.value.path == "graph.nodes[3].inputs[0]" and "'p'" in str(err.value)
+    inside = Graph((Leaf("x", np.array([0.3, 0.5]), True), Leaf("y", np.array([0.5, 1.0]), False),
+                    OpNode("l", "binary_cross_entropy", ("x", "y"))), "l")
+    assert check(CheckRequest(inside, order=order)).verdict in ("agree", "convention")
