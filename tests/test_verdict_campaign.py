@@ -97,3 +97,14 @@ def test_binary_cross_entropy_outside_its_domain_is_refused_by_field_as_torch_re
     inside = Graph((Leaf("x", np.array([0.3, 0.5]), True), Leaf("y", np.array([0.5, 1.0]), False),
                     OpNode("l", "binary_cross_entropy", ("x", "y"))), "l")
     assert check(CheckRequest(inside, order=order)).verdict in ("agree", "convention")
+
+
+@pytest.mark.parametrize("tier", ["exact", "tensor"])
+def test_pow_at_a_zero_base_agrees(tier):
+    """SymPy writes d a^b / da as a^b b / a: 0/0 at a = 0 made the symbolic witness NaN alone there
+    (the exact tier's whole element), a mismatch blaming it; b a^(b-1) is PyTorch's rule."""
+    graph = Graph((Leaf("a", np.array([0.0, 2.0, -1.5, 0.0]), True), Leaf("b", np.array([1.0, 2.0, 3.0, 2.0]), False),
+                   OpNode("p", "pow_tensor", ("a", "b")), OpNode("l", "sum", ("p",))), "l")
+    report = check(CheckRequest(graph, tier=tier))
+    assert report.verdict == "agree", str(report)
+    np.testing.assert_allclose(report.leaves[0].grads["symbolic"], [1.0, 4.0, 3 * 2.25, 0.0])
