@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import offload
 from .compare import MISMATCH, KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
@@ -163,7 +164,7 @@ def check_order2(request: Any, localize: bool = True) -> Report:
     if "finite_difference" in request.witnesses:
         found["finite_difference"] = timer.run("finite_difference", lambda: fd_hvps(plan, seed, vs))
     notes = [f"order 2: {how}"]
-    sym, tier, why = timer.run("symbolic", lambda: symbolic_hvps(plan, seed, vs, request))
+    sym, tier, why = timer.run("symbolic", lambda: _symbolic_witness(plan, seed, vs, request))
     if sym is None:
         notes.append(f"{why}; symbolic did not run")
     else:
@@ -189,6 +190,20 @@ def check_order2(request: Any, localize: bool = True) -> Report:
 def _numeric_off(report: Report) -> bool:
     return report.verdict == MISMATCH and any(p.verdict == MISMATCH and "numeric" in p.witnesses
                                               for leaf in report.leaves for p in leaf.pairs)
+
+
+def _symbolic_witness(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str, str]:
+    """symbolic_hvps where the caller runs SymPy (engine/offload.py: a server's worker, under the
+    call's deadline); when it overran or its worker failed, no symbolic witness and why."""
+    from .check import WitnessTimeout
+
+    if "symbolic" not in request.witnesses or request.tier == "off":
+        return symbolic_hvps(plan, seed, vs, request)
+    try:
+        return offload.call(symbolic_hvps, plan, seed, vs, request)
+    except WitnessTimeout as err:
+        what = str(err) if str(err).startswith("symbolic witness failed") else f"symbolic witness timed out ({err})"
+        return None, "off", f"{what}; the other witnesses still answered"
 
 
 def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:

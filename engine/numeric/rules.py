@@ -279,6 +279,8 @@ def _flat_shape(shape: tuple, at: dict) -> tuple:
     if not shape:
         return (1,)
     start, end = at["start_dim"] % len(shape), at["end_dim"] % len(shape)
+    if start > end:  # the shape rule's ShapeError is raised by the dispatcher
+        raise ValueError("flatten: start_dim after end_dim")
     return shape[:start] + (-1,) + shape[end + 1 :]
 
 
@@ -299,7 +301,7 @@ SOFTMAX = _unary(lambda x, at: array_kernels.softmax(x, at["dim"]), _softmax_vjp
 LOG_SOFTMAX = _unary(lambda x, at: log_softmax(x, at["dim"]), _log_softmax_vjp)
 
 
-DETACH = Rule(lambda xs, at: (xs[0], None), lambda g, saved, node: (None,))
+DETACH = Rule(lambda xs, at: (xs[0].view(), None), lambda g, saved, node: (None,))  # a view: see Tensor.detach
 
 RULES: dict[str, Rule] = {
     "add": ADD, "sub": SUB, "mul": MUL, "div": DIV, "maximum": MAXIMUM, "minimum": MINIMUM,
