@@ -68,6 +68,8 @@ def main() -> int:
             loss, names = one(r, dtype)
             report = torch.check(loss)
         counts[report.verdict] = counts.get(report.verdict, 0) + 1
+        if (k + 1) % 20 == 0:
+            print(f"  {k + 1} graphs: {counts}", flush=True)
         if report.verdict == "mismatch":
             bad += 1
             print(f"graph {k} ({'float64' if k % 2 else 'float32'}): {' -> '.join(names)}: MISMATCH\n{report}", flush=True)
