@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from crossgrad.engine import ops  # noqa: E402
 from crossgrad.engine.check import CheckRequest, check  # noqa: E402
-from crossgrad.engine.graph import Graph, Leaf, OpNode  # noqa: E402
+from crossgrad.engine.graph import Graph, Leaf, validate  # noqa: E402
 from crossgrad.engine.numeric.rules import RULES  # noqa: E402
 from crossgrad.engine.numeric.ruletools import Rule, traced  # noqa: E402
 
@@ -61,14 +61,14 @@ def planted(op: str, bug: Callable[[list, Any], list]) -> Rule:
 
 def _scaled(request: CheckRequest, k: float) -> CheckRequest:
     """The same graph with its output times k (a seed scaled by k)."""
-    seed = np.ones(()) if request.seed is None else np.asarray(request.seed)
+    plan = validate(request.graph)
+    seed = np.ones(plan.shapes[plan.output]) if request.seed is None else np.asarray(request.seed)
     return CheckRequest(request.graph, seed * k, tier=request.tier)
 
 
 def _first_leaf_shape(request: CheckRequest) -> tuple:
     """The shape of the first input's gradient (flattening a 1-D one changes nothing)."""
-    node = next(n for n in request.graph.nodes if isinstance(n, OpNode))
-    first = next(n for n in request.graph.nodes if isinstance(n, Leaf) and n.name == node.inputs[0])
+    first = next(n for n in request.graph.nodes if isinstance(n, Leaf) and n.requires_grad)
     return np.shape(first.value)
 
 
