@@ -83,6 +83,33 @@ def cases() -> Iterator[Case]:
     yield ("hardtanh at its bound", [OpNode("c", "hardtanh", ("x",), {"min_val": -1.0, "max_val": 1.0}),
                                      OpNode("q", "square", ("c",)), OpNode("l", "sum", ("q",))],
            lambda x: F.hardtanh(x).square().sum(), {"x": np.array([-1.0, 1.0, 0.5, 2.0])}, {})
+    # windows that hold a NaN or only -inf (session 6): torch's gradient must not be a mismatch
+    nanwin = np.array([[[[1.0, np.nan, 2.0, 0.5], [0.3, 0.1, 4.0, 0.2]]]])
+    keep = np.array([False, True])
+    yield ("max_pool2d NaN window masked out", [OpNode("p", "max_pool2d", ("x",), {"kernel_size": (2, 2)}),
+                                                OpNode("f", "masked_fill", ("p", "m"), {"value": 0.0}),
+                                                OpNode("q", "square", ("f",)), OpNode("l", "sum", ("q",))],
+           lambda x, m: F.max_pool2d(x, 2).masked_fill(m, 0.0).square().sum(), {"x": nanwin}, {"m": ~keep})
+    img = rng(30).standard_normal((1, 1, 4, 4))
+    sq = np.zeros((1, 1, 4, 4), bool)
+    sq[..., :2, :2] = True
+    yield ("max_pool2d padded all -inf window", [OpNode("f", "masked_fill", ("x", "m"), {"value": float("-inf")}),
+                                                 OpNode("p", "max_pool2d", ("f",), {"kernel_size": (2, 2), "padding": (1, 1)}),
+                                                 OpNode("e", "exp", ("p",)), OpNode("l", "sum", ("e",))],
+           lambda x, m: F.max_pool2d(x.masked_fill(m, float("-inf")), 2, padding=1).exp().sum(), {"x": img}, {"m": sq})
+    rows = np.zeros((3, 4), bool)
+    rows[0] = True
+    yield ("log_softmax fully masked row (-1e9)", [OpNode("f", "masked_fill", ("x", "m"), {"value": -1e9}),
+                                                   OpNode("s", "log_softmax", ("f",), {"dim": -1}), OpNode("q", "mul", ("s", "w")),
+                                                   OpNode("l", "sum", ("q",))],
+           lambda x, m, w: (torch.log_softmax(x.masked_fill(m, -1e9), -1) * w).sum(), {"x": rng(31).standard_normal((3, 4))},
+           {"m": rows, "w": np.where(rows, 0.0, rng(32).standard_normal((3, 4)))})
+    yield ("amax over a fully masked row", [OpNode("f", "masked_fill", ("x", "m"), {"value": float("-inf")}),
+                                            OpNode("a", "amax", ("f",), {"dim": (1,)}), OpNode("e", "exp", ("a",)),
+                                            OpNode("l", "sum", ("e",))],
+           lambda x, m: x.masked_fill(m, float("-inf")).amax(1).exp().sum(), {"x": rng(33).standard_normal((3, 4))}, {"m": rows})
+    yield ("pow at a zero base", [OpNode("p", "pow_tensor", ("x", "c")), OpNode("l", "sum", ("p",))],
+           lambda x, c: (x ** c).sum(), {"x": np.array([0.0, 2.0, -1.5, 0.0])}, {"c": np.array([1.0, 2.0, 3.0, 2.0])})
     # masked softmax
     s = rng(1).standard_normal((4, 4))
     causal = np.triu(np.ones((4, 4), bool), 1)

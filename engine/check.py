@@ -26,6 +26,7 @@ from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, policy
+from .value_domains import refuse_out_of_domain
 
 TIERS = ("auto", "exact", "tensor", "off")
 EXACT_BUDGET = 4_000_000  # placeholder evaluations (exact.estimate_work) the auto tier allows
@@ -135,12 +136,15 @@ def _kink_test(plan: Plan, seed: np.ndarray, leaf: int, values: list[np.ndarray]
 
     def at_kink(index: tuple[int, ...], a: float, b: float) -> bool:
         left, right, noise = finite_diff.one_sided(plan, seed, leaf, index)
-        if within(min(left, right), max(left, right), a, b, noise):
+        if not all(map(math.isfinite, (left, right, noise))):  # f not finite nearby (a NaN loss): the hull alone
+            left, right, noise = math.nan, math.nan, 0.0
+        elif within(min(left, right), max(left, right), a, b, noise):
             return True
         bounds = hull(index)
         if bounds is None or abs(bounds[1] - bounds[0]) <= 10 * (finite_diff.STEP + tol.rtol) * max(map(abs, bounds)):
             return False  # the branch choices do not move this element: it is not at a kink
-        return within(min(bounds[0], left, right), max(bounds[1], left, right), a, b, noise)
+        ends = [v for v in (left, right) if math.isfinite(v)]
+        return within(min([bounds[0], *ends]), max([bounds[1], *ends]), a, b, noise)
 
     return at_kink
 
@@ -603,6 +607,7 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
     if request.program:
         return _run_program(request, plan, tier, report, timer, symbolic)
     seed = _seed(plan, request.seed)
+    refuse_out_of_domain(plan)
     claimed = dict(request.claimed)
     stages = split_claimed(plan, claimed)
     if stages:

@@ -31,6 +31,7 @@ from .hessian_symbolic import symbolic_hvps
 from .precision import gradient_dtypes
 from .report import LeafReport, Report, finish_leaf
 from .tolerance import Tolerance, policy
+from .value_domains import refuse_out_of_domain
 
 FULL_HESSIAN_MAX = 16  # differentiable elements up to which the full Hessian is checked
 DIRECTIONS = 3  # seeded directions above that
@@ -156,6 +157,7 @@ def check_order2(request: Any, localize: bool = True) -> Report:
     _refuse_first_order_fields(request)
     plan = validate(request.graph)
     seed = _seed(plan, request.seed)
+    refuse_out_of_domain(plan)
     vs, how = directions(plan, request.fd_seed)
     timer = _Timer()
     found = {"numeric": timer.run("numeric", lambda: numeric_hvps(plan, seed, vs))}

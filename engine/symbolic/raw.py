@@ -115,12 +115,16 @@ Env = list  # the placeholders' raw values, then each common subexpression's, in
 Node = Callable[[Env], Raw]
 
 _BINARY = {"add": libmp.mpf_add, "mul": libmp.mpf_mul}
-EXP_LIMIT_BITS = 14  # exp(x) for |x| >= 2^14 is taken as inf (or 0): e^16384 ~ 1e7115, past any float
+# exp(x) for |x| >= 2^40 is taken as inf (or 0): nested exps stop there. Below it mpmath's exp is
+# cheap (its exponent a ~40-bit integer) and exact, so a log_softmax row masked with -1e9 or a
+# logsumexp of 2e4 stays finite, as PyTorch's (which subtracts the row's max); 2^14 made them
+# log(0) = -inf and blamed the numeric forward.
+EXP_LIMIT_BITS = 40
 
 
 def _bounded_exp(x: Raw, prec: int, rnd: str) -> Raw:
-    """exp without the blow-up: mpmath would build an integer of ~x bits (minutes, or OverflowError
-    "too many digits") for a value that is inf or 0 in every float format anyway."""
+    """exp without the blow-up: past 2^40, exp of exp would build an integer of ~x bits (minutes,
+    or OverflowError "too many digits") for a value that is inf or 0 in every float format."""
     sign, man, exp, bc = x
     if man and exp + bc > EXP_LIMIT_BITS:
         return libmp.fzero if sign else libmp.finf

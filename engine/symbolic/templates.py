@@ -32,6 +32,8 @@ def partials(template: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[sp.Expr]:
     """sympy.diff of ``template`` by each symbol. A sum (or a constant times a sum) is
     differentiated term by term, touching only the terms that hold the symbol: O(K) instead of
     O(K^2) for a K-term dot product, same result."""
+    if any(p.exp.free_symbols for p in template.atoms(sp.Pow)):  # a**b: diff writes a**b*b/a, 0/0 at a = 0
+        return [sp.powsimp(sp.diff(template, v)) for v in symbols]  # b*a**(b - 1), as PyTorch's rule
     scale, body = sp.Integer(1), template
     if isinstance(template, sp.Mul):
         sums = [f for f in template.args if isinstance(f, sp.Add)]
