@@ -94,11 +94,11 @@ def test_a_symbolic_failure_on_its_thread_is_reported_as_before(monkeypatch):
 
 
 def test_a_finite_difference_error_surfaces_and_leaves_no_work_behind(monkeypatch):
-    def broken(self, deltas):
+    def broken(self, stacks):
         time.sleep(0.01)
         raise FloatingPointError("planted in a batch")
 
-    monkeypatch.setattr(finite_diff._Objective, "_sides", broken)
+    monkeypatch.setattr(finite_diff.Batched, "outputs", broken)
     loss, names = _loss()
     for threads in (1, 2):
         with pytest.raises(FloatingPointError, match="planted in a batch"):
