@@ -103,7 +103,7 @@ def test_a_finite_difference_error_surfaces_and_leaves_no_work_behind(monkeypatc
     for threads in (1, 2):
         with pytest.raises(FloatingPointError, match="planted in a batch"):
             crossgrad.check(loss, names=names, tier="tensor", threads=threads)
-    assert parallel._executor().submit(lambda: "idle").result(timeout=5) == "idle"
+    assert parallel._submit(lambda: "idle").result(timeout=5) == "idle"  # every worker idle again
     workers = [t for t in threading.enumerate() if t.name.startswith("crossgrad-check")]
     assert len(workers) <= parallel.configured() - 1
 
@@ -195,3 +195,24 @@ def test_a_bad_thread_count_is_a_field_error():
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(GraphError, match="threads"):
             CheckRequest(crossgrad.engine.numeric.export.to_graph(loss, {})[0], threads=bad)
+
+
+def test_a_busy_pool_runs_the_parts_in_the_caller(monkeypatch):
+    """Another check's part holds every worker: this one's run in its own thread, none queue."""
+    release, held = threading.Event(), []
+    try:
+        while (future := parallel._submit(lambda: release.wait(10))) is not None:
+            held.append(future)
+            assert len(held) <= 16
+        assert held and parallel._submit(lambda: None) is None
+        me = threading.current_thread().name
+        assert set(parallel.map_ordered(lambda _: threading.current_thread().name, range(4))) == {me}
+        lazy = parallel.start(lambda: threading.current_thread().name)
+        assert not isinstance(lazy, parallel.Pending) and lazy() == me
+        loss, names = _loss()
+        report = crossgrad.check(loss, names=names, tier="tensor")
+        assert report.verdict == "agree" and report.timings["symbolic"] > 0
+    finally:
+        release.set()
+    assert all(f.result(timeout=5) for f in held)
+    assert isinstance(parallel.start(lambda: 1), parallel.Pending)
