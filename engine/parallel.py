@@ -74,11 +74,12 @@ def limit(count: int | None) -> Iterator[None]:
 
 
 def idle_core() -> bool:
-    """Whether a core is likely free: the 1-minute load average is below the core count minus one
-    half. On a saturated machine a second thread gained nothing (two threads of numpy products ran
-    0.93-1.08x as fast as one at load 2.2-7 on 2 cores) and cost ~9% more CPU time."""
+    """Whether some core was idle lately: the 1-minute load average (this process's own threads
+    included) is below the core count. On a saturated machine a second thread gained nothing (two
+    threads of numpy products ran 0.93-1.08x as fast as one at load 2.2-7 on 2 cores) and cost
+    ~9% more CPU time."""
     try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
     except OSError:
         return True
 

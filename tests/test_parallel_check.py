@@ -186,7 +186,7 @@ def test_a_busy_machine_runs_sequentially(monkeypatch):
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
     assert not parallel.idle_core() and not parallel.worth_it(plan)
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.2, 3.0, 3.0))
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.9, 3.0, 3.0))
     assert parallel.idle_core() and parallel.worth_it(plan)
 
 
