@@ -178,3 +178,9 @@ def hulls(plan: Plan, seed: np.ndarray, values: list[np.ndarray]) -> dict[int, t
                 hi[leaf] = g if leaf not in hi else np.maximum(hi[leaf], g)
     return {leaf: (lo[leaf], hi[leaf]) for leaf in lo}
 
+
+
+from .numeric import loss_kinks  # noqa: E402 (the smooth losses' bound, a kink at order 2)
+
+BRANCHES.update({op: loss_kinks.branch(op) for op in loss_kinks.BOUND})
+KINK_AT.update({op: loss_kinks.on_bound(op) for op in loss_kinks.BOUND})

@@ -115,11 +115,28 @@ def _stack(rows: list[Tensor], shape: tuple) -> Tensor:
     return total.reshape(shape + tuple(rows[0].shape))
 
 
+def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: bool) -> None:
+    """torch's checks of ``strategy``; forward-mode's Jacobian has the same numbers, so crossgrad
+    computes it in reverse mode once torch would accept the call."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+    if strategy == "reverse-mode":
+        return
+    if create_graph:
+        raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
+                                  '`strategy="forward-mode"` are not supported together (yet).')
+    if strict:
+        raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and '
+                           '`strategy="forward-mode"` are not supported together (yet).')
+    if not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian is only implemented for `vectorize=True`.")
+
+
 def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """d out / d in, shaped out.shape + in.shape (nested tuples for tuple outputs/inputs)."""
-    if strategy != "reverse-mode":
-        raise NotImplementedError("crossgrad computes jacobians in reverse mode only")
+    _check_strategy(strategy, create_graph, strict, vectorize)
     tin, ins = _as_tuple(inputs)
     ins = _prepare(ins, create_graph)
     tout, outs = _as_tuple(func(*ins))
@@ -142,6 +159,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
 def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
     """The Hessian of a scalar function: the jacobian of its gradient."""
+    _check_strategy(outer_jacobian_strategy, create_graph, strict, vectorize)
     tin, ins = _as_tuple(inputs)
 
     def gradient(*xs: Tensor) -> tuple:

@@ -192,8 +192,9 @@ def node_class(grad_fn_name: str) -> type[Node]:
     return cls
 
 
-def _dependencies(roots: Iterable[Any]) -> dict[Any, int]:
-    """How many edges reach each node from the roots (iterative DFS)."""
+def _dependencies(roots: Iterable[Any], parents: dict[Any, list[Any]] | None = None) -> dict[Any, int]:
+    """How many edges reach each node from the roots (iterative DFS); each node's parents too
+    when a dict is given."""
     deps: dict[Any, int] = {}
     stack = list(roots)
     seen = set(stack)
@@ -203,10 +204,25 @@ def _dependencies(roots: Iterable[Any]) -> dict[Any, int]:
             if nxt is None:
                 continue
             deps[nxt] = deps.get(nxt, 0) + 1
+            if parents is not None:
+                parents.setdefault(nxt, []).append(node)
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
     return deps
+
+
+def _leading_to(parents: dict[Any, list[Any]], targets: Iterable[Any]) -> set[Any]:
+    """The nodes with an edge path to some target: autograd.grad runs only those (as torch's
+    engine does), so a branch that leads to no input is neither computed nor freed."""
+    found: set[Any] = set()
+    stack = list(targets)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in found:
+                found.add(parent)
+                stack.append(parent)
+    return found
 
 
 def run_backward(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
@@ -230,12 +246,14 @@ def run_backward(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
 
 def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
           capture: dict[Any, int] | None, create_graph: bool) -> list[Any]:
-    deps = _dependencies(roots)
+    parents: dict[Any, list[Any]] | None = None if capture is None else {}
+    deps = _dependencies(roots, parents)
     pending: dict[Any, np.ndarray] = {}
     for root, grad in zip(roots, grads):
         pending[root] = pending[root] + grad if root in pending else grad
     ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
     captured: list[np.ndarray | None] = [None] * (len(capture) if capture else 0)
+    through = None if parents is None else _leading_to(parents, capture or ())
     stored: set[int] = set()
     owned: dict[int, np.ndarray] = {}  # pending arrays no one else holds (may be added into)
     while ready:
@@ -244,6 +262,9 @@ def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
         owned.pop(id(grad), None)
         if capture is not None and node in capture:
             captured[capture[node]] = grad
+        if through is not None and node not in through:  # no input behind it: neither run nor freed
+            _skip_subgraph(node, deps, pending, ready)
+            continue
         if type(node) is AccumulateGrad:
             if capture is None:
                 _store(node.variable, grad, stored, create_graph)

@@ -203,9 +203,10 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
                 recompute_scale_factor: bool | None = None) -> Tensor:
     """Nearest / bilinear resampling of (N, C, H, W), nearest / linear of (N, C, L), to ``size``
     or by ``scale_factor`` (torch's index rules)."""
-    if mode not in ("nearest", "linear", "bilinear"):
-        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, linear, bilinear)")
-    if align_corners is not None and mode == "nearest":
+    if mode not in ("nearest", "linear", "bilinear", "nearest-exact", "bicubic", "area"):
+        raise NotImplementedError(f"interpolate mode {mode!r} is not supported (nearest, nearest-exact, "
+                                  "linear, bilinear, bicubic, area)")
+    if align_corners is not None and mode in ("nearest", "nearest-exact", "area"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if recompute_scale_factor and size is not None:
@@ -219,6 +220,9 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
         size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
             scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    if mode in ("nearest-exact", "bicubic", "area"):
+        from .interp_modes import resample
+        return resample(input, _tup(size, nd), scales if nd == 2 else scales[1:], mode, bool(align_corners))
     attrs = {"size": _tup(size, nd), "mode": mode, "align_corners": bool(align_corners),
              "scale_h": scales[0], "scale_w": scales[1]}
     return _run("interpolate", (input,), attrs)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from . import dispatch
 from .autograd import run_backward
+from .shape_api import stack
 from .tensor import Tensor, _root_and_grad
 
 
@@ -31,18 +33,25 @@ def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool | None = None, is_grads_batched: bool = False,
-         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``;
-    materialize_grads gives zeros for unused inputs (implies allow_unused, as torch)."""
+    materialize_grads gives zeros for unused inputs (implies allow_unused, as torch); torch's
+    positional order (only_inputs is deprecated and ignored, as in torch)."""
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
+                      "accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported; loop over the "
-                                  "grad_outputs or use crossgrad.autograd.functional.jacobian")
+        return _batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                        materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
     allow_unused = bool(allow_unused) or materialize_grads
     outs, ins = _seq(outputs), _seq(inputs)
+    if not ins:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     seeds = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
     if len(seeds) != len(outs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
@@ -70,6 +79,34 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         else:
             result.append(Tensor._make(g.astype(t._data.dtype, copy=True)))
     return tuple(result)
+
+
+def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | None,
+             create_graph: bool, allow_unused: bool | None, materialize_grads: bool) -> tuple:
+    """is_grads_batched: each grad_output's first dimension is a batch of seeds; the gradients
+    are stacked along a new first dimension (one backward per seed, as torch's vmap computes)."""
+    outs = _seq(outputs)
+    seeds: list[Any] = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
+    for i, (o, g) in enumerate(zip(outs, seeds)):
+        if not isinstance(g, Tensor) or g.ndim == 0:
+            raise ValueError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but "
+                             "that input is a Tensor of dimensionality 0 so expected in_dim to satisfy "
+                             "0 <= in_dim < 0.")
+        if tuple(g.shape[1:]) != tuple(o.shape):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as "
+                "the batch dimension. The sizes of the remaining dimensions are expected to match the "
+                f"shape of corresponding output, but a mismatch was detected: grad_output[{i}] has a "
+                f"shape of {list(g.shape[1:])} and output[{i}] has a shape of {list(o.shape)}.")
+    sizes = {int(g.shape[0]) for g in seeds}
+    if len(sizes) != 1:
+        raise RuntimeError(f"vmap: Expected all tensors to have the same size in the mapped dimension, "
+                           f"got sizes {sorted(sizes)} for the mapped dimension")
+    n = sizes.pop()
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    rows = [grad(outputs, inputs, [g[k] for g in seeds], retain or k < n - 1, create_graph,
+                 allow_unused=allow_unused, materialize_grads=materialize_grads) for k in range(n)]
+    return tuple(None if col[0] is None else stack(list(col)) for col in zip(*rows))
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import CrossgradError
 from . import dispatch
 from .tensor import Tensor
+from .vjp_inputs import linked
 
 
 class HigherOrderError(CrossgradError, NotImplementedError):
@@ -337,16 +338,26 @@ def run_vjp(node: Any, grad: Tensor) -> tuple:
     if saved is not None:
         live = {id(t._data): as_rule(t) for t in node.inputs if t is not None}
         live[id(node.out)] = as_rule(Tensor._make(node.out, node))
-        saved = _substitute(saved, live)
+        saved = _substitute(saved, live, node.inputs)
     prev, _current.op = _current.op, node.op
     try:
         grads = node.vjp(as_rule(grad), saved, node)
     finally:
         _current.op = prev
-    return tuple(as_plain(g) for g in grads)
+    return linked(node, tuple(as_plain(g) for g in grads))
 
 
-def _substitute(saved: Any, live: dict) -> Any:
+def _substitute(saved: Any, live: dict, inputs: tuple) -> Any:
+    """Saved arrays as the live tensors they are. Two inputs may share one array (``h[:] * h``
+    under no_grad, ``h.detach() * h``): an input saved at its own position is taken by position."""
     if isinstance(saved, tuple):
-        return tuple(live.get(id(s), s) if isinstance(s, np.ndarray) else s for s in saved)
+        return tuple(_positional(s, k, inputs, live) for k, s in enumerate(saved))
     return live.get(id(saved), saved) if isinstance(saved, np.ndarray) else saved
+
+
+def _positional(s: Any, k: int, inputs: tuple, live: dict) -> Any:
+    if not isinstance(s, np.ndarray):
+        return s
+    if k < len(inputs) and inputs[k] is not None and inputs[k]._data is s:
+        return as_rule(inputs[k])
+    return live.get(id(s), s)

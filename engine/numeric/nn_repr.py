@@ -29,6 +29,8 @@ def _conv(self: Any) -> str:
         s += f", groups={self.groups}"
     if self.bias is None:
         s += ", bias=False"
+    if getattr(self, "padding_mode", "zeros") != "zeros":
+        s += f", padding_mode={self.padding_mode}"
     return s
 
 

@@ -27,6 +27,12 @@ def _huber(x: Arr, y: Arr, at: dict) -> Arr:
     return np.where(np.abs(d) <= delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
 
 
+def _huber_grad(x: Arr, y: Arr, at: dict) -> Arr:
+    """d inside |d| < delta, else delta sign(d): torch's double backward is 0 at |d| == delta."""
+    d, delta = x - y, at["delta"]
+    return np.where(np.abs(d) < delta, d, delta * np.sign(d))
+
+
 def _kl(x: Arr, y: Arr, at: dict) -> Arr:
     """target (log target - input); 0 where target == 0 (xlogy)."""
     if at["log_target"]:
@@ -67,7 +73,7 @@ def _opposite(grad: Callable[[Arr, Arr, dict], Arr]) -> Callable[[Arr, Arr, dict
 _PARTS: dict[str, tuple[Callable, Callable]] = {
     "l1_loss": (lambda x, y, at: np.abs(x - y), _opposite(lambda x, y, at: np.sign(x - y))),
     "smooth_l1_loss": (_smooth_l1, _opposite(_smooth_l1_grad)),
-    "huber_loss": (_huber, _opposite(lambda x, y, at: np.clip(x - y, -at["delta"], at["delta"]))),
+    "huber_loss": (_huber, _opposite(_huber_grad)),
     "kl_div": (_kl, _kl_grads),
     "binary_cross_entropy": (_bce, _bce_grads),
 }
@@ -139,7 +145,8 @@ def _nll_vjp(g: Arr, xs: tuple, node: Any) -> tuple:
     a constant one-hot matrix times a column linear in g (no scatter, no in-place write)."""
     rows, safe, weights = _nll_parts(tuple(data(x) for x in xs), node.attrs)
     red = node.attrs["reduction"]
-    scale = g.reshape(-1) if red == "none" else g / weights.sum() if red == "mean" else g
+    total = weights.sum()
+    scale = g.reshape(-1) if red == "none" else (g / total if total else g * 0) if red == "mean" else g
     picked = np.zeros(rows.shape, rows.dtype)
     picked[np.arange(len(safe)), safe] = 1
     grad = picked * (-weights * scale).reshape(-1, 1)

@@ -11,6 +11,8 @@ from crossgrad.engine.numeric import functional_cnn as F
 from crossgrad.engine.numeric.nn import Module, Parameter, _uniform
 from crossgrad.engine.numeric.tensor import Tensor
 
+from . import conv_options
+
 
 def _tup(value: Any, nd: int) -> tuple[int, ...]:
     return (int(value),) * nd if isinstance(value, int) else tuple(int(v) for v in value)
@@ -26,8 +28,7 @@ class _ConvNd(Module):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ValueError("in_channels and out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported (only 'zeros')")
+        conv_options.check_mode(padding_mode, self._transposed, type(self).__name__)
         nd = self._nd
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode = padding_mode
@@ -53,12 +54,14 @@ class Conv1d(_ConvNd):
     _nd = 1
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = conv_options.padded(self, input)
+        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_ConvNd):
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        input, padding = conv_options.padded(self, input)
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -70,9 +73,10 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  conv_options.output_padding(self, input, output_size), self.groups,
+                                  self.dilation)
 
 
 class MaxPool2d(Module):

@@ -11,6 +11,7 @@ from crossgrad.engine.numeric.functional_cnn_more import dropout1d, pixel_unshuf
 from crossgrad.engine.numeric.nn import Module
 from crossgrad.engine.numeric.tensor import Tensor
 from crossgrad.nn.cnn import ConvTranspose2d, Dropout2d, Upsample
+from crossgrad.nn.conv_options import output_padding
 
 
 class _PadNd(Module):
@@ -101,9 +102,9 @@ class UpsamplingBilinear2d(Upsample):
 class ConvTranspose1d(ConvTranspose2d):
     _nd = 1
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+                                  output_padding(self, input, output_size), self.groups, self.dilation)
 
 
 class Dropout1d(Dropout2d):

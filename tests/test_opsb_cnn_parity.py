@@ -1,0 +1,37 @@
+"""Issue 12 as a PyTorch user writes it: conv1d/conv2d/conv_transpose2d options (int/tuple/'same'/
+'valid' padding, dilation, groups, bias=None, output_padding, padding_mode, output_size), pooling
+options (stride default, padding, dilation, ceil_mode, return_indices, count_include_pad,
+divisor_override, adaptive sizes), batch norm's running statistics (momentum, momentum=None,
+num_batches_tracked, track_running_stats=False, affine=False, 1d on 2-D and 3-D), flatten,
+interpolate modes, pad, module names and state_dict keys, a LeNet-style net, and torch's error
+types. Each case (tests/golden/opsb_cnn_cases.py) runs under ``import crossgrad as torch`` and is
+compared with torch 2.13's recorded result (opsb_sweep.json) and, when installed, live torch."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import crossgrad
+import crossgrad.nn.functional as CF
+import pytest
+
+from tests.golden.opsb_cnn_cases import CASES
+from tests.opsb_parity import compare, run
+
+GOLDEN = json.loads(pathlib.Path(__file__).with_name("golden").joinpath("opsb_sweep.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_as_torch_recorded(name: str) -> None:
+    compare(GOLDEN[name], run(CASES[name], crossgrad, CF, crossgrad.nn))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_as_live_torch(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as TF
+
+    want = run(CASES[name], torch, TF, torch.nn)
+    want = {"error": type(want).__name__} if isinstance(want, BaseException) else want
+    compare(want, run(CASES[name], crossgrad, CF, crossgrad.nn))
