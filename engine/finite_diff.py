@@ -70,14 +70,10 @@ class _Objective:
               batch_elements: int = BATCH_ELEMENTS) -> tuple[np.ndarray, np.ndarray]:
         """f(x + d) and f(x - d) for each perturbation, a batch at a time."""
         per_batch = max(1, batch_elements // max(1, 2 * self.batched.widest(leaves)))
-        starts = range(0, count, per_batch)
-        if count and parallel.worth_it(self.batched.plan):  # each side of a batch is an item for the threads
-            items = [(at, sign) for at in starts for sign in (1, -1)]
-            found = parallel.map_ordered(
-                lambda item: self._side(deltas(item[0], min(item[0] + per_batch, count)), item[1]), items)
-            parts = list(zip(found[::2], found[1::2]))
-        else:
-            parts = [self._sides(deltas(at, min(at + per_batch, count))) for at in starts]
+        # batches are items for the threads: the same stacks as one thread's, so the same bits (a
+        # batch split into its two sides computed some conv products with other GEMM shapes)
+        parts = parallel.map_ordered(lambda at: self._sides(deltas(at, min(at + per_batch, count))),
+                                     range(0, count, per_batch), parallel.worth_it(self.batched.plan))
         if not parts:
             return np.zeros(0), np.zeros(0)
         if len(parts) == 1:
@@ -95,13 +91,6 @@ class _Objective:
         out = self.batched.outputs(stacks)
         f = (out * self.seed).reshape(len(out), -1).sum(axis=1)
         return f[:k], f[k:]
-
-    def _side(self, deltas: dict[int, np.ndarray], sign: int) -> np.ndarray:
-        """f(x + d) (sign 1) or f(x - d) (sign -1) for each perturbation: ``_sides``'s half, the
-        same values (each copy goes through the graph on its own), half its memory."""
-        stacks = {leaf: (np.add if sign > 0 else np.subtract)(self.base[leaf], d) for leaf, d in deltas.items()}
-        out = self.batched.outputs(stacks)
-        return (out * self.seed).reshape(len(out), -1).sum(axis=1)
 
     def at_base(self) -> float:
         """f at the unmoved point."""
