@@ -216,3 +216,11 @@ def test_a_busy_pool_runs_the_parts_in_the_caller(monkeypatch):
         release.set()
     assert all(f.result(timeout=5) for f in held)
     assert isinstance(parallel.start(lambda: 1), parallel.Pending)
+
+
+def test_a_check_without_finite_differences_runs():
+    """A request naming no finite-difference witness has no differences to describe (the merge of
+    the thread limit once described them anyway: AttributeError on None)."""
+    loss, _ = _loss()
+    report = crossgrad.check(loss, witnesses=("numeric",), tier="off")
+    assert report.finite_difference == "off" and report.verdict == "skipped"
