@@ -21,6 +21,7 @@ from crossgrad.engine.symbolic import tensor
 def _small_thresholds(monkeypatch):
     """A small graph counts as large (threads), and its joint finite differences take one batch
     per direction (the model sizes would cost seconds of test time)."""
+    monkeypatch.setenv(parallel.ENV, "2")  # (threads are opt-in)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
     monkeypatch.setattr(parallel, "idle_core", lambda: True)  # (a loaded test machine still runs threads)
     monkeypatch.setattr(fd_joint, "JOINT_BATCH_ELEMENTS", 1)
@@ -180,6 +181,9 @@ def test_limit_one_and_the_environment_turn_threads_off(monkeypatch):
 
 def test_a_busy_machine_runs_sequentially(monkeypatch):
     monkeypatch.undo()
+    monkeypatch.delenv(parallel.ENV, raising=False)
+    assert parallel.configured() == 1  # off unless asked for
+    monkeypatch.setenv(parallel.ENV, "2")
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
     loss, _ = _loss()
     plan = crossgrad.engine.graph.validate(crossgrad.engine.numeric.export.to_graph(loss, {})[0])
