@@ -15,9 +15,9 @@ check is slower, its caches evicted: printed, not used); medians are reported. P
 memory is tracemalloc's, measured after the timing (it slows allocation) for one step and one
 check of the same model. On a shared machine, run with OPENBLAS_NUM_THREADS=1 (numpy's
 multi-threaded BLAS under load made single steps vary 10x between rounds; torch runs on 1 thread).
-A large graph's check runs its witnesses side by side on CROSSGRAD_CHECK_THREADS threads (default
-2, engine/parallel.py): its process CPU time counts every thread; ``--sequential-too`` also times
-the check on one thread in alternating rounds.
+With CROSSGRAD_CHECK_THREADS=2 (default 1, engine/parallel.py) a large graph's check runs its
+witnesses side by side on two threads: its process CPU time counts every thread;
+``--sequential-too`` also times the check on one thread in alternating rounds.
 """
 
 from __future__ import annotations

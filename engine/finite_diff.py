@@ -70,6 +70,8 @@ class _Objective:
               batch_elements: int = BATCH_ELEMENTS) -> tuple[np.ndarray, np.ndarray]:
         """f(x + d) and f(x - d) for each perturbation, a batch at a time."""
         per_batch = max(1, batch_elements // max(1, 2 * self.batched.widest(leaves)))
+        # batches are items for the threads: the same stacks as one thread's, so the same bits (a
+        # batch split into its two sides computed some conv products with other GEMM shapes)
         parts = parallel.map_ordered(lambda at: self._sides(deltas(at, min(at + per_batch, count))),
                                      range(0, count, per_batch), parallel.worth_it(self.batched.plan))
         if not parts:

@@ -12,9 +12,9 @@ ones a handoff costs more than it saves. Nor do they when every core is busy (``
 The threads are one process-wide pool of ``threads() - 1`` workers, created on first use; the
 calling thread is the other one.
 
-``CROSSGRAD_CHECK_THREADS`` (default 2, or 1 on a one-core machine): threads one check may use,
-the caller's included; the pool is sized when first used. ``1`` turns threads off;
-``crossgrad.check(..., threads=1)`` turns them off for one check.
+``CROSSGRAD_CHECK_THREADS`` (default 1: off): threads one check may use, the caller's included;
+the pool is sized when first used. ``crossgrad.check(..., threads=1)`` turns them off for one
+check (``threads`` can only lower the environment's count).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from typing import Any, TypeVar
 from .graph import Leaf, Plan
 
 ENV = "CROSSGRAD_CHECK_THREADS"
-DEFAULT_THREADS = 2
+DEFAULT_THREADS = 1  # opt-in: on this project's shared 2-core machine a second thread did not pay (see idle_core)
 MIN_ELEMENTS = 1 << 18  # elements one forward pass computes below which nothing goes to threads
 T = TypeVar("T")
 
 _pool: ThreadPoolExecutor | None = None
+_idle: threading.Semaphore | None = None
 _pool_lock = threading.Lock()
 _limit: contextvars.ContextVar[int | None] = contextvars.ContextVar("crossgrad_check_threads", default=None)
 
@@ -73,11 +74,12 @@ def limit(count: int | None) -> Iterator[None]:
 
 
 def idle_core() -> bool:
-    """Whether a core is likely free: the 1-minute load average is below the core count minus one
-    half. On a saturated machine a second thread gained nothing (two threads of numpy products ran
-    0.93-1.08x as fast as one at load 2.2-7 on 2 cores) and cost ~9% more CPU time."""
+    """Whether some core was idle lately: the 1-minute load average (this process's own threads
+    included) is below the core count. On a saturated machine a second thread gained nothing (two
+    threads of numpy products ran 0.93-1.08x as fast as one at load 2.2-7 on 2 cores) and cost
+    ~9% more CPU time."""
     try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
     except OSError:
         return True
 
@@ -96,34 +98,43 @@ def worth_it(plan: Plan) -> bool:
     return False
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
+def _executor() -> tuple[ThreadPoolExecutor, threading.Semaphore]:
+    """The pool and its count of idle workers."""
+    global _pool, _idle
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max(1, configured() - 1), thread_name_prefix="crossgrad-check")
-        return _pool
+        if _pool is None or _idle is None:
+            workers = max(1, configured() - 1)
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="crossgrad-check")
+            _idle = threading.Semaphore(workers)
+        return _pool, _idle
 
 
-def _submit(fn: Callable[[], T]) -> Future[T]:
-    """``fn`` on a pool thread, in a copy of the caller's context (numpy's errstate, the limit)."""
-    return _executor().submit(contextvars.copy_context().run, fn)
+def _submit(fn: Callable[[], T]) -> Future[T] | None:
+    """``fn`` on an idle pool thread, in a copy of the caller's context (numpy's errstate, the
+    limit); None when every worker is busy (another check's part: nothing queues behind it)."""
+    pool, idle = _executor()
+    if not idle.acquire(blocking=False):
+        return None
+
+    def run() -> T:
+        try:
+            return fn()
+        finally:
+            idle.release()
+
+    return pool.submit(contextvars.copy_context().run, run)
 
 
 class Pending:
     """A task started on the pool: call it for the result (its error is raised there);
     ``cancel()`` drops it if not started, else waits for it to end. ``seconds``: its own run time."""
 
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self.seconds = 0.0
+    def __init__(self, future: Future[Any], timing: list[float]) -> None:
+        self._future, self._timing = future, timing
 
-        def timed() -> T:
-            start = time.perf_counter()
-            try:
-                return fn()
-            finally:
-                self.seconds = time.perf_counter() - start
-
-        self._future = _submit(timed)
+    @property
+    def seconds(self) -> float:
+        return self._timing[0]
 
     def __call__(self) -> Any:
         return self._future.result()
@@ -133,18 +144,29 @@ class Pending:
             self._future.exception()  # wait: no work of a failed check goes on behind its back
 
 
-def start(fn: Callable[[], T]) -> Pending:
-    """``fn`` begun on a pool thread now."""
-    return Pending(fn)
+def start(fn: Callable[[], T]) -> Pending | Callable[[], T]:
+    """``fn`` begun on an idle pool thread now, or (every worker busy) ``fn`` itself, computed
+    when collected."""
+    timing = [0.0]
+
+    def timed() -> T:
+        begun = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            timing[0] = time.perf_counter() - begun
+
+    future = _submit(timed)
+    return fn if future is None else Pending(future, timing)
 
 
 def map_ordered(fn: Callable[[T], Any], items: Sequence[T] | Iterable[T], parallel: bool = True) -> list[Any]:
-    """``[fn(x) for x in items]``, the items shared between the caller and ``threads() - 1`` pool
-    threads, each taking the next item not yet taken (a pool thread busy elsewhere joins in when
-    it frees up, or never). Returns once every item is done; a failing item's error is raised after
-    the others ended, the first in order (as the loop would raise it)."""
+    """``[fn(x) for x in items]``, the items shared between the caller and up to ``threads() - 1``
+    idle pool threads, each taking the next item not yet taken. Returns once every item is done;
+    a failing item's error is raised after the others ended, the first in order (as the loop
+    would raise it)."""
     items = list(items)
-    helpers = min(threads() - 1, len(items) - 1) if parallel else 0
+    helpers = min(threads() - 1, len(items) - 1) if parallel else 0  # (idle ones only: _submit)
     if helpers < 1:
         return [fn(x) for x in items]
     results: list[Any] = [None] * len(items)
@@ -169,7 +191,8 @@ def map_ordered(fn: Callable[[T], Any], items: Sequence[T] | Iterable[T], parall
                 finished.notify_all()
 
     for _ in range(helpers):
-        _submit(work)
+        if _submit(work) is None:
+            break
     work()
     with finished:  # items a pool thread took are waited for; one it never took is not there
         finished.wait_for(lambda: state["done"] == state["next"])

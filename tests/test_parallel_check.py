@@ -21,6 +21,7 @@ from crossgrad.engine.symbolic import tensor
 def _small_thresholds(monkeypatch):
     """A small graph counts as large (threads), and its joint finite differences take one batch
     per direction (the model sizes would cost seconds of test time)."""
+    monkeypatch.setenv(parallel.ENV, "2")  # (threads are opt-in)
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
     monkeypatch.setattr(parallel, "idle_core", lambda: True)  # (a loaded test machine still runs threads)
     monkeypatch.setattr(fd_joint, "JOINT_BATCH_ELEMENTS", 1)
@@ -94,16 +95,16 @@ def test_a_symbolic_failure_on_its_thread_is_reported_as_before(monkeypatch):
 
 
 def test_a_finite_difference_error_surfaces_and_leaves_no_work_behind(monkeypatch):
-    def broken(self, deltas):
+    def broken(self, stacks):
         time.sleep(0.01)
         raise FloatingPointError("planted in a batch")
 
-    monkeypatch.setattr(finite_diff._Objective, "_sides", broken)
+    monkeypatch.setattr(finite_diff.Batched, "outputs", broken)
     loss, names = _loss()
     for threads in (1, 2):
         with pytest.raises(FloatingPointError, match="planted in a batch"):
             crossgrad.check(loss, names=names, tier="tensor", threads=threads)
-    assert parallel._executor().submit(lambda: "idle").result(timeout=5) == "idle"
+    assert parallel._submit(lambda: "idle").result(timeout=5) == "idle"  # every worker idle again
     workers = [t for t in threading.enumerate() if t.name.startswith("crossgrad-check")]
     assert len(workers) <= parallel.configured() - 1
 
@@ -180,13 +181,16 @@ def test_limit_one_and_the_environment_turn_threads_off(monkeypatch):
 
 def test_a_busy_machine_runs_sequentially(monkeypatch):
     monkeypatch.undo()
+    monkeypatch.delenv(parallel.ENV, raising=False)
+    assert parallel.configured() == 1  # off unless asked for
+    monkeypatch.setenv(parallel.ENV, "2")
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 1000)
     loss, _ = _loss()
     plan = crossgrad.engine.graph.validate(crossgrad.engine.numeric.export.to_graph(loss, {})[0])
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
     assert not parallel.idle_core() and not parallel.worth_it(plan)
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.2, 3.0, 3.0))
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.9, 3.0, 3.0))
     assert parallel.idle_core() and parallel.worth_it(plan)
 
 
@@ -195,6 +199,27 @@ def test_a_bad_thread_count_is_a_field_error():
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(GraphError, match="threads"):
             CheckRequest(crossgrad.engine.numeric.export.to_graph(loss, {})[0], threads=bad)
+
+
+def test_a_busy_pool_runs_the_parts_in_the_caller(monkeypatch):
+    """Another check's part holds every worker: this one's run in its own thread, none queue."""
+    release, held = threading.Event(), []
+    try:
+        while (future := parallel._submit(lambda: release.wait(10))) is not None:
+            held.append(future)
+            assert len(held) <= 16
+        assert held and parallel._submit(lambda: None) is None
+        me = threading.current_thread().name
+        assert set(parallel.map_ordered(lambda _: threading.current_thread().name, range(4))) == {me}
+        lazy = parallel.start(lambda: threading.current_thread().name)
+        assert not isinstance(lazy, parallel.Pending) and lazy() == me
+        loss, names = _loss()
+        report = crossgrad.check(loss, names=names, tier="tensor")
+        assert report.verdict == "agree" and report.timings["symbolic"] > 0
+    finally:
+        release.set()
+    assert all(f.result(timeout=5) for f in held)
+    assert isinstance(parallel.start(lambda: 1), parallel.Pending)
 
 
 def test_a_check_without_finite_differences_runs():

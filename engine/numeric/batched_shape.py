@@ -91,7 +91,8 @@ def _layer_norm(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: l
     if not any(flags[1:]):
         return fwd(xs, at)[0]
     count = next(x.shape[0] for x, f in zip(xs, flags) if f)
-    return np.stack([fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0] for b in range(count)])
+    outs = [fwd(tuple(x[b] if f else x for x, f in zip(xs, flags)), at)[0] for b in range(count)]
+    return outs[0][None] if count == 1 else np.stack(outs)  # (one copy: a view, no stacking copy)
 
 
 def _scatter_add(fwd: Callable, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
