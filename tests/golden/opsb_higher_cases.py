@@ -136,3 +136,22 @@ CASES.update({
     "ReLU net Hessian in the input with frozen weights": "torch.manual_seed(0)\nm = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double().requires_grad_(False)\n" + X + "g, = torch.autograd.grad(m(x).sum(), x, create_graph=True)\nout = (g.requires_grad, torch.autograd.grad(g.sum(), x), torch.autograd.functional.hessian(lambda a: m(a).sum(), x))",
     "grad with no inputs": X + "out = torch.autograd.grad((x * 2).sum(), [])",
 })
+
+X6 = "x = torch.linspace(-1, 1.3, 6, dtype=torch.float64).requires_grad_()\n"
+
+CASES.update({
+    "hess prod with a zero and var std dims": hess("torch.cat([x, torch.zeros(1, dtype=torch.float64)])[[0, 1, 6, 2]].prod() + x.reshape(2, 3).var(1, correction=0).sum() + x.reshape(2, 3).std(0).pow(3).sum() + x.reshape(2, 3).prod(1).sum() + x.reshape(3, 2).logsumexp(1).exp().sum()", X6),
+    "hess shape ops": hess("(torch.stack(x.reshape(2, 3).split([1, 2], dim=1)[1].chunk(2, 0)).permute(2, 1, 0) ** 2).sum() * (torch.bmm(x.reshape(1, 2, 3), x.reshape(1, 3, 2)).sum() + x.reshape(3, 2).t().flip(0)[0].sum() + x.reshape(2, 1, 3).expand(2, 2, 3).transpose(0, 2).sum(0).prod())", X6),
+    "hess masked_fill clamp tensor bounds where": hess("(x.masked_fill(x < -0.5, 0.25) ** 3).sum() + torch.clamp(x, x.detach() * 0 - 0.3, x.flip(0).detach()).pow(2).sum() + torch.where(x > 0, x.exp(), x.sin() * x).sum()", X6),
+    "hess resampling and padding": hess("(F.interpolate(x, size=(4, 6), mode='nearest') ** 2).sum() + F.interpolate(x, scale_factor=1.5, mode='bicubic', align_corners=True).pow(3).sum() + (F.pad(x, (1, 2, 1, 1), mode='reflect').sin() * F.pad(x, (1, 2, 1, 1), mode='replicate')).sum() + F.pixel_shuffle(x.reshape(1, 4, 2, 3)[:, :4], 2).pow(3).sum()", "x = torch.arange(1 * 4 * 2 * 3, dtype=torch.float64).reshape(1, 4, 2, 3).mul(0.41).sin().requires_grad_()\n"),
+    "hess instance_norm and layer_norm affine": hess("(F.instance_norm(x) * torch.arange(24, dtype=torch.float64).reshape(1, 4, 2, 3).cos()).pow(2).sum() + F.layer_norm(x, (2, 3), x[0, 0].detach() + 1, x[0, 1].detach()).pow(3).sum()", "x = torch.arange(1 * 4 * 2 * 3, dtype=torch.float64).reshape(1, 4, 2, 3).mul(0.41).sin().requires_grad_()\n"),
+    "hess embedding weight": hess("F.embedding(torch.tensor([[0, 2], [2, 1]]), x.reshape(3, 2)).tanh().pow(2).sum() + F.embedding(torch.tensor([1, 0]), x.reshape(3, 2), padding_idx=0).exp().sum()", X6),
+    "hess mse smooth_l1 kl bce": hess("F.mse_loss(x.tanh(), x.detach().flip(0), reduction='sum') + F.smooth_l1_loss(x, x.detach().flip(0) * 0.3, beta=0.5) + F.kl_div(x.reshape(2, 3).log_softmax(1), torch.tensor([[0.2, 0.3, 0.5], [0.1, 0.0, 0.9]], dtype=torch.float64), reduction='batchmean') + F.binary_cross_entropy(x.sigmoid(), torch.tensor([0.0, 1.0, 0.5, 1.0, 0.0, 0.3], dtype=torch.float64))", X6),
+    "hess softplus log1p expm1 pow negative base": hess("(F.softplus(x * 20, beta=0.5, threshold=5) + torch.log1p(x * x) + torch.expm1(x) + x.pow(2) * x.pow(3) + (x - 2).pow(3) + x.sigmoid().pow(0.5)).sum()", X6),
+})
+
+CASES.update({
+    "zero_grad set_to_none False after create_graph": X + "opt = torch.optim.SGD([x], lr=0.1)\n(x ** 3).sum().backward(create_graph=True)\ng = x.grad\nopt.zero_grad(set_to_none=False)\nout = (x.grad, x.grad.requires_grad, x.grad.grad_fn is None, g.detach())",
+    "module zero_grad set_to_none False after create_graph": "m = nn.Linear(3, 1).double()\nm(torch.ones(3, dtype=torch.float64)).pow(2).sum().backward(create_graph=True)\nm.zero_grad(set_to_none=False)\nout = (m.weight.grad, m.weight.grad.requires_grad)",
+    "SGD and Adam steps after create_graph": X + "z = x.detach().clone().requires_grad_()\nopts = [torch.optim.SGD([x], lr=0.1, momentum=0.9), torch.optim.Adam([z], lr=0.1)]\nfor _ in range(2):\n    for p, opt in zip((x, z), opts):\n        opt.zero_grad()\n        (p ** 3).sum().backward(create_graph=True)\n        opt.step()\nout = (x.detach(), z.detach(), x.requires_grad, x.grad_fn is None, x.grad.detach())",
+})
