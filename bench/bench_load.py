@@ -115,6 +115,7 @@ class Load:
         self.stop = threading.Event()
         self.latencies: list[float] = []
         self.errors: Counter[str] = Counter()
+        self.messages: dict[str, str] = {}  # the first message of each error code
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, args=(targets, i)) for i in range(clients)]
 
@@ -133,6 +134,7 @@ class Load:
                 except RemoteError as err:
                     with self.lock:
                         self.errors[err.code] += 1
+                        self.messages.setdefault(err.code, str(err))
 
     def __enter__(self) -> Load:
         for t in self.threads:
@@ -151,7 +153,8 @@ def summary(load: Load, seconds: float) -> str:
         return f"no successful checks; errors {dict(load.errors)}"
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     return (f"{len(lat)} checks, {len(lat) / seconds:.1f}/s, p50 {statistics.median(lat) * 1e3:.1f} ms, "
-            f"p99 {p99 * 1e3:.1f} ms, errors {dict(load.errors) or 0}")
+            f"p99 {p99 * 1e3:.1f} ms, errors {dict(load.errors) or 0}"
+            + "".join(f"\n   first {code}: {message}" for code, message in load.messages.items()))
 
 
 def run_load(seconds: float, clients: int) -> dict:

@@ -15,6 +15,9 @@ check is slower, its caches evicted: printed, not used); medians are reported. P
 memory is tracemalloc's, measured after the timing (it slows allocation) for one step and one
 check of the same model. On a shared machine, run with OPENBLAS_NUM_THREADS=1 (numpy's
 multi-threaded BLAS under load made single steps vary 10x between rounds; torch runs on 1 thread).
+A large graph's check runs its witnesses side by side on CROSSGRAD_CHECK_THREADS threads (default
+2, engine/parallel.py): its process CPU time counts every thread; ``--sequential-too`` also times
+the check on one thread in alternating rounds.
 """
 
 from __future__ import annotations
@@ -97,8 +100,9 @@ def peak_mb(fn: Callable[[], Any]) -> float:
         tracemalloc.stop()
 
 
-def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False) -> None:
+def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False, sequential: bool = False) -> None:
     import crossgrad
+    from crossgrad.engine import parallel
 
     label, make = MODELS[key]
     model, loss, optimizer = make(crossgrad, quick)
@@ -106,16 +110,16 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False)
     theirs = stepper(*make(torch, quick), kind="torch") if torch is not None else None
     names = dict(model.named_parameters())
 
-    def check() -> tuple[float, Any]:
+    def check(threads: int | None = None, kind: str = "check") -> tuple[float, Any]:
         start, cpu = time.perf_counter(), time.process_time()
-        report = crossgrad.check(loss(), names=names)
-        CPU.setdefault("check", []).append(time.process_time() - cpu)
+        report = crossgrad.check(loss(), names=names, threads=threads)
+        CPU.setdefault(kind, []).append(time.process_time() - cpu)
         return time.perf_counter() - start, report
 
     ours(), theirs and theirs()  # warm up
     cold, report = check() if not step_only else (0.0, None)
     CPU.clear()
-    times: dict[str, list[float]] = {"step": [], "torch": [], "check": [], "after": []}
+    times: dict[str, list[float]] = {"step": [], "torch": [], "check": [], "after": [], "sequential": []}
     last = report
     for _ in range(rounds):  # steps back to back, as in training: the step the check is measured against
         times["step"].append(ours())
@@ -125,6 +129,8 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False)
         seconds, last = check()
         times["check"].append(seconds)
         times["after"].append(ours())  # a step right after a check (its caches evicted): shown, not used
+        if sequential:  # the same check on one thread, alternating with the default
+            times["sequential"].append(check(1, "sequential")[0])
     step = statistics.median(times["step"])
     print(f"{label}{' (quick sizes)' if quick and key == 'gpt' else ''}, float32")
     line = f"  engine step: {step * 1e3:.1f} ms"
@@ -143,6 +149,12 @@ def run(key: str, quick: bool, rounds: int, torch: Any, step_only: bool = False)
     print(f"  the same in process CPU time (less sensitive to other processes on a loaded machine): step "
           f"{cpu_step * 1e3:.1f} ms, cached check {cpu_check * 1e3:.0f} ms = {cpu_check / cpu_step:.1f}x; "
           f"load average {os.getloadavg()[0]:.1f}")
+    print(f"  threads per check: {parallel.threads()} ({parallel.ENV}; a large graph's witnesses side by side, "
+          f"when a core is idle: {'yes' if parallel.idle_core() else 'no'} at the end)")
+    if sequential:
+        one, cpu_one = statistics.median(times["sequential"]), statistics.median(CPU["sequential"])
+        print(f"  the cached check on one thread, alternating: {one * 1e3:.0f} ms = {one / step:.1f}x a step; "
+              f"CPU {cpu_one * 1e3:.0f} ms = {cpu_one / cpu_step:.1f}x")
     print(f"  verdict {report.verdict}, tier {report.tier}, finite differences {report.finite_difference}")
     for name, found in (("cold", report), ("cached, last round", last)):
         print(f"  check stages ({name}, ms): " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in found.timings.items()))
@@ -158,6 +170,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller GPT block (vocab 64, d 32, seq 16, batch 4)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--step-only", action="store_true", help="time the training step only, not the check")
+    parser.add_argument("--sequential-too", action="store_true",
+                        help="also time the check on one thread (threads=1), alternating rounds")
     args = parser.parse_args()
     try:
         import torch
@@ -169,7 +183,7 @@ def main() -> None:
     import crossgrad.engine.check  # noqa: F401  (imports, SymPy's included, are not the check's cost)
 
     for key in MODELS if args.model == "all" else [args.model]:
-        run(key, args.quick, args.rounds, torch, args.step_only)
+        run(key, args.quick, args.rounds, torch, args.step_only, args.sequential_too)
 
 
 if __name__ == "__main__":

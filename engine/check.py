@@ -6,11 +6,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from . import fd_joint, finite_diff, kinks, ops, plan_facts
+from . import fd_joint, finite_diff, kinks, offload, ops, parallel, plan_facts
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -60,11 +61,14 @@ class CheckRequest:
     exact_budget: int = EXACT_BUDGET  # the auto tier takes exact up to this many element evaluations
     deadline: float | None = None  # time.monotonic() past which a program stops (set by the server)
     order: int = 1  # 2: second derivatives (engine/hessian.py); fd_seed seeds its directions
+    threads: int | None = None  # at most this many threads for a large graph's witnesses (engine/parallel.py)
 
     def __post_init__(self) -> None:  # a misspelt witness was silently left out
         for i, witness in enumerate(self.witnesses):
             if witness not in (*WITNESSES, "claimed"):
                 raise GraphError(f"witnesses[{i}]", f"unknown witness {witness!r}; one of {[*WITNESSES, 'claimed']}")
+        if not parallel.valid(self.threads):
+            raise GraphError("threads", f"must be a positive integer or None, got {self.threads!r}")
 
 
 def _seed(plan: Plan, given: np.ndarray | None) -> np.ndarray:
@@ -155,8 +159,11 @@ def _has_kink_ops(plan: Plan) -> bool:
 
 
 def _local_symbolic(plan: Plan, seed: np.ndarray, tier: str) -> Callable[[], dict[int, np.ndarray]]:
-    """In this process: computed when collected."""
+    """In this process: the tensor tier of a large graph on a pool thread from now on (beside the
+    other witnesses, engine/parallel.py), else computed when collected."""
     run = exact.gradients if tier == "exact" else tensor.gradients
+    if tier == "tensor" and parallel.worth_it(plan):
+        return parallel.start(lambda: run(plan, seed)[0])
     return lambda: run(plan, seed)[0]
 
 
@@ -222,6 +229,8 @@ def _witness_grads(request: CheckRequest, plan: Plan, seed: np.ndarray, tier: st
         getattr(pending, "cancel", lambda: None)()
         raise
     found = None if pending is None else _symbolic(pending, tier, timer, report)
+    if isinstance(pending, parallel.Pending):  # its own time on its thread, not the wait for it
+        timer.times["symbolic"] = pending.seconds
     if found is not None:
         grads["symbolic"] = found
     grads = {w: grads[w] for w in WITNESSES if w in grads}  # the report's column order
@@ -410,7 +419,10 @@ def _forward_culprits(plan: Plan, report: Report, tier: str) -> None:
     the same inputs. Finite differences run those forward rules too, so a gradient mismatch that
     made symbolic the odd one out is the numeric engine's fault: the suspect becomes numeric."""
     try:
-        found = forward_mismatches(plan, tier)
+        found = forward_mismatches(plan, tier)  # its symbolic part by engine/offload.py
+    except WitnessTimeout as err:
+        report.notes.append(f"forward values not compared: {err}")
+        return
     except (ValueError, TypeError, IndexError, ArithmeticError, NotImplementedError) as err:
         if isinstance(err, CrossgradError):
             raise
@@ -433,7 +445,9 @@ def _backward_culprits(plan: Plan, seed: np.ndarray, report: Report, tier: str) 
     suspect = suspects.pop() if len(suspects) == 1 else None
     try:
         report.culprits.extend(localize(plan, seed, report.grad_fns, suspect if suspect != "claimed" else None,
-                                        tier))
+                                        tier))  # its symbolic part by engine/offload.py
+    except WitnessTimeout as err:
+        report.notes.append(f"op-level localization did not finish: {err}")
     except (ValueError, TypeError, IndexError, ArithmeticError) as err:  # a broken rule may not even run
         if isinstance(err, CrossgradError):
             raise
@@ -457,8 +471,14 @@ def _fd_culprits(plan: Plan, seed: np.ndarray, report: Report, request: CheckReq
 def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray], grads: dict, tier: str,
                     request: CheckRequest, report: Report) -> None:
     """Claimed adjoints at op nodes against the symbolic tier's (else the numeric engine's in float64)."""
+    adjoints = None
     if tier in ("exact", "tensor") and "symbolic" in grads:
-        adjoints = (node_adjoints if tier == "exact" else tensor_adjoints.node_adjoints)(plan, seed)
+        try:
+            adjoints = offload.call(node_adjoints if tier == "exact" else tensor_adjoints.node_adjoints, plan, seed)
+        except WitnessTimeout as err:
+            report.notes.append(f"claimed stages judged against the numeric engine: the symbolic tier's did not "
+                                f"finish ({err})")
+    if adjoints is not None:
         reference, witness = {i: out for i, (out, _) in adjoints.items()}, "symbolic"
     else:
         reference, witness = {i: out for i, (out, _) in numeric_adjoints(plan, seed).items()}, "numeric"
@@ -471,7 +491,11 @@ def _claimed_stages(plan: Plan, seed: np.ndarray, stages: dict[int, np.ndarray],
 
 
 def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
-    forms = closed_form.rendered_with_mathml(plan, seed)
+    try:
+        forms = offload.call(closed_form.rendered_with_mathml, plan, seed)
+    except WitnessTimeout as err:
+        report.notes.append(f"closed forms not written: {err}")
+        return
     if forms is None:
         report.notes.append(f"closed forms are offered for at most {closed_form.MAX_ELEMENTS} "
                             "differentiable elements")
@@ -480,12 +504,26 @@ def _attach_formulas(report: Report, plan: Plan, seed: np.ndarray) -> None:
         leaf.closed_form, leaf.closed_form_latex, leaf.closed_form_mathml = forms.get(leaf.name, ([], [], []))
 
 
-def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer) -> Report:
+def _reference(symbolic: SymbolicHook, tier: str, plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], None]:
+    """A program step's symbolic reference by check's hook (a server's worker, under the call's
+    deadline): one that overran stops the program, one that failed is an internal error."""
+    from .errors import DeadlineError
+
+    try:
+        return symbolic(plan, seed, tier)(), None
+    except WitnessTimeout as err:
+        if str(err).startswith("symbolic witness failed"):
+            raise RuntimeError(str(err)) from None
+        raise DeadlineError("program", f"a backward step's symbolic reference did not finish: {err}") from None
+
+
+def _run_program(request: CheckRequest, plan: Plan, tier: str, report: Report, timer: _Timer,
+                 symbolic: SymbolicHook = _local_symbolic) -> Report:
     from .program import run_program
 
     references: dict[str, Any] = {}
     if tier != "off" and "symbolic" in request.witnesses:
-        references["symbolic"] = exact.gradients if tier == "exact" else tensor.gradients
+        references["symbolic"] = partial(_reference, symbolic, tier)
     if "finite_difference" in request.witnesses and finite_diff.planned_work(plan)[0] == "per_element":
         references["finite_difference"] = lambda p, s: (finite_diff.finite_differences(p, s).grads, None)
         report.finite_difference = "per_element"
@@ -563,15 +601,16 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
     tier, reason = _choose_tier(plan, request.tier, request.exact_budget, backward_runs(request.program))
     report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan), graph=request.graph)
     if request.program:
-        return _run_program(request, plan, tier, report, timer)
+        return _run_program(request, plan, tier, report, timer, symbolic)
     seed = _seed(plan, request.seed)
     claimed = dict(request.claimed)
     stages = split_claimed(plan, claimed)
     if stages:
         request = replace(request, claimed=claimed)
-    grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
-    if isinstance(fd, fd_joint.JointDifferences):
-        timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
+    with parallel.limit(request.threads):
+        grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
+        if isinstance(fd, fd_joint.JointDifferences):
+            timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
         report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     return Checking(request, plan, seed, tier, report, timer, grads, fd, kink_values, stages)

@@ -93,18 +93,41 @@ def _sum(c: tuple[float, ...], s: Arr, powers: dict[int, Arr]) -> Arr:
 def erf(x: Arr) -> Arr:
     """erf elementwise for a float64 array (any shape), a new float64 array.
 
-    Each element's band is found over the whole array; a band holding most elements runs on all
-    of them in place (no gather and scatter; the other bands overwrite theirs), each other band
-    on its elements gathered once. Band functions run on cache-sized chunks, and a small band
-    costs a few numpy calls, not a few per chunk."""
+    When most elements lie in the band 2^-28 <= |x| < 0.84375 (a network's pre-activations
+    scaled by 1/sqrt 2), that band runs on all of them and the others are gathered once and
+    overwritten: three passes find them. Else each element's band is found over the whole array
+    (_banded)."""
     x = np.asarray(x, np.float64)
     out = np.empty(x.shape)
     flat_x, flat_out = x.ravel(), out.reshape(-1)
     if not flat_x.size:
         return out
     a = np.abs(flat_x)
+    others = a >= _EDGES[1]  # (a nan is not among them: the small band gives it nan too)
+    others |= a < _TINY
+    count = np.count_nonzero(others)
+    if 2 * count < a.size:
+        with np.errstate(all="ignore"):  # (elements of other bands may overflow; overwritten below)
+            _chunked(_small, flat_x, a, flat_out)
+        if count:
+            rest = np.flatnonzero(others)
+            flat_out[rest] = _banded(flat_x[rest], a[rest])
+        return out
+    return _banded(flat_x, a).reshape(x.shape)
+
+
+def _banded(flat_x: Arr, a: Arr) -> Arr:
+    """erf of a 1-D array, ``a`` its absolute values.
+
+    Each element's band is found over the whole array; a band holding most elements runs on all
+    of them in place (no gather and scatter; the other bands overwrite theirs), each other band
+    on its elements gathered once. Band functions run on cache-sized chunks, and a small band
+    costs a few numpy calls, not a few per chunk."""
+    flat_out = np.empty(flat_x.shape)
+    if not flat_x.size:
+        return flat_out
     below = [a < edge for edge in _EDGES]  # (nan is below none: it lands with +-1)
-    counts = np.diff([0] + [np.count_nonzero(b) for b in below] + [a.size])
+    counts: Arr = np.diff(np.array([0] + [int(np.count_nonzero(b)) for b in below] + [a.size]))
     most = int(np.argmax(counts[:-1]))
     whole = 2 * counts[most] > a.size
     if whole:
@@ -121,7 +144,7 @@ def erf(x: Arr) -> Arr:
         ends = np.copysign(1.0, flat_x[idx])
         ends[np.isnan(flat_x[idx])] = np.nan
         flat_out[idx] = ends
-    return out
+    return flat_out
 
 
 def _chunked(fn: Callable[[Arr, Arr], Arr], x: Arr, a: Arr, out: Arr) -> None:

@@ -8,11 +8,15 @@
      ├── ShapeError (+ RuntimeError)    input shapes break an op's shape rule
  │    ├── DimError (+ IndexError)     a dim out of range
  │    ├── RankNotSupported (+ NotImplementedError) a rank/mode combination torch does not implement
- │    └── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
+ │    ├── BatchSizeError (+ ValueError) a loss's input and target batch sizes differ
+ │    ├── ReductionError (+ ValueError) a loss's reduction is not none/mean/sum
+ │    └── SliceStepError (+ ValueError) a slice step below 1
      ├── AttributeSpecError (+ TypeError) an op attribute has the wrong name, type or value
      ├── UnknownOpError (+ KeyError)    an op name that is not in the catalogue
      ├── DtypeError (+ TypeError, RuntimeError) a bool/int64 tensor where an op needs a float one
+ │    └── KernelDtypeError (+ NotImplementedError) no kernel for that dtype (torch's words)
  ├── IndexRangeError (+ IndexError, RuntimeError) an index tensor out of range
+     ├── DeviceError (+ RuntimeError, AssertionError) a device other than the cpu
      └── GradientMismatch (+ AssertionError) a check did not agree (raise_for_mismatch,
                                          assert_gradients): pytest shows the report
 
@@ -62,6 +66,19 @@ class BatchSizeError(ShapeError, ValueError):
     """A loss whose input and target batch sizes differ (torch raises ValueError there)."""
 
 
+class ReductionError(ShapeError, ValueError):
+    """A loss's reduction other than 'none', 'mean', 'sum' (torch raises ValueError there)."""
+
+
+class SliceStepError(ShapeError, ValueError):
+    """A slice with a step below 1 (torch raises ValueError: "step must be greater than zero")."""
+
+
+class DeviceError(CrossgradError, RuntimeError, AssertionError):
+    """A device other than the cpu (torch's CPU build asserts "Torch not compiled with CUDA enabled",
+    a CUDA build without a GPU raises RuntimeError: this is both)."""
+
+
 class AttributeSpecError(CrossgradError, TypeError):
     """An op attribute is unknown, of the wrong type, or out of range."""
 
@@ -107,3 +124,8 @@ class DtypeError(CrossgradError, TypeError, RuntimeError):
     def __init__(self, op: str, message: str) -> None:
         super().__init__(f"{op}: {message}")
         self.op = op
+
+
+class KernelDtypeError(DtypeError, NotImplementedError):
+    """An op with no kernel for the input's dtype: torch's '"gelu" not implemented for 'Long'' is a
+    NotImplementedError (a RuntimeError)."""

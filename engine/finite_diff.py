@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import parallel
 from .graph import Plan
 from .numeric.batched import Batched
 from .numeric.run_graph import evaluator
@@ -69,7 +70,8 @@ class _Objective:
               batch_elements: int = BATCH_ELEMENTS) -> tuple[np.ndarray, np.ndarray]:
         """f(x + d) and f(x - d) for each perturbation, a batch at a time."""
         per_batch = max(1, batch_elements // max(1, 2 * self.batched.widest(leaves)))
-        parts = [self._sides(deltas(at, min(at + per_batch, count))) for at in range(0, count, per_batch)]
+        parts = parallel.map_ordered(lambda at: self._sides(deltas(at, min(at + per_batch, count))),
+                                     range(0, count, per_batch), parallel.worth_it(self.batched.plan))
         if not parts:
             return np.zeros(0), np.zeros(0)
         if len(parts) == 1:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import offload
 from .graph import OpNode, Plan, input_indices
 from .numeric.run_graph import forward_values
 from .symbolic import exact_forward, tensor_adjoints
@@ -69,7 +70,7 @@ def forward_mismatches(plan: Plan, tier: str = "exact") -> list[ForwardMismatch]
     for i, value in enumerate(numeric):
         if value is not None and np.asarray(value).dtype.kind in "fc":
             numeric[i] = np.asarray(value, np.float64)
-    exact = (exact_forward if tier == "exact" else tensor_adjoints).node_values(plan, numeric)
+    exact = offload.call((exact_forward if tier == "exact" else tensor_adjoints).node_values, plan, numeric)
     found = []
     for i, value in exact.items():
         node = plan.graph.nodes[i]

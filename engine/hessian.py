@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .compare import KinkTest, compare, worst
+from . import offload
+from .compare import MISMATCH, KinkTest, compare, worst
 from .errors import FieldError
 from .graph import Leaf, Plan, input_indices, validate
 from .hessian_symbolic import symbolic_hvps
@@ -147,8 +148,9 @@ def directions(plan: Plan, rng_seed: int) -> tuple[np.ndarray, str]:
         f"Hessian-vector products along {DIRECTIONS} directions (seed {rng_seed})"
 
 
-def check_order2(request: Any) -> Report:
-    """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared."""
+def check_order2(request: Any, localize: bool = True) -> Report:
+    """The order-2 report: per leaf, [directions, *leaf shape] from each witness, compared; after
+    a mismatch against numeric, the op nodes whose own double backward is wrong (``localize``)."""
     from .check import _seed, _Timer
 
     _refuse_first_order_fields(request)
@@ -160,7 +162,7 @@ def check_order2(request: Any) -> Report:
     if "finite_difference" in request.witnesses:
         found["finite_difference"] = timer.run("finite_difference", lambda: fd_hvps(plan, seed, vs))
     notes = [f"order 2: {how}"]
-    sym, tier, why = timer.run("symbolic", lambda: symbolic_hvps(plan, seed, vs, request))
+    sym, tier, why = timer.run("symbolic", lambda: _symbolic_witness(plan, seed, vs, request))
     if sym is None:
         notes.append(f"{why}; symbolic did not run")
     else:
@@ -174,7 +176,32 @@ def check_order2(request: Any) -> Report:
     report.order, report.timings = 2, timer.times
     report.directions_seed = None if len(vs) == vs.shape[1] and len(vs) <= FULL_HESSIAN_MAX \
         else request.fd_seed
+    if localize and _numeric_off(report):
+        from .check import grad_fn_names
+        from .hessian_localize import order2_culprits
+
+        report.grad_fns = grad_fn_names(plan)
+        report.culprits = timer.run("localize", lambda: order2_culprits(plan, request, report.grad_fns))
     return report
+
+
+def _numeric_off(report: Report) -> bool:
+    return report.verdict == MISMATCH and any(p.verdict == MISMATCH and "numeric" in p.witnesses
+                                              for leaf in report.leaves for p in leaf.pairs)
+
+
+def _symbolic_witness(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str, str]:
+    """symbolic_hvps where the caller runs SymPy (engine/offload.py: a server's worker, under the
+    call's deadline); when it overran or its worker failed, no symbolic witness and why."""
+    from .check import WitnessTimeout
+
+    if "symbolic" not in request.witnesses or request.tier == "off":
+        return symbolic_hvps(plan, seed, vs, request)
+    try:
+        return offload.call(symbolic_hvps, plan, seed, vs, request)
+    except WitnessTimeout as err:
+        what = str(err) if str(err).startswith("symbolic witness failed") else f"symbolic witness timed out ({err})"
+        return None, "off", f"{what}; the other witnesses still answered"
 
 
 def _symbolic(plan: Plan, seed: np.ndarray, vs: np.ndarray, request: Any) -> tuple[np.ndarray | None, str]:

@@ -10,7 +10,8 @@ between the one-sided difference quotients of the engine's gradient along v_d,
 and those two differ (a real jump of the second derivative), with the slack first order uses.
 Where the gradient itself jumps along v_d at the element (a tie of amax, max(), maximum: its
 one-sided change over the step is a fraction of the gradient, not ~h H v), no second derivative
-exists and any finite answer is a convention.
+exists and any finite answer is a convention; so it is where the direction breaks a tie that
+makes the gradient set-valued at the point (hessian_ties.py: max pooling, max(dim)).
 The engine's double backward picks PyTorch's branch (relu''(0) = 0 from relu'(0) = 0), SymPy's
 Heaviside(0) = 1/2 gives a midpoint, central differences another: each is a valid answer.
 """
@@ -24,6 +25,7 @@ import numpy as np
 
 from .compare import KinkTest
 from .graph import Plan
+from .hessian_ties import TieWidths
 from .tolerance import Tolerance
 
 STEP = 1e-6  # relative step of the one-sided quotients
@@ -60,6 +62,7 @@ class _Quotients:
         self.centre = self._gradient(0, 0.0)
         self.size = float(np.abs(self.centre).max(initial=0.0))  # the gradient's scale, for jumps
         self.found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.ties = TieWidths(plan, seed, vs, self.h)
 
     def _gradient(self, d: int, sign: float) -> np.ndarray:
         from .hessian import _flat, _grads, _run, _split
@@ -87,6 +90,8 @@ def _test(quotients: _Quotients, start: int, shape: tuple[int, ...], rtol: float
         lo, hi = min(left, right), max(left, right)
         if max(abs(lo), abs(hi)) * quotients.h > JUMP * quotients.size:
             return True  # the gradient itself jumps here (a tie of amax/max/maximum): no second derivative
+        if quotients.ties.broken(d, element, JUMP * quotients.size):
+            return True  # a tie this direction breaks: the gradient is set-valued here (hessian_ties.py)
         slack = 10 * (STEP + rtol) * max(abs(lo), abs(hi)) + noise
         return hi - lo > slack and all(lo - slack <= v <= hi + slack for v in (a, b))
 

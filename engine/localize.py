@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import kinks
+from . import kinks, offload
 from .graph import OpNode, Plan, input_indices
 from .numeric.run_graph import float64_gradients, forward_values
 from .symbolic import tensor_adjoints
@@ -147,7 +147,7 @@ def _culprit(node: OpNode, grad_fns: dict[str, str], pos: int, off: np.ndarray, 
 def localize(plan: Plan, seed: np.ndarray, grad_fns: dict[str, str], suspect: str | None,
              tier: str = "exact") -> list[Culprit]:
     """Numeric against the symbolic tier that ran (exact or tensor) at every op node."""
-    symbolic = node_adjoints(plan, seed) if tier == "exact" else tensor_adjoints.node_adjoints(plan, seed)
+    symbolic = offload.call(node_adjoints if tier == "exact" else tensor_adjoints.node_adjoints, plan, seed)
     replay: Replay = {}
     numeric = numeric_adjoints(plan, seed, replay)
     return culprits(plan, {"numeric": numeric, "symbolic": symbolic}, grad_fns, suspect, replay, kinked(plan))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import BatchSizeError, DimError, ShapeError
+from .errors import BatchSizeError, DimError, ReductionError, ShapeError, SliceStepError
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -158,7 +158,7 @@ def slice_(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
         raise ShapeError(op, "invalid index of a 0-dim tensor")
     dim = norm_dim(op, attrs["dim"], len(shape))
     if attrs["step"] <= 0:
-        raise ShapeError(op, "slice step must be positive")
+        raise SliceStepError(op, "step must be greater than zero")
     length = len(range(*slice(attrs["start"], attrs["stop"], attrs["step"]).indices(shape[dim])))
     return shape[:dim] + (length,) + shape[dim + 1 :]
 
@@ -179,7 +179,7 @@ def linear(op: str, shapes: Sequence[Any], attrs: Attrs) -> Shape:
 def _loss_out(op: str, shape: Shape, attrs: Attrs) -> Shape:
     reduction_ = attrs["reduction"]
     if reduction_ not in ("none", "mean", "sum"):
-        raise ShapeError(op, f"{reduction_!r} is not a valid value for reduction")
+        raise ReductionError(op, f"{reduction_!r} is not a valid value for reduction")
     return shape if reduction_ == "none" else ()
 
 

@@ -28,9 +28,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from crossgrad.engine import batch_check
+from crossgrad.engine import batch_check, offload
 
-from . import access_log, errors, group_jobs, stream_values, wire, wire_fast
+from . import access_log, calls, errors, group_jobs, stream_values, wire, wire_fast
 from .inbox import Inbox
 
 # False (or CROSSGRAD_STREAM_BATCHING=0 in the server's environment): every request of a stream alone
@@ -241,14 +241,27 @@ def _group_results(servicer: Any, prepared: list[Any], context: Any, deadline: f
 
     plans = [p[1] for p in prepared]
     inline = GROUP_INLINE and servicer.pool.inline(plans[0], "exact")
+    jobs: list[Any] = []
 
     def symbolic_many(plans: Any, seeds: Any, tier: str) -> Any:
         if inline and tier == "exact":
             return group_jobs.InlineAnswers(list(plans), list(seeds))
-        return servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive)
+        jobs.append(servicer.pool.submit_many(list(plans), list(seeds), tier, deadline, alive))
+        return jobs[-1]
 
+    def give_back() -> None:  # the group's job reads its last answers: its worker is free for a call
+        for job in jobs:
+            job.finish()
+
+    run_there = calls.runner(servicer.pool, deadline, alive, before=give_back)
     with servicer._slot():
-        yield from batch_check.check_group_iter([p[0] for p in prepared], plans, symbolic_many)
+        results = batch_check.check_group_iter([p[0] for p in prepared], plans, symbolic_many)
+        while True:
+            with offload.using(run_there):  # set around each step: this generator yields in between
+                found = next(results, None)
+            if found is None:
+                return
+            yield found
 
 
 def _respond(servicer: Any, item: Any, index: int, context: Any, result: Any, started: float) -> Any:

@@ -80,15 +80,10 @@ class GroupAnswers:
     def _read(self) -> None:
         worker = self.worker
         try:
-            while not worker.conn.poll(0.05):
-                if time.monotonic() > self.deadline or not self.alive() or not worker.process.is_alive():
-                    why = "the worker died" if not worker.process.is_alive() else "the deadline passed"
-                    raise WitnessTimeout(f"symbolic witness stopped: {why}")
-            status, payload = worker.conn.recv()
-        except (WitnessTimeout, EOFError, OSError) as err:
-            self.pool._replace(worker)
+            status, payload = self.pool.answer(worker, self.deadline, self.alive)
+        except WitnessTimeout as err:  # the worker has been replaced
             self.done = True
-            self.failure = err if isinstance(err, WitnessTimeout) else WitnessTimeout("the worker died")
+            self.failure = err
             return
         if status == "part":
             self._add(payload)

@@ -20,6 +20,7 @@ KNOWN_PER_WORKER = 256
 _SEP = b"\n"
 VALUES, PLAN = b"V", b"P"  # a message's first byte: leaf values of a known structure, or a pickled plan
 MANY, PLANS = b"M", b"Q"  # the same for a group of requests of one structure (one job, one answer)
+CALL = b"C"  # a pickled (function, args) of a check's other SymPy work (calls.py)
 
 
 def key_of(plan: Plan, seed: np.ndarray, tier: str) -> str:

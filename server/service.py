@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import crossgrad
+from crossgrad.engine import offload
 from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
-from . import access_log, batching, errors, wire
+from . import access_log, batching, calls, errors, wire, wire_fast
 from .admission import Admission, BigChecks
 from .errors import Draining
 from .limits import LimitError, Limits
@@ -31,6 +32,9 @@ ANSWER_MARGIN_SHARE = 0.15
 # Statuses that end a CheckStream (every later request would get them too); any other error is
 # the one request's own, answered in its place (StreamError)
 STREAM_ENDING = frozenset({code_pb2.UNAVAILABLE, code_pb2.DEADLINE_EXCEEDED})
+# True: a Check's answer is built in place (wire_fast.response_out, the same message); False:
+# wire.response_out (bench/bench_phases.py's A/B)
+FAST_RESPONSE = True
 
 
 class CrossgradServicer(wire.ServicerBase):
@@ -76,7 +80,8 @@ class CrossgradServicer(wire.ServicerBase):
         if self.big is not None and self.admission.is_big(plan, engine_request):
             with self.admission.big():  # off this thread: small checks keep the interpreter
                 return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
-        return check(engine_request, runner(self.pool, deadline, alive), plan)
+        with offload.using(calls.runner(self.pool, deadline, alive)):  # its other SymPy work too (calls.py)
+            return check(engine_request, runner(self.pool, deadline, alive), plan)
 
     def budget(self, context: Any) -> tuple[float, float, float]:
         """(the symbolic witness's deadline, the call's end, its budget in seconds): the client's
@@ -106,7 +111,7 @@ class CrossgradServicer(wire.ServicerBase):
         except Exception as err:  # mapped to a status; never a traceback to the client
             self._fail("Check", request, context, err, started)
         access_log.record("Check", context, request.ByteSize(), report.verdict, started)
-        return wire.response_out(report, request.figures_only)
+        return (wire_fast.response_out if FAST_RESPONSE else wire.response_out)(report, request.figures_only)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
         """One answer per request, in order; a request that cannot be checked gets its own error

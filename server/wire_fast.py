@@ -1,4 +1,4 @@
-"""CheckStream answers built in place (a batch answers many requests at once).
+"""CheckStream answers, and unary Check answers, built in place.
 
 ``wire.stream_response`` builds each message from keyword arguments and copies sub-messages into
 their parents (~60 us for the seed graph's report: upb's keyword construction and repeated-field
@@ -82,15 +82,34 @@ def _leaf(msg: Any, leaf: LeafReport, figures_only: bool) -> None:
         _tensor(getattr(msg, witness), grad)
 
 
+def _plain(report: Report) -> bool:
+    """Whether this module builds the report's answer (else wire's own functions do)."""
+    return not (report.culprits or report.steps or isinstance(report, wire.AnsweredReport) or
+                any(w not in _GRAD_FIELDS for leaf in report.leaves for w in leaf.grads))
+
+
+def response_out(report: Report, figures_only: bool = False) -> Any:
+    """``wire.response_out(report, figures_only)``, built in place (a unary Check's answer)."""
+    if not _plain(report):
+        return wire.response_out(report, figures_only)
+    msg = pb.CheckResponse()
+    _fill(msg, report, figures_only)
+    return msg
+
+
 def stream_response(report: Report, figures_only: bool = False, batched: bool = False) -> Any:
     """``wire.stream_response(report, figures_only)`` with ``batched`` set."""
-    if report.culprits or report.steps or isinstance(report, wire.AnsweredReport) or \
-            any(w not in _GRAD_FIELDS for leaf in report.leaves for w in leaf.grads):
+    if not _plain(report):
         answer = wire.stream_response(report, figures_only)
         answer.batched = batched
         return answer
     answer = pb.CheckStreamResponse(batched=batched)
-    msg = answer.response
+    _fill(answer.response, report, figures_only)
+    return answer
+
+
+def _fill(msg: Any, report: Report, figures_only: bool) -> None:
+    """The CheckResponse fields of ``report`` into ``msg``."""
     msg.verdict = wire.VERDICTS[report.verdict]
     add = msg.leaves.add
     for entry in report.leaves:
@@ -109,4 +128,3 @@ def stream_response(report: Report, figures_only: bool = False, batched: bool = 
         _tensor(msg.output, report.output)
     if report.directions_seed is not None:
         msg.directions_seed = report.directions_seed
-    return answer

@@ -50,6 +50,7 @@ def _serve(conn: Any, memory_mb: int, nice: int) -> None:
         os.nice(nice)
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.environ.setdefault("CROSSGRAD_CHECK_THREADS", "1")  # parallelism is the processes (docs/deploy.md)
     mp.current_process().daemon = False  # it starts its own symbolic worker (a daemon child)
     from crossgrad.engine.check import check
 

@@ -36,7 +36,7 @@ import numpy as np
 from crossgrad.engine.check import WitnessTimeout
 from crossgrad.engine.graph import Plan
 
-from . import leafbuf
+from . import calls, leafbuf
 from .group_jobs import GroupAnswers, SplitAnswers, run_many
 
 _CTX = mp.get_context("spawn")
@@ -71,6 +71,9 @@ def _serve(conn: Any, memory_mb: int) -> None:
         try:
             if message[:1] in (leafbuf.MANY, leafbuf.PLANS):
                 run_many(known, first, message, conn.send)
+                continue
+            if message[:1] == leafbuf.CALL:
+                conn.send(calls.run(message))
                 continue
             key, plan, seed, tier = _job(known, message)
             run = exact.gradients if tier == "exact" else tensor.gradients
@@ -175,6 +178,7 @@ class SymbolicPool:
         self.proven: OrderedDict[str, None] = OrderedDict()
         self.inline_calls = 0
         self.values_jobs = 0  # jobs sent as leaf values only (the worker held the structure)
+        self.calls = 0  # other SymPy work sent to a worker (calls.py)
         for _ in range(size):
             self._release(_Worker(memory_mb))
 
@@ -250,17 +254,22 @@ class SymbolicPool:
                 if len(self.proven) > PROVEN_CACHE_SIZE:
                     self.proven.popitem(last=False)
 
-    def _collect(self, worker: _Worker, deadline: float, alive: Callable[[], bool], structure: str,
-                 tier: str) -> dict[int, np.ndarray]:
+    def answer(self, worker: _Worker, deadline: float, alive: Callable[[], bool]) -> Any:
+        """The worker's answer; past ``deadline``, when ``alive()`` turns False or the worker dies,
+        the worker is replaced and WitnessTimeout raised. The worker is not released here."""
         try:
             while not worker.conn.poll(0.05):
                 if time.monotonic() > deadline or not alive() or not worker.process.is_alive():
                     why = "the worker died" if not worker.process.is_alive() else "the deadline passed"
                     raise WitnessTimeout(f"symbolic witness stopped: {why}")
-            status, payload = worker.conn.recv()
+            return worker.conn.recv()
         except (WitnessTimeout, EOFError, OSError) as err:
             self._replace(worker)
             raise err if isinstance(err, WitnessTimeout) else WitnessTimeout("the worker died") from None
+
+    def _collect(self, worker: _Worker, deadline: float, alive: Callable[[], bool], structure: str,
+                 tier: str) -> dict[int, np.ndarray]:
+        status, payload = self.answer(worker, deadline, alive)
         self._release(worker)
         if status != "ok":
             raise WitnessTimeout(f"symbolic witness failed: {payload}")

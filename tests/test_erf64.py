@@ -62,3 +62,20 @@ def test_a_majority_band_run_on_the_whole_chunk_leaves_the_others_right() -> Non
         got, want = erf64.erf(x), EXACT(x).astype(np.float64)
         assert np.array_equal(got, want, equal_nan=True) or np.all(_ulps(got, want)[~np.isnan(x)] <= 1)
         assert np.isnan(got[-4]) and got[-6:-4].tolist() == [1.0, -1.0] and got[-3] == 1.0
+
+
+def test_mostly_small_inputs_take_the_small_band_path_and_still_equal_math_erf() -> None:
+    """A network's pre-activations (most |x| < 0.84375) run the small band on all elements and
+    the others gathered: tiny, subnormal, middle, tail, huge, signed zeros, nan among them."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(60_000) * 0.3, rng.uniform(-7, 7, 2_000), np.array(SPECIAL),
+                        np.array([np.nan, -np.nan, 1e-300, -3e-20, 0.5])])
+    rng.shuffle(x)
+    a = np.abs(x)
+    assert np.mean((a >= 2.0 ** -28) & (a < 0.84375)) > 0.9  # the fast path's condition
+    got, want = erf64.erf(x.reshape(2, -1)).reshape(-1), EXACT(x).astype(np.float64)
+    assert np.array_equal(np.isnan(got), np.isnan(x))
+    ok = ~np.isnan(x)
+    assert np.all(_ulps(got[ok], want[ok]) <= 1) and np.all(np.signbit(got[ok]) == np.signbit(want[ok]))
+    assert np.all(got[ok & (a < 1.25)] == want[ok & (a < 1.25)])
+    assert np.array_equal(got, erf64._banded(x, a), equal_nan=True)  # the same bits as band by band

@@ -1,4 +1,5 @@
-"""wire_fast builds the same CheckStream answer as wire.stream_response, over many kinds of report."""
+"""wire_fast builds the same CheckStream answer as wire.stream_response (and the same unary answer as
+wire.response_out), over many kinds of report."""
 
 from __future__ import annotations
 
@@ -83,6 +84,13 @@ def test_the_answer_equals_wire_stream_response(name, figures_only):
     _same(wire_fast.stream_response(report, figures_only, batched=True), expected)
     expected.batched = False
     _same(wire_fast.stream_response(report, figures_only), expected)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("figures_only", [False, True])
+def test_a_unary_answer_equals_wire_response_out(name, figures_only):
+    report = _report(name)
+    _same(wire_fast.response_out(report, figures_only), wire.response_out(report, figures_only))
 
 
 def test_the_cases_cover_what_they_say():

@@ -197,3 +197,9 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"crossgrad has no dtype {name!r}: its dtypes are float32 (float), float64 "
                              "(double), int64 (long) and bool")
     raise AttributeError(f"module 'crossgrad' has no attribute {name!r}")
+
+from crossgrad.engine.numeric import sweep3_surface as _sweep3  # noqa: E402 (third parity sweep)
+
+_sweep3.install()
+globals().update({_name: getattr(_sweep3, _name) for _name in _sweep3.FUNCTIONS})
+__all__ += list(_sweep3.FUNCTIONS)

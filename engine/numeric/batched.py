@@ -14,6 +14,7 @@ run once per copy.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -74,7 +75,9 @@ def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, 
     """The rule's own product (it folds every leading dim into one GEMM): copies of the input are
     more rows of one product; a moved weight takes one product per copy. The bias is added after."""
     x, w, b = xs
-    if flags[1]:
+    if flags[1] and fwd is _LINEAR_FORWARD and x.dtype == w.dtype == np.float64:
+        product = _linear_per_copy(x, w, flags[0], out)
+    elif flags[1]:
         product = _loop(fwd, (x, w, None), [flags[0], True, False], at, shapes, out)
     else:
         product = fwd((x, w, None), at)[0]
@@ -86,6 +89,24 @@ def _linear(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, 
         return product
     return _elementwise(lambda ys, _: (ys[0] + ys[1], None), (product, b), [any(flags[:2]), flags[2]], at,
                         [out, shapes[2]], out)
+
+
+_LINEAR_FORWARD = RULES["linear"].forward  # the rule itself: a rule swapped in (a planted bug) runs as itself
+
+
+def _linear_per_copy(x: Arr, w: Arr, moved_x: bool, out: tuple) -> Arr:
+    """The linear rule's product per copy of the weight (x folded to one matrix, times w.T),
+    written into one result array instead of stacked after: the same GEMMs, no stacking copy."""
+    result = np.empty((len(w),) + tuple(out))
+    inner, rows = w.shape[-1], math.prod(out[:-1]) if len(out) > 1 else 1
+    for copy in range(len(w)):
+        xc = x[copy] if moved_x else x
+        folded = xc.reshape(-1, inner) if xc.ndim > 2 else xc
+        if folded.ndim == 1:
+            result[copy] = folded @ w[copy].T
+        else:
+            np.matmul(folded, w[copy].T, out=result[copy].reshape(rows, -1))
+    return result
 
 
 def _reduction(reduce: Callable[..., Arr]) -> BatchRule:
@@ -235,12 +256,14 @@ class Batched:
     def __init__(self, plan: Plan, leaves: dict[int, Arr]) -> None:
         self.plan, self.leaves = plan, leaves
         self._base: list[Any] | None = None
+        self._lock = threading.Lock()  # batches of one Batched may run on several threads
 
     def _unmoved(self, downstream: list[int]) -> list[Any]:
         """Unperturbed values: every leaf's, and every op node's if a batched forward reads one
         unmoved (that forward runs once, and only then: with every leaf moved, it never does)."""
-        if self._base is None and _reads_unmoved_ops(self.plan, downstream):
-            self._base = evaluator(self.plan)(self.leaves)
+        with self._lock:
+            if self._base is None and _reads_unmoved_ops(self.plan, downstream):
+                self._base = evaluator(self.plan)(self.leaves)
         if self._base is not None:
             return self._base
         values: list[Any] = [None] * (self.plan.output + 1)

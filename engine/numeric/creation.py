@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DeviceError
 from . import dtypes
 from .tensor import Tensor
 
@@ -48,7 +49,11 @@ def as_array(data: Any, dtype: dtypes.dtype | None = None) -> np.ndarray:
 def _size(size: tuple) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    shape = tuple(int(s) for s in size)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
 
 
 def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -80,7 +85,7 @@ def ones(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = Fa
 def _sized(size: tuple, kw: dict) -> tuple:
     """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``; device="cpu" is accepted."""
     if "device" in kw and str(kw.pop("device")).split(":")[0] != "cpu":
-        raise RuntimeError("crossgrad runs on one device, 'cpu'")
+        raise DeviceError("crossgrad runs on one device, 'cpu'")
     if "size" in kw:
         size = (kw.pop("size"),)
     if kw:
@@ -96,15 +101,15 @@ def full(size: Any, fill_value: Any, dtype: dtypes.dtype | None = None,
 
 
 def randn(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
-          generator: Generator | None = None) -> Tensor:
+          generator: Generator | None = None, **kw: Any) -> Tensor:
     rng = (generator or default_generator).rng
-    return _new(rng.standard_normal(_size(size)).astype(_float(dtype)), requires_grad)
+    return _new(rng.standard_normal(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
 
 
 def rand(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
-         generator: Generator | None = None) -> Tensor:
+         generator: Generator | None = None, **kw: Any) -> Tensor:
     rng = (generator or default_generator).rng
-    return _new(rng.random(_size(size)).astype(_float(dtype)), requires_grad)
+    return _new(rng.random(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
 
 
 def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,
@@ -116,7 +121,17 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtyp
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else dtypes.DEFAULT_FLOAT
+    _check_range(start, end, step)
     return _new(np.arange(start, end, step).astype(dtype.np), requires_grad)
+
+
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """torch's arange refusals: a zero step, a step pointing away from the end."""
+    start, end, step = (float(getattr(v, "_data", v)) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
 
 
 def zeros_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False) -> Tensor:

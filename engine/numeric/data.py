@@ -17,13 +17,11 @@ from .tensor import Tensor
 
 
 class Dataset:
-    """Map-style dataset: subclasses define ``__getitem__`` and ``__len__``."""
+    """Map-style dataset: subclasses define ``__getitem__`` and ``__len__`` (no default ``__len__``:
+    ``len()`` of a dataset without one is Python's TypeError, as in torch)."""
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"Dataset {type(self).__name__} is missing __getitem__")
-
-    def __len__(self) -> int:
-        raise NotImplementedError(f"Dataset {type(self).__name__} is missing __len__")
 
 
 class TensorDataset(Dataset):
@@ -110,35 +108,34 @@ def random_split(dataset: Any, lengths: Sequence[float], generator: creation.Gen
 
 
 class DataLoader:
-    """Batches of a map-style dataset: batch_size, shuffle, drop_last, collate_fn, generator."""
+    """Batches of a map-style dataset: batch_size, shuffle, drop_last, sampler, batch_sampler,
+    collate_fn, generator."""
 
-    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False,
-                 drop_last: bool = False, collate_fn: Callable[[list[Any]], Any] | None = None,
-                 generator: creation.Generator | None = None, num_workers: int = 0, pin_memory: bool = False,
-                 timeout: float = 0, worker_init_fn: Any = None, persistent_workers: bool = False,
-                 prefetch_factor: int | None = None) -> None:
-        """Worker and memory-pinning options are accepted and change nothing (one process, one device)."""
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None, sampler: Any = None,
+                 batch_sampler: Any = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
+                 generator: creation.Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False) -> None:
+        """torch's parameter order; worker and memory-pinning options are kept and change nothing
+        (one process, one device)."""
+        from .data_samplers import loader_samplers
+
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
-        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
-        self.drop_last, self.generator = drop_last, generator
-        self.collate_fn = collate_fn or default_collate
-
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        return (self.generator or creation.default_generator).rng.permutation(n)
+        self.sampler, self.batch_sampler = loader_samplers(dataset, batch_size, bool(shuffle), drop_last, sampler,
+                                                           batch_sampler, generator)
+        self.dataset, self.generator = dataset, generator
+        self.batch_size, self.drop_last = (None, False) if batch_sampler is not None else (batch_size, drop_last)
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.prefetch_factor, self.persistent_workers = worker_init_fn, prefetch_factor, \
+            persistent_workers
+        self.collate_fn = collate_fn or (default_collate if self.batch_sampler is not None else default_convert)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
-        if self.batch_size is None:
-            return (default_convert(self.dataset[int(i)]) for i in order)
-        return (self.collate_fn([self.dataset[int(i)] for i in order[s:s + self.batch_size]])
-                for s in range(0, len(self) * self.batch_size, self.batch_size))
+        if self.batch_sampler is None:
+            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
+        return (self.collate_fn([self.dataset[i] for i in batch]) for batch in self.batch_sampler)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)

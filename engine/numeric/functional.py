@@ -34,11 +34,11 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
-    return apply("maximum", (_t(input), _t(other, input)), {})
+    return _t(input).maximum(_t(other, input))  # torch's promotion (int64 with float32 is float32)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
-    return apply("minimum", (_t(input), _t(other, input)), {})
+    return _t(input).minimum(_t(other, input))
 
 
 def exp(input: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError
+from ..errors import DtypeError, KernelDtypeError
 from . import torch_functions_more
 from .dispatch import apply
 from .tensor import Tensor
@@ -19,7 +19,8 @@ def floating(op: str, t: Any, name: str = "input") -> Tensor:
     if not isinstance(t, Tensor):
         t = Tensor(t)
     if t._data.dtype.kind != "f":
-        raise DtypeError(op, f"{name} must be a floating point tensor, got {t.dtype}")
+        raise KernelDtypeError(op, f"{name} must be a floating point tensor, got {t.dtype} "
+                                   f"(torch: not implemented for '{t.dtype.name}')")
     return t
 
 

@@ -51,6 +51,9 @@ def full_like(input: Tensor, fill_value: Any, dtype: dtypes.dtype | None = None,
               requires_grad: bool = False) -> Tensor:
     """A new tensor of input's shape (and dtype, unless given) filled with ``fill_value``."""
     np_dtype = dtype.np if dtype is not None else input._data.dtype
+    if not isinstance(getattr(fill_value, "_data", fill_value), (bool, int, float, np.number, np.ndarray)):
+        raise TypeError(f"full_like(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(fill_value).__name__}")
     out = Tensor._make(np.full(input._data.shape, fill_value).astype(np_dtype))
     return out.requires_grad_() if requires_grad else out
 

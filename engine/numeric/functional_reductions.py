@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import dtypes
 from .dispatch import apply
 from .tensor import Tensor
 
@@ -40,6 +41,8 @@ def _dims(dim: Dims) -> tuple[int, ...] | None:
 
 
 def logsumexp(input: Tensor, dim: Dims, keepdim: bool = False) -> Tensor:
+    if input._data.dtype.kind in "biu":  # torch: an integral input gives the default float dtype
+        input = Tensor._make(input._data.astype(dtypes.DEFAULT_FLOAT.np))
     return apply("logsumexp", (input,), {"dim": _dims(dim), "keepdim": keepdim})
 
 
@@ -108,7 +111,7 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    out = np.argmin(input._data, axis=dim, keepdims=keepdim if dim is not None else False)
+    out = np.argmin(input._data, axis=dim, keepdims=keepdim)
     return Tensor._make(np.asarray(out, dtype=np.int64))
 
 

@@ -24,8 +24,11 @@ def _reduce(loss: Arr, reduction: str, denom: Any = None) -> Arr:
 
 
 def _upstream(g: Arr, reduction: str, count: Any) -> Arr:
-    """The gradient each element's loss receives: g itself, or g / count for 'mean'."""
-    return g / count if reduction == "mean" else g
+    """The gradient each element's loss receives: g itself, or g / count for 'mean' (0 when every
+    target is ignored: torch's kernel skips them, where g / 0 would be nan)."""
+    if reduction != "mean":
+        return g
+    return g / count if count else g * 0
 
 
 # --- binary_cross_entropy_with_logits ---------------------------------------------------

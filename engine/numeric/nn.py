@@ -118,24 +118,27 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def _named(self, table: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
-        """Members of one table (_parameters/_buffers) in torch's order, each object once."""
+    def _named(self, table: str, prefix: str, recurse: bool, unique: bool = True) -> Iterator[tuple[str, Any]]:
+        """Members of one table (_parameters/_buffers) in torch's order, each object once (unless
+        ``remove_duplicate=False``: then under every name it has)."""
         seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        modules = self.named_modules(prefix=prefix, remove_duplicate=unique) if recurse else iter([(prefix, self)])
         for name, module in modules:
             for key, t in getattr(module, table).items():
-                if t is not None and id(t) not in seen:
+                if t is not None and (not unique or id(t) not in seen):
                     seen.add(id(t))
                     yield (f"{name}.{key}" if name else key), t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        return self._named("_parameters", prefix, recurse)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (b for _, b in self.named_buffers(recurse=recurse))
@@ -143,12 +146,13 @@ class Module:
     def named_children(self) -> Iterator[tuple[str, Module]]:
         return ((n, m) for n, m in self._modules.items() if m is not None)
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set[Any] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         stack: list[tuple[str, Module]] = [(prefix, self)]
-        seen: set[int] = set()
+        seen: set[int] = {id(m) for m in memo} if memo else set()
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:  # a module registered twice is listed once, as in torch
+            if remove_duplicate and id(module) in seen:  # a module registered twice is listed once, as in torch
                 continue
             seen.add(id(module))
             yield name, module
@@ -227,6 +231,8 @@ class Module:
         return self
 
     def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self

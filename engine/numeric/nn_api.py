@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DtypeError
 from ..shapes import broadcast
 from .creation import default_generator
 from .dispatch import apply
 from .functional_cnn import same_floats
+from .functional_elementwise import floating
 from .shape_api import _check_index
 from .tensor_math import _renamed
 
@@ -29,6 +31,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None, max_norm:
 def layer_norm(input: Any, normalized_shape: int | Sequence[int], weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Any:
     same_floats("layer_norm", input, weight, bias)
+    floating("layer_norm", input)  # torch: "LayerNormKernelImpl" not implemented for 'Long'
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     return apply("layer_norm", (input, weight, bias), {"normalized_shape": tuple(int(n) for n in shape),
                                                         "eps": float(eps)})
@@ -97,6 +100,8 @@ def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -1
         bad = (t != ignore_index) & ((t < 0) | (t >= n))
         if bad.any():
             raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")  # torch's message and type
+    if t is not None and t.dtype.kind not in "iu":
+        raise DtypeError("nll_loss", f"expected target dtype to be Long or Byte, but got {target.dtype.name}")
     return apply("nll_loss", (input, target, weight), {"ignore_index": int(ignore_index), "reduction": reduction})
 
 
@@ -106,6 +111,9 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
     data = getattr(input, "_data", None)
     if data is not None and data.size and not ((data >= 0) & (data <= 1)).all():
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    t = getattr(target, "_data", None)
+    if t is not None and t.size and not ((t >= 0) & (t <= 1)).all():
+        raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
     return apply("binary_cross_entropy", (input, target, weight), {"reduction": reduction})
 
 
@@ -116,6 +124,8 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    if input._data.dtype.kind != "f":
+        raise DtypeError("dropout", f"result type Float can't be cast to the desired output type {input.dtype.name}")
     keep = default_generator.rng.random(tuple(input.shape)) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     dtype = input._data.dtype
@@ -133,6 +143,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     query's, UnsafeViewBackward0 otherwise. A query row whose mask hides every key is 0 (torch's
     safe softmax), its gradients 0: the row is left unmasked and its weights multiplied by 0."""
     same_floats("scaled_dot_product_attention", query, key, value)
+    if attn_mask is not None and attn_mask._data.dtype.kind not in "bf":
+        raise DtypeError("scaled_dot_product_attention", "Expected attn_mask dtype to be bool or float or to match "
+                         f"query dtype, but got attn_mask.dtype: {attn_mask.dtype.name}")
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
@@ -161,17 +174,19 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     out = apply("matmul", (weights, value), {})
-    if query.ndim == 4 and dropout_p == 0.0 and value.shape[-1] == query.shape[-1]:
+    grad_mask = attn_mask is not None and attn_mask.requires_grad  # torch takes its math path then
+    if query.ndim == 4 and dropout_p == 0.0 and value.shape[-1] == query.shape[-1] and not grad_mask:
         out = _renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
     return out
 
 
 def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
-    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim, as torch computes it."""
+    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) along dim, as torch computes it; the norm is
+    the catalogue's (its gradient at a zero vector is 0, as torch's, so a zero row gets y / (eps |y|))."""
     from .functional_elementwise import clamp
 
     def unit(x: Any) -> Any:
-        norm = apply("sqrt", (apply("sum", (x * x,), {"dim": dim, "keepdim": True}),), {})
+        norm = apply("norm", (x,), {"p": 2.0, "dim": (dim,), "keepdim": True})
         return x / clamp(norm, min=eps)
 
     return apply("sum", (unit(x1) * unit(x2),), {"dim": dim, "keepdim": False})

@@ -49,6 +49,12 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
 
 class ModuleDict(Module):
     """An ordered dict of submodules (insertion order, as torch's)."""
@@ -94,13 +100,24 @@ class Embedding(Module):
     """weight ~ N(0, 1) (torch's init), the padding_idx row zeroed."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False,
                  dtype: Any = None) -> None:
+        """torch's signature; max_norm, scale_grad_by_freq and sparse are refused by name."""
         super().__init__()
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise AssertionError("Padding_idx must be within num_embeddings")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = Parameter(creation.randn(num_embeddings, embedding_dim, dtype=dtype))
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = None, norm_type, False, False
+        if _weight is not None:  # torch keeps the given rows as they are (the padding row too)
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight.detach(), requires_grad=not _freeze)
+            return
+        self.weight = Parameter(creation.randn(num_embeddings, embedding_dim, dtype=dtype), requires_grad=not _freeze)
         if self.padding_idx is not None:
             with no_grad():
                 self.weight._data[self.padding_idx] = 0

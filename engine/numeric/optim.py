@@ -12,12 +12,15 @@ from .tensor import Tensor, clear_grad
 
 class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {params.type()}")  # type: ignore[attr-defined]
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
-        self.param_groups = [{**defaults, **g, "params": list(g["params"])} for g in groups]
+        self.param_groups = [{**defaults, **g, "params": _leaves(g["params"])} for g in groups]
         for group in self.param_groups:  # a tensor lr (torch accepts one) as its number
             if isinstance(group.get("lr"), Tensor):
                 group["lr"] = float(group["lr"].item())
@@ -36,9 +39,9 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """torch's layout: {"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]};
-        buffers become tensors (copies), so ``crossgrad.save`` can write it."""
+        buffers as tensors (copies), so ``crossgrad.save`` can write it."""
         index = {id(p): i for i, p in enumerate(self._params())}
-        state = {index[id(p)]: {k: Tensor._make(np.array(v)) if isinstance(v, np.ndarray) else v
+        state = {index[id(p)]: {k: Tensor._make(np.array(v._data)) if isinstance(v, Tensor) else v
                                 for k, v in s.items()} for p, s in self.state.items()}
         groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
                   for g in self.param_groups]
@@ -55,13 +58,11 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
-            self.state[p] = {k: np.array(getattr(v, "_data", v), dtype=p._data.dtype)
-                             if isinstance(v, (Tensor, np.ndarray)) else v for k, v in s.items()}
+            self.state[p] = {k: _loaded(k, v, p) for k, v in s.items()}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """A new group, the optimizer's defaults filling what it does not set (torch's rule)."""
-        params = param_group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params = _leaves(param_group["params"])
         if any(id(p) in {id(q) for q in self._params()} for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append({**self.defaults, **param_group, "params": params})
@@ -70,6 +71,36 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 clear_grad(p, set_to_none)
+
+
+def buffer(like: np.ndarray, fill: float = 0.0) -> Tensor:
+    """A state buffer: a tensor (as torch's ``opt.state[p]``) whose array the update works on in place."""
+    return Tensor._make(np.full_like(like, fill))
+
+
+def step_count() -> Tensor:
+    """torch's ``state["step"]``: a float32 0-d tensor."""
+    return Tensor._make(np.zeros((), np.float32))
+
+
+def _loaded(key: str, value: Any, p: Tensor) -> Any:
+    """A loaded state value as a tensor: buffers take the parameter's dtype, ``step`` stays float32."""
+    if key == "step":
+        return Tensor._make(np.array(getattr(value, "_data", value), np.float32))
+    if isinstance(value, (Tensor, np.ndarray)):
+        return Tensor._make(np.array(getattr(value, "_data", value), dtype=p._data.dtype))
+    return value
+
+
+def _leaves(params: Any) -> list[Tensor]:
+    """A group's parameters as a list, torch's refusal of a tensor that is not a leaf."""
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError("can't optimize a non-leaf Tensor")
+    return params
 
 
 def torch_flags(foreach: Any, differentiable: bool, fused: Any, **more: Any) -> dict[str, Any]:
@@ -116,10 +147,12 @@ class SGD(Optimizer):
         mu = group["momentum"]
         if mu:
             state = self.state.setdefault(p, {})
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, copy=True)
+            held = state.get("momentum_buffer")
+            if held is None:
+                state["momentum_buffer"] = Tensor._make(np.array(d, copy=True))
+                buf = state["momentum_buffer"]._data
             else:
+                buf = held._data
                 buf *= mu
                 buf += (1 - group["dampening"]) * d
             d = d + mu * buf if group["nesterov"] else buf

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .optim import Optimizer, torch_flags
+from .optim import Optimizer, buffer, step_count, torch_flags
 from .tensor import Tensor
 
 
@@ -58,10 +58,10 @@ class Adam(Optimizer):
     def _state(self, p: Tensor, amsgrad: bool) -> dict[str, Any]:
         state = self.state.get(p)
         if state is None:
-            zeros = np.zeros_like(p._data)
-            state = self.state[p] = {"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros.copy()}
+            state = self.state[p] = {"step": step_count(), "exp_avg": buffer(p._data),
+                                     "exp_avg_sq": buffer(p._data)}
             if amsgrad:
-                state["max_exp_avg_sq"] = zeros.copy()
+                state["max_exp_avg_sq"] = buffer(p._data)
         return state
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
@@ -73,15 +73,16 @@ class Adam(Optimizer):
         elif wd:
             grad = grad + wd * p._data
         state = self._state(p, group["amsgrad"])
-        state["step"] += 1
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        state["step"]._data += 1
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m += (grad - m) * (1 - beta1)  # m.lerp_(grad, 1 - beta1)
         v *= beta2
         v += (1 - beta2) * grad * grad
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        t = state["step"]
+            vmax = state["max_exp_avg_sq"]._data
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        t = float(state["step"]._data)
         step_size = lr / (1 - beta1 ** t)
         denom = np.sqrt(v) / ((1 - beta2 ** t) ** 0.5) + group["eps"]
         p._data -= (step_size * (m / denom)).astype(p._data.dtype, copy=False)

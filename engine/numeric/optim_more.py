@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .optim import Optimizer, torch_flags
+from .optim import Optimizer, buffer, step_count, torch_flags
 from .tensor import Tensor
 
 
@@ -50,24 +50,24 @@ class RMSprop(_Stepwise):
     def _update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         g, alpha = _grad(p, group), group["alpha"]
         if not state:
-            state.update(step=0.0, square_avg=np.zeros_like(p._data))
+            state.update(step=step_count(), square_avg=buffer(p._data))
             if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(p._data)
+                state["momentum_buffer"] = buffer(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p._data)
-        state["step"] += 1
-        v = state["square_avg"]
+                state["grad_avg"] = buffer(p._data)
+        state["step"]._data += 1
+        v = state["square_avg"]._data
         v *= alpha
         v += (1 - alpha) * g * g
         if group["centered"]:
-            m = state["grad_avg"]
+            m = state["grad_avg"]._data
             m += (g - m) * (1 - alpha)
             avg = np.sqrt(v - m * m)
         else:
             avg = np.sqrt(v)
         avg = avg + group["eps"]
         if group["momentum"] > 0:
-            buf = state["momentum_buffer"]
+            buf = state["momentum_buffer"]._data
             buf *= group["momentum"]
             buf += g / avg
             p._data -= group["lr"] * buf
@@ -93,12 +93,13 @@ class Adagrad(_Stepwise):
 
     def _update(self, p: Tensor, group: dict[str, Any], state: dict[str, Any]) -> None:
         if not state:
-            state.update(step=0.0, sum=np.full_like(p._data, group["initial_accumulator_value"]))
-        state["step"] += 1
+            state.update(step=step_count(), sum=buffer(p._data, group["initial_accumulator_value"]))
+        state["step"]._data += 1
         g = _grad(p, group)
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += g * g
-        p._data -= clr * (g / (np.sqrt(state["sum"]) + group["eps"]))
+        clr = group["lr"] / (1 + (float(state["step"]._data) - 1) * group["lr_decay"])
+        total = state["sum"]._data
+        total += g * g
+        p._data -= clr * (g / (np.sqrt(total) + group["eps"]))
 
 
 __all__ = ["Adagrad", "RMSprop"]

@@ -66,14 +66,14 @@ ADD = _binary(np.add, lambda g, s, n: (g, g), saves=False)
 SUB = _binary(np.subtract, lambda g, s, n: (g, -g if n[1] else None), saves=False)
 MUL = _binary(np.multiply, lambda g, s, n: _either(n, lambda: g * s[1], lambda: g * s[0]))
 DIV = _binary(np.divide, lambda g, s, n: _either(n, lambda: g / s[1], lambda: -g * s[2] / s[1]))
-MAXIMUM = _binary(np.maximum, lambda g, s, n: _split(g, s, s[0] > s[1]))
-MINIMUM = _binary(np.minimum, lambda g, s, n: _split(g, s, s[0] < s[1]))
+MAXIMUM = _binary(np.maximum, lambda g, s, n: _split(g, s, s[0] < s[1], s[0] > s[1]))
+MINIMUM = _binary(np.minimum, lambda g, s, n: _split(g, s, s[0] > s[1], s[0] < s[1]))
 
 
-def _split(g: Arr, s: tuple, wins: Arr) -> tuple:
-    """d max(a,b): to a where a wins, to b where b wins, half each on a tie."""
-    mask = _tie_mask(s[0], s[1], wins, g.dtype)
-    return g * mask, g * (1 - mask)
+def _split(g: Arr, s: tuple, a_loses: Arr, b_loses: Arr) -> tuple:
+    """d max(a,b): to each input unless it loses, half each on a tie (a NaN loses to nothing, so
+    both get g there, as torch's masked_fill of a < b and a > b)."""
+    return g * _tie_mask(s[0], s[1], ~a_loses, g.dtype), g * _tie_mask(s[0], s[1], ~b_loses, g.dtype)
 
 
 def _pow_tensor_vjp(g: Arr, s: tuple, n: tuple) -> tuple:
@@ -141,7 +141,7 @@ LOG = _unary(_log, lambda g, x, out, at: _div0(g, x))
 SQRT = _unary(_sqrt, lambda g, x, out, at: _div0(g, 2 * out))
 TANH = _unary(lambda x, at: np.tanh(x), lambda g, x, out, at: g * (1 - out * out))
 SIGMOID = _unary(lambda x, at: sigmoid(x), lambda g, x, out, at: g * out * (1 - out))
-RELU = _unary(lambda x, at: np.maximum(x, 0), lambda g, x, out, at: g * (out > 0))
+RELU = _unary(lambda x, at: np.maximum(x, 0), lambda g, x, out, at: g * ~(out <= 0))  # torch's: NaN passes g
 ABS = _unary(lambda x, at: np.abs(x), lambda g, x, out, at: g * np.sign(x))
 SOFTPLUS = _unary(_softplus, _softplus_vjp)
 

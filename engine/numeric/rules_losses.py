@@ -145,7 +145,8 @@ def _nll_vjp(g: Arr, xs: tuple, node: Any) -> tuple:
     a constant one-hot matrix times a column linear in g (no scatter, no in-place write)."""
     rows, safe, weights = _nll_parts(tuple(data(x) for x in xs), node.attrs)
     red = node.attrs["reduction"]
-    scale = g.reshape(-1) if red == "none" else g / weights.sum() if red == "mean" else g
+    total = weights.sum()
+    scale = g.reshape(-1) if red == "none" else (g / total if total else g * 0) if red == "mean" else g
     picked = np.zeros(rows.shape, rows.dtype)
     picked[np.arange(len(safe)), safe] = 1
     grad = picked * (-weights * scale).reshape(-1, 1)

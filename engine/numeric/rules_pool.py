@@ -32,6 +32,8 @@ def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
     pads = _pads(x.shape, kernel, stride, pad, dil, out)
     xp = np.pad(x, [(0, 0), (0, 0)] + pads, constant_values=-np.inf) if any(map(any, pads)) else x
     y, arg = _first_max(windows(xp, tuple(kernel), tuple(out), tuple(stride), tuple(dil)))
+    if pad[0] or pad[1]:
+        arg = _empty_to_first_valid(y, arg, kernel, stride, pad, dil, out)
     p, q = np.divmod(np.arange(kernel[0] * kernel[1]), kernel[1])
     offsets = p * dil[0] * x.shape[3] + q * dil[1]  # per tap, from the window's corner
     rows = np.arange(out[0])[:, None] * stride[0] - pad[0]
@@ -41,9 +43,21 @@ def _max_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
     return y, (flat, x.shape, x)
 
 
+def _empty_to_first_valid(y: Arr, arg: Arr, kernel: list, stride: list, pad: list, dil: list, out: list) -> Arr:
+    """A window whose maximum is -inf (every input tap -inf) points at its first tap inside the
+    input, as torch's kernel starts there; the scan left it on a padding tap."""
+    empty = y == -np.inf
+    if not empty.any():
+        return arg
+    first = [np.maximum(0, -((np.arange(out[d]) * stride[d] - pad[d]) // dil[d])) for d in range(2)]
+    tap = first[0][:, None] * kernel[1] + first[1][None, :]
+    return np.where(empty, tap, arg)
+
+
 def _first_max(win: Arr) -> tuple[Arr, Arr]:
-    """Each window's first maximum in row-major tap order and that tap's number, as argmax gives
-    (a NaN wins; -0.0 and 0.0 keep the first's bits). The taps are copied once to contiguous
+    """Each window's first maximum in row-major tap order and that tap's number, as torch's CPU
+    kernel scans (``val > maxval || isnan(val)``: the last NaN wins; -0.0 and 0.0 keep the
+    first's bits). The taps are copied once to contiguous
     planes; then per tap a comparison and a select done in integer arithmetic on the bits (numpy's
     masked writes and np.where are several times slower)."""
     taps = np.ascontiguousarray(np.moveaxis(win, (-2, -1), (0, 1))).reshape((-1,) + win.shape[:-2])
@@ -55,7 +69,7 @@ def _first_max(win: Arr) -> tuple[Arr, Arr]:
         value = taps[tap]
         better = value > best
         if nan:
-            better |= np.isnan(value) & ~np.isnan(best)
+            better |= np.isnan(value)
         pick = better.view(np.uint8)
         arg += pick.astype(arg.dtype, copy=False) * (arg.dtype.type(tap) - arg)
         bits += pick.astype(bits.dtype) * (tap_bits[tap] - bits)  # wraps modulo 2^k: exactly the tap's bits
@@ -130,9 +144,20 @@ def _adaptive_max(xs: tuple, at: dict) -> tuple[Arr, Any]:
     x = xs[0]
     rows = adaptive_rows(x.shape, at["output_size"])
     values = np.where(rows >= 0, x.reshape(-1)[np.maximum(rows, 0)], -np.inf)
-    arg = values.argmax(axis=1)
+    arg = torch_argmax(values)
     flat = rows[np.arange(len(rows)), arg]
     return x.reshape(-1)[flat].reshape(x.shape[:2] + tuple(at["output_size"])), (flat, x.shape, x)
+
+
+def torch_argmax(values: Arr) -> Arr:
+    """Per row, the first maximum, or the last NaN where the row holds one (torch's pooling
+    kernels scan with ``val > maxval || isnan(val)``)."""
+    arg = values.argmax(axis=1)
+    nan = np.isnan(values)
+    if nan.any():
+        last = values.shape[1] - 1 - nan[:, ::-1].argmax(axis=1)
+        arg = np.where(nan.any(axis=1), last, arg)
+    return arg
 
 
 def _bn_axes(x: Arr) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -52,6 +52,13 @@ def _ties_evenly(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
     return g * hit / np.sum(hit, axis=dims, keepdims=True)
 
 
+def _evenly(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
+    """max()/min() of everything: split evenly among the elements equal to the result, or among
+    the NaNs when it is NaN (torch's evenly_distribute_backward; amax's own rule gives NaN there)."""
+    hit = (x == out) | ((x != x) & (out != out))
+    return g * hit / np.sum(hit, axis=dims, keepdims=True)
+
+
 def _first_index(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict, pick: Any) -> Arr:
     """max/min(dim): the gradient to the returned index only (the first extreme)."""
     (dim,) = dims
@@ -135,7 +142,9 @@ _AMIN = _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True), _tie
 
 REDUCTION_RULES: dict[str, Rule] = {
     "logsumexp": _reduction(_logsumexp, lambda g, x, out, dims, at: g * np.exp(x - out)),
-    "amax": _AMAX, "amin": _AMIN, "max_all": _AMAX, "min_all": _AMIN,
+    "amax": _AMAX, "amin": _AMIN,
+    "max_all": _reduction(lambda x, dims, at: np.max(x, axis=dims, keepdims=True), _evenly),
+    "min_all": _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True), _evenly),
     "max_dim": _reduction(lambda x, dims, at: np.max(x, axis=dims, keepdims=True),
                           lambda g, x, out, dims, at: _first_index(g, x, out, dims, at, np.argmax)),
     "min_dim": _reduction(lambda x, dims, at: np.min(x, axis=dims, keepdims=True),

@@ -96,8 +96,9 @@ def _peek(f: Any) -> bytes:
 
 
 class _Reader:
-    def __init__(self, zf: zipfile.ZipFile) -> None:
+    def __init__(self, zf: zipfile.ZipFile, mapper: Any = None) -> None:
         self.zf = zf
+        self.mapper = mapper
 
     def array(self, i: Any) -> np.ndarray:
         name = f"tensors/{int(i)}.npy"
@@ -134,13 +135,29 @@ class _Reader:
 
             return Parameter(Tensor._make(arr), requires_grad=requires_grad)
         t = Tensor._make(arr)
-        return t.requires_grad_(True) if requires_grad else t
+        t = t.requires_grad_(True) if requires_grad else t
+        if self.mapper is not None:  # torch's map_location=callable(storage, location)
+            t = self.mapper(t, "cpu")
+            if not isinstance(t, Tensor):
+                raise CheckpointError(f"load: map_location returned {type(t).__name__}, not a tensor")
+        return t
+
+
+def _mapper(map_location: Any) -> Any:
+    """None, or torch's callable form; every other form must name the cpu (a dict: every target)."""
+    if callable(map_location) and not isinstance(map_location, str) and type(map_location).__name__ != "device":
+        return map_location
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if target is not None and str(target).split(":")[0] != "cpu":
+            raise CheckpointError(f"load: map_location={map_location!r}; crossgrad has one device, 'cpu'")
+    return None
 
 
 def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read what ``save`` wrote; ``map_location`` may only name the cpu; never unpickles."""
-    if map_location is not None and str(map_location) != "cpu":
-        raise CheckpointError(f"load: map_location={map_location!r}; crossgrad has one device, 'cpu'")
+    """Read what ``save`` wrote; ``map_location`` may only name the cpu (or be torch's callable, given
+    each tensor and "cpu"); never unpickles."""
+    mapper = _mapper(map_location)
     if not weights_only:
         raise CheckpointError("load: weights_only=False would mean unpickling; crossgrad never unpickles")
     with _open(f) as zf:
@@ -153,4 +170,4 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, weights_onl
         if manifest.get("version") != VERSION:
             raise CheckpointError(f"load: checkpoint format version {manifest.get('version')!r}; "
                                   f"this crossgrad reads version {VERSION}")
-        return _Reader(zf).decode(manifest.get("tree"))
+        return _Reader(zf, mapper).decode(manifest.get("tree"))

@@ -42,7 +42,10 @@ def _indexed(op: str, x: Any, index: Any, attrs: dict) -> Any:
 
 
 def _tensors(op: str, tensors: Sequence[Any]) -> tuple:
-    if not isinstance(tensors, (list, tuple)) or not tensors:
+    if isinstance(tensors, (list, tuple)) and not tensors:  # torch: ValueError from cat, RuntimeError from stack
+        kind = RuntimeError if op == "stack" else ValueError
+        raise kind(f"{op}(): expected a non-empty list of Tensors")
+    if not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}(): expected a non-empty list or tuple of Tensors, got {type(tensors).__name__}")
     return tuple(tensors)
 

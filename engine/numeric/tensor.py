@@ -129,6 +129,9 @@ class Tensor(TensorMath):
         if value is not None and value.shape != self.shape:
             raise RuntimeError(f"assigned grad has data of a different size ({list(value.shape)} "
                                f"vs {list(self.shape)})")
+        if value is not None and value._data.dtype != self._data.dtype:
+            raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor with "
+                               f"dtype '{self.dtype.name}'")
         self._grad = value
 
     @property
@@ -242,6 +245,18 @@ class Tensor(TensorMath):
         np.copyto(self._data, src, casting="unsafe")
         return self
 
+    def _inplace_op(self, values: Any) -> Tensor:
+        """An in-place op's result written back, with torch's refusals: a result that would need a
+        wider dtype category (float into an int64 tensor) or a bigger shape than self."""
+        src = values._data if isinstance(values, Tensor) else np.asarray(values)
+        if src.shape != self._data.shape and np.broadcast_shapes(src.shape, self._data.shape) != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                               f"{list(np.broadcast_shapes(src.shape, self._data.shape))}")
+        if _KINDS.index(src.dtype.kind) > _KINDS.index(self._data.dtype.kind):
+            raise RuntimeError(f"result type {_TORCH_NAMES[src.dtype.name]} can't be cast to the desired output "
+                               f"type {_TORCH_NAMES[self._data.dtype.name]}")
+        return self._inplace(values)
+
     def copy_(self, src: Any) -> Tensor:
         return self._inplace(src)
 
@@ -252,17 +267,22 @@ class Tensor(TensorMath):
         return self._inplace(value)
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(self._data + alpha * _raw(other))
+        return self._inplace_op(self._data + alpha * _raw(other))
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(self._data - alpha * _raw(other))
+        return self._inplace_op(self._data - alpha * _raw(other))
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(self._data * _raw(other))
+        return self._inplace_op(self._data * _raw(other))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace()
         self._data[index] = _raw(value)
+
+
+_KINDS = "buif"  # torch's dtype categories, narrowest first (uint8 would sit with the integers)
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int64": "Long", "int32": "Int", "float32": "Float",
+                "float64": "Double", "float16": "Half"}
 
 
 def clear_grad(t: Tensor, set_to_none: bool) -> None:

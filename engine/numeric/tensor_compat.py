@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError
+from ..errors import KernelDtypeError
 from . import dtypes
 from . import functional as F
 from . import functional_elementwise as E
@@ -43,21 +43,32 @@ def _cast_for(self: Tensor, dtype: dtypes.dtype | None) -> Tensor:
     return self if dtype is None else self.to(dtype)
 
 
-def sum(self: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:  # noqa: A001
+_NO_DIM: Any = object()  # sum()/mean() called without dim: torch's first overload (SumBackward0)
+
+
+def _dim_overload(out: Tensor, dim: Any, name: str) -> Tensor:
+    """A dim given at all (even None or ()) is torch's dim overload: SumBackward1 / MeanBackward1."""
+    if dim is not _NO_DIM and out.grad_fn is not None and type(out.grad_fn).__name__ == f"{name}0":
+        return _renamed(out, f"{name}1")
+    return out
+
+
+def sum(self: Tensor, dim: Any = _NO_DIM, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:  # noqa: A001
     """x.sum(dim, keepdim, dtype=): bool and int sums are int64, as torch's."""
     x = _cast_for(self, dtype)
     if x._data.dtype.kind in "bi" and x._data.dtype != np.int64:
         x = Tensor._make(x._data.astype(np.int64))
-    return _SUM(x, _reduce_dims(dim), keepdim)
+    out = _SUM(x, _reduce_dims(None if dim is _NO_DIM else dim), keepdim)
+    return _dim_overload(out, dim, "SumBackward")
 
 
-def mean(self: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
+def mean(self: Tensor, dim: Any = _NO_DIM, keepdim: bool = False, *, dtype: dtypes.dtype | None = None) -> Tensor:
     """x.mean(): torch refuses integer and bool inputs unless a float dtype= is given."""
     x = _cast_for(self, dtype)
     if x._data.dtype.kind != "f":
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
                            f"point or complex dtype. Got: {x.dtype.name}")
-    return _MEAN(x, _reduce_dims(dim), keepdim)
+    return _dim_overload(_MEAN(x, _reduce_dims(None if dim is _NO_DIM else dim), keepdim), dim, "MeanBackward")
 
 
 def _float_unary(op: str) -> Any:
@@ -137,14 +148,14 @@ def _inplace_binary(op: str) -> Any:
         result = getattr(self, f"__{op}__")(other)
         if _mode.enabled and result._requires_grad:
             return result
-        return self._inplace(result)
+        return self._inplace_op(result)
 
     method.__name__ = f"__i{op}__"
     return method
 
 
 def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    return self._inplace(div(self, other, rounding_mode=rounding_mode))
+    return self._inplace_op(div(self, other, rounding_mode=rounding_mode))
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
@@ -237,7 +248,7 @@ def _soft_dim(x: Tensor, dim: int | None, kw: dict) -> int:
 def _soft_input(op: str, x: Tensor, dtype: dtypes.dtype | None) -> Tensor:
     x = _cast_for(x, dtype)
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: not implemented for '{x.dtype.name}' (pass dtype=torch.float32)")
+        raise KernelDtypeError(op, f"not implemented for '{x.dtype.name}' (pass dtype=torch.float32)")
     return x
 
 
@@ -246,7 +257,7 @@ def _logical(name: str, ufunc: Any, unary: bool = False) -> Any:
     def method(self: Tensor, other: Any = None) -> Tensor:
         b = getattr(other, "_data", other)
         if self._data.dtype.kind == "f" or getattr(b, "dtype", np.dtype(bool)).kind == "f" or isinstance(b, float):
-            raise DtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
+            raise KernelDtypeError(name, "only implemented on integer and Boolean-type tensors, got a floating one")
         return Tensor._make(np.asarray(ufunc(self._data) if unary else ufunc(self._data, b)))
 
     return method

@@ -53,6 +53,16 @@ def _masked(x: Tensor, mask: Tensor) -> Tensor:
     return flat._index_tensor(Tensor._make(where))
 
 
+def _as_index(item: Any) -> Any:
+    """A list of Python bools is a mask, as torch reads it (numpy would read it as 0/1 indices); a
+    numpy integer or bool array indexes as the tensor it would make."""
+    if isinstance(item, list) and item and np.asarray(item).dtype == np.bool_:
+        return Tensor._make(np.asarray(item))
+    if isinstance(item, np.ndarray) and item.dtype.kind in "biu":
+        return Tensor._make(item.astype(np.int64) if item.dtype.kind in "iu" else item)
+    return item
+
+
 def getitem(self: Tensor, index: Any) -> Any:
     kind = type(index)
     if kind is slice:  # the common forms go straight to the integer/slice path
@@ -65,6 +75,7 @@ def getitem(self: Tensor, index: Any) -> Any:
         _check_ints(self, index)
         return _BASE(self, index)
     items = index if isinstance(index, tuple) else (index,)
+    items = tuple(_as_index(item) for item in items)
     if len(items) == 1 and isinstance(items[0], Tensor) and items[0]._data.dtype == np.bool_:
         return _masked(self, items[0])
     items = _expand_ellipsis(items, self.ndim)

@@ -58,6 +58,9 @@ def _promote(a: Any, b: Any, op: str) -> tuple[Any, Any]:
         a = a._make(a._data.astype(b._data.dtype))
     elif kb in "bi" and ka == "f":
         b = b._make(b._data.astype(a._data.dtype))
+    elif op == "sub" and ka == kb == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
     elif op == "div" and ka in "bi" and kb in "bi":
         a, b = (t._make(t._data.astype(dtypes.DEFAULT_FLOAT.np)) for t in (a, b))
     elif ka == kb == "f" and a._data.dtype != b._data.dtype:
@@ -135,6 +138,8 @@ class TensorMath(ShapeMethods):
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             if self._data.dtype.kind in "bi":  # integral tensors never require grad
                 if type(exponent) is int:
+                    if exponent < 0:
+                        raise RuntimeError("Integers to negative integer powers are not allowed.")
                     return self._make(np.power(self._data.astype(np.int64), exponent))
                 return self._make(self._data.astype(dtypes.DEFAULT_FLOAT.np)) ** exponent
             return apply("pow", (self,), {"exponent": float(exponent)})
@@ -144,6 +149,9 @@ class TensorMath(ShapeMethods):
         return _renamed(self._rbinary("pow_tensor", base), "PowBackward2")
 
     def __neg__(self) -> Any:
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                               "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return apply("neg", (self,), {})
 
     def pow(self, exponent: Any) -> Any:
@@ -181,7 +189,7 @@ class TensorMath(ShapeMethods):
         return self._compare(np.greater_equal, other)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        out = np.argmax(self._data, axis=dim, keepdims=keepdim if dim is not None else False)
+        out = np.argmax(self._data, axis=dim, keepdims=keepdim)
         return self._make(np.asarray(out, dtype=np.int64))
 
     # --- elementwise ---------------------------------------------------------------------
@@ -189,7 +197,7 @@ class TensorMath(ShapeMethods):
         return apply(op, (self,), attrs)
 
     def neg(self) -> Any:
-        return self._unary("neg")
+        return -self
 
     def exp(self) -> Any:
         return self._unary("exp")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DeviceError, DtypeError
 from . import dtypes
 from .autograd import _mode
 from .dispatch import apply
@@ -27,7 +28,7 @@ class device:
     def __init__(self, type: Any = "cpu", index: int | None = None) -> None:
         name = str(type)  # a device prints as "cpu"
         if name.split(":")[0] != "cpu":
-            raise RuntimeError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
+            raise DeviceError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
                                "(use 'cpu', or torch itself for accelerators)")
         self.type, self.index = "cpu", index
 
@@ -72,7 +73,7 @@ def to(self: Tensor, *args: Any, copy: bool = False, non_blocking: bool = False,
     """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)``: self when nothing changes, as in torch."""
     target = _target(args, kwargs)
     if target is None or target.np == self._data.dtype:
-        return clone(self) if copy else self
+        return _renamed(clone(self), "ToCopyBackward0") if copy else self
     if self._requires_grad and _mode.enabled and target.is_floating_point and self.dtype.is_floating_point:
         from .dispatch import apply
 
@@ -102,9 +103,16 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return _reduce(np.any, input, dim, keepdim)
 
 
+_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+
+
 def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    """|input - other| <= atol + rtol |other|, elementwise (torch.isclose)."""
-    b = other._data if isinstance(other, Tensor) else other
+    """|input - other| <= atol + rtol |other|, elementwise (torch.isclose): both tensors of one dtype."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"isclose(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    b = other._data
+    if b.dtype != input._data.dtype:
+        raise DtypeError("isclose", f"{_NAMES.get(input._data.dtype.name)} did not match {_NAMES.get(b.dtype.name)}")
     return Tensor._make(np.asarray(np.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
@@ -135,7 +143,7 @@ for _name, _fn in _METHODS.items():
 
 
 def _cuda(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    raise RuntimeError("crossgrad runs on one device, 'cpu'; .cuda() is not available")
+    raise DeviceError("crossgrad runs on one device, 'cpu'; .cuda() is not available")
 
 
 Tensor.cuda = _cuda  # type: ignore[attr-defined]

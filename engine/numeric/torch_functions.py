@@ -164,14 +164,16 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple[Tensor, Tensor]:
-    return (R.var(input, dim, unbiased, keepdim, correction=correction),
-            C.mean(input, () if dim is None else dim, keepdim))
+    mean = C.mean(input, () if dim is None else dim, keepdim)
+    pair = (R.var(input, dim, unbiased, keepdim, correction=correction), mean)
+    return _renamed(pair[0], "VarMeanBackward0"), _renamed(pair[1], "VarMeanBackward0")  # torch's one node
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple[Tensor, Tensor]:
-    return (R.std(input, dim, unbiased, keepdim, correction=correction),
-            C.mean(input, () if dim is None else dim, keepdim))
+    mean = C.mean(input, () if dim is None else dim, keepdim)
+    pair = (R.std(input, dim, unbiased, keepdim, correction=correction), mean)
+    return _renamed(pair[0], "StdMeanBackward0"), _renamed(pair[1], "StdMeanBackward0")
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:

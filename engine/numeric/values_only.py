@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..pool_specs import planes, pool_geometry
+from . import gelu_kernel
 from .rules import RULES
 from .rules_conv import conv_and_cols, windows
 from .rules_pool import _pads
@@ -77,8 +78,19 @@ def conv_values(xs: tuple, at: dict) -> tuple[Arr, None]:
     return conv_and_cols(xs[0], xs[1], xs[2] if len(xs) > 2 else None, at, keep=False)[0], None
 
 
+def gelu_values(xs: tuple, at: dict) -> tuple[Arr, Any]:
+    """gelu's output: float64 (approximate="none") chunk by chunk without keeping Phi, else the rule."""
+    x = xs[0]
+    if at["approximate"] == "none" and type(x) is np.ndarray and x.dtype == np.float64 and x.ndim:
+        return gelu_kernel.values(x), None
+    return _GELU_FORWARD(xs, at)
+
+
+_GELU_FORWARD = RULES["gelu"].forward  # the rule this stands in for (a planted one is not replaced)
+
+
 STAND_INS: dict[Any, Any] = {RULES["max_pool2d"].forward: lambda xs, at: (pool_maxima(xs[0], at), None),
-                             RULES["conv2d"].forward: conv_values}
+                             RULES["conv2d"].forward: conv_values, _GELU_FORWARD: gelu_values}
 
 
 def batched_max_pool(fwd: Any, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:

@@ -8,6 +8,7 @@ plans by the graph's structure hash: a second graph with new values derives noth
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -242,6 +243,8 @@ def _mpfs(values: np.ndarray) -> list[Any]:
     element; here numpy splits every value into the (sign, odd mantissa, exponent, bit count)
     tuple mpmath stores."""
     v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size <= FEW_VALUES:
+        return [_mpf_tuple(x) for x in v.tolist()]
     if not np.isfinite(v).all():
         return [raw.from_number(x) for x in v.tolist()]
     fraction, exponent = np.frexp(np.abs(v))
@@ -253,6 +256,22 @@ def _mpfs(values: np.ndarray) -> list[Any]:
     exponent = np.where(zero, 0, exponent - 53 + trailing)
     sign = (np.signbit(v) & ~zero).astype(np.int64)
     return list(zip(sign.tolist(), mantissa.tolist(), exponent.tolist(), bits.tolist()))
+
+
+FEW_VALUES = 32  # up to this many values, Python's exact integer ratio beats numpy's per-call cost
+
+
+def _mpf_tuple(x: float) -> Any:
+    """One float64 as mpmath's raw (sign, odd mantissa, exponent, bit count), from its exact
+    integer ratio n / 2^k (n odd when k > 0)."""
+    if x == 0.0 or not math.isfinite(x):
+        return raw.from_number(x)
+    n, d = x.as_integer_ratio()
+    sign, man, exp = int(n < 0), abs(n), 1 - d.bit_length()
+    if exp == 0 and not man & 1:  # an even integer: mpmath keeps mantissas odd
+        zeros = (man & -man).bit_length() - 1
+        man, exp = man >> zeros, zeros
+    return (sign, man, exp, man.bit_length())
 
 
 def read_leaves(plan: Plan, programs: list[NodeProgram | None]) -> list[int]:

@@ -23,6 +23,8 @@ import mpmath
 import sympy as sp
 from mpmath import libmp
 
+from . import raw_extremes
+
 DPS = 40
 PREC = libmp.dps_to_prec(DPS)
 RND = libmp.round_nearest
@@ -72,6 +74,7 @@ def from_number(value: Any) -> Raw:
 _CONTEXT = mpmath.MPContext()
 _CONTEXT.dps = DPS
 _MPMATH = {name: getattr(_CONTEXT, name) for name in dir(_CONTEXT) if not name.startswith("_")}
+_MPMATH.update(raw_extremes.NAMESPACE)  # max/min propagate NaN, as torch's
 
 
 def lambdify(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[..., Any]:
@@ -149,6 +152,9 @@ def _node(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
         return _unary("exp", _node(e.args[0], slots))
     if isinstance(e, sp.log) and len(e.args) == 1:
         return _unary("log", _node(e.args[0], slots))
+    if isinstance(e, (sp.Max, sp.Min, sp.Heaviside)):  # NaN in, NaN out (torch's max)
+        return raw_extremes.node(e, [_node(a, slots) for a in e.args[:1 if isinstance(e, sp.Heaviside) else None]],
+                                 constant)
     return _lambdified(e, slots)
 
 

@@ -9,6 +9,7 @@ lambdified to numpy and applied to all elements at once.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from .tensor_elementwise import ElementwiseStep, elementwise_step, unbroadcast
 from .tensor_lowering import tensor_lower
 from .tensor_pool import MaxPoolStep
 from .tensor_strided import StridedTape, plan_step, strided_backward, strided_forward
+from .undefined import piecewise, times
 
 MAX_TEMPLATE_ARGS = 4096
 TEMPLATES_KEPT = 2048  # compiled templates kept per process (they embed client constants)
@@ -45,6 +47,7 @@ class VectorTemplate:
     forward: Callable[..., Any]
     gradient: Callable[..., Any]
     partials: tuple[sp.Expr, ...] = ()  # the SymPy partials ``gradient`` computes (order 2 reuses them)
+    piecewise: bool = False  # some partial can be NaN where undefined (undefined.py)
 
 
 _TEMPLATES = Memo(TEMPLATES_KEPT)
@@ -60,7 +63,7 @@ def _compile_template(template: sp.Expr, n_args: int) -> Any:
     s = args(n_args)
     found = partials(template, s)
     return L.linear_template(template, s, found) or VectorTemplate(
-        numpy_function(s, template), numpy_function(s, found, cse=True), tuple(found))
+        numpy_function(s, template), numpy_function(s, found, cse=True), tuple(found), piecewise(found))
 
 
 @dataclass
@@ -271,13 +274,14 @@ def _template_backward(step: TemplateStep, tape: Any, adjoint: np.ndarray,
                     adj[src] = contribution if adj[src] is None else adj[src] + contribution
                 continue
             partials = vt.gradient(*cols) if cols else []
-            for src, contribution in _scattered(group, upstream, partials, same, buffers, n_in, wants):
+            product = times if getattr(vt, "piecewise", False) else operator.mul
+            for src, contribution in _scattered(group, upstream, partials, same, buffers, n_in, wants, product):
                 adj[src] = contribution if adj[src] is None else adj[src] + contribution
     return adj[:n_in]
 
 
 def _scattered(group: Any, upstream: np.ndarray, partials: list, same: Any, buffers: list, n_in: int,
-               wants: list[bool]) -> list[tuple[int, np.ndarray]]:
+               wants: list[bool], product: Callable[[Any, Any], Any] = operator.mul) -> list[tuple[int, np.ndarray]]:
     """Each source buffer's adjoint contribution from one group: identity columns as they are,
     the other columns of one source summed in ONE bincount (one per column would cost
     columns x buffer length)."""
@@ -287,13 +291,13 @@ def _scattered(group: Any, upstream: np.ndarray, partials: list, same: Any, buff
         if src < n_in and not wants[src]:
             continue
         if same and same[j] and len(upstream) == len(buffers[src]):
-            out.append((src, upstream * partials[j]))  # a constant partial broadcasts
+            out.append((src, product(upstream, partials[j])))  # a constant partial broadcasts
         else:
             scatter.setdefault(src, []).append(j)
     for src, cols in scatter.items():
         weights = np.empty((len(cols), len(upstream)))
         for row, j in enumerate(cols):
-            weights[row] = upstream * partials[j]
+            weights[row] = product(upstream, partials[j])
         where = group.gather[:, cols].T
         out.append((src, np.bincount(where.reshape(-1), weights.reshape(-1), minlength=len(buffers[src]))))
     return out

@@ -20,6 +20,7 @@ from .codegen import numpy_function
 from .lowering import BINARY, UNARY, lower
 from .memo import Memo
 from .templates import args
+from .undefined import piecewise, times
 
 ELEMENTWISE = frozenset(UNARY) | frozenset(BINARY) | {"where", "masked_fill", "dropout"}
 _COSTLY = (sp.erf, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos)  # functions worth evaluating once, not twice
@@ -61,6 +62,7 @@ class ElementwiseStep:
         self.out_shape = tuple(out_shape)
         self.saves = any(sp.diff(template, v).free_symbols for v in template.free_symbols)
         found = getattr(compiled, "partials", ())
+        self.piecewise = piecewise(found)  # relu, maximum, clamp: NaN partials where undefined
         self.joint = joint_function(template, found, len(sources)) if found else None
 
     def forward(self, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, Any]:
@@ -90,7 +92,8 @@ class ElementwiseStep:
         for s, partial in zip(self.sources, partials):
             if not wants[s]:
                 continue
-            part = unbroadcast(adjoint * partial, self.shapes[s])  # type: ignore[arg-type]
+            product = times(adjoint, partial) if self.piecewise else adjoint * partial
+            part = unbroadcast(product, self.shapes[s])  # type: ignore[arg-type]
             grads[s] = part if grads[s] is None else grads[s] + part
         return grads
 

@@ -19,6 +19,7 @@ import sympy as sp
 
 from ..pool_specs import planes, pool_geometry
 from .lowering_pool import POOL_LOWERING
+from .undefined import times
 
 
 class MaxPoolStep:
@@ -57,7 +58,7 @@ class MaxPoolStep:
         g = adjoint.reshape(self.out4)
         z = np.zeros(padded)
         for tap, partial in zip(self.taps, self.compiled.gradient(*cols)):
-            z[(slice(None), slice(None)) + tap] += g * partial
+            z[(slice(None), slice(None)) + tap] += times(g, partial)  # a masked NaN window: 0
         (_, _), (_, _), (h0, _), (w0, _) = self.pads
         crop = z[:, :, h0:h0 + self.x4[2], w0:w0 + self.x4[3]]
         return [crop.reshape(self.x_shape)] + [None] * (len(wants) - 1)

@@ -15,11 +15,15 @@ bincount. The templates and their SymPy partials are the same; only the index pl
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from .undefined import times
 
 MAX_COLUMNS = 8  # wider groups (a whole row per template) keep their gathers
 Layout = tuple[int, tuple[int, ...]]  # offset, strides (in elements) over the group's grid
@@ -275,14 +279,16 @@ def strided_backward(sg: StridedGroup, group: Any, vt: Any, cols: list[Any], sta
         return [(src, sg.linear_backward(stage_adjoint[:sg.linear_rows], vt.weights, len(buffers[src])))]
     upstream = view(stage_adjoint, sg.out, sg.shape)
     partials = vt.gradient(*cols) if cols else []
-    return [(src, _contribution(sg, j, upstream, partials[j], len(buffers[src])))
+    product = times if getattr(vt, "piecewise", False) else operator.mul
+    return [(src, _contribution(sg, j, upstream, partials[j], len(buffers[src]), product))
             for j, src in enumerate(group.sources) if src >= n_in or wants[src]]
 
 
-def _contribution(sg: StridedGroup, j: int, upstream: np.ndarray, partial: Any, size: int) -> np.ndarray:
+def _contribution(sg: StridedGroup, j: int, upstream: np.ndarray, partial: Any, size: int,
+                  product: Callable[[Any, Any], Any] = operator.mul) -> np.ndarray:
     """upstream * partial scattered to column j's buffer; a partial of +-1 on a summed column is
     applied after the sum (exact: no product pass over the grid)."""
     if sg.summed[j] and isinstance(partial, (int, float, np.number)) and abs(partial) == 1:
         found = sg.scatter(j, upstream, size)
         return found if partial == 1 else np.negative(found, out=found)
-    return sg.scatter(j, upstream * partial, size, owned=True)
+    return sg.scatter(j, product(upstream, partial), size, owned=True)

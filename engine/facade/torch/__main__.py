@@ -45,8 +45,15 @@ def claimed_gradients(fn: Any, inputs: list[torch.Tensor], seed: Any, params: di
     named: dict[str, torch.Tensor] = dict(fn.named_parameters()) if isinstance(fn, torch.nn.Module) else dict(params)
     named.update(zip(input_names(fn.forward if isinstance(fn, torch.nn.Module) else fn, inputs), inputs))
     wanted = {n: t for n, t in named.items() if t.requires_grad}
-    out = fn(*inputs)
-    grad_out = None if seed is None else torch.as_tensor(seed, dtype=out.dtype)
+    result = fn(*inputs)
+    outs = [o for o in (result if isinstance(result, (tuple, list)) else (result,))
+            if isinstance(o, torch.Tensor) and o.is_floating_point()]  # as from_torch: indices left out
+    if len(outs) == 1:
+        out, grad_out = outs[0], None if seed is None else torch.as_tensor(seed, dtype=outs[0].dtype)
+    else:
+        out, grad_out = outs[0].sum(), None  # several outputs: from_torch sums them
+        for o in outs[1:]:
+            out = out + o.sum()
     grads = torch.autograd.grad(out, list(wanted.values()), grad_out, allow_unused=True)
     return {n: (torch.zeros_like(t) if g is None else g).detach().double().numpy()
             for (n, t), g in zip(wanted.items(), grads)}

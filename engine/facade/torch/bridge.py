@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from crossgrad.engine.check import CheckRequest
 
-from .build import Builder, UnsupportedOpError
+from .build import Builder, UnsupportedOpError, _floating
 from .capture import Captured, capture
 
 MAX_ROUNDS = 8  # decomposition rounds before giving up (each round decomposes every unmapped op)
@@ -61,7 +61,8 @@ def from_torch(fn_or_module: Any, example_inputs: Sequence[torch.Tensor] | torch
     Leaves: the module's parameters (``net.0.weight``) and buffers, then the inputs (named after
     the function's parameters), with their values, dtypes and requires_grad. A non-scalar output
     is checked along ``seed`` (default: all ones, as ``out.sum().backward()``); several outputs
-    are summed. ``options`` go to CheckRequest (tier, tolerance, claimed, ...).
+    are summed (integer and bool outputs, such as indices, are left out). ``options`` go to
+    CheckRequest (tier, tolerance, claimed, ...).
     """
     return request_and_builder(fn_or_module, example_inputs, seed, **options)[0]
 
@@ -71,6 +72,9 @@ def request_and_builder(fn_or_module: Any, example_inputs: Sequence[torch.Tensor
     """:func:`from_torch`, and the builder that knows which closed-over tensors became leaves."""
     inputs = [example_inputs] if isinstance(example_inputs, torch.Tensor) else list(example_inputs)
     _, builder, outputs = convert(fn_or_module, inputs)
+    outputs = [n for n in outputs if _floating(builder.dtypes.get(n))]  # indices, masks: nothing to differentiate
+    if not outputs:
+        raise ValueError("from_torch: the computation has no floating-point output to differentiate")
     graph = builder.graph(outputs)
     if seed is None and len(outputs) == 1 and builder.shape(outputs[0]) != ():
         seed = np.ones(builder.shape(outputs[0]))

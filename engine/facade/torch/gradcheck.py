@@ -32,6 +32,9 @@ from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
 
 from .bridge import convert
 from .build import _floating, leaf_value
+from .detached import moving_input
+from .freshness import Frozen, frozen
+from .repeats import merged, repeated, unique
 
 JACOBIAN_MAX = 16  # outputs up to this many elements: full Jacobian, one VJP per element
 DIRECTIONS = 2  # larger outputs: this many seeded random VJP directions
@@ -39,6 +42,8 @@ CACHE_SIZE = 32
 LARGE = 100_000  # more differentiable elements: the symbolic witness (confirmed by finite differences) judges
 ALL_WITNESSES = ("numeric", "symbolic", "finite_difference")
 TORCH_DEFAULTS = {"atol": 1e-5, "rtol": 1e-3}
+NOTHING_REQUIRES_GRAD = ("gradcheck expects at least one input tensor to require gradient, "
+                         "but none of them have requires_grad=True.")  # torch's ValueError
 
 
 TORCH_KEYWORDS = frozenset({"eps", "nondet_tol", "check_undefined_grad", "check_grad_dtypes", "check_batched_grad",
@@ -72,6 +77,7 @@ class _Template:
     value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
     slots: dict[str, int] = dataclasses.field(default_factory=dict)  # leaf name -> its position in the graph
     plan: Plan | None = None  # the validated facts, reused while every refilled leaf is floating point
+    frozen: Frozen | None = None  # closed-over constants and bindings the trace baked in (freshness.py)
 
     def __post_init__(self) -> None:
         self.slots = {n.name: i for i, n in enumerate(self.graph.nodes) if isinstance(n, Leaf)}
@@ -89,11 +95,12 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
 
 
 def _template(func: Any, inputs: list[torch.Tensor], params: dict[str, torch.Tensor]) -> _Template:
-    key = _signature(func, list(params.values()) + inputs)
+    key = _signature(func, list(params.values()) + inputs), repeated(inputs)
     with _LOCK:
-        if key in _CACHE:
+        cached = _CACHE.get(key)
+        if cached is not None and (cached.frozen is None or cached.frozen.still_valid(func)):
             _CACHE.move_to_end(key)
-            return _CACHE[key]
+            return cached
     template = _capture(func, inputs)
     if template.value_dependent:
         return template
@@ -113,8 +120,11 @@ def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
     directions = [] if len(names) == 1 else \
         [builder.leaf(f"direction{k}", np.zeros(builder.shape(name), builder.dtypes[name]), False)
          for k, name in enumerate(names)]
-    graph = builder.graph(names, directions or None)
-    return _Template(graph, list(captured.names), directions, dict(builder.params), builder.value_dependent)
+    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
+    own = len(captured.names) - len(tensors)  # a module's parameters and buffers come first
+    graph, kept = merged(builder.graph(names, directions or None), captured.names[own:], tensors)
+    return _Template(graph, captured.names[:own] + kept, directions, dict(builder.params), builder.value_dependent,
+                     frozen=frozen(func, captured.graph))
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
@@ -281,13 +291,14 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     with torch.enable_grad():
         result = func(*inputs)
     outputs = float_outputs(result)
-    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
+    tensors = unique([v for v in inputs if isinstance(v, torch.Tensor)])
     named = {**template.closed_over, **params, **dict(zip(template.leaves[len(params):], tensors))}
     values = {name: leaf_value(name, t, copy=False) for name, t in named.items()}
     wanted = {n: t for n, t in named.items() if t.requires_grad and t.is_floating_point()}
     if not wanted:
-        raise ValueError("gradcheck expects at least one input tensor to require gradient, "
-                         "but none of them have requires_grad=True.")
+        raise ValueError(NOTHING_REQUIRES_GRAD)
+    if outputs and not any(o.requires_grad for o in outputs):
+        return _detached(func, inputs, template, rng_state, raise_exception)
     findings: dict[str, _Finding] = {}
     full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES
@@ -299,3 +310,18 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     if failures and raise_exception:
         raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements"))
     return not failures
+
+
+def _detached(func: Any, inputs: list[Any], template: _Template, rng_state: torch.Tensor,
+              raise_exception: bool) -> bool:
+    """No output requires grad: torch's verdict, the function's numerical gradient must be zero."""
+    positions = [i for i, v in enumerate(inputs) if isinstance(v, torch.Tensor)]
+    params = len(template.leaves) - len(unique([inputs[i] for i in positions]))
+    names = {i: n for i, n in zip([i for i in positions if i not in repeated(inputs)], template.leaves[params:])
+             if inputs[i].requires_grad and inputs[i].is_floating_point()}
+    name = moving_input(func, inputs, names, rng_state, float_outputs)
+    if name is not None and raise_exception:
+        raise GradcheckError(f"input {name!r}: no output of the function requires grad (detached, or computed "
+                             "under no_grad), so autograd's gradient is zero, but the outputs change with this "
+                             "input: its numerical gradient is not zero (torch.autograd.gradcheck fails too)")
+    return name is None

@@ -23,10 +23,13 @@ from crossgrad.engine.tolerance import policy
 
 from .build import leaf_value
 from .gradcheck import (
+    NOTHING_REQUIRES_GRAD,
     TORCH_KEYWORDS,
     GradcheckError,
+    NothingToCheck,
     _capture,
     _collect,
+    _detached,
     _filled,
     _Finding,
     _message,
@@ -35,6 +38,7 @@ from .gradcheck import (
     float_outputs,
     ignored_keywords,
 )
+from .repeats import unique
 
 PAIRS = (("claimed", "numeric"), ("claimed", "symbolic"), ("claimed", "finite_difference"), *hessian.PAIRS)
 
@@ -66,18 +70,25 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
                                                                  "check_rev_over_rev"})
     inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
     rng_state = torch.get_rng_state()
-    template = _capture(func, inputs)
+    try:
+        template = _capture(func, inputs)
+    except NothingToCheck:
+        return True
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
     outputs = float_outputs(result)
+    if outputs and not any(o.requires_grad for o in outputs) and _wants_grad(template, func, inputs):
+        return _detached(func, inputs, template, rng_state, raise_exception)  # torch's own check crashes here
     if grad_outputs is None:
         generator = torch.Generator().manual_seed(0)
         grad_outputs = [torch.randn(o.shape, generator=generator, dtype=torch.float64).to(o.dtype) for o in outputs]
     grad_outputs = [grad_outputs] if isinstance(grad_outputs, torch.Tensor) else list(grad_outputs)
-    tensors = [v for v in inputs if isinstance(v, torch.Tensor)]
+    tensors = unique([v for v in inputs if isinstance(v, torch.Tensor)])
     params = _parameters(func)
     named = {**template.closed_over, **params, **dict(zip(template.leaves[len(params):], tensors))}
+    if not any(t.requires_grad and t.is_floating_point() for t in named.values()):
+        raise ValueError(NOTHING_REQUIRES_GRAD)
     values = {name: leaf_value(name, t) for name, t in named.items()}
     values.update({d: leaf_value(d, g) for d, g in zip(template.directions, grad_outputs)})
     graph = _filled(template, values)
@@ -126,3 +137,10 @@ def _leaf_reports(plan: Any, seed: np.ndarray, found: dict, count: int, tol: Any
                  for p in PAIRS if p[0] in grads and p[1] in grads]
         out.append(finish_leaf(LeafReport(plan.graph.nodes[i].name, (count,) + shape, dtype, grads, pairs)))
     return out
+
+
+def _wants_grad(template: Any, func: Any, inputs: list[Any]) -> bool:
+    """Some input, parameter or closed-over tensor requires grad (else torch's ValueError follows)."""
+    tensors = [*template.closed_over.values(), *_parameters(func).values(),
+               *(v for v in inputs if isinstance(v, torch.Tensor))]
+    return any(t.requires_grad and t.is_floating_point() for t in tensors)

@@ -15,3 +15,13 @@ __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate"
 from crossgrad.engine.numeric.data_more import ConcatDataset  # noqa: E402
 
 __all__ += ["ConcatDataset"]
+
+from crossgrad.engine.numeric.data_samplers import (  # noqa: E402
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+)
+
+__all__ += ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler"]
