@@ -166,3 +166,18 @@ CASES.update({
     "linalg solve and inv shapes": "A = torch.tensor([[[2.0, 0.5], [0.25, 3.0]], [[1.0, 2.0], [3.0, 4.0]]], dtype=torch.float64)\nb = torch.tensor([[1.0, -1.0], [0.5, 2.0]], dtype=torch.float64)\nout = (torch.linalg.solve(A, b), torch.linalg.solve(A[0], b[0]), torch.linalg.solve(A, b[:, :, None] * torch.ones(2, 2, 3, dtype=torch.float64)), torch.linalg.solve(A[0], b, left=False), torch.linalg.inv(A))",
     "linalg solve singular and with grad": "out = []\nfor f in (lambda: torch.linalg.solve(torch.zeros(2, 2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)), lambda: torch.linalg.inv(torch.zeros(2, 2, dtype=torch.float64))):\n    try:\n        f()\n    except RuntimeError:\n        out.append('RuntimeError')\nwith torch.no_grad():\n    out.append(torch.linalg.solve(torch.eye(2, dtype=torch.float64, requires_grad=True) * 2, torch.ones(2, dtype=torch.float64)))",
 })
+
+CASES.update({
+    'functional: vjp v None non-scalar': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.vjp(lambda a: a * 2, x)',
+    'functional: jvp v None non-scalar input': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jvp(lambda a: a.sum(), x)',
+    'functional: jvp v None scalar input': 'AF = torch.autograd.functional\nout = AF.jvp(lambda a: a * 3, torch.tensor(2.0, dtype=torch.float64))',
+    'functional: hessian forward no vectorize': "x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.hessian(lambda a: (a ** 3).sum(), x, outer_jacobian_strategy='forward-mode')",
+    'functional: jacobian strict vectorize': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jacobian(lambda a: a ** 2, x, strict=True, vectorize=True)',
+    'functional: jacobian tuple in tuple out': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.jacobian(lambda a, b: (a.sum() * b, a * b.sum()), (x, y))',
+    'functional: hvp tuple inputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.hvp(lambda a, b: (a.exp().sum() * b.pow(2).sum()), (x, y), (torch.ones(3, dtype=torch.float64), torch.ones(2, dtype=torch.float64)))',
+    'functional: vhp v wrong count': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.vhp(lambda a, b: (a.exp().sum() * b.pow(2).sum()), (x, y), (torch.ones(3, dtype=torch.float64),))',
+    'functional: functional non-tensor output': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jacobian(lambda a: 3.0, x)',
+    'functional: functional returns input itself': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = (AF.jacobian(lambda a: a, x), AF.vjp(lambda a: a, x, torch.ones(3, dtype=torch.float64)))',
+    'functional: jacobian output requires_grad flag': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nJ = AF.jacobian(lambda a: a ** 2, x)\nout = (J.requires_grad, J.grad_fn is None, x.grad is None)',
+    'functional: hessian of int input': 'AF = torch.autograd.functional\nout = AF.hessian(lambda a: (a ** 2).sum(), torch.tensor([1, 2]))',
+})
