@@ -181,3 +181,14 @@ CASES.update({
     'functional: jacobian output requires_grad flag': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nJ = AF.jacobian(lambda a: a ** 2, x)\nout = (J.requires_grad, J.grad_fn is None, x.grad is None)',
     'functional: hessian of int input': 'AF = torch.autograd.functional\nout = AF.hessian(lambda a: (a ** 2).sum(), torch.tensor([1, 2]))',
 })
+
+CASES.update({  # inputs or outputs given twice (an IndexError and a false 'not used' before)
+    'repeated inputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nout = torch.autograd.grad((x ** 2).sum(), [x, x])',
+    'repeated outputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x ** 2).sum()\nout = torch.autograd.grad([y, y], x)',
+    'output is input': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nout = torch.autograd.grad(x, x, torch.ones(3, dtype=torch.float64))',
+    'output is input create_graph': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(x, x, torch.ones(3, dtype=torch.float64), create_graph=True)\nout = (g.requires_grad, g)',
+    'grad_outputs requires grad no create': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nv = torch.ones(3, dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(x * 2, x, v)\nout = (g.requires_grad, g)',
+    'backward twice accumulates create_graph grads with grad of both': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\n(x ** 2).sum().backward(create_graph=True)\n(x ** 3).sum().backward(create_graph=True)\nout = torch.autograd.grad(x.grad.sum(), x)',
+    'retain_graph False create_graph True then second backward': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x.exp() * x).sum()\ny.backward(create_graph=True, retain_graph=False)\nout = y.backward()',
+    'autograd.backward of a repeated output': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x ** 2).sum()\ntorch.autograd.backward([y, y])\nout = x.grad',
+})
