@@ -14,7 +14,8 @@ repeated calls: a crossgrad call reuses its cached capture (the graph structure,
 the validated plan, per function and input shapes/dtypes/requires_grad) and re-runs every
 witness and comparison on the current values; the first call, which pays make_fx, is reported
 apart. Medians are reported with the ratio, and the load average with them.
-Both run on one thread: torch.set_num_threads(1), and numpy's OpenBLAS pinned to one thread
+Both run on one thread: torch.set_num_threads(1), crossgrad's check threads off
+(CROSSGRAD_CHECK_THREADS=1, engine/parallel.py), and numpy's OpenBLAS pinned to one thread
 before numpy loads (on a loaded 2-core machine its spinning threads made crossgrad's MLP
 check ~15x torch instead of ~2x).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CROSSGRAD_CHECK_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402

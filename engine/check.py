@@ -611,7 +611,7 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
         grads, fd = _witness_grads(request, plan, seed, tier, timer, report, symbolic, local)
         if isinstance(fd, fd_joint.JointDifferences):
             timer.run("fd_screen", lambda: fd_joint.settle(fd, plan, seed, grads, request.tolerance))
-        report.finite_difference = fd_joint.describe(fd)
+            report.finite_difference = fd_joint.describe(fd)
     kink_values = timer.run("kinks", lambda: kinks_present(plan))
     return Checking(request, plan, seed, tier, report, timer, grads, fd, kink_values, stages)
 

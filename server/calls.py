@@ -15,6 +15,7 @@ engine's typed errors keep their status; running out of memory is a failed witne
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,8 @@ def _rebuilt(payload: tuple[str, Any], memory_mb: int) -> Exception:
 
 def call(pool: Any, fn: Callable[..., Any], args: tuple, deadline: float, alive: Callable[[], bool]) -> Any:
     """``fn(*args)`` in one of ``pool``'s workers, waited for until ``deadline`` (monotonic)."""
+    if time.monotonic() >= deadline:  # nothing to wait for: no worker is taken, none killed
+        raise WitnessTimeout("symbolic witness stopped: the deadline passed")
     message = leafbuf.CALL + pickle.dumps((fn, args), pickle.HIGHEST_PROTOCOL)
     worker = pool._acquire(deadline, "")
     with pool._lock:

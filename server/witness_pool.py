@@ -37,6 +37,7 @@ from .workers import _single_threaded_blas, _without_main_file
 
 _CTX = mp.get_context("spawn")
 POLL_SECONDS = 0.05
+READY = b"ready"  # a worker's first message, once it has started
 _FIELD_ERRORS: dict[str, type[FieldError]] = {c.__name__: c for c in (FieldError, GraphError, LimitError,
                                                                        DeadlineError)}
 
@@ -58,6 +59,7 @@ def _serve(conn: Any, memory_mb: int, nice: int) -> None:
     from .workers import SymbolicPool, runner
 
     symbolic = SymbolicPool(1, memory_mb)
+    conn.send_bytes(READY)  # started: a request's message can be read now
     while True:
         try:
             message = conn.recv_bytes()
@@ -107,6 +109,7 @@ def _rebuilt(data: tuple[str, ...], memory_mb: int) -> Exception:
 
 class _Worker:
     def __init__(self, memory_mb: int, nice: int) -> None:
+        self.ready = False  # its READY message has been read
         self.conn, child = _CTX.Pipe()
         self.process = _CTX.Process(target=_serve, args=(child, memory_mb, nice), daemon=True)
         with _without_main_file(), _single_threaded_blas():
@@ -121,7 +124,8 @@ class _Worker:
 
 class CheckPool:
     """Up to ``size`` check workers, started when first needed (a server that never sees a big
-    check never starts one; the first big check waits for its worker's start, a second or two);
+    check never starts one; the first big check waits for its worker's start, a second or two,
+    until the call's deadline at most: the request is sent only once the worker reads);
     ``run`` waits for a free one until the call's deadline."""
 
     def __init__(self, size: int = 1, memory_mb: int = 4096, nice: int = 10) -> None:
@@ -139,6 +143,7 @@ class CheckPool:
         ``deadline`` stops its symbolic witness (monotonic, as in the server); ``end`` is the call's
         own end, when the worker is killed if it has not answered (and when ``alive()`` turns False)."""
         worker = self._acquire(end)
+        self._await_start(worker, end, alive)
         try:
             worker.conn.send_bytes(pickle.dumps((request, plan, deadline, figures_only), pickle.HIGHEST_PROTOCOL))
         except OSError:
@@ -150,6 +155,24 @@ class CheckPool:
         payload.graph = request.graph
         self.checks += 1
         return payload
+
+    def _await_start(self, worker: _Worker, end: float, alive: Callable[[], bool]) -> None:
+        """Wait for a new worker's READY until the call's end: a request larger than the pipe's
+        buffer would otherwise block its sending thread, past any deadline, while the worker
+        starts (seconds on a loaded machine). One not ready in time stays in the pool."""
+        while not worker.ready:
+            if worker.conn.poll(POLL_SECONDS):
+                worker.ready = worker.conn.recv_bytes() == READY
+                if not worker.ready:
+                    self._replace(worker)
+                    raise LimitError("request", "the check's worker did not start properly; it has been replaced")
+            elif not worker.process.is_alive():
+                self._replace(worker)
+                raise LimitError("request", "the check's worker died as it started; it has been replaced")
+            elif time.monotonic() > end or not alive():
+                self._release(worker)
+                raise DeadlineError("request", "the worker for large checks was still starting at the call's "
+                                               "deadline")
 
     def _collect(self, worker: _Worker, end: float, alive: Callable[[], bool]) -> tuple[str, Any]:
         try:

@@ -197,16 +197,41 @@ def test_a_killed_worker_is_replaced_and_the_server_keeps_serving(big_server):
         assert client.check_raw(seed_message()).verdict == wire.VERDICTS["agree"]
 
 
-def test_a_worker_past_the_calls_end_is_killed_and_replaced():
-    """``end`` already passed: the parent stops waiting, kills the worker (a fresh one cannot even
-    have started Python yet) and raises DEADLINE_EXCEEDED's error; the next check gets a new worker."""
+def test_a_worker_still_starting_at_the_calls_end_is_kept_for_the_next_check():
+    """``end`` already passed while a fresh worker cannot even have started Python yet: the parent
+    raises DEADLINE_EXCEEDED's error without sending the request (a message larger than the pipe's
+    buffer would block until the worker reads it, past any deadline) and keeps the starting worker,
+    which answers the next check."""
     w, b, loss = layer(seed=6)
     request = wire.request_in(to_request(loss)[0], Limits())
     plan = validate(request.graph)
     pool = CheckPool(1)
     try:
-        with pytest.raises(DeadlineError, match="did not finish before the call's deadline"):
+        started = time.monotonic()
+        with pytest.raises(DeadlineError, match="still starting at the call's deadline"):
             pool.run(request, plan, False, time.monotonic() + 30, time.monotonic())
+        assert time.monotonic() - started < 1.0  # a worker's start takes seconds; nothing waited for it
+        assert pool.replaced == 0 and len(pool.idle_workers()) == 1
+        now = time.monotonic()
+        report = pool.run(request, plan, False, now + 30, now + 60)
+        assert report.verdict == "agree" and report.graph is request.graph and pool.checks == 1
+    finally:
+        pool.close()
+
+
+def test_a_worker_past_the_calls_end_is_killed_and_replaced():
+    """A started worker still computing when ``end`` passes is killed (DEADLINE_EXCEEDED's error);
+    the next check gets a new worker."""
+    w, b, loss = layer(seed=6)
+    request = wire.request_in(to_request(loss)[0], Limits())
+    plan = validate(request.graph)
+    slow = wire.request_in(to_request(layer(n=160, batch=64, seed=7)[2])[0], Limits())  # new structure
+    pool = CheckPool(1)
+    try:
+        now = time.monotonic()
+        pool.run(request, plan, False, now + 30, now + 60)  # the worker has started
+        with pytest.raises(DeadlineError, match="did not finish before the call's deadline"):
+            pool.run(slow, validate(slow.graph), False, time.monotonic() + 30, time.monotonic())
         assert pool.replaced == 1 and not pool.idle_workers()
         now = time.monotonic()
         report = pool.run(request, plan, False, now + 30, now + 60)

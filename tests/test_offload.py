@@ -172,6 +172,13 @@ def test_follow_ups_in_a_batch_do_not_wait_for_the_group_job(channel, monkeypatc
     assert not any("did not finish" in n or "not compared" in n for r in together for n in r.response.notes)
 
 
+def test_a_call_after_the_deadline_takes_no_worker(one_worker):
+    replaced, calls_before = one_worker.pool.replaced, one_worker.pool.calls
+    with pytest.raises(WitnessTimeout, match="deadline passed"):
+        calls.call(one_worker.pool, divmod, (7, 2), time.monotonic(), lambda: True)
+    assert (one_worker.pool.replaced, one_worker.pool.calls) == (replaced, calls_before)
+
+
 def test_a_worker_error_comes_back_as_its_own_type(one_worker):
     deadline = time.monotonic() + 10
     with pytest.raises(ZeroDivisionError):

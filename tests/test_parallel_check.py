@@ -195,3 +195,11 @@ def test_a_bad_thread_count_is_a_field_error():
     for bad in (0, -1, 1.5, "2", True):
         with pytest.raises(GraphError, match="threads"):
             CheckRequest(crossgrad.engine.numeric.export.to_graph(loss, {})[0], threads=bad)
+
+
+def test_a_check_without_finite_differences_runs():
+    """A request naming no finite-difference witness has no differences to describe (the merge of
+    the thread limit once described them anyway: AttributeError on None)."""
+    loss, _ = _loss()
+    report = crossgrad.check(loss, witnesses=("numeric",), tier="off")
+    assert report.finite_difference == "off" and report.verdict == "skipped"

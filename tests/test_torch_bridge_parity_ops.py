@@ -60,7 +60,7 @@ OPS: dict[str, tuple[Any, tuple]] = {
     "sdpa float mask input": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.3),
                               (Q, K, V, rand(3, 3, seed=4))),
     "conv2d stride padding groups": (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2),
-                                     (rand(1, 4, 6, 6), rand(4, 2, 3, 3), rand(4))),
+                                     (rand(1, 4, 5, 5), rand(4, 2, 3, 3), rand(4))),
     "conv2d dilation": (lambda x, w: F.conv2d(x, w, stride=(1, 2), padding=2, dilation=2, groups=2),
                         (rand(1, 4, 6, 6), rand(4, 2, 3, 3))),
     "conv2d padding same": (lambda x, w: F.conv2d(x, w, padding="same"), (rand(1, 2, 5, 5), rand(3, 2, 3, 3))),
@@ -267,3 +267,30 @@ def test_a_repeated_call_sees_what_the_function_closes_over_now() -> None:
         net[1].running_mean.add_(3.0)
         net[1].running_var.mul_(5.0)
     assert both(f, (xb,)) == (True, True)
+
+
+class Holder:
+    """A plain object whose tensor attribute the function reads (invisible to the cache key)."""
+
+    def __init__(self) -> None:
+        self.target = torch.zeros(3, dtype=D)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        return Cube.apply(x - self.target).sum()
+
+
+def test_a_reused_capture_that_no_longer_matches_torchs_forward_is_captured_again(monkeypatch: Any) -> None:
+    gradcheck_module = sys.modules["crossgrad.torch.gradcheck"]
+    captures = []
+    original = gradcheck_module._capture
+    monkeypatch.setattr(gradcheck_module, "_capture", lambda *a: captures.append(1) or original(*a))
+    holder, x = Holder(), rand(3)
+    assert ct.gradcheck(holder.loss, (x,)) is True and ct.gradcheck(holder.loss, (x,)) is True
+    assert len(captures) == 1  # reused while it computes what torch computes
+    holder.target = torch.full((3,), 2.5, dtype=D)  # a new tensor behind an attribute
+    assert both(holder.loss, (x,)) == (True, True) and len(captures) == 2
+    Cube.planted = True
+    try:
+        assert both(holder.loss, (x,)) == (TorchError, ct.GradcheckError)
+    finally:
+        Cube.planted = False

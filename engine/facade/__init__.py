@@ -198,8 +198,8 @@ def __getattr__(name: str) -> object:
                              "(double), int64 (long) and bool")
     raise AttributeError(f"module 'crossgrad' has no attribute {name!r}")
 
-from crossgrad.engine.numeric import sweep3_surface as _sweep3  # noqa: E402 (third parity sweep)
+from crossgrad.engine.numeric import torch_surface as _surface  # noqa: E402 (after the names it patches)
 
-_sweep3.install()
-globals().update({_name: getattr(_sweep3, _name) for _name in _sweep3.FUNCTIONS})
-__all__ += list(_sweep3.FUNCTIONS)
+_surface.install()
+globals().update({_name: getattr(_surface, _name) for _name in _surface.FUNCTIONS})
+__all__ += list(_surface.FUNCTIONS)

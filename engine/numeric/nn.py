@@ -248,10 +248,12 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
-        if not lines:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+        """torch's layout: extra_repr's lines, then each child indented; one extra line alone inline."""
+        extra = self.extra_repr().split("\n") if self.extra_repr() else []
+        children = [f"({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
+        if not children and len(extra) <= 1:
+            return f"{type(self).__name__}({''.join(extra)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"
 
 
 def _cast(t: Tensor, args: tuple, kwargs: dict) -> np.ndarray:

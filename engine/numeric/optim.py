@@ -21,6 +21,8 @@ class Optimizer:
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups = [{**defaults, **g, "params": _leaves(g["params"])} for g in groups]
+        if sum(len({id(p) for p in g["params"]}) for g in self.param_groups) != len({id(p) for p in self._params()}):
+            raise ValueError("some parameters appear in more than one parameter group")
         for group in self.param_groups:  # a tensor lr (torch accepts one) as its number
             if isinstance(group.get("lr"), Tensor):
                 group["lr"] = float(group["lr"].item())

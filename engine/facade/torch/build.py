@@ -34,7 +34,8 @@ def leaf_value(name: str, value: torch.Tensor, copy: bool = True) -> np.ndarray:
     ``copy`` it may share the tensor's memory (for a check that ends before the tensor changes)."""
     if value.dtype not in DTYPES:
         raise TypeError(f"leaf {name!r} has dtype {value.dtype}; crossgrad takes float32, float64, int64 and bool")
-    return value.detach().cpu().numpy().astype(DTYPES[value.dtype], copy=copy)
+    array = value.detach().cpu().numpy()
+    return array.copy() if copy else array  # (numpy's dtype is the tensor's: the four map one to one)
 
 
 def _floating(dtype: Any) -> bool:

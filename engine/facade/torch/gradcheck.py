@@ -35,6 +35,7 @@ from .build import _floating, leaf_value
 from .detached import moving_input
 from .freshness import Frozen, frozen
 from .repeats import merged, repeated, unique
+from .stale import forward_differs
 
 JACOBIAN_MAX = 16  # outputs up to this many elements: full Jacobian, one VJP per element
 DIRECTIONS = 2  # larger outputs: this many seeded random VJP directions
@@ -94,21 +95,23 @@ def _signature(func: Any, values: Sequence[Any]) -> Any:
                       (v if getattr(v, "__hash__", None) else id(v)) for v in values)
 
 
-def _template(func: Any, inputs: list[torch.Tensor], params: dict[str, torch.Tensor]) -> _Template:
+def _template(func: Any, inputs: list[torch.Tensor], params: dict[str, torch.Tensor],
+              forget: bool = False) -> tuple[_Template, bool]:
+    """The capture of ``func`` for these inputs, and whether it was reused from the cache."""
     key = _signature(func, list(params.values()) + inputs), repeated(inputs)
     with _LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and (cached.frozen is None or cached.frozen.still_valid(func)):
+        cached = None if forget else _CACHE.get(key)
+        if cached is not None and (cached.frozen is None or cached.frozen.still_valid()):
             _CACHE.move_to_end(key)
-            return cached
+            return cached, True
     template = _capture(func, inputs)
     if template.value_dependent:
-        return template
+        return template, False
     with _LOCK:
         _CACHE[key] = template
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return template
+    return template, False
 
 
 def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
@@ -151,7 +154,10 @@ def _planned(template: _Template, graph: Graph, values: dict[str, np.ndarray]) -
         if floats:
             template.plan = dataclasses.replace(plan, graph=template.graph)
         return plan
-    return dataclasses.replace(template.plan, graph=graph)
+    plan = Plan.__new__(Plan)  # dataclasses.replace, without re-running __init__ (a per-call cost)
+    plan.__dict__.update(template.plan.__dict__)
+    plan.graph = graph
+    return plan
 
 
 def float_outputs(result: Any) -> list[torch.Tensor]:
@@ -280,11 +286,16 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     leaf's largest gradient). Other torch keywords (eps, fast_mode, nondet_tol, ...) are ignored.
     """
     ignored_keywords("gradcheck", ignored, TORCH_KEYWORDS)
-    inputs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
+    return _gradcheck(func, [inputs] if isinstance(inputs, torch.Tensor) else list(inputs), atol, rtol,
+                      raise_exception)
+
+
+def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | None, raise_exception: bool,
+               forget: bool = False) -> bool:
     rng_state = torch.get_rng_state()  # PyTorch's call below draws the dropout masks the capture recorded
     params = _parameters(func)
-    try:
-        template = _template(func, inputs, params)  # first: a capture may touch buffers torch's backward will read
+    try:  # first: a capture may touch buffers torch's backward will read
+        template, reused = _template(func, inputs, params, forget)
     except NothingToCheck:
         return True
     torch.set_rng_state(rng_state)
@@ -305,6 +316,9 @@ def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float 
     for k, direction in enumerate(_directions(outputs)):
         report = _vjp_check(template, values, wanted, outputs, direction,
                             tolerance=_tolerance(atol, rtol), witnesses=witnesses)
+        if k == 0 and reused and forward_differs(report.output, outputs, direction, bool(template.directions)):
+            torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
+            return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
         _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:

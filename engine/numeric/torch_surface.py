@@ -1,4 +1,4 @@
-"""What the third parity sweep found missing from torch's surface: the random generator's state
+"""Smaller parts of torch's top-level surface: the random generator's state
 (``torch.get_rng_state``/``set_rng_state``, ``initial_seed``, ``seed``, ``Generator.get_state``/
 ``set_state``; ``Generator.seed`` stays the seed's value, not torch's reseeding method),
 ``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``, ``torch.iinfo``, ``dtype.itemsize``,
