@@ -20,6 +20,16 @@ def _as_tuple(x: Any) -> tuple[bool, tuple]:
     return (True, tuple(x)) if isinstance(x, (tuple, list)) else (False, (x,))
 
 
+def _outputs(out: Any, fn: str) -> tuple[bool, tuple]:
+    """The user function's outputs, as _as_tuple; anything but Tensors is torch's TypeError."""
+    was_tuple, outs = _as_tuple(out)
+    if not all(isinstance(o, Tensor) for o in outs):
+        kind = type(out).__name__ if not was_tuple else f"tuple of {[type(o).__name__ for o in outs]}"
+        raise TypeError(f"The outputs of the user-provided function given to {fn} must be either a Tensor "
+                        f"or a tuple of Tensors but the given outputs of the user-provided function has type {kind}.")
+    return was_tuple, outs
+
+
 def _untuple(was_tuple: bool, xs: tuple) -> Any:
     return xs if was_tuple else xs[0]
 
@@ -76,7 +86,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     """(func(inputs), v^T J)."""
     tin, ins = _as_tuple(inputs)
     ins = _prepare(ins, create_graph)
-    tout, outs = _as_tuple(func(*ins))
+    tout, outs = _outputs(func(*ins), "vjp")
     vs = _check_v(v, outs, "output of the user-provided function")
     gs = _grads(outs, ins, vs, create_graph, strict)
     return _untuple(tout, _final(outs, create_graph)), _untuple(tin, gs)
@@ -88,7 +98,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     tin, ins = _as_tuple(inputs)
     ins = _prepare(ins, create_graph)
     vs = _check_v(v, ins, "input")
-    tout, outs = _as_tuple(func(*ins))
+    tout, outs = _outputs(func(*ins), "jvp")
     us = tuple(Tensor(np.zeros_like(o._data), requires_grad=True) for o in outs)
     gs = _grads(outs, ins, us, True, strict)
     total = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
@@ -121,6 +131,9 @@ def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: 
     if strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
     if strategy == "reverse-mode":
+        if strict and vectorize:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
+                               "not supported together. Please either set `strict=False` or `vectorize=False`.")
         return
     if create_graph:
         raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
@@ -139,7 +152,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
     _check_strategy(strategy, create_graph, strict, vectorize)
     tin, ins = _as_tuple(inputs)
     ins = _prepare(ins, create_graph)
-    tout, outs = _as_tuple(func(*ins))
+    tout, outs = _outputs(func(*ins), "jacobian")
     per_out = []
     for o in outs:
         rows: list[list[Tensor]] = [[] for _ in ins]

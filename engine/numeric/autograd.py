@@ -196,7 +196,7 @@ def _dependencies(roots: Iterable[Any], parents: dict[Any, list[Any]] | None = N
     """How many edges reach each node from the roots (iterative DFS); each node's parents too
     when a dict is given."""
     deps: dict[Any, int] = {}
-    stack = list(roots)
+    stack = list(dict.fromkeys(roots))  # a root given twice has its edges counted once
     seen = set(stack)
     while stack:
         node = stack.pop()

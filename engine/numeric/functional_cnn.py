@@ -26,6 +26,13 @@ def _tup(value: IntOrTuple, nd: int) -> tuple[int, ...]:
     return (int(value),) * nd if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
 
 
+def _conv_tup(value: Any, nd: int) -> tuple[int, ...]:
+    """A convolution's or pooling's stride/padding/dilation/kernel: an int or a sequence, one entry
+    standing for every spatial dim (torch's expand_param_if_needed; its pooling accepts 1 or 2)."""
+    out = _tup(value, nd)
+    return out * nd if len(out) == 1 else out
+
+
 def same_floats(op: str, input: Any, *others: Any) -> None:
     """torch never mixes float dtypes in a layer (float32 input, float64 weight: RuntimeError)."""
     for other in others:
@@ -56,12 +63,12 @@ def _padding(padding: IntOrTuple | str, kernel: Sequence[int], dilation: tuple, 
         return tuple(v for t in totals for v in (t // 2, t - t // 2))
     if isinstance(padding, str):
         raise RuntimeError(f"Invalid padding string: {padding!r} (should be one of 'valid', 'same')")
-    return _tup(padding, nd)
+    return _conv_tup(padding, nd)
 
 
 def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
           padding: IntOrTuple | str, dilation: IntOrTuple, groups: int) -> Tensor:
-    s, d = _tup(stride, nd), _tup(dilation, nd)
+    s, d = _conv_tup(stride, nd), _conv_tup(dilation, nd)
     pad = _padding(padding, tuple(weight.shape[2:]) if weight.dim() == nd + 2 else (1,) * nd, d, s)
     return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
 
@@ -90,8 +97,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
 
 def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
             padding: IntOrTuple, output_padding: IntOrTuple, groups: int, dilation: IntOrTuple) -> Tensor:
-    attrs = {"stride": _tup(stride, nd), "padding": _tup(padding, nd), "output_padding": _tup(output_padding, nd),
-             "dilation": _tup(dilation, nd), "groups": int(groups)}
+    attrs = {"stride": _conv_tup(stride, nd), "padding": _conv_tup(padding, nd),
+             "output_padding": _conv_tup(output_padding, nd), "dilation": _conv_tup(dilation, nd),
+             "groups": int(groups)}
     return _run(op, (input, weight, bias), attrs)
 
 
@@ -111,8 +119,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
                dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """The pooled values; with return_indices, (values, indices) as torch."""
-    attrs = {"kernel_size": _tup(kernel_size, 2), "stride": () if stride is None else _tup(stride, 2),
-             "padding": _tup(padding, 2), "dilation": _tup(dilation, 2), "ceil_mode": bool(ceil_mode)}
+    attrs = {"kernel_size": _conv_tup(kernel_size, 2), "stride": () if stride is None else _conv_tup(stride, 2),
+             "padding": _conv_tup(padding, 2), "dilation": _conv_tup(dilation, 2), "ceil_mode": bool(ceil_mode)}
     values = _run("max_pool2d", (input,), attrs)
     if not return_indices:
         return values
@@ -133,9 +141,9 @@ def _pool_indices(input: Tensor, attrs: dict, op: str) -> np.ndarray:
 
 def avg_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    attrs = {"kernel_size": _tup(kernel_size, 2), "stride": () if stride is None else _tup(stride, 2),
-             "padding": _tup(padding, 2), "ceil_mode": bool(ceil_mode), "count_include_pad": bool(count_include_pad),
-             "divisor_override": divisor_override}
+    attrs = {"kernel_size": _conv_tup(kernel_size, 2), "stride": () if stride is None else _conv_tup(stride, 2),
+             "padding": _conv_tup(padding, 2), "ceil_mode": bool(ceil_mode),
+             "count_include_pad": bool(count_include_pad), "divisor_override": divisor_override}
     return _run("avg_pool2d", (input,), attrs)
 
 
@@ -200,7 +208,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: float | Sequence[float] | None = None,
                 mode: str = "nearest", align_corners: bool | None = None,
-                recompute_scale_factor: bool | None = None) -> Tensor:
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Nearest / bilinear resampling of (N, C, H, W), nearest / linear of (N, C, L), to ``size``
     or by ``scale_factor`` (torch's index rules)."""
     if mode not in ("nearest", "linear", "bilinear", "nearest-exact", "bicubic", "area"):
@@ -220,6 +228,12 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
         size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
             scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    if antialias and (mode not in ("bilinear", "bicubic") or input.dim() != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+                         "requires a 4-D tensor as input")
+    if antialias:
+        from .interp_modes import antialiased
+        return antialiased(input, _tup(size, nd), scales, mode, bool(align_corners))
     if mode in ("nearest-exact", "bicubic", "area"):
         from .interp_modes import resample
         return resample(input, _tup(size, nd), scales if nd == 2 else scales[1:], mode, bool(align_corners))

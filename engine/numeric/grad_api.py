@@ -64,8 +64,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     retain = create_graph if retain_graph is None else bool(retain_graph)
     roots, grads = _roots(outs, seeds, create_graph)
-    capture = {dispatch.edge(t)[0]: i for i, t in enumerate(ins)}
-    found = run_backward(roots, grads, retain, capture, create_graph)
+    nodes = [dispatch.edge(t)[0] for t in ins]
+    capture = {node: k for k, node in enumerate(dict.fromkeys(nodes))}  # an input given twice: once
+    unique = run_backward(roots, grads, retain, capture, create_graph)
+    found = [unique[capture[node]] for node in nodes]
     result: list[Tensor | None] = []
     for i, (t, g) in enumerate(zip(ins, found)):
         if g is None and not allow_unused:

@@ -6,6 +6,7 @@ is adaptive average pooling (as torch computes it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,3 +74,56 @@ def resample(input: Tensor, size: Sequence[int], scales: Sequence[float], mode: 
         else:
             out = _bicubic(out, dim, int(size[d]), float(scales[d]), align_corners)
     return out
+
+
+def _aa_filter(mode: str, s: np.ndarray) -> np.ndarray:
+    """torch's antialias filters: a triangle (bilinear), a cubic with a = -0.5 (bicubic)."""
+    s = np.abs(s)
+    if mode == "bilinear":
+        return np.maximum(1 - s, 0.0)
+    a = -0.5
+    near = ((a + 2) * s - (a + 3)) * s * s + 1
+    far = (((s - 5) * s + 8) * s - 4) * a
+    return np.where(s < 1, near, np.where(s < 2, far, 0.0))
+
+
+def _aa_matrix(mode: str, size_in: int, size_out: int, given: float, align_corners: bool) -> np.ndarray:
+    """(out, in) weights of torch's antialiased resampling along one dim (its _compute_weights_aa):
+    the filter widened by the scale when downsampling, normalized per output element."""
+    scale = _scale(size_in, size_out, given, align_corners)
+    support = (2.0 if mode == "bilinear" else 4.0) * 0.5 * (scale if scale >= 1.0 else 1.0)
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    w = np.zeros((size_out, size_in))
+    for i in range(size_out):
+        center = scale * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), size_in)
+        taps = _aa_filter(mode, (np.arange(lo, hi) - center + 0.5) * invscale)
+        total = taps.sum()
+        w[i, lo:hi] = taps / total if total != 0 else taps
+    return w
+
+
+def antialiased(input: Tensor, size: Sequence[int], scales: Sequence[float], mode: str,
+                align_corners: bool) -> Tensor:
+    """interpolate(..., antialias=True) for bilinear/bicubic of (N, C, H, W): per spatial dim a
+    product with torch's antialias weight matrix (a constant)."""
+    out = input
+    for d in range(2):
+        dim = 2 + d
+        w = _aa_matrix(mode, out.shape[dim], int(size[d]), float(scales[d]), align_corners)
+        moved = out.transpose(dim, -1)
+        out = (moved @ Tensor._make(w.T.astype(input._data.dtype))).transpose(dim, -1)
+    return out
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """torch's deprecated F.upsample_nearest: interpolate(mode='nearest')."""
+    from .functional_cnn import interpolate
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """torch's deprecated F.upsample_bilinear: interpolate(mode='bilinear', align_corners=True)."""
+    from .functional_cnn import interpolate
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

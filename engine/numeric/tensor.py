@@ -291,7 +291,9 @@ def clear_grad(t: Tensor, set_to_none: bool) -> None:
         return
     if set_to_none:
         t._grad = None
-    else:
+    else:  # torch: a gradient with history (create_graph) is detached first, then zeroed
+        if t._grad.grad_fn is not None or t._grad._requires_grad:
+            t._grad = t._grad.detach()
         t._grad._data.fill(0)
 
 

@@ -166,3 +166,13 @@ CASES.update({
     "adaptive_max_pool2d ties": TIES + "y, i = F.adaptive_max_pool2d(x, (2, 3), return_indices=True)" + G + "out = (y, i, x.grad)",
     "default init of the CNN modules": "torch.manual_seed(0)\nms = [nn.ConvTranspose2d(6, 8, 3, groups=2), nn.Conv1d(5, 4, 7), nn.ConvTranspose1d(3, 4, 2)]\nfans = [4 * 9, 5 * 7, 4 * 2]\nout = [(bool(m.weight.abs().max() <= 1 / f ** 0.5), bool(m.weight.abs().max() > 0.8 / f ** 0.5), bool(m.bias.abs().max() <= 1 / f ** 0.5), tuple(m.weight.shape)) for m, f in zip(ms, fans)] + [(nn.BatchNorm2d(3).weight, nn.BatchNorm2d(3).bias, nn.GroupNorm(1, 3).weight, nn.GroupNorm(1, 3).bias)]",
 })
+
+CASES.update({
+    "interpolate antialias": X4 + "y = torch.cat([F.interpolate(x, size=(3, 4), mode='bilinear', antialias=True).reshape(-1), F.interpolate(x, scale_factor=(0.45, 1.7), mode='bicubic', antialias=True).reshape(-1), F.interpolate(x, size=(4, 4), mode='bilinear', align_corners=True, antialias=True).reshape(-1)])" + G + "out = (y, x.grad)",
+    "interpolate antialias nearest": X4 + "out = F.interpolate(x, size=(3, 4), mode='nearest', antialias=True)",
+    "upsample_nearest and upsample_bilinear": X4 + "y = torch.cat([F.upsample_nearest(x, scale_factor=2).reshape(-1), F.upsample_bilinear(x, size=(9, 4)).reshape(-1), F.upsample(x, size=(3, 3), mode='bilinear').reshape(-1)])" + G + "out = (y, x.grad)",
+    "conv one-entry tuples": X4 + "w = torch.arange(2 * 4 * 3 * 3, dtype=torch.float64).reshape(2, 4, 3, 3).cos().requires_grad_()\ny = torch.cat([F.conv2d(x, w, stride=(2,), padding=(1,), dilation=[2]).reshape(-1), F.conv_transpose2d(x, w.transpose(0, 1), stride=(2,), padding=[1]).reshape(-1)])" + G + "out = (y, x.grad, w.grad)",
+    "pool one-entry tuple": X4 + "out = F.max_pool2d(x, (2,))",
+    "BatchNorm reset_running_stats and reset_parameters": BN + "m = nn.BatchNorm2d(3).double()\nwith torch.no_grad():\n    m.weight.fill_(2.0)\nm(x)\nm.reset_running_stats()\na = (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone(), m.weight.detach().clone())\nm(x)\nm.reset_parameters()\nout = (a, m.running_mean, m.running_var, m.num_batches_tracked, m.weight, m.bias)",
+})
+CASES["pool one-entry tuples"] = X4 + "y = torch.cat([F.max_pool2d(x, (2,), stride=[1], padding=(1,), dilation=(2,)).reshape(-1), F.avg_pool2d(x, [3], (2,), [1]).reshape(-1), F.max_pool2d(x, 2, stride=[]).reshape(-1)])" + G + "out = (y, x.grad)"

@@ -136,3 +136,59 @@ CASES.update({
     "ReLU net Hessian in the input with frozen weights": "torch.manual_seed(0)\nm = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double().requires_grad_(False)\n" + X + "g, = torch.autograd.grad(m(x).sum(), x, create_graph=True)\nout = (g.requires_grad, torch.autograd.grad(g.sum(), x), torch.autograd.functional.hessian(lambda a: m(a).sum(), x))",
     "grad with no inputs": X + "out = torch.autograd.grad((x * 2).sum(), [])",
 })
+
+X6 = "x = torch.linspace(-1, 1.3, 6, dtype=torch.float64).requires_grad_()\n"
+
+CASES.update({
+    "hess prod with a zero and var std dims": hess("torch.cat([x, torch.zeros(1, dtype=torch.float64)])[[0, 1, 6, 2]].prod() + x.reshape(2, 3).var(1, correction=0).sum() + x.reshape(2, 3).std(0).pow(3).sum() + x.reshape(2, 3).prod(1).sum() + x.reshape(3, 2).logsumexp(1).exp().sum()", X6),
+    "hess shape ops": hess("(torch.stack(x.reshape(2, 3).split([1, 2], dim=1)[1].chunk(2, 0)).permute(2, 1, 0) ** 2).sum() * (torch.bmm(x.reshape(1, 2, 3), x.reshape(1, 3, 2)).sum() + x.reshape(3, 2).t().flip(0)[0].sum() + x.reshape(2, 1, 3).expand(2, 2, 3).transpose(0, 2).sum(0).prod())", X6),
+    "hess masked_fill clamp tensor bounds where": hess("(x.masked_fill(x < -0.5, 0.25) ** 3).sum() + torch.clamp(x, x.detach() * 0 - 0.3, x.flip(0).detach()).pow(2).sum() + torch.where(x > 0, x.exp(), x.sin() * x).sum()", X6),
+    "hess resampling and padding": hess("(F.interpolate(x, size=(4, 6), mode='nearest') ** 2).sum() + F.interpolate(x, scale_factor=1.5, mode='bicubic', align_corners=True).pow(3).sum() + (F.pad(x, (1, 2, 1, 1), mode='reflect').sin() * F.pad(x, (1, 2, 1, 1), mode='replicate')).sum() + F.pixel_shuffle(x.reshape(1, 4, 2, 3)[:, :4], 2).pow(3).sum()", "x = torch.arange(1 * 4 * 2 * 3, dtype=torch.float64).reshape(1, 4, 2, 3).mul(0.41).sin().requires_grad_()\n"),
+    "hess instance_norm and layer_norm affine": hess("(F.instance_norm(x) * torch.arange(24, dtype=torch.float64).reshape(1, 4, 2, 3).cos()).pow(2).sum() + F.layer_norm(x, (2, 3), x[0, 0].detach() + 1, x[0, 1].detach()).pow(3).sum()", "x = torch.arange(1 * 4 * 2 * 3, dtype=torch.float64).reshape(1, 4, 2, 3).mul(0.41).sin().requires_grad_()\n"),
+    "hess embedding weight": hess("F.embedding(torch.tensor([[0, 2], [2, 1]]), x.reshape(3, 2)).tanh().pow(2).sum() + F.embedding(torch.tensor([1, 0]), x.reshape(3, 2), padding_idx=0).exp().sum()", X6),
+    "hess mse smooth_l1 kl bce": hess("F.mse_loss(x.tanh(), x.detach().flip(0), reduction='sum') + F.smooth_l1_loss(x, x.detach().flip(0) * 0.3, beta=0.5) + F.kl_div(x.reshape(2, 3).log_softmax(1), torch.tensor([[0.2, 0.3, 0.5], [0.1, 0.0, 0.9]], dtype=torch.float64), reduction='batchmean') + F.binary_cross_entropy(x.sigmoid(), torch.tensor([0.0, 1.0, 0.5, 1.0, 0.0, 0.3], dtype=torch.float64))", X6),
+    "hess softplus log1p expm1 pow negative base": hess("(F.softplus(x * 20, beta=0.5, threshold=5) + torch.log1p(x * x) + torch.expm1(x) + x.pow(2) * x.pow(3) + (x - 2).pow(3) + x.sigmoid().pow(0.5)).sum()", X6),
+})
+
+CASES.update({
+    "zero_grad set_to_none False after create_graph": X + "opt = torch.optim.SGD([x], lr=0.1)\n(x ** 3).sum().backward(create_graph=True)\ng = x.grad\nopt.zero_grad(set_to_none=False)\nout = (x.grad, x.grad.requires_grad, x.grad.grad_fn is None, g.detach())",
+    "module zero_grad set_to_none False after create_graph": "m = nn.Linear(3, 1).double()\nm(torch.ones(3, dtype=torch.float64)).pow(2).sum().backward(create_graph=True)\nm.zero_grad(set_to_none=False)\nout = (m.weight.grad, m.weight.grad.requires_grad)",
+    "SGD and Adam steps after create_graph": X + "z = x.detach().clone().requires_grad_()\nopts = [torch.optim.SGD([x], lr=0.1, momentum=0.9), torch.optim.Adam([z], lr=0.1)]\nfor _ in range(2):\n    for p, opt in zip((x, z), opts):\n        opt.zero_grad()\n        (p ** 3).sum().backward(create_graph=True)\n        opt.step()\nout = (x.detach(), z.detach(), x.requires_grad, x.grad_fn is None, x.grad.detach())",
+})
+
+CASES.update({
+    "physics-informed second derivative": "torch.manual_seed(0)\nnet = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1)).double()\nwith torch.no_grad():\n    for k, p in enumerate(net.parameters()):\n        p.copy_(torch.arange(p.numel(), dtype=torch.float64).reshape(p.shape).mul(0.53 + k).sin())\nx = torch.linspace(-1, 1, 7, dtype=torch.float64).reshape(7, 1).requires_grad_(True)\nu = net(x)\nu_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), create_graph=True)[0]\nu_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x), create_graph=True)[0]\nloss = ((u_xx + torch.sin(3 * x)) ** 2).mean() + (u[0] ** 2).sum()\nloss.backward()\nout = (loss, u_x.detach(), u_xx.detach(), [p.grad for p in net.parameters()])",
+    "WGAN-GP as usually written": "torch.manual_seed(0)\nD = nn.Sequential(nn.Linear(4, 6), nn.LeakyReLU(0.2), nn.Linear(6, 1)).double()\nwith torch.no_grad():\n    for k, p in enumerate(D.parameters()):\n        p.copy_(torch.arange(p.numel(), dtype=torch.float64).reshape(p.shape).mul(0.71 + k).cos())\nreal = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4)\nfake = torch.linspace(0.5, -0.7, 12, dtype=torch.float64).reshape(3, 4)\nalpha = torch.tensor([[0.2], [0.5], [0.9]], dtype=torch.float64).expand_as(real)\ninterp = (alpha * real + (1 - alpha) * fake).requires_grad_(True)\nd = D(interp)\ngradients = torch.autograd.grad(outputs=d, inputs=interp, grad_outputs=torch.ones(d.size(), dtype=torch.float64), create_graph=True, retain_graph=True, only_inputs=True)[0]\ngradients = gradients.view(gradients.size(0), -1)\ngp = ((gradients.norm(2, dim=1) - 1) ** 2).mean() * 10\nloss = D(fake).mean() - D(real).mean() + gp\nloss.backward()\nout = (loss, gp, [p.grad for p in D.parameters()])",
+    "Newton step with the Hessian": X + "def f(a):\n    return (a.exp() * a ** 2).sum() + (a[0] * a[1] - a[2]) ** 2\nfor _ in range(2):\n    H = torch.autograd.functional.hessian(f, x)\n    g, = torch.autograd.grad(f(x), x)\n    with torch.no_grad():\n        x -= torch.linalg.solve(H, g)\nout = (x.detach(), f(x))",
+    "influence-style HVP over parameters": MLP + "params = list(m.parameters())\nloss = F.cross_entropy(m(xs), t)\ngs = torch.autograd.grad(loss, params, create_graph=True)\nvs = [torch.ones_like(p) * 0.1 for p in params]\nhv = torch.autograd.grad(gs, params, grad_outputs=vs)\nout = hv",
+})
+CASES.update({
+    "linalg solve and inv shapes": "A = torch.tensor([[[2.0, 0.5], [0.25, 3.0]], [[1.0, 2.0], [3.0, 4.0]]], dtype=torch.float64)\nb = torch.tensor([[1.0, -1.0], [0.5, 2.0]], dtype=torch.float64)\nout = (torch.linalg.solve(A, b), torch.linalg.solve(A[0], b[0]), torch.linalg.solve(A, b[:, :, None] * torch.ones(2, 2, 3, dtype=torch.float64)), torch.linalg.solve(A[0], b, left=False), torch.linalg.inv(A))",
+    "linalg solve singular and with grad": "out = []\nfor f in (lambda: torch.linalg.solve(torch.zeros(2, 2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)), lambda: torch.linalg.inv(torch.zeros(2, 2, dtype=torch.float64))):\n    try:\n        f()\n    except RuntimeError:\n        out.append('RuntimeError')\nwith torch.no_grad():\n    out.append(torch.linalg.solve(torch.eye(2, dtype=torch.float64, requires_grad=True) * 2, torch.ones(2, dtype=torch.float64)))",
+})
+
+CASES.update({
+    'functional: vjp v None non-scalar': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.vjp(lambda a: a * 2, x)',
+    'functional: jvp v None non-scalar input': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jvp(lambda a: a.sum(), x)',
+    'functional: jvp v None scalar input': 'AF = torch.autograd.functional\nout = AF.jvp(lambda a: a * 3, torch.tensor(2.0, dtype=torch.float64))',
+    'functional: hessian forward no vectorize': "x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.hessian(lambda a: (a ** 3).sum(), x, outer_jacobian_strategy='forward-mode')",
+    'functional: jacobian strict vectorize': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jacobian(lambda a: a ** 2, x, strict=True, vectorize=True)',
+    'functional: jacobian tuple in tuple out': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.jacobian(lambda a, b: (a.sum() * b, a * b.sum()), (x, y))',
+    'functional: hvp tuple inputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.hvp(lambda a, b: (a.exp().sum() * b.pow(2).sum()), (x, y), (torch.ones(3, dtype=torch.float64), torch.ones(2, dtype=torch.float64)))',
+    'functional: vhp v wrong count': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\ny = torch.ones(2, dtype=torch.float64)\nout = AF.vhp(lambda a, b: (a.exp().sum() * b.pow(2).sum()), (x, y), (torch.ones(3, dtype=torch.float64),))',
+    'functional: functional non-tensor output': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = AF.jacobian(lambda a: 3.0, x)',
+    'functional: functional returns input itself': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nout = (AF.jacobian(lambda a: a, x), AF.vjp(lambda a: a, x, torch.ones(3, dtype=torch.float64)))',
+    'functional: jacobian output requires_grad flag': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nAF = torch.autograd.functional\nJ = AF.jacobian(lambda a: a ** 2, x)\nout = (J.requires_grad, J.grad_fn is None, x.grad is None)',
+    'functional: hessian of int input': 'AF = torch.autograd.functional\nout = AF.hessian(lambda a: (a ** 2).sum(), torch.tensor([1, 2]))',
+})
+
+CASES.update({  # inputs or outputs given twice (an IndexError and a false 'not used' before)
+    'repeated inputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nout = torch.autograd.grad((x ** 2).sum(), [x, x])',
+    'repeated outputs': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x ** 2).sum()\nout = torch.autograd.grad([y, y], x)',
+    'output is input': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nout = torch.autograd.grad(x, x, torch.ones(3, dtype=torch.float64))',
+    'output is input create_graph': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(x, x, torch.ones(3, dtype=torch.float64), create_graph=True)\nout = (g.requires_grad, g)',
+    'grad_outputs requires grad no create': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\nv = torch.ones(3, dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(x * 2, x, v)\nout = (g.requires_grad, g)',
+    'backward twice accumulates create_graph grads with grad of both': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\n(x ** 2).sum().backward(create_graph=True)\n(x ** 3).sum().backward(create_graph=True)\nout = torch.autograd.grad(x.grad.sum(), x)',
+    'retain_graph False create_graph True then second backward': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x.exp() * x).sum()\ny.backward(create_graph=True, retain_graph=False)\nout = y.backward()',
+    'autograd.backward of a repeated output': 'x = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)\ny = (x ** 2).sum()\ntorch.autograd.backward([y, y])\nout = x.grad',
+})

@@ -143,6 +143,18 @@ class _BatchNorm(Module):
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch,
                             factor, self.eps)
 
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean._data.fill(0)
+            self.running_var._data.fill(1)
+            self.num_batches_tracked._data.fill(0)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.weight is not None and self.bias is not None:
+            self.weight._data.fill(1)
+            self.bias._data.fill(0)
+
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
 

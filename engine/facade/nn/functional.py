@@ -95,3 +95,7 @@ __all__ += ["adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "max_poo
 from crossgrad.engine.numeric.functional_cnn_more import dropout1d, pixel_unshuffle  # noqa: E402
 
 __all__ += ["dropout1d", "pixel_unshuffle"]
+
+from crossgrad.engine.numeric.interp_modes import upsample_bilinear, upsample_nearest  # noqa: E402
+
+__all__ += ["upsample_bilinear", "upsample_nearest"]
