@@ -33,6 +33,7 @@ from .tensor_conv import ConvStep
 from .tensor_elementwise import ElementwiseStep, elementwise_step, unbroadcast
 from .tensor_lowering import tensor_lower
 from .tensor_pool import MaxPoolStep
+from .tensor_shift import ROW_MAX, is_row_max
 from .tensor_strided import StridedTape, plan_step, strided_backward, strided_forward
 from .undefined import piecewise, times
 
@@ -191,8 +192,12 @@ def _template_step(plan: Plan, i: int) -> TemplateStep:
     ints = [np.asarray(plan.graph.nodes[s].value) if s is not None and plan.dtypes[s] == "int64"  # type: ignore[union-attr]
             else None for s in srcs]
     stages = tensor_lower(op, shapes, plan.attrs[i], ints) or lower(op, shapes, plan.attrs[i], ints)
-    return TemplateStep(stages, [[vector_template(g.template, g.gather.shape[1]) for g in st.groups]
-                                 for st in stages])
+    return TemplateStep(stages, [[_compiled(st, g) for g in st.groups] for st in stages])
+
+
+def _compiled(stage: Stage, group: Any) -> Any:
+    """A stop-gradient row max is value only (tensor_shift.py); other groups compile their template."""
+    return ROW_MAX if is_row_max(stage, group.template) else vector_template(group.template, group.gather.shape[1])
 
 
 _PLANS: OrderedDict[str, list[Any]] = OrderedDict()
@@ -234,6 +239,10 @@ def _template_forward(step: TemplateStep, inputs: list[np.ndarray | None],
             sg = step.strided[s][g] if first_order else None
             if sg is not None:
                 stage_columns.append(strided_forward(sg, group, vt, buffers, out))
+                continue
+            if vt is ROW_MAX:  # one gather of the rows, not a column per row element
+                out[group.out_index] = ROW_MAX.of_rows(buffers[group.sources[0]][group.gather])
+                stage_columns.append([])
                 continue
             same = step.identity[s][g]
             if L.one_source(group, vt):

@@ -3,8 +3,8 @@
 lowering.py writes softmax, layer_norm and cross_entropy as ONE template per output element
 over its whole row (the exact tier's form): K placeholders whose K partials each hold the row,
 so SymPy differentiates O(K^2) terms and the tensor tier gathers K x K columns per row. Here the
-same forward definitions go through stages — elementwise exp, a row sum, then one
-two-placeholder template per element — so every template has either <= 3 placeholders or is a
+same forward definitions go through stages — the row max (a stop-gradient shift, tensor_shift.py),
+exp(x - max), a row sum, then one small template per element — so every template has either <= 3 placeholders or is a
 plain (or squared) sum whose partials SymPy takes term by term. Same functions, same SymPy
 derivation; only the bookkeeping is linear in the row length.
 """
@@ -20,6 +20,7 @@ import sympy as sp
 from .. import shapes as S
 from .templates import Group, Stage, args, elementwise, grid, reduce_rows, rows_last
 from .templates import exact_number as _num
+from .tensor_shift import row_max
 
 Shapes = Sequence[Any]
 Lowering = Callable[[Shapes, dict, Sequence[np.ndarray | None]], list[Stage] | None]
@@ -49,8 +50,17 @@ def _mean_of(terms: Sequence[sp.Expr], count: int) -> sp.Expr:
     return sp.Mul(sp.Rational(1, count), sp.Add(*terms), evaluate=False)
 
 
+def shifted_exp_rows(rows: np.ndarray, n_in: int) -> list[Stage]:
+    """Stages n_in.. n_in+2: m = the row's max (stop-gradient, tensor_shift.py), e = exp(x - m),
+    s = sum(e) over the row. exp(x) alone is inf past x ~ 709 in float64."""
+    flat, row = np.arange(rows.size), _row_of(rows)
+    return [row_max(rows, 0), _per_element(lambda v, m: sp.exp(v - m), (0, n_in), [flat, row]),
+            reduce_rows(rows, n_in + 1, _total)]
+
+
 def _softmax_like(log: bool) -> Lowering:
-    """softmax = e / sum(e), log_softmax = x - log(sum(e)), e = exp(x), along ``dim``."""
+    """softmax = e / sum(e), log_softmax = (x - m) - log(sum(e)), e = exp(x - m), m the row's
+    max held constant (the same functions for any constant m), along ``dim``."""
 
     def lower(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage] | None:
         x = tuple(shapes[0])
@@ -58,12 +68,14 @@ def _softmax_like(log: bool) -> Lowering:
             return None
         n_in = len(shapes)
         rows = rows_last(x, (S.norm_dim("softmax", at["dim"], len(x)),))
+        if not rows.shape[1]:
+            return None
         flat, row = np.arange(int(np.prod(x))), _row_of(rows)
-        stages = [elementwise(sp.exp, [x], (0,), x), reduce_rows(rows, n_in, _total)]
+        stages = shifted_exp_rows(rows, n_in)
         if log:
-            stages.append(_per_element(lambda v, s: v - sp.log(s), (0, n_in + 1), [flat, row]))
+            stages.append(_per_element(lambda v, m, s: v - m - sp.log(s), (0, n_in, n_in + 2), [flat, row, row]))
         else:
-            stages.append(_per_element(lambda e, s: e / s, (n_in, n_in + 1), [flat, row]))
+            stages.append(_per_element(lambda e, s: e / s, (n_in + 1, n_in + 2), [flat, row]))
         return stages
 
     return lower
@@ -124,30 +136,32 @@ def lower_batch_norm(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]
 
 
 def lower_cross_entropy(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage] | None:
-    """Unweighted, unsmoothed class-index cross entropy of (N, C) logits: log(sum_c exp(x_c)) - x_t
-    per sample not ignored, then the sum or the mean over those samples (None: lowering.py's form)."""
+    """Unweighted, unsmoothed class-index cross entropy of (N, C) logits: m + log(sum_c exp(x_c - m))
+    - x_t per sample not ignored (m the row's max, held constant), then the sum or the mean over
+    those samples (None: lowering.py's form)."""
     x, targets = tuple(shapes[0]), ints[1]
     weighted = len(shapes) > 2 and shapes[2] is not None
-    if len(x) != 2 or weighted or at["label_smoothing"] or targets is None:
+    if len(x) != 2 or weighted or at["label_smoothing"] or targets is None or not x[1]:
         return None
     n_in, classes = len(shapes), x[1]
     rows = grid(x)
     t = np.asarray(targets).reshape(-1)
     valid = np.flatnonzero(t != at["ignore_index"])
     ignored = np.flatnonzero(t == at["ignore_index"])
-    stages = [elementwise(sp.exp, [x], (0,), x), reduce_rows(rows, n_in, _total)]
-    s = args(2)
-    groups = [Group(sp.log(s[0]) - s[1], (n_in + 1, 0), valid, np.stack([valid, valid * classes + t[valid]], axis=1))]
+    stages = shifted_exp_rows(rows, n_in)
+    s = args(3)
+    groups = [Group(s[0] + sp.log(s[1]) - s[2], (n_in, n_in + 2, 0), valid,
+                    np.stack([valid, valid, valid * classes + t[valid]], axis=1))]
     if len(ignored):
         groups.append(Group(sp.Integer(0), (), ignored, np.zeros((len(ignored), 0), np.int64)))
     stages.append(Stage(x[0], tuple(groups)))
     if at["reduction"] == "none":
         return stages
     if at["reduction"] == "sum":
-        return stages + [reduce_rows(np.arange(x[0])[None, :], n_in + 2, _total)]
+        return stages + [reduce_rows(np.arange(x[0])[None, :], n_in + 3, _total)]
     picked = valid[None, :]
     mean = (lambda xs: _mean_of(xs, len(valid))) if len(valid) else (lambda xs: sp.nan)
-    return stages + [reduce_rows(picked, n_in + 2, mean)]
+    return stages + [reduce_rows(picked, n_in + 3, mean)]
 
 
 TENSOR_LOWERING: dict[str, Lowering] = {

@@ -20,7 +20,7 @@ from .. import shapes as S
 from .lowering import zero_safe_sqrt
 from .templates import Stage, elementwise, reduce_rows, rows_last
 from .templates import exact_number as _num
-from .tensor_lowering import _mean_of, _per_element, _row_of, _total
+from .tensor_lowering import _mean_of, _per_element, _row_of, _total, shifted_exp_rows
 
 Shapes = Sequence[Any]
 
@@ -38,13 +38,17 @@ def _map(fn: Any, source: int, size: int) -> Stage:
 
 
 def lower_logsumexp(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | None]) -> list[Stage] | None:
-    """log(sum(exp(x))) over the row: exp, a row sum, log."""
+    """m + log(sum(exp(x - m))) over the row, m its max held constant (tensor_shift.py): the max,
+    the shifted exp, a row sum, then m + log. An empty row: log(0) = -inf unshifted."""
     found = _rows("logsumexp", shapes, at)
     if found is None:
         return None
     x, rows = found
-    n_in, size = len(shapes), rows.size
-    return [_map(sp.exp, 0, size), reduce_rows(rows, n_in, _total), _map(sp.log, n_in + 1, rows.shape[0])]
+    n_in, size, m = len(shapes), rows.size, rows.shape[0]
+    if not rows.shape[1]:
+        return [_map(sp.exp, 0, size), reduce_rows(rows, n_in, _total), _map(sp.log, n_in + 1, m)]
+    both = np.arange(m)
+    return shifted_exp_rows(rows, n_in) + [_per_element(lambda top, s: top + sp.log(s), (n_in, n_in + 2), [both, both])]
 
 
 def _variance(op: str, shapes: Shapes, at: dict) -> list[Stage] | None:

@@ -57,7 +57,7 @@ _SECOND = Memo(2048)  # second-derivative kernels kept per process (they embed c
 
 def second_kernel(template: sp.Expr, n_args: int, compiled: Any) -> SecondKernel:
     """The template's Hessian times a tangent, by ``sympy.diff`` of its first partials."""
-    if isinstance(compiled, L.LinearTemplate) or n_args == 0:
+    if isinstance(compiled, L.LinearTemplate) or n_args == 0 or getattr(compiled, "value_only", False):
         return SecondKernel(None)
     return _SECOND.get((template, n_args), lambda: _derive(template, n_args, getattr(compiled, "partials", ()) or None))
 
