@@ -8,35 +8,13 @@ with torch 2.13's recorded result (opsb_sweep.json) and, when installed, live to
 
 from __future__ import annotations
 
-import json
-import pathlib
-
-import crossgrad
-import crossgrad.nn.functional as CF
 import pytest
 
 from tests.golden.opsb_higher_cases import CASES
-from tests.opsb_parity import compare, run
-
-GOLDEN = json.loads(pathlib.Path(__file__).with_name("golden").joinpath("opsb_sweep.json").read_text())["cases"]
-
-
-def _live_torch() -> tuple | None:
-    """(torch, torch.nn.functional) when torch is installed (an optional test oracle), else None."""
-    try:
-        import torch
-        import torch.nn.functional as TF
-    except ImportError:
-        return None
-    return torch, TF
+from tests.opsb_parity import check_case
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_as_torch(name: str) -> None:
     """Against torch 2.13's recorded result, and against live torch when it is installed."""
-    got = run(CASES[name], crossgrad, CF, crossgrad.nn)
-    compare(GOLDEN[name], got)
-    live = _live_torch()
-    if live is not None:
-        want = run(CASES[name], live[0], live[1], live[0].nn)
-        compare({"error": type(want).__name__} if isinstance(want, BaseException) else want, got)
+    check_case(name, CASES[name])
