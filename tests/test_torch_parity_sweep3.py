@@ -4,57 +4,23 @@ variants, dtype rules, modules, optimizers, data loading, save/load, bad input. 
 (tests/golden/sweep3_cases.py) runs under ``import crossgrad as torch`` and is compared with torch
 2.13's recorded result (sweep3.json, torch-free) and with live torch when it is installed."""
 
-import builtins
 import json
-import math
 import pathlib
 
 import crossgrad
 import crossgrad.nn.functional as CF
-import numpy as np
 import pytest
 
 from tests.golden.make_golden_sweep3 import run
 from tests.golden.sweep3_cases import CASES
+from tests.parity_compare import compare
 
 GOLDEN = json.loads(pathlib.Path(__file__).with_name("golden").joinpath("sweep3.json").read_text())
 
 
-def _same(want, got, path="out"):
-    if isinstance(want, dict) and "T" in want:
-        assert isinstance(got, dict) and "T" in got, f"{path}: expected a tensor, got {got!r}"
-        for key in ("T", "shape", "grad_fn", "requires_grad"):
-            assert got[key] == want[key], f"{path}.{key}: torch {want[key]!r}, crossgrad {got[key]!r}"
-        w = np.array([float(v) for v in want["values"]])
-        g = np.array([float(v) for v in got["values"]])
-        tol = 1e-5 if want["T"] == "float32" else 1e-10
-        assert np.allclose(g, w, rtol=tol, atol=tol, equal_nan=True), f"{path}: {g} vs torch {w}"
-    elif isinstance(want, dict) and "D" in want:
-        assert isinstance(got, dict) and "D" in got, f"{path}: expected a dict, got {got!r}"
-        _same(want["D"], got["D"], path)
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), f"{path}: {got!r} vs torch {want!r}"
-        for k, (a, b) in enumerate(zip(want, got)):
-            _same(a, b, f"{path}[{k}]")
-    elif isinstance(want, float):
-        assert isinstance(got, float) and math.isclose(got, want, rel_tol=1e-9), f"{path}: {got!r} vs torch {want}"
-    else:
-        assert type(got) is type(want) and got == want, f"{path}: {got!r} vs torch {want!r}"
-
-
-def _compare(want, got):
-    if isinstance(want, dict) and "error" in want:
-        kind = getattr(builtins, want["error"])
-        assert isinstance(got, kind), f"torch raised {want['error']}, crossgrad gave {got!r}"
-        assert str(got), "the error says nothing"
-        return
-    assert not isinstance(got, BaseException), f"crossgrad raised {got!r}"
-    _same(want, got)
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_as_torch_recorded(name):
-    _compare(GOLDEN[name], run(CASES[name], crossgrad, CF, crossgrad.nn))
+    compare(GOLDEN[name], run(CASES[name], crossgrad, CF, crossgrad.nn), strict=True)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -64,7 +30,7 @@ def test_as_live_torch(name):
 
     want = run(CASES[name], torch, TF, torch.nn)
     want = {"error": type(want).__name__} if isinstance(want, BaseException) else json.loads(json.dumps(want))
-    _compare(want, run(CASES[name], crossgrad, CF, crossgrad.nn))
+    compare(want, run(CASES[name], crossgrad, CF, crossgrad.nn), strict=True)
 
 
 MESSAGES = {  # issue 11's bad input: the op and the offending value are named (torch's words where shared)
