@@ -46,9 +46,14 @@ def configured() -> int:
     """The threads the environment allows (at least 1)."""
     text = os.environ.get(ENV, "").strip()
     try:
-        return max(1, int(text)) if text else max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
+        return max(1, int(text)) if text else _default()
     except ValueError:
-        return max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
+        return _default()
+
+
+def _default() -> int:
+    """DEFAULT_THREADS, at most the cores (asked only when it matters: os.cpu_count reads a file)."""
+    return 1 if DEFAULT_THREADS <= 1 else max(1, min(DEFAULT_THREADS, os.cpu_count() or 1))
 
 
 def threads() -> int:

@@ -25,6 +25,7 @@ from typing import Any
 
 from crossgrad.engine.cost import element_evaluations
 
+from . import plan_memo
 from .limits import LimitError
 
 THRESHOLD = 2_000_000  # element evaluations: ~5-15 ms of numeric and finite-difference work on one core
@@ -68,7 +69,7 @@ class Admission:
         self._lock = threading.Lock()
 
     def is_big(self, plan: Any, request: Any) -> bool:
-        return self.config.workers > 0 and estimated_work(plan, request) >= self.config.threshold
+        return self.config.workers > 0 and plan_memo.work(plan, request, estimated_work) >= self.config.threshold
 
     @contextmanager
     def big(self) -> Iterator[None]:

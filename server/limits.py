@@ -37,15 +37,17 @@ class Limits:
 
     def check_shape(self, shape: tuple[int, ...], path: str) -> None:
         """Rank, non-negative dims and element count, computed from the declared shape."""
-        from crossgrad.engine.graph import GraphError
+        if len(shape) > self.max_rank:
+            self.check_count(len(shape), self.max_rank, f"{path}.shape", "dimensions")
+        if shape and min(shape) < 0:
+            from crossgrad.engine.graph import GraphError
 
-        self.check_count(len(shape), self.max_rank, f"{path}.shape", "dimensions")
-        if any(d < 0 for d in shape):
             raise GraphError(f"{path}.shape", f"negative dimension in {list(shape)}")
-        size = 1
+        size, most = 1, self.max_elements_per_tensor
         for d in shape:
             size *= d
-            self.check_count(size, self.max_elements_per_tensor, f"{path}.shape", "elements")
+            if size > most:
+                self.check_count(size, most, f"{path}.shape", "elements")
 
     def check_exact_budget(self, request: Any) -> None:
         """An explicit tier=exact request over the exact tier's budget is refused up front

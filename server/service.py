@@ -14,7 +14,7 @@ from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
-from . import access_log, batching, calls, errors, wire, wire_fast
+from . import access_log, batching, calls, errors, plan_memo, wire, wire_fast
 from .admission import Admission, BigChecks
 from .errors import Draining
 from .limits import LimitError, Limits
@@ -100,7 +100,7 @@ class CrossgradServicer(wire.ServicerBase):
         engine_request.deadline = deadline
         self.limits.check_exact_budget(engine_request)
         plan = validate(engine_request.graph, self.limits.max_nodes)
-        self.limits.check_plan(plan, engine_request, request.figures_only)
+        plan_memo.check_plan(self.limits, plan, engine_request, request.figures_only)  # once per structure
         return engine_request, plan
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)

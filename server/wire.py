@@ -126,25 +126,34 @@ STEP_ENUM = {**{v: k for k, v in STEP_KINDS.items()}, "final_parameters": pb.STE
 # --- requests in ---------------------------------------------------------------------------
 def tensor_in(t: Any, path: str, limits: Limits) -> np.ndarray:
     """A numpy array from a Tensor message, checked against the limits before allocation."""
-    if t.dtype not in DTYPES:
+    dtype = t.dtype
+    if dtype not in DTYPES:
         raise GraphError(f"{path}.dtype", "must be DTYPE_FLOAT32, DTYPE_FLOAT64, DTYPE_INT64 or DTYPE_BOOL")
-    shape = tuple(int(d) for d in t.shape)
+    shape = tuple(t.shape)  # upb's repeated int64: Python ints
     limits.check_shape(shape, path)
     size = math.prod(shape)
-    is_int = t.dtype in (pb.DTYPE_INT64, pb.DTYPE_BOOL)
+    is_int = dtype == pb.DTYPE_INT64 or dtype == pb.DTYPE_BOOL
     data, other = (t.int_data, t.data) if is_int else (t.data, t.int_data)
-    if len(other):
-        kind = "float" if not is_int else "int64" if t.dtype == pb.DTYPE_INT64 else "bool"
+    if other:
+        kind = "float" if not is_int else "int64" if dtype == pb.DTYPE_INT64 else "bool"
         raise GraphError(path, f"values of a {kind} tensor belong in {'int_data' if is_int else 'data'}")
     if len(data) != size:
         raise GraphError(f"{path}.{'int_data' if is_int else 'data'}",
                          f"{len(data)} values for shape {list(shape)} ({size} elements)")
-    if t.dtype == pb.DTYPE_BOOL:
+    if dtype == pb.DTYPE_BOOL:
         return _bools(data, shape, path)
-    if t.dtype != pb.DTYPE_FLOAT32:
-        return np.asarray(data, dtype=DTYPES[t.dtype]).reshape(shape)
+    if dtype != pb.DTYPE_FLOAT32:
+        return np.asarray(list(data) if size <= LIST_UP_TO else data, dtype=DTYPES[dtype]).reshape(shape)
+    if 0 < size <= LIST_UP_TO:
+        values = list(data)
+        if min(values) > -F32_MAX and max(values) < F32_MAX:  # (a NaN first fails this: the general path)
+            return np.array(values, dtype=np.float32).reshape(shape)  # nothing overflows: no errstate
     with np.errstate(over="ignore"):  # a double too big for float32 becomes inf, reported as non-finite
         return np.asarray(data, dtype=np.float32).reshape(shape)
+
+
+LIST_UP_TO = 4096  # elements: a small tensor's values go through a list (numpy reads it faster than upb's)
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _bools(data: Any, shape: tuple[int, ...], path: str) -> np.ndarray:
@@ -171,24 +180,34 @@ def graph_in(g: Any, root: str, limits: Limits) -> Graph:
     total = 0
     depth: dict[str, int] = {}
     for i, node in enumerate(g.nodes):
-        path = f"graph.nodes[{i}]"
         kind = node.WhichOneof("kind")
         if kind == "leaf":
-            value = tensor_in(node.leaf.value, f"{path}.leaf.value", limits)
+            leaf = node.leaf
+            value = tensor_in(leaf.value, f"graph.nodes[{i}].leaf.value", limits)
             total += value.size
-            limits.check_count(total, limits.max_total_elements, f"{path}.leaf.value", "elements in all")
-            nodes.append(Leaf(node.name, value, node.leaf.requires_grad))
+            limits.check_count(total, limits.max_total_elements, f"graph.nodes[{i}].leaf.value", "elements in all")
+            nodes.append(Leaf(node.name, value, leaf.requires_grad))
         elif kind == "op":
-            attrs = {k: attr_in(v, f"{path}.op.attrs.{k}") for k, v in node.op.attrs.items()}
-            inputs = tuple(name or None for name in node.op.inputs)
-            depth[node.name] = 1 + max((depth.get(n or "", 0) for n in inputs), default=0)
-            limits.check_count(depth[node.name], limits.max_depth, f"{path}.op.inputs", "ops deep")
-            nodes.append(OpNode(node.name, node.op.op, inputs, attrs, node.op.no_grad))
+            nodes.append(_op_in(node, i, depth, limits))
         else:
-            raise GraphError(path, "a node is either a leaf or an op")
+            raise GraphError(f"graph.nodes[{i}]", "a node is either a leaf or an op")
     if not nodes:
         raise GraphError("graph.nodes", "the graph is empty")
     return Graph(tuple(nodes), root or nodes[-1].name)
+
+
+def _op_in(node: Any, i: int, depth: dict[str, int], limits: Limits) -> OpNode:
+    """An OpNode from node ``i``; ``depth`` (ops deep, by name) is updated and checked."""
+    op = node.op
+    attrs = {k: attr_in(v, f"graph.nodes[{i}].op.attrs.{k}") for k, v in op.attrs.items()} if op.attrs else {}
+    inputs = tuple(name or None for name in op.inputs)
+    deepest = 0
+    for name in inputs:
+        found = depth.get(name or "", 0)
+        deepest = found if found > deepest else deepest
+    depth[node.name] = deepest + 1
+    limits.check_count(deepest + 1, limits.max_depth, f"graph.nodes[{i}].op.inputs", "ops deep")
+    return OpNode(node.name, op.op, inputs, attrs, op.no_grad)
 
 
 def step_in(step: Any, index: int, limits: Limits) -> Step:

@@ -189,15 +189,14 @@ class SymbolicPool:
 
         A proven small structure goes to an idle worker that already holds it (it then runs while
         this thread computes the other witnesses) and otherwise runs inline: it never waits."""
-        key = leafbuf.key_of(plan, seed, tier)
         if self._inline(plan, tier):
-            worker = self._take(key, known_only=True) if PARALLEL_PROVEN else None
+            worker = self._take(leafbuf.key_of(plan, seed, tier), known_only=True) if PARALLEL_PROVEN else None
             if worker is None:
                 with self._lock:
                     self.inline_calls += 1
                 return _Pending(lambda: _run_inline(plan, seed))
         else:
-            worker = self._acquire(deadline, key)
+            worker = self._acquire(deadline, leafbuf.key_of(plan, seed, tier))
         try:
             if worker.send(plan, seed, tier):
                 with self._lock:
