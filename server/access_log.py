@@ -13,6 +13,11 @@ from typing import Any
 log = logging.getLogger("crossgrad.server.access")
 
 
+def enabled() -> bool:
+    """Whether ``record`` would log (callers skip computing its fields otherwise)."""
+    return log.isEnabledFor(logging.INFO)
+
+
 def record(method: str, context: Any, size: int, outcome: str, started: float) -> None:
     """Log a finished call; ``outcome`` is the verdict (``agree``...) or a status code name."""
     if not log.isEnabledFor(logging.INFO):

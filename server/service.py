@@ -110,7 +110,8 @@ class CrossgradServicer(wire.ServicerBase):
                 report = self._check(request, context)
         except Exception as err:  # mapped to a status; never a traceback to the client
             self._fail("Check", request, context, err, started)
-        access_log.record("Check", context, request.ByteSize(), report.verdict, started)
+        if access_log.enabled():  # (ByteSize walks the request: only for a log line)
+            access_log.record("Check", context, request.ByteSize(), report.verdict, started)
         return (wire_fast.response_out if FAST_RESPONSE else wire.response_out)(report, request.figures_only)
 
     def CheckStream(self, requests: Any, context: Any) -> Iterator[Any]:  # noqa: N802
