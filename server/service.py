@@ -14,7 +14,7 @@ from crossgrad.engine.check import check
 from crossgrad.engine.graph import validate
 from google.rpc import code_pb2
 
-from . import access_log, batching, calls, errors, plan_memo, wire, wire_fast
+from . import access_log, batching, calls, errors, plan_memo, unary_values, wire, wire_fast
 from .admission import Admission, BigChecks
 from .errors import Draining
 from .limits import LimitError, Limits
@@ -48,6 +48,7 @@ class CrossgradServicer(wire.ServicerBase):
         self.active = 0
         self.draining = False
         self.idle = threading.Condition()
+        self.known = unary_values.Known()  # requests seen before: read by their values
 
     @contextmanager
     def _slot(self) -> Iterator[None]:
@@ -76,7 +77,7 @@ class CrossgradServicer(wire.ServicerBase):
         """The symbolic witness runs in a worker, stopped at the client's deadline (capped)."""
         deadline, end, budget = self.budget(context)
         alive = context.is_active if context is not None else lambda: True
-        engine_request, plan = self.prepare(request, deadline, budget)
+        engine_request, plan = self.known.prepare(self, request, deadline, budget)  # (unary_values.py)
         if self.big is not None and self.admission.is_big(plan, engine_request):
             with self.admission.big():  # off this thread: small checks keep the interpreter
                 return self.big.run(engine_request, plan, request.figures_only, deadline, end, alive)
@@ -95,13 +96,17 @@ class CrossgradServicer(wire.ServicerBase):
     def prepare(self, request: Any, deadline: float, budget: float) -> tuple[Any, Any]:
         """The engine request and its validated plan, within the limits (raises what they refuse)."""
         engine_request = wire.request_in(request, self.limits)
+        plan = validate(engine_request.graph, self.limits.max_nodes)
+        self.admit(engine_request, plan, request.figures_only, deadline, budget)
+        return engine_request, plan
+
+    def admit(self, engine_request: Any, plan: Any, figures_only: bool, deadline: float, budget: float) -> None:
+        """This call's deadline and exact-tier budget into the request, then the limits."""
         # auto takes the exact tier only when it can finish in half the time this call has left
-        engine_request.exact_budget = min(engine_request.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
+        engine_request.exact_budget = min(self.limits.exact_budget, int(budget * EXACT_EVALUATIONS_PER_SECOND / 2))
         engine_request.deadline = deadline
         self.limits.check_exact_budget(engine_request)
-        plan = validate(engine_request.graph, self.limits.max_nodes)
-        plan_memo.check_plan(self.limits, plan, engine_request, request.figures_only)  # once per structure
-        return engine_request, plan
+        plan_memo.check_plan(self.limits, plan, engine_request, figures_only)  # once per structure
 
     def Check(self, request: Any, context: Any) -> Any:  # noqa: N802  (gRPC method name)
         started = time.perf_counter()

@@ -116,9 +116,11 @@ class Template:
         plan, batch key); ``fixed``: leaves whose value is structure. None when its bytes are not as
         expected or it has no values to vary."""
         serialize = getattr(item, "SerializeToString", None)
-        if serialize is None:
-            return None
-        data = serialize()
+        return None if serialize is None else cls.of_bytes(serialize(), prepared, fixed)
+
+    @classmethod
+    def of_bytes(cls, data: bytes, prepared: tuple, fixed: set[int]) -> Template | None:
+        """``of`` from the CheckStreamRequest's wire bytes."""
         try:
             holes = _holes(data, prepared[0], fixed)
         except (_Unexpected, IndexError, KeyError, UnicodeDecodeError):
@@ -130,9 +132,10 @@ class Template:
         A double beyond float32's range becomes inf, as in ``wire.tensor_in`` (numpy warns about
         that overflow unless called under ``np.errstate(over="ignore")``, as batching does)."""
         serialize = getattr(item, "SerializeToString", None)
-        if serialize is None:
-            return None
-        data = serialize()
+        return None if serialize is None else self.values_in(serialize())
+
+    def values_in(self, data: bytes) -> list[np.ndarray] | None:
+        """``values`` from the CheckStreamRequest's wire bytes."""
         if len(data) != len(self.data):
             return None
         for start, end, same in self.segments:

@@ -101,8 +101,9 @@ def test_a_bad_request_inside_a_batch_gets_its_own_error(arrived, call):
 def test_later_requests_of_a_batch_read_only_their_values(arrived, call, monkeypatch):
     """Requests 2..n of a run take the first one's validated graph with their own values
     (stream_values); the answers equal those of requests converted in full."""
-    from crossgrad.server import stream_values
+    from crossgrad.server import stream_values, unary_values
 
+    monkeypatch.setattr(unary_values, "ENABLED", False)  # request 6, alone, would use a lone Check's template
     requests = _seed_requests(9, np.random.default_rng(8))
     requests[4].graph.nodes[5].leaf.value.data[:] = [1e300, -0.0, float("nan")]  # inf in float32, nan
     requests[6].fd_seed = 5  # another option: the full way, alone; 7 is the next template
