@@ -28,6 +28,7 @@ from .wire import _varint
 
 ENABLED = os.environ.get("CROSSGRAD_UNARY_TEMPLATES", "1") != "0"  # off: every request the full way (A/B)
 SIZE = 128  # templates kept, least recently learned dropped first
+MAX_BYTES = 1 << 16  # larger requests are not kept (their compute dwarfs the conversion; memory stays small)
 PER_LENGTH = 4  # templates tried for one request size (the newest first)
 _TAG = bytes([_STREAM_REQUEST << 3 | 2])  # CheckStreamRequest.request, length-delimited
 
@@ -67,6 +68,8 @@ class Known:
 
     def _learn(self, data: bytes, engine_request: Any, plan: Any) -> None:
         """Keep a template of this request when its structure was prepared before."""
+        if len(data) > MAX_BYTES:
+            return
         with self._lock:
             if plan.structure_hash not in self._seen:
                 self._seen[plan.structure_hash] = None

@@ -90,3 +90,13 @@ def test_limits_that_read_the_call_are_applied_to_a_known_request():
     hits = servicer.known.hits
     request, _ = servicer.known.prepare(servicer, _seed([0.1] * 15, [0.2] * 3), 1e12, 60.0)
     assert servicer.known.hits == hits + 1 and request.exact_budget == 100
+
+
+def test_large_requests_are_not_kept(monkeypatch):
+    from crossgrad.server import unary_values
+
+    monkeypatch.setattr(unary_values, "MAX_BYTES", 100)  # the seed request is ~500 bytes
+    servicer = _servicer()
+    for _ in range(4):
+        servicer.known.prepare(servicer, _seed([0.5] * 15, [1.0] * 3), 1e12, 60.0)
+    assert servicer.known.hits == 0 and not servicer.known._templates
