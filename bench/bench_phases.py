@@ -6,7 +6,9 @@ Server and client in this process (as bench_service.py), so one perf_counter tim
 Per call: ``in`` = client call start -> handler entry (request serialization, transport, gRPC's
 hand-off to a pool thread, deserialization), ``check`` = the servicer's ``_check`` (the same work
 as ``crossgrad.check`` in process), ``answer`` = building the response message, ``out`` = handler
-return -> the client holding the response (serialization, transport, the client thread's wake-up).
+return -> the client holding the response (serialization, transport, the client thread's wake-up),
+``cpu`` = the handler thread's own CPU time for the whole handler (``time.thread_time``: time the
+thread waited for a core, on a loaded machine, is not in it), compared with the in-process check's.
 The echo is split the same way, and two echoes whose handlers take about as long as a Check's:
 ``spin`` (a pure Python loop) and ``churn`` (allocating objects and reading 8 MB, as a check's
 numpy and report objects touch memory); their ``in`` and ``out`` show what gRPC's own path costs
@@ -49,10 +51,12 @@ def _instrument() -> None:
             MARKS["checked"] = time.perf_counter()
 
     def handler(self, request, context):  # noqa: ANN001, ANN202
+        cpu = time.thread_time()
         try:
             return real_handler(self, request, context)
         finally:
             MARKS["leave"] = time.perf_counter()
+            MARKS["cpu"] = time.thread_time() - cpu
 
     CrossgradServicer._check = _check  # type: ignore[method-assign]
     CrossgradServicer.Check = handler  # type: ignore[method-assign]
@@ -101,7 +105,7 @@ def _echo_server() -> tuple[grpc.Server, int]:
 
 
 def _split(call, items: list[bytes]) -> dict[str, list[float]]:  # noqa: ANN001
-    parts: dict[str, list[float]] = {"total": [], "in": [], "check": [], "answer": [], "out": []}
+    parts: dict[str, list[float]] = {"total": [], "in": [], "check": [], "answer": [], "out": [], "cpu": []}
     for payload in items:
         MARKS.clear()
         start = time.perf_counter()
@@ -112,6 +116,7 @@ def _split(call, items: list[bytes]) -> dict[str, list[float]]:  # noqa: ANN001
         parts["check"].append(MARKS.get("checked", MARKS["leave"]) - MARKS["enter"])
         parts["answer"].append(MARKS["leave"] - MARKS.get("checked", MARKS["leave"]))
         parts["out"].append(end - MARKS["leave"])
+        parts["cpu"].append(MARKS.get("cpu", 0.0))
     return parts
 
 
@@ -125,8 +130,12 @@ def main() -> None:
     echo, echo_port = _echo_server()
     limits = Limits()
 
+    local_cpu: list[float] = []
+
     def in_process(payload: bytes) -> None:
+        cpu = time.thread_time()
         engine_check(server_wire.request_in(crossgrad_pb2.CheckRequest.FromString(payload), limits))
+        local_cpu.append(time.thread_time() - cpu)
 
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as a, \
@@ -152,7 +161,11 @@ def main() -> None:
             for name, parts in found.items():
                 print(f"  {name:6s} " + " ".join(f"{statistics.median(t) * 1e3:7.3f}" for t in parts.values()))
             echo_p50 = statistics.median(found["echo"]["total"])
-            print(f"  in-process check {statistics.median(local) * 1e3:.3f}")
+            print(f"  in-process check {statistics.median(local) * 1e3:.3f}   its CPU time "
+                  f"{statistics.median(local_cpu[-len(local):]) * 1e3:.3f}")
+            cpu = statistics.median(found["Check"]["cpu"]) / statistics.median(local_cpu[-len(local):])
+            print(f"  Check handler CPU / in-process check CPU = {cpu:.2f} (the handler thread's own "
+                  "CPU time: what preemption on a loaded machine does not inflate)")
             for name in ("Check", "Check-s"):
                 bound = statistics.median(local) + 1.5 * echo_p50
                 print(f"  {name}: p50 / (in-process p50 + 1.5x echo p50) = "
