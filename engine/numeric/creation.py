@@ -186,8 +186,10 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: dtypes.dtype | 
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _size((size,))
-    arr = dists.randint(_engine(generator), int(np.prod(shape)), int(low), int(high)).reshape(shape)
-    return _new(arr.astype((dtype or dtypes.int64).np), requires_grad)
+    out = (dtype or dtypes.int64).np
+    digits = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}.get(np.dtype(out))
+    arr = dists.randint(_engine(generator), int(np.prod(shape)), int(low), int(high), digits).reshape(shape)
+    return _new(arr.astype(out), requires_grad)
 
 
 def randperm(n: int, dtype: dtypes.dtype | None = None, generator: Generator | None = None) -> Tensor:

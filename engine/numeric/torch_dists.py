@@ -9,7 +9,7 @@ the stream, the same conversions, the same float steps.
   kernel's float32 log/sincos (avx_mathfun) and a fused multiply-add, float64 libm's (Python's
   ``math``, the same libm). Fewer values take ``normal_distribution<double>`` one at a time,
   which caches its second (sin) sample on the generator.
-- ``randint``: ``random() % range + low`` (``random64()`` when range >= 2**32).
+- ``randint``: ``random() % range + low`` (``random64()`` from a range of 2**28, as torch 2.13).
 - ``randperm``: the swap shuffle with ``random() % (n - i)``; ``random64()``'s inside-out
   shuffle from n >= 2**32 / 20.
 - ``bernoulli``: a float64 uniform < p per element (the serial kernel torch 2.13 runs for
@@ -104,11 +104,35 @@ def _fill64(engine: Engine, n: int, mean: float, std: float) -> np.ndarray:
     return _assemble(n, fma64(radius * cos, std, mean), fma64(radius * sin, std, mean))
 
 
-def randint(engine: Engine, n: int, low: int, high: int) -> np.ndarray:
-    """uniform_int_from_to_distribution: (draw % range) + low as int64."""
+def randint(engine: Engine, n: int, low: int, high: int, digits: int | None = None) -> np.ndarray:
+    """random_(low, high) as int64: (draw % range) + low. Measured on torch 2.13: a range of 2**28
+    or more takes ``random64()``, a smaller one ``random()``; a floating dtype (``digits``: 24 or
+    53 mantissa bits) first moves the bounds to values it can hold (torch's update_from/update_to)."""
+    if digits is not None:
+        low, high = _update_from(low, digits), _update_to(high, digits)
     span = high - low
-    draws = engine.random64(n) if span >= 2 ** 32 else engine.random(n)
-    return ((draws % np.uint64(span)).astype(np.int64) + np.int64(low)).astype(np.int64)
+    draws = engine.random64(n) if span >= 2 ** 28 else engine.random(n)
+    return (draws % np.uint64(span)).astype(np.int64) + np.int64(low)
+
+
+def _as_float(v: int, digits: int) -> int:
+    return int(np.float32(v)) if digits == 24 else int(float(v))
+
+
+def _update_from(low: int, digits: int) -> int:
+    """torch's update_from: a low bound the dtype cannot hold moves up past its rounding."""
+    plus_1 = _as_float(low + 1, digits)
+    if plus_1 < low:
+        low = plus_1 + (1 << (abs(low + 1).bit_length() - 1 - digits + 1))
+    return low
+
+
+def _update_to(high: int, digits: int) -> int:
+    """torch's update_to: a high bound whose predecessor rounds up to it moves down."""
+    minus_1 = _as_float(high - 1, digits)
+    if minus_1 >= high:
+        high = minus_1 - (1 << (abs(high - 1).bit_length() - 1 - digits + 1))
+    return high
 
 
 def randperm(engine: Engine, n: int) -> np.ndarray:

@@ -9,6 +9,7 @@ torch.normal/bernoulli/multinomial."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,20 @@ def grid(torch: Any, seed: int) -> dict[str, np.ndarray]:
         out[f"randperm_{n}"] = _np(torch.randperm(n))
         out[f"bernoulli_{n}"] = _np(torch.empty(n).bernoulli_(0.3))
     out["state"] = _np(torch.get_rng_state()).astype(np.int64)
+    return out
+
+
+def ranges(torch: Any) -> dict[str, np.ndarray]:
+    """randint's draw switches from random() to random64() at a range of 2**28; a floating dtype
+    first moves its bounds to values it can hold (torch warns past 2**24 for float32)."""
+    out = {}
+    torch.manual_seed(9)
+    for low, high in ((0, 2 ** 28 - 1), (0, 2 ** 28), (-5, 2 ** 31), (0, 2 ** 33), (-2 ** 62, 2 ** 62)):
+        for name, dt in (("f32", torch.float32), ("f64", torch.float64), ("i64", torch.int64)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch: "to - 1 is out of bounds" for float32
+                out[f"{low}_{high}_{name}"] = _np(torch.randint(low, high, (40,), dtype=dt))
+    out["randperm_60000"] = _np(torch.randperm(60000))
     return out
 
 
@@ -128,4 +143,5 @@ def sampling(torch: Any) -> dict[str, np.ndarray]:
 
 CASES: dict[str, Callable[[Any], dict[str, np.ndarray]]] = {
     **{f"grid_seed{s}": (lambda torch, s=s: grid(torch, s)) for s in SEEDS},
-    "cache": cache, "modules": modules, "inits": inits, "data": data, "masks": masks, "sampling": sampling}
+    "cache": cache, "ranges": ranges, "modules": modules, "inits": inits, "data": data, "masks": masks,
+    "sampling": sampling}
