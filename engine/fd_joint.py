@@ -146,7 +146,8 @@ def settle(fd: F.FiniteDifferences, plan: Plan, seed: np.ndarray, grads: dict[st
         if not all(leaf in found and np.shape(found[leaf]) == tuple(plan.shapes[leaf]) for leaf in fd.joint):
             off = off or bool(found)
             continue
-        fd.projections[witness] = fd.joint_projection(found)
+        if witness not in fd.projections:  # (the margin test projected it already)
+            fd.projections[witness] = fd.joint_projection(found)
         tol = policy(strict, (witness, "finite_difference"), override)
         result = compare((witness, "finite_difference"), fd.projections[witness], fd.slopes[fd.joint[0]], strict,
                          tol, unit="directions", seed_scale=fd.seed_scale)
@@ -169,7 +170,8 @@ def _within_margin(fd: JointDifferences, strict: str, grads: dict[str, dict[int,
             continue
         tol = policy(strict, (witness, "finite_difference"), override)
         tight = Tolerance(tol.rtol * SCREEN_MARGIN, tol.atol * SCREEN_MARGIN, tol.floor * SCREEN_MARGIN)
-        result = compare((witness, "finite_difference"), fd.joint_projection(found), fd.slopes[fd.joint[0]], strict,
+        fd.projections[witness] = fd.joint_projection(found)
+        result = compare((witness, "finite_difference"), fd.projections[witness], fd.slopes[fd.joint[0]], strict,
                          tight, unit="directions", seed_scale=fd.seed_scale)
         if result.verdict != AGREE:
             return False
