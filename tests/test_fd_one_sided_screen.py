@@ -99,3 +99,15 @@ def test_one_element_off_in_any_gpt_parameter_is_caught_at_that_leaf(monkeypatch
     for other in report.leaves:
         if other.name != name:
             assert other.verdict == "agree", other.name
+
+
+def test_both_witnesses_off_by_a_few_tolerances_still_fail_the_screen():
+    """Numeric and symbolic off alike by 5x float32's rtol: the one-sided slopes miss the margin,
+    the central ones are computed, disagree, and every leaf gets its own directions."""
+    _, loss = _gpt()
+    plan = validate(to_graph(loss())[0])
+    seed = np.ones(())
+    fd = fd_joint.finite_differences(plan, seed)
+    scaled = {leaf: g * (1 + 5e-4) for leaf, g in tensor.gradients(plan, seed)[0].items()}
+    fd_joint.settle(fd, plan, seed, {"numeric": scaled, "symbolic": scaled})
+    assert fd.central and not fd.joint and sorted(fd.refined) == sorted(plan.grad_leaves())
