@@ -12,7 +12,8 @@ mse of two offset tensors), at offsets 1e2 .. 1e6, several seeds. For each:
   `agree`/`convention` is a MISSED BUG unless that element's difference is within what forward
   rounding can explain (then it is counted `below resolution`, reported apart);
 - a planted numeric VJP bug (the graph's main op with the first element of its input gradient
-  sign-flipped): the same rule, against numeric.
+  sign-flipped): the same rule, against numeric; a mismatch that does not blame numeric is a
+  WRONG BLAME.
 
 Prints each finding; the exit status counts false alarms and missed bugs.
 """
@@ -170,6 +171,9 @@ def run_case(case: Case, tally: dict[str, int]) -> list[str]:
                    f"(suspects {[leaf.suspect for leaf in got.leaves]})")
     elif got.verdict in ("agree", "convention"):
         tally["below resolution"] += 1
+    elif got.verdict == "mismatch":
+        tally["wrong blame"] += 1
+        out.append(f"WRONG BLAME {name}: numeric {op} VJP bug -> mismatch, suspects {[leaf.suspect for leaf in got.leaves]}")
     else:
         tally["planted caught"] += 1
     return out
@@ -180,14 +184,15 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    tally = {"cases": 0, "false alarms": 0, "planted caught": 0, "missed bugs": 0, "below resolution": 0}
+    tally = {"cases": 0, "false alarms": 0, "planted caught": 0, "missed bugs": 0, "wrong blame": 0,
+             "below resolution": 0}
     for seed in range(args.seeds):
         for case in cases(seed):
             if args.only in case[0]:
                 for line in run_case(case, tally):
                     print(f"[seed {seed}] {line}", flush=True)
     print(", ".join(f"{k} {v}" for k, v in tally.items()))
-    return tally["false alarms"] + tally["missed bugs"]
+    return tally["false alarms"] + tally["missed bugs"] + tally["wrong blame"]
 
 
 if __name__ == "__main__":

@@ -223,17 +223,20 @@ def error_estimates(plan: Plan, seed: np.ndarray, leaf: int, indices: list[tuple
     second, third = slopes[count:2 * count] / (steps * SECOND_STEP), slopes[2 * count:] / (steps * SECOND_STEP ** 2)
     rounding = _rounding(objective, leaf, steps)
     error = np.abs(np.asarray(estimates, np.float64) - second) + rounding
-    return np.where(_diverging(error - rounding, np.abs(second - third), rounding), np.inf, error)
+    size = np.maximum.reduce([np.abs(np.asarray(estimates, np.float64)), np.abs(second), np.abs(third)])
+    return np.where(_diverging(error - rounding, np.abs(second - third), rounding, size), np.inf, error)
 
 
 CONVERGING = 0.3  # in the asymptotic regime the quotients' changes shrink by SECOND_STEP**2 = 0.137
+RESOLVED = 1e-6  # changes below this fraction of the quotients are no evidence of anything
 
 
-def _diverging(first: np.ndarray, next_: np.ndarray, rounding: np.ndarray) -> np.ndarray:
+def _diverging(first: np.ndarray, next_: np.ndarray, rounding: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Quotients whose change does not shrink like the step squared as the step shrinks, beyond
-    rounding at the smallest step: the step is larger than the scale the function varies on (a
-    layer norm of a row offset by 1e6 perturbed by 6), so no error estimate from these steps holds."""
-    return (next_ > CONVERGING * first) & (next_ > 10 * rounding / SECOND_STEP ** 2)
+    rounding at the smallest step and beyond RESOLVED of their size: the step is larger than the
+    scale the function varies on (a layer norm of a row offset by 1e6 perturbed by 6), so no error
+    estimate from these steps holds."""
+    return (next_ > CONVERGING * first) & (next_ > np.maximum(10 * rounding / SECOND_STEP ** 2, RESOLVED * size))
 
 
 def direction_error_estimates(plan: Plan, seed: np.ndarray, leaf: int, signs: np.ndarray, rows: list[int],

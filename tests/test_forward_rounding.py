@@ -141,3 +141,23 @@ def test_finite_differences_whose_quotients_do_not_converge_are_unreliable() -> 
     x = smooth.grad_leaves()[0]
     q = finite_diff.finite_differences(smooth, seed).grads[x]
     assert np.all(finite_diff.error_estimates(smooth, seed, x, [(0, 0), (2, 3)], q[[0, 2], [0, 3]]) < 1e-3)
+
+
+def test_a_planted_var_bug_blames_numeric() -> None:
+    """var of values at 1e4 is quadratic: finite differences agree with symbolic to 1e-11, so a
+    sign-flipped numeric var VJP element is numeric's fault (finite differences were wrongly called
+    unreliable there, leaving no suspect)."""
+    rule = RULES["var"]
+
+    def vjp(g: np.ndarray, s: object, n: object) -> tuple:
+        gx, *rest = rule.vjp(g, s, n)
+        gx = np.array(gx, copy=True)
+        gx.flat[int(np.abs(gx).argmax())] *= -1
+        return (gx, *rest)
+
+    RULES["var"] = Rule(rule.forward, vjp)
+    try:
+        report = check(CheckRequest(graph("var 1e4 mean")))
+    finally:
+        RULES["var"] = rule
+    assert report.verdict == "mismatch" and report.leaves[0].suspect == "numeric"
