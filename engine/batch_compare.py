@@ -11,7 +11,7 @@ so every comparison equals the one the request would get alone. A request with v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from .check import PAIRS, Checking, Row, _leaf_reports, _side_by_side, leaf_groups
 from .compare import PairComparison, compare_leaves
+from .forward_rounding import Spreads
 from .magnitudes import flowing_magnitudes
 from .report import LeafReport, finish_leaf
 from .tolerance import policy
@@ -95,6 +96,7 @@ def _uniform_reports(checks: Sequence[Checking]) -> list[list[LeafReport]]:
         buckets.setdefault(float(np.abs(c.seed).max(initial=0.0)), []).append(n)
     magnitudes = _Magnitudes(checks)
     for (unit, dtype, pairs), members0 in groups0.items():
+        own_rounding = unit == "elements" and c0.request.tolerance is None  # an override is the whole tolerance
         leaves = [leaf for leaf, _ in members0]
         tols = [policy(dtype, pair, c0.request.tolerance) for pair in pairs]
         for scale, ns in buckets.items():
@@ -102,8 +104,9 @@ def _uniform_reports(checks: Sequence[Checking]) -> list[list[LeafReport]]:
             a, b = (_stacked(checks, ns, leaves, [pair[side] for pair in pairs]) for side in (0, 1))
             shapes = [c0.plan.shapes[leaf] for _, leaf in members]
             floors = lambda members=members: [magnitudes(n, leaf) for n, leaf in members]  # noqa: E731
+            rounding = lambda members=members: magnitudes.spread(members)  # noqa: E731
             for pair, row in zip(pairs, compare_leaves(list(pairs), a, b, shapes, dtype, tols, None, unit, scale,
-                                                       floors)):
+                                                       floors, rounding if own_rounding else None)):
                 for (n, leaf), result in zip(members, row):
                     found[n][(leaf, pair)] = result
     for n, leaves_of in enumerate(entries):
@@ -128,6 +131,11 @@ class _Magnitudes:
     def __init__(self, checks: Sequence[Checking]) -> None:
         self.checks = checks
         self.found: dict[int, dict[int, float]] = {}
+        self.spreads = [Spreads(c.plan, c.seed) for c in checks]
+
+    def spread(self, members: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The forward-rounding spreads of (request, leaf) members, flat, side by side."""
+        return np.concatenate([self.spreads[n](leaf).ravel() for n, leaf in members])
 
     def __call__(self, n: int, leaf: int) -> float:
         if n not in self.found:
@@ -135,12 +143,14 @@ class _Magnitudes:
         return self.found[n].get(leaf, 0.0)
 
 
-def _compare(key: tuple, members: list[Member], magnitudes: Callable[[int, int], float]) -> list[list[Any]]:
+def _compare(key: tuple, members: list[Member], magnitudes: _Magnitudes) -> list[list[Any]]:
     """[pair][member] comparisons of one group, as check._compare_group makes them."""
     unit, dtype, pairs, tolerance, seed_scale = key
     tols = [policy(dtype, pair, tolerance) for pair in pairs]
     rows = [(leaf, r) for _, leaf, r in members]
     shapes = [np.shape(r[0][1]) for _, r in rows]
     floors = None if unit != "elements" else lambda: [magnitudes(n, leaf) for n, leaf, _ in members]
+    rounding = None if unit != "elements" or tolerance is not None else \
+        lambda: magnitudes.spread([(n, leaf) for n, leaf, _ in members])
     return compare_leaves(list(pairs), _side_by_side(rows, 1), _side_by_side(rows, 2), shapes, dtype, tols, None,
-                          unit, seed_scale, floors)
+                          unit, seed_scale, floors, rounding)

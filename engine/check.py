@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fd_joint, finite_diff, kinks, offload, ops, parallel, plan_facts
+from . import fd_joint, finite_diff, forward_rounding, kinks, offload, ops, parallel, plan_facts
 from .claimed_stages import split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
@@ -334,9 +334,10 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
             flowing.update(flowing_magnitudes(plan, seed))
         return flowing.get(leaf, 0.0)
 
+    spread = None if kink_values is not None else forward_rounding.Spreads(plan, seed)
     for key, members in groups.items():
         kinks = kink_values if key[0] == "elements" else None
-        for row in _compare_group(request, plan, seed, key, members, kinks, scales[key[0]], magnitude):
+        for row in _compare_group(request, plan, seed, key, members, kinks, scales[key[0]], magnitude, spread):
             for (leaf, _), result in zip(members, row):
                 found[(leaf, result.witnesses)] = result
     for leaf, entry in entries.items():
@@ -347,7 +348,8 @@ def _leaf_reports(request: CheckRequest, plan: Plan, seed: np.ndarray, grads: di
 
 def _compare_group(request: CheckRequest, plan: Plan, seed: np.ndarray, key: Group,
                    members: list[tuple[int, list[Row]]], kink_values: list[np.ndarray] | None,
-                   seed_scale: float, magnitudes: Callable[[int], float]) -> list[list[PairComparison]]:
+                   seed_scale: float, magnitudes: Callable[[int], float],
+                   spread: Callable[[int], np.ndarray] | None = None) -> list[list[PairComparison]]:
     """[pair][member leaf] comparisons of one group."""
     unit, dtype, pairs = key
     tols = [policy(dtype, pair, request.tolerance) for pair in pairs]
@@ -356,8 +358,10 @@ def _compare_group(request: CheckRequest, plan: Plan, seed: np.ndarray, key: Gro
         [[_kink_test(plan, seed, leaf, kink_values, t, hull_cache) for leaf, _ in members] for t in tols]
     shapes = [np.shape(rows[0][1]) for _, rows in members]
     floors = None if unit != "elements" else lambda: [magnitudes(leaf) for leaf, _ in members]
+    rounding = None if unit != "elements" or spread is None or request.tolerance is not None else \
+        lambda: np.concatenate([spread(leaf).ravel() for leaf, _ in members])
     return compare_leaves(list(pairs), _side_by_side(members, 1), _side_by_side(members, 2), shapes, dtype,
-                          tols, kinks, unit, seed_scale, floors)
+                          tols, kinks, unit, seed_scale, floors, rounding)
 
 
 def _fd_disagrees(report: Report) -> bool:
@@ -412,6 +416,13 @@ def _drop_unreliable(pair: PairComparison, error: dict[tuple[int, ...], float]) 
 def _note_unresolved(report: Report) -> None:
     """Say what an unresolved leaf means and how to make its gradient checkable."""
     names = [leaf.name for leaf in report.leaves if leaf.verdict == UNRESOLVED]
+    conditioned = [leaf.name for leaf in report.leaves if leaf.verdict == UNRESOLVED
+                   and any(p.conditioned and p.unresolved for p in leaf.pairs)]
+    if conditioned:
+        report.notes.append(f"unresolved: {', '.join(conditioned)} — the forward pass cancels large terms (an "
+                            f"ill-conditioned graph), so rounding in the leaf's dtype can move the gradient as much "
+                            "as its own size; compute in float64 or remove the large offset to check it")
+        names = [name for name in names if name not in conditioned]
     if names:
         report.notes.append(f"unresolved: {', '.join(names)} — the gradient cancels to the rounding noise of its own "
                             "computation, so no witness can confirm or refute it here; weight the loss so it does "

@@ -34,6 +34,7 @@ class PairComparison:
     kinks: int = 0
     non_finite: int = 0
     unresolved: int = 0  # within the floor only: differences rounding of the terms could explain
+    conditioned: int = 0  # within tolerance only thanks to the forward-rounding allowance (not on the wire)
     max_abs: float = 0.0
     max_rel: float = 0.0
     max_ulp: float = 0.0
@@ -123,7 +124,8 @@ def compare_rows(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dty
 def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, shapes: list[tuple[int, ...]],
                    dtype: str, tols: list[Tolerance], kinks: list[list[KinkTest | None]] | None = None,
                    unit: str = "elements", seed_scale: float = 1.0,
-                   floor_scales: Callable[[], list[float]] | None = None) -> list[list[PairComparison]]:
+                   floor_scales: Callable[[], list[float]] | None = None,
+                   rounding: Callable[[], np.ndarray] | None = None) -> list[list[PairComparison]]:
     """Several pairs on several leaves of one dtype in one numpy pass (small arrays cost calls,
     not elements). ``a`` and ``b`` are [pairs, elements] with the leaves' flattened elements side
     by side; row r of ``a`` is compared with row r of ``b`` under ``tols[r]``, each leaf on its
@@ -132,7 +134,10 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     The floor is scaled by ``floor_scales()`` (per leaf: the size of the terms its gradient is
     computed from, engine/magnitudes.py), asked for only when some difference is beyond the rest
     of the tolerance; without it, by ``seed_scale``. Elements whose every value lies within that
-    noise are counted ``unresolved`` (see :func:`_below_noise`)."""
+    noise are counted ``unresolved`` (see :func:`_below_noise`). ``rounding()`` (asked for only when
+    a difference is beyond the floor too): per element, how far forward rounding can move a
+    float-computed gradient (engine/forward_rounding.py), added to the noise of pairs with such a
+    witness (numeric, claimed)."""
     sizes = [math.prod(shape) for shape in shapes]
     starts = list(itertools.accumulate([0] + sizes[:-1]))
     finite = np.isfinite(a) & np.isfinite(b)
@@ -149,10 +154,18 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
     limit = rtol * bigger + allowed
     noise: list[list[int]] | None = None
     magnitudes: list[float] = []
+    conditioned = False
     if floor_scales is not None and (diff > limit).any():
         magnitudes = [float(m) for m in floor_scales()]
         noise_floor = floor * np.repeat(np.asarray(magnitudes, np.float64), sizes)
+        strict_limit = limit + noise_floor  # without the forward-rounding allowance
+        conditioned = rounding is not None and bool((diff > strict_limit).any())
+        if conditioned:
+            noise_floor = noise_floor + _rounding_noise(pairs, rounding)  # type: ignore[arg-type]
         unresolved = _below_noise(pairs, a, b, diff, limit, noise_floor, finite)
+        if conditioned:  # values only the rounding allowance joins, both within it: unresolved in that pair
+            unresolved = unresolved | ((diff > strict_limit) & (diff <= limit + noise_floor)
+                                       & (bigger <= noise_floor - (strict_limit - limit)))
         limit = limit + noise_floor
         noise = _per_leaf(np.add, np.broadcast_to(unresolved, diff.shape), starts, sizes, 0).tolist()
     elif floor_scales is None:
@@ -162,6 +175,8 @@ def compare_leaves(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, s
                for pair, tol, row in zip(pairs, tols, non_finite)]
     if noise is not None:
         _mark_noise(results, noise, magnitudes)
+        if conditioned:
+            _mark_conditioned(results, diff > strict_limit, bad, starts, sizes)
     rel = diff / np.maximum(bigger, REL_FLOOR + allowed)
     ranked = rel if all_finite else np.where(finite, rel, -1.0)  # a non-finite pair is never the worst
     maxima = [_per_leaf(np.maximum, x, starts, sizes, 0.0).tolist() for x in (diff, rel, ulp_distance(a, b, dtype))]
@@ -204,6 +219,31 @@ def _below_noise(pairs: list[tuple[str, str]], a: np.ndarray, b: np.ndarray, dif
     needed_floor = ((diff > strict) & within & finite).any(axis=0)
     noisy = ((np.maximum(np.abs(a), np.abs(b)) <= noise_floor) & within) | ~finite  # non-finite: judged elsewhere
     return noisy.all(axis=0) & needed_floor & nonzero
+
+
+ROUNDED_WITNESSES = ("numeric", "claimed")  # gradients computed from float-rounded forward values
+
+
+def _rounding_noise(pairs: list[tuple[str, str]], rounding: Callable[[], np.ndarray]) -> np.ndarray:
+    """[pairs, elements]: the forward-rounding allowance, for pairs with a float-computed witness."""
+    from .forward_rounding import SPREAD_FACTOR
+
+    spread = SPREAD_FACTOR * np.asarray(rounding(), np.float64)[None, :]
+    rows = np.array([[any(w in ROUNDED_WITNESSES for w in pair)] for pair in pairs])
+    return np.where(rows, spread, 0.0)
+
+
+def _mark_conditioned(results: list[list[PairComparison]], over: np.ndarray, bad: np.ndarray,
+                      starts: list[int], sizes: list[int]) -> None:
+    """Say where only the forward-rounding allowance made elements agree."""
+    counts = _per_leaf(np.add, over & ~bad, starts, sizes, 0).tolist()
+    for row, row_counts in zip(results, counts):
+        for result, count in zip(row, row_counts):
+            result.conditioned = int(count)
+            if count:
+                note = (f"{count} of {result.total} elements agree only within the forward pass's rounding "
+                        "(an ill-conditioned graph: large terms cancel on the way)")
+                result.reason = f"{result.reason}; {note}" if result.reason else note
 
 
 def _mark_noise(results: list[list[PairComparison]], noise: list[list[int]], magnitudes: list[float]) -> None:

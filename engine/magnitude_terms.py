@@ -6,13 +6,16 @@ cancels for EVERY adjoint when only two elements are normalized together (x_hat 
 means take all of gh), as in a training batch_norm of batch 2 or a layer_norm over 2 elements:
 float32 leaves rounding noise of eps * |gh| * rstd on a gradient ~eps_norm-small, and the
 scrambled pass measured the cancelled value, so torch's right gradient was a mismatch. Here the
-magnitude pass uses gh * rstd, the size of the terms that cancel.
+magnitude pass uses gh * rstd, the size of the terms that cancel. A softmax row saturated to one-hot
+cancels the same way for every adjoint (y_max ~ 1: g_max - sum(g y) ~ 0): its terms are used too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 Vjp = Callable[[Any, Any, Any], Any]
 
@@ -40,7 +43,25 @@ def _layer_norm(vjp: Vjp) -> Vjp:
     return run
 
 
-TERMS: dict[str, Callable[[Vjp], Vjp]] = {"batch_norm": _batch_norm, "layer_norm": _layer_norm}
+def _softmax(vjp: Vjp) -> Vjp:
+    """y (g - sum(g y)): a saturated row (y one-hot to float32) cancels g_max - sum(g y) to ~0
+    for every adjoint; its terms are y |g| and y |sum(g y)|."""
+    def run(g: Any, saved: Any, node: Any) -> Any:
+        y, dim = saved[1], node.attrs["dim"]
+        return (y * (np.abs(g) + np.abs((g * y).sum(axis=dim, keepdims=True))),)
+    return run
+
+
+def _log_softmax(vjp: Vjp) -> Vjp:
+    """g - exp(y) sum(g): terms |g| and exp(y) |sum(g)|."""
+    def run(g: Any, saved: Any, node: Any) -> Any:
+        y, dim = saved[1], node.attrs["dim"]
+        return (np.abs(g) + np.exp(y) * np.abs(g.sum(axis=dim, keepdims=True)),)
+    return run
+
+
+TERMS: dict[str, Callable[[Vjp], Vjp]] = {"batch_norm": _batch_norm, "layer_norm": _layer_norm,
+                                          "softmax": _softmax, "log_softmax": _log_softmax}
 
 
 def term_vjp(op: str, vjp: Vjp) -> Vjp:

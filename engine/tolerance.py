@@ -18,6 +18,10 @@ Every pair on a leaf uses the row of the leaf's dtype. Defaults:
   rtol 1e-5, atol 1e-7, floor 1e-8; float32 the float32 figures above.
 
 Every call to ``check`` can override the numbers for all pairs.
+
+Where the forward pass cancels large terms, a float-computed gradient (numeric, claimed) is also
+allowed the spread forward rounding can give it (engine/forward_rounding.py), element by element,
+unless the tolerance is overridden.
 """
 
 from __future__ import annotations

@@ -77,11 +77,14 @@ def _split(g: Arr, s: tuple, a_loses: Arr, b_loses: Arr) -> tuple:
 
 
 def _pow_tensor_vjp(g: Arr, s: tuple, n: tuple) -> tuple:
-    """d a^b: b a^(b-1) da + a^b log(a) db (log taken as 0 where a == 0)."""
+    """d a^b: b a^(b-1) da, 0 where b == 0; a^b log(a) db, 0 where a == 0 and b >= 0 (torch's
+    pow_backward_self and pow_backward_exponent: 0^b is flat in b there; 0^b, b < 0, gives -inf)."""
     a, b, out = s
+    zero = np.zeros((), g.dtype)
+    a_, b_ = (x._data if hasattr(x, "_data") else x for x in (a, b))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _either(n, lambda: g * b * a ** (b - 1),
-                       lambda: g * out * np.log(np.where(a == 0, np.ones_like(a), a)))
+        return _either(n, lambda: np.where(b_ == 0, zero, g * b * a ** (b - 1)),
+                       lambda: np.where((a_ == 0) & (b_ >= 0), zero, g * out * np.log(a)))
 
 
 def _power(a: Arr, b: Arr) -> Arr:

@@ -64,6 +64,23 @@ def _as_index(item: Any) -> Any:
 
 
 def getitem(self: Tensor, index: Any) -> Any:
+    """torch's indexing; never ``self`` itself: ``x[:]`` is a new view (SliceBackward0), ``x[...]``
+    and other all-full indexes an alias (AliasBackward0), sharing x's memory as torch's views do."""
+    if type(index) is slice and index == slice(None):
+        if not self._data.ndim:
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        return self._unary("slice", dim=0, start=None, stop=None, step=1)
+    out = _getitem(self, index)
+    return _alias(self) if out is self else out
+
+
+def _alias(x: Tensor) -> Tensor:
+    """A view of all of x (torch's alias): a full slice, or a same-shape reshape of a 0-d x."""
+    view = x.reshape(()) if not x._data.ndim else x._unary("slice", dim=0, start=None, stop=None, step=1)
+    return _renamed(view, "AliasBackward0")
+
+
+def _getitem(self: Tensor, index: Any) -> Any:
     kind = type(index)
     if kind is slice:  # the common forms go straight to the integer/slice path
         return _BASE(self, index)

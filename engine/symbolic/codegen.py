@@ -42,11 +42,30 @@ _SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unknown_fun
              "user_functions": {"Heaviside": "Heaviside", "erf": "erf"}}
 
 
+class _Printer(NumPyPrinter):
+    """NumPy's printer with And / Or as nested logical_and / logical_or: SymPy prints
+    ``logical_and.reduce((a, b))``, which stacks its arguments into one array and fails when the
+    placeholders have different (broadcasting) shapes, as a pow_tensor of a (2, 3) base and a (3,)
+    exponent's partials do."""
+
+    def _nested(self, name: str, expr: sp.Basic) -> str:
+        out = self._print(expr.args[-1])
+        for arg in reversed(expr.args[:-1]):
+            out = f"numpy.{name}({self._print(arg)}, {out})"
+        return out
+
+    def _print_And(self, expr: sp.Basic) -> str:
+        return self._nested("logical_and", expr)
+
+    def _print_Or(self, expr: sp.Basic) -> str:
+        return self._nested("logical_or", expr)
+
+
 def numpy_function(symbols: Sequence[sp.Symbol], expr: sp.Expr | Sequence[sp.Expr],
                    cse: bool = False) -> Callable[..., Any]:
     """``expr`` (or a list of them, returned as a list) as a numpy function of ``symbols``:
     lambdify with our printer and namespace only (no ``"numpy"`` module string, so no star-import)."""
     fn: Callable[..., Any] = sp.lambdify(symbols, list(expr) if isinstance(expr, (list, tuple)) else expr,
-                                         modules=[NAMESPACE], printer=NumPyPrinter(_SETTINGS), cse=cse)
+                                         modules=[NAMESPACE], printer=_Printer(_SETTINGS), cse=cse)
     linecache.cache.pop(fn.__code__.co_filename, None)  # lambdify keeps every source it wrote there
     return fn

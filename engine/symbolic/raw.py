@@ -23,7 +23,7 @@ import mpmath
 import sympy as sp
 from mpmath import libmp
 
-from . import raw_extremes
+from . import raw_extremes, raw_piecewise
 
 DPS = 40
 PREC = libmp.dps_to_prec(DPS)
@@ -159,6 +159,10 @@ def _node(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
     if isinstance(e, (sp.Max, sp.Min, sp.Heaviside)):  # NaN in, NaN out (torch's max)
         return raw_extremes.node(e, [_node(a, slots) for a in e.args[:1 if isinstance(e, sp.Heaviside) else None]],
                                  constant)
+    if isinstance(e, sp.Piecewise):
+        found = raw_piecewise.piecewise(e, lambda x: _node(x, slots))
+        if found is not None:
+            return found
     return _lambdified(e, slots)
 
 
@@ -208,7 +212,14 @@ def _power(base: Node, exponent: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:
         n = int(exponent)
         return lambda env: libmp.mpf_pow_int(base(env), n, PREC, RND)
     power, pow_ = _node(exponent, slots), _complex_is_nan(libmp.mpf_pow)
-    return lambda env: pow_(base(env), power(env), PREC, RND)
+
+    def run(env: Env) -> Raw:
+        b, e = base(env), power(env)
+        if b == libmp.fzero and libmp.mpf_lt(e, libmp.fzero):
+            return libmp.finf  # 0 ** negative is +inf (IEEE pow, numpy, torch); mpmath raises
+        return pow_(b, e, PREC, RND)
+
+    return run
 
 
 def _lambdified(e: sp.Expr, slots: dict[sp.Symbol, int]) -> Node:

@@ -33,7 +33,7 @@ def partials(template: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[sp.Expr]:
     differentiated term by term, touching only the terms that hold the symbol: O(K) instead of
     O(K^2) for a K-term dot product, same result."""
     if any(p.exp.free_symbols for p in template.atoms(sp.Pow)):  # a**b: diff writes a**b*b/a, 0/0 at a = 0
-        return [sp.powsimp(sp.diff(template, v)) for v in symbols]  # b*a**(b - 1), as PyTorch's rule
+        return [on_lines(template, v, sp.powsimp(sp.diff(template, v))) for v in symbols]  # b*a**(b - 1)
     scale, body = sp.Integer(1), template
     if isinstance(template, sp.Mul):
         sums = [f for f in template.args if isinstance(f, sp.Add)]
@@ -48,6 +48,25 @@ def partials(template: sp.Expr, symbols: Sequence[sp.Symbol]) -> list[sp.Expr]:
             holding.setdefault(s, []).append(term)
     return [scale * sp.Add(*[sp.Integer(1) if t == v else sp.diff(t, v) for t in holding.get(v, [])])
             for v in symbols]  # d s / d s = 1 without a Derivative object: a K-term sum's K partials
+
+
+def on_lines(template: sp.Expr, v: sp.Symbol, partial: sp.Expr) -> sp.Expr:
+    """``partial`` (d template / d v) with its values where a placeholder power a**b meets a line the
+    general formula cannot evaluate, each the derivative of ``template`` restricted to that line
+    (sympy.diff again): at b == 0, a**0 = 1, so d/da is 0 there (0 * 0**-1 otherwise); at a == 0,
+    b > 0, 0**b = 0, so d/db is 0 there (0**b * log(0) = 0 * -inf otherwise; torch's
+    pow_backward_exponent takes b >= 0). Other templates are left alone."""
+    for power in template.atoms(sp.Pow):
+        a, b = power.base, power.exp
+        if not (a.is_Symbol and b.is_Symbol and a != b):
+            continue
+        if v == a:
+            partial = sp.Piecewise((sp.diff(template.subs(b, 0), a), sp.Eq(b, 0)), (partial, True))
+        elif v == b:
+            positive = sp.Dummy("b", positive=True)
+            line = sp.diff(template.subs(a, 0).subs(b, positive), positive).subs(positive, b)
+            partial = sp.Piecewise((line, sp.Eq(a, 0) & (b >= 0)), (partial, True))
+    return partial
 
 
 @dataclass(frozen=True)

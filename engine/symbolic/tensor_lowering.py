@@ -141,10 +141,14 @@ def lower_cross_entropy(shapes: Shapes, at: dict, ints: Sequence[np.ndarray | No
     those samples (None: lowering.py's form)."""
     x, targets = tuple(shapes[0]), ints[1]
     weighted = len(shapes) > 2 and shapes[2] is not None
-    if len(x) != 2 or weighted or at["label_smoothing"] or targets is None or not x[1]:
+    if len(x) != 2 or targets is None or not x[1]:
         return None
     n_in, classes = len(shapes), x[1]
     rows = grid(x)
+    if weighted or at["label_smoothing"]:
+        from .tensor_cross_entropy import lower_weighted_smoothed
+
+        return lower_weighted_smoothed(shapes, at, targets, shifted_exp_rows(rows, n_in))
     t = np.asarray(targets).reshape(-1)
     valid = np.flatnonzero(t != at["ignore_index"])
     ignored = np.flatnonzero(t == at["ignore_index"])
