@@ -25,3 +25,16 @@ def test_einsum_agrees(eq, shapes, dtype):
     xs = [_t(*s, seed=k, dtype=dtype) for k, s in enumerate(shapes)]
     y = crossgrad.einsum(eq, *xs)
     _agree((y * y).sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multihead_attention_agrees_with_masks(dtype):
+    crossgrad.manual_seed(0)
+    cg_dtype = crossgrad.float32 if dtype == np.float32 else crossgrad.float64
+    m = crossgrad.nn.MultiheadAttention(8, 2, batch_first=True, dtype=cg_dtype)
+    x = _t(2, 3, 8, seed=1, dtype=dtype)
+    causal = crossgrad.tensor(np.triu(np.ones((3, 3), bool), 1))
+    padding = crossgrad.tensor(np.array([[False, False, True], [False, False, False]]))
+    out, weights = m(x, x, x, attn_mask=causal, key_padding_mask=padding)
+    report = _agree((out * out).sum() + weights.sum())
+    assert len(report.leaves) == 5  # the input and the four parameters

@@ -43,3 +43,34 @@ for _name, _call in EINSUM_BAD.items():
     CASES.update(both(f"einsum error {_name}", f"out = {_call}"))
 CASES.update(both("einsum list and sublist forms", "a, b = T(2, 3), T(3, 4, k=1.0)\nout = (torch.einsum('ij,jk', [a, b]), torch.einsum(a, [0, 1], b, [1, 2], [0, 2]))"))
 CASES.update(both("einsum no grad", "out = torch.einsum('ij,jk->ik', T(2, 3, g=False), T(3, 4, g=False))"))
+
+MHA_HEAD = ("def load(m):\n    sd = m.state_dict()\n"
+            "    m.load_state_dict({n: torch.arange(v.numel(), dtype=DT).reshape(v.shape).mul(0.13).add(i).sin() * 0.5 for i, (n, v) in enumerate(sd.items())})\n"
+            "    return m\n"
+            "def grads(m, *xs):\n    return [p.grad for p in m.parameters()] + [x.grad for x in xs]\n")
+
+
+def _mha(args: str, call: str, shapes: tuple = ((3, 2, 6), (4, 2, 6))) -> str:
+    q, kv = shapes
+    return (MHA_HEAD + f"m = load(nn.MultiheadAttention({args}, dtype=DT))\nq = T{q}\nkv = T{kv}\n"
+            f"o, w = m({call})\nloss = (o * W(o)).sum() + (0 if w is None else (w * W(w)).sum())\nloss.backward()\n"
+            "out = ([n for n, _ in m.named_parameters()], o, w, grads(m, q, kv))")
+
+
+KPM = "torch.tensor([[False, False, True, False], [False, True, False, False]])"
+CAUSAL = "torch.triu(torch.ones(3, 4, dtype=torch.bool), 2)"
+for _name, _args, _call, _shapes in [
+        ("self", "6, 2", "q, q, q", ((3, 2, 6), (4, 2, 6))),
+        ("cross", "6, 2", "q, kv, kv", ((3, 2, 6), (4, 2, 6))),
+        ("batch_first", "6, 3, batch_first=True", "q, kv, kv", ((2, 3, 6), (2, 4, 6))),
+        ("key_padding_mask", "6, 2", f"q, kv, kv, key_padding_mask={KPM}", ((3, 2, 6), (4, 2, 6))),
+        ("bool attn_mask, per head weights", "6, 2", f"q, kv, kv, attn_mask={CAUSAL}, average_attn_weights=False", ((3, 2, 6), (4, 2, 6))),
+        ("float attn_mask and padding", "6, 2, batch_first=True", f"q, kv, kv, attn_mask={CAUSAL}.to(DT) * -1.5, key_padding_mask={KPM}", ((2, 3, 6), (2, 4, 6))),
+        ("need_weights False", "6, 2", "q, kv, kv, need_weights=False", ((3, 2, 6), (4, 2, 6))),
+        ("unbatched", "6, 2", "q, kv, kv", ((3, 6), (4, 6))),
+        ("kdim vdim no bias", "6, 2, bias=False, kdim=5, vdim=5", "q, kv, kv", ((3, 2, 6), (4, 2, 5)))]:
+    CASES.update(both(f"MultiheadAttention {_name}", _mha(_args, _call, _shapes)))
+CASES.update(both("MultiheadAttention bad embed dim", "m = nn.MultiheadAttention(6, 4, dtype=DT)\nout = m"))
+CASES.update(both("MultiheadAttention wrong query width", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nout = m(T(3, 2, 5), T(3, 2, 5), T(3, 2, 5))"))
+CASES.update(both("MultiheadAttention wrong mask shape", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nout = m(T(3, 2, 6), T(4, 2, 6), T(4, 2, 6), attn_mask=torch.zeros(3, 3, dtype=DT))"))
+CASES.update(both("MultiheadAttention init", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nb = (6 / 24) ** 0.5\nout = (m.in_proj_bias, m.out_proj.bias, bool(m.in_proj_weight.abs().max() <= b), m.in_proj_weight.shape, type(m.out_proj).__name__)"))

@@ -92,3 +92,7 @@ from crossgrad.engine.numeric.nn_containers_more import ParameterDict, Parameter
 
 _containers.install()
 __all__ += ["ParameterDict", "ParameterList"]
+
+from crossgrad.nn.attention import MultiheadAttention  # noqa: E402 (the everyday transformer modules)
+
+__all__ += ["MultiheadAttention"]
