@@ -38,3 +38,12 @@ def test_multihead_attention_agrees_with_masks(dtype):
     out, weights = m(x, x, x, attn_mask=causal, key_padding_mask=padding)
     report = _agree((out * out).sum() + weights.sum())
     assert len(report.leaves) == 5  # the input and the four parameters
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_addmm_family_agrees(dtype):
+    b, m1, m2 = _t(3, 4, seed=1, dtype=dtype), _t(2, 3, 2, seed=2, dtype=dtype), _t(2, 2, 4, seed=3, dtype=dtype)
+    y = (crossgrad.addmm(b, m1[0], m2[1], beta=0.5, alpha=2.0) + crossgrad.baddbmm(b, m1, m2, alpha=-1.0)
+         + crossgrad.addbmm(b, m1, m2) + crossgrad.addmv(b[:, 0], m1[1], m2[0, :, 1], beta=0)[:, None])
+    assert y.grad_fn.name() == "AddBackward0"
+    _agree((y * y).sum())

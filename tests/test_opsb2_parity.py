@@ -29,5 +29,5 @@ def test_as_torch(name: str) -> None:
         return
     want = run(CASES[name], torch, TF, torch.nn)
     compare({"error": type(want).__name__} if isinstance(want, BaseException) else want, got)
-    if isinstance(want, BaseException):
+    if isinstance(want, BaseException) and name.startswith("einsum"):  # einsum's texts are torch's own
         assert str(got).replace("crossgrad", "torch") == str(want), f"torch: {want}\ncrossgrad: {got}"

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from . import addmm_family as _addmm
+from .addmm_family import addbmm, addmm, addmv, baddbmm
 from .einsum import einsum
 
-__all__ = ["einsum", "install"]
+__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "einsum", "install"]
 
-FUNCTIONS = ("einsum",)
+FUNCTIONS = ("einsum", *_addmm.FUNCTIONS)
 
 
 def install() -> None:
     """Bind the Tensor methods (the functions are bound by name in crossgrad's __init__)."""
+    _addmm.install()

@@ -74,3 +74,24 @@ CASES.update(both("MultiheadAttention bad embed dim", "m = nn.MultiheadAttention
 CASES.update(both("MultiheadAttention wrong query width", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nout = m(T(3, 2, 5), T(3, 2, 5), T(3, 2, 5))"))
 CASES.update(both("MultiheadAttention wrong mask shape", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nout = m(T(3, 2, 6), T(4, 2, 6), T(4, 2, 6), attn_mask=torch.zeros(3, 3, dtype=DT))"))
 CASES.update(both("MultiheadAttention init", "m = nn.MultiheadAttention(6, 2, dtype=DT)\nb = (6 / 24) ** 0.5\nout = (m.in_proj_bias, m.out_proj.bias, bool(m.in_proj_weight.abs().max() <= b), m.in_proj_weight.shape, type(m.out_proj).__name__)"))
+
+ADDMM = {
+    "addmm": "b, m1, m2 = T(4, k=0.5), T(3, 2), T(2, 4, k=1.0)\ny = torch.addmm(b, m1, m2)",
+    "addmm alpha beta": "b, m1, m2 = T(3, 4, k=0.5), T(3, 2), T(2, 4, k=1.0)\ny = torch.addmm(b, m1, m2, beta=0.5, alpha=-2.0)",
+    "addmm method": "b, m1, m2 = T(1, 4, k=0.5), T(3, 2), T(2, 4, k=1.0)\ny = b.addmm(m1, m2, alpha=3)",
+    "addmm beta 0 ignores nan": "b = torch.tensor([float('nan'), 1.0, 2.0, 3.0], dtype=DT, requires_grad=True)\nm1, m2 = T(3, 2), T(2, 4, k=1.0)\ny = torch.addmm(b, m1, m2, beta=0)",
+    "baddbmm": "b, m1, m2 = T(2, 3, 4, k=0.5), T(2, 3, 2), T(2, 2, 4, k=1.0)\ny = torch.baddbmm(b, m1, m2, beta=2.0, alpha=0.5)",
+    "baddbmm broadcast input": "b, m1, m2 = T(4, k=0.5), T(2, 3, 2), T(2, 2, 4, k=1.0)\ny = b.baddbmm(m1, m2) if False else torch.baddbmm(b, m1, m2)",
+    "addbmm": "b, m1, m2 = T(3, 4, k=0.5), T(2, 3, 2), T(2, 2, 4, k=1.0)\ny = torch.addbmm(b, m1, m2, alpha=1.5)",
+    "addmv": "b, m1, m2 = T(3, k=0.5), T(3, 2), T(2, k=1.0)\ny = torch.addmv(b, m1, m2, beta=-1.0)",
+    "addmv scalar input": "b, m1, m2 = T(1, k=0.5).sum(), T(3, 2), T(2, k=1.0)\ny = torch.addmv(b, m1, m2)",
+}
+for _name, _body in ADDMM.items():
+    CASES.update(both(_name, _body + "\n(y * W(y)).sum().backward()\nout = (y, b.grad if b.is_leaf else None, m1.grad, m2.grad)"))
+ADDMM_BAD = {"addmm vector": "torch.addmm(T(2), T(3), T(3, 2))", "addmm shapes": "torch.addmm(T(2), T(2, 3), T(4, 2))",
+             "addmm input shape": "torch.addmm(T(3, 3), T(2, 3), T(3, 2))",
+             "baddbmm batch sizes": "torch.baddbmm(T(2), T(2, 2, 3), T(3, 3, 2))",
+             "addmv sizes": "torch.addmv(T(2), T(2, 3), T(4))", "addmv matrix vec": "torch.addmv(T(2), T(2, 3), T(3, 1))",
+             "addmm dtypes": "torch.addmm(T(2), T(2, 3), T(3, 2).double() if DT == torch.float32 else T(3, 2).float())"}
+for _name, _call in ADDMM_BAD.items():
+    CASES.update(both(f"error {_name}", f"out = {_call}"))

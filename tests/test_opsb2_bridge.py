@@ -1,0 +1,39 @@
+"""The everyday ops through the torch bridge: crossgrad.torch captures each (a catalogue op or a
+chain of them), its forward equals torch's and torch's gradient passes crossgrad's gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the torch bridge needs the crossgrad[torch] extra")
+
+import torch.nn.functional as F  # noqa: E402,N812
+from crossgrad.engine.check import check  # noqa: E402
+from crossgrad.engine.graph import OpNode  # noqa: E402
+from crossgrad.torch import from_torch, gradcheck  # noqa: E402
+
+D = torch.float64
+CASES = {  # name -> (function, input shapes, catalogue ops the capture must contain)
+    "einsum": (lambda a, b: torch.einsum("bij,bjk->bik", a, b).sum(0) + torch.einsum("ii->i", a[0, :, :3])[:, None],
+               [(2, 3, 4), (2, 4, 5)], {"matmul"}),
+    "addmm baddbmm addbmm addmv": (lambda a, b, c: torch.addmm(c, a[0], b[1], beta=0.5) + torch.baddbmm(c, a, b).sum(0)
+                                   + torch.addbmm(c, a, b, alpha=2.0) + torch.addmv(c[:, 0], a[1], b[0, :, 0])[:, None],
+                                   [(2, 3, 4), (2, 4, 5), (3, 5)], {"matmul", "add"}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_captured_and_gradchecked(name):
+    fn, shapes, expected_ops = CASES[name]
+    torch.manual_seed(sum(map(ord, name)))
+    inputs = [torch.randn(*s, dtype=D, requires_grad=True) for s in shapes]
+    request = from_torch(fn, inputs)
+    assert expected_ops <= {n.op for n in request.graph.nodes if isinstance(n, OpNode)}
+    report = check(request)
+    np.testing.assert_allclose(report.output, fn(*inputs).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert report.verdict == "agree", str(report)
+    assert gradcheck(fn, inputs) is True
+
+
+assert F is not None
