@@ -20,6 +20,10 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
     "addmm baddbmm addbmm addmv": (lambda a, b, c: torch.addmm(c, a[0], b[1], beta=0.5) + torch.baddbmm(c, a, b).sum(0)
                                    + torch.addbmm(c, a, b, alpha=2.0) + torch.addmv(c[:, 0], a[1], b[0, :, 0])[:, None],
                                    [(2, 3, 4), (2, 4, 5), (3, 5)], {"matmul", "add"}),
+    "repeat_interleave, tensor_split": (lambda x: x.repeat_interleave(2, dim=1).sum(1)
+                                        + x.repeat_interleave(torch.tensor([1, 0, 2]), dim=1).sum(1)
+                                        + sum(p.sum(1) * k for k, p in enumerate(x.tensor_split(2, dim=1))),
+                                        [(2, 3)], {"sum"}),
 }
 
 

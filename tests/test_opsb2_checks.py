@@ -47,3 +47,12 @@ def test_addmm_family_agrees(dtype):
          + crossgrad.addbmm(b, m1, m2) + crossgrad.addmv(b[:, 0], m1[1], m2[0, :, 1], beta=0)[:, None])
     assert y.grad_fn.name() == "AddBackward0"
     _agree((y * y).sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_repeat_interleave_and_tensor_split_agree(dtype):
+    x = _t(2, 5, seed=4, dtype=dtype)
+    a, b, c = x.tensor_split([1, 3], dim=1)
+    y = a.repeat_interleave(2, dim=1) * b + c.repeat_interleave(crossgrad.tensor([2, 0]), dim=1).sin()
+    assert y.shape == (2, 2)
+    _agree((y * y).sum())

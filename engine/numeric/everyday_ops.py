@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from . import addmm_family as _addmm
+from . import shape_everyday as _shape
 from .addmm_family import addbmm, addmm, addmv, baddbmm
 from .einsum import einsum
+from .shape_everyday import repeat_interleave, tensor_split
 
-__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "einsum", "install"]
+__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "einsum", "install", "repeat_interleave", "tensor_split"]
 
-FUNCTIONS = ("einsum", *_addmm.FUNCTIONS)
+FUNCTIONS = ("einsum", *_addmm.FUNCTIONS, *_shape.FUNCTIONS)
 
 
 def install() -> None:
     """Bind the Tensor methods (the functions are bound by name in crossgrad's __init__)."""
     _addmm.install()
+    _shape.install()

@@ -95,3 +95,27 @@ ADDMM_BAD = {"addmm vector": "torch.addmm(T(2), T(3), T(3, 2))", "addmm shapes":
              "addmm dtypes": "torch.addmm(T(2), T(2, 3), T(3, 2).double() if DT == torch.float32 else T(3, 2).float())"}
 for _name, _call in ADDMM_BAD.items():
     CASES.update(both(f"error {_name}", f"out = {_call}"))
+
+SHAPE = {
+    "repeat_interleave int": "x = T(2, 3)\ny = x.repeat_interleave(2)",
+    "repeat_interleave dim": "x = T(2, 3)\ny = torch.repeat_interleave(x, 3, dim=-1)",
+    "repeat_interleave dim 0": "x = T(2, 3)\ny = x.repeat_interleave(2, dim=0)",
+    "repeat_interleave tensor": "x = T(2, 3)\ny = x.repeat_interleave(torch.tensor([1, 0, 2]), dim=1)",
+    "repeat_interleave one repeat tensor": "x = T(2, 3)\ny = x.repeat_interleave(torch.tensor([2]), dim=0)",
+    "repeat_interleave 0-d": "x = T(1).sum()\ny = x.repeat_interleave(3)",
+    "repeat_interleave kv heads": "x = T(2, 2, 3, 4)\ny = x.repeat_interleave(2, dim=1)",
+    "tensor_split sections": "x = T(2, 7)\ny = torch.cat([p * (k + 1) for k, p in enumerate(torch.tensor_split(x, 3, dim=1))], 1)",
+    "tensor_split indices": "x = T(6, 2)\ny = torch.cat([p * (k + 1) for k, p in enumerate(x.tensor_split([1, 4, -1, 20]))])",
+    "tensor_split index tensor": "x = T(5, 2)\ny = torch.cat([p * (k + 1) for k, p in enumerate(x.tensor_split(torch.tensor([2, 3])))])",
+}
+for _name, _body in SHAPE.items():
+    CASES.update(both(_name, _body + "\n(y * W(y)).sum().backward()\nout = (y, x.grad if x.is_leaf else None)"))
+CASES.update(both("repeat_interleave of repeats", "out = torch.repeat_interleave(torch.tensor([1, 2, 0, 3]))"))
+CASES.update(both("tensor_split pieces", "out = [(tuple(p.shape), p.grad_fn.name()) for p in T(2, 5).tensor_split(4, dim=1)]"))
+SHAPE_BAD = {"repeats size": "T(2, 3).repeat_interleave(torch.tensor([1, 2, 3]), dim=0)",
+             "negative repeats": "T(2, 3).repeat_interleave(-1)", "negative repeat tensor": "T(2, 3).repeat_interleave(torch.tensor([1, -1]), dim=0)",
+             "repeat dim": "T(2, 3).repeat_interleave(2, dim=2)", "repeats 2-d": "T(2, 3).repeat_interleave(torch.tensor([[1]]), dim=0)",
+             "zero sections": "torch.tensor_split(T(4), 0)", "split 0-d": "torch.tensor_split(T(1).sum(), 2)",
+             "split dim": "torch.tensor_split(T(4), 2, dim=1)"}
+for _name, _call in SHAPE_BAD.items():
+    CASES.update(both(f"error {_name}", f"out = {_call}"))
