@@ -24,6 +24,10 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
                                         + x.repeat_interleave(torch.tensor([1, 0, 2]), dim=1).sum(1)
                                         + sum(p.sum(1) * k for k, p in enumerate(x.tensor_split(2, dim=1))),
                                         [(2, 3)], {"sum"}),
+    "cumprod with zeros": (lambda x: torch.cumprod(x * (x.abs() > 0.5), 1) + x.cumprod(0), [(3, 4)], {"cumprod"}),
+    "atan2": (lambda a, b: torch.atan2(a, b) * torch.atan2(b, 2.0 * a), [(3, 4), (4,)], {"atan2"}),
+    "hardswish mish": (lambda x: F.hardswish(4 * x) + F.hardsigmoid(4 * x).detach() * F.mish(3 * x), [(4, 5)],
+                       {"hardswish", "hardsigmoid", "mish"}),
 }
 
 
@@ -40,4 +44,14 @@ def test_captured_and_gradchecked(name):
     assert gradcheck(fn, inputs) is True
 
 
-assert F is not None
+
+def test_torch_float64_hardsigmoid_gradient_is_caught():
+    """torch 2.13's float64 hardsigmoid backward multiplies by 1/6 rounded to float32
+    (0.1666666716...): the claimed witness is off by 3e-8 relative, and gradcheck says so."""
+    from crossgrad.torch import GradcheckError
+
+    x = torch.tensor([[-1.6, 0.5, 2.9], [-2.9, 0.1, 1.0]], dtype=D, requires_grad=True)
+    F.hardsigmoid(x).sum().backward()
+    assert x.grad[0, 0].item() == pytest.approx(0.1666666716337204, abs=1e-16)
+    with pytest.raises(GradcheckError, match="suspect: claimed"):
+        gradcheck(lambda x: F.hardsigmoid(x), [x])

@@ -119,3 +119,31 @@ SHAPE_BAD = {"repeats size": "T(2, 3).repeat_interleave(torch.tensor([1, 2, 3]),
              "split dim": "torch.tensor_split(T(4), 2, dim=1)"}
 for _name, _call in SHAPE_BAD.items():
     CASES.update(both(f"error {_name}", f"out = {_call}"))
+
+GRID = "x = torch.tensor([-5.0, -3.0, -2.5, -1.0, 0.0, 0.5, 2.999, 3.0, 4.0], dtype=DT, requires_grad=True)\n"
+ZEROS = "x = torch.tensor([[1.5, 0.0, 2.0, 0.0, 3.0], [0.5, -2.0, 0.0, 1.25, -1.0], [0.7, 1.1, -0.9, 1.3, 2.0]], dtype=DT, requires_grad=True)\n"
+ELEMENTWISE = {
+    "hardswish across its bounds": GRID + "y = F.hardswish(x)",
+    "hardswish module": GRID + "y = nn.Hardswish()(x)",
+    "hardsigmoid across its bounds": GRID + "y = nn.Hardsigmoid()(x)",
+    "mish": GRID + "y = F.mish(x * 4)",
+    "mish module": GRID + "y = nn.Mish()(x)",
+    "cumprod with zeros dim 1": ZEROS + "y = torch.cumprod(x, 1)",
+    "cumprod with zeros dim 0": ZEROS + "y = x.cumprod(dim=0)",
+    "cumprod negative dim": "x = T(2, 3, 4)\ny = torch.cumprod(x, -2)",
+    "atan2 broadcast": "x = T(3, 4)\nb = T(4, k=2.0)\ny = torch.atan2(x, b)",
+    "atan2 quadrants": "x = torch.tensor([1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 2.0], dtype=DT, requires_grad=True)\nb = torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 0.0], dtype=DT)\ny = x.atan2(b) + torch.arctan2(b, x)",
+    "atan2 at the origin": "x = torch.tensor([0.0, 1.0], dtype=DT, requires_grad=True)\ny = torch.atan2(x, x * 0)",
+}
+for _name, _body in ELEMENTWISE.items():
+    _grad = "x.grad" if "hardsigmoid" not in _name else "x.grad if DT == torch.float32 else None"  # torch's float64 hardsigmoid' is float32's 1/6
+    CASES.update(both(_name, _body + f"\n(y * W(y)).sum().backward()\nout = (y, {_grad})"))
+for _name, _call in {"cumprod": "torch.cumprod(x, 1)", "atan2": "torch.atan2(x, x.flip(0) + 0.5)",
+                     "hardswish": "F.hardswish(x * 3)", "mish": "F.mish(x)"}.items():
+    CASES.update(both(f"{_name} second order", ZEROS + f"y = {_call}\ng, = torch.autograd.grad((y * W(y)).sum(), x, create_graph=True)\nh, = torch.autograd.grad((g * g).sum(), x)\nout = (g.detach(), h)"))
+CASES.update(both("cumprod of ints", "out = torch.cumprod(torch.tensor([1, 2, 0, 3]), 0)"))
+CASES.update(both("atan2 of ints", "out = torch.atan2(torch.tensor([1, 2]), torch.tensor([1, 1]))"))
+CASES.update(both("cumprod dtype", "out = torch.cumprod(T(3, g=False), 0, dtype=torch.float64)"))
+for _name, _call in {"cumprod dim": "torch.cumprod(T(3), 1)", "atan2 shapes": "torch.atan2(T(3), T(4))",
+                     "hardswish of ints": "F.hardswish(torch.tensor([1, 2]))"}.items():
+    CASES.update(both(f"error {_name}", f"out = {_call}"))

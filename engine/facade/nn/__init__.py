@@ -96,3 +96,6 @@ __all__ += ["ParameterDict", "ParameterList"]
 from crossgrad.nn.attention import MultiheadAttention  # noqa: E402 (the everyday transformer modules)
 
 __all__ += ["MultiheadAttention"]
+from crossgrad.engine.numeric.functional_everyday import Hardsigmoid, Hardswish, Mish  # noqa: E402
+
+__all__ += ["Hardsigmoid", "Hardswish", "Mish"]
