@@ -56,3 +56,15 @@ def test_repeat_interleave_and_tensor_split_agree(dtype):
     y = a.repeat_interleave(2, dim=1) * b + c.repeat_interleave(crossgrad.tensor([2, 0]), dim=1).sin()
     assert y.shape == (2, 2)
     _agree((y * y).sum())
+
+
+def test_forward_hook_output_is_checked_like_any_other():
+    crossgrad.manual_seed(0)
+    net = crossgrad.nn.Sequential(crossgrad.nn.Linear(3, 4), crossgrad.nn.Tanh(), crossgrad.nn.Linear(4, 1))
+    seen = []
+    handle = net[1].register_forward_hook(lambda m, args, out: seen.append(out) or out * 2)
+    x = _t(5, 3, dtype=np.float32)
+    loss = net(x).sum()
+    handle.remove()
+    assert len(seen) == 1 and net(x).sum().item() != loss.item()
+    _agree(loss)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import addmm_family as _addmm
 from . import functional_everyday as _functional
+from . import nn_hooks as _hooks
 from . import shape_everyday as _shape
 from .addmm_family import addbmm, addmm, addmv, baddbmm
 from .einsum import einsum
@@ -22,3 +23,4 @@ def install() -> None:
     _addmm.install()
     _shape.install()
     _functional.install()
+    _hooks.install()

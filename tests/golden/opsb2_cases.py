@@ -147,3 +147,19 @@ CASES.update(both("cumprod dtype", "out = torch.cumprod(T(3, g=False), 0, dtype=
 for _name, _call in {"cumprod dim": "torch.cumprod(T(3), 1)", "atan2 shapes": "torch.atan2(T(3), T(4))",
                      "hardswish of ints": "F.hardswish(torch.tensor([1, 2]))"}.items():
     CASES.update(both(f"error {_name}", f"out = {_call}"))
+
+NET = ("net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).to(DT)\n"
+       "net.load_state_dict({n: torch.arange(v.numel(), dtype=DT).reshape(v.shape).mul(0.21).add(i).cos() for i, (n, v) in enumerate(net.state_dict().items())})\n"
+       "x = T(5, 3)\n")
+HOOKS = {
+    "forward hook collects activations": NET + "seen = []\nh = net[1].register_forward_hook(lambda m, i, o: seen.append((type(m).__name__, i[0].shape, o)))\ny = net(x)\nh.remove()\nnet(x)\nout = (len(seen), seen[0][0], list(seen[0][1]), seen[0][2], y)",
+    "forward hook replaces the output": NET + "h = net[0].register_forward_hook(lambda m, i, o: o * 2)\ny = net(x)\n(y * W(y)).sum().backward()\nh.remove()\nout = (y, net(x), x.grad, net[0].weight.grad)",
+    "pre-hook replaces the input": NET + "h = net.register_forward_pre_hook(lambda m, i: i[0] + 1)\ny = net(x)\n(y * W(y)).sum().backward()\nout = (y, x.grad)",
+    "pre-hook returning a tuple": NET + "h = net[2].register_forward_pre_hook(lambda m, i: (i[0].relu(),))\ny = net(x)\nout = y",
+    "hook order and prepend": NET + "order = []\nnet[0].register_forward_hook(lambda m, i, o: order.append('a'))\nnet[0].register_forward_hook(lambda m, i, o: order.append('b'))\nnet[0].register_forward_hook(lambda m, i, o: order.append('c'), prepend=True)\nnet[0].register_forward_pre_hook(lambda m, i: order.append('pre'))\nnet(x)\nout = order",
+    "hooks with kwargs": "class M(nn.Module):\n    def forward(self, x, scale=1.0):\n        return x * scale\nm = M()\nx = T(3)\nm.register_forward_pre_hook(lambda mod, a, k: (a, {**k, 'scale': 3.0}), with_kwargs=True)\nm.register_forward_hook(lambda mod, a, k, o: o + k['scale'], with_kwargs=True)\nout = m(x, scale=2.0)",
+    "handle as context manager": NET + "with net.register_forward_hook(lambda m, i, o: o * 0):\n    a = net(x)\nout = (a, net(x))",
+    "handle ids differ": NET + "h1 = net.register_forward_hook(lambda m, i, o: None)\nh2 = net.register_forward_hook(lambda m, i, o: None)\nh1.remove()\nh1.remove()\nout = (h1.id != h2.id, net(x))",
+}
+for _name, _body in HOOKS.items():
+    CASES.update(both(_name, _body))
