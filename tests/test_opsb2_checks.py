@@ -68,3 +68,14 @@ def test_forward_hook_output_is_checked_like_any_other():
     handle.remove()
     assert len(seen) == 1 and net(x).sum().item() != loss.item()
     _agree(loss)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_encoder_layer_agrees(norm_first):
+    crossgrad.manual_seed(0)
+    layer = crossgrad.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu", batch_first=True,
+                                                 norm_first=norm_first, dtype=crossgrad.float64)
+    causal = crossgrad.tensor(np.triu(np.ones((4, 4), bool), 1))
+    y = layer(_t(2, 4, 8, seed=3), src_mask=causal)
+    report = _agree((y * y).sum())
+    assert len(report.leaves) == 13  # the input and 12 parameters

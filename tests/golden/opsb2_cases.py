@@ -163,3 +163,25 @@ HOOKS = {
 }
 for _name, _body in HOOKS.items():
     CASES.update(both(_name, _body))
+
+ENC_LOAD = ("def load(m):\n"
+            "    m.load_state_dict({n: torch.arange(v.numel(), dtype=DT).reshape(v.shape).mul(0.17).add(i).sin() * 0.4 + (1.0 if n.endswith('norm1.weight') or n.endswith('norm2.weight') else 0.0) for i, (n, v) in enumerate(m.state_dict().items())})\n"
+            "    return m\n")
+
+
+def _encoder(args: str, call: str, shape: tuple = (3, 2, 6)) -> str:
+    return (ENC_LOAD + f"m = load(nn.TransformerEncoderLayer({args}, dtype=DT))\nx = T{shape}\ny = m({call})\n"
+            "(y * W(y)).sum().backward()\nout = ([n for n, _ in m.named_parameters()], y, x.grad, [p.grad for p in m.parameters()])")
+
+
+for _name, _args, _call, _shape in [
+        ("post-norm relu", "6, 2, 12, dropout=0.0", "x", (3, 2, 6)),
+        ("pre-norm gelu batch_first", "6, 3, 10, dropout=0.0, activation='gelu', norm_first=True, batch_first=True", "x", (2, 3, 6)),
+        ("causal mask and padding", "6, 2, 8, dropout=0.0, batch_first=True", f"x, src_mask={CAUSAL.replace('3, 4', '3, 3').replace('), 2)', '), 1)')}, src_key_padding_mask=torch.tensor([[False, False, True], [False, False, False]])", (2, 3, 6)),
+        ("eval mode with dropout", "6, 2, 8, dropout=0.3", "x", (3, 2, 6))]:
+    _body = _encoder(_args, _call, _shape)
+    if "eval" in _name:
+        _body = _body.replace("x = T", "m.eval()\nx = T")
+    CASES.update(both(f"TransformerEncoderLayer {_name}", _body))
+CASES.update(both("TransformerEncoder of two layers", ENC_LOAD + "layer = nn.TransformerEncoderLayer(6, 2, 8, dropout=0.0, dtype=DT)\nm = load(nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(6, dtype=DT)))\nx = T(3, 2, 6)\ny = m(x)\n(y * W(y)).sum().backward()\nout = ([n for n, _ in m.named_parameters()], y, x.grad)"))
+CASES.update(both("TransformerEncoderLayer bad activation", "out = nn.TransformerEncoderLayer(6, 2, activation='tanh')"))
