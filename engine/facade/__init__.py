@@ -208,3 +208,8 @@ from crossgrad.engine.numeric import everyday_ops as _everyday  # noqa: E402 (ei
 _everyday.install()
 globals().update({_name: getattr(_everyday, _name) for _name in _everyday.FUNCTIONS})
 __all__ += list(_everyday.FUNCTIONS)
+from crossgrad.engine.numeric import torch_random as _random  # noqa: E402 (torch.bernoulli, torch.normal)
+
+_random.install()
+globals().update({_name: getattr(_random, _name) for _name in _random.FUNCTIONS})
+__all__ += list(_random.FUNCTIONS)
