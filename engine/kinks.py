@@ -184,3 +184,7 @@ from .numeric import loss_kinks  # noqa: E402 (the smooth losses' bound, a kink 
 
 BRANCHES.update({op: loss_kinks.branch(op) for op in loss_kinks.BOUND})
 KINK_AT.update({op: loss_kinks.on_bound(op) for op in loss_kinks.BOUND})
+
+from .everyday_kinks import register as _register_everyday  # noqa: E402 (hardswish, hardsigmoid at +-3)
+
+_register_everyday(BRANCHES, KINK_AT)

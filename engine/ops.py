@@ -330,3 +330,7 @@ register(SCATTER_SPECS)
 from .cast_specs import CAST_SPECS  # noqa: E402
 
 register(CAST_SPECS)
+
+from .everyday_specs import EVERYDAY_SPECS  # noqa: E402 (cumprod, atan2, hardswish, hardsigmoid, mish)
+
+register(EVERYDAY_SPECS)

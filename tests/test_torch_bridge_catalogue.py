@@ -15,7 +15,13 @@ from crossgrad.engine.graph import OpNode  # noqa: E402
 from crossgrad.torch import from_torch  # noqa: E402
 
 from tests.catalogue_inputs import case_inputs, resolved_attrs  # noqa: E402
-from tests.golden import make_golden_cnn, make_golden_opsb, make_golden_reductions, make_torch_golden  # noqa: E402
+from tests.golden import (  # noqa: E402
+    everyday_torch,
+    make_golden_cnn,
+    make_golden_opsb,
+    make_golden_reductions,
+    make_torch_golden,
+)
 from tests.golden.opsa_torch import torch_call  # noqa: E402
 
 
@@ -42,8 +48,11 @@ CALLS = {**make_torch_golden.TORCH_CALLS, **make_golden_opsb.TORCH_CALLS,
          # through float32 first, so that the float64 cases convert too (x.to(x.dtype) is x itself)
          "to_dtype": lambda x, at: x[0].float().to(getattr(torch, at["dtype"]))}
 CALLS.update({s.name: _opsa(s.name) for s in ops.ELEMENTWISE_SPECS if s.name not in CALLS})
+CALLS.update(everyday_torch.torch_calls(torch))
 # catalogue ops whose PyTorch spelling has no ATen op of its own: the request holds other ops
 SPELLED_OTHERWISE = {"dropout": "mul"}
+# torch 2.13's float64 hardsigmoid backward multiplies by 1/6 rounded to float32: its claim is 3e-8 off
+FLOAT32_SIXTH = {"hardsigmoid"}
 CASES = [(name, i) for name, spec in sorted(ops.CATALOGUE.items()) for i in range(len(spec.cases))]
 
 
@@ -78,5 +87,9 @@ def test_the_bridge_reads_the_op_as_pytorch_computes_it(name, index):
     claimed = {n: (np.zeros(t.shape) if g is None else g.numpy()) for (n, t), g in zip(wanted.items(), grads)}
     report = check(CheckRequest(request.graph, request.seed, witnesses=("numeric",), claimed=claimed))
     np.testing.assert_allclose(report.output, out.detach().numpy(), rtol=1e-12, atol=1e-12)
+    if name in FLOAT32_SIXTH:
+        pairs = [p for leaf in report.leaves for p in leaf.pairs if p.witnesses == ("claimed", "numeric")]
+        assert report.verdict == "mismatch" and pairs and max(p.max_rel for p in pairs) < 1e-7, str(report)
+        return
     assert report.verdict in ("agree", "convention") if wanted and out.requires_grad else \
         not report.leaves or report.verdict == "skipped", str(report)

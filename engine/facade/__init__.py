@@ -203,6 +203,11 @@ from crossgrad.engine.numeric import torch_surface as _surface  # noqa: E402 (af
 _surface.install()
 globals().update({_name: getattr(_surface, _name) for _name in _surface.FUNCTIONS})
 __all__ += list(_surface.FUNCTIONS)
+from crossgrad.engine.numeric import everyday_ops as _everyday  # noqa: E402 (einsum, addmm, cumprod, ...)
+
+_everyday.install()
+globals().update({_name: getattr(_everyday, _name) for _name in _everyday.FUNCTIONS})
+__all__ += list(_everyday.FUNCTIONS)
 from crossgrad.engine.numeric import torch_random as _random  # noqa: E402 (torch.bernoulli, torch.normal)
 
 _random.install()

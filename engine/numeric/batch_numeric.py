@@ -208,3 +208,5 @@ def _upstream(op: str, g: np.ndarray, node: _Node, plan: Plan, srcs: tuple) -> n
         return lifted
     count = math.prod(plan.shapes[srcs[0]]) if op == "binary_cross_entropy_with_logits" else math.prod(full[1:])
     return lifted / count
+
+KIND.update(dict.fromkeys(("atan2", "hardswish", "hardsigmoid", "mish"), "elementwise"))  # the everyday-ops sweep

@@ -422,3 +422,14 @@ TABLE.update({op: _pointwise_loss for op in ("l1_loss", "smooth_l1_loss", "huber
                                              "binary_cross_entropy")})
 # to_dtype: finite differences compute in float64 and pass a conversion through unrounded
 TABLE["to_dtype"] = lambda fwd, xs, flags, at, shapes, out: xs[0]
+
+
+def _cumprod(fwd: Forward, xs: tuple, flags: list[bool], at: dict, shapes: list, out: tuple) -> Arr:
+    """cumprod along the dim shifted past the batch axis (a 0-d input is its own product)."""
+    rank = len(shapes[0])
+    return xs[0] if rank == 0 else np.cumprod(xs[0], axis=at["dim"] % rank + 1)
+
+
+# the everyday-ops sweep: elementwise ops broadcast the batch axis; cumprod shifts its dim
+TABLE.update({op: _elementwise for op in ("atan2", "hardswish", "hardsigmoid", "mish")})
+TABLE["cumprod"] = _cumprod

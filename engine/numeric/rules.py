@@ -345,3 +345,7 @@ RULES.update(LOSS_RULES)
 from .rules_cast import CAST_RULES  # noqa: E402
 
 RULES.update(CAST_RULES)
+
+from .rules_everyday import EVERYDAY_RULES  # noqa: E402 (cumprod, atan2, hardswish, hardsigmoid, mish)
+
+RULES.update(EVERYDAY_RULES)

@@ -272,7 +272,12 @@ from .lowering_resample import RESAMPLE_LOWERING  # noqa: E402
 
 DIRECT.update(POOL_LOWERING)
 DIRECT.update(RESAMPLE_LOWERING)
+from .lowering_everyday import BINARY_EVERYDAY, UNARY_EVERYDAY, lower_cumprod  # noqa: E402 (opsb sweep)
 from .lowering_losses import LOSS_OPS, lower_loss, lower_nll  # noqa: E402
 from .lowering_nn import NN_LOWERING  # noqa: E402
 from .lowering_scatter import lower_scatter_add  # noqa: E402
 from .lowering_shape import SHAPE_OPS, lower_shape  # noqa: E402 (registration block)
+
+UNARY.update(UNARY_EVERYDAY)
+BINARY.update(BINARY_EVERYDAY)
+DIRECT["cumprod"] = lower_cumprod

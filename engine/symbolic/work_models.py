@@ -70,4 +70,7 @@ WORK: dict[str, Work] = {
     "batch_norm": _rows(lambda shapes, out: _size(out) // max(1, out[1] if len(out) > 1 else 1)),
     "gelu": _per_element(TRANSCENDENTAL), "erf": _per_element(TRANSCENDENTAL), "silu": _per_element(10.0),
     "masked_fill": _per_element(3.2),
+    # cumprod is a log-depth scan: 2 placeholders per element per stage, log2 n stages (n the scanned
+    # dim; the attributes are not at hand, so the longest dim bounds it)
+    "cumprod": lambda shapes, out: 2 * _size(out) * max(1, math.ceil(math.log2(max(out, default=1) or 1))),
 }

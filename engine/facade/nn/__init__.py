@@ -92,3 +92,14 @@ from crossgrad.engine.numeric.nn_containers_more import ParameterDict, Parameter
 
 _containers.install()
 __all__ += ["ParameterDict", "ParameterList"]
+
+from crossgrad.nn.attention import (  # noqa: E402 (transformer modules)
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]
+from crossgrad.engine.numeric.functional_everyday import Hardsigmoid, Hardswish, Mish  # noqa: E402
+
+__all__ += ["Hardsigmoid", "Hardswish", "Mish"]

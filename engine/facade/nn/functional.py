@@ -99,3 +99,7 @@ __all__ += ["dropout1d", "pixel_unshuffle"]
 from crossgrad.engine.numeric.interp_modes import upsample_bilinear, upsample_nearest  # noqa: E402
 
 __all__ += ["upsample_bilinear", "upsample_nearest"]
+
+from crossgrad.engine.numeric.functional_everyday import hardsigmoid, hardswish, mish  # noqa: E402 (opsb sweep)
+
+__all__ += ["hardsigmoid", "hardswish", "mish"]

@@ -402,9 +402,10 @@ def rule(target: str) -> Rule | None:
     from .aten_chains import CHAINS
     from .aten_extra import EXTRA
     from .aten_more import MORE
+    from .aten_opsb import OPSB
     from .aten_parity import PARITY
 
-    for table in (PARITY, CHAINS, MORE, EXTRA, _DIRECT, _RULES):
+    for table in (PARITY, OPSB, CHAINS, MORE, EXTRA, _DIRECT, _RULES):
         needs, found = table.get(target, ((), None))
         if found is not None and all(op in ops.CATALOGUE for op in needs):
             return found

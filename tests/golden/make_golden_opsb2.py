@@ -1,0 +1,28 @@
+"""Record torch 2.13's results of the opsb everyday-ops sweep (opsb2_cases.py) into opsb2_sweep.json.
+
+Run: .venv/bin/python tests/golden/make_golden_opsb2.py (needs torch==2.13.0).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+from tests.golden.make_golden_opsb_sweep import _short  # noqa: E402
+from tests.golden.opsb2_cases import CASES  # noqa: E402
+from tests.parity_compare import run  # noqa: E402
+
+OUT = pathlib.Path(__file__).with_name("opsb2_sweep.json")
+
+if __name__ == "__main__":
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    record = {}
+    for name, code in CASES.items():
+        got = run(code, torch, F, torch.nn)
+        record[name] = {"error": type(got).__name__} if isinstance(got, BaseException) else got
+    OUT.write_text(json.dumps({"torch": torch.__version__, "cases": _short(record)}, separators=(",", ":")) + "\n")
+    print(f"wrote {OUT} ({len(CASES)} cases)")
