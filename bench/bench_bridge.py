@@ -4,7 +4,8 @@
 
 1. The seed graph (bce_with_logits(ones(5) @ w + b, zeros(3)), float64), both full: torch
    builds the whole numerical and analytical Jacobian; crossgrad checks every element of w
-   and b with its numeric, symbolic (exact tier) and finite-difference witnesses.
+   and b against its numeric and symbolic (exact tier) witnesses; finite differences and the
+   full report run only when some element differs (engine/facade/torch/quick.py).
 2. The seed MLP (784-512-512-10 + cross-entropy, batch 4, float64) with x and every parameter
    as inputs: torch with fast_mode=True (one random projection per input), crossgrad checking
    every element (tensor tier, directional finite differences).
