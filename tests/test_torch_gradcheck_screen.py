@@ -50,6 +50,23 @@ class _HalfSigmoid(torch.autograd.Function):
         return g * s
 
 
+class _OneOff(torch.autograd.Function):
+    """sigmoid whose backward is off at element 0 only: one Jacobian row fails, the others agree."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[no-untyped-def]
+        s = torch.sigmoid(x)
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[no-untyped-def]
+        (s,) = ctx.saved_tensors
+        out = g * s * (1 - s)
+        out[0] = out[0] * 2
+        return out
+
+
 def test_an_agreeing_gradient_needs_no_finite_differences(fd_calls: list[int]) -> None:
     assert gradcheck(_seed, _seed_inputs())
     assert gradcheck(_seed, _seed_inputs())  # the repeated call too
@@ -68,3 +85,11 @@ def test_a_kink_runs_the_full_check_and_passes_as_a_convention(fd_calls: list[in
     x = torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda t: (torch.relu(t) * torch.arange(1.0, 4.0, dtype=torch.float64)).sum(), (x,))
     assert fd_calls == [1]
+
+
+def test_rows_the_screen_settled_still_count_in_the_message(fd_calls: list[int]) -> None:
+    x = torch.tensor([0.5, -1.0, 2.0, 0.25], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(GradcheckError, match=r"input 'x' \[4\] float64: 1 of 16 Jacobian entries off; worst at "
+                                             r"\[0\] along output element \[0\]"):
+        gradcheck(_OneOff.apply, (x,))
+    assert len(fd_calls) == 1  # only the failing row ran the full check

@@ -235,18 +235,14 @@ def _collect(report: Report, row: str, findings: dict[str, _Finding]) -> None:
                             f"claimed {claimed!r} (PyTorch autograd); suspect: {_suspect(leaf)}")
 
 
-def _count(report: Report, wanted: dict[str, torch.Tensor], findings: dict[str, _Finding]) -> None:
-    """An agreeing VJP: each checked input's elements counted, none off (in the graph's leaf order,
-    as _collect meets them)."""
-    for node in report.graph.nodes:
-        t = wanted.get(node.name) if isinstance(node, Leaf) and node.requires_grad else None
-        if t is None:
-            continue
-        name = node.name
+def _count(wanted: dict[str, torch.Tensor], findings: dict[str, _Finding], rows: int) -> None:
+    """Each checked input's elements in ``rows`` agreeing VJPs, none off (for the totals in the
+    message; inputs no failing VJP named come after the others)."""
+    for name, t in wanted.items():
         finding = findings.get(name)
         if finding is None:
             finding = findings[name] = _Finding(about=f"{list(t.shape)} {_DTYPE_NAMES.get(t.dtype, t.dtype)}")
-        finding.total += t.numel()
+        finding.total += t.numel() * rows
 
 
 _DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
@@ -332,6 +328,7 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     if outputs and not any(o.requires_grad for o in outputs):
         return _detached(func, inputs, template, rng_state, raise_exception)
     findings: dict[str, _Finding] = {}
+    agreeing = 0  # VJPs the screen settled (quick.py): every element agrees
     full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES
     for k, direction in enumerate(_directions(outputs)):
@@ -341,11 +338,12 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
             torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
         if agreed:
-            _count(report, wanted, findings)
+            agreeing += 1
         else:
             _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:
+        _count(wanted, findings, agreeing)
         raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements"))
     return not failures
 
