@@ -30,24 +30,34 @@ _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 def claimed_agrees(c: Checking, witnesses: Sequence[str] = ("symbolic", "numeric")) -> bool:
     """True when ``check`` would give every (claimed, witness) pair on every leaf the verdict agree
     with no element over the tolerance (see the module docstring); False means: not decided here."""
-    if c.report.failures or c.stages or "claimed" not in c.grads:
+    if c.report.failures or c.stages:
         return False
-    plan, claimed = c.plan, c.grads["claimed"]
-    by_precision: dict[str, list[int]] = {}
-    for leaf, precision in _precisions(plan).items():
-        by_precision.setdefault(precision, []).append(leaf)
-    for precision, leaves in by_precision.items():
-        rows = _rows(plan, leaves, claimed, [c.grads.get(w, {}) for w in witnesses], witnesses)
+    return grads_agree(c.plan, c.grads, c.request.tolerance, witnesses)
+
+
+def grads_agree(plan: Plan, grads: dict[str, dict[int, np.ndarray]], tolerance: Tolerance | None,
+                witnesses: Sequence[str] = ("symbolic", "numeric")) -> bool:
+    """:func:`claimed_agrees` on the witnesses' gradients by leaf position (``grads["claimed"]``
+    PyTorch's, as float64), for a caller that ran the witnesses itself."""
+    claimed = grads.get("claimed")
+    if claimed is None:
+        return False
+    for precision, leaves in plan_facts.memo(plan, "leaves by gradient dtype", _by_precision):
+        rows = _rows(plan, leaves, claimed, [grads.get(w, {}) for w in witnesses], witnesses)
         if rows is None:
             return False
-        tols = tuple(policy(precision, ("claimed", w), c.request.tolerance) for w in witnesses)
+        tols = tuple(policy(precision, ("claimed", w), tolerance) for w in witnesses)
         if not _within(*rows, tols):
             return False
     return True
 
 
-def _precisions(plan: Plan) -> dict[int, str]:
-    return dict(plan_facts.memo(plan, "gradient dtypes", gradient_dtypes))
+def _by_precision(plan: Plan) -> list[tuple[str, list[int]]]:
+    """The differentiable leaves grouped by the dtype their gradient is computed in."""
+    groups: dict[str, list[int]] = {}
+    for leaf, precision in gradient_dtypes(plan).items():
+        groups.setdefault(precision, []).append(leaf)
+    return list(groups.items())
 
 
 def _rows(plan: Plan, leaves: list[int], claimed: dict[int, np.ndarray], grads: list[dict[int, np.ndarray]],

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from crossgrad.engine.check import CheckRequest
 from crossgrad.engine.compare import AGREE, CONVENTION, MISMATCH, NON_FINITE
 from crossgrad.engine.graph import Graph, Leaf, Plan, validate
 from crossgrad.engine.report import LeafReport, Report
@@ -279,9 +278,11 @@ def _row_name(outputs: list[torch.Tensor], k: int) -> str:
 
 
 def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[str, torch.Tensor],
-               outputs: list[torch.Tensor], direction: list[torch.Tensor], **options: Any) -> tuple[Report, bool]:
-    """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed,
-    and whether it agreed on the screen (quick.py; then the report has no leaves)."""
+               outputs: list[torch.Tensor], direction: list[torch.Tensor],
+               **options: Any) -> tuple[Report | None, Any, bool]:
+    """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed:
+    its report (None when the screen settled it, quick.py), the graph's output value, and whether
+    the screen settled it."""
     live = [(o, d) for o, d in zip(outputs, direction) if o.requires_grad]  # a detached output claims 0
     claimed = torch.autograd.grad([o for o, _ in live], list(wanted.values()), [d for _, d in live],
                                   retain_graph=True, allow_unused=True) if live else [None] * len(wanted)
@@ -290,7 +291,7 @@ def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[
     claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
               for (n, t), g in zip(wanted.items(), claimed)}
     graph = _filled(template, leaves)
-    return judged(CheckRequest(graph, seed, claimed=claims, **options), _planned(template, graph, leaves))
+    return judged(graph, seed, claims, _planned(template, graph, leaves), options)
 
 
 def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float | None = None,
@@ -332,12 +333,12 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES
     for k, direction in enumerate(_directions(outputs)):
-        report, agreed = _vjp_check(template, values, wanted, outputs, direction,
-                                    tolerance=_tolerance(atol, rtol), witnesses=witnesses)
-        if k == 0 and reused and forward_differs(report.output, outputs, direction, bool(template.directions)):
+        report, output, _ = _vjp_check(template, values, wanted, outputs, direction,
+                                            tolerance=_tolerance(atol, rtol), witnesses=witnesses)
+        if k == 0 and reused and forward_differs(output, outputs, direction, bool(template.directions)):
             torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
-        if agreed:
+        if report is None:  # the screen settled it (agreed)
             agreeing += 1
         else:
             _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)

@@ -5,9 +5,12 @@ fails where such a pair is a mismatch or non-finite. When PyTorch's gradient is,
 element, within tolerance of both the symbolic witness (the CAS reference) and crossgrad's
 numeric engine, every such pair agrees whatever the other witnesses say
 (engine/claimed_screen.py), so the answer is known without finite differences and without the
-report's figures. Any difference at all (a kink, a wrong backward, a non-finite value, a witness
-that did not run) runs the full check — finite differences, every pair, localization — reusing
-the two witnesses' gradients, and its report is what gradcheck's message quotes.
+report. On a graph the exact tier takes, the screen runs those two witnesses itself (the
+functions ``check`` runs, on the same plan and seed) and skips the report's bookkeeping; a
+larger graph's screen runs through ``check_begin``. Any difference at all (a kink, a wrong
+backward, a non-finite value, a witness that failed or did not run, a claim naming no
+differentiable leaf) runs the full check — finite differences, every pair, localization —
+reusing the two witnesses' gradients, and its report is what gradcheck's message quotes.
 """
 
 from __future__ import annotations
@@ -16,53 +19,90 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from crossgrad.engine import plan_facts
 from crossgrad.engine.check import (
+    EXACT_BUDGET,
     Checking,
     CheckRequest,
-    _local_symbolic,
     _local_witnesses,
+    _seed,
     check,
     check_begin,
 )
-from crossgrad.engine.claimed_screen import claimed_agrees
-from crossgrad.engine.graph import Plan
+from crossgrad.engine.claimed_screen import claimed_agrees, grads_agree
+from crossgrad.engine.graph import Graph, Plan
+from crossgrad.engine.numeric.run_graph import numeric_gradients
 from crossgrad.engine.report import Report
+from crossgrad.engine.symbolic import exact
+from crossgrad.engine.value_domains import refuse_out_of_domain
 
 SCREEN = ("numeric", "symbolic")  # the witnesses the screen needs
+Grads = dict[str, dict[int, np.ndarray]]
 
 
-def judged(request: CheckRequest, plan: Plan) -> tuple[Report, bool]:
-    """The check's report and whether the screen settled it (then the report has no leaves: every
-    claimed pair agrees). ``request`` asks for every witness the full check should run."""
-    if not set(SCREEN) <= set(request.witnesses) or request.program or request.order != 1:
-        return check(request, plan=plan), False
-    screened = replace(request, witnesses=SCREEN)
-    quick = check_begin(screened, plan=plan)
-    if isinstance(quick, Checking) and claimed_agrees(quick, ("symbolic", "numeric")):
-        return quick.report, True
-    if not isinstance(quick, Checking):
-        return check(request, plan=plan), False
-    return check(request, symbolic=_symbolic_from(quick), plan=plan, local=_local_from(quick)), False
+def judged(graph: Graph, seed: np.ndarray | None, claims: dict[str, np.ndarray], plan: Plan,
+           options: dict[str, Any]) -> tuple[Report | None, Any, bool]:
+    """(the full check's report or None, the graph's output value, whether the screen settled it:
+    every claimed pair agrees). ``options``: CheckRequest fields, the witnesses the full check runs."""
+    witnesses = options.get("witnesses", SCREEN)
+    if not set(SCREEN) <= set(witnesses) or set(options) - {"witnesses", "tolerance"}:
+        report = check(CheckRequest(graph, seed, claimed=claims, **options), plan=plan)
+        return report, report.output, False
+    found = _screen(plan, seed, claims, options.get("tolerance")) \
+        if exact.estimate_work(plan) <= EXACT_BUDGET else _screen_by_check(graph, seed, claims, plan, options)
+    if found is not None and found[2]:
+        return None, found[1], True
+    request = CheckRequest(graph, seed, claimed=claims, **options)
+    reuse = {} if found is None else {"symbolic": _symbolic_from(found[0]), "local": _local_from(*found[:2])}
+    report = check(request, plan=plan, **reuse)
+    return report, report.output, False
 
 
-def _symbolic_from(quick: Checking) -> Any:
-    """The symbolic witness's gradients the screen computed (computed again if it gave none)."""
-    def start(plan: Plan, seed: np.ndarray, tier: str) -> Any:
-        found = quick.grads.get("symbolic")
-        return (lambda: found) if found is not None else _local_symbolic(plan, seed, tier)
-    return start
+def _screen(plan: Plan, given: np.ndarray | None, claims: dict[str, np.ndarray],
+            tolerance: Any) -> tuple[Grads, Any, bool] | None:
+    """The numeric and exact-tier witnesses as ``check`` runs them, and the screen's answer; None
+    when a witness failed or a claim names no differentiable leaf (the full check says why).
+    Request errors (the seed's shape, a value outside an op's domain) are raised as check raises them."""
+    index = plan_facts.memo(plan, "differentiable leaves by name", _leaf_index, names=True)
+    if not set(claims) <= index.keys():
+        return None
+    seed = _seed(plan, given)
+    refuse_out_of_domain(plan)
+    try:
+        with np.errstate(all="ignore"):
+            numeric, output = numeric_gradients(plan, seed)
+        symbolic = exact.gradients(plan, seed)[0]
+    except Exception:  # noqa: BLE001 - the full check runs them again and reports the failure its way
+        return None
+    grads = {"numeric": numeric, "symbolic": symbolic,
+             "claimed": {index[name]: np.asarray(value, np.float64) for name, value in claims.items()}}
+    return grads, output, grads_agree(plan, grads, tolerance)
 
 
-def _local_from(quick: Checking) -> Any:
-    """The numeric witness as the screen ran it (its gradients, output and failure), then the rest."""
-    def local(request: CheckRequest, plan: Plan, seed: np.ndarray, timer: Any, report: Report,
-              grads: dict[str, dict[int, np.ndarray]]) -> Any:
-        if "numeric" in quick.grads:
-            grads["numeric"] = quick.grads["numeric"]
-            report.output = quick.report.output
-            report.failures.update(quick.report.failures)
-            if "numeric" in quick.timer.times:
-                timer.times["numeric"] = quick.timer.times["numeric"]
+def _leaf_index(plan: Plan) -> dict[str, int]:
+    return {plan.graph.nodes[i].name: i for i in plan.grad_leaves()}
+
+
+def _screen_by_check(graph: Graph, seed: np.ndarray | None, claims: dict[str, np.ndarray], plan: Plan,
+                     options: dict[str, Any]) -> tuple[Grads, Any, bool] | None:
+    """The screen through ``check_begin`` (the tensor tier, its threads and its failures as check has them)."""
+    quick = check_begin(CheckRequest(graph, seed, claimed=claims, **{**options, "witnesses": SCREEN}), plan=plan)
+    if not isinstance(quick, Checking) or quick.report.failures or "symbolic" not in quick.grads:
+        return None
+    return quick.grads, quick.report.output, claimed_agrees(quick, ("symbolic", "numeric"))
+
+
+def _symbolic_from(grads: Grads) -> Any:
+    """The symbolic witness's gradients the screen computed."""
+    found = grads["symbolic"]
+    return lambda plan, seed, tier: (lambda: found)
+
+
+def _local_from(grads: Grads, output: Any) -> Any:
+    """The numeric witness's gradients and output the screen computed, then the other local witnesses."""
+    def local(request: CheckRequest, plan: Plan, seed: np.ndarray, timer: Any, report: Report, out: Grads) -> Any:
+        out["numeric"], report.output = grads["numeric"], output
         rest = replace(request, witnesses=tuple(w for w in request.witnesses if w != "numeric"))
-        return _local_witnesses(rest, plan, seed, timer, report, grads)
+        return _local_witnesses(rest, plan, seed, timer, report, out)
     return local
+
