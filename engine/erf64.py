@@ -102,18 +102,25 @@ def erf(x: Arr) -> Arr:
     flat_x, flat_out = x.ravel(), out.reshape(-1)
     if not flat_x.size:
         return out
-    a = np.abs(flat_x)
-    others = a >= _EDGES[1]  # (a nan is not among them: the small band gives it nan too)
-    others |= a < _TINY
-    count = np.count_nonzero(others)
-    if 2 * count < a.size:
+    if _mostly_small(flat_x[:CHUNK]):
         with np.errstate(all="ignore"):  # (elements of other bands may overflow; overwritten below)
-            _chunked(_small, flat_x, a, flat_out)
-        if count:
-            rest = np.flatnonzero(others)
-            flat_out[rest] = _banded(flat_x[rest], a[rest])
+            rest = _small_into(flat_x, flat_out)
+        if rest.size:
+            flat_out[rest] = _banded(flat_x[rest], np.abs(flat_x[rest]))
         return out
-    return _banded(flat_x, a).reshape(x.shape)
+    return _banded(flat_x, np.abs(flat_x)).reshape(x.shape)
+
+
+def _others(a: Arr, out: Arr) -> Arr:
+    """out = whether each |x| lies outside the small band (a nan does not: that band gives it nan)."""
+    np.greater_equal(a, _EDGES[1], out=out)
+    out |= a < _TINY
+    return out
+
+
+def _mostly_small(x: Arr) -> bool:
+    """Whether most of these elements lie in the small band (then it runs on all of them)."""
+    return 2 * int(np.count_nonzero(_others(np.abs(x), np.empty(x.shape, bool)))) < x.size
 
 
 def _banded(flat_x: Arr, a: Arr) -> Arr:
@@ -151,6 +158,46 @@ def _chunked(fn: Callable[[Arr, Arr], Arr], x: Arr, a: Arr, out: Arr) -> None:
     """out[:] = fn(x, a) on 1-D arrays, CHUNK elements at a time."""
     for start in range(0, x.size, CHUNK):
         out[start:start + CHUNK] = fn(x[start:start + CHUNK], a[start:start + CHUNK])
+
+
+def _small_into(x: Arr, out: Arr) -> Arr:
+    """out[:] = _small(x) on 1-D arrays: the same operations in the same order (the same bits),
+    a chunk at a time into reused work arrays instead of a new array per operation. Returns the
+    positions of the elements outside the small band (found chunk by chunk too)."""
+    z, p2, p4, r, q = (np.empty(min(x.size, CHUNK)) for _ in range(5))
+    mask = np.empty(z.size, bool)
+    rest = []
+    for start in range(0, x.size, CHUNK):
+        xc, oc = x[start:start + CHUNK], out[start:start + CHUNK]
+        n = xc.size
+        if n < z.size:
+            z, p2, p4, r, q, mask = z[:n], p2[:n], p4[:n], r[:n], q[:n], mask[:n]
+        np.abs(xc, out=z)
+        if _others(z, mask).any():
+            rest.append(np.flatnonzero(mask) + start)
+        np.multiply(xc, xc, out=z)
+        np.multiply(z, z, out=p2)
+        np.multiply(p2, p2, out=p4)
+        _sum_into(PP, z, p2, p4, r, oc)  # (oc: scratch until the last line writes it)
+        _sum_into(QQ, z, p2, p4, q, oc)
+        np.divide(r, q, out=r)
+        np.multiply(xc, r, out=r)
+        np.add(xc, r, out=oc)
+    return np.concatenate(rest) if rest else np.empty(0, np.intp)
+
+
+def _sum_into(c: tuple[float, ...], s: Arr, p2: Arr, p4: Arr, out: Arr, term: Arr) -> None:
+    """``_sum(c, s, {2: p2, 4: p4})`` for five or six coefficients, into ``out`` (``term``: scratch)."""
+    np.multiply(s, c[1], out=out)
+    out += c[0]
+    for k, power in ((2, p2), (4, p4)):
+        if k + 1 < len(c):
+            np.multiply(s, c[k + 1], out=term)
+            term += c[k]
+            term *= power
+        else:
+            np.multiply(power, c[k], out=term)
+        out += term
 
 
 def _tiny(x: Arr, a: Arr) -> Arr:

@@ -80,6 +80,23 @@ class _Objective:
             return parts[0]
         return np.concatenate([p for p, _ in parts]), np.concatenate([m for _, m in parts])
 
+    def side(self, leaves: list[int], count: int, deltas: Deltas, sign: float,
+             batch_elements: int = BATCH_ELEMENTS) -> np.ndarray:
+        """f(x + sign d) for each perturbation alone, a batch at a time (the other side of
+        ``sides``, or one side of it; each copy computed as ``sides`` computes it)."""
+        per_batch = max(1, batch_elements // max(1, self.batched.widest(leaves)))
+        parts = parallel.map_ordered(lambda at: self._side(deltas(at, min(at + per_batch, count)), sign),
+                                     range(0, count, per_batch), parallel.worth_it(self.batched.plan))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _side(self, deltas: dict[int, np.ndarray], sign: float) -> np.ndarray:
+        stacks = {}
+        for leaf, d in deltas.items():
+            stacks[leaf] = stack = np.empty(d.shape)
+            (np.add if sign > 0 else np.subtract)(self.base[leaf], d, out=stack)
+        out = self.batched.outputs(stacks)
+        return (out * self.seed).reshape(len(out), -1).sum(axis=1)
+
     def _sides(self, deltas: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         k = len(next(iter(deltas.values())))
         stacks = {}

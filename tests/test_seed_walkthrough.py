@@ -28,6 +28,9 @@ def test_walkthrough_prints_the_notebooks_experiments():
     assert "True\nFalse\nBefore detach():  True\nAfter detach():  False" in out
     assert "(0): Linear(in_features=784, out_features=512, bias=True)" in out
     assert out.count("loss.backward() tensor([") == 20
+    for g in ("0.1083, 0.0369, 0.0726", "0.2166, 0.0739, 0.1452"):  # the study's printed numbers
+        rows = ",\n".join([f"[[{g}]"] + [f"        [{g}]"] * 4)
+        assert f"Derivative of w:  tensor({rows}])\nDerivative of b:  tensor([{g}])" in out
 
 
 def test_retain_graph_doubling_equals_twice_one_backward():

@@ -203,3 +203,8 @@ from crossgrad.engine.numeric import torch_surface as _surface  # noqa: E402 (af
 _surface.install()
 globals().update({_name: getattr(_surface, _name) for _name in _surface.FUNCTIONS})
 __all__ += list(_surface.FUNCTIONS)
+from crossgrad.engine.numeric import torch_random as _random  # noqa: E402 (torch.bernoulli, torch.normal)
+
+_random.install()
+globals().update({_name: getattr(_random, _name) for _name in _random.FUNCTIONS})
+__all__ += list(_random.FUNCTIONS)

@@ -2,36 +2,59 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from ..errors import DeviceError
 from . import dtypes
+from . import torch_dists as dists
 from .tensor import Tensor
+from .torch_rng import Engine
 
 
 class Generator:
-    """A seeded source of random numbers (numpy's PCG64), like ``torch.Generator``."""
+    """A seeded random source drawing PyTorch's CPU stream (torch_rng: mt19937 as torch seeds it),
+    like ``torch.Generator``: ``Generator()`` starts at torch's default seed; ``Generator(5)`` is
+    crossgrad's shorthand for ``Generator().manual_seed(5)``."""
 
-    def __init__(self, seed: int = 0) -> None:
-        self.manual_seed(seed)
+    def __init__(self, device: Any = "cpu") -> None:
+        if isinstance(device, int) and not isinstance(device, bool):
+            self.engine = Engine(device)
+        else:
+            if str(device).split(":")[0] != "cpu":
+                raise DeviceError("crossgrad runs on one device, 'cpu'")
+            self.engine = Engine()
+
+    @property
+    def device(self) -> str:
+        return "cpu"
 
     def manual_seed(self, seed: int) -> Generator:
-        self.seed = int(seed)
-        self.rng = np.random.Generator(np.random.PCG64(self.seed))
+        self.engine.manual_seed(seed)
         return self
 
     def initial_seed(self) -> int:
-        return self.seed
+        return self.engine.initial_seed
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy and return the new seed (torch's ``seed()``)."""
+        new = int.from_bytes(os.urandom(8), "little")
+        self.engine.manual_seed(new)
+        return new
 
 
-default_generator = Generator(0)
+default_generator = Generator(0)  # torch seeds its default from entropy; crossgrad starts at 0
 
 
 def manual_seed(seed: int) -> Generator:
-    """Reseed the default generator: the same seed gives the same tensors."""
+    """Reseed the default generator: the same seed gives the same tensors, torch's numbers."""
     return default_generator.manual_seed(seed)
+
+
+def _engine(generator: Generator | None) -> Engine:
+    return (generator or default_generator).engine
 
 
 def as_array(data: Any, dtype: dtypes.dtype | None = None) -> np.ndarray:
@@ -102,14 +125,24 @@ def full(size: Any, fill_value: Any, dtype: dtypes.dtype | None = None,
 
 def randn(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
           generator: Generator | None = None, **kw: Any) -> Tensor:
-    rng = (generator or default_generator).rng
-    return _new(rng.standard_normal(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
+    return _new(_normal(_size(_sized(size, kw)), 0.0, 1.0, _float(dtype), generator), requires_grad)
 
 
 def rand(*size: Any, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
          generator: Generator | None = None, **kw: Any) -> Tensor:
-    rng = (generator or default_generator).rng
-    return _new(rng.random(_size(_sized(size, kw))).astype(_float(dtype)), requires_grad)
+    return _new(_uniform(_size(_sized(size, kw)), 0.0, 1.0, _float(dtype), generator), requires_grad)
+
+
+def _normal(shape: tuple[int, ...], mean: float, std: float, np_dtype: Any, generator: Generator | None) -> np.ndarray:
+    """torch's normal_ of a contiguous tensor of this shape (torch_dists.normal)."""
+    n = int(np.prod(shape))
+    return dists.normal(_engine(generator), n, mean, std, np.dtype(np_dtype).type).reshape(shape)
+
+
+def _uniform(shape: tuple[int, ...], low: float, high: float, np_dtype: Any, generator: Generator | None) -> np.ndarray:
+    """torch's uniform_ of a contiguous tensor of this shape (torch_dists.uniform)."""
+    n = int(np.prod(shape))
+    return dists.uniform(_engine(generator), n, low, high, np.dtype(np_dtype).type).reshape(shape)
 
 
 def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtype | None = None,
@@ -143,10 +176,6 @@ def ones_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool 
 
 
 # --- the everyday surface (issue 11): random integers, ranges, *_like -----------------------
-def _rng(generator: Generator | None) -> np.random.Generator:
-    return (generator or default_generator).rng
-
-
 def randint(low: int, high: Any = None, size: Any = None, dtype: dtypes.dtype | None = None,
             requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
     """torch.randint(high, size) or randint(low, high, size): uniform integers in [low, high)."""
@@ -156,12 +185,15 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: dtypes.dtype | 
         raise TypeError("randint() missing required argument 'size'")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    arr = _rng(generator).integers(low, high, _size((size,)), dtype=np.int64)
-    return _new(arr.astype((dtype or dtypes.int64).np), requires_grad)
+    shape = _size((size,))
+    out = (dtype or dtypes.int64).np
+    digits = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}.get(np.dtype(out))
+    arr = dists.randint(_engine(generator), int(np.prod(shape)), int(low), int(high), digits).reshape(shape)
+    return _new(arr.astype(out), requires_grad)
 
 
 def randperm(n: int, dtype: dtypes.dtype | None = None, generator: Generator | None = None) -> Tensor:
-    return Tensor._make(_rng(generator).permutation(int(n)).astype((dtype or dtypes.int64).np))
+    return Tensor._make(dists.randperm(_engine(generator), int(n)).astype((dtype or dtypes.int64).np))
 
 
 def linspace(start: float, end: float, steps: int, dtype: dtypes.dtype | None = None,
@@ -180,14 +212,12 @@ def _like_float(t: Tensor, dtype: dtypes.dtype | None, name: str) -> Any:
 
 def rand_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
               generator: Generator | None = None) -> Tensor:
-    arr = _rng(generator).random(t._data.shape).astype(_like_float(t, dtype, "rand_like"))
-    return _new(arr, requires_grad)
+    return _new(_uniform(t._data.shape, 0.0, 1.0, _like_float(t, dtype, "rand_like"), generator), requires_grad)
 
 
 def randn_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool = False,
                generator: Generator | None = None) -> Tensor:
-    arr = _rng(generator).standard_normal(t._data.shape).astype(_like_float(t, dtype, "randn_like"))
-    return _new(arr, requires_grad)
+    return _new(_normal(t._data.shape, 0.0, 1.0, _like_float(t, dtype, "randn_like"), generator), requires_grad)
 
 
 def randint_like(t: Tensor, low: int, high: Any = None, dtype: dtypes.dtype | None = None,

@@ -1,8 +1,8 @@
 """``crossgrad.utils.data``: Dataset, TensorDataset and DataLoader as in ``torch.utils.data``.
 
-Shuffling draws a permutation from the default generator (or the loader's ``generator``) at the
-start of each epoch, so ``manual_seed`` makes the batch order reproducible. The permutations are
-crossgrad's own (numpy PCG64), not bit-for-bit torch's.
+Shuffling draws as torch's DataLoader does (a base seed, then the RandomSampler's seed and
+``randperm``) from the default generator or the loader's ``generator``, so under ``manual_seed``
+the batch order is torch's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import creation
+from . import creation, torch_dists
 from .tensor import Tensor
 
 
@@ -92,7 +92,7 @@ class Subset(Dataset):
 
 def random_split(dataset: Any, lengths: Sequence[float], generator: creation.Generator | None = None) -> list[Subset]:
     """Disjoint random Subsets of the given lengths (or fractions summing to 1, remainders spread
-    round-robin as torch does). The permutation is crossgrad's generator's, not torch's."""
+    round-robin as torch does), split from torch's ``randperm`` of the generator (the default one)."""
     n = len(dataset)
     if all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and sum(lengths) != n:
         sizes = [int(np.floor(n * f)) for f in lengths]
@@ -102,7 +102,7 @@ def random_split(dataset: Any, lengths: Sequence[float], generator: creation.Gen
         sizes = [int(v) for v in lengths]
     if sum(sizes) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = (generator or creation.default_generator).rng.permutation(n).tolist()
+    order = torch_dists.randperm(creation._engine(generator), n).tolist()
     starts = np.cumsum([0, *sizes])
     return [Subset(dataset, order[a:b]) for a, b in zip(starts[:-1], starts[1:])]
 
@@ -133,9 +133,13 @@ class DataLoader:
         self.collate_fn = collate_fn or (default_collate if self.batch_sampler is not None else default_convert)
 
     def __iter__(self) -> Iterator[Any]:
+        """torch's iterator draws its workers' base seed (an int64 ``random_()``) from the loader's
+        generator first; the sampler's own draws come at the first batch."""
+        indices = iter(self.sampler if self.batch_sampler is None else self.batch_sampler)
+        self._base_seed = torch_dists.random_int64(creation._engine(self.generator))
         if self.batch_sampler is None:
-            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
-        return (self.collate_fn([self.dataset[i] for i in batch]) for batch in self.batch_sampler)
+            return (self.collate_fn(self.dataset[i]) for i in indices)
+        return (self.collate_fn([self.dataset[i] for i in batch]) for batch in indices)
 
     def __len__(self) -> int:
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)

@@ -1,8 +1,8 @@
 """``torch.utils.data`` samplers: the DataLoader's order (``sampler=``) and batching (``batch_sampler=``).
 
-RandomSampler draws one permutation per pass from the default generator (or its ``generator``),
-so ``manual_seed`` makes it reproducible; the permutations are crossgrad's (numpy PCG64), not
-bit-for-bit torch's.
+RandomSampler draws as torch's does: without a ``generator``, a seed from the default generator
+(``random_()`` of an int64) for a fresh Generator per pass, then ``randperm`` (or ``randint`` in
+chunks of 32 with replacement) from it — so under ``manual_seed`` the order is torch's.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from . import creation
+from . import torch_dists as dists
 
 
 class Sampler:
@@ -38,10 +37,6 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-def _rng(generator: creation.Generator | None) -> np.random.Generator:
-    return (generator or creation.default_generator).rng
-
-
 class RandomSampler(Sampler):
     """A fresh permutation of the indices per pass (``replacement``: ``num_samples`` uniform draws)."""
 
@@ -57,12 +52,21 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        n, rng = len(self.data_source), _rng(self.generator)
+        """A generator, as torch's: nothing is drawn until the first index is asked for."""
+        n = len(self.data_source)
+        if n == 0:
+            return
+        gen = self.generator
+        if gen is None:
+            gen = creation.Generator().manual_seed(dists.random_int64(creation._engine(None)))
         if self.replacement:
-            return iter(rng.integers(0, n, self.num_samples).tolist())
-        rounds = -(-self.num_samples // n) if n else 0
-        order = np.concatenate([rng.permutation(n) for _ in range(rounds)]) if rounds else np.zeros(0, int)
-        return iter(order[:self.num_samples].tolist())
+            for _ in range(self.num_samples // 32):
+                yield from dists.randint(gen.engine, 32, 0, n).tolist()
+            yield from dists.randint(gen.engine, self.num_samples % 32, 0, n).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from dists.randperm(gen.engine, n).tolist()
+        yield from dists.randperm(gen.engine, n).tolist()[:self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -75,7 +79,8 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self) -> Iterator[Any]:
-        return iter([self.indices[int(i)] for i in _rng(self.generator).permutation(len(self.indices))])
+        for i in dists.randperm(creation._engine(self.generator), len(self.indices)).tolist():
+            yield self.indices[i]
 
     def __len__(self) -> int:
         return len(self.indices)

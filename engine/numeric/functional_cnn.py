@@ -190,12 +190,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    from .creation import rand
+    from . import torch_dists
+    from .creation import _engine
 
-    keep = (rand(*input.shape[:2], *([1] * (input.dim() - 2)), dtype=input.dtype) >= p)
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    mask = Tensor(keep._data.astype(input._data.dtype) * scale)
-    return input * mask
+    shape = (*input.shape[:2], *([1] * (input.dim() - 2)))  # torch's feature noise: one draw per channel
+    return input * Tensor._make(torch_dists.dropout_mask(_engine(None), shape, p, input._data.dtype.type))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:

@@ -273,9 +273,8 @@ class Linear(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        self.weight = Parameter(_uniform((out_features, in_features), bound, dtype))
-        self.bias = Parameter(_uniform((out_features,), bound, dtype)) if bias else None
+        self.weight = Parameter(_kaiming_uniform((out_features, in_features), dtype))
+        self.bias = Parameter(_bias_uniform(out_features, in_features, dtype)) if bias else None
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -285,9 +284,21 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-def _uniform(shape: tuple[int, ...], bound: float, dtype: Any) -> Tensor:
-    """U(-bound, bound) from the default generator (kaiming_uniform_(a=sqrt(5)) for weights)."""
-    return creation.rand(*shape, dtype=dtype) * (2 * bound) - bound
+def _kaiming_uniform(shape: tuple[int, ...], dtype: Any) -> Tensor:
+    """reset_parameters' kaiming_uniform_(weight, a=sqrt(5)) with torch's float steps, so torch's
+    numbers under the same seed; a zero-element weight draws nothing (torch's no-op)."""
+    if 0 in shape:
+        return creation.zeros(*shape, dtype=dtype)
+    fan_in = shape[1] * math.prod(shape[2:])
+    gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
+    bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))
+    return Tensor._make(creation._uniform(shape, -bound, bound, creation._float(dtype), None))
+
+
+def _bias_uniform(n: int, fan_in: int, dtype: Any) -> Tensor:
+    """reset_parameters' bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn after the weight."""
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+    return Tensor._make(creation._uniform((n,), -bound, bound, creation._float(dtype), None))
 
 
 class ReLU(Module):

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import DtypeError
 from ..shapes import broadcast
-from .creation import default_generator
+from . import torch_dists
+from .creation import _engine
 from .dispatch import apply
 from .functional_cnn import same_floats
 from .functional_elementwise import floating
@@ -118,20 +119,16 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
 
 
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Any:
-    """input * mask, mask = (u >= p) / (1 - p) from crossgrad's generator (manual_seed makes it
-    reproducible); recorded as a non-differentiable leaf so every witness sees the same mask."""
+    """input * mask, the mask torch's CPU kernel draws (bernoulli_(1 - p) / (1 - p), so torch's mask
+    under the same seed); recorded as a non-differentiable leaf so every witness sees the same mask."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if input._data.dtype.kind != "f":
         raise DtypeError("dropout", f"result type Float can't be cast to the desired output type {input.dtype.name}")
-    keep = default_generator.rng.random(tuple(input.shape)) >= p
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    dtype = input._data.dtype
-    scaled = keep.astype(dtype)
-    scaled *= dtype.type(scale)  # the same bits as (keep * scale).astype(dtype), one pass fewer
-    return apply("dropout", (input, input._make(scaled)), {})
+    mask = torch_dists.dropout_mask(_engine(None), tuple(input.shape), p, input._data.dtype.type)
+    return apply("dropout", (input, input._make(mask)), {})
 
 
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,

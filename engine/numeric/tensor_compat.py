@@ -18,7 +18,7 @@ from . import functional_elementwise as E
 from . import functional_masks as M
 from . import functional_reductions as R
 from .autograd import _mode
-from .creation import _rng
+from .creation import _normal, _uniform
 from .dispatch import apply
 from .shape_api import split
 from .tensor import Tensor
@@ -316,12 +316,17 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
-    """In place from crossgrad's generator (torch's own draws differ, the distribution is the same)."""
-    return self._inplace(_rng(generator).uniform(a, b, self._data.shape))
+    """In place, torch's numbers (torch_dists.uniform; a non-contiguous tensor is filled in C order)."""
+    return self._inplace(_uniform(self._data.shape, a, b, _fill_dtype(self), generator))
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
-    return self._inplace(_rng(generator).normal(mean, std, self._data.shape))
+    """In place, torch's numbers (torch_dists.normal)."""
+    return self._inplace(_normal(self._data.shape, mean, std, _fill_dtype(self), generator))
+
+
+def _fill_dtype(self: Tensor) -> Any:
+    return self._data.dtype if self._data.dtype.kind == "f" else np.float64
 
 
 _MATMUL = TensorMath.__matmul__

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import shape_api
-from .creation import _rng
+from . import torch_dists as dists
+from .creation import _engine
 from .functional_reductions import ValuesIndices
 from .tensor import Tensor
 from .tensor_math import _renamed
@@ -63,15 +64,15 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
-    """Indices drawn with probabilities proportional to each row (crossgrad's generator)."""
-    probs = np.atleast_2d(np.asarray(input._data, np.float64))
+    """Indices drawn with probabilities proportional to each row, torch's draws (torch_dists.multinomial)."""
+    probs = np.atleast_2d(np.asarray(input._data))
+    if probs.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype.name}")
     if (probs < 0).any() or not np.isfinite(probs).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if not replacement and num_samples > probs.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    rng = _rng(generator)
-    rows = [rng.choice(probs.shape[-1], size=num_samples, replace=replacement, p=row / row.sum()) for row in probs]
-    out = np.asarray(rows, np.int64)
+    out = dists.multinomial(_engine(generator), probs, int(num_samples), replacement)
     return Tensor._make(out if input.ndim > 1 else out[0])
 
 

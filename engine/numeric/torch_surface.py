@@ -1,18 +1,19 @@
 """Smaller parts of torch's top-level surface: the random generator's state
 (``torch.get_rng_state``/``set_rng_state``, ``initial_seed``, ``seed``, ``Generator.get_state``/
-``set_state``; ``Generator.seed`` stays the seed's value, not torch's reseeding method),
+``set_state``, ``Generator.seed`` reseeding from entropy as torch's does),
 ``torch.clamp_min``/``clamp_max`` as functions, ``norm(dtype=)``, ``torch.iinfo``, ``dtype.itemsize``,
 ``x.numpy(force=True)``, ``flatten`` returning the tensor itself when nothing merges (torch's),
 ``torch.backends`` (no mps/cuda/cudnn: reported unavailable; cudnn's flags settable) and
 ``torch.use_deterministic_algorithms`` (crossgrad is deterministic: the flag is only recorded).
 
-A generator state is crossgrad's own (numpy PCG64's state as JSON bytes, held in an int64 tensor:
-crossgrad has no uint8); it restores crossgrad's streams, not torch's, and torch's states are refused.
+A generator state is torch's own 5056-byte layout (``at::CPUGeneratorImplState``: seed, the
+twister's words, the cached normal sample), held in an int64 tensor of byte values (crossgrad has
+no uint8): ``torch.get_rng_state()`` after the same draws has the same bytes, and a torch state's
+bytes restore the same stream here.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -22,33 +23,22 @@ from . import functional_reductions as R
 from .creation import Generator, default_generator
 from .tensor import Tensor
 
-_FORMAT = "crossgrad-rng-1"
-
 
 def _get_state(self: Generator) -> Tensor:
-    """This generator's state as a tensor of byte values (``set_state`` takes it back)."""
-    text = json.dumps({"format": _FORMAT, "seed": self.seed, "state": self.rng.bit_generator.state})
-    return Tensor._make(np.frombuffer(text.encode(), np.uint8).astype(np.int64))
+    """This generator's state as a tensor of torch's 5056 byte values (``set_state`` takes it back)."""
+    return Tensor._make(np.frombuffer(self.engine.get_state(), np.uint8).astype(np.int64))
 
 
 def _set_state(self: Generator, new_state: Any) -> Generator:
-    """Restore a state ``get_state`` returned (a torch state or other tensor is refused, by name)."""
-    data = getattr(new_state, "_data", None)
-    try:
-        if data is None or data.ndim != 1 or data.dtype.kind not in "iu":
-            raise ValueError
-        saved = json.loads(bytes(data.astype(np.uint8)).decode())
-        if saved.get("format") != _FORMAT:
-            raise ValueError
-        rng = np.random.Generator(np.random.PCG64())
-        rng.bit_generator.state = saved["state"]
-    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
-        raise RuntimeError("set_rng_state: not a crossgrad generator state (get_rng_state() returns one; "
-                           "torch's states are not crossgrad's)") from exc
-    self.seed, self.rng = int(saved["seed"]), rng
+    """Restore a state ``get_state`` returned (or torch's bytes); anything else is refused, by name."""
+    data = getattr(new_state, "_data", new_state)
+    data = np.asarray(data) if isinstance(data, (np.ndarray, list, tuple)) else None
+    if data is None or data.ndim != 1 or data.dtype.kind not in "iu" or data.size and (
+            data.min() < 0 or data.max() > 255):
+        raise RuntimeError("set_rng_state: expected a 1-D tensor of byte values (0..255), as get_rng_state() "
+                           "returns")
+    self.engine.set_state(bytes(data.astype(np.uint8)))
     return self
-
-
 
 
 def get_rng_state() -> Tensor:
@@ -65,9 +55,7 @@ def initial_seed() -> int:
 
 def seed() -> int:
     """Reseed the default generator from the operating system's entropy; the new seed (torch.seed)."""
-    new = int(np.random.SeedSequence().entropy) % (2 ** 63)  # type: ignore[arg-type]
-    default_generator.manual_seed(new)
-    return new
+    return default_generator.seed()
 
 
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002

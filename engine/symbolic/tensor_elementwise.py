@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import chunked
 from .codegen import numpy_function
 from .lowering import BINARY, UNARY, lower
 from .memo import Memo
@@ -76,7 +77,9 @@ class ElementwiseStep:
         """forward, its tape the partials when one function computes them with the output."""
         if self.joint is None:
             return self.forward(inputs)
-        out, *partials = self.joint(*[inputs[s] for s in self.sources])
+        cols = [inputs[s] for s in self.sources]
+        found = chunked.evaluate(self.joint, cols, self.out_shape) if chunked.chunkable(cols, self.out_shape) else None
+        out, *partials = self.joint(*cols) if found is None else found
         out = np.asarray(out, np.float64)
         if out.shape != self.out_shape:
             out = np.array(np.broadcast_to(out, self.out_shape))

@@ -8,7 +8,7 @@ from typing import Any
 
 from crossgrad.engine.numeric import creation
 from crossgrad.engine.numeric import functional_cnn as F
-from crossgrad.engine.numeric.nn import Module, Parameter, _uniform
+from crossgrad.engine.numeric.nn import Module, Parameter, _bias_uniform, _kaiming_uniform
 from crossgrad.engine.numeric.tensor import Tensor
 
 from . import conv_options
@@ -41,9 +41,9 @@ class _ConvNd(Module):
         self.dilation, self.output_padding = _tup(dilation, nd), _tup(output_padding, nd)
         shape = ((in_channels, out_channels // groups) if self._transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
-        bound = 1.0 / math.sqrt(shape[1] * math.prod(self.kernel_size))
-        self.weight = Parameter(_uniform(shape, bound, dtype))
-        self.bias = Parameter(_uniform((out_channels,), bound, dtype)) if bias else None
+        self.weight = Parameter(_kaiming_uniform(shape, dtype))
+        fan_in = shape[1] * math.prod(self.kernel_size)
+        self.bias = Parameter(_bias_uniform(out_channels, fan_in, dtype)) if bias else None
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
