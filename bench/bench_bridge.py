@@ -1,10 +1,11 @@
 """crossgrad.torch.gradcheck against torch.autograd.gradcheck, same run, same inputs.
 
-    .venv/bin/python bench/bench_bridge.py [--rounds N]
+    .venv/bin/python bench/bench_bridge.py [--rounds N]   (default 100; the MLP runs N // 4)
 
 1. The seed graph (bce_with_logits(ones(5) @ w + b, zeros(3)), float64), both full: torch
    builds the whole numerical and analytical Jacobian; crossgrad checks every element of w
-   and b with its numeric, symbolic (exact tier) and finite-difference witnesses.
+   and b against its numeric and symbolic (exact tier) witnesses; finite differences and the
+   full report run only when some element differs (engine/facade/torch/quick.py).
 2. The seed MLP (784-512-512-10 + cross-entropy, batch 4, float64) with x and every parameter
    as inputs: torch with fast_mode=True (one random projection per input), crossgrad checking
    every element (tensor tier, directional finite differences).
@@ -80,14 +81,24 @@ def compare(name: str, ours: Callable[[], object], theirs: Callable[[], object],
         times["torch"].append(_time(theirs))
     a, b = statistics.median(times["crossgrad"]), statistics.median(times["torch"])
     print(f"{name}: crossgrad.torch.gradcheck {a * 1e3:.2f} ms, torch.autograd.gradcheck {b * 1e3:.2f} ms, "
-          f"ratio {a / b:.2f}x (median of {rounds} repeated calls, the goal figure; crossgrad's first call with "
-          f"capture {first * 1e3:.0f} ms; load average {os.getloadavg()[0]:.1f})")
+          f"ratio {a / b:.2f}x (median of {rounds} repeated calls, the goal figure; {_spread(times)}; crossgrad's "
+          f"first call with capture {first * 1e3:.0f} ms; load average {os.getloadavg()[0]:.1f})")
     return a / b
+
+
+def _spread(times: dict[str, list[float]], blocks: int = 5) -> str:
+    """The ratio of medians in each fifth of the rounds: how far the machine's state moved it."""
+    size = len(times["crossgrad"]) // blocks
+    if size < 3:
+        return "too few rounds for a spread"
+    ratios = [statistics.median(times["crossgrad"][k * size:(k + 1) * size]) /
+              statistics.median(times["torch"][k * size:(k + 1) * size]) for k in range(blocks)]
+    return f"per fifth of the rounds {min(ratios):.2f}-{max(ratios):.2f}x"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     seed, inputs = seed_case()

@@ -8,7 +8,9 @@ a larger one along ``DIRECTIONS`` seeded random directions, each a VJP covering 
 element. The captured structure is cached per function and input signature, so a repeated
 call only refills the leaf values. Above ``LARGE`` differentiable elements crossgrad's numeric
 engine (a second autograd) sits out: PyTorch's gradient is judged element by element by the
-symbolic witness, which finite differences confirm along random directions.
+symbolic witness, which finite differences confirm along random directions. A VJP on which
+PyTorch's gradient agrees with the numeric and symbolic witnesses passes without finite
+differences or a report (quick.py); any doubt runs the full check.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from crossgrad.engine.check import CheckRequest, check
 from crossgrad.engine.compare import AGREE, CONVENTION, MISMATCH, NON_FINITE
 from crossgrad.engine.graph import Graph, Leaf, Plan, validate
 from crossgrad.engine.report import LeafReport, Report
@@ -34,6 +35,7 @@ from .bridge import convert
 from .build import _floating, leaf_value
 from .detached import moving_input
 from .freshness import Frozen, frozen
+from .quick import judged
 from .repeats import merged, repeated, unique
 from .stale import forward_differs
 
@@ -232,6 +234,19 @@ def _collect(report: Report, row: str, findings: dict[str, _Finding]) -> None:
                             f"claimed {claimed!r} (PyTorch autograd); suspect: {_suspect(leaf)}")
 
 
+def _count(wanted: dict[str, torch.Tensor], findings: dict[str, _Finding], rows: int) -> None:
+    """Each checked input's elements in ``rows`` agreeing VJPs, none off (for the totals in the
+    message; inputs no failing VJP named come after the others)."""
+    for name, t in wanted.items():
+        finding = findings.get(name)
+        if finding is None:
+            finding = findings[name] = _Finding(about=f"{list(t.shape)} {_DTYPE_NAMES.get(t.dtype, t.dtype)}")
+        finding.total += t.numel() * rows
+
+
+_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
+
+
 def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None, tuple[float, float] | None]:
     """The first element where one of the pair's two gradients is not finite, and both values there."""
     a, b = (np.asarray(leaf.grads.get(w, np.nan), np.float64) for w in pair.witnesses)
@@ -263,8 +278,11 @@ def _row_name(outputs: list[torch.Tensor], k: int) -> str:
 
 
 def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[str, torch.Tensor],
-               outputs: list[torch.Tensor], direction: list[torch.Tensor], **options: Any) -> Report:
-    """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed."""
+               outputs: list[torch.Tensor], direction: list[torch.Tensor],
+               **options: Any) -> tuple[Report | None, Any, bool]:
+    """crossgrad's check of one VJP, PyTorch's (``torch.autograd.grad`` along ``direction``) claimed:
+    its report (None when the screen settled it, quick.py), the graph's output value, and whether
+    the screen settled it."""
     live = [(o, d) for o, d in zip(outputs, direction) if o.requires_grad]  # a detached output claims 0
     claimed = torch.autograd.grad([o for o, _ in live], list(wanted.values()), [d for _, d in live],
                                   retain_graph=True, allow_unused=True) if live else [None] * len(wanted)
@@ -273,7 +291,7 @@ def _vjp_check(template: _Template, values: dict[str, np.ndarray], wanted: dict[
     claims = {n: (np.zeros(t.shape) if g is None else g.detach().double().numpy())
               for (n, t), g in zip(wanted.items(), claimed)}
     graph = _filled(template, leaves)
-    return check(CheckRequest(graph, seed, claimed=claims, **options), plan=_planned(template, graph, leaves))
+    return judged(graph, seed, claims, _planned(template, graph, leaves), options)
 
 
 def gradcheck(func: Any, inputs: Any, *, atol: float | None = None, rtol: float | None = None,
@@ -311,17 +329,22 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     if outputs and not any(o.requires_grad for o in outputs):
         return _detached(func, inputs, template, rng_state, raise_exception)
     findings: dict[str, _Finding] = {}
+    agreeing = 0  # VJPs the screen settled (quick.py): every element agrees
     full = sum(o.numel() for o in outputs) <= JACOBIAN_MAX
     witnesses = ALL_WITNESSES[1:] if sum(t.numel() for t in wanted.values()) > LARGE else ALL_WITNESSES
     for k, direction in enumerate(_directions(outputs)):
-        report = _vjp_check(template, values, wanted, outputs, direction,
-                            tolerance=_tolerance(atol, rtol), witnesses=witnesses)
-        if k == 0 and reused and forward_differs(report.output, outputs, direction, bool(template.directions)):
+        report, output, _ = _vjp_check(template, values, wanted, outputs, direction,
+                                            tolerance=_tolerance(atol, rtol), witnesses=witnesses)
+        if k == 0 and reused and forward_differs(output, outputs, direction, bool(template.directions)):
             torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
-        _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)
+        if report is None:  # the screen settled it (agreed)
+            agreeing += 1
+        else:
+            _collect(report, _row_name(outputs, k) if full else f"random output direction {k} (seed 0)", findings)
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:
+        _count(wanted, findings, agreeing)
         raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements"))
     return not failures
 
