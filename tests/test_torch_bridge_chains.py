@@ -1,5 +1,5 @@
-"""ATen ops the bridge maps as chains of catalogue ops (engine/facade/torch/aten_chains.py):
-cumprod (exact at zeros), cdist p=1 and p=2 (both of torch's compute paths, and a zero distance), and out-of-place
+"""ATen ops the bridge maps as chains of catalogue ops (engine/facade/torch/aten_chains.py), and
+cumprod (a catalogue op, exact at zeros): cdist p=1 and p=2 (both of torch's compute paths, and a zero distance), and out-of-place
 index_put (index_add, index_fill, index_copy, a masked write into a copy). Each: crossgrad's
 forward and gradient equal PyTorch's, gradcheck passes, a planted backward bug in a custom
 Function is caught by input and element, and what cannot be mapped is refused by name."""
@@ -21,7 +21,7 @@ IDX = torch.tensor([0, 2, 0, 1, 1])
 MASK = torch.tensor([[True, False, True, False]] * 3)
 
 CASES = {  # name -> (function, inputs: shapes or fixed values, catalogue ops the capture must hold)
-    # cumprod is a catalogue op now (aten_opsb.py maps it before this chain)
+    # cumprod is a catalogue op (aten_opsb.py maps it)
     "cumprod along dim 1 and dim -2": (lambda x: x.cumprod(1) + torch.cumprod(x, -2), [(3, 4)], {"cumprod"}),
     "cumprod through zeros": (lambda x: torch.cumprod(x, 1) * 2, [ZEROS], {"cumprod"}),
     "cumprod of a 3-D input, dtype given": (lambda x: torch.cumprod(x, 1, dtype=D), [(2, 3, 2)], {"cumprod"}),

@@ -1,10 +1,7 @@
 """ATen ops -> chains of catalogue ops, fourth table (tried first; same rule shape, see aten.py):
-cumprod, cdist, out-of-place index_put (index_fill, index_add, index_copy and masked writes of
+cdist, out-of-place index_put (index_fill, index_add, index_copy and masked writes of
 a copy decompose into it), and in-place writes into intermediates that no other tensor sees.
 
-- ``cumprod`` along ``dim``: the product over a stack whose copy i keeps elements 0..i and holds
-  1 beyond (``masked_fill(x[.., None, :], j > i, 1).prod(-1)``). prod's gradient is exact at zeros
-  (products of the others), as torch's cumprod backward; exp(cumsum(log x)) would not be.
 - ``cdist(x1, x2, p)`` for p = 1 and 2: the p-norm over the last dim of the broadcast differences
   ``x1[.., :, None, :] - x2[.., None, :, :]``. norm's gradient at a zero difference is torch's
   (0 for p = 2, sign(0) = 0 for p = 1).
@@ -30,28 +27,6 @@ import torch
 from .aten import Emit, Rule, _alpha, _binary, arg
 from .aten_extra import _masked_fill
 from .aten_more import FLOATS, _positions
-
-STACK_MAX = 10_000_000  # elements of cumprod's (.., n, n, ..) stack; beyond: refused by name
-
-
-def _cumprod(e: Any, a: tuple, k: dict) -> str | None:
-    x, shape, dtype = a[0], e.shape(a[0]), arg(a, k, 2, "dtype")
-    if dtype is not None:
-        target = e.out_dtype()
-        if target not in FLOATS:
-            return None
-        if target is not e.dtype(x):
-            x = e.op("to_dtype", [x], dtype=np.dtype(target).name)
-    if not shape:
-        return x
-    d = int(arg(a, k, 1, "dim")) % len(shape)
-    n = shape[d]
-    if n * math.prod(shape) > STACK_MAX:
-        return None
-    stack = e.op("expand", [e.op("unsqueeze", [x], dim=d)], size=shape[:d] + (n, n) + shape[d + 1:])
-    beyond = np.triu(np.ones((n, n), bool), 1).reshape((n, n) + (1,) * (len(shape) - d - 1))
-    kept = e.op("masked_fill", [stack, e.leaf("cumprod_beyond", beyond, False)], value=1.0)
-    return e.op("prod", [kept], dim=(d + 1,), keepdim=False)
 
 
 def _cdist(p_at: int | None) -> Rule:
@@ -154,7 +129,6 @@ def _copy(e: Any, a: tuple, k: dict) -> str | None:
 
 
 CHAINS: dict[str, tuple[tuple[str, ...], Rule]] = {
-    "aten.cumprod.default": (("unsqueeze", "expand", "masked_fill", "prod"), _cumprod),
     "aten.cdist.default": (("unsqueeze", "sub", "norm"), _cdist(2)),
     "aten._cdist_forward.default": (("unsqueeze", "sub", "norm"), _cdist(2)),
     "aten._euclidean_dist.default": (("unsqueeze", "sub", "norm"), _cdist(None)),

@@ -1,6 +1,6 @@
 """ATen ops -> catalogue ops for the everyday-ops sweep (tried after aten_parity, before the chains;
 same rule shape as aten.py): addbmm (beta * input + alpha * the batch sum of bmm), and the
-catalogue ops cumprod (before the chain of aten_chains.py), atan2, hardswish, hardsigmoid, mish."""
+catalogue ops cumprod, atan2, hardswish, hardsigmoid, mish."""
 
 from __future__ import annotations
 
