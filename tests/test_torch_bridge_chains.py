@@ -1,8 +1,9 @@
 """ATen ops the bridge maps as chains of catalogue ops (engine/facade/torch/aten_chains.py), and
-cumprod (a catalogue op, exact at zeros): cdist p=1 and p=2 (both of torch's compute paths, and a zero distance), and out-of-place
-index_put (index_add, index_fill, index_copy, a masked write into a copy). Each: crossgrad's
-forward and gradient equal PyTorch's, gradcheck passes, a planted backward bug in a custom
-Function is caught by input and element, and what cannot be mapped is refused by name."""
+cumprod (a catalogue op, exact at zeros): cdist p=1 and p=2 (both of torch's compute paths, and a
+zero distance), and out-of-place index_put (index_add, index_fill, index_copy, a masked write into
+a copy). Each: crossgrad's forward and gradient equal PyTorch's, gradcheck passes, a planted
+backward bug in a custom Function is caught by input and element, and what cannot be mapped is
+refused by name."""
 
 from __future__ import annotations
 
