@@ -1,5 +1,5 @@
 """``torch.bernoulli``, ``torch.normal`` and the tensor methods ``bernoulli``/``bernoulli_``/
-``exponential_``, drawing torch's numbers (torch_dists) from the default generator or
+``exponential_``/``random_``, drawing torch's numbers (torch_dists) from the default generator or
 ``generator=``. Results are plain tensors: sampling records no gradient, as in torch."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..shapes import broadcast
 from . import torch_dists as dists
-from .creation import _engine, _float, _normal, _size
+from .creation import _engine, _float, _normal, _size, randint
 from .tensor import Tensor
 
 
@@ -46,6 +46,28 @@ def _exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) ->
     return self._inplace(values.reshape(data.shape))
 
 
+# random_() with no bounds: [0, 2**digits] for floats (every integer the mantissa holds), [0, max] for ints
+_FULL = {"float32": 2**24 + 1, "float64": 2**53 + 1, "int64": 2**63, "bool": 2}
+
+
+def _random_(self: Tensor, *bounds: Any, generator: Any = None, **kw: Any) -> Tensor:
+    """torch's ``random_()``, ``random_(to)`` and ``random_(from, to)``: uniform integers drawn as
+    randint draws them (the same kernel in torch), written in place."""
+    if "to" in kw or "from" in kw:
+        bounds = (kw.pop("from", 0), kw.pop("to", None))
+    if kw:
+        raise TypeError(f"random_() got an unexpected keyword argument '{next(iter(kw))}'")
+    if len(bounds) > 2:
+        raise TypeError(f"random_() takes at most 2 positional arguments ({len(bounds)} given)")
+    low, high = (0, bounds[0]) if len(bounds) == 1 else (bounds + (0, None))[:2]
+    if high is None:
+        high = _FULL.get(self._data.dtype.name)
+        if high is None:
+            raise RuntimeError(f"random_ is not implemented for dtype {self.dtype.name}")
+    drawn = randint(int(low), int(high), tuple(self._data.shape), dtype=self.dtype, generator=generator)
+    return self._inplace(drawn)
+
+
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
            dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     """torch.normal's four forms: floats with ``size``; tensors: standard normals of the broadcast
@@ -77,3 +99,4 @@ def install() -> None:
     Tensor.bernoulli = bernoulli  # type: ignore[attr-defined]
     Tensor.bernoulli_ = _bernoulli_  # type: ignore[attr-defined]
     Tensor.exponential_ = _exponential_  # type: ignore[attr-defined]
+    Tensor.random_ = _random_  # type: ignore[attr-defined]
