@@ -213,3 +213,6 @@ from crossgrad.engine.numeric import torch_random as _random  # noqa: E402 (torc
 _random.install()
 globals().update({_name: getattr(_random, _name) for _name in _random.FUNCTIONS})
 __all__ += list(_random.FUNCTIONS)
+from crossgrad.engine.numeric import tensor_hooks as _tensor_hooks  # noqa: E402 (Tensor.register_hook)
+
+_tensor_hooks.install()

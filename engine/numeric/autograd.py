@@ -244,6 +244,16 @@ def run_backward(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
     return _walk(roots, grads, retain_graph, capture, False)
 
 
+# Tensor.register_hook's tables (tensor_hooks.py): id(grad_fn) or id(leaf) -> hooks; empty costs nothing
+HOOK_TABLES: dict[int, Any] = {}
+
+
+def _hook_runner() -> Callable[[Any, Any, bool], Any]:
+    from .tensor_hooks import run
+
+    return run
+
+
 def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
           capture: dict[Any, int] | None, create_graph: bool) -> list[Any]:
     parents: dict[Any, list[Any]] | None = None if capture is None else {}
@@ -256,10 +266,13 @@ def _walk(roots: Sequence[Any], grads: Sequence[Any], retain_graph: bool,
     through = None if parents is None else _leading_to(parents, capture or ())
     stored: set[int] = set()
     owned: dict[int, np.ndarray] = {}  # pending arrays no one else holds (may be added into)
+    run_hooks = _hook_runner() if HOOK_TABLES else None
     while ready:
         node = ready.pop()
         grad = pending.pop(node)
         owned.pop(id(grad), None)
+        if run_hooks is not None:
+            grad = run_hooks(node, grad, create_graph)
         if capture is not None and node in capture:
             captured[capture[node]] = grad
         if through is not None and node not in through:  # no input behind it: neither run nor freed
