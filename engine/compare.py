@@ -19,6 +19,7 @@ SEVERITY = {MISMATCH: 5, NON_FINITE: 4, UNRESOLVED: 3, CONVENTION: 2, AGREE: 1, 
 
 MAX_LISTED = 1_000  # mismatched elements kept as data per pair (the count is always exact)
 FEW_LEAVES = 8  # up to this many leaves, a leaf's argmax is a slice's (cheaper than fancy indexing)
+SLICED_LEAF = 4096  # a leaf this large takes a slice's argmax anyway (fancy indexing would copy it)
 
 # kink(index, a, b) -> True when the disagreement at ``index`` is a convention at a kink
 KinkTest = Callable[[tuple[int, ...], float, float], bool]
@@ -81,7 +82,10 @@ def _ulps_between(oa: np.ndarray, ob: np.ndarray) -> np.ndarray:
 
 def ulp_distance(a: np.ndarray, b: np.ndarray, dtype: str) -> np.ndarray:
     """How many representable ``dtype`` values lie between a and b (as floats)."""
-    return _ulps_between(_ordered_bits(a, dtype), _ordered_bits(b, dtype))
+    oa, ob = _ordered_bits(a, dtype), _ordered_bits(b, dtype)
+    if dtype == "float32":  # 32-bit patterns: |oa - ob| < 2^32, exact in int64 and float64
+        return np.abs(np.subtract(oa, ob, out=oa), out=oa).astype(np.float64)
+    return _ulps_between(oa, ob)
 
 
 def compare(pair: tuple[str, str], a: np.ndarray, b: np.ndarray, dtype: str, tol: Tolerance,
@@ -272,14 +276,12 @@ def _segment_argmax(x: np.ndarray, starts: list[int], sizes: list[int]) -> np.nd
     """[rows, leaves]: where each leaf's columns are largest (the first such; 0 for a leaf
     without elements): a few leaves one slice each, many the leaves of one size in one call."""
     out = np.zeros((x.shape[0], len(sizes)), np.int64)
-    if len(sizes) <= FEW_LEAVES:
-        for k, (start, size) in enumerate(zip(starts, sizes)):
-            if size:
-                out[:, k] = x[:, start:start + size].argmax(axis=1)
-        return out
+    few = len(sizes) <= FEW_LEAVES
     by_size: dict[int, list[int]] = {}
-    for k, size in enumerate(sizes):
-        if size:
+    for k, (start, size) in enumerate(zip(starts, sizes)):
+        if size and (few or size >= SLICED_LEAF):
+            out[:, k] = x[:, start:start + size].argmax(axis=1)
+        elif size:
             by_size.setdefault(size, []).append(k)
     for size, leaves in by_size.items():
         columns = np.asarray([starts[k] for k in leaves])[:, None] + np.arange(size)

@@ -24,8 +24,19 @@ def _naive_argmax(x: np.ndarray, starts: list[int], sizes: list[int]) -> np.ndar
     return np.array([[int(np.argmax(row[s:s + n])) if n else 0 for s, n in zip(starts, sizes)] for row in x])
 
 
-@pytest.mark.parametrize("sizes", [[15, 3], [4, 0, 4, 1], [2] * (compare.FEW_LEAVES + 3), [3, 0, 5] * 4])
+@pytest.mark.parametrize("sizes", [[15, 3], [4, 0, 4, 1], [2] * (compare.FEW_LEAVES + 3), [3, 0, 5] * 4,
+                                   [compare.SLICED_LEAF, 2, 0, 3, 2, 2, compare.SLICED_LEAF + 7, 3, 2, 5, 1]])
 def test_segment_argmax_few_and_many_leaves(sizes: list[int]) -> None:
     x = np.random.default_rng(len(sizes)).standard_normal((5, sum(sizes))).round(1)  # ties: the first wins
     starts = np.cumsum([0] + sizes[:-1]).tolist()
     np.testing.assert_array_equal(compare._segment_argmax(x, starts, sizes), _naive_argmax(x, starts, sizes))
+
+
+def test_float32_ulp_distance_matches_the_64_bit_path() -> None:
+    """The float32 shortcut (|oa - ob| in int64) against the unsigned 64-bit path, signs and zeros mixed."""
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal(4000) * 10.0 ** rng.integers(-40, 38, 4000)).astype(np.float32)
+    b = np.concatenate([-a[:1000], a[1000:2000], np.nextafter(a[2000:3000], np.float32(0)), a[3000:] * 3])
+    a[:5], b[:5] = [0.0, -0.0, 0.0, np.finfo(np.float32).max, -1.0], [-0.0, 0.0, 1e-45, -np.finfo(np.float32).max, 1.0]
+    ordered = compare._ordered_bits(a, "float32"), compare._ordered_bits(b, "float32")
+    np.testing.assert_array_equal(compare.ulp_distance(a, b, "float32"), compare._ulps_between(*ordered))

@@ -358,6 +358,7 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
     steps = compile_plan(plan)
     values: list[Any] = []
     tapes: list[Any] = []
+    flat: dict[int, np.ndarray] = {}  # strided values template steps read, copied once for all of them
     last = {s: i for i in range(len(plan.graph.nodes)) if steps[i] is not None
             for s in input_indices(plan, i) if s is not None}
     with np.errstate(all="ignore"):
@@ -368,18 +369,32 @@ def gradients(plan: Plan, seed: np.ndarray) -> tuple[dict[int, np.ndarray], np.n
                 tapes.append(None)
                 continue
             srcs = input_indices(plan, i)
-            out, tape = _forward(steps[i], [None if s is None else values[s] for s in srcs])
+            inputs = [None if s is None else values[s] for s in srcs]
+            if isinstance(steps[i], TemplateStep):
+                inputs = [_flat_once(s, x, flat) for s, x in zip(srcs, inputs)]
+            out, tape = _forward(steps[i], inputs)
             values.append(out.reshape(plan.shapes[i]))
             tapes.append(tape)
             for s in srcs:  # a value no later node reads lives on only in the tapes that need it
                 if s is not None and last.get(s) == i and s != plan.output:
                     values[s] = None
+                    flat.pop(s, None)
         output = values[plan.output]
         del values
         adjoints = _reverse(plan, steps, tapes, np.asarray(seed, np.float64))
     grads = {i: (np.zeros(plan.shapes[i]) if adjoints[i] is None else np.asarray(adjoints[i]))
              for i in plan.grad_leaves()}
     return grads, output
+
+
+def _flat_once(s: int | None, x: np.ndarray | None, flat: dict[int, np.ndarray]) -> np.ndarray | None:
+    """A template step flattens its inputs (a strided one, e.g. a transposed product, is copied):
+    the copy is made once per value, not once per template step that reads it."""
+    if s is None or x is None or x.ndim < 2 or x.flags.c_contiguous:
+        return x
+    if s not in flat:
+        flat[s] = np.ascontiguousarray(x)
+    return flat[s]
 
 
 def _reverse(plan: Plan, steps: list, tapes: list, seed: np.ndarray) -> list[Any]:
