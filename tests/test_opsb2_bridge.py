@@ -3,15 +3,14 @@ chain of them), its forward equals torch's and torch's gradient passes crossgrad
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="the torch bridge needs the crossgrad[torch] extra")
 
 import torch.nn.functional as F  # noqa: E402,N812
-from crossgrad.engine.check import check  # noqa: E402
-from crossgrad.engine.graph import OpNode  # noqa: E402
-from crossgrad.torch import from_torch, gradcheck  # noqa: E402
+from crossgrad.torch import gradcheck  # noqa: E402
+
+from tests.test_torch_bridge_ops import check_captured  # noqa: E402
 
 D = torch.float64
 CASES = {  # name -> (function, input shapes, catalogue ops the capture must contain)
@@ -33,15 +32,7 @@ CASES = {  # name -> (function, input shapes, catalogue ops the capture must con
 
 @pytest.mark.parametrize("name", CASES)
 def test_captured_and_gradchecked(name):
-    fn, shapes, expected_ops = CASES[name]
-    torch.manual_seed(sum(map(ord, name)))
-    inputs = [torch.randn(*s, dtype=D, requires_grad=True) for s in shapes]
-    request = from_torch(fn, inputs)
-    assert expected_ops <= {n.op for n in request.graph.nodes if isinstance(n, OpNode)}
-    report = check(request)
-    np.testing.assert_allclose(report.output, fn(*inputs).detach().numpy(), rtol=1e-12, atol=1e-12)
-    assert report.verdict == "agree", str(report)
-    assert gradcheck(fn, inputs) is True
+    check_captured(name, CASES[name], ("agree",))
 
 
 
