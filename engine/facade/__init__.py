@@ -216,3 +216,7 @@ __all__ += list(_random.FUNCTIONS)
 from crossgrad.engine.numeric import tensor_hooks as _tensor_hooks  # noqa: E402 (Tensor.register_hook)
 
 _tensor_hooks.install()
+from crossgrad.engine.numeric import inplace_forms as _inplace_forms  # noqa: E402 (x.exp_(), nn.ReLU(inplace=True))
+
+_inplace_forms.install()
+_inplace_forms.install_modules(nn)

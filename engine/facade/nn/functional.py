@@ -103,3 +103,12 @@ __all__ += ["upsample_bilinear", "upsample_nearest"]
 from crossgrad.engine.numeric.functional_everyday import hardsigmoid, hardswish, mish  # noqa: E402 (opsb sweep)
 
 __all__ += ["hardsigmoid", "hardswish", "mish"]
+
+from crossgrad.engine.numeric import inplace_forms as _inplace  # noqa: E402 (inplace=True, F.relu_)
+
+for _name in ("relu", "relu6", "leaky_relu", "elu", "hardtanh", "silu", "hardswish", "hardsigmoid", "mish",
+              "dropout", "dropout1d", "dropout2d"):
+    globals()[_name] = _inplace.honour_inplace(globals()[_name])
+relu_, leaky_relu_, elu_, hardtanh_ = (_inplace.underscore(globals()[_n]) for _n in ("relu", "leaky_relu", "elu",
+                                                                                       "hardtanh"))
+__all__ += ["elu_", "hardtanh_", "leaky_relu_", "relu_"]
