@@ -151,6 +151,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, dtype: dtypes.dtyp
         start, end = 0, start
     elif start is None:
         start = 0
+    start, end, step = (v.item() if isinstance(v, Tensor | np.generic) else v for v in (start, end, step))
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else dtypes.DEFAULT_FLOAT
@@ -176,11 +177,15 @@ def ones_like(t: Tensor, dtype: dtypes.dtype | None = None, requires_grad: bool 
 
 
 # --- the everyday surface (issue 11): random integers, ranges, *_like -----------------------
-def randint(low: int, high: Any = None, size: Any = None, dtype: dtypes.dtype | None = None,
+def randint(low: Any = None, high: Any = None, size: Any = None, dtype: dtypes.dtype | None = None,
             requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
     """torch.randint(high, size) or randint(low, high, size): uniform integers in [low, high)."""
-    if size is None:
+    if high is None:  # randint(high=10, size=...)
+        low, high = 0, low
+    elif size is None and not isinstance(high, int | np.integer):  # randint(10, (3,)), randint(10, size=...)
         low, high, size = 0, low, high
+    elif low is None:
+        low = 0
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if high <= low:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import DtypeError
 from . import dtypes
 from .dispatch import apply
 from .tensor import Tensor
@@ -84,14 +85,22 @@ def _correction(correction: float | None, unbiased: bool | None) -> float:
 
 def var(input: Tensor, dim: Dims = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
+    _floats_only("var", input, "std and var only support floating point and complex dtypes")
     return apply("var", (input,), {"dim": _dims(dim), "correction": _correction(correction, unbiased),
                                    "keepdim": keepdim})
 
 
 def std(input: Tensor, dim: Dims = None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
+    _floats_only("std", input, "std and var only support floating point and complex dtypes")
     return apply("std", (input,), {"dim": _dims(dim), "correction": _correction(correction, unbiased),
                                    "keepdim": keepdim})
+
+
+def _floats_only(op: str, input: Any, message: str) -> None:
+    """torch's refusal of an integer or bool tensor where the reduction needs floats."""
+    if isinstance(input, Tensor) and input._data.dtype.kind != "f":
+        raise DtypeError(op, message)
 
 
 def norm(input: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -99,6 +108,8 @@ def norm(input: Tensor, p: float | str = 2, dim: Dims = None, keepdim: bool = Fa
         p = 2
     if p not in (1, 2):
         raise NotImplementedError(f"norm with p={p!r}: the catalogue has p=1 and p=2")
+    _floats_only("norm", input, f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                                f"{getattr(input, 'dtype', None)}")
     return apply("norm", (input,), {"p": float(p), "dim": _dims(dim), "keepdim": keepdim})
 
 

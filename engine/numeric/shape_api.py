@@ -52,7 +52,15 @@ def _tensors(op: str, tensors: Sequence[Any]) -> tuple:
 
 def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
     """torch.cat: one CatBackward0 node whose inputs are all the tensors (a variadic input)."""
-    return apply("cat", _tensors("cat", tensors), {"dim": int(dim)})
+    return apply("cat", _skip_legacy_empty(_tensors("cat", tensors)), {"dim": int(dim)})
+
+
+def _skip_legacy_empty(tensors: tuple) -> tuple:
+    """torch.cat skips 1-D empty tensors (``torch.tensor([])``) beside tensors of other ranks."""
+    empty = [getattr(t, "shape", None) == (0,) for t in tensors]
+    if not any(empty) or all(empty) or all(getattr(t, "ndim", 1) == 1 for t in tensors):
+        return tensors
+    return tuple(t for t, e in zip(tensors, empty, strict=True) if not e)
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Any:

@@ -124,12 +124,12 @@ def _one_tensor(x: Tensor, plain: list, at: int) -> Tensor:
     rest = tuple(slice(None) if i == at else item for i, item in enumerate(plain))
     y = _BASE(x, rest)
     d = at - sum(1 for item in plain[:at] if not isinstance(item, slice))
-    if idx.ndim != 1:
-        raise IndexError("crossgrad indexes a dim after the first by a 1-D integer tensor only, "
-                         f"got an index of shape {list(idx.shape)}")
     n = y.shape[d]
-    index = Tensor._make(np.where(idx._data < 0, idx._data + n, idx._data).astype(np.int64))
-    return _renamed(y.index_select(d, index), "IndexBackward0")
+    index = Tensor._make(np.where(idx._data < 0, idx._data + n, idx._data).astype(np.int64).reshape(-1))
+    out = y.index_select(d, index)
+    if idx.ndim != 1:  # an n-D index: its shape takes the place of the dim (a selection, then a view)
+        out = out.view(*y.shape[:d], *idx.shape, *y.shape[d + 1:])
+    return _renamed(out, "IndexBackward0")
 
 
 Tensor.__getitem__ = getitem  # type: ignore[method-assign,assignment]

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import dtypes
 from . import functional_reductions as R
+from .autograd import node_class
 from .creation import Generator, default_generator
 from .tensor import Tensor
 
@@ -59,11 +60,18 @@ def seed() -> int:
 
 
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
-    return input.clamp(min=min)  # type: ignore[attr-defined]
+    return _named(input.clamp(min=min), "ClampMinBackward" + ("1" if isinstance(min, Tensor) else "0"))  # type: ignore[attr-defined]
 
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
-    return input.clamp(max=max)  # type: ignore[attr-defined]
+    return _named(input.clamp(max=max), "ClampMaxBackward" + ("1" if isinstance(max, Tensor) else "0"))  # type: ignore[attr-defined]
+
+
+def _named(out: Tensor, grad_fn_name: str) -> Tensor:
+    """``out`` under torch's grad_fn name for the function that made it (clamp_min is clamp in the catalogue)."""
+    if out.grad_fn is not None:
+        out.grad_fn.__class__ = node_class(grad_fn_name)
+    return out
 
 
 _NORM = R.norm
@@ -151,6 +159,7 @@ def install() -> None:
     Generator.get_state = _get_state  # type: ignore[attr-defined]
     Generator.set_state = _set_state  # type: ignore[attr-defined]
     Tensor.norm = norm  # type: ignore[attr-defined]
+    Tensor.clamp_min, Tensor.clamp_max = clamp_min, clamp_max  # type: ignore[attr-defined]
     Tensor.numpy = _numpy  # type: ignore[method-assign]
     Tensor.flatten = _flatten  # type: ignore[method-assign,assignment]
     dtypes.dtype.itemsize = property(lambda self: self.np.itemsize)  # type: ignore[attr-defined]

@@ -1,0 +1,183 @@
+"""Issue 11 conformance programs, each written once as PyTorch code on a module ``T`` (torch or
+crossgrad): in-place forms (inplace=True, F.relu_, x.exp_(), x.unsqueeze_()), randint's keyword
+forms, cat beside torch.tensor([]), clamp_min/clamp_max grad_fn names, arange of a tensor, an n-D
+integer index on a later dim. Each returns a dict of plain results; make_golden_conformance_opsa.py
+records torch's, tests/test_conformance_opsa.py compares crossgrad's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+X = np.random.default_rng(11).standard_normal((2, 3))
+
+
+def _gfn(t: Any) -> str | None:
+    return None if t.grad_fn is None else type(t.grad_fn).__name__
+
+
+def _weights(T: Any, y: Any) -> Any:
+    return T.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)), dtype=y.dtype)
+
+
+_ACTS = {
+    "F.relu": lambda T, x: T.nn.functional.relu(x, inplace=True),
+    "F.relu(x, True)": lambda T, x: T.nn.functional.relu(x, True),
+    "F.leaky_relu": lambda T, x: T.nn.functional.leaky_relu(x, 0.2, inplace=True),
+    "F.elu": lambda T, x: T.nn.functional.elu(x, alpha=0.5, inplace=True),
+    "F.hardtanh": lambda T, x: T.nn.functional.hardtanh(x, -0.5, 0.5, True),
+    "F.silu": lambda T, x: T.nn.functional.silu(x, inplace=True),
+    "F.relu6": lambda T, x: T.nn.functional.relu6(x, inplace=True),
+    "F.hardswish": lambda T, x: T.nn.functional.hardswish(x, inplace=True),
+    "F.mish": lambda T, x: T.nn.functional.mish(x, inplace=True),
+    "F.relu_": lambda T, x: T.nn.functional.relu_(x),
+    "F.elu_": lambda T, x: T.nn.functional.elu_(x, 0.3),
+    "nn.ReLU": lambda T, x: T.nn.ReLU(inplace=True)(x),
+    "nn.SiLU": lambda T, x: T.nn.SiLU(inplace=True)(x),
+    "nn.LeakyReLU": lambda T, x: T.nn.LeakyReLU(0.1, inplace=True)(x),
+    "nn.ELU": lambda T, x: T.nn.ELU(inplace=True)(x),
+    "nn.Hardtanh": lambda T, x: T.nn.Hardtanh(inplace=True)(x),
+    "x.relu_": lambda T, x: x.relu_(),
+    "x.exp_": lambda T, x: x.exp_(),
+    "x.sigmoid_": lambda T, x: x.sigmoid_(),
+    "x.tanh_": lambda T, x: x.tanh_(),
+    "x.pow_": lambda T, x: x.pow_(2),
+    "x.clamp_min_": lambda T, x: x.clamp_min_(0.1),
+    "x.neg_": lambda T, x: x.neg_(),
+}
+
+
+def _no_grad_case(act: Any) -> Any:
+    def run(T: Any) -> dict:
+        x = T.tensor(X)
+        view = x.view(-1)
+        y = act(T, x)
+        return {"x": x, "same_object": y is x, "view": view}
+    return run
+
+
+def _graph_case(act: Any) -> Any:
+    def run(T: Any) -> dict:
+        w = T.tensor(X, requires_grad=True)
+        h = w * 2
+        y = act(T, h)
+        (h * _weights(T, h)).sum().backward()
+        return {"h": h, "same_object": y is h, "grad_fn": _gfn(h), "w.grad": w.grad}
+    return run
+
+
+def _sequential(T: Any) -> dict:
+    T.manual_seed(0)
+    m = T.nn.Sequential(T.nn.Linear(3, 4), T.nn.ReLU(inplace=True), T.nn.Linear(4, 2), T.nn.ELU(inplace=True))
+    y = m(T.tensor(X, dtype=T.float32))
+    y.sum().backward()
+    return {"y": y, "grads": [p.grad for p in m.parameters()]}
+
+
+def _dropout_inplace(T: Any) -> dict:
+    T.manual_seed(0)
+    x = T.ones(4, 5)
+    T.nn.functional.dropout(x, 0.5, True, True)
+    w = T.ones(4, 5, requires_grad=True)
+    h = w * 1
+    T.nn.Dropout(0.5, inplace=True)(h)
+    h.sum().backward()
+    return {"x": x, "h": h, "w.grad": w.grad}
+
+
+def _view_inplace(T: Any) -> dict:
+    x = T.tensor(X)
+    x.unsqueeze_(0)
+    shape1 = list(x.shape)
+    x.squeeze_(0)
+    x.t_()
+    w = T.tensor(X, requires_grad=True)
+    h = w * 1
+    h.unsqueeze_(1)
+    return {"x": x, "shape1": shape1, "h.shape": list(h.shape), "h.grad_fn": _gfn(h)}
+
+
+def _slice_no_grad(T: Any) -> dict:
+    x = T.tensor(X)
+    x[:, :2].relu_()
+    T.nn.functional.elu(x[1], inplace=True)
+    return {"x": x}
+
+
+def _reprs(T: Any) -> dict:
+    return {"silu": repr(T.nn.SiLU(inplace=True)), "silu0": repr(T.nn.SiLU()),
+            "leaky": repr(T.nn.LeakyReLU(inplace=True)), "elu": repr(T.nn.ELU(inplace=True))}
+
+
+def _randint(T: Any) -> dict:
+    T.manual_seed(1)
+    return {"high_size_kw": T.randint(10, size=(2, 3)), "high_kw": T.randint(high=5, size=(4,)),
+            "low_high_kw": T.randint(low=2, high=9, size=(3,)), "positional": T.randint(3, 10, (4,)),
+            "high_positional": T.randint(7, (5,)), "float": T.randint(10, (3,), dtype=T.float64)}
+
+
+def _cat_legacy_empty(T: Any) -> dict:
+    x = T.tensor(X, requires_grad=True)
+    acc = T.tensor([])
+    for part in (x, x * 2):
+        acc = T.cat([acc, part])
+    acc2 = T.cat([x, T.tensor([])], dim=1)
+    (acc.sum() + (acc2 * 3).sum()).backward()
+    return {"acc": acc, "acc2": acc2, "grad": x.grad, "grad_fn": _gfn(acc), "flat": T.cat([T.tensor([]), T.ones(2)])}
+
+
+def _clamp_names(T: Any) -> dict:
+    x = T.tensor(X, requires_grad=True)
+    outs = {"x.clamp_min": x.clamp_min(0.1), "x.clamp_max": x.clamp_max(0.2), "T.clamp_min": T.clamp_min(x, -0.1),
+            "T.clamp_max": T.clamp_max(x, 0.0), "clamp(min=)": T.clamp(x, min=0.1)}
+    sum(o.sum() * (i + 1) for i, o in enumerate(outs.values())).backward()
+    return {**{k: v for k, v in outs.items()}, **{k + " grad_fn": _gfn(v) for k, v in outs.items()}, "grad": x.grad}
+
+
+def _arange_tensor(T: Any) -> dict:
+    return {"int": T.arange(T.tensor(4)), "np_int": T.arange(np.int64(3)), "float": T.arange(T.tensor(2.5)),
+            "mixed": T.arange(1, T.tensor(4)), "np_float": T.arange(np.float64(2))}
+
+
+def _index_nd(T: Any) -> dict:
+    x = T.tensor(np.random.default_rng(3).standard_normal((2, 3, 4)), requires_grad=True)
+    outs = {"dim1": x[:, T.tensor([[0, 2], [1, 1]])], "last": x[..., T.tensor([[0, 3, -1]])],
+            "slice": x[1:, :2, T.tensor([[3, 0], [1, 2]])], "int": x[0, T.tensor([[0, 2], [1, 1]])]}
+    sum((o * _weights(T, o)).sum() for o in outs.values()).backward()
+    return {**outs, **{k + " grad_fn": _gfn(v) for k, v in outs.items()}, "grad": x.grad}
+
+
+CASES: dict[str, Any] = {}
+for _name, _act in _ACTS.items():
+    CASES[f"no_grad {_name}"] = _no_grad_case(_act)
+    CASES[f"graph {_name}"] = _graph_case(_act)
+CASES.update({"sequential inplace": _sequential, "dropout inplace": _dropout_inplace, "view inplace": _view_inplace,
+              "slice no_grad": _slice_no_grad, "reprs": _reprs, "randint": _randint,
+              "cat legacy empty": _cat_legacy_empty, "clamp names": _clamp_names, "arange tensor": _arange_tensor,
+              "index n-D": _index_nd})
+
+# Refused as torch refuses them: (program, error type name torch raises)
+ERRORS: dict[str, Any] = {
+    "leaf relu_": lambda T: T.nn.functional.relu(T.ones(2, requires_grad=True), inplace=True),
+    "leaf exp_": lambda T: T.ones(2, requires_grad=True).exp_(),
+    "leaf unsqueeze_": lambda T: T.ones(2, requires_grad=True).unsqueeze_(0),
+    "int exp_": lambda T: T.tensor([1, 2]).exp_(),
+    "broadcast pow_": lambda T: T.ones(3).pow_(T.ones(2, 3)),
+    "var long": lambda T: T.tensor([1, 2, 3]).var(),
+    "std long": lambda T: T.std(T.tensor([1, 2, 3])),
+    "norm long": lambda T: T.tensor([3, 4]).norm(),
+    "index oob": lambda T: T.ones(2, 3)[:, T.tensor([[0, 3]])],
+}
+
+
+def plain(value: Any) -> Any:
+    """A result as JSON data: a tensor is {dtype, shape, values}."""
+    if hasattr(value, "detach") and hasattr(value, "shape"):
+        arr = np.asarray(value.detach().numpy())
+        return {"dtype": str(value.dtype).split(".")[-1], "shape": list(arr.shape), "values": arr.tolist()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
