@@ -143,6 +143,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if attn_mask is not None and attn_mask._data.dtype.kind not in "bf":
         raise DtypeError("scaled_dot_product_attention", "Expected attn_mask dtype to be bool or float or to match "
                          f"query dtype, but got attn_mask.dtype: {attn_mask.dtype.name}")
+    if attn_mask is not None and attn_mask.ndim < 2 and query.ndim == 4:  # torch's fused CPU kernel refuses it
+        raise IndexError("scaled_dot_product_attention: attn_mask of 4-D inputs must have at least 2 dims (query "
+                         f"length, key length), got shape {list(attn_mask.shape)}")
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if enable_gqa:
@@ -171,7 +174,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     out = apply("matmul", (weights, value), {})
-    grad_mask = attn_mask is not None and attn_mask.requires_grad  # torch takes its math path then
+    # torch takes its math path for a mask that requires grad or is neither 2-D nor 4-D
+    grad_mask = attn_mask is not None and (attn_mask.requires_grad or attn_mask.ndim not in (2, 4))
     if query.ndim == 4 and dropout_p == 0.0 and value.shape[-1] == query.shape[-1] and not grad_mask:
         out = _renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
     return out

@@ -148,6 +148,23 @@ def _index_nd(T: Any) -> dict:
     return {**outs, **{k + " grad_fn": _gfn(v) for k, v in outs.items()}, "grad": x.grad}
 
 
+def _sdpa_mask_ranks(T: Any) -> dict:
+    """The output's grad_fn name follows torch's CPU kernel choice: fused for 2-D and 4-D masks only."""
+    q = T.tensor(np.random.default_rng(4).standard_normal((1, 2, 3, 4)), requires_grad=True)
+    out = {}
+    for shape in ((3, 3), (1, 3), (2, 1, 3), (2, 3, 3), (1, 2, 3, 3), (1, 2, 1, 3)):
+        mask = np.random.default_rng(5).random(shape)
+        for kind, m in (("bool", T.tensor(mask > 0.4)), ("float", T.tensor(mask))):
+            y = T.nn.functional.scaled_dot_product_attention(q, q.flip(-1), q * 2, attn_mask=m)
+            (y * _weights(T, y)).sum().backward()
+            out[f"{shape} {kind}"] = [y, _gfn(y), q.grad]
+            q.grad = None
+    three = T.ones(2, 3, 4, dtype=T.float64)
+    keep = T.tensor([True, False, True])
+    out["3-D, 1-D mask"] = T.nn.functional.scaled_dot_product_attention(three, three * 2, three, keep)
+    return out
+
+
 CASES: dict[str, Any] = {}
 for _name, _act in _ACTS.items():
     CASES[f"no_grad {_name}"] = _no_grad_case(_act)
@@ -155,7 +172,7 @@ for _name, _act in _ACTS.items():
 CASES.update({"sequential inplace": _sequential, "dropout inplace": _dropout_inplace, "view inplace": _view_inplace,
               "slice no_grad": _slice_no_grad, "reprs": _reprs, "randint": _randint,
               "cat legacy empty": _cat_legacy_empty, "clamp names": _clamp_names, "arange tensor": _arange_tensor,
-              "index n-D": _index_nd})
+              "index n-D": _index_nd, "sdpa mask ranks": _sdpa_mask_ranks})
 
 # Refused as torch refuses them: (program, error type name torch raises)
 ERRORS: dict[str, Any] = {
@@ -168,6 +185,8 @@ ERRORS: dict[str, Any] = {
     "std long": lambda T: T.std(T.tensor([1, 2, 3])),
     "norm long": lambda T: T.tensor([3, 4]).norm(),
     "index oob": lambda T: T.ones(2, 3)[:, T.tensor([[0, 3]])],
+    "sdpa 1-D mask": lambda T: T.nn.functional.scaled_dot_product_attention(
+        T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(3, dtype=T.bool)),
 }
 
 
