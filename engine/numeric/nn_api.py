@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError
+from ..errors import DtypeError, ShapeError
 from ..shapes import broadcast
 from . import torch_dists
 from .creation import _engine
@@ -157,6 +157,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if is_causal:
         blocked = ~np.tril(np.ones((length, source), bool))
         scores = apply("masked_fill", (scores, query._make(blocked)), {"value": float("-inf")})
+    if attn_mask is not None:
+        _mask_fits(tuple(scores.shape), tuple(attn_mask.shape))
     alive = None  # rows with no visible key: torch's safe softmax makes them 0, not nan
     if attn_mask is not None:
         if attn_mask._data.dtype == np.bool_:
@@ -179,6 +181,18 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if query.ndim == 4 and dropout_p == 0.0 and value.shape[-1] == query.shape[-1] and not grad_mask:
         out = _renamed(out, "ScaledDotProductFlashAttentionForCpuBackward0")
     return out
+
+
+def _mask_fits(scores: tuple, mask: tuple) -> None:
+    """torch adds the mask into the (..., L, S) scores in place: it may broadcast to them, not grow them."""
+    try:
+        grown = np.broadcast_shapes(scores, mask)
+    except ValueError:
+        raise ShapeError("scaled_dot_product_attention", f"attn_mask of shape {list(mask)} does not broadcast to "
+                         f"the attention scores' shape {list(scores)}") from None
+    if grown != scores:
+        raise ShapeError("scaled_dot_product_attention", f"output with shape {list(scores)} doesn't match the "
+                         f"broadcast shape {list(grown)} (attn_mask of shape {list(mask)})")
 
 
 def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:

@@ -187,6 +187,10 @@ ERRORS: dict[str, Any] = {
     "index oob": lambda T: T.ones(2, 3)[:, T.tensor([[0, 3]])],
     "sdpa 1-D mask": lambda T: T.nn.functional.scaled_dot_product_attention(
         T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(3, dtype=T.bool)),
+    "sdpa mask grows batch": lambda T: T.nn.functional.scaled_dot_product_attention(
+        T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(2, 1, 3, 3, dtype=T.bool)),
+    "sdpa 4-D mask of 3-D inputs": lambda T: T.nn.functional.scaled_dot_product_attention(
+        T.ones(2, 3, 4), T.ones(2, 3, 4), T.ones(2, 3, 4), T.zeros(1, 1, 3, 3)),
 }
 
 
