@@ -39,6 +39,8 @@ _BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def log_softmax(x: Arr, dim: int) -> Arr:
     """x - max - log(sum(exp(x - max))) along dim (ruletools.log_softmax's formula)."""
+    if x.size == 0:  # nothing to normalize (torch returns the empty tensor)
+        return x.copy()
     shifted = x - row_max(x, dim)
     if shifted.ndim == 0:
         return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))

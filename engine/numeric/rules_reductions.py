@@ -61,6 +61,8 @@ def _evenly(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
 
 def _first_index(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict, pick: Any) -> Arr:
     """max/min(dim): the gradient to the returned index only (the first extreme)."""
+    if not dims:  # a 0-d input: its one element is the result
+        return g * np.ones(x.shape, bool)
     (dim,) = dims
     index = np.expand_dims(pick(x, axis=dim), dim)
     mask = np.zeros(x.shape, bool)
@@ -119,6 +121,8 @@ def _others(moved: Arr) -> Arr:
 def _prod_vjp(g: Arr, x: Arr, out: Arr, dims: tuple, at: dict) -> Arr:
     """d prod / d x_i = product of the others, along the flattened reduced dims."""
     kept = [d for d in range(x.ndim) if d not in dims]
+    if x.size == 0:  # an empty input has an empty gradient
+        return g * np.zeros(x.shape, bool)
     moved = np.transpose(x, kept + list(dims)).reshape([x.shape[d] for d in kept] + [-1])
     others = _others(moved).reshape([x.shape[d] for d in kept] + [x.shape[d] for d in dims])
     return g * np.transpose(others, np.argsort(kept + list(dims)))

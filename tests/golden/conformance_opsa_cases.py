@@ -165,6 +165,23 @@ def _sdpa_mask_ranks(T: Any) -> dict:
     return out
 
 
+def _edge_reductions(T: Any) -> dict:
+    """max/min(dim) of a 0-d tensor, prod and softmax over an empty dim: values and gradients."""
+    out = {}
+    for name, fn in (("max0d", lambda x: x.max(dim=0)), ("min0d", lambda x: T.min(x, -1, keepdim=True))):
+        x = T.tensor(0.7, dtype=T.float64, requires_grad=True)
+        values, indices = fn(x)
+        (values * 3).sum().backward()
+        out[name] = [values, indices, _gfn(values), x.grad]
+    for dim in (0, 1, 2):
+        e = T.zeros(2, 0, 3, dtype=T.float64, requires_grad=True)
+        y = e.prod(dim)
+        z = T.softmax(e, dim) * 2 + T.log_softmax(e, dim=dim)
+        (y.sum() + z.sum()).backward()
+        out[f"empty dim {dim}"] = [y, z, e.grad]
+    return out
+
+
 CASES: dict[str, Any] = {}
 for _name, _act in _ACTS.items():
     CASES[f"no_grad {_name}"] = _no_grad_case(_act)
@@ -172,7 +189,8 @@ for _name, _act in _ACTS.items():
 CASES.update({"sequential inplace": _sequential, "dropout inplace": _dropout_inplace, "view inplace": _view_inplace,
               "slice no_grad": _slice_no_grad, "reprs": _reprs, "randint": _randint,
               "cat legacy empty": _cat_legacy_empty, "clamp names": _clamp_names, "arange tensor": _arange_tensor,
-              "index n-D": _index_nd, "sdpa mask ranks": _sdpa_mask_ranks})
+              "index n-D": _index_nd, "sdpa mask ranks": _sdpa_mask_ranks,
+              "edge reductions": _edge_reductions})
 
 # Refused as torch refuses them: (program, error type name torch raises)
 ERRORS: dict[str, Any] = {
