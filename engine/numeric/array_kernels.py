@@ -78,7 +78,7 @@ def masked_fill(x: Arr, mask: Arr, value: Any) -> Arr:
     """np.where(mask, value, x) as a copy of x with value written where mask holds."""
     if mask.dtype != np.bool_ or np.broadcast_shapes(mask.shape, x.shape) != x.shape:
         return np.where(mask, value, x)
-    out = x.copy()
+    out = np.array(x)  # a copy, and an array when x is a 0-d numpy scalar
     np.copyto(out, value, where=mask)
     return out
 

@@ -182,6 +182,13 @@ def _edge_reductions(T: Any) -> dict:
     return out
 
 
+def _masked_fill_0d(T: Any) -> dict:
+    x = T.tensor(-0.5, dtype=T.float32, requires_grad=True)
+    y = x.masked_fill(x < 0, 2.0) * x.masked_fill(x > 0, float("-inf")).exp()
+    y.backward()
+    return {"y": y, "grad": x.grad, "grad_fn": _gfn(y)}
+
+
 CASES: dict[str, Any] = {}
 for _name, _act in _ACTS.items():
     CASES[f"no_grad {_name}"] = _no_grad_case(_act)
@@ -190,7 +197,7 @@ CASES.update({"sequential inplace": _sequential, "dropout inplace": _dropout_inp
               "slice no_grad": _slice_no_grad, "reprs": _reprs, "randint": _randint,
               "cat legacy empty": _cat_legacy_empty, "clamp names": _clamp_names, "arange tensor": _arange_tensor,
               "index n-D": _index_nd, "sdpa mask ranks": _sdpa_mask_ranks,
-              "edge reductions": _edge_reductions})
+              "edge reductions": _edge_reductions, "masked_fill 0-d": _masked_fill_0d})
 
 # Refused as torch refuses them: (program, error type name torch raises)
 ERRORS: dict[str, Any] = {
