@@ -30,19 +30,23 @@ class device:
         if name.split(":")[0] != "cpu":
             raise DeviceError(f"crossgrad runs on one device, 'cpu'; device {name!r} is not available "
                                "(use 'cpu', or torch itself for accelerators)")
+        if isinstance(type, device):
+            index = type.index if index is None else index
+        elif ":" in name:  # "cpu:0"
+            index = int(name.split(":", 1)[1])
         self.type, self.index = "cpu", index
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        return "device(type='cpu')" if self.index is None else f"device(type='cpu', index={self.index})"
 
     def __str__(self) -> str:
-        return "cpu"
+        return "cpu" if self.index is None else f"cpu:{self.index}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, device) and other.type == self.type
+        return isinstance(other, device) and (other.type, other.index) == (self.type, self.index)
 
     def __hash__(self) -> int:
-        return hash(self.type)
+        return hash((self.type, self.index))
 
 
 CPU = device("cpu")
@@ -137,6 +141,7 @@ _METHODS = {
     "cpu": lambda self: self, "bool": lambda self: self.to(dtypes.bool_),
     "__float__": lambda self: float(_scalar(self)), "__int__": lambda self: int(_scalar(self)), "__index__": _index,
     "device": property(lambda self: CPU), "is_cuda": property(lambda self: False),
+    "is_cpu": property(lambda self: True),
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

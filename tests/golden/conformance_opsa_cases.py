@@ -189,6 +189,13 @@ def _masked_fill_0d(T: Any) -> dict:
     return {"y": y, "grad": x.grad, "grad_fn": _gfn(y)}
 
 
+def _devices(T: Any) -> dict:
+    d = T.device("cpu", 0)
+    return {"repr": repr(d), "str": str(d), "eq": d == T.device("cpu:0"), "ne": d == T.device("cpu"),
+            "copy": repr(T.device(T.device("cpu:0"))), "tensor": str(T.ones(2, device="cpu:0").device),
+            "is_cpu": T.ones(1).is_cpu, "plain": repr(T.ones(1).device)}
+
+
 CASES: dict[str, Any] = {}
 for _name, _act in _ACTS.items():
     CASES[f"no_grad {_name}"] = _no_grad_case(_act)
@@ -197,7 +204,8 @@ CASES.update({"sequential inplace": _sequential, "dropout inplace": _dropout_inp
               "slice no_grad": _slice_no_grad, "reprs": _reprs, "randint": _randint,
               "cat legacy empty": _cat_legacy_empty, "clamp names": _clamp_names, "arange tensor": _arange_tensor,
               "index n-D": _index_nd, "sdpa mask ranks": _sdpa_mask_ranks,
-              "edge reductions": _edge_reductions, "masked_fill 0-d": _masked_fill_0d})
+              "edge reductions": _edge_reductions, "masked_fill 0-d": _masked_fill_0d,
+              "devices": _devices})
 
 # Refused as torch refuses them: (program, error type name torch raises)
 ERRORS: dict[str, Any] = {
