@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import _mode, node_class
-from .tensor import LEAF_INPLACE, Tensor
+from .tensor import _KINDS, _TORCH_NAMES, LEAF_INPLACE, Tensor
 
 # torch's in-place forms that record under another grad_fn name than their out-of-place forms
 INPLACE_NAMES = {"EluBackward0": "EluBackward1", "LeakyReluBackward0": "LeakyReluBackward1",
@@ -42,10 +42,13 @@ def commit(op: str, input: Tensor, out: Tensor) -> Tensor:
     """Make ``input`` hold ``out`` (see the module docstring); returns ``input``."""
     if out is input:
         return input
-    if not (_mode.enabled and input._requires_grad):
+    if not (_mode.enabled and (input._requires_grad or out.grad_fn is not None)):
         return input._inplace_op(out)
-    if input.grad_fn is None:
+    if input._requires_grad and input.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE)
+    if _KINDS.index(out._data.dtype.kind) > _KINDS.index(input._data.dtype.kind):
+        raise RuntimeError(f"result type {_TORCH_NAMES[out._data.dtype.name]} can't be cast to the desired output "
+                           f"type {_TORCH_NAMES[input._data.dtype.name]}")
     if tuple(out.shape) != tuple(input.shape):
         raise RuntimeError(f"{op}: output with shape {list(input.shape)} doesn't match the broadcast shape "
                            f"{list(out.shape)}")
@@ -60,6 +63,7 @@ def commit(op: str, input: Tensor, out: Tensor) -> Tensor:
 def _rebase(input: Tensor, out: Tensor) -> None:
     """``input`` takes ``out``'s values and history, under torch's name for the in-place form."""
     input._data, input.grad_fn = out._data, out.grad_fn
+    input._requires_grad = input._requires_grad or out.grad_fn is not None
     name = type(out.grad_fn).__name__
     if out.grad_fn is not None and name in INPLACE_NAMES:
         out.grad_fn.__class__ = node_class(INPLACE_NAMES[name])
@@ -122,8 +126,34 @@ def _view_method(name: str) -> Callable[..., Tensor]:
     return method
 
 
+# In-place methods crossgrad had for tensors outside a graph; inside one (a non-leaf self, or an
+# operand that requires grad) they now rebase self as torch records them.
+GRAPH_AWARE = {"add_": "add", "sub_": "sub", "mul_": "mul", "div_": "div", "masked_fill_": "masked_fill",
+               "clamp_": "clamp", "clip_": "clamp"}
+
+
+def _graph_aware(name: str, out_of_place: str) -> Callable[..., Tensor]:
+    plain = getattr(Tensor, name)
+
+    @functools.wraps(plain)
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if _mode.enabled and (self.grad_fn is not None or _any_needs_grad(args, kwargs)):
+            return commit(name, self, getattr(self, out_of_place)(*args, **kwargs))
+        return plain(self, *args, **kwargs)
+
+    method.graph_aware = True  # type: ignore[attr-defined]
+    return method
+
+
+def _any_needs_grad(args: tuple, kwargs: dict) -> bool:
+    return any(isinstance(a, Tensor) and a._requires_grad for a in (*args, *kwargs.values()))
+
+
 def install() -> None:
     """Add the missing ``x.op_()`` methods to Tensor (never replacing one crossgrad already has)."""
+    for name, out_of_place in GRAPH_AWARE.items():
+        if not getattr(getattr(Tensor, name), "graph_aware", False):
+            setattr(Tensor, name, _graph_aware(name, out_of_place))
     for name in METHODS:
         if hasattr(Tensor, name) and not hasattr(Tensor, name + "_"):
             setattr(Tensor, name + "_", _method(name))

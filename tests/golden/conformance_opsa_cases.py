@@ -196,7 +196,32 @@ def _devices(T: Any) -> dict:
             "is_cpu": T.ones(1).is_cpu, "plain": repr(T.ones(1).device)}
 
 
+_ARITH = {
+    "add_": lambda T, h, o: h.add_(o), "add_ alpha": lambda T, h, o: h.add_(o, alpha=2.5),
+    "sub_": lambda T, h, o: h.sub_(o), "mul_": lambda T, h, o: h.mul_(o), "div_": lambda T, h, o: h.div_(o + 3),
+    "masked_fill_": lambda T, h, o: h.masked_fill_(h > 0, 0.5), "clamp_": lambda T, h, o: h.clamp_(-0.2, 0.3),
+    "mul_ scalar": lambda T, h, o: h.mul_(3), "chain": lambda T, h, o: h.mul_(2).add_(o).relu_(),
+}
+
+
+def _arith_case(op: Any) -> Any:
+    """An in-place op on a non-leaf, and on a tensor outside the graph with an operand inside it."""
+    def run(T: Any) -> dict:
+        w = T.tensor(X, requires_grad=True)
+        v = T.tensor(X[::-1].copy(), requires_grad=True)
+        h = w * 1.5
+        op(T, h, v)
+        buffer = T.tensor(X)
+        op(T, buffer, v)
+        ((h + buffer) * _weights(T, h)).sum().backward()
+        return {"h": h, "grad_fn": _gfn(h), "buffer": buffer, "buffer.requires_grad": buffer.requires_grad,
+                "w.grad": w.grad, "v.grad": v.grad}
+    return run
+
+
 CASES: dict[str, Any] = {}
+for _name, _op in _ARITH.items():
+    CASES[f"graph {_name}"] = _arith_case(_op)
 for _name, _act in _ACTS.items():
     CASES[f"no_grad {_name}"] = _no_grad_case(_act)
     CASES[f"graph {_name}"] = _graph_case(_act)
@@ -218,6 +243,8 @@ ERRORS: dict[str, Any] = {
     "std long": lambda T: T.std(T.tensor([1, 2, 3])),
     "norm long": lambda T: T.tensor([3, 4]).norm(),
     "index oob": lambda T: T.ones(2, 3)[:, T.tensor([[0, 3]])],
+    "leaf add_": lambda T: T.ones(2, requires_grad=True).add_(1),
+    "int add_ of a graph float": lambda T: T.tensor([1, 2]).add_(T.ones(2, requires_grad=True)),
     "sdpa 1-D mask": lambda T: T.nn.functional.scaled_dot_product_attention(
         T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(3, dtype=T.bool)),
     "sdpa mask grows batch": lambda T: T.nn.functional.scaled_dot_product_attention(
