@@ -220,3 +220,6 @@ from crossgrad.engine.numeric import inplace_forms as _inplace_forms  # noqa: E4
 
 _inplace_forms.install()
 _inplace_forms.install_modules(nn)
+from crossgrad.engine.numeric import setitem_graph as _setitem_graph  # noqa: E402 (x[i] = v inside a graph)
+
+_setitem_graph.install()

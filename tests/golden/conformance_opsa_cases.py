@@ -219,7 +219,47 @@ def _arith_case(op: Any) -> Any:
     return run
 
 
+_SETITEM = {
+    "row": lambda T: 0, "column": lambda T: (slice(None), 1), "element": lambda T: (1, 2),
+    "slices": lambda T: (slice(0, 1), slice(1, None)), "bool mask": lambda T: T.tensor([[True, False, True],
+                                                                                        [False, True, False]]),
+    "int tensor": lambda T: T.tensor([1, 0]), "lists": lambda T: ([0, 1], [2, 0]),
+}
+
+
+def _setitem_case(index: Any) -> Any:
+    """x[index] = value with a value that requires grad, into a buffer and into a non-leaf."""
+    def run(T: Any) -> dict:
+        w = T.tensor(X, requires_grad=True)
+        out = {}
+        for target in ("buffer", "non-leaf"):
+            x = T.zeros(2, 3, dtype=T.float64) if target == "buffer" else w * 1.5
+            idx = index(T)
+            shape = np.zeros((2, 3))[idx.numpy() if hasattr(idx, "numpy") else idx].shape
+            x[idx] = (w * 2).reshape(-1)[: int(np.prod(shape))].reshape(shape) if shape else w[1, 1] * 2
+            ((x * _weights(T, x)).sum() + w.sum()).backward()
+            out[target] = [x, _gfn(x), x.requires_grad, w.grad]
+            w.grad = None
+        return out
+    return run
+
+
+def _rnn_outputs(T: Any) -> dict:
+    """Outputs written into a preallocated tensor step by step (an RNN loop)."""
+    w = T.tensor(X, requires_grad=True)
+    h = T.zeros(3, dtype=T.float64)
+    outs = T.zeros(4, 3, dtype=T.float32)
+    for t in range(4):
+        h = T.tanh(w[0] * h + w[1])
+        outs[t] = h
+    (outs * T.arange(12.0).view(4, 3)).sum().backward()
+    return {"outs": outs, "grad_fn": _gfn(outs), "w.grad": w.grad}
+
+
 CASES: dict[str, Any] = {}
+for _name, _index in _SETITEM.items():
+    CASES[f"setitem {_name}"] = _setitem_case(_index)
+CASES["setitem rnn outputs"] = _rnn_outputs
 for _name, _op in _ARITH.items():
     CASES[f"graph {_name}"] = _arith_case(_op)
 for _name, _act in _ACTS.items():
@@ -244,6 +284,7 @@ ERRORS: dict[str, Any] = {
     "norm long": lambda T: T.tensor([3, 4]).norm(),
     "index oob": lambda T: T.ones(2, 3)[:, T.tensor([[0, 3]])],
     "leaf add_": lambda T: T.ones(2, requires_grad=True).add_(1),
+    "leaf setitem": lambda T: T.ones(2, requires_grad=True).__setitem__(0, 3.0),
     "int add_ of a graph float": lambda T: T.tensor([1, 2]).add_(T.ones(2, requires_grad=True)),
     "sdpa 1-D mask": lambda T: T.nn.functional.scaled_dot_product_attention(
         T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(1, 2, 3, 4), T.ones(3, dtype=T.bool)),
