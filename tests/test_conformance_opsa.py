@@ -83,3 +83,21 @@ def test_check_agrees_after_inplace_activations():
     m = crossgrad.nn.Sequential(crossgrad.nn.Linear(3, 4).double(), crossgrad.nn.ReLU(inplace=True),
                                 crossgrad.nn.Linear(4, 2).double(), crossgrad.nn.SiLU(inplace=True))
     assert crossgrad.check(m(crossgrad.tensor(X)).pow(2).sum()).verdict == "agree"
+
+
+@pytest.mark.parametrize("dtype", [crossgrad.float32, crossgrad.float64])
+def test_check_agrees_after_graph_writes(dtype):
+    """outs[t] = h in a loop, buffer.add_(w), mul_, a masked write: every witness sees the rebased graph."""
+    w = crossgrad.tensor(X, dtype=dtype, requires_grad=True)
+    h = crossgrad.zeros(3, dtype=dtype)
+    outs = crossgrad.zeros(4, 3, dtype=dtype)
+    for t in range(4):
+        h = crossgrad.tanh(w[0] * h + w[1])
+        outs[t] = h
+    buffer = crossgrad.zeros(2, 3, dtype=dtype)
+    buffer.add_(w * 2)
+    buffer.mul_(w)
+    buffer[buffer > 0.5] = 0.0
+    loss = (outs * crossgrad.arange(12.0, dtype=dtype).view(4, 3)).sum() + buffer.pow(2).sum()
+    assert type(outs.grad_fn).__name__ == "CopySlices"
+    assert crossgrad.check(loss).verdict == "agree"
