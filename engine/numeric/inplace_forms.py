@@ -32,7 +32,7 @@ PART_INPLACE = ("{op}: crossgrad does not record an in-place op on part of a ten
                 "(a slice, a split or a select of another tensor); use the out-of-place form")
 
 
-def _part_of_another(data: np.ndarray) -> bool:
+def part_of_another(data: np.ndarray) -> bool:
     """True when ``data`` views only part of a larger buffer (a slice), not a reshape of a whole one."""
     base = data.base
     return base is not None and getattr(base, "nbytes", data.nbytes) != data.nbytes
@@ -52,10 +52,12 @@ def commit(op: str, input: Tensor, out: Tensor) -> Tensor:
     if tuple(out.shape) != tuple(input.shape):
         raise RuntimeError(f"{op}: output with shape {list(input.shape)} doesn't match the broadcast shape "
                            f"{list(out.shape)}")
-    if _part_of_another(input._data):
+    if part_of_another(input._data):
         raise RuntimeError(PART_INPLACE.format(op=op))
-    if out.dtype != input.dtype:
+    if out.dtype != input.dtype:  # torch casts inside the in-place op: the grad_fn keeps the op's name
+        name = type(out.grad_fn).__name__
         out = out.to(input.dtype)
+        out.grad_fn.__class__ = node_class(name)
     _rebase(input, out)
     return input
 

@@ -147,7 +147,11 @@ def _inplace_binary(op: str) -> Any:
             self._check_inplace()  # torch's leaf error
         result = getattr(self, f"__{op}__")(other)
         if _mode.enabled and result._requires_grad:
-            return result
+            from .inplace_forms import commit, part_of_another
+
+            # self takes the result as torch's (aliases see it); a slice of another tensor keeps the
+            # older rebinding of the name only
+            return result if part_of_another(self._data) else commit(f"__i{op}__", self, result)
         return self._inplace_op(result)
 
     method.__name__ = f"__i{op}__"

@@ -256,7 +256,30 @@ def _rnn_outputs(T: Any) -> dict:
     return {"outs": outs, "grad_fn": _gfn(outs), "w.grad": w.grad}
 
 
+_AUGMENTED = {"+=": lambda b, w: b.__iadd__(w), "-=": lambda b, w: b.__isub__(w),
+              "*=": lambda b, w: b.__imul__(w), "/=": lambda b, w: b.__itruediv__(w + 3)}
+
+
+def _augmented_case(op: Any) -> Any:
+    """b op= w with w requiring grad: b is changed in place (an alias sees it), into a buffer of
+    another dtype (the result keeps b's dtype) and into a non-leaf."""
+    def run(T: Any) -> dict:
+        w = T.tensor(X, requires_grad=True)
+        buffer = T.ones(2, 3, dtype=T.float32)
+        alias = buffer
+        r = op(buffer, w)
+        h = w * 2
+        h_alias = h
+        r2 = op(h, w)
+        (r.sum() + (r2 * _weights(T, r2)).sum()).backward()
+        return {"r": r, "alias": alias, "same": r is alias, "grad_fn": _gfn(r), "h_alias": h_alias,
+                "same2": r2 is h_alias, "w.grad": w.grad}
+    return run
+
+
 CASES: dict[str, Any] = {}
+for _name, _op in _AUGMENTED.items():
+    CASES[f"augmented {_name}"] = _augmented_case(_op)
 for _name, _index in _SETITEM.items():
     CASES[f"setitem {_name}"] = _setitem_case(_index)
 CASES["setitem rnn outputs"] = _rnn_outputs
