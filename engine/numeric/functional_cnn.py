@@ -73,30 +73,33 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, 
     return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
 
 
-def _unbatched_1d(op: str, input: Tensor, run: Any) -> Tensor:
-    """torch's 1-D convolutions take an unbatched (C, L) input as one sample: unsqueezed, run,
+def _unbatched(op: str, nd: int, input: Tensor, run: Any) -> Tensor:
+    """torch's convolutions take an unbatched (C, *spatial) input as one sample: unsqueezed, run,
     squeezed (so the result's grad_fn is SqueezeBackward1, as torch's)."""
-    if input.dim() == 2:
+    if input.dim() == nd + 1:
         return run(input.unsqueeze(0)).squeeze(0)
-    if input.dim() != 3:
-        raise ShapeError(op, f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
-                             f"{list(input.shape)}")
+    if input.dim() != nd + 2:
+        raise ShapeError(op, f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {op}, but got input "
+                             f"of size: {list(input.shape)}")
     return run(input)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _unbatched_1d("conv1d", input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
+    return _unbatched("conv1d", 1, input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
                                                            groups))
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    return _unbatched("conv2d", 2, input, lambda x: _conv("conv2d", 2, x, weight, bias, stride, padding, dilation,
+                                                           groups))
 
 
 def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
             padding: IntOrTuple, output_padding: IntOrTuple, groups: int, dilation: IntOrTuple) -> Tensor:
+    if isinstance(padding, str):  # only the forward convolutions take 'same' / 'valid'
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
     attrs = {"stride": _conv_tup(stride, nd), "padding": _conv_tup(padding, nd),
              "output_padding": _conv_tup(output_padding, nd), "dilation": _conv_tup(dilation, nd),
              "groups": int(groups)}
@@ -106,14 +109,15 @@ def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _unbatched_1d("conv_transpose1d", input, lambda x: _conv_t(
+    return _unbatched("conv_transpose1d", 1, input, lambda x: _conv_t(
         "conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _unbatched("conv_transpose2d", 2, input, lambda x: _conv_t(
+        "conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
