@@ -216,3 +216,7 @@ __all__ += list(_random.FUNCTIONS)
 from crossgrad.engine.numeric import tensor_hooks as _tensor_hooks  # noqa: E402 (Tensor.register_hook)
 
 _tensor_hooks.install()
+from crossgrad.engine.numeric import torch_cnn as _torch_cnn  # noqa: E402 (torch.conv2d, torch.max_pool2d, ...)
+
+globals().update({_name: getattr(_torch_cnn, _name) for _name in _torch_cnn.FUNCTIONS})
+__all__ += list(_torch_cnn.FUNCTIONS)

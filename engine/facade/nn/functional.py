@@ -103,3 +103,8 @@ __all__ += ["upsample_bilinear", "upsample_nearest"]
 from crossgrad.engine.numeric.functional_everyday import hardsigmoid, hardswish, mish  # noqa: E402 (opsb sweep)
 
 __all__ += ["hardsigmoid", "hardswish", "mish"]
+
+from crossgrad.engine.numeric import torch_cnn as _torch_cnn  # noqa: E402 (max_pool2d_with_indices, ...)
+
+globals().update({_name: getattr(_torch_cnn, _name) for _name in _torch_cnn.FUNCTIONAL})
+__all__ += list(_torch_cnn.FUNCTIONAL)
