@@ -198,7 +198,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     from .creation import _engine
 
     shape = (*input.shape[:2], *([1] * (input.dim() - 2)))  # torch's feature noise: one draw per channel
-    return input * Tensor._make(torch_dists.dropout_mask(_engine(None), shape, p, input._data.dtype.type))
+    mask = Tensor._make(torch_dists.dropout_mask(_engine(None), shape, p, input._data.dtype.type))
+    return input.mul_(mask) if inplace else input * mask
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:

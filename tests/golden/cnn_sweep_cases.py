@@ -511,8 +511,60 @@ def _models() -> dict[str, str]:
     return CASES
 
 
+def _round2() -> dict[str, str]:
+    def p(xs, call, dt="torch.float64", extra=""):
+        return f"x = torch.randn({xs}, dtype={dt}).requires_grad_()\ny = {call}" + G + f"out = (y, x.grad, type(y.grad_fn).__name__{extra})"
+    CASES = {
+     "pixel_shuffle 5d": p("2,2,8,3,2", "F.pixel_shuffle(x, 2)"),
+     "gn 5d": p("2,4,2,3,3", "F.group_norm(x, 2)"),
+     "gn 3d module": "m = nn.GroupNorm(2, 4).double()\n" + p("3,4,5", "m(x)", extra=", m.weight.grad"),
+     "in1d": "m = nn.InstanceNorm1d(3, affine=True).double()\n" + p("2,3,6", "m(x)", extra=", m.weight.grad"),
+     "in1d unbatched": "m = nn.InstanceNorm1d(3)\n" + p("3,6", "m(x)"),
+     "F.bn momentum None train": "rm = torch.zeros(2, dtype=torch.float64)\nrv = torch.ones(2, dtype=torch.float64)\n" + p("3,2,2", "F.batch_norm(x, rm, rv, training=True, momentum=None)", extra=", rm, rv"),
+     "interp no recompute": p("1,2,3,5", "F.interpolate(x, scale_factor=1.7, mode='bilinear', align_corners=False, recompute_scale_factor=False)"),
+     "interp nearest down": p("1,2,7,9", "F.interpolate(x, scale_factor=0.5)"),
+     "interp bilinear down scale": p("1,2,7,9", "F.interpolate(x, scale_factor=0.3, mode='bilinear')"),
+     "interp nearest 1d size": p("1,2,7", "F.interpolate(x, size=(3,))"),
+     "shared conv twice": "c = nn.Conv2d(2, 2, 3, padding=1).double()\n" + p("2,2,5,5", "c(c(x)) + c(x)", extra=", c.weight.grad, c.bias.grad"),
+     "backward twice accumulate": "c = nn.Conv2d(2, 2, 3).double()\nx = torch.randn(2, 2, 5, 5, dtype=torch.float64, requires_grad=True)\ny = c(x)\ny.sum().backward(retain_graph=True)\n(y * y).sum().backward()\nout = (x.grad, c.weight.grad, c.bias.grad)",
+     "autograd.grad saliency": "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.AdaptiveMaxPool2d(1), nn.Flatten()).double()\nx = torch.randn(2, 1, 6, 6, dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(net(x)[:, 1].sum(), x)\nout = (g, net[1].running_mean)",
+     "grad penalty": "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh(), nn.Conv2d(2, 1, 2), nn.Flatten(), nn.Linear(9, 1)).double()\nx = torch.randn(2, 1, 6, 6, dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(net(x).sum(), x, create_graph=True)\npen = ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()\npen.backward()\nout = (pen, net[0].weight.grad, net[2].weight.grad, net[4].weight.grad)",
+     "grad penalty pool bn": "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Softplus(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(8, 1)).double()\nx = torch.randn(3, 1, 6, 6, dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(net(x).sum(), x, create_graph=True)\npen = (g ** 2).sum()\npen.backward()\nout = (pen, net[0].weight.grad, net[1].weight.grad, net[5].weight.grad)",
+     "zero_grad set_to_none": "c = nn.Conv2d(1, 1, 2)\nc(torch.randn(1, 1, 3, 3)).sum().backward()\nc.zero_grad(set_to_none=True)\nout = (c.weight.grad is None, c.bias.grad is None)",
+     "eval pass between steps": "m = nn.BatchNorm2d(2)\nm(torch.randn(4, 2, 2, 2))\nm.eval()\nwith torch.no_grad():\n    m(torch.randn(4, 2, 2, 2) + 5)\nm.train()\nm(torch.randn(4, 2, 2, 2) * 2)\nout = (m.running_mean, m.running_var, m.num_batches_tracked)",
+     "load sd no nbt": "m = nn.BatchNorm2d(2)\nsd = dict(m.state_dict())\nsd.pop('num_batches_tracked')\nr = m.load_state_dict(sd, strict=False)\nout = (list(r.missing_keys), list(r.unexpected_keys), m.num_batches_tracked)",
+     "load sd into notrack": "m = nn.BatchNorm2d(2, track_running_stats=False)\nout = m.load_state_dict(nn.BatchNorm2d(2).state_dict())",
+     "load sd strict missing": "m = nn.Conv2d(1, 2, 2)\nout = m.load_state_dict({'weight': torch.ones(2, 1, 2, 2)})",
+     "load sd shape mismatch": "m = nn.Conv2d(1, 2, 2)\nout = m.load_state_dict({'weight': torch.ones(2, 1, 3, 3), 'bias': torch.ones(2)})",
+     "deepcopy cnn": "import copy\nm = nn.Sequential(nn.Conv2d(1, 2, 2), nn.BatchNorm2d(2))\nm(torch.randn(2, 1, 3, 3))\nm2 = copy.deepcopy(m)\nm2(torch.randn(2, 1, 3, 3))\nout = (m[1].running_mean, m2[1].running_mean, m2[0].weight)",
+     "to double keeps nbt": "m = nn.BatchNorm2d(2).to(torch.float64)\nout = (m.num_batches_tracked.dtype, m.running_mean.dtype, m.weight.dtype)",
+     "conv stride 1-tuple": p("1,1,6,6", "F.conv2d(x, torch.ones(1, 1, 2, 2, dtype=torch.float64), stride=(2,), padding=(1,), dilation=(2,))"),
+     "Conv2d padding 1-tuple": "m = nn.Conv2d(1, 1, 2, padding=(1,))\nout = m.padding",
+     "check list params": "m = nn.Conv2d(2, 4, 3, groups=2, bias=False)\nout = [(n, tuple(q.shape), q.requires_grad) for n, q in m.named_parameters()]",
+     "conv no bias grad None": "c = nn.Conv2d(2, 2, 3, bias=False)\nc(torch.randn(1, 2, 3, 3)).sum().backward()\nout = (c.bias, c.weight.grad.shape)",
+     "ConvT1d output_size": "m = nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1)\nx = torch.randn(1, 2, 4)\nout = (m(x, output_size=[8]).shape, m(x, output_size=[7]).shape)",
+     "ConvT2d output_size bad": "m = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)\nout = m(torch.randn(1, 2, 4, 4), output_size=[10, 10])",
+     "ConvT1d device kw": "m = nn.ConvTranspose1d(2, 3, 3, device='cpu', dtype=torch.float64)\nout = m.weight.dtype",
+     "Conv1d device kw": "m = nn.Conv1d(2, 3, 3, device='cpu')\nout = m.weight.shape",
+     "MaxPool2d repr idx": "out = repr(nn.MaxPool2d(2, return_indices=True, dilation=2))",
+     "AdaptiveMaxPool2d repr": "out = (repr(nn.AdaptiveMaxPool2d(3)), repr(nn.AdaptiveAvgPool2d(None)), repr(nn.GroupNorm(2, 4)), repr(nn.InstanceNorm2d(3)), repr(nn.ConvTranspose2d(2, 2, 3, bias=False)), repr(nn.Conv1d(2, 2, 3, padding_mode='circular', padding=1)))",
+     "BN repr eps": "out = repr(nn.BatchNorm1d(4, eps=1e-3, momentum=0.01))",
+     "bn weight grad none eval frozen": "m = nn.BatchNorm2d(2).double().eval()\nx = torch.randn(3, 2, 2, 2, dtype=torch.float64, requires_grad=True)\nwith torch.no_grad():\n    z = m(x)\nout = (z.requires_grad, m.weight.grad)",
+     "bn momentum 0.1 float64 stats exact": "m = nn.BatchNorm2d(3).double()\nfor k in range(5):\n    m(torch.randn(6, 3, 4, 4, dtype=torch.float64) * (k + 1) + k)\nout = (m.running_mean, m.running_var)",
+     "bn mom none 10 steps f32": "m = nn.BatchNorm2d(3, momentum=None)\nfor k in range(10):\n    m(torch.randn(6, 3, 4, 4) * (k + 1) + k)\nout = (m.running_mean, m.running_var, m.num_batches_tracked)",
+     "bn 8 steps f32": "m = nn.BatchNorm1d(3)\nfor k in range(8):\n    m(torch.randn(16, 3) * (k + 1) + k)\nout = (m.running_mean, m.running_var)",
+     "images 0-255 bn f32": "m = nn.BatchNorm2d(3)\nx = (torch.rand(4, 3, 8, 8) * 255).requires_grad_()\ny = m(x)" + G + "out = (y, x.grad, m.running_mean, m.running_var)",
+     "max_pool + indices unpool style": p("1,1,4,4", "F.max_pool2d(x, 2, return_indices=True)[0]", extra=", F.max_pool2d(x, 2, return_indices=True)[1].dtype"),
+     "F.adaptive_avg_pool2d int list": p("1,1,5,5", "F.adaptive_avg_pool2d(x, [2, 3])"),
+     "dropout2d inplace": "x = torch.randn(4, 6, 3, 3)\ny = F.dropout2d(x, 0.5, True, True)\nout = (y, x)",
+     "Dropout2d inplace module": "x = torch.randn(4, 6, 3, 3)\nm = nn.Dropout2d(0.5, inplace=True)\ny = m(x)\nout = (y, x, repr(m))",
+     "dropout2d 5d": "out = F.dropout2d(torch.randn(2, 3, 2, 2, 2), 0.5)",
+    }
+    return CASES
+
+
 CASES: dict[str, str] = {}
-for _group in (_conv, _pool, _norm, _resample, _modules, _more, _models):
+for _group in (_conv, _pool, _norm, _resample, _modules, _more, _models, _round2):
     CASES.update(_group())
 
 FIXED = [  # wrong (or refused) in crossgrad before this sweep
@@ -523,4 +575,5 @@ FIXED = [  # wrong (or refused) in crossgrad before this sweep
     "torch.conv2d", "torch.conv2d same", "torch.conv1d", "torch.conv_transpose2d", "torch.max_pool2d",
     "torch.avg_pool1d", "torch.adaptive_avg_pool1d", "torch.batch_norm", "torch.group_norm",
     "torch.instance_norm", "torch.pixel_shuffle", "torch.pixel_unshuffle", "torch.constant_pad_nd",
+    "load sd no nbt", "dropout2d inplace", "Dropout2d inplace module",
 ]

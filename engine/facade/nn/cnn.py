@@ -127,6 +127,7 @@ class _BatchNorm(Module):
     state_dict, after the parameters, as torch lists them)."""
 
     _ranks: tuple[int, ...] = (4,)
+    _optional_state = ("num_batches_tracked",)  # a checkpoint without it loads, keeping the count (torch's)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype: Any = None) -> None:
@@ -181,10 +182,10 @@ class Dropout2d(Module):
         super().__init__()
         if p < 0 or p > 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Upsample(Module):
