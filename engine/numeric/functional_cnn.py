@@ -180,12 +180,12 @@ def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var
     count = x.size // x.shape[1]
     stats = bn_kernels.take_stats(x)  # the op's own batch mean and variance, when it just ran on x
     mean, var = stats if stats is not None else (x.mean(axis=axes), x.var(axis=axes))
-    with no_grad():
+    with no_grad():  # in float64, rounded once (torch's kernel updates in its accumulation type)
         if running_mean is not None:
-            running_mean._data[...] = (1 - factor) * running_mean._data + factor * mean
+            running_mean._data[...] = (1 - factor) * running_mean._data.astype(np.float64) + factor * mean
         if running_var is not None:
-            unbiased = var * count / max(count - 1, 1)
-            running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
+            unbiased = np.asarray(var, np.float64) * count / max(count - 1, 1)
+            running_var._data[...] = (1 - factor) * running_var._data.astype(np.float64) + factor * unbiased
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -232,6 +232,9 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
         size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
             scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    if any(int(v) <= 0 for v in _tup(size, nd)) and input.dim() == nd + 2:
+        raise ShapeError("interpolate", f"Input and output sizes should be greater than 0, but got input "
+                                        f"{list(input.shape[2:])} output {list(_tup(size, nd))}")
     if antialias and (mode not in ("bilinear", "bicubic") or input.dim() != 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          "requires a 4-D tensor as input")

@@ -34,7 +34,7 @@ def _pad_vjp(g: Arr, saved: Any, node: Any) -> tuple:
 
 def _nearest_maps(shape: tuple, at: dict) -> list[np.ndarray]:
     scales = (at["scale_h"], at["scale_w"])
-    return [nearest_index(shape[2 + d], at["size"][d], scales[d]) for d in range(2)]
+    return [nearest_index(shape[2 + d], at["size"][d], scales[d], not at.get("one_dim")) for d in range(2)]
 
 
 def interp_matrix(size_in: int, size_out: int, given: float, align_corners: bool) -> Arr:

@@ -563,8 +563,59 @@ def _round2() -> dict[str, str]:
     return CASES
 
 
+_SE = """
+class SE(nn.Module):
+    def __init__(self, c, r=2):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, c // r, 1)
+        self.fc2 = nn.Conv2d(c // r, c, 1)
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
+        return x * s
+"""
+_R3 = {
+ "se block": _SE + "m = SE(4).double()\nx = torch.randn(2, 4, 5, 5, dtype=torch.float64, requires_grad=True)\ny = m(x)" + G + "out = (y, x.grad, m.fc1.weight.grad, m.fc2.bias.grad)",
+ "view size": "c = nn.Conv2d(2, 3, 3).double()\nx = torch.randn(2, 2, 5, 5, dtype=torch.float64, requires_grad=True)\nh = c(x)\ny = h.view(h.size(0), -1)" + G + "out = (y, x.grad, type(y.grad_fn).__name__)",
+ "amax global": "x = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)\ny = x.amax(dim=(2, 3))" + G + "out = (y, x.grad)",
+ "channels last permute": "c = nn.Conv2d(3, 4, 1).double()\nx = torch.randn(2, 5, 5, 3, dtype=torch.float64, requires_grad=True)\ny = c(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)" + G + "out = (y, x.grad, c.weight.grad)",
+ "chunk channels glu": "c = nn.Conv2d(2, 6, 3, padding=1).double()\nx = torch.randn(2, 2, 4, 4, dtype=torch.float64, requires_grad=True)\na, b = c(x).chunk(2, dim=1)\ny = a * torch.sigmoid(b)" + G + "out = (y, x.grad, c.weight.grad)",
+ "accuracy": "logits = torch.randn(8, 10)\nt = torch.randint(0, 10, (8,))\nout = ((logits.argmax(1) == t).float().mean(), (logits.argmax(dim=1) == t).sum().item())",
+ "unet skip cat": "d = nn.Conv2d(2, 4, 3, stride=2, padding=1).double()\nu = nn.ConvTranspose2d(4, 2, 2, stride=2).double()\nx = torch.randn(1, 2, 6, 6, dtype=torch.float64, requires_grad=True)\ny = torch.cat([x, u(F.relu(d(x)))], dim=1)" + G + "out = (y, x.grad, d.weight.grad, u.weight.grad)",
+ "mobilenet block": "b = nn.Sequential(nn.Conv2d(4, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True), nn.Conv2d(8, 8, 3, 2, 1, groups=8, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True), nn.Conv2d(8, 4, 1, bias=False), nn.BatchNorm2d(4)).double()\nx = torch.randn(2, 4, 7, 7, dtype=torch.float64, requires_grad=True)\ny = b(x)" + G + "out = (y, x.grad, [q.grad for q in b.parameters()], b[1].running_var)",
+ "hardswish silu conv": "c = nn.Conv2d(2, 2, 3).double()\nx = torch.randn(2, 2, 5, 5, dtype=torch.float64, requires_grad=True)\ny = F.hardswish(c(x)) + F.silu(c(x)) + F.gelu(c(x))" + G + "out = (y, x.grad)",
+ "vgg classifier": "f = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(True), nn.MaxPool2d(kernel_size=2, stride=2), nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(), nn.Dropout(), nn.Linear(16, 5)).double()\nx = torch.randn(2, 3, 8, 8, dtype=torch.float64, requires_grad=True)\ny = f(x)" + G + "out = (y, x.grad, f[0].weight.grad)",
+ "max over channels": "x = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)\nv, i = x.max(dim=1, keepdim=True)\ny = torch.cat([v, x.mean(1, keepdim=True)], 1)" + G + "out = (y, x.grad, i)",
+ "interp align none bilinear module f32": "m = nn.Upsample(scale_factor=2, mode='bilinear')\nx = torch.randn(1, 2, 3, 3, requires_grad=True)\ny = m(x)" + G + "out = (y, x.grad)",
+ "clip grad on cnn": "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 2))\nF.cross_entropy(net(torch.randn(2, 1, 4, 4)), torch.tensor([0, 1])).backward()\nn = nn.utils.clip_grad_norm_(net.parameters(), 0.1)\nout = (n, [q.grad for q in net.parameters()])",
+ "param count": "net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv2d(8, 4, 3, groups=4, bias=False))\nout = (sum(q.numel() for q in net.parameters()), sum(q.numel() for q in net.parameters() if q.requires_grad), sum(b.numel() for b in net.buffers()))",
+ "children modules names": "net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())\nout = ([n for n, _ in net.named_modules()], [type(m).__name__ for m in net.children()], [type(m).__name__ for m in net.modules()])",
+ "freeze bn by eval in train": "net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))\nnet.train()\nfor m in net.modules():\n    if isinstance(m, nn.BatchNorm2d):\n        m.eval()\nnet(torch.randn(2, 1, 4, 4))\nout = (net[1].running_mean, net[1].num_batches_tracked, net.training, net[1].training)",
+ "sgd step conv weight decay": "c = nn.Conv2d(1, 2, 2)\nopt = torch.optim.SGD([{'params': [c.weight], 'weight_decay': 0.1}, {'params': [c.bias]}], lr=0.1, momentum=0.9)\nfor _ in range(3):\n    opt.zero_grad()\n    c(torch.ones(1, 1, 3, 3)).pow(2).sum().backward()\n    opt.step()\nout = (c.weight, c.bias)",
+}
+def _round3() -> dict[str, str]:
+    """torch's resampling shortcuts, empty outputs, float32 batch statistics, common CNN blocks."""
+    def p(xs: str, call: str, dt: str = "torch.float64", extra: str = "") -> str:
+        return f"x = torch.randn({xs}, dtype={dt}).requires_grad_()\ny = {call}" + G + f"out = (y, x.grad, type(y.grad_fn).__name__{extra})"
+    cases = {
+        "interp nearest kept size": p("2,2,5,5", "F.interpolate(x, scale_factor=1.19)"),
+        "interp nearest doubled size": p("2,2,5,5", "F.interpolate(x, scale_factor=2.1)", "torch.float32"),
+        "interp nearest kept one dim": p("2,2,2,5", "F.interpolate(x, scale_factor=(1.6, 1.19))"),
+        "interp bilinear kept one dim": p("2,2,5,5", "F.interpolate(x, scale_factor=(0.9, 1.19), mode='bilinear')"),
+        "interp linear kept size": p("2,2,5", "F.interpolate(x, scale_factor=1.19, mode='linear')", "torch.float32"),
+        "upsample module kept size": "m = nn.Upsample(scale_factor=1.1, mode='bilinear')\n" + p("1,2,4,6", "m(x)"),
+        "interp nearest 1d kept size forward": "x = torch.randn(2, 2, 5)\nout = (F.interpolate(x, scale_factor=1.19), F.interpolate(x, scale_factor=2.06))",
+        "interp zero size nearest-exact": p("2,2,1,7", "F.interpolate(x, scale_factor=(0.97, 1.06), mode='nearest-exact')"),
+        "interp zero size bicubic": p("2,2,1,5", "F.interpolate(x, scale_factor=(0.81, 0.8), mode='bicubic', align_corners=True)"),
+        "interp zero size 1d": p("2,2,1", "F.interpolate(x, scale_factor=0.78, mode='nearest-exact')"),
+        "bn f32 offset stats and grads": "m = nn.BatchNorm2d(2)\nx = (torch.randn(8, 2, 3, 3) * 0.1 + 1000.0).requires_grad_()\ny = m(x)" + G + "out = (x.grad, m.running_mean, m.running_var)",
+    }
+    cases.update(_R3)
+    return cases
+
+
 CASES: dict[str, str] = {}
-for _group in (_conv, _pool, _norm, _resample, _modules, _more, _models, _round2):
+for _group in (_conv, _pool, _norm, _resample, _modules, _more, _models, _round2, _round3):
     CASES.update(_group())
 
 FIXED = [  # wrong (or refused) in crossgrad before this sweep
@@ -576,4 +627,7 @@ FIXED = [  # wrong (or refused) in crossgrad before this sweep
     "torch.avg_pool1d", "torch.adaptive_avg_pool1d", "torch.batch_norm", "torch.group_norm",
     "torch.instance_norm", "torch.pixel_shuffle", "torch.pixel_unshuffle", "torch.constant_pad_nd",
     "load sd no nbt", "dropout2d inplace", "Dropout2d inplace module",
+    "interp nearest kept size", "interp nearest doubled size", "interp nearest kept one dim",
+    "interp bilinear kept one dim", "interp linear kept size", "upsample module kept size", "interp zero size nearest-exact",
+    "interp zero size bicubic", "interp zero size 1d", "bn f32 offset stats and grads",
 ]
