@@ -608,6 +608,8 @@ def _round3() -> dict[str, str]:
         "interp zero size nearest-exact": p("2,2,1,7", "F.interpolate(x, scale_factor=(0.97, 1.06), mode='nearest-exact')"),
         "interp zero size bicubic": p("2,2,1,5", "F.interpolate(x, scale_factor=(0.81, 0.8), mode='bicubic', align_corners=True)"),
         "interp zero size 1d": p("2,2,1", "F.interpolate(x, scale_factor=0.78, mode='nearest-exact')"),
+        "pad crops a dim away": p("2,2,2,5", "F.pad(x, (-1, 0, -1, -1), value=0.5)"),
+        "pad of an empty dim": "out = (F.pad(torch.zeros(2, 0, 3), (1, 2), value=3.0), F.pad(torch.zeros(0, 3), (1, 1)))",
         "bn f32 offset stats and grads": "m = nn.BatchNorm2d(2)\nx = (torch.randn(8, 2, 3, 3) * 0.1 + 1000.0).requires_grad_()\ny = m(x)" + G + "out = (x.grad, m.running_mean, m.running_var)",
     }
     cases.update(_R3)
@@ -629,5 +631,5 @@ FIXED = [  # wrong (or refused) in crossgrad before this sweep
     "load sd no nbt", "dropout2d inplace", "Dropout2d inplace module",
     "interp nearest kept size", "interp nearest doubled size", "interp nearest kept one dim",
     "interp bilinear kept one dim", "interp linear kept size", "upsample module kept size", "interp zero size nearest-exact",
-    "interp zero size bicubic", "interp zero size 1d", "bn f32 offset stats and grads",
+    "interp zero size bicubic", "interp zero size 1d", "bn f32 offset stats and grads", "pad crops a dim away",
 ]
