@@ -99,7 +99,7 @@ def as_2d(shape: Sequence[int], at: dict) -> tuple[tuple[int, ...], dict]:
     if len(shape) != 3:
         return tuple(shape), at
     mode = "nearest" if at["mode"] == "nearest" else "bilinear"
-    return (*shape[:2], 1, shape[2]), {**at, "size": (1, *at["size"]), "mode": mode, "scale_h": 0.0}
+    return (*shape[:2], 1, shape[2]), {**at, "size": (1, *at["size"]), "mode": mode, "scale_h": 0.0, "one_dim": True}
 
 
 def _interp_name(shapes: Sequence[Any], at: Any) -> str:
@@ -115,15 +115,23 @@ def _scale(size_in: int, size_out: int, given: float, align_corners: bool) -> fl
     return 1.0 / given if given > 0 else size_in / size_out
 
 
-def nearest_index(size_in: int, size_out: int, given: float) -> np.ndarray:
-    """src = min(floor(dst * scale), in - 1), torch's 'nearest'."""
+def nearest_index(size_in: int, size_out: int, given: float, shortcuts: bool = True) -> np.ndarray:
+    """src = min(floor(dst * scale), in - 1), torch's 'nearest'; with ``shortcuts`` (torch's 2-D
+    kernel, its nearest_idx, not the 1-D one) a kept size copies and a doubled one halves the index
+    whatever scale_factor was given."""
+    if shortcuts and size_out in (size_in, 2 * size_in):
+        return np.arange(size_out, dtype=np.int64) >> (size_out != size_in)
     scale = _scale(size_in, size_out, given, False)
     return np.minimum(np.floor(np.arange(size_out, dtype=np.float32) * np.float32(scale)).astype(np.int64), size_in - 1)
 
 
 def linear_taps(size_in: int, size_out: int, given: float, align_corners: bool
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i0, i1, lambda) per output position: out = (1 - lambda) x[i0] + lambda x[i1], torch's bilinear."""
+    """(i0, i1, lambda) per output position: out = (1 - lambda) x[i0] + lambda x[i1], torch's bilinear
+    (a kept size is a copy whatever scale_factor was given, as torch's linear kernels)."""
+    if size_out == size_in:
+        index = np.arange(size_out, dtype=np.int64)
+        return index, np.minimum(index + 1, size_in - 1), np.zeros(size_out)
     scale = _scale(size_in, size_out, given, align_corners)
     dst = np.arange(size_out, dtype=np.float64)
     src = dst * scale if align_corners else np.maximum((dst + 0.5) * scale - 0.5, 0.0)

@@ -115,7 +115,8 @@ def test_batch_norm_backward_without_the_mean_and_variance_terms_is_caught_at_th
 
 
 BAD = [
-    (lambda: F.conv2d(crossgrad.zeros(2, 5, 5), crossgrad.zeros(3, 2, 3, 3)), "expected a 4-D input", "[2, 5, 5]"),
+    (lambda: F.conv2d(crossgrad.zeros(5, 5), crossgrad.zeros(3, 2, 3, 3)), "Expected 3D (unbatched) or 4D (batched)",
+     "[5, 5]"),  # torch takes a 3-D input as one unbatched sample (tests/test_cnn_sweep.py)
     (lambda: F.conv2d(crossgrad.zeros(1, 2, 4, 4), crossgrad.zeros(3, 2, 5, 5)), "larger than the padded input",
      "[3, 2, 5, 5]"),
     (lambda: F.conv2d(crossgrad.zeros(1, 3, 4, 4), crossgrad.zeros(2, 1, 3, 3), groups=2), "groups=2 must divide",
@@ -126,7 +127,14 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("call_", "reason", "shape"), BAD, ids=["3-D", "kernel", "groups", "zero-size", "pool"])
+def test_a_3d_input_to_the_conv2d_op_is_refused_over_the_wire():
+    """The catalogue's conv2d takes (N, C, H, W) only: the facade unsqueezes an unbatched sample, a
+    graph sent as such is refused by its declared shapes, naming the node and the shape."""
+    with pytest.raises(GraphError, match=r"expected a 4-D input.*\[2, 5, 5\]"):
+        _request("conv2d", [(2, 5, 5), (3, 2, 3, 3)], {})
+
+
+@pytest.mark.parametrize(("call_", "reason", "shape"), BAD, ids=["2-D", "kernel", "groups", "zero-size", "pool"])
 def test_bad_shapes_are_typed_errors_naming_op_and_shapes(call_, reason, shape):
     with pytest.raises(ShapeError) as err:
         call_()

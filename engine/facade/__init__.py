@@ -223,3 +223,8 @@ _inplace_forms.install_modules(nn)
 from crossgrad.engine.numeric import setitem_graph as _setitem_graph  # noqa: E402 (x[i] = v inside a graph)
 
 _setitem_graph.install()
+
+from crossgrad.engine.numeric import torch_cnn as _torch_cnn  # noqa: E402 (torch.conv2d, torch.max_pool2d, ...)
+
+globals().update({_name: getattr(_torch_cnn, _name) for _name in _torch_cnn.FUNCTIONS})
+__all__ += list(_torch_cnn.FUNCTIONS)

@@ -22,7 +22,16 @@ _SAME_VAR = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def batch_stats(x: Arr, axes: tuple[int, ...], view: tuple[int, ...]) -> tuple[Arr, Arr]:
-    """(x - mean, biased var) over axes; remembered for :func:`take_stats` of the same x."""
+    """(x - mean, biased var) over axes; remembered for :func:`take_stats` of the same x.
+    float32 as torch's CPU kernel: both sums accumulated in float64, the mean and the sum of
+    squares rounded to float32, the variance left in float64 (invstd is rounded once)."""
+    if x.dtype == np.float32:
+        mean = x.mean(axis=axes, dtype=np.float64).astype(np.float32)
+        centered = x - mean.reshape(view)
+        count = x.size // x.shape[1] if x.ndim > 1 else x.size
+        var = (centered * centered).sum(axis=axes, dtype=np.float64).astype(np.float32) / np.float64(count)
+        _LAST.stats = (weakref.ref(x), mean, var)
+        return centered, var
     mean = x.mean(axis=axes)
     centered = x - mean.reshape(view)
     square = centered * centered

@@ -73,30 +73,33 @@ def _conv(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, 
     return _run(op, (input, weight, bias), {"stride": s, "padding": pad, "dilation": d, "groups": int(groups)})
 
 
-def _unbatched_1d(op: str, input: Tensor, run: Any) -> Tensor:
-    """torch's 1-D convolutions take an unbatched (C, L) input as one sample: unsqueezed, run,
+def _unbatched(op: str, nd: int, input: Tensor, run: Any) -> Tensor:
+    """torch's convolutions take an unbatched (C, *spatial) input as one sample: unsqueezed, run,
     squeezed (so the result's grad_fn is SqueezeBackward1, as torch's)."""
-    if input.dim() == 2:
+    if input.dim() == nd + 1:
         return run(input.unsqueeze(0)).squeeze(0)
-    if input.dim() != 3:
-        raise ShapeError(op, f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
-                             f"{list(input.shape)}")
+    if input.dim() != nd + 2:
+        raise ShapeError(op, f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {op}, but got input "
+                             f"of size: {list(input.shape)}")
     return run(input)
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _unbatched_1d("conv1d", input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
+    return _unbatched("conv1d", 1, input, lambda x: _conv("conv1d", 1, x, weight, bias, stride, padding, dilation,
                                                            groups))
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    return _unbatched("conv2d", 2, input, lambda x: _conv("conv2d", 2, x, weight, bias, stride, padding, dilation,
+                                                           groups))
 
 
 def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
             padding: IntOrTuple, output_padding: IntOrTuple, groups: int, dilation: IntOrTuple) -> Tensor:
+    if isinstance(padding, str):  # only the forward convolutions take 'same' / 'valid'
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
     attrs = {"stride": _conv_tup(stride, nd), "padding": _conv_tup(padding, nd),
              "output_padding": _conv_tup(output_padding, nd), "dilation": _conv_tup(dilation, nd),
              "groups": int(groups)}
@@ -106,14 +109,15 @@ def _conv_t(op: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _unbatched_1d("conv_transpose1d", input, lambda x: _conv_t(
+    return _unbatched("conv_transpose1d", 1, input, lambda x: _conv_t(
         "conv_transpose1d", 1, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
                      padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                      dilation: IntOrTuple = 1) -> Tensor:
-    return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _unbatched("conv_transpose2d", 2, input, lambda x: _conv_t(
+        "conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding, groups, dilation))
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
@@ -176,12 +180,12 @@ def update_running_stats(input: Tensor, running_mean: Tensor | None, running_var
     count = x.size // x.shape[1]
     stats = bn_kernels.take_stats(x)  # the op's own batch mean and variance, when it just ran on x
     mean, var = stats if stats is not None else (x.mean(axis=axes), x.var(axis=axes))
-    with no_grad():
+    with no_grad():  # in float64, rounded once (torch's kernel updates in its accumulation type)
         if running_mean is not None:
-            running_mean._data[...] = (1 - factor) * running_mean._data + factor * mean
+            running_mean._data[...] = (1 - factor) * running_mean._data.astype(np.float64) + factor * mean
         if running_var is not None:
-            unbiased = var * count / max(count - 1, 1)
-            running_var._data[...] = (1 - factor) * running_var._data + factor * unbiased
+            unbiased = np.asarray(var, np.float64) * count / max(count - 1, 1)
+            running_var._data[...] = (1 - factor) * running_var._data.astype(np.float64) + factor * unbiased
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -194,7 +198,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     from .creation import _engine
 
     shape = (*input.shape[:2], *([1] * (input.dim() - 2)))  # torch's feature noise: one draw per channel
-    return input * Tensor._make(torch_dists.dropout_mask(_engine(None), shape, p, input._data.dtype.type))
+    mask = Tensor._make(torch_dists.dropout_mask(_engine(None), shape, p, input._data.dtype.type))
+    return input.mul_(mask) if inplace else input * mask
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
@@ -227,6 +232,9 @@ def interpolate(input: Tensor, size: IntOrTuple | None = None, scale_factor: flo
         size = tuple(int(np.floor(input.shape[2 + d] * factors[d])) for d in range(min(nd, input.dim() - 2)))
         if not recompute_scale_factor:
             scales = (float(factors[0]), float(factors[-1])) if nd == 2 else (0.0, float(factors[0]))
+    if any(int(v) <= 0 for v in _tup(size, nd)) and input.dim() == nd + 2:
+        raise ShapeError("interpolate", f"Input and output sizes should be greater than 0, but got input "
+                                        f"{list(input.shape[2:])} output {list(_tup(size, nd))}")
     if antialias and (mode not in ("bilinear", "bicubic") or input.dim() != 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
                          "requires a 4-D tensor as input")

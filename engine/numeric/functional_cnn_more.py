@@ -39,5 +39,6 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                            "spatial dimension, a channel dimension, and an optional batch dimension "
                            "(i.e. 2D or 3D inputs).")
     if input.dim() == 2:
-        return functional_cnn.dropout2d(input.unsqueeze(0), p, training).squeeze(0)
-    return functional_cnn.dropout2d(input, p, training)
+        out = functional_cnn.dropout2d(input.unsqueeze(0), p, training).squeeze(0)
+        return input.copy_(out) if inplace and out is not input else out
+    return functional_cnn.dropout2d(input, p, training, inplace)

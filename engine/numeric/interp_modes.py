@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .tensor import Tensor
+from .tensor_math import _renamed
 
 A = -0.75  # torch's cubic convolution coefficient
 
@@ -73,7 +74,8 @@ def resample(input: Tensor, size: Sequence[int], scales: Sequence[float], mode: 
             out = _nearest_exact(out, dim, int(size[d]), float(scales[d]))
         else:
             out = _bicubic(out, dim, int(size[d]), float(scales[d]), align_corners)
-    return out
+    name = f"UpsampleNearestExact{nd}DBackward0" if mode == "nearest-exact" else "UpsampleBicubic2DBackward0"
+    return _renamed(out, name) if out is not input else out  # torch's one node's name
 
 
 def _aa_filter(mode: str, s: np.ndarray) -> np.ndarray:
@@ -114,7 +116,7 @@ def antialiased(input: Tensor, size: Sequence[int], scales: Sequence[float], mod
         w = _aa_matrix(mode, out.shape[dim], int(size[d]), float(scales[d]), align_corners)
         moved = out.transpose(dim, -1)
         out = (moved @ Tensor._make(w.T.astype(input._data.dtype))).transpose(dim, -1)
-    return out
+    return _renamed(out, f"Upsample{mode.capitalize()}2DAaBackward0")
 
 
 def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:

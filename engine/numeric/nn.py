@@ -181,7 +181,9 @@ class Module:
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy tensors or numpy arrays into the parameters and buffers, in place, with torch's errors."""
         own = self.state_dict()
-        missing = [k for k in own if k not in state_dict]
+        optional = {f"{name}.{key}" if name else key for name, m in self.named_modules()
+                    for key in getattr(m, "_optional_state", ())}  # kept as they are when absent (torch's v1 loading)
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         errors = [f"size mismatch for {k}: copying a param with shape {list(np.shape(state_dict[k]))}"
                   f" from checkpoint, the shape in current model is {list(p.shape)}."

@@ -22,6 +22,8 @@ def _pad(xs: tuple, at: dict) -> tuple[Arr, Any]:
     x = xs[0]
     if at["mode"] == "constant":
         index = pad_index(x.shape, at)
+        if x.size == 0:  # an empty input (e.g. the VJP of a pad that cropped a dim away): only the constant
+            return np.full(index.shape, at["value"], x.dtype), None
         out = np.where(index >= 0, x.reshape(-1)[np.maximum(index, 0)], np.asarray(at["value"], x.dtype))
         return out.astype(x.dtype, copy=False), None
     pairs = pad_pairs("pad", x.shape, at["pad"])
@@ -34,7 +36,7 @@ def _pad_vjp(g: Arr, saved: Any, node: Any) -> tuple:
 
 def _nearest_maps(shape: tuple, at: dict) -> list[np.ndarray]:
     scales = (at["scale_h"], at["scale_w"])
-    return [nearest_index(shape[2 + d], at["size"][d], scales[d]) for d in range(2)]
+    return [nearest_index(shape[2 + d], at["size"][d], scales[d], not at.get("one_dim")) for d in range(2)]
 
 
 def interp_matrix(size_in: int, size_out: int, given: float, align_corners: bool) -> Arr:

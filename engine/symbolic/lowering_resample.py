@@ -52,7 +52,7 @@ def lower_interpolate(shapes: Shapes, at: dict) -> list[Stage]:
     x, at = as_2d(tuple(shapes[0]), at)
     scales = (at["scale_h"], at["scale_w"])
     if at["mode"] == "nearest":
-        ih, iw = (nearest_index(x[2 + d], at["size"][d], scales[d]) for d in range(2))
+        ih, iw = (nearest_index(x[2 + d], at["size"][d], scales[d], not at.get("one_dim")) for d in range(2))
         return [gather_only(grid(x)[:, :, ih[:, None], iw[None, :]], 0)]
     taps = [linear_taps(x[2 + d], at["size"][d], scales[d], at["align_corners"]) for d in range(2)]
     first, mid = _lerp_stage(x, 2, taps[0], 0)

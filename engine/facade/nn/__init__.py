@@ -103,3 +103,6 @@ __all__ += ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer
 from crossgrad.engine.numeric.functional_everyday import Hardsigmoid, Hardswish, Mish  # noqa: E402
 
 __all__ += ["Hardsigmoid", "Hardswish", "Mish"]
+from crossgrad.nn import modules  # noqa: E402 (torch.nn.modules.conv._ConvNd, ...: after every class above)
+
+__all__ += ["modules"]

@@ -41,9 +41,18 @@ class _ConvNd(Module):
         self.dilation, self.output_padding = _tup(dilation, nd), _tup(output_padding, nd)
         shape = ((in_channels, out_channels // groups) if self._transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
+        self.transposed = self._transposed
         self.weight = Parameter(_kaiming_uniform(shape, dtype))
         fan_in = shape[1] * math.prod(self.kernel_size)
         self.bias = Parameter(_bias_uniform(out_channels, fan_in, dtype)) if bias else None
+
+    def reset_parameters(self) -> None:
+        """torch's: the weight kaiming_uniform_(a=sqrt(5)), then the bias U(+-1/sqrt(fan_in)), in place."""
+        shape = tuple(self.weight.shape)
+        self.weight._data[...] = _kaiming_uniform(shape, self.weight.dtype)._data
+        if self.bias is not None:
+            fan_in = shape[1] * math.prod(shape[2:])
+            self.bias._data[...] = _bias_uniform(self.out_channels, fan_in, self.bias.dtype)._data
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -118,6 +127,7 @@ class _BatchNorm(Module):
     state_dict, after the parameters, as torch lists them)."""
 
     _ranks: tuple[int, ...] = (4,)
+    _optional_state = ("num_batches_tracked",)  # a checkpoint without it loads, keeping the count (torch's)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype: Any = None) -> None:
@@ -172,20 +182,22 @@ class Dropout2d(Module):
         super().__init__()
         if p < 0 or p > 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Upsample(Module):
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
-                 align_corners: bool | None = None) -> None:
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
 
 
 class PixelShuffle(Module):

@@ -112,3 +112,8 @@ for _name in ("relu", "relu6", "leaky_relu", "elu", "hardtanh", "silu", "hardswi
 relu_, leaky_relu_, elu_, hardtanh_ = (_inplace.underscore(globals()[_n]) for _n in ("relu", "leaky_relu", "elu",
                                                                                        "hardtanh"))
 __all__ += ["elu_", "hardtanh_", "leaky_relu_", "relu_"]
+
+from crossgrad.engine.numeric import torch_cnn as _torch_cnn  # noqa: E402 (max_pool2d_with_indices, ...)
+
+globals().update({_name: getattr(_torch_cnn, _name) for _name in _torch_cnn.FUNCTIONAL})
+__all__ += list(_torch_cnn.FUNCTIONAL)

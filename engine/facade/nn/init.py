@@ -24,10 +24,14 @@ def calculate_gain(nonlinearity: str, param: Any = None) -> float:
 
 
 def _fans(tensor: Any) -> tuple[int, int]:
+    """(fan_in, fan_out) as torch.nn.init._calculate_fan_in_and_fan_out."""
     if tensor.dim() < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
     field = int(np.prod(tensor.shape[2:])) if tensor.dim() > 2 else 1
     return tensor.shape[1] * field, tensor.shape[0] * field
+
+
+_calculate_fan_in_and_fan_out = _fans  # the private name user code calls
 
 
 def _fill(tensor: Any, values: np.ndarray) -> Any:

@@ -111,7 +111,7 @@ class Dropout1d(Dropout2d):
     """Zero whole channels of (N, C, L) or (C, L) with probability p (scaling the rest by 1/(1-p))."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout1d(input, self.p, self.training)
+        return dropout1d(input, self.p, self.training, self.inplace)
 
 
 __all__ = ["CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ConvTranspose1d", "Dropout1d",
