@@ -20,7 +20,7 @@ import math
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from .bridge import convert
 from .build import _floating, leaf_value
 from .detached import moving_input
 from .freshness import Frozen, frozen
+from .numbering import torch_numbers, torch_words
 from .quick import judged
 from .repeats import merged, repeated, unique
 from .stale import forward_differs
@@ -130,6 +131,14 @@ def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
     graph, kept = merged(builder.graph(names, directions or None), captured.names[own:], tensors)
     return _Template(graph, captured.names[:own] + kept, directions, dict(builder.params), builder.value_dependent,
                      frozen=frozen(func, captured.graph))
+
+
+def nothing_to_check(inputs: list[Any], params: dict[str, torch.Tensor]) -> bool:
+    """No floating-point output: True as torch's gradcheck says, after its ValueError when no
+    input (nor parameter) requires grad (torch checks that first)."""
+    if not any(isinstance(t, torch.Tensor) and t.requires_grad for t in [*inputs, *params.values()]):
+        raise ValueError(NOTHING_REQUIRES_GRAD)
+    return True
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
@@ -259,9 +268,12 @@ def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None,
     return index, (float(a[index]), float(b[index]))
 
 
-def _message(findings: dict[str, _Finding], unit: str) -> str:
+def _message(findings: dict[str, _Finding], unit: str, torch_lines: Callable[[dict[str, str]], list[str]] | None = None
+             ) -> str:
     bad = {name: f for name, f in findings.items() if f.off}
     lines = [f"input {name!r} {f.about}: {f.off} of {f.total} {unit} off; {f.line}" for name, f in bad.items()]
+    if torch_lines is not None:  # torch's own numbering of the failing inputs (numbering.py)
+        lines += torch_lines({name: f.row for name, f in bad.items()})
     worst = max(bad.values(), key=lambda f: f.worst)
     return "PyTorch's gradient disagrees with crossgrad:\n  " + "\n  ".join(lines) + \
         f"\n\ncrossgrad's report along {worst.row}:\n{worst.report}"
@@ -315,7 +327,7 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     try:  # first: a capture may touch buffers torch's backward will read
         template, reused = _template(func, inputs, params, forget)
     except NothingToCheck:
-        return True
+        return nothing_to_check(inputs, params)
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
@@ -345,7 +357,9 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:
         _count(wanted, findings, agreeing)
-        raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements"))
+        numbers = torch_numbers(inputs, named)
+        raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements",
+                                      lambda rows: torch_words(rows, numbers, outputs)))
     return not failures
 
 

@@ -37,6 +37,7 @@ from .gradcheck import (
     _tolerance,
     float_outputs,
     ignored_keywords,
+    nothing_to_check,
 )
 from .repeats import unique
 
@@ -73,7 +74,7 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
     try:
         template = _capture(func, inputs)
     except NothingToCheck:
-        return True
+        return nothing_to_check(inputs, _parameters(func))
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
