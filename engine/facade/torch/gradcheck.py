@@ -33,6 +33,7 @@ from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
 
 from .bridge import convert
 from .build import _floating, leaf_value
+from .decomp_guard import check_decompositions
 from .detached import moving_input
 from .freshness import Frozen, frozen
 from .numbering import torch_numbers, torch_words
@@ -81,6 +82,7 @@ class _Template:
     value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
     slots: dict[str, int] = dataclasses.field(default_factory=dict)  # leaf name -> its position in the graph
     plan: Plan | None = None  # the validated facts, reused while every refilled leaf is floating point
+    decomposed: tuple[str, ...] = ()  # ATen ops PyTorch's decompositions replaced (decomp_guard.py)
     frozen: Frozen | None = None  # closed-over constants and bindings the trace baked in (freshness.py)
 
     def __post_init__(self) -> None:
@@ -130,7 +132,7 @@ def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
     own = len(captured.names) - len(tensors)  # a module's parameters and buffers come first
     graph, kept = merged(builder.graph(names, directions or None), captured.names[own:], tensors)
     return _Template(graph, captured.names[:own] + kept, directions, dict(builder.params), builder.value_dependent,
-                     frozen=frozen(func, captured.graph))
+                     frozen=frozen(func, captured.graph), decomposed=captured.decomposed)
 
 
 def nothing_to_check(inputs: list[Any], params: dict[str, torch.Tensor]) -> bool:
@@ -350,6 +352,8 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
         if k == 0 and reused and forward_differs(output, outputs, direction, bool(template.directions)):
             torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
+        if k == 0 and not reused:
+            check_decompositions(template.decomposed, output, outputs, direction, bool(template.directions))
         if report is None:  # the screen settled it (agreed)
             agreeing += 1
         else:
