@@ -40,6 +40,7 @@ from .numbering import torch_numbers, torch_words
 from .quick import judged
 from .repeats import merged, repeated, unique
 from .stale import forward_differs
+from .untraced import check_traced
 
 JACOBIAN_MAX = 16  # outputs up to this many elements: full Jacobian, one VJP per element
 DIRECTIONS = 2  # larger outputs: this many seeded random VJP directions
@@ -354,6 +355,10 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
         if k == 0 and not reused:
             check_decompositions(template.decomposed, output, outputs, direction, bool(template.directions))
+            if not template.value_dependent:
+                check_traced(func, inputs, _filled(template, {**values, **dict(zip(template.directions, map(
+                    leaf_value, template.directions, direction)))}), dict(zip(template.leaves[len(params):], tensors)),
+                    direction, bool(template.directions), rng_state, float_outputs)
         if report is None:  # the screen settled it (agreed)
             agreeing += 1
         else:
