@@ -53,3 +53,10 @@ def test_constants_that_do_not_come_from_the_inputs_still_pass() -> None:
     table = torch.from_numpy(np.array([1.0, 2.0, 3.0]))
     assert ct.gradcheck(lambda t: t * table + torch.tensor([1.0, 0.0, 2.0], dtype=D), (x,)) is True
     assert ct.gradcheck(lambda t, k: t * k, (x, 2.5)) is True
+
+
+def test_gradgradcheck_refuses_a_numpy_forward_too() -> None:
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=D, requires_grad=True)
+    with pytest.raises(UntracedComputationError):
+        ct.gradgradcheck(NumpyExp.apply, (x,))
+    assert ct.gradgradcheck(lambda t: t.exp() * t, (x,)) is True
