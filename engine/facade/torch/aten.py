@@ -400,12 +400,13 @@ _DIRECT: dict[str, tuple[tuple[str, ...], Rule]] = {
 def rule(target: str) -> Rule | None:
     """The rule for an ATen overload, if every catalogue op it needs exists."""
     from .aten_chains import CHAINS
+    from .aten_conform import CONFORM
     from .aten_extra import EXTRA
     from .aten_more import MORE
     from .aten_opsb import OPSB
     from .aten_parity import PARITY
 
-    for table in (PARITY, OPSB, CHAINS, MORE, EXTRA, _DIRECT, _RULES):
+    for table in (CONFORM, PARITY, OPSB, CHAINS, MORE, EXTRA, _DIRECT, _RULES):
         needs, found = table.get(target, ((), None))
         if found is not None and all(op in ops.CATALOGUE for op in needs):
             return found

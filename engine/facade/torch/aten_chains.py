@@ -19,6 +19,7 @@ a copy decompose into it), and in-place writes into intermediates that no other 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -67,9 +68,24 @@ def _index_put(e: Any, a: tuple, k: dict) -> str | None:
 
 def _aliases(node: Any) -> bool:
     """Whether an FX node's value may share memory with another tensor: the user's own tensors
-    (inputs, parameters), and outputs whose op schema says they alias an input (views, in-place)."""
+    (inputs, parameters), and outputs whose op schema says they alias an input (views, in-place).
+    A piece of ``unsafe_chunk`` / ``unsafe_split`` (what nn.GRUCell and nn.LSTMCell write into) is
+    private when the tensor split is: the pieces are disjoint and nothing else reads the base."""
+    if node.op == "call_function" and node.target is operator.getitem and _private_pieces(node.args[0]):
+        return False
     schema = getattr(node.target, "_schema", None) if node.op == "call_function" else None
     return schema is None or any(r.alias_info is not None for r in schema.returns)
+
+
+_UNSAFE_SPLITS = ("aten::unsafe_chunk", "aten::unsafe_split", "aten::unsafe_split_with_sizes")
+
+
+def _private_pieces(node: Any) -> bool:
+    """``node`` is an unsafe split of a private tensor (no alias of another, read only by the split)."""
+    if node.op != "call_function" or getattr(getattr(node.target, "_schema", None), "name", None) not in _UNSAFE_SPLITS:
+        return False
+    base = node.args[0]
+    return isinstance(base, torch.fx.Node) and set(base.users) == {node} and not _aliases(_written(base))
 
 
 def _written(node: Any) -> Any:

@@ -44,6 +44,7 @@ def convert(fn_or_module: Any, example_inputs: Sequence[torch.Tensor]) -> tuple[
         builder = Builder(captured, rng_state)
         outputs = builder.convert()
         if not builder.unsupported:
+            captured.decomposed = tuple(str(op) for op in table)
             return captured, builder, outputs
         for name, (op, source) in builder.unsupported.items():
             found = _decomposition(op)

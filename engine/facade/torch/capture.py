@@ -35,6 +35,7 @@ class Captured:
     values: list[torch.Tensor]
     requires_grad: list[bool]
     constant_names: dict[int, str]  # id of a closed-over tensor or parameter -> its name in the user's code
+    decomposed: tuple[str, ...] = ()  # ATen ops replaced by PyTorch's decompositions (bridge.convert)
 
 
 def _closure(fn: Any) -> dict[str, Any]:

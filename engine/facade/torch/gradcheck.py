@@ -20,7 +20,7 @@ import math
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,11 +33,14 @@ from torch.autograd.gradcheck import GradcheckError as TorchGradcheckError
 
 from .bridge import convert
 from .build import _floating, leaf_value
+from .decomp_guard import check_decompositions
 from .detached import moving_input
 from .freshness import Frozen, frozen
+from .numbering import torch_numbers, torch_words
 from .quick import judged
 from .repeats import merged, repeated, unique
 from .stale import forward_differs
+from .untraced import check_traced
 
 JACOBIAN_MAX = 16  # outputs up to this many elements: full Jacobian, one VJP per element
 DIRECTIONS = 2  # larger outputs: this many seeded random VJP directions
@@ -80,6 +83,7 @@ class _Template:
     value_dependent: bool = False  # holds data computed from these inputs (masks, indices): never reused
     slots: dict[str, int] = dataclasses.field(default_factory=dict)  # leaf name -> its position in the graph
     plan: Plan | None = None  # the validated facts, reused while every refilled leaf is floating point
+    decomposed: tuple[str, ...] = ()  # ATen ops PyTorch's decompositions replaced (decomp_guard.py)
     frozen: Frozen | None = None  # closed-over constants and bindings the trace baked in (freshness.py)
 
     def __post_init__(self) -> None:
@@ -129,7 +133,15 @@ def _capture(func: Any, inputs: list[torch.Tensor]) -> _Template:
     own = len(captured.names) - len(tensors)  # a module's parameters and buffers come first
     graph, kept = merged(builder.graph(names, directions or None), captured.names[own:], tensors)
     return _Template(graph, captured.names[:own] + kept, directions, dict(builder.params), builder.value_dependent,
-                     frozen=frozen(func, captured.graph))
+                     frozen=frozen(func, captured.graph), decomposed=captured.decomposed)
+
+
+def nothing_to_check(inputs: list[Any], params: dict[str, torch.Tensor]) -> bool:
+    """No floating-point output: True as torch's gradcheck says, after its ValueError when no
+    input (nor parameter) requires grad (torch checks that first)."""
+    if not any(isinstance(t, torch.Tensor) and t.requires_grad for t in [*inputs, *params.values()]):
+        raise ValueError(NOTHING_REQUIRES_GRAD)
+    return True
 
 
 def _parameters(func: Any) -> dict[str, torch.Tensor]:
@@ -259,9 +271,12 @@ def _non_finite_at(leaf: LeafReport, pair: Any) -> tuple[tuple[int, ...] | None,
     return index, (float(a[index]), float(b[index]))
 
 
-def _message(findings: dict[str, _Finding], unit: str) -> str:
+def _message(findings: dict[str, _Finding], unit: str, torch_lines: Callable[[dict[str, str]], list[str]] | None = None
+             ) -> str:
     bad = {name: f for name, f in findings.items() if f.off}
     lines = [f"input {name!r} {f.about}: {f.off} of {f.total} {unit} off; {f.line}" for name, f in bad.items()]
+    if torch_lines is not None:  # torch's own numbering of the failing inputs (numbering.py)
+        lines += torch_lines({name: f.row for name, f in bad.items()})
     worst = max(bad.values(), key=lambda f: f.worst)
     return "PyTorch's gradient disagrees with crossgrad:\n  " + "\n  ".join(lines) + \
         f"\n\ncrossgrad's report along {worst.row}:\n{worst.report}"
@@ -315,7 +330,7 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     try:  # first: a capture may touch buffers torch's backward will read
         template, reused = _template(func, inputs, params, forget)
     except NothingToCheck:
-        return True
+        return nothing_to_check(inputs, params)
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
@@ -338,6 +353,12 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
         if k == 0 and reused and forward_differs(output, outputs, direction, bool(template.directions)):
             torch.set_rng_state(rng_state)  # the reused graph is not this function any more: capture it again
             return _gradcheck(func, inputs, atol, rtol, raise_exception, forget=True)
+        if k == 0 and not reused:
+            check_decompositions(template.decomposed, output, outputs, direction, bool(template.directions))
+            if not template.value_dependent:
+                check_traced(func, inputs, _filled(template, {**values, **dict(zip(template.directions, map(
+                    leaf_value, template.directions, direction)))}), dict(zip(template.leaves[len(params):], tensors)),
+                    direction, bool(template.directions), rng_state, float_outputs)
         if report is None:  # the screen settled it (agreed)
             agreeing += 1
         else:
@@ -345,7 +366,9 @@ def _gradcheck(func: Any, inputs: list[Any], atol: float | None, rtol: float | N
     failures = any(f.off for f in findings.values())
     if failures and raise_exception:
         _count(wanted, findings, agreeing)
-        raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements"))
+        numbers = torch_numbers(inputs, named)
+        raise GradcheckError(_message(findings, "Jacobian entries" if full else "VJP elements",
+                                      lambda rows: torch_words(rows, numbers, outputs)))
     return not failures
 
 

@@ -37,8 +37,10 @@ from .gradcheck import (
     _tolerance,
     float_outputs,
     ignored_keywords,
+    nothing_to_check,
 )
 from .repeats import unique
+from .untraced import check_traced
 
 PAIRS = (("claimed", "numeric"), ("claimed", "symbolic"), ("claimed", "finite_difference"), *hessian.PAIRS)
 
@@ -73,7 +75,7 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
     try:
         template = _capture(func, inputs)
     except NothingToCheck:
-        return True
+        return nothing_to_check(inputs, _parameters(func))
     torch.set_rng_state(rng_state)
     with torch.enable_grad():
         result = func(*inputs)
@@ -92,6 +94,9 @@ def gradgradcheck(func: Any, inputs: Any, grad_outputs: Any = None, *, atol: flo
     values = {name: leaf_value(name, t) for name, t in named.items()}
     values.update({d: leaf_value(d, g) for d, g in zip(template.directions, grad_outputs)})
     graph = _filled(template, values)
+    if not template.value_dependent:  # a forward partly outside PyTorch's ops is refused (untraced.py)
+        check_traced(func, inputs, graph, dict(zip(template.leaves[len(params):], tensors)), grad_outputs,
+                     bool(template.directions), rng_state, float_outputs)
     plan = validate(graph)
     seed = _seed(plan, None if template.directions else grad_outputs[0].detach().double().numpy())
     vs, how = hessian.directions(plan, 0)
