@@ -17,6 +17,16 @@ def _seq(x: Any) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _seeds(outs: list, grad_outputs: Any) -> list:
+    """One seed per output, as torch pairs them: extra grad_outputs are ignored, too few raise."""
+    if grad_outputs is None:
+        return [None] * len(outs)
+    seeds = _seq(grad_outputs)[:len(outs)]
+    if len(seeds) != len(outs):
+        raise RuntimeError(f"got {len(outs)} tensors and {len(seeds)} gradients")
+    return seeds
+
+
 def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
     """Root nodes and seed gradients; under create_graph the seeds are Tensors (a Tensor
     ``grad_outputs`` is used as given, so the result can depend on it)."""
@@ -52,10 +62,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outs, ins = _seq(outputs), _seq(inputs)
     if not ins:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    seeds = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
-    if len(seeds) != len(outs):
-        raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
-                           f"grad_outputs and {len(outs)} outputs")
+    seeds = _seeds(outs, grad_outputs)
     for i, o in enumerate(outs):  # torch checks the outputs first
         if not o.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
@@ -74,8 +81,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been "
                                "used in the graph. Set allow_unused=True if this is the desired "
                                "behavior.")
-        if g is None and materialize_grads:
-            result.append(Tensor._make(np.zeros_like(t._data)))
+        if g is None and materialize_grads:  # torch: zeros_like(input, requires_grad=create_graph)
+            result.append(Tensor(np.zeros_like(t._data), requires_grad=create_graph))
         elif g is None or isinstance(g, Tensor):
             result.append(g)
         else:
@@ -114,10 +121,12 @@ def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs: Any = None) -> None:
     """torch.autograd.backward; with ``inputs`` only those tensors' ``.grad`` accumulate."""
+    if create_graph:
+        _warn_reference_cycle()
     if inputs is not None:
         return _backward_into(_seq(tensors), grad_tensors, retain_graph, create_graph, _seq(inputs))
     outs = _seq(tensors)
-    seeds = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
+    seeds = _seeds(outs, grad_tensors)
     retain = create_graph if retain_graph is None else bool(retain_graph)
     roots, grads = _roots(outs, seeds, create_graph)
     run_backward(roots, grads, retain, None, create_graph)
@@ -136,3 +145,17 @@ def _backward_into(outs: list, grad_tensors: Any, retain_graph: bool | None, cre
             t._grad = g if t._grad is None else t._grad + g
         else:
             t._accumulate_grad(g._data)
+
+
+_CYCLE = ("Using backward() with create_graph=True will create a reference cycle between the parameter "
+          "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+          "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+          ".grad fields of your parameters to None after use to break the cycle and avoid the leak.")
+_warned: list[bool] = []
+
+
+def _warn_reference_cycle() -> None:
+    """torch's UserWarning for backward(create_graph=True), once per process as torch's engine."""
+    if not _warned:
+        _warned.append(True)
+        warnings.warn(_CYCLE, UserWarning, stacklevel=3)

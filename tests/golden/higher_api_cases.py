@@ -1,0 +1,84 @@
+# ruff: noqa: E501  (each case is a short torch program, kept whole)
+"""Issue 14's API as torch's, second campaign: torch.autograd.functional's argument checks and
+messages (strict mode at each stage, v's size and tuple length, outputs that are not one Tensor,
+lists as inputs, no_grad around a call, create_graph results differentiated again), and
+autograd.grad's materialize_grads / grad_outputs pairing. Each case runs under real torch (to record
+higher_api.json, make_golden_higher_api.py) and under ``import crossgrad as torch``; ``out`` is
+compared as in tests/parity_compare.py, and an error's text must be torch's word for word.
+Results of create_graph are compared through ``flags`` (torch's names for the nodes of a recorded
+backward are its own implementation details)."""
+
+X = "x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)\n"
+XG = "x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64, requires_grad=True)\n"
+V = "v = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)\n"
+FLAGS = "def flags(t):\n    return None if t is None else (t.detach(), t.requires_grad, t.grad_fn is not None)\n"
+AF = "AF = torch.autograd.functional\n"
+H = X + V + AF
+
+
+CASES = {
+    # ---- torch.autograd.functional: values, structure, grad mode
+    "hessian inside no_grad": H + "with torch.no_grad():\n    out = AF.hessian(lambda a: (a.tanh() * a.exp()).sum(), x)",
+    "hvp vhp jacobian vjp jvp inside no_grad": H + "f = lambda a: (a.tanh() * a.exp()).sum()\nwith torch.no_grad():\n    out = (AF.hvp(f, x, v), AF.vhp(f, x, v), AF.jacobian(lambda a: a.exp() * a.sum(), x), AF.vjp(lambda a: a.exp() * a, x, v), AF.jvp(lambda a: a.exp() * a, x, v))",
+    "hessian of a 1x1 output": H + "out = AF.hessian(lambda a: (a ** 3).sum().reshape(1, 1), x)",
+    "hessian of a scalar input": AF + "out = AF.hessian(lambda a: a ** 3 * a.exp(), torch.tensor(0.7, dtype=torch.float64))",
+    "hessian of a matrix input": AF + "m = torch.tensor([[0.5, -0.3, 1.1], [0.2, 0.7, -0.9]], dtype=torch.float64)\nout = AF.hessian(lambda a: (a.tanh() ** 2).sum(), m)",
+    "hessian of a tuple of one": H + "out = AF.hessian(lambda a: (a.tanh() * a.exp()).sum(), (x,))",
+    "hessian nonstrict of a linear function": H + "out = AF.hessian(lambda a: (2 * a).sum(), x)",
+    "hessian of softmax and log_softmax": H + "c = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)\nout = (AF.hessian(lambda a: (torch.softmax(a, 0) * c).sum(), x), AF.hessian(lambda a: (torch.log_softmax(a, 0) * c).sum(), x))",
+    "hessian float32": AF + "x = torch.tensor([0.3, -1.2, 2.0])\nout = AF.hessian(lambda a: (a.tanh() * a.exp()).sum(), x)",
+    "hvp and vhp of two inputs": AF + "a = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)\nb = torch.tensor([1.0, 0.5, -0.4], dtype=torch.float64)\nf = lambda p, q: (p * q.sin()).sum() + (p ** 2 * q).sum()\nvs = (torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))\nout = (AF.hvp(f, (a, b), vs), AF.vhp(f, (a, b), vs))",
+    "hvp with v None on a one-element input": AF + "out = AF.hvp(lambda a: (a ** 3).sum(), torch.tensor([0.5], dtype=torch.float64))",
+    "hvp of a linear function nonstrict": H + "out = AF.hvp(lambda a: (2 * a).sum(), x, v)",
+    "jvp with an input the output ignores": H + "out = AF.jvp(lambda a, b: a ** 2, (x, x), (v, v))",
+    "jacobian of a constant output": H + "out = AF.jacobian(lambda a: torch.ones(3, dtype=torch.float64), x)",
+    "jacobian of tuple outputs and inputs": H + "out = AF.jacobian(lambda a, b: (a * b, (a.exp() * b).sum()), (x, x))",
+    "jacobian vectorize": H + "out = AF.jacobian(lambda a: a.exp() * a.sum(), x, vectorize=True)",
+    "jacobian of a list output": H + "out = AF.jacobian(lambda a: [a * 2, a ** 2], x)",
+    "jacobian of a 0-dim input": AF + "out = AF.jacobian(lambda a: torch.stack([a, a ** 2]), torch.tensor(1.5, dtype=torch.float64))",
+    "vjp of a non-scalar with v": H + "out = AF.vjp(lambda a: a.exp() * a.sum(), x, v)",
+    "create_graph results differentiated again": FLAGS + AF + XG + "w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)\nf = lambda a: (a.exp() * a ** 2).sum()\no, hv = AF.hvp(f, x, w, create_graph=True)\no2, vh = AF.vhp(f, x, w, create_graph=True)\nJ = AF.jacobian(lambda a: a.tanh() * a.sum(), x, create_graph=True)\nHm = AF.hessian(f, x, create_graph=True)\nout = (flags(o), flags(hv), flags(vh), flags(J), flags(Hm), torch.autograd.grad(hv.sum() + vh.sum() + J.sum() + Hm.sum(), [x, w]))",
+    "create_graph on an input without requires_grad": FLAGS + H + "out = flags(AF.hessian(lambda a: (a ** 3).sum(), x, create_graph=True))",
+    "jvp create_graph differentiated by v": FLAGS + AF + XG + "w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)\no, jv = AF.jvp(lambda a: a.tanh() * a ** 2, x, w, create_graph=True)\nout = (flags(jv), torch.autograd.grad(jv.sum(), [x, w]))",
+    "hessian of two inputs create_graph": AF + "x = torch.tensor([0.3, -1.2], dtype=torch.float64, requires_grad=True)\ny = torch.tensor([1.1, 0.4], dtype=torch.float64, requires_grad=True)\nHm = AF.hessian(lambda a, b: (a.exp() * b ** 3).sum(), (x, y), create_graph=True)\nout = torch.autograd.grad(Hm[0][1].sum() + Hm[1][1].sum(), [x, y])",
+    # ---- torch.autograd.functional: refused calls (type and message)
+    "hessian of a list of inputs": AF + "a = torch.tensor([0.3, -1.2], dtype=torch.float64)\nout = AF.hessian(lambda p, q: (p * q).sum(), [a, a])",
+    "jacobian of a tuple holding a number": H + "out = AF.jacobian(lambda a, b: a * b, (x, 2.0))",
+    "hessian of a function returning a number": H + "out = AF.hessian(lambda a: 3.0, x)",
+    "hessian of a non-scalar": H + "out = AF.hessian(lambda a: a.exp(), x)",
+    "hessian of a function returning a tuple": H + "out = AF.hessian(lambda a: ((a ** 3).sum(),), x)",
+    "hessian strict of a linear function": H + "out = AF.hessian(lambda a: (2 * a).sum(), x, strict=True)",
+    "hessian strict with an input it ignores": H + "out = AF.hessian(lambda a, b: (a ** 3).sum(), (x, x), strict=True)",
+    "hessian strict and vectorize": H + "out = AF.hessian(lambda a: (a ** 3).sum(), x, strict=True, vectorize=True)",
+    "hessian forward-mode with create_graph": H + "out = AF.hessian(lambda a: (a ** 3).sum(), x, create_graph=True, vectorize=True, outer_jacobian_strategy='forward-mode')",
+    "hessian unknown strategy": H + "out = AF.hessian(lambda a: (a ** 3).sum(), x, outer_jacobian_strategy='central')",
+    "hessian strict create_graph of a quadratic": H + "out = AF.hessian(lambda a: (a ** 2).sum(), x, strict=True, create_graph=True)",
+    "hvp strict of a linear function": H + "out = AF.hvp(lambda a: (2 * a).sum(), x, v, strict=True)",
+    "vhp strict of a linear function": H + "out = AF.vhp(lambda a: (2 * a).sum(), x, v, strict=True)",
+    "hvp strict create_graph of a quadratic": H + "out = AF.hvp(lambda a: (a ** 2).sum(), x, v, strict=True, create_graph=True)",
+    "vhp strict create_graph of a quadratic": H + "out = AF.vhp(lambda a: (a ** 2).sum(), x, v, strict=True, create_graph=True)",
+    "hvp of a function returning a tuple": H + "out = AF.hvp(lambda a: ((a ** 3).sum(),), x, v)",
+    "vhp of a function returning a tuple": H + "out = AF.vhp(lambda a: ((a ** 3).sum(),), x, v)",
+    "hvp of a non-scalar": H + "out = AF.hvp(lambda a: a.exp(), x, v)",
+    "vhp of a non-scalar": H + "out = AF.vhp(lambda a: a.exp(), x, v)",
+    "hvp with v None on three elements": H + "out = AF.hvp(lambda a: (a ** 3).sum(), x)",
+    "vjp with v None on a non-scalar": H + "out = AF.vjp(lambda a: a.exp(), x)",
+    "hvp v of the wrong size": H + "out = AF.hvp(lambda a: (a ** 3).sum(), x, torch.ones(2, dtype=torch.float64))",
+    "vhp v tuple for one input": H + "out = AF.vhp(lambda a: (a ** 3).sum(), x, (v, v))",
+    "hvp v tuple of the wrong length": H + "out = AF.hvp(lambda a, b: ((a * b).sum()) ** 2, (x, x), (v,))",
+    "vjp v entry of the wrong size": H + "out = AF.vjp(lambda a, b: (a * b, a), (x, x), (v, v[:2]))",
+    "jvp strict of a linear function": H + "out = AF.jvp(lambda a: 2 * a, x, v, strict=True)",
+    "jvp strict with an input it ignores": H + "out = AF.jvp(lambda a, b: a ** 2, (x, x), (v, v), strict=True)",
+    "vjp strict with an input it ignores": H + "out = AF.vjp(lambda a, b: a ** 2, (x, x), v, strict=True)",
+    "vjp strict of a constant output": H + "out = AF.vjp(lambda a: torch.ones(3, dtype=torch.float64), x, v, strict=True)",
+    "jacobian strict with an input it ignores": H + "out = AF.jacobian(lambda a, b: a.exp(), (x, x), strict=True)",
+    "jacobian strict of a constant output": H + "out = AF.jacobian(lambda a: torch.ones(3, dtype=torch.float64), x, strict=True)",
+    "jacobian strict create_graph of a linear function": H + "out = AF.jacobian(lambda a: 2 * a, x, strict=True, create_graph=True)",
+    "jacobian forward-mode strict": H + "out = AF.jacobian(lambda a: a.exp(), x, strict=True, vectorize=True, strategy='forward-mode')",
+    "jacobian forward-mode without vectorize": H + "out = AF.jacobian(lambda a: a.exp(), x, strategy='forward-mode')",
+    # ---- torch.autograd.grad
+    "materialize_grads with create_graph": FLAGS + XG + "z = torch.ones(2, dtype=torch.float64, requires_grad=True)\ngx, gz = torch.autograd.grad((x ** 3).sum(), [x, z], create_graph=True, materialize_grads=True)\nout = (flags(gx), flags(gz))",
+    "more grad_outputs than outputs": XG + "out = torch.autograd.grad((x ** 3).sum(), x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64), torch.tensor(5.0, dtype=torch.float64)])",
+    "fewer grad_outputs than outputs": XG + "out = torch.autograd.grad([(x ** 3).sum(), x.sum()], x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64)])",
+    "autograd.backward with fewer grad_tensors": XG + "torch.autograd.backward([(x ** 3).sum(), x.sum()], [torch.tensor(2.0, dtype=torch.float64)])\nout = x.grad",
+}
