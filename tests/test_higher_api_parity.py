@@ -57,3 +57,15 @@ def test_backward_create_graph_warns_once_as_torch(monkeypatch: pytest.MonkeyPat
         (x ** 3).sum().backward(create_graph=True)  # once per process, as torch's TORCH_WARN_ONCE
         crossgrad.autograd.grad((x ** 3).sum(), x, create_graph=True)  # grad never warns
     assert x.grad.tolist() == [1.5, 6.0]
+
+
+def test_grad_of_a_non_leaf_filled_by_backward_inputs_does_not_warn() -> None:
+    """torch warns on a non-leaf's .grad only while it is None (TensorBody.h)."""
+    x = crossgrad.tensor([0.5, -1.0], dtype=crossgrad.float64, requires_grad=True)
+    h = x * 2
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert h.grad is None
+    (h ** 3).sum().backward(inputs=[h])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert h.grad.tolist() == [3.0, 12.0]

@@ -95,7 +95,7 @@ def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | 
     """is_grads_batched: each grad_output's first dimension is a batch of seeds; the gradients
     are stacked along a new first dimension (one backward per seed, as torch's vmap computes)."""
     outs = _seq(outputs)
-    seeds: list[Any] = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
+    seeds: list[Any] = [_implicit(o) if g is None else g for o, g in zip(outs, _seeds(outs, grad_outputs))]
     for i, (o, g) in enumerate(zip(outs, seeds)):
         if not isinstance(g, Tensor) or g.ndim == 0:
             raise ValueError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but "
@@ -116,6 +116,13 @@ def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | 
     rows = [grad(outputs, inputs, [g[k] for g in seeds], retain or k < n - 1, create_graph,
                  allow_unused=allow_unused, materialize_grads=materialize_grads) for k in range(n)]
     return tuple(None if col[0] is None else stack(list(col)) for col in zip(*rows))
+
+
+def _implicit(out: Tensor) -> Tensor:
+    """torch's implicit seed (ones) of a one-element output."""
+    if out.numel() != 1:
+        raise RuntimeError("grad can be implicitly created only for scalar outputs")
+    return Tensor._make(np.ones_like(out._data))
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,

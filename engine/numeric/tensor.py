@@ -120,7 +120,7 @@ class Tensor(TensorMath):
     # --- gradients ------------------------------------------------------------------
     @property
     def grad(self) -> Tensor | None:
-        if self.grad_fn is not None and not self._retains_grad:
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:  # as torch's
             warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 

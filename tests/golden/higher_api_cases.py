@@ -80,5 +80,7 @@ CASES = {
     "materialize_grads with create_graph": FLAGS + XG + "z = torch.ones(2, dtype=torch.float64, requires_grad=True)\ngx, gz = torch.autograd.grad((x ** 3).sum(), [x, z], create_graph=True, materialize_grads=True)\nout = (flags(gx), flags(gz))",
     "more grad_outputs than outputs": XG + "out = torch.autograd.grad((x ** 3).sum(), x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64), torch.tensor(5.0, dtype=torch.float64)])",
     "fewer grad_outputs than outputs": XG + "out = torch.autograd.grad([(x ** 3).sum(), x.sum()], x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64)])",
+    "is_grads_batched without grad_outputs on a non-scalar": XG + "out = torch.autograd.grad(x ** 2, x, is_grads_batched=True)",
+    "is_grads_batched without grad_outputs on a scalar": XG + "out = torch.autograd.grad((x ** 2).sum(), x, is_grads_batched=True)",
     "autograd.backward with fewer grad_tensors": XG + "torch.autograd.backward([(x ** 3).sum(), x.sum()], [torch.tensor(2.0, dtype=torch.float64)])\nout = x.grad",
 }
