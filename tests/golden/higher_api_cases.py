@@ -14,6 +14,7 @@ V = "v = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)\n"
 FLAGS = "def flags(t):\n    return None if t is None else (t.detach(), t.requires_grad, t.grad_fn is not None)\n"
 AF = "AF = torch.autograd.functional\n"
 H = X + V + AF
+IMG = "x = torch.arange(32, dtype=torch.float64).reshape(1, 2, 4, 4).mul(0.37).sin().requires_grad_()\n"
 
 
 CASES = {
@@ -76,6 +77,17 @@ CASES = {
     "jacobian strict create_graph of a linear function": H + "out = AF.jacobian(lambda a: 2 * a, x, strict=True, create_graph=True)",
     "jacobian forward-mode strict": H + "out = AF.jacobian(lambda a: a.exp(), x, strict=True, vectorize=True, strategy='forward-mode')",
     "jacobian forward-mode without vectorize": H + "out = AF.jacobian(lambda a: a.exp(), x, strategy='forward-mode')",
+    # ---- linear ops whose torch backward reads the input: the create_graph gradient requires grad
+    # (zero derivative) and a second backward without retain_graph raises
+    "grad of grad through avg_pool2d": FLAGS + IMG + "g, = torch.autograd.grad(F.avg_pool2d(x, 2).sum(), x, create_graph=True)\nout = (flags(g), torch.autograd.grad(g.sum(), x))",
+    "grad of grad through adaptive_avg_pool2d": FLAGS + IMG + "g, = torch.autograd.grad((F.adaptive_avg_pool2d(x, 3) * 2).sum(), x, create_graph=True)\nout = (flags(g), torch.autograd.grad(g.sum(), x))",
+    "grad of grad through reflect and replicate pad": FLAGS + IMG + "g, = torch.autograd.grad(F.pad(x, (1, 2, 1, 0), mode='reflect').sum(), x, create_graph=True)\nh, = torch.autograd.grad(F.pad(x, (2, 1, 0, 1), mode='replicate').sum(), x, create_graph=True)\nout = (flags(g), flags(h), torch.autograd.grad(g.sum() + h.sum(), x))",
+    "grad of grad through nll_loss": FLAGS + "z = torch.tensor([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]], dtype=torch.float64, requires_grad=True)\ng, = torch.autograd.grad(F.nll_loss(z, torch.tensor([2, 0])), z, create_graph=True)\nout = (flags(g), torch.autograd.grad(g.sum(), z))",
+    "constant pad's create_graph gradient has no history": FLAGS + IMG + "g, = torch.autograd.grad(F.pad(x, (1, 1)).sum(), x, create_graph=True)\nout = flags(g)",
+    "second backward through avg_pool2d": IMG + "y = F.avg_pool2d(x, 2).sum()\ny.backward()\nout = y.backward()",
+    "second backward through adaptive_avg_pool2d": IMG + "y = F.adaptive_avg_pool2d(x, 2).sum()\ny.backward()\nout = y.backward()",
+    "second backward through reflect pad": IMG + "y = F.pad(x, (1, 1, 1, 0), mode='reflect').sum()\ny.backward()\nout = y.backward()",
+    "second backward through constant pad": IMG + "y = F.pad(x, (1, 1)).sum()\ny.backward()\ny.backward()\nout = x.grad",
     # ---- torch.autograd.grad
     "materialize_grads with create_graph": FLAGS + XG + "z = torch.ones(2, dtype=torch.float64, requires_grad=True)\ngx, gz = torch.autograd.grad((x ** 3).sum(), [x, z], create_graph=True, materialize_grads=True)\nout = (flags(gx), flags(gz))",
     "more grad_outputs than outputs": XG + "out = torch.autograd.grad((x ** 3).sum(), x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64), torch.tensor(5.0, dtype=torch.float64)])",
