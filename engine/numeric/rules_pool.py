@@ -124,7 +124,8 @@ def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
     even = _even_windows(x.shape, at["output_size"]) if x.ndim == 4 else None
     if even is not None:
         (n, c), (oh, ow) = x.shape[:2], at["output_size"]
-        return np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype), x
+        y = np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype)
+        return y, None if (oh, ow) == (1, 1) else x  # torch's (1, 1) is a mean (MeanBackward1)
     a, b = (adaptive_matrix(x.shape[2 + d], at["output_size"][d]).astype(x.dtype) for d in range(2))
     return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), x  # saved as torch saves self
 

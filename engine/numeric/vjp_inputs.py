@@ -28,6 +28,8 @@ _PAD_TAKES_INPUT = frozenset({"reflect", "replicate"})
 def _takes_input(node: Any) -> bool:
     if node.op == "pad":
         return node.attrs.get("mode") in _PAD_TAKES_INPUT
+    if node.op == "adaptive_avg_pool2d":  # torch's (1, 1) output is a mean of grad alone
+        return tuple(node.attrs.get("output_size", ())) != (1, 1)
     return node.op in TAKES_INPUT
 
 

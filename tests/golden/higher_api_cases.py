@@ -86,6 +86,7 @@ CASES = {
     "constant pad's create_graph gradient has no history": FLAGS + IMG + "g, = torch.autograd.grad(F.pad(x, (1, 1)).sum(), x, create_graph=True)\nout = flags(g)",
     "second backward through avg_pool2d": IMG + "y = F.avg_pool2d(x, 2).sum()\ny.backward()\nout = y.backward()",
     "second backward through adaptive_avg_pool2d": IMG + "y = F.adaptive_avg_pool2d(x, 2).sum()\ny.backward()\nout = y.backward()",
+    "adaptive_avg_pool2d to 1x1 is a mean": FLAGS + IMG + "y = F.adaptive_avg_pool2d(x, 1).sum()\ng, = torch.autograd.grad(y, x, create_graph=True)\ny.backward()\ny.backward()\nout = (flags(g), x.grad)",
     "second backward through reflect pad": IMG + "y = F.pad(x, (1, 1, 1, 0), mode='reflect').sum()\ny.backward()\nout = y.backward()",
     "second backward through constant pad": IMG + "y = F.pad(x, (1, 1)).sum()\ny.backward()\ny.backward()\nout = x.grad",
     # ---- torch.autograd.grad
