@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,16 @@ from .tensor import Tensor, _root_and_grad
 
 
 def _seq(x: Any) -> list:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    """A Tensor (or another single value) as one item; a dict's values (torch's named inputs,
+    e.g. dict(model.named_parameters())); any other iterable as its items."""
+    if isinstance(x, Tensor) or x is None or isinstance(x, (int, float, np.ndarray)):
+        return [x]
+    if type(x) is dict:
+        return list(x.values())
+    if isinstance(x, Mapping):
+        raise TypeError(f"`inputs` argument to `grad()` must be a dict, not {type(x).__name__}. "
+                        "Other Mapping types are not supported.")
+    return list(x)
 
 
 def _seeds(outs: list, grad_outputs: Any) -> list:
@@ -52,6 +62,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
                       "accumulate gradient for other parts of the graph, please use "
                       "torch.autograd.backward.", FutureWarning, stacklevel=2)
+    if type(inputs) is dict:  # torch: a dict of inputs gives a dict of gradients
+        named = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph, only_inputs,
+                     allow_unused, is_grads_batched, materialize_grads)
+        return dict(zip(inputs.keys(), named))  # type: ignore[return-value]
+    inputs = _seq(inputs)
     if is_grads_batched:
         return _batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                         materialize_grads)

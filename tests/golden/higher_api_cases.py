@@ -95,5 +95,10 @@ CASES = {
     "fewer grad_outputs than outputs": XG + "out = torch.autograd.grad([(x ** 3).sum(), x.sum()], x, grad_outputs=[torch.tensor(2.0, dtype=torch.float64)])",
     "is_grads_batched without grad_outputs on a non-scalar": XG + "out = torch.autograd.grad(x ** 2, x, is_grads_batched=True)",
     "is_grads_batched without grad_outputs on a scalar": XG + "out = torch.autograd.grad((x ** 2).sum(), x, is_grads_batched=True)",
+    "named inputs give named gradients": FLAGS + XG + "w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)\nr = torch.autograd.grad((x * x * w).sum(), {'a': x, 'b': w}, create_graph=True)\nout = (type(r).__name__, [[k, flags(v)] for k, v in r.items()])",
+    "MAML over dict(model.named_parameters())": "torch.manual_seed(0)\nm = nn.Linear(3, 2).double()\nxs = torch.arange(12, dtype=torch.float64).reshape(4, 3).mul(0.3).sin()\nys = torch.tensor([0, 1, 1, 0])\nparams = dict(m.named_parameters())\ngrads = torch.autograd.grad(F.cross_entropy(F.linear(xs, params['weight'], params['bias']), ys), params, create_graph=True)\nfast = {k: params[k] - 0.5 * grads[k] for k in params}\nouter = F.cross_entropy(F.linear(xs, fast['weight'], fast['bias']), ys)\nouter.backward()\nout = (sorted(grads), outer, m.weight.grad, m.bias.grad)",
+    "inputs as a generator": XG + "out = torch.autograd.grad((x ** 3).sum(), (t for t in [x]))",
+    "inputs as another Mapping": XG + "import collections\nout = torch.autograd.grad((x ** 3).sum(), collections.OrderedDict(a=x))",
+    "backward with named inputs": XG + "w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)\n(x * x * w).sum().backward(inputs={'w': w})\nout = (x.grad is None, w.grad)",
     "autograd.backward with fewer grad_tensors": XG + "torch.autograd.backward([(x ** 3).sum(), x.sum()], [torch.tensor(2.0, dtype=torch.float64)])\nout = x.grad",
 }
