@@ -42,8 +42,8 @@ def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
     ``grad_outputs`` is used as given, so the result can depend on it)."""
     roots: list = []
     grads: list = []
-    for o, g in zip(outs, seeds):
-        root, arr = _root_and_grad(o, g)
+    for i, (o, g) in enumerate(zip(outs, seeds)):
+        root, arr = _root_and_grad(o, g, i)
         roots.append(root)
         if create_graph:
             grads.append(g if isinstance(g, Tensor) else Tensor._make(arr))

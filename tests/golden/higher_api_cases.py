@@ -100,5 +100,7 @@ CASES = {
     "inputs as a generator": XG + "out = torch.autograd.grad((x ** 3).sum(), (t for t in [x]))",
     "inputs as another Mapping": XG + "import collections\nout = torch.autograd.grad((x ** 3).sum(), collections.OrderedDict(a=x))",
     "backward with named inputs": XG + "w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)\n(x * x * w).sum().backward(inputs={'w': w})\nout = (x.grad is None, w.grad)",
+    "grad_outputs of the wrong shape": XG + "out = torch.autograd.grad(x * 2, x, grad_outputs=torch.ones(2, dtype=torch.float64), create_graph=True)",
+    "autograd.backward with a second output that does not require grad": XG + "torch.autograd.backward([(x ** 3).sum(), x.detach().sum()])\nout = x.grad",
     "autograd.backward with fewer grad_tensors": XG + "torch.autograd.backward([(x ** 3).sum(), x.sum()], [torch.tensor(2.0, dtype=torch.float64)])\nout = x.grad",
 }
