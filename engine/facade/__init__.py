@@ -8,6 +8,7 @@ from importlib import metadata as _metadata
 
 from crossgrad import autograd, nn, optim
 from crossgrad.checking import GradcheckError, assert_gradients, check, gradcheck
+from crossgrad.checking_order2 import gradgradcheck
 from crossgrad.engine.errors import CrossgradError, GradientMismatch
 from crossgrad.engine.numeric import (
     Generator,
@@ -119,7 +120,8 @@ __all__ = [
     "amax", "amin", "argmin", "cumsum", "logsumexp", "max", "min", "norm", "prod", "std", "var",
     "abs", "arange", "assert_gradients", "autograd", "bool_", "check", "CrossgradError", "default_generator",
     "double", "dtype", "enable_grad", "exp", "float", "float32", "float64", "from_numpy", "full",
-    "Generator", "gradcheck", "GradcheckError", "GradientMismatch", "int64", "is_grad_enabled", "linear",
+    "Generator", "gradcheck", "GradcheckError", "gradgradcheck", "GradientMismatch", "int64", "is_grad_enabled",
+    "linear",
     "log", "log_softmax", "long", "manual_seed", "matmul", "maximum", "minimum", "nn", "no_grad", "ones",
     "ones_like", "optim", "rand", "randn", "relu", "Report", "set_grad_enabled", "sigmoid", "Size",
     "softmax", "softplus", "sqrt", "tanh", "Tensor", "tensor", "Tolerance", "zeros", "zeros_like",

@@ -1,8 +1,9 @@
-"""``crossgrad.autograd.functional``: vjp, jvp, jacobian, hessian, hvp as in torch.
+"""``crossgrad.autograd.functional``: vjp, jvp, jacobian, hessian, hvp, vhp as torch's.
 
-All of them are reverse mode on the engine's own graph; ``jvp`` uses the double-backward trick
-(the VJP is linear in its cotangent ``u``, so differentiating ``<vjp(u), v>``... by ``u`` gives
-J v). Single-Tensor arguments give single-Tensor results, tuples give tuples, as in torch.
+The same steps as torch.autograd.functional (argument checks, strict mode, create_graph, which
+results are tuples), all in reverse mode on the engine's own graph: jvp and hvp by torch's
+double-backward trick (a VJP is linear in its cotangent u, so differentiating by u gives J v).
+``vectorize`` and forward-mode strategies give the same numbers by the same reverse passes.
 """
 
 from __future__ import annotations
@@ -10,202 +11,180 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from .grad_api import grad
+from .ad_functional_tools import (
+    as_tuple,
+    autograd_grad,
+    check_forward_mode,
+    check_requires_grad,
+    check_strategy,
+    fill_in_zeros,
+    postprocess,
+    preprocess,
+    untuple,
+    validate_v,
+)
+from .autograd import enable_grad, is_grad_enabled, set_grad_enabled
+from .creation import zeros_like
+from .shape_api import stack
 from .tensor import Tensor
 
-
-def _as_tuple(x: Any) -> tuple[bool, tuple]:
-    return (True, tuple(x)) if isinstance(x, (tuple, list)) else (False, (x,))
+_OUTPUTS = "outputs of the user-provided function"
 
 
-def _outputs(out: Any, fn: str) -> tuple[bool, tuple]:
-    """The user function's outputs, as _as_tuple; anything but Tensors is torch's TypeError."""
-    was_tuple, outs = _as_tuple(out)
-    if not all(isinstance(o, Tensor) for o in outs):
-        kind = type(out).__name__ if not was_tuple else f"tuple of {[type(o).__name__ for o in outs]}"
-        raise TypeError(f"The outputs of the user-provided function given to {fn} must be either a Tensor "
-                        f"or a tuple of Tensors but the given outputs of the user-provided function has type {kind}.")
-    return was_tuple, outs
-
-
-def _untuple(was_tuple: bool, xs: tuple) -> Any:
-    return xs if was_tuple else xs[0]
-
-
-def _prepare(inputs: tuple, create_graph: bool) -> tuple:
-    """Inputs the function is differentiated at: fresh leaves, or (create_graph) a recorded
-    identity of an input that requires grad, so results stay differentiable by it."""
-    out = []
-    for t in inputs:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"The inputs given to the function must be Tensors, got {type(t).__name__}")
-        out.append(t * 1 if create_graph and t.requires_grad
-                   else Tensor(t.detach()._data.copy(), requires_grad=True))
-    return tuple(out)
-
-
-def _grads(outputs: tuple, inputs: tuple, seeds: Any, create_graph: bool, strict: bool) -> tuple:
-    """Gradients of outputs (seeded) by inputs, zeros (torch's non-strict mode) where unused."""
-    live = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
-    if not live:
-        found: tuple = (None,) * len(inputs)
-    else:
-        found = grad([o for o, _ in live], list(inputs), [s for _, s in live],
-                     retain_graph=True, create_graph=create_graph, allow_unused=True)
-    result = []
-    for i, (g, t) in enumerate(zip(found, inputs)):
-        if g is None:
-            if strict:
-                raise RuntimeError(f"The output of the user-provided function is independent of "
-                                   f"input {i}. This is not allowed in strict mode.")
-            g = Tensor._make(np.zeros_like(t._data))
-        result.append(g if create_graph else g.detach())
-    return tuple(result)
-
-
-def _check_v(v: Any, like: tuple, what: str) -> tuple:
+def _vectors(v: Any, like: tuple, like_tuple: bool, create_graph: bool, fn: str, none_msg: str) -> Any:
+    """v checked against ``like`` (None only for one single-element tensor)."""
     if v is None:
         if len(like) != 1 or like[0].numel() != 1:
-            raise RuntimeError(f"The vector v can only be None if the {what} is a single "
-                               "Tensor with a single element.")
-        return (Tensor._make(np.ones_like(like[0]._data)),)
-    _, vs = _as_tuple(v)
-    if len(vs) != len(like):
-        raise RuntimeError(f"v has {len(vs)} Tensors but the {what} has {len(like)}")
-    for a, b in zip(vs, like):
-        if tuple(a.shape) != tuple(b.shape):
-            raise RuntimeError(f"Mismatch in shape: v has shape {list(a.shape)} and the {what} "
-                               f"has shape {list(b.shape)}")
+            raise RuntimeError(none_msg)
+        return None
+    _, vs = as_tuple(v, "v", fn)
+    vs = preprocess(vs, create_graph, need_graph=False)
+    validate_v(vs, like, like_tuple)
     return vs
+
+
+_V_INPUT = ("The vector v can only be None if the input to the user-provided function is a single "
+            "Tensor with a single element.")
 
 
 def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
     """(func(inputs), v^T J)."""
-    tin, ins = _as_tuple(inputs)
-    ins = _prepare(ins, create_graph)
-    tout, outs = _outputs(func(*ins), "vjp")
-    vs = _check_v(v, outs, "output of the user-provided function")
-    gs = _grads(outs, ins, vs, create_graph, strict)
-    return _untuple(tout, _final(outs, create_graph)), _untuple(tin, gs)
+    with enable_grad():
+        tin, ins = as_tuple(inputs, "inputs", "vjp")
+        ins = preprocess(ins, create_graph, need_graph=True)
+        tout, outs = as_tuple(func(*ins), _OUTPUTS, "vjp")
+        check_requires_grad(outs, "outputs", strict)
+        vs = _vectors(v, outs, tout, create_graph, "vjp", "The vector v can only be None if the "
+                      "user-provided function returns a single Tensor with a single element.")
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = fill_in_zeros(autograd_grad(outs, ins, vs, create_graph), ins, strict, create_graph, "back")
+    return untuple(postprocess(outs, create_graph), tout), untuple(postprocess(res, create_graph), tin)
 
 
 def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """(func(inputs), J v), by double backward through a dummy cotangent."""
-    tin, ins = _as_tuple(inputs)
-    ins = _prepare(ins, create_graph)
-    vs = _check_v(v, ins, "input")
-    tout, outs = _outputs(func(*ins), "jvp")
-    us = tuple(Tensor(np.zeros_like(o._data), requires_grad=True) for o in outs)
-    gs = _grads(outs, ins, us, True, strict)
-    total = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
-    jv = _grads((total,) if isinstance(total, Tensor) else (), us, (None,), create_graph, strict)
-    return _untuple(tout, _final(outs, create_graph)), _untuple(tout, jv)
-
-
-def _final(outs: tuple, create_graph: bool) -> tuple:
-    return outs if create_graph else tuple(o.detach() for o in outs)
-
-
-def _stack(rows: list[Tensor], shape: tuple) -> Tensor:
-    """Rows (one per output element) as one tensor of ``shape`` + row shape, recorded when
-    a row has history: sum_k e_k (x) row_k."""
-    n = len(rows)
-    if not any(r.requires_grad for r in rows):
-        data = np.stack([r._data for r in rows]) if rows else np.zeros((0,))
-        return Tensor._make(data.reshape(shape + tuple(rows[0].shape) if rows else shape))
-    total: Any = 0
-    for k, r in enumerate(rows):
-        e = np.zeros((n,) + (1,) * r.ndim, dtype=r._data.dtype)
-        e[k] = 1
-        total = total + r.reshape((1,) + tuple(r.shape)) * Tensor._make(e)
-    return total.reshape(shape + tuple(rows[0].shape))
-
-
-def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: bool) -> None:
-    """torch's checks of ``strategy``; forward-mode's Jacobian has the same numbers, so crossgrad
-    computes it in reverse mode once torch would accept the call."""
-    if strategy not in ("forward-mode", "reverse-mode"):
-        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
-    if strategy == "reverse-mode":
-        if strict and vectorize:
-            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
-                               "not supported together. Please either set `strict=False` or `vectorize=False`.")
-        return
-    if create_graph:
-        raise NotImplementedError('torch.autograd.functional.jacobian: `create_graph=True` and '
-                                  '`strategy="forward-mode"` are not supported together (yet).')
-    if strict:
-        raise RuntimeError('torch.autograd.functional.jacobian: `strict=True` and '
-                           '`strategy="forward-mode"` are not supported together (yet).')
-    if not vectorize:
-        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
-                                  "Hessian is only implemented for `vectorize=True`.")
+    """(func(inputs), J v), by the double-backward trick."""
+    with enable_grad():
+        tin, ins = as_tuple(inputs, "inputs", "jvp")
+        ins = preprocess(ins, create_graph, need_graph=True)
+        vs = _vectors(v, ins, tin, create_graph, "jvp", _V_INPUT)
+        tout, outs = as_tuple(func(*ins), _OUTPUTS, "jvp")
+        check_requires_grad(outs, "outputs", strict)
+        us = tuple(zeros_like(o, requires_grad=True) for o in outs)
+        grad_inputs = autograd_grad(outs, ins, us, create_graph=True)
+        check_requires_grad(grad_inputs, "grad_inputs", strict)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = fill_in_zeros(autograd_grad(grad_inputs, us, vs, create_graph), outs, strict, create_graph,
+                            "back_trick")
+    return untuple(postprocess(outs, create_graph), tout), untuple(postprocess(res, create_graph), tout)
 
 
 def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """d out / d in, shaped out.shape + in.shape (nested tuples for tuple outputs/inputs)."""
-    _check_strategy(strategy, create_graph, strict, vectorize)
-    tin, ins = _as_tuple(inputs)
-    ins = _prepare(ins, create_graph)
-    tout, outs = _outputs(func(*ins), "jacobian")
-    per_out = []
-    for o in outs:
-        rows: list[list[Tensor]] = [[] for _ in ins]
-        for k in range(o.numel()):
-            seed = np.zeros(o._data.size, dtype=o._data.dtype)
-            seed[k] = 1
-            seeds = tuple(Tensor._make(seed.reshape(o._data.shape)) if p is o
-                          else Tensor._make(np.zeros_like(p._data)) for p in outs)
-            for row, g in zip(rows, _grads(outs, ins, seeds, create_graph, strict)):
-                row.append(g)
-        per_out.append(tuple(_stack(r, tuple(o.shape)) if r else
-                             Tensor._make(np.zeros(tuple(o.shape) + tuple(t.shape)))
-                             for r, t in zip(rows, ins)))
-    return _untuple(tout, tuple(_untuple(tin, p) for p in per_out))
+    check_strategy(strategy, create_graph)
+    if strategy == "forward-mode":
+        check_forward_mode(strict, vectorize)
+    with enable_grad():
+        tin, ins = as_tuple(inputs, "inputs", "jacobian")
+        ins = preprocess(ins, create_graph, need_graph=True)
+        tout, outs = as_tuple(func(*ins), _OUTPUTS, "jacobian")
+        check_requires_grad(outs, "outputs", strict)
+        if vectorize and strict:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` "
+                               "are not supported together. Please either set `strict=False` or "
+                               "`vectorize=False`.")
+        jac = tuple(_rows(i, o, ins, create_graph, strict) for i, o in enumerate(outs))
+        return untuple(postprocess(jac, create_graph), (tout, tin))
+
+
+def _rows(i: int, out: Tensor, ins: tuple, create_graph: bool, strict: bool) -> tuple:
+    """The Jacobian blocks of output ``i``: one backward per output element, stacked."""
+    rows: tuple[list, ...] = tuple([] for _ in ins)
+    flat = out.reshape(-1)
+    for j in range(out.numel()):
+        vj = autograd_grad((flat[j],), ins, retain_graph=True, create_graph=create_graph)
+        for k, (row, g, t) in enumerate(zip(rows, vj, ins)):
+            if g is None:
+                if strict:
+                    raise RuntimeError(f"Output {i} of the user-provided function is independent of "
+                                       f"input {k}. This is not allowed in strict mode.")
+                g = zeros_like(t)
+            elif strict and create_graph and not g.requires_grad:
+                raise RuntimeError(f"The jacobian of the user-provided function is independent of input "
+                                   f"{i}. This is not allowed in strict mode when create_graph=True.")
+            row.append(g)
+    return tuple(stack(row, dim=0).view(tuple(out.shape) + tuple(t.shape)) if row
+                 else zeros_like(t).reshape(tuple(out.shape) + tuple(t.shape)) for row, t in zip(rows, ins))
 
 
 def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
-    """The Hessian of a scalar function: the jacobian of its gradient."""
-    _check_strategy(outer_jacobian_strategy, create_graph, strict, vectorize)
-    tin, ins = _as_tuple(inputs)
+    """The Hessian of a scalar function: the jacobian of its jacobian."""
+    tin, ins = as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
-    def gradient(*xs: Tensor) -> tuple:
+    def single_output(*xs: Tensor) -> Tensor:
         out = func(*xs)
-        if out.numel() != 1:
-            raise RuntimeError("The Tensor returned by the function given to hessian should "
-                               "contain a single element")
-        return _grads((out.reshape(()),), xs, (None,), True, strict)
+        tout, outs = as_tuple(out, _OUTPUTS, "hessian")
+        check_requires_grad(outs, "outputs", strict)
+        _single(tout, out, "hessian")
+        return out.squeeze()
 
-    jac = jacobian(gradient, ins, create_graph=create_graph, strict=strict)
-    return jac if tin else jac[0][0]
+    def jac_func(*xs: Tensor) -> Any:
+        jac = jacobian(single_output, xs, create_graph=True)
+        check_requires_grad(jac, "jacobian", strict)
+        return jac
+
+    res = jacobian(jac_func, ins, create_graph=create_graph, strict=strict, vectorize=vectorize,
+                   strategy=outer_jacobian_strategy)
+    return untuple(res, (tin, tin))
 
 
-def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
-        strict: bool = False) -> tuple[Any, Any]:
-    """(func(inputs), v^T H): a Hessian-vector product by double backward."""
-    tin, ins = _as_tuple(inputs)
-    ins = _prepare(ins, create_graph)
-    vs = _check_v(v, ins, "input")
-    out = func(*ins)
+def _single(was_tuple: bool, out: Any, fn: str) -> None:
+    if was_tuple or not isinstance(out, Tensor):
+        raise RuntimeError(f"The function given to {fn} should return a single Tensor")
     if out.numel() != 1:
-        raise RuntimeError("The function given to hvp should return a single element Tensor")
-    gs = _grads((out.reshape(()),), ins, (None,), True, strict)
-    total = sum((g * w).sum() for g, w in zip(gs, vs) if g.requires_grad)
-    if isinstance(total, Tensor):
-        hv = _grads((total,), ins, (None,), create_graph, strict)
-    else:
-        hv = tuple(Tensor._make(np.zeros_like(t._data)) for t in ins)
-    return (out if create_graph else out.detach()), _untuple(tin, hv)
+        raise RuntimeError(f"The Tensor returned by the function given to {fn} should contain a single element")
+
+
+def _first_pass(func: Callable, inputs: Any, v: Any, create_graph: bool, strict: bool,
+                fn: str) -> tuple:
+    """vhp's and hvp's common start: (inputs tuple?, inputs, v, outputs tuple?, outputs, jacobian)."""
+    tin, ins = as_tuple(inputs, "inputs", fn)
+    ins = preprocess(ins, create_graph, need_graph=True)
+    vs = _vectors(v, ins, tin, create_graph, fn, _V_INPUT)
+    out = func(*ins)
+    tout, outs = as_tuple(out, _OUTPUTS, fn)
+    check_requires_grad(outs, "outputs", strict)
+    _single(tout, outs[0], fn)
+    jac = autograd_grad(outs, ins, create_graph=True)
+    check_requires_grad(jac, "jacobian", strict)
+    return tin, ins, vs, tout, outs, jac
 
 
 def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
-    """(func(inputs), v^T H): equal to hvp's H v, the Hessian of a twice-differentiable
-    function being symmetric (torch computes it by one backward less; the values agree)."""
-    return hvp(func, inputs, v, create_graph, strict)
+    """(func(inputs), v^T H)."""
+    with enable_grad():
+        tin, ins, vs, tout, outs, jac = _first_pass(func, inputs, v, create_graph, strict, "vhp")
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = fill_in_zeros(autograd_grad(jac, ins, vs, create_graph), ins, strict, create_graph,
+                            "double_back")
+    return untuple(postprocess(outs, create_graph), tout), untuple(postprocess(res, create_graph), tin)
+
+
+def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Any, Any]:
+    """(func(inputs), H v), by the double-backward trick through the vhp."""
+    with enable_grad():
+        tin, ins, vs, tout, outs, jac = _first_pass(func, inputs, v, create_graph, strict, "hvp")
+        grad_jac = tuple(zeros_like(t, requires_grad=True) for t in ins)
+        double_back = autograd_grad(jac, ins, grad_jac, create_graph=True)
+        check_requires_grad(jac, "hessian", strict)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = fill_in_zeros(autograd_grad(double_back, grad_jac, vs, create_graph), ins, strict,
+                            create_graph, "double_back_trick")
+    return untuple(postprocess(outs, create_graph), tout), untuple(postprocess(res, create_graph), tin)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,26 @@ from .tensor import Tensor, _root_and_grad
 
 
 def _seq(x: Any) -> list:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    """A Tensor (or another single value) as one item; a dict's values (torch's named inputs,
+    e.g. dict(model.named_parameters())); any other iterable as its items."""
+    if isinstance(x, Tensor) or x is None or isinstance(x, (int, float, np.ndarray)):
+        return [x]
+    if type(x) is dict:
+        return list(x.values())
+    if isinstance(x, Mapping):
+        raise TypeError(f"`inputs` argument to `grad()` must be a dict, not {type(x).__name__}. "
+                        "Other Mapping types are not supported.")
+    return list(x)
+
+
+def _seeds(outs: list, grad_outputs: Any) -> list:
+    """One seed per output, as torch pairs them: extra grad_outputs are ignored, too few raise."""
+    if grad_outputs is None:
+        return [None] * len(outs)
+    seeds = _seq(grad_outputs)[:len(outs)]
+    if len(seeds) != len(outs):
+        raise RuntimeError(f"got {len(outs)} tensors and {len(seeds)} gradients")
+    return seeds
 
 
 def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
@@ -22,8 +42,8 @@ def _roots(outs: list, seeds: list, create_graph: bool) -> tuple[list, list]:
     ``grad_outputs`` is used as given, so the result can depend on it)."""
     roots: list = []
     grads: list = []
-    for o, g in zip(outs, seeds):
-        root, arr = _root_and_grad(o, g)
+    for i, (o, g) in enumerate(zip(outs, seeds)):
+        root, arr = _root_and_grad(o, g, i)
         roots.append(root)
         if create_graph:
             grads.append(g if isinstance(g, Tensor) else Tensor._make(arr))
@@ -42,6 +62,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
                       "accumulate gradient for other parts of the graph, please use "
                       "torch.autograd.backward.", FutureWarning, stacklevel=2)
+    if type(inputs) is dict:  # torch: a dict of inputs gives a dict of gradients
+        named = grad(outputs, list(inputs.values()), grad_outputs, retain_graph, create_graph, only_inputs,
+                     allow_unused, is_grads_batched, materialize_grads)
+        return dict(zip(inputs.keys(), named))  # type: ignore[return-value]
+    inputs = _seq(inputs)
     if is_grads_batched:
         return _batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                         materialize_grads)
@@ -52,10 +77,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outs, ins = _seq(outputs), _seq(inputs)
     if not ins:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    seeds = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
-    if len(seeds) != len(outs):
-        raise RuntimeError(f"grad requires one grad_output per output: got {len(seeds)} "
-                           f"grad_outputs and {len(outs)} outputs")
+    seeds = _seeds(outs, grad_outputs)
     for i, o in enumerate(outs):  # torch checks the outputs first
         if not o.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
@@ -74,8 +96,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been "
                                "used in the graph. Set allow_unused=True if this is the desired "
                                "behavior.")
-        if g is None and materialize_grads:
-            result.append(Tensor._make(np.zeros_like(t._data)))
+        if g is None and materialize_grads:  # torch: zeros_like(input, requires_grad=create_graph)
+            result.append(Tensor(np.zeros_like(t._data), requires_grad=create_graph))
         elif g is None or isinstance(g, Tensor):
             result.append(g)
         else:
@@ -88,7 +110,7 @@ def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | 
     """is_grads_batched: each grad_output's first dimension is a batch of seeds; the gradients
     are stacked along a new first dimension (one backward per seed, as torch's vmap computes)."""
     outs = _seq(outputs)
-    seeds: list[Any] = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outs)
+    seeds: list[Any] = [_implicit(o) if g is None else g for o, g in zip(outs, _seeds(outs, grad_outputs))]
     for i, (o, g) in enumerate(zip(outs, seeds)):
         if not isinstance(g, Tensor) or g.ndim == 0:
             raise ValueError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but "
@@ -111,13 +133,22 @@ def _batched(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | 
     return tuple(None if col[0] is None else stack(list(col)) for col in zip(*rows))
 
 
+def _implicit(out: Tensor) -> Tensor:
+    """torch's implicit seed (ones) of a one-element output."""
+    if out.numel() != 1:
+        raise RuntimeError("grad can be implicitly created only for scalar outputs")
+    return Tensor._make(np.ones_like(out._data))
+
+
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs: Any = None) -> None:
     """torch.autograd.backward; with ``inputs`` only those tensors' ``.grad`` accumulate."""
+    if create_graph:
+        _warn_reference_cycle()
     if inputs is not None:
         return _backward_into(_seq(tensors), grad_tensors, retain_graph, create_graph, _seq(inputs))
     outs = _seq(tensors)
-    seeds = _seq(grad_tensors) if grad_tensors is not None else [None] * len(outs)
+    seeds = _seeds(outs, grad_tensors)
     retain = create_graph if retain_graph is None else bool(retain_graph)
     roots, grads = _roots(outs, seeds, create_graph)
     run_backward(roots, grads, retain, None, create_graph)
@@ -136,3 +167,17 @@ def _backward_into(outs: list, grad_tensors: Any, retain_graph: bool | None, cre
             t._grad = g if t._grad is None else t._grad + g
         else:
             t._accumulate_grad(g._data)
+
+
+_CYCLE = ("Using backward() with create_graph=True will create a reference cycle between the parameter "
+          "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+          "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+          ".grad fields of your parameters to None after use to break the cycle and avoid the leak.")
+_warned: list[bool] = []
+
+
+def _warn_reference_cycle() -> None:
+    """torch's UserWarning for backward(create_graph=True), once per process as torch's engine."""
+    if not _warned:
+        _warned.append(True)
+        warnings.warn(_CYCLE, UserWarning, stacklevel=3)

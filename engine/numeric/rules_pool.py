@@ -87,7 +87,7 @@ def _avg_pool(xs: tuple, at: dict) -> tuple[Arr, Any]:
     xp = np.pad(x, [(0, 0), (0, 0)] + _pads(x.shape, kernel, stride, pad, dil, out))
     win = windows(xp, tuple(kernel), tuple(out), tuple(stride), (1, 1))
     y = win.sum(axis=(-2, -1)) / avg_divisor(x.shape, at, kernel, stride, pad, out)
-    return y.astype(x.dtype, copy=False), None
+    return y.astype(x.dtype, copy=False), x  # saved as torch saves self (a second backward raises)
 
 
 def _avg_pool_vjp(g: Arr, saved: Any, node: Any) -> tuple:
@@ -124,9 +124,10 @@ def _adaptive(xs: tuple, at: dict) -> tuple[Arr, Any]:
     even = _even_windows(x.shape, at["output_size"]) if x.ndim == 4 else None
     if even is not None:
         (n, c), (oh, ow) = x.shape[:2], at["output_size"]
-        return np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype), None
+        y = np.asarray(x.reshape(n, c, oh, even[0], ow, even[1]).mean(axis=(3, 5)), x.dtype)
+        return y, None if (oh, ow) == (1, 1) else x  # torch's (1, 1) is a mean (MeanBackward1)
     a, b = (adaptive_matrix(x.shape[2 + d], at["output_size"][d]).astype(x.dtype) for d in range(2))
-    return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), None
+    return np.einsum("ih,nchw,jw->ncij", a, x, b, optimize=True), x  # saved as torch saves self
 
 
 def _adaptive_vjp(g: Arr, saved: Any, node: Any) -> tuple:

@@ -27,7 +27,8 @@ def _pad(xs: tuple, at: dict) -> tuple[Arr, Any]:
         out = np.where(index >= 0, x.reshape(-1)[np.maximum(index, 0)], np.asarray(at["value"], x.dtype))
         return out.astype(x.dtype, copy=False), None
     pairs = pad_pairs("pad", x.shape, at["pad"])
-    return np.pad(x, pairs, mode="reflect" if at["mode"] == "reflect" else "edge"), None
+    # saved as torch's reflection/replication_pad*_backward(grad, self) save self
+    return np.pad(x, pairs, mode="reflect" if at["mode"] == "reflect" else "edge"), x
 
 
 def _pad_vjp(g: Arr, saved: Any, node: Any) -> tuple:

@@ -120,7 +120,7 @@ class Tensor(TensorMath):
     # --- gradients ------------------------------------------------------------------
     @property
     def grad(self) -> Tensor | None:
-        if self.grad_fn is not None and not self._retains_grad:
+        if self.grad_fn is not None and not self._retains_grad and self._grad is None:  # as torch's
             warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 
@@ -301,10 +301,11 @@ def _raw(value: Any) -> Any:
     return value._data if isinstance(value, Tensor) else value
 
 
-def _root_and_grad(t: Tensor, gradient: Any) -> tuple[Any, np.ndarray]:
-    """The node backward starts from and the seed gradient, with PyTorch's errors."""
+def _root_and_grad(t: Tensor, gradient: Any, index: int = 0) -> tuple[Any, np.ndarray]:
+    """The node backward starts from and the seed gradient, with PyTorch's errors (``index``: the
+    output's position among several)."""
     if not t._requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
     if gradient is None:
         if t._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -312,13 +313,13 @@ def _root_and_grad(t: Tensor, gradient: Any) -> tuple[Any, np.ndarray]:
     else:
         grad = np.array(_raw(gradient), dtype=t._data.dtype)  # a copy: the walker may keep it
         if grad.shape != t._data.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
-                               f"{list(grad.shape)} and output[0] has a shape of {list(t.shape)}.")
+            raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of torch.Size("
+                               f"{list(grad.shape)}) and output[{index}] has a shape of torch.Size({list(t.shape)}).")
     return dispatch.edge(t)[0], grad
 
 
 def backward_many(tensors: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool) -> None:
-    roots, seeds = zip(*(_root_and_grad(t, g) for t, g in zip(tensors, grads)))
+    roots, seeds = zip(*(_root_and_grad(t, g, i) for i, (t, g) in enumerate(zip(tensors, grads))))
     run_backward(list(roots), list(seeds), retain_graph)
 
 

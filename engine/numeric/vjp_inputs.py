@@ -16,12 +16,26 @@ from .tensor import Tensor
 
 # ops whose torch backward takes the input although its derivative there is zero (a.e.)
 TAKES_INPUT = frozenset({"relu", "abs", "leaky_relu", "hardtanh", "max_pool2d", "adaptive_max_pool2d",
-                         "l1_loss", "norm"})
+                         "l1_loss", "norm",
+                         # linear ops whose backward reads self: avg_pool2d_backward(grad, self),
+                         # _adaptive_avg_pool2d_backward(grad, self), nll_loss_backward(grad, self, ...)
+                         "avg_pool2d", "adaptive_avg_pool2d", "nll_loss"})
+# reflection_pad*_backward(grad, self) and replication_pad*_backward(grad, self); constant and
+# circular padding's backward is a slice of grad alone
+_PAD_TAKES_INPUT = frozenset({"reflect", "replicate"})
+
+
+def _takes_input(node: Any) -> bool:
+    if node.op == "pad":
+        return node.attrs.get("mode") in _PAD_TAKES_INPUT
+    if node.op == "adaptive_avg_pool2d":  # torch's (1, 1) output is a mean of grad alone
+        return tuple(node.attrs.get("output_size", ())) != (1, 1)
+    return node.op in TAKES_INPUT
 
 
 def linked(node: Any, grads: tuple) -> tuple:
     """``grads`` with each input gradient that lost its input made to depend on it (zero derivative)."""
-    if node.op not in TAKES_INPUT or node.inputs is None:
+    if node.inputs is None or not _takes_input(node):
         return grads
     from .higher import as_plain, record
 
