@@ -1,0 +1,76 @@
+"""Issues 15 and 21 as a careful user holds them (the verdict helper's conformance campaign):
+claimed adjoints at intermediate tensors through ``crossgrad.check``; ``crossgrad.gradcheck``
+never passes a check that checked nothing."""
+
+from __future__ import annotations
+
+import crossgrad as torch
+import numpy as np
+import pytest
+from crossgrad.engine.graph import GraphError
+
+
+def _two_layers():
+    """y = tanh(x @ w1) @ w2, L = sum(y^2); the true adjoints in closed form."""
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=torch.float64)
+    w1 = torch.tensor([[0.3, -0.2], [0.7, 0.1], [-0.4, 0.9]], dtype=torch.float64, requires_grad=True)
+    w2 = torch.tensor([[1.0, -2.0], [0.5, 0.25]], dtype=torch.float64, requires_grad=True)
+    z = x @ w1
+    h = torch.tanh(z)
+    y = h @ w2
+    loss = (y * y).sum()
+    hv, yv = np.tanh(x.numpy() @ w1.detach().numpy()), None
+    yv = hv @ w2.detach().numpy()
+    dy = 2 * yv
+    dh = dy @ w2.detach().numpy().T
+    dz = dh * (1 - hv ** 2)
+    tensors = {"w1": w1, "w2": w2, "z": z, "h": h, "y": y}
+    adjoints = {"y": dy, "h": dh, "z": dz, "w1": x.numpy().T @ dz, "w2": hv.T @ dy}
+    return loss, tensors, adjoints
+
+
+def test_claimed_adjoints_at_named_intermediate_tensors_are_judged():
+    """Issue 15: ``claimed`` may name op nodes; the facade refused them ("not a leaf")."""
+    loss, tensors, true = _two_layers()
+    assert torch.check(loss, names=tensors, claimed=dict(true)).verdict == "agree"
+    wrong = dict(true, h=-true["h"], z=-true["z"], w1=-true["w1"])  # a backprop wrong from dL/dh on
+    report = torch.check(loss, names=tensors, claimed=wrong)
+    assert report.verdict == "mismatch" and not report
+    assert [c.node for c in report.culprits] == ["h", "z"], str(report)
+    assert report.culprits[0].first and "backward of y (matmul)" in str(report.culprits[0])
+    assert str(report).splitlines()[2].startswith("  culprit: first wrong stage: claimed adjoint of node h (tanh)")
+
+
+def test_claimed_keyed_by_the_intermediate_tensor_itself():
+    loss, tensors, true = _two_layers()
+    report = torch.check(loss, claimed={tensors["z"]: 2 * true["z"], tensors["w2"]: true["w2"]})
+    assert report.verdict == "mismatch" and [c.op for c in report.culprits] == ["matmul"], str(report)
+    assert report.culprits[0].claimed == pytest.approx(2 * report.culprits[0].reference)
+    assert torch.check(loss, claimed={tensors["z"]: true["z"]}).verdict == "agree"
+
+
+def test_an_unknown_claimed_name_lists_leaves_and_named_stages():
+    loss, tensors, true = _two_layers()
+    with pytest.raises(GraphError, match=r"claimed.q: .*are \['w1', 'w2'\], the named intermediate tensors "
+                                         r"\['h', 'y', 'z'\]"):
+        torch.check(loss, names=tensors, claimed={"q": true["z"]})
+    other = torch.tanh(torch.ones(2, requires_grad=True))  # an intermediate of another graph
+    with pytest.raises(GraphError, match="nor an intermediate tensor of it"):
+        torch.check(loss, names=tensors, claimed={other: np.ones(2)})
+
+
+def test_gradcheck_refuses_inputs_none_of_which_requires_grad():
+    """torch's ValueError: a gradcheck over no differentiable input checked nothing (it returned True)."""
+    with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
+        torch.gradcheck(lambda a: a * 2, (torch.randn(3, dtype=torch.float64),))
+    with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
+        torch.gradcheck(lambda a: a * 2, (torch.arange(3),))
+
+
+def test_gradcheck_of_a_detached_function_asks_for_a_zero_numerical_gradient():
+    """No output requires grad: torch fails when an output moves with an input (it returned True)."""
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(torch.GradientMismatch, match="input 'input0': no output of the function requires grad"):
+        torch.gradcheck(lambda a: (a * 2).detach(), (x,))
+    assert torch.gradcheck(lambda a: (a * 2).detach(), (x,), raise_exception=False) is False
+    assert torch.gradcheck(lambda a: torch.zeros(3, dtype=torch.float64), (x,)) is True  # really constant
