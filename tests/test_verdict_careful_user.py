@@ -74,3 +74,31 @@ def test_gradcheck_of_a_detached_function_asks_for_a_zero_numerical_gradient():
         torch.gradcheck(lambda a: (a * 2).detach(), (x,))
     assert torch.gradcheck(lambda a: (a * 2).detach(), (x,), raise_exception=False) is False
     assert torch.gradcheck(lambda a: torch.zeros(3, dtype=torch.float64), (x,)) is True  # really constant
+
+
+def test_an_unknown_claimed_name_over_the_engine_lists_leaves_and_op_nodes():
+    """Issue 21: an unknown claimed key lists the names there are (the CLI and the service said only
+    "not a leaf that requires grad", after every witness had run)."""
+    from crossgrad.engine.check import CheckRequest, check
+    from crossgrad.engine.graph import Graph, Leaf, OpNode
+
+    graph = Graph((Leaf("x", np.ones((2, 3)), False), Leaf("w", np.ones((3, 2)), True),
+                   OpNode("z", "matmul", ("x", "w")), OpNode("loss", "sum", ("z",))), "loss")
+    with pytest.raises(GraphError, match=r"claimed.q: not a leaf that requires grad nor an op node .* the leaves "
+                                         r"that require grad are \['w'\], the op nodes \['z', 'loss'\]"):
+        check(CheckRequest(graph, claimed={"q": np.ones((3, 2))}))
+    assert check(CheckRequest(graph, claimed={"w": np.full((3, 2), 2.0)})).verdict == "agree"
+
+
+def test_a_tolerance_override_is_never_silent():
+    """A tolerance that lets a wrong claimed gradient pass says so in the report (it said nothing)."""
+    w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    loss = (w * w).sum()
+    loose = torch.check(loss, claimed={w: np.array([9.0, 9.0])}, tolerance=torch.Tolerance(1e9, 1e9, 1e9))
+    assert loose.verdict == "agree"  # the caller asked for it ...
+    note = next(n for n in loose.notes if n.startswith("tolerance given by the caller"))  # ... and is told
+    assert "rtol=1e+09" in note and "looser than the policy's loosest (rtol 1e+09 > 0.0001" in note
+    assert note in str(loose)
+    strict = torch.check(loss, tolerance=torch.Tolerance(1e-9, 1e-12))
+    assert strict.verdict == "agree" and "looser" not in strict.notes[0]
+    assert not any("tolerance" in n for n in torch.check(loss).notes)
