@@ -26,6 +26,7 @@ from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
 from .tolerance import Tolerance, note_override, policy
+from .vacuous import note_all_zero, note_skipped
 from .value_domains import refuse_out_of_domain
 
 TIERS = ("auto", "exact", "tensor", "off")
@@ -643,6 +644,8 @@ def check_finish(c: Checking, leaves: list[LeafReport]) -> Report:
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     _note_unresolved(report)
+    note_skipped(report)
+    note_all_zero(report, seed)
     if report.verdict == MISMATCH and "numeric" in grads and "symbolic" in grads:
         timer.run("forward_check", lambda: _forward_culprits(plan, report, tier))
         if not report.culprits:

@@ -102,3 +102,55 @@ def test_a_tolerance_override_is_never_silent():
     strict = torch.check(loss, tolerance=torch.Tolerance(1e-9, 1e-12))
     assert strict.verdict == "agree" and "looser" not in strict.notes[0]
     assert not any("tolerance" in n for n in torch.check(loss).notes)
+
+
+def _mul_graph():
+    from crossgrad.engine.graph import Graph, Leaf, OpNode
+
+    return Graph((Leaf("a", np.array([1.0, 2.0]), True), Leaf("b", np.array([3.0, -1.0]), True),
+                  OpNode("m", "mul", ("a", "b")), OpNode("l", "sum", ("m",))), "l")
+
+
+def test_skipped_says_why_in_the_report_and_over_the_wire(capsys):
+    """Issue 21: SKIPPED gives its reason — in the report itself, so --json, the SDK and the HTML
+    have it too (only the CLI's stderr had it)."""
+    import json
+
+    from crossgrad.client import cli
+    from crossgrad.engine.check import CheckRequest, check
+
+    code = cli.main(["check", "-e", "tanh(x @ w).sum()", "--leaf", "x=randn(4,3)", "--leaf", "w=randn(3,2)", "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == cli.SKIPPED and answer["verdict"] == "VERDICT_SKIPPED"
+    assert answer["notes"] == ["skipped: no leaf requires grad, so there is no gradient to check (mark a leaf "
+                               "requires_grad=True, or :grad on the command line)"]
+    one = check(CheckRequest(_mul_graph(), witnesses=("numeric",)))
+    assert one.verdict == "skipped" and not one
+    assert "note: skipped: no pair of witnesses compared any leaf (finite_difference did not run; symbolic did " \
+           "not run)" in str(one)
+
+
+def test_a_leaf_left_unchecked_beside_agreeing_ones_is_named():
+    """Claiming one leaf with witnesses (numeric, claimed): b is compared by nobody, yet the report
+    said AGREE with no word on b."""
+    from crossgrad.engine.check import CheckRequest, check
+
+    report = check(CheckRequest(_mul_graph(), witnesses=("numeric", "claimed"), claimed={"a": np.array([3.0, -1.0])}))
+    assert report.verdict == "agree" and report.leaf("b").verdict == "skipped"
+    assert report.notes == ["not checked: b — no pair of witnesses compared it; the verdict covers the other "
+                            "leaves only"]
+    assert not check(CheckRequest(_mul_graph())).notes
+
+
+def test_a_check_of_all_zero_gradients_says_nothing_was_exercised():
+    from crossgrad.engine.check import CheckRequest, check
+
+    zero_seed = check(CheckRequest(_mul_graph(), seed=np.array(0.0)))
+    assert zero_seed.verdict == "agree"
+    assert zero_seed.notes == ["the output's gradient (seed) is all zeros: every gradient is 0 whatever the "
+                               "backward rules are, so nothing was tested; seed with a nonzero gradient"]
+    x = torch.tensor([-2.0, -1.0, -0.5], dtype=torch.float64, requires_grad=True)
+    dead = torch.check(torch.relu(x - 1.0).sum())
+    assert dead.verdict == "agree" and np.all(dead.grad(x, "numeric") == 0)
+    assert dead.notes[0].startswith("every gradient is exactly 0 on every leaf") and dead.notes[0] in str(dead)
+    assert not torch.check(torch.relu(x + 1.0).sum()).notes  # one live element: something was tested
