@@ -154,3 +154,18 @@ def test_a_check_of_all_zero_gradients_says_nothing_was_exercised():
     assert dead.verdict == "agree" and np.all(dead.grad(x, "numeric") == 0)
     assert dead.notes[0].startswith("every gradient is exactly 0 on every leaf") and dead.notes[0] in str(dead)
     assert not torch.check(torch.relu(x + 1.0).sum()).notes  # one live element: something was tested
+
+
+def test_claimed_values_are_numbers_or_a_typed_error_naming_the_key():
+    """A claimed None was judged a 'mismatch' of shape []; a torch tensor requiring grad raised
+    torch's own RuntimeError; a names value from torch was silently ignored."""
+    w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    loss = (w * w).sum()
+    for value, what in [(None, "NoneType"), ("abc", "str"), ({"a": 1}, "dict")]:
+        with pytest.raises(GraphError, match=rf"claimed.leaf0: expected an array of numbers, got {what}"):
+            torch.check(loss, claimed={w: value})
+    real = pytest.importorskip("torch")
+    assert torch.check(loss, claimed={w: real.tensor([2.0, 4.0], requires_grad=True)}).verdict == "agree"
+    assert torch.check(loss, claimed={w: real.tensor([2.0, 5.0], requires_grad=True)}).verdict == "mismatch"
+    with pytest.raises(TypeError, match=r"names\['w'\] is a torch.Tensor, not a crossgrad Tensor"):
+        torch.check(loss, names={"w": real.ones(2)})

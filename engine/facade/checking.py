@@ -75,6 +75,8 @@ def check(loss: Any, *inputs: Any, gradient: Any = None, names: Mapping[str, Any
         gradient, names = (inputs + (names,))[:2] if gradient is None else (gradient, names)
     _refuse_foreign(loss, "the value to check")
     claimed = options.pop("claimed", None) or {}
+    for key, value in (names or {}).items():
+        _refuse_foreign(value, f"names[{key!r}]")
     names = with_claimed_tensors(names, claimed)
     graph, leaves = to_graph(loss, export_ids(names))
     seed = None if gradient is None else np.asarray(getattr(gradient, "_data", gradient))

@@ -54,5 +54,20 @@ def claimed_by_name(claimed: Mapping[Any, Any], names: Mapping[str, Any], grad_l
             raise GraphError(f"claimed.{name}", "not a leaf that requires grad; the leaves that require grad are "
                                                 f"{sorted(grad_leaves)}, the named intermediate tensors "
                                                 f"{named_stages} (name them with names={{...}})")
-        out[name] = np.asarray(getattr(value, "_data", value))
+        out[name] = claimed_value(name, value)
     return out
+
+
+def claimed_value(name: str, value: Any) -> np.ndarray:
+    """A claimed gradient as numbers: an array, nested lists, an engine or torch tensor (detached)."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(getattr(value, "_data", value))
+    except (TypeError, ValueError) as err:
+        raise GraphError(f"claimed.{name}",
+                         f"expected an array of numbers, got {type(value).__name__}: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise GraphError(f"claimed.{name}", f"expected an array of numbers, got {type(value).__name__} "
+                                            f"({array.dtype} values)")
+    return array
