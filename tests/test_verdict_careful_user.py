@@ -4,6 +4,8 @@ never passes a check that checked nothing."""
 
 from __future__ import annotations
 
+import re
+
 import crossgrad as torch
 import numpy as np
 import pytest
@@ -169,3 +171,19 @@ def test_claimed_values_are_numbers_or_a_typed_error_naming_the_key():
     assert torch.check(loss, claimed={w: real.tensor([2.0, 5.0], requires_grad=True)}).verdict == "mismatch"
     with pytest.raises(TypeError, match=r"names\['w'\] is a torch.Tensor, not a crossgrad Tensor"):
         torch.check(loss, names={"w": real.ones(2)})
+
+
+def test_cli_claimed_files_that_are_not_arrays_are_bad_input_naming_the_option(tmp_path, capsys):
+    from crossgrad.client import cli
+
+    (tmp_path / "text.npy").write_text("not an array")
+    np.save(tmp_path / "words.npy", np.array(["a", "b"]))
+    np.savez(tmp_path / "two.npz", a=np.ones(2))
+    base = ["check", "-e", "tanh(x @ w).sum()", "--leaf", "x=randn(4,3)", "--leaf", "w=randn(3,2):grad"]
+    for name, message in [("missing.npy", "cannot read .* as a .npy array: .*No such file"),
+                          ("text.npy", "cannot read .* as a .npy array"),
+                          ("words.npy", ".* holds <U1 values, not an array of numbers"),
+                          ("two.npz", ".* holds NpzFile, not an array of numbers")]:
+        code = cli.main(base + ["--claimed", f"w={tmp_path / name}"])
+        err = capsys.readouterr().err
+        assert code == 2 and re.search(rf"--claimed 'w=.*{name}': {message}", err), err
