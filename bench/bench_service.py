@@ -1,35 +1,53 @@
 """Check over gRPC against a trivial gRPC echo, both measured in this run on loopback.
 
-    python bench/bench_service.py [--calls N]
+    python bench/bench_service.py [--calls N] [--same-process] [--stream N]
 
 The echo server returns the request bytes unchanged (same payloads: the seed graph's
 CheckRequest with new weight values on every call, so the server can reuse only the structure).
-Both are warmed first (the symbolic workers started and their structure cache filled), then
-timed in alternating rounds so that this machine's slow and fast phases fall on both alike.
-Check-w is the same Check with the inline path off (every symbolic job to a worker, which holds
-the structure and receives leaf values only); Check-par sends a proven structure to an idle worker
-holding it, in parallel with the parent's witnesses (the default runs it inline); Check-p sends
-every job to a worker with its pickled plan (the protocol before leaf-values-only jobs).
-Another column is the same check in this process (``crossgrad.engine.check.check`` on the
-decoded request, no server), timed in the same alternating rounds.
-busy-1ms is the echo after 1 ms of pure Python in the handler: gRPC's own cost around a handler
-that holds the GIL about as long as a check does. in-gap is the in-process check again with 0.5 ms
-idle before each call, as a server's handler sees its calls (not part of the goal: it shows what
-the tight loop's warm caches are worth).
-Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
-Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50.
+By default both servers run as deployed, each in a process of its own: ``crossgrad -q serve
+--processes 1`` (no access log) and this script with ``--serve-echo`` (a plain ``grpc.server``
+with the same thread pool kind), while this process is the client and times the in-process
+check. Columns, timed in alternating rounds so that this machine's slow and fast phases fall on
+all alike, after a warm-up (the symbolic workers started and their structure cache filled):
 
-``--stream N`` (default 2000) then streams N seed-structure requests (new weights each) through
-CheckStream, with batching (consecutive same-structure requests checked together) and without
-(server/batching.BATCHING off: one by one), in alternating rounds with the sequential echo, and
-prints requests/s of each against the echo's calls/s. Goal (issue 16): batched >= 1.0x the echo.
+- echo: the bare gRPC round trip;
+- busy-1ms: the echo after 1 ms of pure Python in the handler (gRPC around a handler that holds
+  the GIL about as long as a check does);
+- floor: the echo server whose handler runs the in-process check (``crossgrad.engine.check.check``
+  on the decoded request, as in-proc) and returns the request bytes: what any servicer doing this
+  check costs behind Python gRPC here, with no servicer code of crossgrad's around it;
+- Check: crossgrad's own server;
+- in-proc: the same check in this process (decode, ``request_in``, ``check``), no server;
+- in-gap: in-proc with 0.5 ms idle before each call, as a server's handler sees its calls (not
+  part of the goal: it shows what the tight loop's warm caches are worth).
+
+Prints p50/p99 latency and calls/s of sequential calls for each, and the ratios.
+Goal (issue 16): Check p50 <= in-process check p50 + 1.5x echo p50. The same ratio for floor shows
+how far below 1 any servicer can get on this machine.
+
+``--same-process`` is the earlier layout: both servers in this process (client and servers then
+share one interpreter), with the A/B columns of the symbolic worker protocol: Check-w is the same
+Check with the inline path off (every symbolic job to a worker, which holds the structure and
+receives leaf values only); Check-par sends a proven structure to an idle worker holding it, in
+parallel with the parent's witnesses (the default runs it inline); Check-p sends every job to a
+worker with its pickled plan (the protocol before leaf-values-only jobs).
+
+``--stream N`` (default 2000, 0 skips) then streams N seed-structure requests (new weights each)
+through CheckStream of a server in this process, with batching (consecutive same-structure
+requests checked together) and without (server/batching.BATCHING off: one by one), in
+alternating rounds with the sequential echo, and prints requests/s of each against the echo's
+calls/s. Goal (issue 16): batched >= 1.0x the echo. (bench_stream.py measures the same with
+separate server processes.)
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 
@@ -47,8 +65,9 @@ SEED = Path(__file__).parents[1] / "examples" / "seed.json"
 
 
 def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
-    """Echo, and Busy: the echo after ``busy_seconds`` of pure Python in the handler (what gRPC
-    adds around a handler that holds the GIL as long as a check does)."""
+    """Echo; Busy: the echo after ``busy_seconds`` of pure Python in the handler (what gRPC adds
+    around a handler that holds the GIL as long as a check does); Floor: the echo after the
+    in-process check of the request (the check behind Python gRPC, no crossgrad servicer)."""
 
     def busy(req: bytes, ctx: object) -> bytes:
         end = time.perf_counter() + busy_seconds
@@ -56,9 +75,16 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
             pass
         return req
 
+    check_here = in_process_check()
+
+    def floor(req: bytes, ctx: object) -> bytes:
+        check_here(req)
+        return req
+
     handler = grpc.method_handlers_generic_handler(
         "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req),
                        "Busy": grpc.unary_unary_rpc_method_handler(busy),
+                       "Floor": grpc.unary_unary_rpc_method_handler(floor),
                        "Stream": grpc.stream_stream_rpc_method_handler(lambda reqs, ctx: (r for r in reqs))})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))
@@ -70,6 +96,30 @@ def echo_server(busy_seconds: float) -> tuple[grpc.Server, int]:
 ROUNDS = 5
 BUSY_SECONDS = 0.001
 GAP_SECONDS = 0.0005
+SERVICE = "/crossgrad.v1.CrossgradService/Check"
+
+
+def in_process_check() -> Callable[[bytes], object]:
+    """The in-process column: decode the request bytes, convert them, check (no server)."""
+    limits = Limits()
+
+    def run(payload: bytes) -> object:
+        return engine_check(server_wire.request_in(crossgrad_pb2.CheckRequest.FromString(payload), limits))
+
+    return run
+
+
+def serve_echo() -> None:
+    """This script with --serve-echo: the echo server in a process of its own; prints its port."""
+    server, port = echo_server(BUSY_SECONDS)
+    print(port, flush=True)
+    server.wait_for_termination()
+
+
+def _started(command: list[str]) -> tuple[subprocess.Popen, int]:
+    """A server process and the port it printed."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, int(proc.stdout.readline())  # type: ignore[union-attr]
 
 
 def payloads(count: int) -> list[bytes]:
@@ -111,90 +161,122 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--stream", type=int, default=2000, help="requests per CheckStream (0: skip)")
     parser.add_argument("--only-stream", action="store_true", help="skip the unary comparisons")
+    parser.add_argument("--same-process", action="store_true",
+                        help="both servers in this process (the earlier layout, with the worker A/B columns)")
+    parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    calls = args.calls
-    items = payloads(calls)
+    if args.serve_echo:
+        return serve_echo()
+    items = payloads(args.calls)
+    if args.stream:
+        stream_in_process(payloads(args.stream), items)
+    if not args.only_stream:
+        (same_process if args.same_process else separate)(items)
+
+
+def separate(items: list[bytes]) -> None:
+    """The servers as deployed, each in a process of its own; this process is the client."""
+    checker, check_port = _started([sys.executable, "-m", "crossgrad", "-q", "serve", "--port", "0",
+                                    "--processes", "1"])
+    echo, echo_port = _started([sys.executable, __file__, "--serve-echo"])
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{check_port}") as a, \
+                grpc.insecure_channel(f"127.0.0.1:{echo_port}") as b:
+            in_process = in_process_check()
+            columns = {"echo": b.unary_unary("/bench.Echo/Echo"), "busy-1ms": b.unary_unary("/bench.Echo/Busy"),
+                       "floor": b.unary_unary("/bench.Echo/Floor"), "Check": a.unary_unary(SERVICE),
+                       "in-proc": in_process}
+            for call in columns.values():  # workers up, structure derived and cached, both servers warm
+                timed(call, items[:50])
+            times: dict[str, list[float]] = {name: [] for name in [*columns, "in-gap"]}
+            per_round = max(1, len(items) // ROUNDS)
+            for r in range(ROUNDS):
+                chunk = items[r * per_round:(r + 1) * per_round]
+                for name, call in columns.items():
+                    times[name] += timed(call, chunk)
+                times["in-gap"] += timed(in_process, chunk, idle=GAP_SECONDS)
+    finally:
+        for proc in (checker, echo):
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"seed-graph Check vs echo, servers in their own processes, {len(times['Check'])} sequential calls "
+          f"each in {ROUNDS} alternating rounds, payload {len(items[0])} bytes:")
+    for name, samples in times.items():
+        summary(name, samples)
+    print("  (floor: the same in-process check inside the echo server's handler, no crossgrad servicer)")
+    goal(times, ("Check", "floor"))
+
+
+def goal(times: dict[str, list[float]], names: tuple[str, ...]) -> None:
+    """The per-call goal's ratio for each of ``names``: p50 / (in-process p50 + 1.5x echo p50)."""
+    p50 = {name: statistics.median(samples) for name, samples in times.items()}
+    bound = p50["in-proc"] + 1.5 * p50["echo"]
+    rate = {name: len(samples) / sum(samples) for name, samples in times.items()}
+    print(f"  Check / echo calls/s: {rate['Check'] / rate['echo']:.3f}")
+    for name in names:
+        print(f"  {name} p50 {p50[name] * 1e3:.3f} ms vs in-process p50 + 1.5x echo p50 "
+              f"{bound * 1e3:.3f} ms: ratio {p50[name] / bound:.2f} (goal <= 1.0)")
+
+
+def same_process(items: list[bytes]) -> None:
+    """The earlier layout: both servers in this process, with the worker protocol's A/B columns."""
     running = create_server("127.0.0.1", 0)
     echo, echo_port = echo_server(BUSY_SECONDS)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as a, \
                 grpc.insecure_channel(f"127.0.0.1:{echo_port}") as b:
-            check = a.unary_unary("/crossgrad.v1.CrossgradService/Check")
-            echo_call = b.unary_unary("/bench.Echo/Echo")
-            busy_call = b.unary_unary("/bench.Echo/Busy")
-            busy_times: list[float] = []
-            timed(check, items[:50])  # workers up, structure derived and cached
-            timed(echo_call, items[:50])
-            limits = Limits()
+            check = a.unary_unary(SERVICE)
 
-            def in_process(payload: bytes) -> None:
-                engine_check(server_wire.request_in(crossgrad_pb2.CheckRequest.FromString(payload), limits))
+            def with_flags(**flags: object) -> Callable[[bytes], None]:
+                """The Check with workers' module flags set for the call (A/B of the worker protocol)."""
 
-            timed(in_process, items[:50])
-            echo_times: list[float] = []
-            check_times: list[float] = []
-            local_times: list[float] = []
-            gap_times: list[float] = []  # in-process, 0.5 ms idle before each call
-            worker_times: list[float] = []  # A/B: the same Check with every symbolic job sent to a worker
-            inline_times: list[float] = []  # A/B: proven structures to an idle worker that holds them
+                def call(payload: bytes) -> None:
+                    before = {name: getattr(workers, name) for name in flags}
+                    for name, value in flags.items():
+                        setattr(workers, name, value)
+                    try:
+                        check(payload)
+                    finally:
+                        for name, value in before.items():
+                            setattr(workers, name, value)
 
-            pickled_times: list[float] = []  # A/B: every worker job carries the pickled plan
+                return call
 
-            def pickled_plan(payload: bytes) -> None:
-                inline, workers.INLINE_WORK, workers.COMPACT_JOBS = workers.INLINE_WORK, 0, False
-                try:
-                    check(payload)
-                finally:
-                    workers.INLINE_WORK, workers.COMPACT_JOBS = inline, True
-
-            def parallel(payload: bytes) -> None:
-                workers.PARALLEL_PROVEN = True
-                try:
-                    check(payload)
-                finally:
-                    workers.PARALLEL_PROVEN = False
-
-            def via_worker(payload: bytes) -> None:
-                inline, workers.INLINE_WORK = workers.INLINE_WORK, 0
-                try:
-                    check(payload)
-                finally:
-                    workers.INLINE_WORK = inline
-
-            if args.stream:
-                stream_rounds(a, echo_call, b.stream_stream("/bench.Echo/Stream"), payloads(args.stream), items)
-            if args.only_stream:
-                return
-            per_round = max(1, calls // ROUNDS)
+            columns = {"echo": b.unary_unary("/bench.Echo/Echo"), "busy-1ms": b.unary_unary("/bench.Echo/Busy"),
+                       "Check": check, "in-proc": in_process_check(),
+                       "Check-w": with_flags(INLINE_WORK=0), "Check-par": with_flags(PARALLEL_PROVEN=True),
+                       "Check-p": with_flags(INLINE_WORK=0, COMPACT_JOBS=False)}
+            for name in ("Check", "echo", "in-proc"):  # workers up, structure derived and cached
+                timed(columns[name], items[:50])
+            times: dict[str, list[float]] = {name: [] for name in [*columns, "in-gap"]}
+            per_round = max(1, len(items) // ROUNDS)
             for r in range(ROUNDS):
                 chunk = items[r * per_round:(r + 1) * per_round]
-                echo_times += timed(echo_call, chunk)
-                busy_times += timed(busy_call, chunk)
-                check_times += timed(check, chunk)
-                local_times += timed(in_process, chunk)
-                gap_times += timed(in_process, chunk, idle=GAP_SECONDS)
-                worker_times += timed(via_worker, chunk)
-                inline_times += timed(parallel, chunk)
-                pickled_times += timed(pickled_plan, chunk)
-            print(f"seed-graph Check vs echo, {len(check_times)} sequential calls each in {ROUNDS} "
-                  f"alternating rounds, payload {len(items[0])} bytes:")
-            rate_echo = summary("echo", echo_times)
-            summary("busy-1ms", busy_times)
-            rate_check = summary("Check", check_times)
-            summary("in-proc", local_times)
-            summary("in-gap", gap_times)
-            summary("Check-w", worker_times)
-            summary("Check-par", inline_times)
-            summary("Check-p", pickled_times)
-            print("  (Check-w: every symbolic job to a worker, leaf values only; Check-par: proven structures "
-                  "to an idle worker holding them;\n   Check-p: every job to a worker with its pickled plan, "
-                  "the protocol before;\n   busy-1ms: the echo after 1 ms of pure Python in its handler)")
-            p50 = {name: statistics.median(t) for name, t in
-                   (("echo", echo_times), ("check", check_times), ("local", local_times))}
-            bound = p50["local"] + 1.5 * p50["echo"]
-            print(f"  Check / echo calls/s: {rate_check / rate_echo:.3f}")
-            print(f"  Check p50 {p50['check'] * 1e3:.3f} ms vs in-process p50 + 1.5x echo p50 "
-                  f"{bound * 1e3:.3f} ms: ratio {p50['check'] / bound:.2f} (goal <= 1.0)")
+                for name, call in columns.items():
+                    times[name] += timed(call, chunk)
+                times["in-gap"] += timed(columns["in-proc"], chunk, idle=GAP_SECONDS)
+    finally:
+        running.stop(0)
+        echo.stop(0)
+    print(f"seed-graph Check vs echo, both servers in this process, {len(times['Check'])} sequential calls "
+          f"each in {ROUNDS} alternating rounds, payload {len(items[0])} bytes:")
+    for name, samples in times.items():
+        summary(name, samples)
+    print("  (Check-w: every symbolic job to a worker, leaf values only; Check-par: proven structures "
+          "to an idle worker holding them;\n   Check-p: every job to a worker with its pickled plan, "
+          "the protocol before;\n   busy-1ms: the echo after 1 ms of pure Python in its handler)")
+    goal(times, ("Check",))
+
+
+def stream_in_process(requests: list[bytes], echo_items: list[bytes]) -> None:
+    """The CheckStream comparison, against a server and an echo in this process."""
+    running = create_server("127.0.0.1", 0)
+    echo, echo_port = echo_server(BUSY_SECONDS)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as a, \
+                grpc.insecure_channel(f"127.0.0.1:{echo_port}") as b:
+            stream_rounds(a, b.unary_unary("/bench.Echo/Echo"), b.stream_stream("/bench.Echo/Stream"),
+                          requests, echo_items)
     finally:
         running.stop(0)
         echo.stop(0)
