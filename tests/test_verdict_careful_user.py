@@ -187,3 +187,17 @@ def test_cli_claimed_files_that_are_not_arrays_are_bad_input_naming_the_option(t
         code = cli.main(base + ["--claimed", f"w={tmp_path / name}"])
         err = capsys.readouterr().err
         assert code == 2 and re.search(rf"--claimed 'w=.*{name}': {message}", err), err
+
+
+def test_a_wrong_claim_without_the_symbolic_tier_is_named_the_suspect():
+    """tier off: claimed is compared with numeric only, and numeric is confirmed by finite
+    differences — claimed is the odd one out (the leaf said mismatch with no suspect)."""
+    w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    loss = torch.tanh(w).sum()
+    right = 1 - np.tanh([1.0, 2.0]) ** 2
+    assert torch.check(loss, claimed={w: right}, tier="off").verdict == "agree"
+    report = torch.check(loss, claimed={w: right * [1.0, -1.0]}, tier="off")
+    assert report.verdict == "mismatch" and report.leaf(w).suspect == "claimed", str(report)
+    assert "leaf0 [2] float64: mismatch — suspect: claimed" in str(report)
+    alone = torch.check(loss, claimed={w: -right}, witnesses=("numeric", "claimed"))  # nobody confirms numeric
+    assert alone.verdict == "mismatch" and alone.leaf(w).suspect is None
