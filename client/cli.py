@@ -185,14 +185,25 @@ def _request(args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
     return message, located
 
 
+def _claimed_array(option: str, path: str) -> np.ndarray:
+    """A --claimed file: one .npy array of numbers, else a bad-input error naming the option."""
+    try:
+        value = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ExpressionError(f"--claimed {option!r}", f"cannot read {path!r} as a .npy array: {err}") from None
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        what = type(value).__name__ if not isinstance(value, np.ndarray) else f"{value.dtype} values"
+        raise ExpressionError(f"--claimed {option!r}", f"{path!r} holds {what}, not an array of numbers")
+    return value
+
+
 def _apply_options(message: Any, args: argparse.Namespace) -> None:
     """--claimed, --tolerance, --fd-seed and --order onto the request message."""
     for pair in args.claimed:
         name, _, path = pair.partition("=")
         if not name or not path:
             raise ExpressionError(f"--claimed {pair!r}", "expected NAME=FILE.npy")
-        value = np.load(path, allow_pickle=False)
-        message.claimed[name].CopyFrom(wire.tensor_out(np.asarray(value)))
+        message.claimed[name].CopyFrom(wire.tensor_out(_claimed_array(pair, path)))
     if args.tolerance:
         rtol, atol, floor = _tolerance(args.tolerance)
         message.tolerance.rtol, message.tolerance.atol, message.tolerance.floor = rtol, atol, floor

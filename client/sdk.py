@@ -147,19 +147,38 @@ def to_request(what: Any, gradient: Any = None, names: dict[str, Any] | None = N
 
 
 def _message(what: Any, gradient: Any, names: dict[str, Any] | None, **options: Any) -> tuple[Any, dict[int, str]]:
-    from crossgrad.engine.numeric.export import to_graph
     from crossgrad.engine.numeric.tensor import Tensor
 
     if isinstance(what, Tensor):
-        graph, leaves = to_graph(what, {id(t): n for n, t in (names or {}).items()})
-        seed = None if gradient is None else getattr(gradient, "_data", gradient)
-        request = CheckRequest(graph, seed, **options)
-        return wire.request_out(request), {id(t): n for n, t in leaves.items()}
+        return _tensor_message(what, gradient, names, **options)
+    if type(what).__module__.startswith(("torch", "jax", "numpy")):
+        from crossgrad.engine.facade.checking import _refuse_foreign
+
+        _refuse_foreign(what, "the value to check")
     if isinstance(what, CheckRequest):
         return wire.request_out(what), {}
     if isinstance(what, (str, Path)):
         return wire.request_from_json(Path(what).read_text()), {}
     return what, {}
+
+
+def _tensor_message(what: Any, gradient: Any, names: dict[str, Any] | None,
+                    **options: Any) -> tuple[Any, dict[int, str]]:
+    """An engine tensor's graph as a request; ``claimed`` keyed by name or tensor, intermediate
+    tensors included (as ``crossgrad.check``)."""
+    from crossgrad.engine.check import CheckRequest
+    from crossgrad.engine.facade.claimed_keys import claimed_by_name, export_ids, with_claimed_tensors
+    from crossgrad.engine.numeric.export import to_graph
+
+    claimed = options.pop("claimed", None) or {}
+    names = with_claimed_tensors(names, claimed)
+    graph, leaves = to_graph(what, export_ids(names))
+    if claimed:
+        grad_leaves = {n: t for n, t in leaves.items() if t.requires_grad}
+        options["claimed"] = claimed_by_name(claimed, names, grad_leaves, graph)
+    seed = None if gradient is None else getattr(gradient, "_data", gradient)
+    request = CheckRequest(graph, seed, **options)
+    return wire.request_out(request), {id(t): n for n, t in leaves.items()}
 
 
 def _channel(module: Any, target: str | Iterable[str], root_certificates: bytes | None,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import fd_joint, finite_diff, forward_rounding, kinks, offload, ops, parallel, plan_facts
-from .claimed_stages import split_claimed, wrong_stages
+from .claimed_stages import refuse_unknown, split_claimed, wrong_stages
 from .compare import MISMATCH, SKIPPED, UNRESOLVED, KinkTest, PairComparison, compare_leaves, pair_verdict, worst
 from .cost import backward_runs
 from .errors import CrossgradError
@@ -25,7 +25,8 @@ from .precision import gradient_dtypes
 from .report import WITNESSES, LeafReport, Report, finish_leaf
 from .symbolic import closed_form, exact, tensor, tensor_adjoints
 from .symbolic.exact_adjoints import node_adjoints
-from .tolerance import Tolerance, policy
+from .tolerance import Tolerance, note_override, policy
+from .vacuous import note_all_zero, note_skipped
 from .value_domains import refuse_out_of_domain
 
 TIERS = ("auto", "exact", "tensor", "off")
@@ -609,18 +610,20 @@ def check_begin(request: CheckRequest, symbolic: SymbolicHook = _local_symbolic,
         from .hessian import check_order, check_order2
 
         if check_order(request.order) == 2:
-            return check_order2(request)
+            return note_override(check_order2(request), request.tolerance)
     timer = _Timer()
     plan = plan if plan is not None and plan.graph is request.graph else \
         timer.run("validate", lambda: validate(request.graph))
     tier, reason = _choose_tier(plan, request.tier, request.exact_budget, backward_runs(request.program))
     report = Report(SKIPPED, [], tier, reason, "off", grad_fns=grad_fn_names(plan), graph=request.graph)
+    note_override(report, request.tolerance)
     if request.program:
         return _run_program(request, plan, tier, report, timer, symbolic)
     seed = _seed(plan, request.seed)
     refuse_out_of_domain(plan)
     claimed = dict(request.claimed)
     stages = split_claimed(plan, claimed)
+    refuse_unknown(plan, claimed)
     if stages:
         request = replace(request, claimed=claimed)
     with parallel.limit(request.threads):
@@ -641,6 +644,8 @@ def check_finish(c: Checking, leaves: list[LeafReport]) -> Report:
         timer.run("fd_reliability", lambda: _unreliable_fd(plan, seed, report, fd))
     report.verdict = worst([leaf.verdict for leaf in report.leaves])
     _note_unresolved(report)
+    note_skipped(report)
+    note_all_zero(report, seed)
     if report.verdict == MISMATCH and "numeric" in grads and "symbolic" in grads:
         timer.run("forward_check", lambda: _forward_culprits(plan, report, tier))
         if not report.culprits:

@@ -55,6 +55,23 @@ def split_claimed(plan: Plan, claimed: dict[str, np.ndarray]) -> dict[int, np.nd
     return found
 
 
+def refuse_unknown(plan: Plan, claimed: dict[str, np.ndarray]) -> None:
+    """A claimed name that is neither a leaf requiring grad nor an op node on the loss's path: say
+    which names there are (before any witness runs)."""
+    leaves = [plan.graph.nodes[i].name for i in plan.grad_leaves()]
+    unknown = sorted(set(claimed) - set(leaves))
+    if unknown:
+        stages = [node.name for i, node in enumerate(plan.graph.nodes[: plan.output + 1])
+                  if isinstance(node, OpNode) and plan.active[i]]
+        raise GraphError(f"claimed.{unknown[0]}", f"not a leaf that requires grad nor an op node the loss depends "
+                                                  f"on; the leaves that require grad are {leaves}, the op nodes "
+                                                  f"{_listed(stages)}")
+
+
+def _listed(names: list[str], most: int = 20) -> str:
+    return str(names) if len(names) <= most else f"{names[:most]} ... ({len(names)} in all)"
+
+
 def wrong_stages(plan: Plan, claimed: dict[int, np.ndarray], reference: dict[int, np.ndarray], witness: str,
                  override: Tolerance | None) -> list[ClaimedStage]:
     """Claimed intermediate adjoints that disagree with the reference, nearest the output first."""

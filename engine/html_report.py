@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import html_heat as heat
 from .graph import Graph, Leaf, validate
 
 HEAT_SIDE = 256  # a heat map has at most this many rows and columns of cells
@@ -93,25 +94,33 @@ def _heat_map(leaf: Any, pair: Any) -> str:
     a, b = (leaf.grads.get(w) for w in pair.witnesses)
     if a is None or b is None or pair.tolerance is None or np.shape(a) != np.shape(b):
         return ""
-    ratio = excess(pair, a, b)
+    off = heat.off_mask(pair, np.shape(a))
+    ratio, excused = heat.shown(excess(pair, a, b), off)
     cells = _block_max(_as_2d(ratio))
-    uri = "data:image/png;base64," + base64.b64encode(png(_colours(cells))).decode()
+    rgb = _colours(cells)
+    rgb[(_block_max(_as_2d(excused.astype(float))) > 0) & (cells <= 1)] = heat.EXCUSED_RGB
+    uri = "data:image/png;base64," + base64.b64encode(png(rgb)).decode()
     title = f"{pair.witnesses[0]} ~ {pair.witnesses[1]}"
-    return (f'<div class="heat" data-pair="{_esc(title)}" data-off="{int(np.sum(ratio > 1))}">'
-            f'<div>{_esc(title)}: {pair.mismatched}/{pair.total} off</div>'
-            f'<img alt="|a-b|/allowed for {_esc(title)}" src="{uri}" data-rows="{cells.shape[0]}" '
-            f'data-cols="{cells.shape[1]}">{_worst_table(ratio, a, b, pair)}</div>')
+    return (f'<div class="heat" data-pair="{_esc(title)}" data-off="{int(np.sum(ratio > 1))}" '
+            f'data-excused="{int(excused.sum())}"><div>{_esc(title)}: {pair.mismatched}/{pair.total} off'
+            + (f", {int(excused.sum())} excused (blue: kink convention or rounding)" if excused.any() else "")
+            + f'</div><img alt="|a-b|/allowed for {_esc(title)}" src="{uri}" data-rows="{cells.shape[0]}" '
+            f'data-cols="{cells.shape[1]}">{_worst_table(ratio, a, b, pair, heat.worst_rows(pair, off, WORST_LISTED))}'
+            "</div>")
 
 
-def _worst_table(ratio: np.ndarray, a: np.ndarray, b: np.ndarray, pair: Any) -> str:
-    flat = ratio.ravel()
-    order = [k for k in np.argsort(-np.nan_to_num(flat, posinf=np.finfo(float).max))[:WORST_LISTED]
-             if flat[k] > 1]
-    if not order:
+def _worst_table(ratio: np.ndarray, a: np.ndarray, b: np.ndarray, pair: Any, listed: list | None = None) -> str:
+    """The worst elements: the pair's own list when complete, else those over the ratio."""
+    if listed is None:
+        flat = ratio.ravel()
+        order = [k for k in np.argsort(-np.nan_to_num(flat, posinf=np.finfo(float).max))[:WORST_LISTED]
+                 if flat[k] > 1]
+        listed = [(tuple(int(i) for i in np.unravel_index(k, ratio.shape)), np.ravel(a)[k], np.ravel(b)[k], flat[k])
+                  for k in order]
+    if not listed:
         return ""
-    rows = "".join(
-        f"<tr><td>{[int(i) for i in np.unravel_index(k, ratio.shape)]}</td><td>{np.ravel(a)[k]:.6g}</td>"
-        f"<td>{np.ravel(b)[k]:.6g}</td><td>{flat[k]:.3g}</td></tr>" for k in order)
+    rows = "".join(f"<tr><td>{list(index)}</td><td>{va:.6g}</td><td>{vb:.6g}</td><td>{e:.3g}</td></tr>"
+                   for index, va, vb, e in listed)
     return (f'<table class="worst"><tr><th>index</th><th>{_esc(pair.witnesses[0])}</th>'
             f"<th>{_esc(pair.witnesses[1])}</th><th>|a-b| / allowed</th></tr>{rows}</table>")
 
@@ -125,7 +134,7 @@ def _layers(graph: Graph) -> dict[str, int]:
     return depth
 
 
-def _dag(graph: Graph, report: Any, culprits: set[str]) -> str:
+def _dag(graph: Graph, report: Any, culprits: dict[str, list[str]]) -> str:
     depth, plan = _layers(graph), validate(graph)
     leaf_verdicts = {leaf.name: leaf.verdict for leaf in report.leaves}
     slots: dict[int, int] = {}
@@ -142,7 +151,7 @@ def _dag(graph: Graph, report: Any, culprits: set[str]) -> str:
         for src in ([] if isinstance(node, Leaf) else [s for s in node.inputs if s]):
             sx, sy = where[src]
             edges.append(f'<line x1="{sx + 160}" y1="{sy + 18}" x2="{x}" y2="{y + 18}"/>')
-        boxes.append(_box(node, x, y, plan.shapes[i], report, leaf_verdicts, culprits))
+        boxes.append(_box(node, x, y, plan.shapes[i], report, leaf_verdicts, culprits, graph.output))
     return (f'<svg class="dag" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
             'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8c959f"/></marker></defs>'
@@ -154,7 +163,7 @@ FILL = {"agree": "#dafbe1", "convention": "#ddf4ff", "mismatch": "#ffebe9", "non
 
 
 def _box(node: Any, x: int, y: int, shape: tuple[int, ...], report: Any, leaf_verdicts: dict[str, str],
-         culprits: set[str]) -> str:
+         culprits: dict[str, list[str]], output: str = "") -> str:
     is_leaf = isinstance(node, Leaf)
     verdict = leaf_verdicts.get(node.name, "skipped" if is_leaf else "")
     culprit = node.name in culprits
@@ -162,7 +171,8 @@ def _box(node: Any, x: int, y: int, shape: tuple[int, ...], report: Any, leaf_ve
     kind = "leaf" if is_leaf else f"{node.op} · {report.grad_fns.get(node.name, '')}"
     label = f"{node.name} {list(shape)}"
     title = f"{node.name}: {kind}; shape {list(shape)}" + (f"; verdict {verdict}" if verdict else "")
-    title += "; CULPRIT: its backward rule is wrong here" if culprit else ""
+    title += "; the loss (the checked output)" if node.name == output else ""
+    title += "".join(f"; CULPRIT: {text}" for text in culprits.get(node.name, []))
     return (f'<g class="node{" culprit-node" if culprit else ""}" data-node="{_esc(node.name)}" '
             f'data-verdict="{_esc(verdict)}"><title>{_esc(title)}</title>'
             f'<rect x="{x}" y="{y}" width="160" height="38" fill="{fill}"/>'
@@ -171,12 +181,16 @@ def _box(node: Any, x: int, y: int, shape: tuple[int, ...], report: Any, leaf_ve
 
 
 # --- the page ------------------------------------------------------------------------------------
-def _culprits(report: Any) -> tuple[str, set[str]]:
+def _culprits(report: Any) -> tuple[str, dict[str, list[str]]]:
+    """The culprits' section, and each culprit node's own messages (its hover text in the graph)."""
     found = list(getattr(report, "culprits", None) or [])
     if not found:
-        return "", set()
+        return "", {}
     items = "".join(f'<div class="culprit">{_esc(c)}</div>' for c in found)
-    return f"<h2>Where the bug is</h2>{items}", {getattr(c, "node", "") for c in found}
+    by_node: dict[str, list[str]] = {}
+    for c in found:
+        by_node.setdefault(getattr(c, "node", ""), []).append(str(c))
+    return f"<h2>Where the bug is</h2>{items}", by_node
 
 
 def _closed_forms(leaf: Any) -> str:
@@ -216,7 +230,8 @@ def render(report: Any, graph: Graph | None = None) -> str:
             + (f"<h2>Graph</h2>{_dag(graph, report, culprit_nodes)}" if graph is not None else "")
             + '<h2>Leaves</h2><p class="legend"><span style="background:#fff"></span>0 '
               '<span style="background:#1a7f37"></span>at the tolerance <span style="background:#ff5030">'
-              '</span>over it <span style="background:#000"></span>not finite '
+              '</span>over it <span style="background:#0969da"></span>excused (kink, rounding) '
+              '<span style="background:#000"></span>not finite '
               "(cells of large leaves show their block's maximum)</p>"
             + "".join(_leaf_section(leaf) for leaf in report.leaves))
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>crossgrad report</title>'

@@ -122,10 +122,21 @@ def finish_leaf(leaf: LeafReport) -> LeafReport:
     for w in bad:
         against = [p for p in leaf.pairs if w in p.witnesses]
         others = [p for p in leaf.pairs if w not in p.witnesses]
-        if len(against) >= 2 and all(p.verdict == MISMATCH for p in against) and \
-                others and all(p.verdict != MISMATCH for p in others):
+        direct = len(against) >= 2 and all(p.verdict == MISMATCH for p in against) and \
+            others and all(p.verdict != MISMATCH for p in others)
+        ran = [p for p in against if p.verdict != SKIPPED], [p for p in others if p.verdict != SKIPPED]
+        if direct or (leaf.suspect is None and _confirmed(*ran, w)):
             leaf.suspect = w
     return leaf
+
+
+def _confirmed(against: list[PairComparison], others: list[PairComparison], witness: str) -> bool:
+    """Every witness ``witness`` disagrees with agrees with a third one (claimed against numeric,
+    numeric confirmed by finite differences when no symbolic tier ran): ``witness`` is the odd one."""
+    if not against or any(p.verdict != MISMATCH for p in against) or any(p.verdict == MISMATCH for p in others):
+        return False
+    partners = {w for p in against for w in p.witnesses if w != witness}
+    return all(any(partner in p.witnesses and p.verdict in PASSING for p in others) for partner in partners)
 
 
 def _pair_line(p: PairComparison) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 REL_FLOOR = 1e-300  # keeps the symmetric relative difference finite when both values are 0
 
@@ -64,3 +65,17 @@ def policy(leaf_dtype: str, pair: tuple[str, str], override: Tolerance | None = 
     dtype = leaf_dtype  # one policy for every pair (a float32 leaf's values carry float32 rounding)
     table = FINITE_DIFFERENCE if "finite_difference" in pair else EXACT
     return table.get(dtype, table["float64"])
+
+
+def note_override(report: Any, override: Tolerance | None) -> Any:
+    """Say in the report that the caller's tolerance judged every pair (never a silent pass by a
+    loose override), and where it is looser than the policy's loosest row."""
+    if override is None:
+        return report
+    rows = (*EXACT.values(), *FINITE_DIFFERENCE.values())
+    loosest = {k: max(getattr(t, k) for t in rows) for k in ("rtol", "atol", "floor")}
+    loose = [f"{k} {getattr(override, k):g} > {v:g}" for k, v in loosest.items() if getattr(override, k) > v]
+    looser = f"; looser than the policy's loosest ({', '.join(loose)})" if loose else ""
+    report.notes.append(f"tolerance given by the caller for every pair: {override} — the dtype policy and the "
+                        f"forward-rounding allowance are not applied{looser}")
+    return report

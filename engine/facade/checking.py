@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 from crossgrad.engine.errors import GradientMismatch
-from crossgrad.engine.graph import GraphError
 from crossgrad.engine.numeric.tensor import Tensor
+
+from .claimed_keys import claimed_by_name, export_ids, with_claimed_tensors
+from .gradcheck_guards import detached_message, moving_input, require_some_grad
 
 FULL_JACOBIAN_MAX = 32
 DIRECTIONS = 3
@@ -52,19 +54,6 @@ def _refuse_foreign(value: Any, what: str) -> None:
     raise TypeError(f"{what} is a {kind}, not a crossgrad Tensor: {fix}")
 
 
-def _claimed_by_name(claimed: Mapping[Any, Any], names: dict[str, Tensor]) -> dict[str, np.ndarray]:
-    """``claimed`` keyed by leaf name or by the leaf tensor itself; arrays or tensors as values."""
-    by_id = {id(t): n for n, t in names.items()}
-    out = {}
-    for key, value in claimed.items():
-        name = by_id.get(id(key)) if isinstance(key, Tensor) else key
-        if name is None:
-            raise GraphError("claimed", "a claimed tensor key is not a leaf of this graph that requires grad; "
-                                        f"the leaves are {sorted(names)}")
-        out[name] = np.asarray(getattr(value, "_data", value))
-    return out
-
-
 def check(loss: Any, *inputs: Any, gradient: Any = None, names: Mapping[str, Any] | None = None,
           **options: Any) -> Any:
     """Cross-check ``loss`` (a tensor), or ``loss(*inputs)`` when ``loss`` is a function.
@@ -86,14 +75,13 @@ def check(loss: Any, *inputs: Any, gradient: Any = None, names: Mapping[str, Any
         gradient, names = (inputs + (names,))[:2] if gradient is None else (gradient, names)
     _refuse_foreign(loss, "the value to check")
     claimed = options.pop("claimed", None) or {}
-    graph, leaves = to_graph(loss, {id(t): n for n, t in (names or {}).items()})
+    for key, value in (names or {}).items():
+        _refuse_foreign(value, f"names[{key!r}]")
+    names = with_claimed_tensors(names, claimed)
+    graph, leaves = to_graph(loss, export_ids(names))
     seed = None if gradient is None else np.asarray(getattr(gradient, "_data", gradient))
     grad_leaves = {n: t for n, t in leaves.items() if t.requires_grad}
-    by_name = _claimed_by_name(claimed, grad_leaves)
-    unknown = sorted(set(by_name) - set(grad_leaves))
-    if unknown:
-        raise GraphError(f"claimed.{unknown[0]}", "not a leaf that requires grad; the leaves that require grad "
-                                                  f"are {sorted(grad_leaves)} (name them with names={{...}})")
+    by_name = claimed_by_name(claimed, names, grad_leaves, graph)
     report = run(CheckRequest(graph, seed, claimed=by_name, **options))
     report.tensor_names = {id(t): n for n, t in leaves.items()}
     return report
@@ -126,6 +114,7 @@ def gradcheck(func: Callable[..., Any], inputs: Any, *, eps: float | None = None
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     for i, value in enumerate(inputs):
         _refuse_foreign(value, f"input {i}")
+    require_some_grad(inputs)
     names = {f"input{i}": t for i, t in enumerate(inputs) if t.requires_grad}
     options: dict[str, Any] = {}
     if atol is not None or rtol is not None:
@@ -135,6 +124,9 @@ def gradcheck(func: Callable[..., Any], inputs: Any, *, eps: float | None = None
     rng = np.random.default_rng(seed)
     for index, output in enumerate(outputs):
         _refuse_foreign(output, f"output {index}")
+    if not any(o.requires_grad for o in outputs):
+        return _detached(func, inputs, raise_exception)
+    for index, output in enumerate(outputs):
         if not output.requires_grad:
             continue
         for direction in _seeds(tuple(output.shape), rng):
@@ -145,6 +137,14 @@ def gradcheck(func: Callable[..., Any], inputs: Any, *, eps: float | None = None
                                          f"{np.round(direction, 3).tolist()}:\n{report}", report)
                 return False
     return True
+
+
+def _detached(func: Callable[..., Any], inputs: tuple, raise_exception: bool) -> bool:
+    """No output requires grad: torch's verdict, the function's numerical gradient must be zero."""
+    moving = moving_input(func, inputs, {i: f"input{i}" for i, t in enumerate(inputs) if t.requires_grad})
+    if moving is not None and raise_exception:
+        raise GradcheckError(detached_message(moving), None)
+    return moving is None
 
 
 __all__ = ["GradcheckError", "assert_gradients", "check", "gradcheck"]

@@ -66,14 +66,15 @@ class _Builder:
                 inputs.append(self.leaf(nxt.variable))
             else:
                 inputs.append(self.by_node[id(nxt)])
-        name = f"{node.op}{len(self.nodes)}"
+        name = self.names.get(id(node)) or f"{node.op}{len(self.nodes)}"  # a named intermediate tensor
         self.nodes.append(OpNode(name, node.op, tuple(inputs), dict(node.attrs)))
         self.by_node[id(node)] = name
         return name
 
 
 def to_graph(root: Tensor, names: dict[int, str] | None = None) -> tuple[Graph, dict[str, Tensor]]:
-    """The graph that produced ``root``; leaves that require grad keep their (given) names."""
+    """The graph that produced ``root``; leaves that require grad keep their (given) names, and so do
+    op nodes whose ``grad_fn`` id is a key of ``names`` (an intermediate tensor named by the caller)."""
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     builder = _Builder(names or {})
