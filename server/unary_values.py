@@ -29,8 +29,14 @@ from .wire import _varint
 ENABLED = os.environ.get("CROSSGRAD_UNARY_TEMPLATES", "1") != "0"  # off: every request the full way (A/B)
 SIZE = 128  # templates kept, least recently learned dropped first
 MAX_BYTES = 1 << 16  # larger requests are not kept (their compute dwarfs the conversion; memory stays small)
+MAX_VALUES = MAX_BYTES // 8  # requests with more leaf values are not even compared with the templates
 PER_LENGTH = 4  # templates tried for one request size (the newest first)
 _TAG = bytes([_STREAM_REQUEST << 3 | 2])  # CheckStreamRequest.request, length-delimited
+
+
+def _values_in(request: Any) -> int:
+    """How many values the request's leaves carry (a bound on its size that costs ~1 us)."""
+    return sum(len(node.leaf.value.data) for node in request.graph.nodes)
 
 
 def _as_stream_request(data: bytes) -> bytes:
@@ -51,7 +57,9 @@ class Known:
     def prepare(self, servicer: Any, request: Any, deadline: float, budget: float) -> tuple[Any, Any]:
         """``servicer.prepare(request, deadline, budget)``, from a template when one matches."""
         serialize = getattr(request, "SerializeToString", None)
-        if serialize is None or not ENABLED:  # not a message (wire.Undecodable): the full way reports it
+        if serialize is None or not ENABLED or _values_in(request) > MAX_VALUES:
+            # not a message (wire.Undecodable): the full way reports it; a large request is not
+            # serialized again (12 MB took 4-16 ms of the interpreter that small checks wait for)
             return servicer.prepare(request, deadline, budget)
         data = _as_stream_request(serialize())
         for template in self._by_length.get(len(data), ()):
