@@ -182,19 +182,12 @@ def separate(items: list[bytes]) -> None:
     try:
         with grpc.insecure_channel(f"127.0.0.1:{check_port}") as a, \
                 grpc.insecure_channel(f"127.0.0.1:{echo_port}") as b:
-            in_process = in_process_check()
             columns = {"echo": b.unary_unary("/bench.Echo/Echo"), "busy-1ms": b.unary_unary("/bench.Echo/Busy"),
                        "floor": b.unary_unary("/bench.Echo/Floor"), "Check": a.unary_unary(SERVICE),
-                       "in-proc": in_process}
+                       "in-proc": in_process_check()}
             for call in columns.values():  # workers up, structure derived and cached, both servers warm
                 timed(call, items[:50])
-            times: dict[str, list[float]] = {name: [] for name in [*columns, "in-gap"]}
-            per_round = max(1, len(items) // ROUNDS)
-            for r in range(ROUNDS):
-                chunk = items[r * per_round:(r + 1) * per_round]
-                for name, call in columns.items():
-                    times[name] += timed(call, chunk)
-                times["in-gap"] += timed(in_process, chunk, idle=GAP_SECONDS)
+            times = alternate(columns, items)
     finally:
         for proc in (checker, echo):
             proc.terminate()
@@ -205,6 +198,19 @@ def separate(items: list[bytes]) -> None:
         summary(name, samples)
     print("  (floor: the same in-process check inside the echo server's handler, no crossgrad servicer)")
     goal(times, ("Check", "floor"))
+
+
+def alternate(columns: dict[str, Callable[[bytes], object]], items: list[bytes]) -> dict[str, list[float]]:
+    """Each column's call times over ``items`` in ROUNDS alternating rounds, and in-gap's (the
+    in-proc column with GAP_SECONDS idle before each call)."""
+    times: dict[str, list[float]] = {name: [] for name in [*columns, "in-gap"]}
+    per_round = max(1, len(items) // ROUNDS)
+    for r in range(ROUNDS):
+        chunk = items[r * per_round:(r + 1) * per_round]
+        for name, call in columns.items():
+            times[name] += timed(call, chunk)
+        times["in-gap"] += timed(columns["in-proc"], chunk, idle=GAP_SECONDS)
+    return times
 
 
 def goal(times: dict[str, list[float]], names: tuple[str, ...]) -> None:
@@ -248,13 +254,7 @@ def same_process(items: list[bytes]) -> None:
                        "Check-p": with_flags(INLINE_WORK=0, COMPACT_JOBS=False)}
             for name in ("Check", "echo", "in-proc"):  # workers up, structure derived and cached
                 timed(columns[name], items[:50])
-            times: dict[str, list[float]] = {name: [] for name in [*columns, "in-gap"]}
-            per_round = max(1, len(items) // ROUNDS)
-            for r in range(ROUNDS):
-                chunk = items[r * per_round:(r + 1) * per_round]
-                for name, call in columns.items():
-                    times[name] += timed(call, chunk)
-                times["in-gap"] += timed(columns["in-proc"], chunk, idle=GAP_SECONDS)
+            times = alternate(columns, items)
     finally:
         running.stop(0)
         echo.stop(0)
