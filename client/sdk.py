@@ -152,7 +152,7 @@ def _message(what: Any, gradient: Any, names: dict[str, Any] | None, **options: 
     if isinstance(what, Tensor):
         return _tensor_message(what, gradient, names, **options)
     if type(what).__module__.startswith(("torch", "jax", "numpy")):
-        from crossgrad.engine.facade.checking import _refuse_foreign
+        from crossgrad.checking import _refuse_foreign
 
         _refuse_foreign(what, "the value to check")
     if isinstance(what, CheckRequest):
@@ -166,8 +166,8 @@ def _tensor_message(what: Any, gradient: Any, names: dict[str, Any] | None,
                     **options: Any) -> tuple[Any, dict[int, str]]:
     """An engine tensor's graph as a request; ``claimed`` keyed by name or tensor, intermediate
     tensors included (as ``crossgrad.check``)."""
+    from crossgrad.claimed_keys import claimed_by_name, export_ids, with_claimed_tensors
     from crossgrad.engine.check import CheckRequest
-    from crossgrad.engine.facade.claimed_keys import claimed_by_name, export_ids, with_claimed_tensors
     from crossgrad.engine.numeric.export import to_graph
 
     claimed = options.pop("claimed", None) or {}

@@ -35,6 +35,17 @@ def test_numeric_engine_source_never_imports_sympy():
     assert offenders == []
 
 
+def test_no_source_imports_the_facade_by_its_folder_path():
+    """The facade's folder engine/facade is installed as ``crossgrad`` itself: ``crossgrad.engine.facade``
+    exists only in an editable install, and a fresh one fails to import it."""
+    root = Path(__file__).parents[1]
+    offenders = [str(p.relative_to(root)) for folder in ("engine", "server", "client", "tests")
+                 for p in (root / folder).rglob("*.py")
+                 if re.search(r"crossgrad\.engine\.facade\b", p.read_text())
+                 and p.name != "test_layering.py"]
+    assert offenders == []
+
+
 def test_pyproject_maps_every_package_under_crossgrad():
     """Every folder with an __init__.py is listed (a missing one only shows in a fresh install)."""
     root = Path(__file__).parents[1]
