@@ -35,14 +35,18 @@ def _seed(w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.zeros(3, dtype=torch.float64))
 
 
-class _HalfSigmoid(torch.autograd.Function):
-    """sigmoid with a planted bug: the backward drops the factor (1 - s)."""
+class _SigmoidForward(torch.autograd.Function):
+    """sigmoid's forward, saving its output; the subclasses plant bugs in the backward."""
 
     @staticmethod
     def forward(ctx, x):  # type: ignore[no-untyped-def]
         s = torch.sigmoid(x)
         ctx.save_for_backward(s)
         return s
+
+
+class _HalfSigmoid(_SigmoidForward):
+    """sigmoid with a planted bug: the backward drops the factor (1 - s)."""
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[no-untyped-def]
@@ -50,14 +54,8 @@ class _HalfSigmoid(torch.autograd.Function):
         return g * s
 
 
-class _OneOff(torch.autograd.Function):
+class _OneOff(_SigmoidForward):
     """sigmoid whose backward is off at element 0 only: one Jacobian row fails, the others agree."""
-
-    @staticmethod
-    def forward(ctx, x):  # type: ignore[no-untyped-def]
-        s = torch.sigmoid(x)
-        ctx.save_for_backward(s)
-        return s
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[no-untyped-def]
